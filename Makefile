@@ -1,0 +1,135 @@
+# eppgw: one GNU Makefile.  `make help` lists the targets.
+#
+#   make [V=1] [CC=clang] [BUILD=dir] [SAN=1]
+#
+# Objects and binaries go under $(BUILD) (default build/).  SAN=1 builds with
+# AddressSanitizer and UndefinedBehaviorSanitizer; `make asan` does that in
+# build/asan and runs the whole suite there.
+
+BUILD	?= build
+CC	?= cc
+PKG_CONFIG ?= pkg-config
+PERL	?= perl
+PREFIX	?= /usr/local
+V	?= 0
+
+PKGS	 = libevent libevent_openssl openssl libxml-2.0 inih
+TESTPKGS = check
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla
+CSTD	 = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+OPT	?= -O2 -g
+SANFLAGS =
+ifeq ($(SAN),1)
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+OPT	 = -O1 -g
+endif
+
+DEPCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+DEPLIBS	  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+TESTCFLAGS := $(shell $(PKG_CONFIG) --cflags $(TESTPKGS) 2>/dev/null)
+TESTLIBS  := $(shell $(PKG_CONFIG) --libs $(TESTPKGS) 2>/dev/null)
+
+ALL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -Iinclude $(DEPCFLAGS) \
+	     -DEPPGW_VERSION='"$(VERSION)"' $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+VERSION	 = 0.1.0
+
+# The library: every module but the daemon's main.
+LIB_SRCS    = $(filter-out gateway/main.c,$(wildcard gateway/*.c)) \
+	      $(wildcard policy/*.c)
+GW_SRCS	    = gateway/main.c
+REGSIM_SRCS = $(wildcard tests/regsim/*.c)
+UNIT_SRCS   = $(wildcard tests/unit/*.c)
+LOAD_SRCS   = tests/bench/epp-load.c
+ECHO_SRCS   = tests/bench/epp-echo.c
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB	= $(BUILD)/libeppgw.a
+BINS	= $(BUILD)/eppgw $(BUILD)/eppgw-regsim
+BENCH_BINS = $(BUILD)/epp-load $(BUILD)/epp-echo
+UNIT	= $(BUILD)/unit-tests
+
+.PHONY: all deps certs run demo check unit e2e asan bench fuzz clean help
+
+all: $(BINS)
+
+help:
+	@echo "targets: all certs run demo check unit e2e asan bench clean"
+	@echo "options: V=1 CC=clang BUILD=dir SAN=1"
+
+deps:
+	$(Q)scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@if [ "$(V)" != 1 ]; then echo "  CC      $<"; fi
+	$(Q)$(CC) $(ALL_CFLAGS) $(TESTCFLAGS_$(dir $<)) -MMD -MP -c $< -o $@
+
+$(LIB): $(call obj,$(LIB_SRCS))
+	@if [ "$(V)" != 1 ]; then echo "  AR      $@"; fi
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/eppgw: $(call obj,$(GW_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/eppgw-regsim: $(call obj,$(REGSIM_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/epp-load: $(call obj,$(LOAD_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS) -lm
+
+$(BUILD)/epp-echo: $(call obj,$(ECHO_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+TESTCFLAGS_tests/unit/ = $(TESTCFLAGS)
+
+$(UNIT): $(call obj,$(UNIT_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS) $(TESTLIBS)
+
+certs: certs/dev/ca.pem
+certs/dev/ca.pem: certs/mkcerts.sh
+	$(Q)rm -rf certs/dev
+	$(Q)certs/mkcerts.sh certs/dev
+
+# The gateway in front of the simulator, in the foreground (Ctrl-C stops both).
+run: deps all certs
+	$(Q)tests/run-demo.sh run $(BUILD)
+
+demo: deps all certs
+	$(Q)tests/run-demo.sh demo $(BUILD)
+
+unit: $(UNIT)
+	$(Q)CK_FORK=yes $(UNIT)
+
+e2e: all certs
+	$(Q)EPPGW_BUILD=$(BUILD) $(PERL) tests/e2e/run.pl
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT) certs
+	$(Q)$(MAKE) --no-print-directory unit e2e
+
+asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=1 CC=clang check
+
+bench: deps all $(BENCH_BINS) certs
+	$(Q)tests/bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build run
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
