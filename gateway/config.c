@@ -1,0 +1,873 @@
+/*
+ * config.c: parse and validate the INI configuration (see config.h).
+ *
+ * libinih does the lexing.  We feed it lines through our own reader so that
+ * every message can name its line (Debian builds inih without line numbers
+ * in the handler) and so that over-long lines are reported instead of being
+ * split silently.  Keys are described by a table, so defaults, parsing and
+ * `eppgw -T` cannot drift apart.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ini.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "config.h"
+
+#define VALUE_MAX	1024
+
+enum kw_type {
+	KW_PATH,	/* a file name, resolved against the config's directory */
+	KW_STRING,
+	KW_UINT,
+	KW_SIZE,
+	KW_ADDR
+};
+
+struct keyword {
+	const char	*section;
+	const char	*name;
+	enum kw_type	 type;
+	size_t		 off;
+	int		 required;
+	const char	*dflt;
+	unsigned long	 min, max;
+};
+
+#define F(m) offsetof(struct config, m)
+static const struct keyword keywords[] = {
+	{ "gateway", "listen", KW_ADDR, F(listen), 1, NULL, 0, 0 },
+	{ "gateway", "cert", KW_PATH, F(cert), 1, NULL, 0, 0 },
+	{ "gateway", "key", KW_PATH, F(key), 1, NULL, 0, 0 },
+	{ "gateway", "client_ca", KW_PATH, F(client_ca), 1, NULL, 0, 0 },
+	{ "gateway", "max_frame", KW_SIZE, F(max_frame), 0, "1048576",
+	    512, 64 * 1024 * 1024 },
+	{ "gateway", "handshake_timeout", KW_UINT, F(handshake_timeout), 0,
+	    "10", 1, 300 },
+	{ "gateway", "idle_timeout", KW_UINT, F(idle_timeout), 0, "600",
+	    1, 86400 },
+	{ "gateway", "frame_timeout", KW_UINT, F(frame_timeout), 0, "30",
+	    1, 3600 },
+	{ "gateway", "max_sessions", KW_UINT, F(max_sessions), 0, "1024",
+	    1, 1000000 },
+	{ "upstream", "address", KW_ADDR, F(up_address), 1, NULL, 0, 0 },
+	{ "upstream", "server_name", KW_STRING, F(up_server_name), 1, NULL,
+	    1, 253 },
+	{ "upstream", "ca", KW_PATH, F(up_ca), 1, NULL, 0, 0 },
+	{ "upstream", "cert", KW_PATH, F(up_cert), 1, NULL, 0, 0 },
+	{ "upstream", "key", KW_PATH, F(up_key), 1, NULL, 0, 0 },
+	{ "upstream", "connect_timeout", KW_UINT, F(up_connect_timeout), 0,
+	    "10", 1, 300 },
+	{ "upstream", "reply_timeout", KW_UINT, F(up_reply_timeout), 0,
+	    "60", 1, 3600 },
+};
+#undef F
+#define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
+
+/* Parser state: the config being built and what we know about lines. */
+struct parse {
+	struct config		*cfg;
+	struct config_errors	*errs;
+	const char		*file;
+	char			*dir;		/* for relative paths */
+	FILE			*fp;
+	int			 line;
+	int			 line_bad;	/* this line was already reported */
+	int			 seen[NKEYWORDS];
+	int			 seen_line[NKEYWORDS];
+	struct principal	*cur;		/* [principal NAME] being read */
+	int			*p_line;	/* line of each principal's header */
+	unsigned		*p_seen;	/* per principal: keys seen */
+};
+
+#define P_CERT		1
+#define P_FP		2
+#define P_CLIDS		4
+#define P_ROLES		8
+
+static void
+adderr(struct config_errors *errs, const char *file, int line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+adderr(struct config_errors *errs, const char *file, int line,
+    const char *fmt, ...)
+{
+	char msg[1024], full[1400], **n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(full, sizeof(full), "%s:%d: %s", file, line, msg);
+	else
+		snprintf(full, sizeof(full), "%s: %s", file, msg);
+	if ((n = realloc(errs->msgs, (errs->n + 1) * sizeof(*n))) == NULL)
+		return;
+	errs->msgs = n;
+	if ((n[errs->n] = strdup(full)) != NULL)
+		errs->n++;
+}
+
+void
+config_errors_clear(struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msgs[i]);
+	free(errs->msgs);
+	errs->msgs = NULL;
+	errs->n = 0;
+}
+
+static int
+parse_uint(const char *v, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* "host:port", "[v6]:port" or "v4:port"; host names are resolved once. */
+static int
+parse_addr(const char *v, struct sockaddr_cfg *out, const char **why)
+{
+	char host[256];
+	const char *colon, *port;
+	size_t hlen;
+	struct addrinfo hints, *res = NULL;
+	unsigned long pn;
+	int r;
+
+	if (v[0] == '[') {
+		const char *rb = strchr(v, ']');
+		if (rb == NULL || rb[1] != ':') {
+			*why = "expected [address]:port";
+			return -1;
+		}
+		hlen = (size_t)(rb - v - 1);
+		memcpy(host, v + 1, hlen < sizeof(host) ? hlen : 0);
+		port = rb + 2;
+	} else {
+		if ((colon = strrchr(v, ':')) == NULL) {
+			*why = "expected host:port";
+			return -1;
+		}
+		hlen = (size_t)(colon - v);
+		port = colon + 1;
+		if (hlen < sizeof(host))
+			memcpy(host, v, hlen);
+	}
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		*why = "bad host";
+		return -1;
+	}
+	host[hlen] = '\0';
+	if (parse_uint(port, 1, 65535, &pn) != 0) {
+		*why = "port must be 1-65535";
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_family = AF_UNSPEC;
+	if ((r = getaddrinfo(host, port, &hints, &res)) != 0 || res == NULL) {
+		*why = r == 0 ? "no address" : gai_strerror(r);
+		return -1;
+	}
+	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+	out->len = res->ai_addrlen;
+	snprintf(out->text, sizeof(out->text), "%s", v);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static char *
+resolve_path(const struct parse *ps, const char *v)
+{
+	char *p;
+	size_t n;
+
+	if (v[0] == '/' || ps->dir == NULL)
+		return strdup(v);
+	n = strlen(ps->dir) + 1 + strlen(v) + 1;
+	if ((p = malloc(n)) != NULL)
+		snprintf(p, n, "%s/%s", ps->dir, v);
+	return p;
+}
+
+static int
+set_keyword(struct parse *ps, const struct keyword *kw, const char *v)
+{
+	char *base = (char *)ps->cfg;
+	unsigned long n;
+	const char *why = NULL;
+
+	switch (kw->type) {
+	case KW_PATH:
+		if (*v == '\0')
+			goto empty;
+		if ((*(char **)(base + kw->off) = resolve_path(ps, v)) == NULL)
+			goto nomem;
+		return 0;
+	case KW_STRING:
+		if (strlen(v) < kw->min || strlen(v) > kw->max) {
+			adderr(ps->errs, ps->file, ps->line,
+			    "%s: length must be %lu-%lu", kw->name, kw->min,
+			    kw->max);
+			return -1;
+		}
+		if ((*(char **)(base + kw->off) = strdup(v)) == NULL)
+			goto nomem;
+		return 0;
+	case KW_UINT:
+	case KW_SIZE:
+		if (parse_uint(v, kw->min, kw->max, &n) != 0) {
+			adderr(ps->errs, ps->file, ps->line,
+			    "%s: expected a whole number from %lu to %lu, "
+			    "got \"%s\"", kw->name, kw->min, kw->max, v);
+			return -1;
+		}
+		if (kw->type == KW_UINT)
+			*(unsigned *)(base + kw->off) = (unsigned)n;
+		else
+			*(size_t *)(base + kw->off) = n;
+		return 0;
+	case KW_ADDR:
+		if (parse_addr(v, (struct sockaddr_cfg *)(base + kw->off),
+		    &why) != 0) {
+			adderr(ps->errs, ps->file, ps->line, "%s: %s: \"%s\"",
+			    kw->name, why, v);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+empty:
+	adderr(ps->errs, ps->file, ps->line, "%s: empty value", kw->name);
+	return -1;
+nomem:
+	adderr(ps->errs, ps->file, ps->line, "out of memory");
+	return -1;
+}
+
+/* Split a list on commas and white space into a fresh array of strings. */
+static int
+split_list(const char *v, char ***out, size_t *nout)
+{
+	char *copy, *tok, *save = NULL, **arr = NULL, **n;
+	size_t cnt = 0;
+	int r = -1;
+
+	if ((copy = strdup(v)) == NULL)
+		return -1;
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		if ((n = realloc(arr, (cnt + 1) * sizeof(*arr))) == NULL)
+			goto out;
+		arr = n;
+		if ((arr[cnt] = strdup(tok)) == NULL)
+			goto out;
+		cnt++;
+	}
+	*out = arr;
+	*nout = cnt;
+	arr = NULL;
+	cnt = 0;
+	r = 0;
+out:
+	for (size_t i = 0; i < cnt; i++)
+		free(arr[i]);
+	free(arr);
+	free(copy);
+	return r;
+}
+
+static int
+cert_file_fp(const char *path, uint8_t fp[CONFIG_FP_LEN], const char **why)
+{
+	FILE *f;
+	X509 *x = NULL;
+	unsigned len = 0;
+	int r = -1;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if ((x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
+		*why = "not a PEM certificate";
+		goto out;
+	}
+	if (X509_digest(x, EVP_sha256(), fp, &len) != 1 ||
+	    len != CONFIG_FP_LEN) {
+		*why = "cannot hash certificate";
+		goto out;
+	}
+	r = 0;
+out:
+	X509_free(x);
+	fclose(f);
+	return r;
+}
+
+/* 64 hex digits, optionally in colon-separated pairs. */
+static int
+parse_fp(const char *v, uint8_t fp[CONFIG_FP_LEN])
+{
+	size_t n = 0;
+
+	while (*v != '\0') {
+		int hi, lo;
+
+		if (*v == ':') {
+			v++;
+			continue;
+		}
+		if (n == CONFIG_FP_LEN || !isxdigit((unsigned char)v[0]) ||
+		    !isxdigit((unsigned char)v[1]))
+			return -1;
+		hi = isdigit((unsigned char)v[0]) ? v[0] - '0' :
+		    tolower((unsigned char)v[0]) - 'a' + 10;
+		lo = isdigit((unsigned char)v[1]) ? v[1] - '0' :
+		    tolower((unsigned char)v[1]) - 'a' + 10;
+		fp[n++] = (uint8_t)(hi << 4 | lo);
+		v += 2;
+	}
+	return n == CONFIG_FP_LEN ? 0 : -1;
+}
+
+static int
+add_fp(struct principal *p, const uint8_t fp[CONFIG_FP_LEN])
+{
+	uint8_t (*n)[CONFIG_FP_LEN];
+
+	if ((n = realloc(p->fps, (p->nfps + 1) * sizeof(*n))) == NULL)
+		return -1;
+	p->fps = n;
+	memcpy(p->fps[p->nfps++], fp, CONFIG_FP_LEN);
+	return 0;
+}
+
+static int
+valid_clid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 3 || n > CONFIG_CLID_MAX)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isgraph((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static void
+principal_key(struct parse *ps, const char *name, const char *v)
+{
+	struct principal *p = ps->cur;
+	unsigned *seen = &ps->p_seen[ps->cfg->nprincipals - 1];
+	uint8_t fp[CONFIG_FP_LEN];
+	const char *why;
+	char **list = NULL, *path;
+	size_t nlist = 0;
+	unsigned bit;
+
+	if (strcmp(name, "cert") == 0)
+		bit = P_CERT;
+	else if (strcmp(name, "cert_sha256") == 0)
+		bit = P_FP;
+	else if (strcmp(name, "clids") == 0)
+		bit = P_CLIDS;
+	else if (strcmp(name, "roles") == 0)
+		bit = P_ROLES;
+	else {
+		adderr(ps->errs, ps->file, ps->line,
+		    "unknown key \"%s\" in [principal %s]", name, p->name);
+		return;
+	}
+	if (*seen & bit) {
+		adderr(ps->errs, ps->file, ps->line, "duplicate key \"%s\"",
+		    name);
+		return;
+	}
+	*seen |= bit;
+	if (split_list(v, &list, &nlist) != 0) {
+		adderr(ps->errs, ps->file, ps->line, "out of memory");
+		return;
+	}
+	if (nlist == 0)
+		adderr(ps->errs, ps->file, ps->line, "%s: empty value", name);
+	for (size_t i = 0; i < nlist; i++) {
+		switch (bit) {
+		case P_CERT:
+			if ((path = resolve_path(ps, list[i])) == NULL)
+				break;
+			if (cert_file_fp(path, fp, &why) != 0)
+				adderr(ps->errs, ps->file, ps->line,
+				    "cert: %s: %s", list[i], why);
+			else if (add_fp(p, fp) != 0)
+				adderr(ps->errs, ps->file, ps->line,
+				    "out of memory");
+			free(path);
+			break;
+		case P_FP:
+			if (parse_fp(list[i], fp) != 0)
+				adderr(ps->errs, ps->file, ps->line,
+				    "cert_sha256: expected 64 hex digits, "
+				    "got \"%s\"", list[i]);
+			else if (add_fp(p, fp) != 0)
+				adderr(ps->errs, ps->file, ps->line,
+				    "out of memory");
+			break;
+		case P_CLIDS:
+			if (!valid_clid(list[i]))
+				adderr(ps->errs, ps->file, ps->line,
+				    "clids: \"%s\" is not a clID "
+				    "(3-16 printable characters)", list[i]);
+			break;
+		case P_ROLES:
+			if (strcmp(list[i], "requester") == 0)
+				p->roles |= ROLE_REQUESTER;
+			else if (strcmp(list[i], "approver") == 0)
+				p->roles |= ROLE_APPROVER;
+			else
+				adderr(ps->errs, ps->file, ps->line,
+				    "roles: unknown role \"%s\" (requester, "
+				    "approver)", list[i]);
+			break;
+		}
+	}
+	if (bit == P_CLIDS) {
+		p->clids = list;	/* ownership moves to the principal */
+		p->nclids = nlist;
+		return;
+	}
+	for (size_t i = 0; i < nlist; i++)
+		free(list[i]);
+	free(list);
+}
+
+static int
+new_principal(struct parse *ps, const char *name)
+{
+	struct config *cfg = ps->cfg;
+	struct principal *n;
+	int *nl;
+	unsigned *ns;
+
+	for (const char *s = name; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+		    *s != '.') {
+			adderr(ps->errs, ps->file, ps->line,
+			    "principal name \"%s\": use letters, digits, "
+			    "'-', '_' and '.'", name);
+			return -1;
+		}
+	if (*name == '\0') {
+		adderr(ps->errs, ps->file, ps->line, "principal needs a name");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nprincipals; i++)
+		if (strcmp(cfg->principals[i].name, name) == 0) {
+			adderr(ps->errs, ps->file, ps->line,
+			    "principal \"%s\" already defined at line %d",
+			    name, ps->p_line[i]);
+			return -1;
+		}
+	n = realloc(cfg->principals, (cfg->nprincipals + 1) * sizeof(*n));
+	if (n == NULL)
+		return -1;
+	cfg->principals = n;
+	nl = realloc(ps->p_line, (cfg->nprincipals + 1) * sizeof(*nl));
+	if (nl == NULL)
+		return -1;
+	ps->p_line = nl;
+	ns = realloc(ps->p_seen, (cfg->nprincipals + 1) * sizeof(*ns));
+	if (ns == NULL)
+		return -1;
+	ps->p_seen = ns;
+	memset(&n[cfg->nprincipals], 0, sizeof(*n));
+	if ((n[cfg->nprincipals].name = strdup(name)) == NULL)
+		return -1;
+	ps->p_line[cfg->nprincipals] = ps->line;
+	ps->p_seen[cfg->nprincipals] = 0;
+	ps->cur = &n[cfg->nprincipals];
+	cfg->nprincipals++;
+	return 0;
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *ps = user;
+	size_t i;
+
+	if (ps->line_bad)
+		return 1;
+	if (strlen(value) > VALUE_MAX) {
+		adderr(ps->errs, ps->file, ps->line, "%s: value too long",
+		    name);
+		return 1;
+	}
+	if (strncmp(section, "principal ", 10) == 0) {
+		const char *pname = section + 10;
+
+		if (ps->cur == NULL || strcmp(ps->cur->name, pname) != 0) {
+			/* inih gives no section event: a new name starts one */
+			if (new_principal(ps, pname) != 0) {
+				ps->line_bad = 1;
+				return 1;
+			}
+		}
+		principal_key(ps, name, value);
+		return 1;
+	}
+	ps->cur = NULL;
+	for (i = 0; i < NKEYWORDS; i++)
+		if (strcmp(keywords[i].section, section) == 0 &&
+		    strcmp(keywords[i].name, name) == 0)
+			break;
+	if (i == NKEYWORDS) {
+		if (strcmp(section, "gateway") != 0 &&
+		    strcmp(section, "upstream") != 0)
+			adderr(ps->errs, ps->file, ps->line,
+			    "unknown section [%s]", section);
+		else
+			adderr(ps->errs, ps->file, ps->line,
+			    "unknown key \"%s\" in [%s]", name, section);
+		return 1;
+	}
+	if (ps->seen[i]) {
+		adderr(ps->errs, ps->file, ps->line,
+		    "duplicate key \"%s\" (first at line %d)", name,
+		    ps->seen_line[i]);
+		return 1;
+	}
+	ps->seen[i] = 1;
+	ps->seen_line[i] = ps->line;
+	set_keyword(ps, &keywords[i], value);
+	return 1;
+}
+
+/*
+ * inih's line reader.  We read whole lines ourselves so that we know the
+ * line number and can refuse lines longer than inih's buffer instead of
+ * letting the tail be parsed as a line of its own.
+ */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *ps = stream;
+	int c;
+	size_t n = 0;
+
+	if (num < 2)
+		return NULL;
+	ps->line++;
+	ps->line_bad = 0;
+	while ((c = getc(ps->fp)) != EOF) {
+		if (n < (size_t)num - 2)
+			str[n++] = (char)c;
+		else if (c != '\n') {
+			if (!ps->line_bad)
+				adderr(ps->errs, ps->file, ps->line,
+				    "line longer than %d characters",
+				    num - 2);
+			ps->line_bad = 1;
+			continue;
+		}
+		if (c == '\n')
+			break;
+	}
+	if (c == EOF && n == 0 && !ps->line_bad)
+		return NULL;
+	if (ps->line_bad)
+		n = 0;	/* hand inih an empty line instead of a fragment */
+	str[n] = '\0';
+	if (n > 0 && str[n - 1] != '\n' && c == '\n') {
+		str[n++] = '\n';
+		str[n] = '\0';
+	}
+	return str;
+}
+
+static void
+check_files(struct parse *ps)
+{
+	const struct { const char *name; const char *sect; const char *path;
+	    int iskey; } files[] = {
+		{ "cert", "gateway", ps->cfg->cert, 0 },
+		{ "key", "gateway", ps->cfg->key, 1 },
+		{ "client_ca", "gateway", ps->cfg->client_ca, 0 },
+		{ "ca", "upstream", ps->cfg->up_ca, 0 },
+		{ "cert", "upstream", ps->cfg->up_cert, 0 },
+		{ "key", "upstream", ps->cfg->up_key, 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		size_t k;
+		FILE *f;
+		void *obj;
+
+		if (files[i].path == NULL)
+			continue;
+		for (k = 0; k < NKEYWORDS; k++)
+			if (strcmp(keywords[k].section, files[i].sect) == 0 &&
+			    strcmp(keywords[k].name, files[i].name) == 0)
+				break;
+		if ((f = fopen(files[i].path, "r")) == NULL) {
+			adderr(ps->errs, ps->file, ps->seen_line[k],
+			    "%s: %s: %s", files[i].name, files[i].path,
+			    strerror(errno));
+			continue;
+		}
+		if (files[i].iskey)
+			obj = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+		else
+			obj = PEM_read_X509(f, NULL, NULL, NULL);
+		if (obj == NULL)
+			adderr(ps->errs, ps->file, ps->seen_line[k],
+			    "%s: %s: not a PEM %s", files[i].name,
+			    files[i].path, files[i].iskey ? "private key" :
+			    "certificate");
+		if (files[i].iskey)
+			EVP_PKEY_free(obj);
+		else
+			X509_free(obj);
+		fclose(f);
+	}
+}
+
+static void
+validate(struct parse *ps)
+{
+	struct config *cfg = ps->cfg;
+	size_t i, j, a, b;
+
+	for (i = 0; i < NKEYWORDS; i++) {
+		if (ps->seen[i])
+			continue;
+		if (keywords[i].required)
+			adderr(ps->errs, ps->file, 0,
+			    "[%s] %s is required", keywords[i].section,
+			    keywords[i].name);
+		else
+			set_keyword(ps, &keywords[i], keywords[i].dflt);
+	}
+	if (cfg->nprincipals == 0)
+		adderr(ps->errs, ps->file, 0,
+		    "at least one [principal NAME] section is required");
+	for (i = 0; i < cfg->nprincipals; i++) {
+		struct principal *p = &cfg->principals[i];
+
+		if (p->nfps == 0)
+			adderr(ps->errs, ps->file, ps->p_line[i],
+			    "principal %s: needs cert or cert_sha256",
+			    p->name);
+		if (p->nclids == 0)
+			adderr(ps->errs, ps->file, ps->p_line[i],
+			    "principal %s: needs clids", p->name);
+		if (p->roles == 0)
+			adderr(ps->errs, ps->file, ps->p_line[i],
+			    "principal %s: needs roles", p->name);
+		/* One certificate, one principal: else who acted is unknown. */
+		for (j = 0; j <= i; j++)
+			for (a = 0; a < p->nfps; a++)
+				for (b = 0; b < cfg->principals[j].nfps; b++) {
+					if (j == i && b >= a)
+						break;
+					if (memcmp(p->fps[a],
+					    cfg->principals[j].fps[b],
+					    CONFIG_FP_LEN) == 0)
+						adderr(ps->errs, ps->file,
+						    ps->p_line[i],
+						    "principal %s: its "
+						    "certificate is already "
+						    "used by %s", p->name,
+						    cfg->principals[j].name);
+				}
+	}
+	check_files(ps);
+}
+
+static void
+free_principal(struct principal *p)
+{
+	free(p->name);
+	free(p->fps);
+	for (size_t i = 0; i < p->nclids; i++)
+		free(p->clids[i]);
+	free(p->clids);
+}
+
+static void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->cert);
+	free(cfg->key);
+	free(cfg->client_ca);
+	free(cfg->up_server_name);
+	free(cfg->up_ca);
+	free(cfg->up_cert);
+	free(cfg->up_key);
+	for (size_t i = 0; i < cfg->nprincipals; i++)
+		free_principal(&cfg->principals[i]);
+	free(cfg->principals);
+	free(cfg);
+}
+
+struct config *
+config_load(const char *path, struct config_errors *errs)
+{
+	struct parse ps;
+	struct config *cfg = NULL;
+	char *slash;
+	size_t before = errs->n;
+	int r;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.file = path;
+	ps.errs = errs;
+	if ((ps.fp = fopen(path, "r")) == NULL) {
+		adderr(errs, path, 0, "%s", strerror(errno));
+		goto out;
+	}
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (cfg->path = strdup(path)) == NULL) {
+		adderr(errs, path, 0, "out of memory");
+		goto out;
+	}
+	cfg->refs = 1;
+	ps.cfg = cfg;
+	if ((slash = strrchr(path, '/')) != NULL) {
+		ps.dir = strndup(path, (size_t)(slash - path) + (slash == path));
+		if (ps.dir == NULL)
+			goto out;
+	}
+	r = ini_parse_stream(reader, &ps, handler, &ps);
+	if (r > 0 && !ps.line_bad)
+		adderr(errs, path, r, "syntax error (expected [section] or "
+		    "key = value)");
+	else if (r < 0)
+		adderr(errs, path, 0, "cannot read the file");
+	validate(&ps);
+out:
+	if (ps.fp != NULL)
+		fclose(ps.fp);
+	free(ps.dir);
+	free(ps.p_line);
+	free(ps.p_seen);
+	if (errs->n != before) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *
+config_ref(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
+void
+config_unref(struct config *cfg)
+{
+	if (cfg != NULL && --cfg->refs == 0)
+		config_free(cfg);
+}
+
+const struct principal *
+config_principal_by_fp(const struct config *cfg,
+    const uint8_t fp[CONFIG_FP_LEN])
+{
+	for (size_t i = 0; i < cfg->nprincipals; i++)
+		for (size_t j = 0; j < cfg->principals[i].nfps; j++)
+			if (memcmp(cfg->principals[i].fps[j], fp,
+			    CONFIG_FP_LEN) == 0)
+				return &cfg->principals[i];
+	return NULL;
+}
+
+int
+principal_may_use_clid(const struct principal *p, const char *clid)
+{
+	/* clIDs are compared exactly: the registry decides their case. */
+	for (size_t i = 0; i < p->nclids; i++)
+		if (strcmp(p->clids[i], clid) == 0)
+			return 1;
+	return 0;
+}
+
+void
+config_print(const struct config *cfg, FILE *fp)
+{
+	const char *sect = NULL;
+	const char *base = (const char *)cfg;
+
+	for (size_t i = 0; i < NKEYWORDS; i++) {
+		const struct keyword *kw = &keywords[i];
+
+		if (sect == NULL || strcmp(sect, kw->section) != 0) {
+			fprintf(fp, "%s[%s]\n", sect ? "\n" : "", kw->section);
+			sect = kw->section;
+		}
+		fprintf(fp, "%s = ", kw->name);
+		switch (kw->type) {
+		case KW_PATH:
+		case KW_STRING:
+			fprintf(fp, "%s\n", *(char *const *)(base + kw->off));
+			break;
+		case KW_UINT:
+			fprintf(fp, "%u\n", *(const unsigned *)(base + kw->off));
+			break;
+		case KW_SIZE:
+			fprintf(fp, "%zu\n", *(const size_t *)(base + kw->off));
+			break;
+		case KW_ADDR:
+			fprintf(fp, "%s\n", ((const struct sockaddr_cfg *)
+			    (base + kw->off))->text);
+			break;
+		}
+	}
+	for (size_t i = 0; i < cfg->nprincipals; i++) {
+		const struct principal *p = &cfg->principals[i];
+
+		fprintf(fp, "\n[principal %s]\ncert_sha256 =", p->name);
+		for (size_t j = 0; j < p->nfps; j++) {
+			fputc(' ', fp);
+			for (size_t k = 0; k < CONFIG_FP_LEN; k++)
+				fprintf(fp, "%02x", p->fps[j][k]);
+		}
+		fprintf(fp, "\nclids =");
+		for (size_t j = 0; j < p->nclids; j++)
+			fprintf(fp, " %s", p->clids[j]);
+		fprintf(fp, "\nroles =%s%s\n",
+		    p->roles & ROLE_REQUESTER ? " requester" : "",
+		    p->roles & ROLE_APPROVER ? " approver" : "");
+	}
+}

@@ -1,0 +1,217 @@
+/*
+ * main.c: the eppgw daemon: options, configuration, signals, event loop.
+ *
+ *   eppgw [-dtTvV] [-f file]
+ *
+ * The top-level state (the event base and the proxy) lives here and only
+ * here.  Signals are libevent events, so handlers run in the loop, not in
+ * signal context.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libxml/parser.h>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+
+#include "config.h"
+#include "epp.h"
+#include "log.h"
+#include "proxy.h"
+
+#ifndef EPPGW_VERSION
+#define EPPGW_VERSION "0.0.0"
+#endif
+#ifndef EPPGW_CONF
+#define EPPGW_CONF "/etc/eppgw/eppgw.conf"
+#endif
+
+struct daemon {
+	struct event_base	*base;
+	struct proxy		*proxy;
+	const char		*conf_path;
+	int			 stopping;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: eppgw [-dtTvV] [-f file]\n"
+	    "  -f file  configuration (default " EPPGW_CONF ")\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -T       print the effective configuration and exit\n"
+	    "  -d       stay in the foreground, log to stderr\n"
+	    "  -v       verbose: log debug messages\n"
+	    "  -V       print the version and linked libraries\n");
+	exit(2);
+}
+
+static void
+version(void)
+{
+	printf("eppgw %s\n", EPPGW_VERSION);
+	printf("  OpenSSL  %s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("  libevent %s\n", event_get_version());
+	printf("  libxml2  %s\n", xmlParserVersion);
+	printf("  inih     (Debian libinih)\n");
+}
+
+/* Load a configuration; on failure print every error and return NULL. */
+static struct config *
+load(const char *path, int to_stderr)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg;
+
+	if ((cfg = config_load(path, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++) {
+			if (to_stderr)
+				fprintf(stderr, "%s\n", errs.msgs[i]);
+			else
+				log_err("%s", errs.msgs[i]);
+		}
+	}
+	config_errors_clear(&errs);
+	return cfg;
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	if (d->stopping++) {
+		log_notice("second signal %d: exiting now", (int)sig);
+		event_base_loopbreak(d->base);
+		return;
+	}
+	log_notice("signal %d: shutting down", (int)sig);
+	proxy_stop_accepting(d->proxy);
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct config *cfg;
+	char err[512];
+
+	(void)sig;
+	(void)what;
+	log_notice("SIGHUP: reloading %s", d->conf_path);
+	if ((cfg = load(d->conf_path, 0)) == NULL) {
+		log_err("reload failed: keeping the running configuration");
+		return;
+	}
+	if (memcmp(&cfg->listen.ss, &proxy_config(d->proxy)->listen.ss,
+	    cfg->listen.len) != 0)
+		log_warn("reload: a new listen address needs a restart");
+	if (proxy_reload(d->proxy, cfg, err, sizeof(err)) != 0)
+		log_err("reload failed: %s: keeping the running "
+		    "configuration", err);
+	else
+		log_notice("reload done: new sessions use the new "
+		    "configuration");
+	config_unref(cfg);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct daemon d;
+	struct config *cfg = NULL;
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
+	char err[512];
+	int ch, check = 0, print = 0, debug = 0, verbose = 0, rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.conf_path = EPPGW_CONF;
+	while ((ch = getopt(argc, argv, "df:htTvV")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			d.conf_path = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'T':
+			print = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			version();
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init("eppgw", (debug || check || print ||
+	    getenv("JOURNAL_STREAM") != NULL) ? LOG_TO_STDERR : LOG_TO_SYSLOG,
+	    verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	epp_init();
+
+	if ((cfg = load(d.conf_path, check || print || debug)) == NULL)
+		goto out;
+	if (check || print) {
+		if (print)
+			config_print(cfg, stdout);
+		else
+			printf("configuration OK\n");
+		rc = 0;
+		goto out;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	if ((d.base = event_base_new()) == NULL) {
+		log_err("cannot create the event loop");
+		goto out;
+	}
+	if ((d.proxy = proxy_new(d.base, cfg, err, sizeof(err))) == NULL ||
+	    proxy_listen(d.proxy, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	ev_term = evsignal_new(d.base, SIGTERM, on_stop, &d);
+	ev_int = evsignal_new(d.base, SIGINT, on_stop, &d);
+	ev_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
+	if (ev_term == NULL || ev_int == NULL || ev_hup == NULL ||
+	    event_add(ev_term, NULL) || event_add(ev_int, NULL) ||
+	    event_add(ev_hup, NULL)) {
+		log_err("cannot set up signal handling");
+		goto out;
+	}
+	log_notice("eppgw %s: listening on %s, registry %s (%s)",
+	    EPPGW_VERSION, cfg->listen.text, cfg->up_address.text,
+	    cfg->up_server_name);
+	event_base_dispatch(d.base);
+	log_notice("stopped with %zu sessions open",
+	    proxy_session_count(d.proxy));
+	rc = 0;
+out:
+	proxy_free(d.proxy);
+	if (ev_term)
+		event_free(ev_term);
+	if (ev_int)
+		event_free(ev_int);
+	if (ev_hup)
+		event_free(ev_hup);
+	if (d.base)
+		event_base_free(d.base);
+	config_unref(cfg);
+	return rc;
+}

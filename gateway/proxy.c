@@ -1,0 +1,190 @@
+/*
+ * proxy.c: the registrar-facing listener and the live sessions (proxy.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "log.h"
+#include "proxy.h"
+#include "session.h"
+#include "tls.h"
+
+struct proxy {
+	struct event_base	*base;
+	struct config		*cfg;
+	SSL_CTX			*server_ctx;
+	SSL_CTX			*client_ctx;
+	struct evconnlistener	*listener;
+	struct session_list	 sessions;
+	uint64_t		 next_id;
+	int			 accepting;
+	char			 run_id[24];
+};
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct proxy *p = arg;
+
+	(void)l;
+	(void)salen;
+	if (session_start(p, &p->sessions, ++p->next_id, fd, sa) != 0)
+		return;
+	if (p->sessions.count >= p->cfg->max_sessions) {
+		/* Leave further clients in the backlog until one leaves. */
+		log_warn("max_sessions (%u) reached: not accepting",
+		    p->cfg->max_sessions);
+		evconnlistener_disable(p->listener);
+	}
+}
+
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+
+	(void)l;
+	(void)arg;
+	/* EMFILE and friends: keep running, the sessions we have still work. */
+	log_err("accept: %s", evutil_socket_error_to_string(e));
+}
+
+struct proxy *
+proxy_new(struct event_base *base, struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct proxy *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->base = base;
+	snprintf(p->run_id, sizeof(p->run_id), "%llx%04x",
+	    (unsigned long long)time(NULL), (unsigned)getpid() & 0xffff);
+	if (proxy_reload(p, cfg, err, errlen) != 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int
+proxy_reload(struct proxy *p, struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *sctx, *cctx;
+
+	if ((sctx = tls_server_ctx(cfg, err, errlen)) == NULL)
+		return -1;
+	if ((cctx = tls_client_ctx(cfg, err, errlen)) == NULL) {
+		SSL_CTX_free(sctx);
+		return -1;
+	}
+	SSL_CTX_free(p->server_ctx);
+	SSL_CTX_free(p->client_ctx);
+	config_unref(p->cfg);
+	p->server_ctx = sctx;
+	p->client_ctx = cctx;
+	p->cfg = config_ref(cfg);
+	return 0;
+}
+
+int
+proxy_listen(struct proxy *p, char *err, size_t errlen)
+{
+	p->listener = evconnlistener_new_bind(p->base, accept_cb, p,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC, 511,
+	    (const struct sockaddr *)&p->cfg->listen.ss,
+	    (int)p->cfg->listen.len);
+	if (p->listener == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s",
+		    p->cfg->listen.text, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(p->listener, accept_error_cb);
+	p->accepting = 1;
+	return 0;
+}
+
+void
+proxy_stop_accepting(struct proxy *p)
+{
+	if (p->listener != NULL)
+		evconnlistener_disable(p->listener);
+	p->accepting = 0;
+}
+
+size_t
+proxy_session_count(const struct proxy *p)
+{
+	return p->sessions.count;
+}
+
+void
+proxy_free(struct proxy *p)
+{
+	if (p == NULL)
+		return;
+	if (p->listener != NULL)
+		evconnlistener_free(p->listener);
+	session_abort_all(&p->sessions);
+	/* Sessions finish freeing on the next loop turn. */
+	while (p->sessions.count > 0)
+		if (event_base_loop(p->base, EVLOOP_ONCE | EVLOOP_NONBLOCK) < 0)
+			break;
+	SSL_CTX_free(p->server_ctx);
+	SSL_CTX_free(p->client_ctx);
+	config_unref(p->cfg);
+	free(p);
+}
+
+struct event_base *
+proxy_base(const struct proxy *p)
+{
+	return p->base;
+}
+
+struct config *
+proxy_config(const struct proxy *p)
+{
+	return p->cfg;
+}
+
+SSL_CTX *
+proxy_server_ctx(const struct proxy *p)
+{
+	return p->server_ctx;
+}
+
+SSL_CTX *
+proxy_client_ctx(const struct proxy *p)
+{
+	return p->client_ctx;
+}
+
+const char *
+proxy_run_id(const struct proxy *p)
+{
+	return p->run_id;
+}
+
+void
+proxy_session_gone(struct proxy *p, struct session *s)
+{
+	(void)s;
+	/* The list count was already decremented by the session. */
+	if (p->accepting && p->listener != NULL &&
+	    p->sessions.count < p->cfg->max_sessions)
+		evconnlistener_enable(p->listener);
+}

@@ -1,0 +1,157 @@
+/*
+ * tls.c: TLS contexts for the registrar and registry legs (see tls.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+#include "tls.h"
+
+static void
+ssl_err(char *err, size_t errlen, const char *what, const char *path)
+{
+	unsigned long e = ERR_peek_last_error();
+	char reason[160] = "";
+
+	if (e != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	ERR_clear_error();
+	snprintf(err, errlen, "%s %s%s%s", what, path ? path : "",
+	    reason[0] ? ": " : "", reason);
+}
+
+static int
+load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err,
+    size_t errlen)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		ssl_err(err, errlen, "cannot load certificate", cert);
+		return -1;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		ssl_err(err, errlen, "cannot load private key", key);
+		return -1;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_err(err, errlen, "private key does not match", cert);
+		return -1;
+	}
+	return 0;
+}
+
+static SSL_CTX *
+base_ctx(const SSL_METHOD *method)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(method)) == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* Renegotiation only ever helps an attacker here. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	return ctx;
+}
+
+SSL_CTX *
+tls_server_ctx(const struct config *cfg, char *err, size_t errlen)
+{
+	static const unsigned char sid_ctx[] = "eppgw";
+	SSL_CTX *ctx;
+	STACK_OF(X509_NAME) *names;
+
+	if ((ctx = base_ctx(TLS_server_method())) == NULL) {
+		ssl_err(err, errlen, "cannot create TLS context", NULL);
+		return NULL;
+	}
+	if (load_pair(ctx, cfg->cert, cfg->key, err, errlen) != 0)
+		goto fail;
+	if (SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
+		ssl_err(err, errlen, "cannot load client CA", cfg->client_ca);
+		goto fail;
+	}
+	if ((names = SSL_load_client_CA_file(cfg->client_ca)) == NULL) {
+		ssl_err(err, errlen, "no CA names in", cfg->client_ca);
+		goto fail;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify_depth(ctx, 4);
+	/* Required for resumption when client certificates are verified. */
+	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+tls_client_ctx(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = base_ctx(TLS_client_method())) == NULL) {
+		ssl_err(err, errlen, "cannot create TLS context", NULL);
+		return NULL;
+	}
+	if (load_pair(ctx, cfg->up_cert, cfg->up_key, err, errlen) != 0)
+		goto fail;
+	if (SSL_CTX_load_verify_locations(ctx, cfg->up_ca, NULL) != 1) {
+		ssl_err(err, errlen, "cannot load upstream CA", cfg->up_ca);
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_verify_depth(ctx, 6);
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL *
+tls_client_new(SSL_CTX *ctx, const char *server_name)
+{
+	SSL *ssl;
+
+	if ((ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	if (SSL_set_tlsext_host_name(ssl, server_name) != 1 ||
+	    SSL_set1_host(ssl, server_name) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+int
+tls_peer_fingerprint(SSL *ssl, uint8_t fp[32])
+{
+	X509 *x;
+	unsigned len = 0;
+	int r = -1;
+
+	if ((x = SSL_get1_peer_certificate(ssl)) == NULL)
+		return -1;
+	if (X509_digest(x, EVP_sha256(), fp, &len) == 1 && len == 32)
+		r = 0;
+	X509_free(x);
+	return r;
+}
+
+void
+tls_fp_hex(const uint8_t fp[32], char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < 32 && off + 3 < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%02x",
+		    i ? ":" : "", fp[i]);
+}

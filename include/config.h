@@ -1,0 +1,99 @@
+/*
+ * config.h: the gateway's configuration.
+ *
+ * config_load() parses an INI file (libinih) into a fresh struct config and
+ * validates all of it: every problem is reported as "file:line: message", and
+ * any problem means no config at all.  A loaded config is immutable and
+ * reference counted, so a reload can swap in a new one while live sessions
+ * keep the one they started with.
+ *
+ * The struct is a plain record, not an opaque handle: every module reads
+ * settings from it and nothing writes to it after config_load() returns.
+ */
+#ifndef EPPGW_CONFIG_H
+#define EPPGW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define CONFIG_FP_LEN		32	/* SHA-256 certificate fingerprint */
+#define CONFIG_CLID_MAX		16	/* EPP clIDType maxLength */
+
+enum principal_role {
+	ROLE_REQUESTER = 1 << 0,
+	ROLE_APPROVER = 1 << 1
+};
+
+struct principal {
+	char		 *name;
+	uint8_t		(*fps)[CONFIG_FP_LEN];	/* certificate fingerprints */
+	size_t		  nfps;
+	char		**clids;
+	size_t		  nclids;
+	unsigned	  roles;		/* enum principal_role bits */
+};
+
+struct sockaddr_cfg {
+	char			 text[256];	/* as written, for logs */
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+};
+
+struct config {
+	char		*path;
+
+	/* [gateway] */
+	struct sockaddr_cfg listen;
+	char		*cert;
+	char		*key;
+	char		*client_ca;
+	size_t		 max_frame;
+	unsigned	 handshake_timeout;
+	unsigned	 idle_timeout;
+	unsigned	 frame_timeout;
+	unsigned	 max_sessions;
+
+	/* [upstream] */
+	struct sockaddr_cfg up_address;
+	char		*up_server_name;
+	char		*up_ca;
+	char		*up_cert;
+	char		*up_key;
+	unsigned	 up_connect_timeout;
+	unsigned	 up_reply_timeout;
+
+	struct principal *principals;
+	size_t		  nprincipals;
+
+	int		  refs;
+};
+
+/* Errors found while loading: each a complete "file:line: message". */
+struct config_errors {
+	char	**msgs;
+	size_t	  n;
+};
+
+/*
+ * Load and validate path.  Returns a config with one reference, or NULL with
+ * every problem in errs (which the caller frees with config_errors_clear).
+ */
+struct config *config_load(const char *path, struct config_errors *errs);
+void config_errors_clear(struct config_errors *errs);
+
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
+
+/* Print the effective configuration (defaults included) in config syntax. */
+void config_print(const struct config *cfg, FILE *fp);
+
+/* The principal whose certificate has this SHA-256 fingerprint, or NULL. */
+const struct principal *config_principal_by_fp(const struct config *cfg,
+    const uint8_t fp[CONFIG_FP_LEN]);
+
+/* Whether principal p may log in with clID clid. */
+int principal_may_use_clid(const struct principal *p, const char *clid);
+
+#endif

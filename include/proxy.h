@@ -1,0 +1,47 @@
+/*
+ * proxy.h: the registrar-facing listener and the set of live sessions.
+ *
+ * The proxy owns the current configuration and its TLS contexts.  Each
+ * session takes its own references to them when it starts, so a reload
+ * (proxy_reload) affects new sessions only.
+ */
+#ifndef EPPGW_PROXY_H
+#define EPPGW_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+struct config;
+struct proxy;
+struct session;
+
+/* Takes a reference to cfg.  NULL with a reason in err on failure. */
+struct proxy *proxy_new(struct event_base *base, struct config *cfg,
+    char *err, size_t errlen);
+void proxy_free(struct proxy *p);
+
+/* Bind and listen on cfg->listen.  -1 with a reason in err. */
+int proxy_listen(struct proxy *p, char *err, size_t errlen);
+
+/* Swap in a new configuration for new sessions; -1 keeps the old one. */
+int proxy_reload(struct proxy *p, struct config *cfg, char *err,
+    size_t errlen);
+
+/* Stop accepting new sessions (drain). */
+void proxy_stop_accepting(struct proxy *p);
+size_t proxy_session_count(const struct proxy *p);
+
+/* For sessions: the state every session started now shares. */
+struct event_base *proxy_base(const struct proxy *p);
+struct config *proxy_config(const struct proxy *p);
+SSL_CTX *proxy_server_ctx(const struct proxy *p);
+SSL_CTX *proxy_client_ctx(const struct proxy *p);
+/* A prefix unique to this run of the daemon, for svTRIDs. */
+const char *proxy_run_id(const struct proxy *p);
+/* Called by a session when it has released everything. */
+void proxy_session_gone(struct proxy *p, struct session *s);
+
+#endif

@@ -1,0 +1,405 @@
+/*
+ * epp.c: secure parsing of EPP data units (see epp.h).
+ *
+ * The tree is only ever built by libxml2 with entity substitution, DTD
+ * loading and network access off.  A DOCTYPE is refused from the SAX
+ * callback, before libxml2 looks at anything it declares, so entity bombs
+ * never get a chance to expand.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include "epp.h"
+
+struct epp_msg {
+	xmlDocPtr	 doc;
+	enum epp_kind	 kind;
+	enum epp_cmd	 cmd;
+	char		*cltrid;
+	char		*login_clid;
+	int		 result_code;
+};
+
+static const struct {
+	const char	*name;
+	enum epp_cmd	 cmd;
+} commands[] = {
+	{ "login", EPP_CMD_LOGIN },
+	{ "logout", EPP_CMD_LOGOUT },
+	{ "check", EPP_CMD_CHECK },
+	{ "info", EPP_CMD_INFO },
+	{ "poll", EPP_CMD_POLL },
+	{ "transfer", EPP_CMD_TRANSFER },
+	{ "create", EPP_CMD_CREATE },
+	{ "delete", EPP_CMD_DELETE },
+	{ "renew", EPP_CMD_RENEW },
+	{ "update", EPP_CMD_UPDATE },
+};
+
+static void
+quiet(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+void
+epp_init(void)
+{
+	xmlInitParser();
+	xmlSetGenericErrorFunc(NULL, quiet);
+}
+
+const char *
+epp_cmd_name(enum epp_cmd c)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].cmd == c)
+			return commands[i].name;
+	return "none";
+}
+
+/* Refuse any DOCTYPE before libxml2 processes its declarations. */
+static void
+sax_subset(void *ctx, const xmlChar *name, const xmlChar *ext,
+    const xmlChar *sys)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+
+	(void)name;
+	(void)ext;
+	(void)sys;
+	ctxt->_private = (void *)"DOCTYPE not allowed";
+	xmlStopParser(ctxt);
+}
+
+static void
+sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+
+	(void)target;
+	(void)data;
+	ctxt->_private = (void *)"processing instruction not allowed";
+	xmlStopParser(ctxt);
+}
+
+static int
+is_epp(const xmlNode *n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+	    xmlStrEqual(n->ns->href, BAD_CAST EPP_NS) &&
+	    (name == NULL || xmlStrEqual(n->name, BAD_CAST name));
+}
+
+/* Element children only; any non-blank text between them is an error. */
+static int
+elements_only(const xmlNode *parent, const char **why)
+{
+	for (const xmlNode *c = parent->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE) {
+			for (const xmlChar *p = c->content; p && *p; p++)
+				if (!isspace(*p)) {
+					*why = "unexpected text";
+					return -1;
+				}
+		} else if (c->type != XML_ELEMENT_NODE &&
+		    c->type != XML_COMMENT_NODE) {
+			*why = "unexpected node";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The text of an element as the XML schema "token" type reads it: text and
+ * CDATA joined, leading and trailing white space removed, inner runs
+ * collapsed to one space.
+ */
+static char *
+token_text(const xmlNode *n)
+{
+	xmlChar *raw;
+	char *out, *w;
+	const char *r;
+	int space = 0;
+
+	if ((raw = xmlNodeGetContent(n)) == NULL)
+		return NULL;
+	if ((out = malloc(strlen((char *)raw) + 1)) == NULL) {
+		xmlFree(raw);
+		return NULL;
+	}
+	w = out;
+	for (r = (const char *)raw; *r != '\0'; r++) {
+		if (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r') {
+			space = w != out;
+			continue;
+		}
+		if (space)
+			*w++ = ' ';
+		space = 0;
+		*w++ = *r;
+	}
+	*w = '\0';
+	xmlFree(raw);
+	return out;
+}
+
+/* Anything libxml2 kept that the EPP schema cannot contain. */
+static int
+scan_tree(const xmlNode *n, const char **why)
+{
+	for (; n != NULL; n = n->next) {
+		switch (n->type) {
+		case XML_ELEMENT_NODE:
+			if (n->ns == NULL) {
+				*why = "element without namespace";
+				return -1;
+			}
+			if (scan_tree(n->children, why) != 0)
+				return -1;
+			break;
+		case XML_TEXT_NODE:
+		case XML_CDATA_SECTION_NODE:
+		case XML_COMMENT_NODE:
+			break;
+		case XML_ENTITY_REF_NODE:
+		case XML_ENTITY_NODE:
+		case XML_ENTITY_DECL:
+			*why = "entity not allowed";
+			return -1;
+		case XML_PI_NODE:
+			*why = "processing instruction not allowed";
+			return -1;
+		default:
+			*why = "unexpected node";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+parse_command(struct epp_msg *m, const xmlNode *cmd, const char **why)
+{
+	const xmlNode *verb = NULL, *c;
+	int ntrid = 0;
+
+	if (elements_only(cmd, why) != 0)
+		return -1;
+	for (c = cmd->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (is_epp(c, "clTRID")) {
+			if (ntrid++ > 0) {
+				*why = "duplicate clTRID";
+				return -1;
+			}
+			if ((m->cltrid = token_text(c)) == NULL) {
+				*why = "out of memory";
+				return -1;
+			}
+			continue;
+		}
+		if (is_epp(c, "extension"))
+			continue;
+		if (verb != NULL) {
+			*why = "more than one command";
+			return -1;
+		}
+		verb = c;
+	}
+	if (verb == NULL || !is_epp(verb, NULL)) {
+		*why = "no command";
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (xmlStrEqual(verb->name, BAD_CAST commands[i].name))
+			m->cmd = commands[i].cmd;
+	if (m->cmd == EPP_CMD_NONE) {
+		*why = "unknown command";
+		return -1;
+	}
+	if (m->cmd == EPP_CMD_LOGIN) {
+		int nclid = 0;
+
+		for (c = verb->children; c != NULL; c = c->next) {
+			if (!is_epp(c, "clID"))
+				continue;
+			if (nclid++ > 0) {
+				*why = "duplicate clID";
+				return -1;
+			}
+			if ((m->login_clid = token_text(c)) == NULL) {
+				*why = "out of memory";
+				return -1;
+			}
+		}
+		if (m->login_clid == NULL) {
+			*why = "login without clID";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+parse_response(struct epp_msg *m, const xmlNode *rsp)
+{
+	for (const xmlNode *c = rsp->children; c != NULL; c = c->next) {
+		if (is_epp(c, "result")) {
+			xmlChar *code = xmlGetNoNsProp(c, BAD_CAST "code");
+
+			if (code != NULL && strlen((char *)code) == 4 &&
+			    isdigit(code[0]) && isdigit(code[1]) &&
+			    isdigit(code[2]) && isdigit(code[3]))
+				m->result_code = atoi((char *)code);
+			xmlFree(code);
+			return;
+		}
+	}
+}
+
+int
+epp_parse(const uint8_t *xml, size_t len, struct epp_msg **out,
+    const char **why)
+{
+	xmlParserCtxtPtr ctxt = NULL;
+	struct epp_msg *m = NULL;
+	xmlNode *root, *top = NULL;
+	int r = -1;
+
+	*out = NULL;
+	*why = "syntax error";
+	if (len > INT32_MAX) {
+		*why = "too large";
+		return -1;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (ctxt = xmlNewParserCtxt()) == NULL) {
+		*why = "out of memory";
+		goto out;
+	}
+	m->result_code = -1;
+	ctxt->sax->internalSubset = sax_subset;
+	ctxt->sax->externalSubset = sax_subset;
+	ctxt->sax->processingInstruction = sax_pi;
+	m->doc = xmlCtxtReadMemory(ctxt, (const char *)xml, (int)len, NULL,
+	    NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+	    XML_PARSE_NOCDATA);
+	if (ctxt->_private != NULL) {
+		*why = ctxt->_private;
+		goto out;
+	}
+	if (m->doc == NULL || !ctxt->wellFormed) {
+		*why = "not well-formed XML";
+		goto out;
+	}
+	/* RFC 5730 section 2.4: EPP is UTF-8; another charset could make
+	 * the registry read other names than the ones judged here. */
+	if (m->doc->encoding != NULL &&
+	    xmlStrcasecmp(m->doc->encoding, BAD_CAST "UTF-8") != 0) {
+		*why = "encoding other than UTF-8";
+		goto out;
+	}
+	if (m->doc->intSubset != NULL || m->doc->extSubset != NULL) {
+		*why = "DOCTYPE not allowed";
+		goto out;
+	}
+	root = xmlDocGetRootElement(m->doc);
+	for (xmlNode *n = m->doc->children; n != NULL; n = n->next)
+		if (n->type == XML_PI_NODE) {
+			*why = "processing instruction not allowed";
+			goto out;
+		}
+	if (!is_epp(root, "epp")) {
+		*why = "root is not <epp> in the EPP namespace";
+		goto out;
+	}
+	if (scan_tree(root, why) != 0 || elements_only(root, why) != 0)
+		goto out;
+	for (xmlNode *c = root->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (top != NULL) {
+			*why = "more than one element under <epp>";
+			goto out;
+		}
+		top = c;
+	}
+	if (is_epp(top, "hello")) {
+		m->kind = EPP_KIND_HELLO;
+	} else if (is_epp(top, "command")) {
+		m->kind = EPP_KIND_COMMAND;
+		if (parse_command(m, top, why) != 0)
+			goto out;
+	} else if (is_epp(top, "extension")) {
+		m->kind = EPP_KIND_EXTENSION;
+	} else if (is_epp(top, "greeting")) {
+		m->kind = EPP_KIND_GREETING;
+	} else if (is_epp(top, "response")) {
+		m->kind = EPP_KIND_RESPONSE;
+		parse_response(m, top);
+	} else {
+		*why = "unknown element under <epp>";
+		goto out;
+	}
+	*out = m;
+	m = NULL;
+	*why = NULL;
+	r = 0;
+out:
+	if (ctxt != NULL)
+		xmlFreeParserCtxt(ctxt);
+	epp_msg_free(m);
+	return r;
+}
+
+void
+epp_msg_free(struct epp_msg *m)
+{
+	if (m == NULL)
+		return;
+	if (m->doc != NULL)
+		xmlFreeDoc(m->doc);
+	free(m->cltrid);
+	free(m->login_clid);
+	free(m);
+}
+
+enum epp_kind
+epp_msg_kind(const struct epp_msg *m)
+{
+	return m->kind;
+}
+
+enum epp_cmd
+epp_msg_cmd(const struct epp_msg *m)
+{
+	return m->cmd;
+}
+
+const char *
+epp_msg_cltrid(const struct epp_msg *m)
+{
+	return m->cltrid;
+}
+
+const char *
+epp_msg_login_clid(const struct epp_msg *m)
+{
+	return m->login_clid;
+}
+
+int
+epp_msg_result_code(const struct epp_msg *m)
+{
+	return m->result_code;
+}
