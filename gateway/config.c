@@ -84,6 +84,7 @@ struct parse {
 	FILE			*fp;
 	int			 line;
 	int			 line_bad;	/* this line was already reported */
+	int			 section_bad;	/* ignore keys until the next one */
 	int			 seen[NKEYWORDS];
 	int			 seen_line[NKEYWORDS];
 	struct principal	*cur;		/* [principal NAME] being read */
@@ -522,7 +523,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 	struct parse *ps = user;
 	size_t i;
 
-	if (ps->line_bad)
+	if (ps->line_bad || ps->section_bad)
 		return 1;
 	if (strlen(value) > VALUE_MAX) {
 		adderr(ps->errs, ps->file, ps->line, "%s: value too long",
@@ -530,31 +531,17 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	if (strncmp(section, "principal ", 10) == 0) {
-		const char *pname = section + 10;
-
-		if (ps->cur == NULL || strcmp(ps->cur->name, pname) != 0) {
-			/* inih gives no section event: a new name starts one */
-			if (new_principal(ps, pname) != 0) {
-				ps->line_bad = 1;
-				return 1;
-			}
-		}
-		principal_key(ps, name, value);
+		if (ps->cur != NULL)
+			principal_key(ps, name, value);
 		return 1;
 	}
-	ps->cur = NULL;
 	for (i = 0; i < NKEYWORDS; i++)
 		if (strcmp(keywords[i].section, section) == 0 &&
 		    strcmp(keywords[i].name, name) == 0)
 			break;
 	if (i == NKEYWORDS) {
-		if (strcmp(section, "gateway") != 0 &&
-		    strcmp(section, "upstream") != 0)
-			adderr(ps->errs, ps->file, ps->line,
-			    "unknown section [%s]", section);
-		else
-			adderr(ps->errs, ps->file, ps->line,
-			    "unknown key \"%s\" in [%s]", name, section);
+		adderr(ps->errs, ps->file, ps->line,
+		    "unknown key \"%s\" in [%s]", name, section);
 		return 1;
 	}
 	if (ps->seen[i]) {
@@ -567,6 +554,42 @@ handler(void *user, const char *section, const char *name, const char *value)
 	ps->seen_line[i] = ps->line;
 	set_keyword(ps, &keywords[i], value);
 	return 1;
+}
+
+/*
+ * inih does not tell handlers where a section starts, so the reader spots
+ * "[name]" lines itself: that is how an empty or repeated [principal NAME]
+ * section is noticed, and how errors name the header's line.
+ */
+static void
+section_start(struct parse *ps, const char *line, size_t n)
+{
+	char name[256];
+	const char *p = line, *end;
+	size_t len;
+
+	while (p < line + n && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == line + n || *p != '[')
+		return;
+	if ((end = memchr(p, ']', (size_t)(line + n - p))) == NULL)
+		return;		/* inih reports the syntax error */
+	len = (size_t)(end - p - 1);
+	if (len >= sizeof(name))
+		len = sizeof(name) - 1;
+	memcpy(name, p + 1, len);
+	name[len] = '\0';
+	ps->cur = NULL;
+	ps->section_bad = 0;
+	if (strncmp(name, "principal ", 10) == 0) {
+		if (new_principal(ps, name + 10) != 0)
+			ps->section_bad = 1;
+	} else if (strcmp(name, "gateway") != 0 &&
+	    strcmp(name, "upstream") != 0) {
+		adderr(ps->errs, ps->file, ps->line, "unknown section [%s]",
+		    name);
+		ps->section_bad = 1;
+	}
 }
 
 /*
@@ -603,6 +626,8 @@ reader(char *str, int num, void *stream)
 		return NULL;
 	if (ps->line_bad)
 		n = 0;	/* hand inih an empty line instead of a fragment */
+	else
+		section_start(ps, str, n);
 	str[n] = '\0';
 	if (n > 0 && str[n - 1] != '\n' && c == '\n') {
 		str[n++] = '\n';

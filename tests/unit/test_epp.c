@@ -1,0 +1,295 @@
+/*
+ * test_epp.c: secure EPP parsing, over hand-made hostile input and over
+ * every frame of the shared corpus of real EPP (../shared/corpus).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "epp.h"
+#include "suites.h"
+
+#define CORPUS_DEFAULT	"../shared/corpus/epp-samples"
+
+static struct epp_msg *
+parse_ok(const char *xml)
+{
+	struct epp_msg *m = NULL;
+	const char *why = NULL;
+
+	ck_assert_msg(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	    &why) == 0, "refused: %s", why ? why : "?");
+	return m;
+}
+
+static void
+parse_fails(const char *xml, const char *want)
+{
+	struct epp_msg *m = NULL;
+	const char *why = NULL;
+
+	ck_assert_int_eq(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	    &why), -1);
+	ck_assert_ptr_null(m);
+	ck_assert_ptr_nonnull(why);
+	if (want != NULL)
+		ck_assert_msg(strstr(why, want) != NULL, "reason \"%s\", "
+		    "wanted \"%s\"", why, want);
+}
+
+#define LOGIN(clid) \
+	"<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command><login>" \
+	"<clID>" clid "</clID><pw>secret-pw</pw><options><version>1.0" \
+	"</version><lang>en</lang></options><svcs><objURI>" \
+	"urn:ietf:params:xml:ns:domain-1.0</objURI></svcs></login>" \
+	"<clTRID> ABC-1 </clTRID></command></epp>"
+
+START_TEST(login_fields)
+{
+	struct epp_msg *m = parse_ok(LOGIN("registrar1"));
+
+	ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_COMMAND);
+	ck_assert_int_eq(epp_msg_cmd(m), EPP_CMD_LOGIN);
+	ck_assert_str_eq(epp_msg_login_clid(m), "registrar1");
+	ck_assert_str_eq(epp_msg_cltrid(m), "ABC-1");
+	epp_msg_free(m);
+}
+END_TEST
+
+/* The clID the registry will see, however the text is spelled. */
+START_TEST(login_clid_spellings)
+{
+	static const char *const forms[] = {
+		LOGIN("  registrar1\n "),
+		LOGIN("regis<![CDATA[trar]]>1"),
+		LOGIN("regis<!-- x -->trar1"),
+		LOGIN("&#114;egistrar&#x31;"),
+	};
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		struct epp_msg *m = parse_ok(forms[i]);
+
+		ck_assert_str_eq(epp_msg_login_clid(m), "registrar1");
+		epp_msg_free(m);
+	}
+}
+END_TEST
+
+START_TEST(prefixes_do_not_matter)
+{
+	struct epp_msg *m = parse_ok(
+	    "<x:epp xmlns:x=\"urn:ietf:params:xml:ns:epp-1.0\"><x:command>"
+	    "<x:login><x:clID>registrar1</x:clID><x:pw>p</x:pw></x:login>"
+	    "</x:command></x:epp>");
+
+	ck_assert_str_eq(epp_msg_login_clid(m), "registrar1");
+	ck_assert_ptr_null(epp_msg_cltrid(m));
+	epp_msg_free(m);
+	/* The right local names in the wrong namespace are not EPP. */
+	parse_fails("<epp xmlns=\"urn:example:not-epp\"><hello/></epp>",
+	    "root");
+	parse_fails("<epp><hello/></epp>", NULL);
+}
+END_TEST
+
+START_TEST(hello_and_kinds)
+{
+	struct epp_msg *m = parse_ok(
+	    "<?xml version=\"1.0\" encoding=\"utf-8\"?>"
+	    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><hello/></epp>");
+
+	ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_HELLO);
+	epp_msg_free(m);
+	m = parse_ok("<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\">"
+	    "<response><result code=\"2303\"><msg>no</msg></result>"
+	    "</response></epp>");
+	ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_RESPONSE);
+	ck_assert_int_eq(epp_msg_result_code(m), 2303);
+	epp_msg_free(m);
+}
+END_TEST
+
+START_TEST(hostile_documents)
+{
+	parse_fails("<?xml version=\"1.0\"?><!DOCTYPE epp [<!ENTITY a "
+	    "\"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">"
+	    "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>"
+	    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><hello/>&c;</epp>",
+	    "DOCTYPE");
+	parse_fails("<!DOCTYPE epp SYSTEM \"http://127.0.0.1:9/x.dtd\">"
+	    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><hello/></epp>",
+	    "DOCTYPE");
+	parse_fails("<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\">"
+	    "<?evil x?><hello/></epp>", "processing instruction");
+	parse_fails("<?evil x?><epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\">"
+	    "<hello/></epp>", "processing instruction");
+	parse_fails("<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><hello/>"
+	    "<hello/></epp>", "more than one");
+	parse_fails("<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command>"
+	    "<info/><check/></command></epp>", "more than one command");
+	parse_fails("<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command>"
+	    "<frobnicate/></command></epp>", "unknown command");
+	parse_fails("<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command>"
+	    "<login><clID>a</clID><clID>b</clID></login></command></epp>",
+	    "duplicate clID");
+	parse_fails("<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\">junk"
+	    "<hello/></epp>", "unexpected text");
+	parse_fails("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+	    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><hello/></epp>",
+	    "encoding");
+	parse_fails("<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><hello>",
+	    "well-formed");
+	parse_fails("", NULL);
+	parse_fails("\x00\x01\x02", NULL);
+}
+END_TEST
+
+START_TEST(deep_nesting_refused)
+{
+	size_t depth = 100000, len = 0;
+	char *buf = malloc(depth * 7 + 200);
+
+	len += (size_t)sprintf(buf, "<epp xmlns=\"%s\"><command><info>",
+	    EPP_NS);
+	for (size_t i = 0; i < depth; i++)
+		len += (size_t)sprintf(buf + len, "<a>");
+	struct epp_msg *m = NULL;
+	const char *why;
+	ck_assert_int_eq(epp_parse((uint8_t *)buf, len, &m, &why), -1);
+	free(buf);
+}
+END_TEST
+
+/* --- the shared corpus ------------------------------------------------ */
+
+static const char *
+corpus_dir(void)
+{
+	const char *d = getenv("EPPGW_CORPUS");
+
+	return d != NULL ? d : CORPUS_DEFAULT;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static enum epp_cmd
+verb_of(const char *what)
+{
+	static const struct { const char *v; enum epp_cmd c; } verbs[] = {
+		{ "login", EPP_CMD_LOGIN }, { "logout", EPP_CMD_LOGOUT },
+		{ "check", EPP_CMD_CHECK }, { "info", EPP_CMD_INFO },
+		{ "poll", EPP_CMD_POLL }, { "transfer", EPP_CMD_TRANSFER },
+		{ "create", EPP_CMD_CREATE }, { "delete", EPP_CMD_DELETE },
+		{ "renew", EPP_CMD_RENEW }, { "update", EPP_CMD_UPDATE },
+	};
+	const char *colon = strchr(what, ':');
+	const char *v = colon ? colon + 1 : what;
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(verbs[i].v, v) == 0)
+			return verbs[i].c;
+	return EPP_CMD_NONE;
+}
+
+/*
+ * Every corpus frame: hostile ones refused as DOCTYPE, the others parsed
+ * as what the manifest says they are (command verb, response code).
+ */
+START_TEST(corpus_frames)
+{
+	char path[1024], line[4096];
+	FILE *man;
+	size_t nfiles = 0, ncmd = 0, nrsp = 0, nhostile = 0;
+
+	snprintf(path, sizeof(path), "%s/MANIFEST.tsv", corpus_dir());
+	man = fopen(path, "r");
+	ck_assert_msg(man != NULL, "corpus manifest %s missing (set "
+	    "EPPGW_CORPUS)", path);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), man));  /* header */
+	while (fgets(line, sizeof(line), man) != NULL) {
+		char *f[9] = { 0 }, *p = line, *xml;
+		size_t n = 0, len;
+		struct epp_msg *m = NULL;
+		const char *why = NULL;
+		int r;
+
+		line[strcspn(line, "\n")] = '\0';
+		while (n < 9 && (f[n++] = strsep(&p, "\t")) != NULL)
+			;
+		snprintf(path, sizeof(path), "%s/%s", corpus_dir(), f[0]);
+		xml = slurp(path, &len);
+		r = epp_parse((uint8_t *)xml, len, &m, &why);
+		nfiles++;
+		if (strcmp(f[2], "hostile") == 0) {
+			ck_assert_msg(r == -1 && strstr(why, "DOCTYPE"),
+			    "%s: hostile frame accepted", f[0]);
+			nhostile++;
+		} else if (strcmp(f[2], "command") == 0 && r == 0) {
+			ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_COMMAND);
+			ck_assert_msg(epp_msg_cmd(m) == verb_of(f[3]),
+			    "%s: parsed as %s, manifest says %s", f[0],
+			    epp_cmd_name(epp_msg_cmd(m)), f[3]);
+			ncmd++;
+		} else if (strcmp(f[2], "command") == 0) {
+			/* Only frames the manifest calls invalid may fail. */
+			ck_assert_msg(strcmp(f[7], "valid") != 0,
+			    "%s: valid command refused: %s", f[0], why);
+		} else if (strcmp(f[2], "response") == 0) {
+			ck_assert_msg(r == 0, "%s: response refused: %s",
+			    f[0], why);
+			ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_RESPONSE);
+			/* Placeholders such as %CODE% have no code. */
+			if (f[5] != NULL && f[5][0] >= '1' && f[5][0] <= '2')
+				ck_assert_int_eq(epp_msg_result_code(m),
+				    atoi(f[5]));
+			nrsp++;
+		} else if (strcmp(f[2], "greeting") == 0) {
+			ck_assert_msg(r == 0, "%s: %s", f[0], why);
+			ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_GREETING);
+		} else if (strcmp(f[2], "hello") == 0) {
+			ck_assert_msg(r == 0, "%s: %s", f[0], why);
+			ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_HELLO);
+		}
+		epp_msg_free(m);
+		free(xml);
+	}
+	fclose(man);
+	ck_assert_uint_ge(nfiles, 300);
+	ck_assert_uint_ge(ncmd, 150);
+	ck_assert_uint_ge(nrsp, 100);
+	ck_assert_uint_eq(nhostile, 6);
+}
+END_TEST
+
+Suite *
+epp_suite(void)
+{
+	Suite *s = suite_create("epp");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, login_fields);
+	tcase_add_test(tc, login_clid_spellings);
+	tcase_add_test(tc, prefixes_do_not_matter);
+	tcase_add_test(tc, hello_and_kinds);
+	tcase_add_test(tc, hostile_documents);
+	tcase_add_test(tc, deep_nesting_refused);
+	tcase_add_test(tc, corpus_frames);
+	suite_add_tcase(s, tc);
+	return s;
+}
