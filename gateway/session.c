@@ -7,36 +7,30 @@
  *   CONNECTING  upstream TCP connect and TLS handshake
  *   GREETING    waiting for the registry's greeting, which is relayed
  *   READY       waiting for a command from the registrar
- *   WAIT_REPLY  a command was forwarded; registrar input is paused
+ *   WAIT_REPLY  a command was forwarded; registrar input waits unread
  *   CLOSING     a last reply is being flushed to the registrar
  *
- * Only one command is in flight at a time: while it is, registrar input stays
- * in the kernel, so replies, including the ones the gateway writes itself,
- * always come back in command order and a pipelining client cannot make us
- * buffer more than one frame.
+ * Only one command is in flight at a time, so replies, including the ones
+ * the gateway writes itself, always come back in command order, and a
+ * pipelining client cannot make us hold more than one frame (the conn's
+ * input limit makes TCP push back).
  *
  * Every exit goes through session_close(), which releases the connections at
  * once and frees the struct from a fresh event-loop turn, so code that runs
  * after a close in the same callback only has to check s->state.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "config.h"
+#include "conn.h"
 #include "epp.h"
 #include "frame.h"
 #include "log.h"
@@ -55,6 +49,15 @@ enum state {
 	ST_DEAD
 };
 
+/* What the registrar-side timer is currently measuring. */
+enum deadline {
+	DL_NONE = 0,
+	DL_HANDSHAKE,
+	DL_IDLE,
+	DL_FRAME,
+	DL_FLUSH
+};
+
 /* How long a final reply may take to reach a registrar that does not read. */
 #define FLUSH_TIMEOUT_SEC	5
 
@@ -65,14 +68,14 @@ struct session {
 	struct session		*prev, *next;
 	struct event_base	*base;
 	struct config		*cfg;		/* our reference */
-	SSL_CTX			*server_ctx;	/* our reference */
 	SSL_CTX			*client_ctx;	/* our reference */
 	enum state		 state;
 	char			 peer[INET6_ADDRSTRLEN + 8];
 
-	struct bufferevent	*cbev;		/* registrar side */
-	struct bufferevent	*ubev;		/* registry side */
-	struct event		*deadline;	/* handshake, frame, flush */
+	struct conn		*client;	/* registrar side */
+	struct conn		*up;		/* registry side */
+	struct event		*deadline;
+	enum deadline		 dl;
 	struct event		*up_deadline;	/* connect, greeting, reply */
 
 	const struct principal	*principal;	/* owned by cfg */
@@ -83,37 +86,34 @@ struct session {
 	enum epp_cmd		 cmd;
 	char			*cltrid;
 	char			*login_clid;
-	struct timespec		 sent;
 
 	uint64_t		 ncmds;
 	unsigned		 nreplies;	/* our own replies, for svTRIDs */
 };
 
-static void session_close(struct session *s, const char *why);
 static void client_input(struct session *s);
 
-static void
-svtrid(struct session *s, char *buf, size_t len)
+static const char *
+who(const struct session *s)
 {
-	snprintf(buf, len, "eppgw-%s-%llu-%u", proxy_run_id(s->proxy),
-	    (unsigned long long)s->id, ++s->nreplies);
+	return s->principal != NULL ? s->principal->name : s->peer;
 }
 
 static void
-set_nodelay(evutil_socket_t fd)
-{
-	int one = 1;
-
-	/* EPP is request/response: Nagle would only add latency. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-static void
-arm(struct event *ev, unsigned seconds)
+arm(struct session *s, enum deadline dl, unsigned seconds)
 {
 	struct timeval tv = { (time_t)seconds, 0 };
 
-	event_add(ev, &tv);
+	s->dl = dl;
+	event_add(s->deadline, &tv);
+}
+
+static void
+arm_up(struct session *s, unsigned seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	event_add(s->up_deadline, &tv);
 }
 
 static void
@@ -134,7 +134,6 @@ free_cb(evutil_socket_t fd, short what, void *arg)
 	free(s->cltrid);
 	free(s->login_clid);
 	config_unref(s->cfg);
-	SSL_CTX_free(s->server_ctx);
 	SSL_CTX_free(s->client_ctx);
 	free(s);
 }
@@ -142,22 +141,14 @@ free_cb(evutil_socket_t fd, short what, void *arg)
 static void
 release(struct session *s)
 {
-	if (s->cbev != NULL) {
-		bufferevent_free(s->cbev);
-		s->cbev = NULL;
-	}
-	if (s->ubev != NULL) {
-		bufferevent_free(s->ubev);
-		s->ubev = NULL;
-	}
-	if (s->deadline != NULL) {
+	conn_free(s->client);
+	conn_free(s->up);
+	s->client = s->up = NULL;
+	if (s->deadline != NULL)
 		event_free(s->deadline);
-		s->deadline = NULL;
-	}
-	if (s->up_deadline != NULL) {
+	if (s->up_deadline != NULL)
 		event_free(s->up_deadline);
-		s->up_deadline = NULL;
-	}
+	s->deadline = s->up_deadline = NULL;
 }
 
 static void
@@ -165,8 +156,9 @@ session_close(struct session *s, const char *why)
 {
 	if (s->state == ST_DEAD)
 		return;
-	log_info("session %llu: closed (%s) after %llu commands",
-	    (unsigned long long)s->id, why, (unsigned long long)s->ncmds);
+	log_info("session %llu: %s: closed (%s) after %llu commands",
+	    (unsigned long long)s->id, who(s), why,
+	    (unsigned long long)s->ncmds);
 	s->state = ST_DEAD;
 	release(s);
 	/* Free from a fresh loop turn: our callers may still look at s. */
@@ -194,29 +186,6 @@ clear_inflight(struct session *s)
 	s->cmd = EPP_CMD_NONE;
 }
 
-/* Frame an XML document into the registrar's output. */
-static int
-send_client(struct session *s, const char *xml, size_t len)
-{
-	uint8_t hdr[FRAME_HEADER_LEN];
-	struct evbuffer *out = bufferevent_get_output(s->cbev);
-
-	if (frame_header_write(hdr, len) != 0 ||
-	    evbuffer_add(out, hdr, sizeof(hdr)) != 0 ||
-	    evbuffer_add(out, xml, len) != 0)
-		return -1;
-	return 0;
-}
-
-static void
-flush_done(struct bufferevent *bev, void *arg)
-{
-	struct session *s = arg;
-
-	(void)bev;
-	session_close(s, s->clid[0] ? "logged out or closed" : "closed");
-}
-
 /* Stop reading from both sides; close once the registrar has our bytes. */
 static void
 close_after_flush(struct session *s, const char *why)
@@ -226,16 +195,11 @@ close_after_flush(struct session *s, const char *why)
 	log_debug("session %llu: closing after flush: %s",
 	    (unsigned long long)s->id, why);
 	s->state = ST_CLOSING;
-	if (s->ubev != NULL) {
-		bufferevent_free(s->ubev);
-		s->ubev = NULL;
-	}
+	conn_free(s->up);
+	s->up = NULL;
 	event_del(s->up_deadline);
-	bufferevent_disable(s->cbev, EV_READ);
-	bufferevent_setcb(s->cbev, NULL, flush_done, NULL, s);
-	arm(s->deadline, FLUSH_TIMEOUT_SEC);
-	if (evbuffer_get_length(bufferevent_get_output(s->cbev)) == 0)
-		session_close(s, why);
+	arm(s, DL_FLUSH, FLUSH_TIMEOUT_SEC);
+	conn_want_drained(s->client);
 }
 
 /*
@@ -248,17 +212,23 @@ reply_self(struct session *s, int code, const char *reason,
 {
 	char sv[96], *xml;
 	size_t len;
+	int r;
 
-	svtrid(s, sv, sizeof(sv));
-	xml = reply_build(code, reason, NULL, cltrid, sv, &len);
-	if (xml == NULL || send_client(s, xml, len) != 0) {
-		free(xml);
+	snprintf(sv, sizeof(sv), "eppgw-%s-%llu-%u", proxy_run_id(s->proxy),
+	    (unsigned long long)s->id, ++s->nreplies);
+	if ((xml = reply_build(code, reason, NULL, cltrid, sv, &len)) ==
+	    NULL) {
 		session_close(s, "out of memory");
 		return;
 	}
+	r = conn_write_frame(s->client, xml, len);
 	free(xml);
-	log_info("session %llu: replied %d %s (svTRID %s)",
-	    (unsigned long long)s->id, code, reason, sv);
+	if (r != 0) {
+		session_close(s, "registrar connection failed");
+		return;
+	}
+	log_info("session %llu: %s: replied %d %s (svTRID %s)",
+	    (unsigned long long)s->id, who(s), code, reason, sv);
 	if (close_after)
 		close_after_flush(s, reason);
 }
@@ -277,32 +247,24 @@ upstream_failed(struct session *s, const char *why)
 static void
 set_ready(struct session *s)
 {
-	struct timeval idle = { (time_t)s->cfg->idle_timeout, 0 };
-
 	s->state = ST_READY;
 	event_del(s->up_deadline);
-	bufferevent_set_timeouts(s->cbev, &idle, NULL);
-	bufferevent_enable(s->cbev, EV_READ);
+	arm(s, DL_IDLE, s->cfg->idle_timeout);
 }
 
 /* Send one frame to the registry and wait for its reply. */
 static void
 forward(struct session *s, const uint8_t *xml, size_t len)
 {
-	uint8_t hdr[FRAME_HEADER_LEN];
-	struct evbuffer *out = bufferevent_get_output(s->ubev);
-
-	if (frame_header_write(hdr, len) != 0 ||
-	    evbuffer_add(out, hdr, sizeof(hdr)) != 0 ||
-	    evbuffer_add(out, xml, len) != 0) {
-		reply_self(s, 2400, "internal", s->cltrid, 1);
+	if (conn_write_frame(s->up, xml, len) != 0) {
+		upstream_failed(s, "write failed");
 		return;
 	}
 	s->state = ST_WAIT_REPLY;
 	s->ncmds++;
-	clock_gettime(CLOCK_MONOTONIC, &s->sent);
-	bufferevent_disable(s->cbev, EV_READ);
-	arm(s->up_deadline, s->cfg->up_reply_timeout);
+	event_del(s->deadline);
+	s->dl = DL_NONE;
+	arm_up(s, s->cfg->up_reply_timeout);
 }
 
 /* One complete frame from the registrar: parse, judge, forward. */
@@ -314,8 +276,8 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 
 	clear_inflight(s);
 	if (epp_parse(xml, len, &m, &why) != 0) {
-		log_notice("session %llu: syntax error from %s: %s",
-		    (unsigned long long)s->id, s->principal->name, why);
+		log_notice("session %llu: %s: syntax error: %s",
+		    (unsigned long long)s->id, who(s), why);
 		reply_self(s, 2001, "syntax", NULL, 0);
 		return;
 	}
@@ -342,12 +304,12 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		break;
 	default:
 		log_notice("session %llu: %s sent a message that is not a "
-		    "command", (unsigned long long)s->id, s->principal->name);
+		    "command", (unsigned long long)s->id, who(s));
 		reply_self(s, 2001, "syntax", s->cltrid, 0);
 		goto out;
 	}
 	log_debug("session %llu: %s %s clTRID=%.64s forwarded",
-	    (unsigned long long)s->id, s->principal->name,
+	    (unsigned long long)s->id, who(s),
 	    epp_msg_kind(m) == EPP_KIND_HELLO ? "hello" : epp_cmd_name(s->cmd),
 	    s->cltrid ? s->cltrid : "-");
 	/* TODO(issue 3): forward the serialisation of the judged tree. */
@@ -367,19 +329,24 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	switch (s->state) {
-	case ST_HANDSHAKE:
+	switch (s->dl) {
+	case DL_HANDSHAKE:
 		log_notice("session %llu: %s: TLS handshake timed out",
 		    (unsigned long long)s->id, s->peer);
 		session_close(s, "handshake timeout");
 		break;
-	case ST_READY:
+	case DL_IDLE:
+		log_notice("session %llu: %s: idle for %us",
+		    (unsigned long long)s->id, who(s), s->cfg->idle_timeout);
+		session_close(s, "idle timeout");
+		break;
+	case DL_FRAME:
 		log_notice("session %llu: %s: frame not complete after %us",
-		    (unsigned long long)s->id, s->principal->name,
-		    s->cfg->frame_timeout);
+		    (unsigned long long)s->id, who(s), s->cfg->frame_timeout);
 		session_close(s, "frame timeout");
 		break;
-	default:
+	case DL_FLUSH:
+	case DL_NONE:
 		session_close(s, "registrar did not read its reply");
 		break;
 	}
@@ -397,59 +364,51 @@ up_deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Take every complete frame the registrar has sent, one at a time.  Stops
- * when a command is in flight, when input runs out, or when the session
- * ends.
+ * Take complete frames the registrar has sent, one at a time.  Stops when a
+ * command is in flight, when input runs out, or when the session ends.
  */
 static void
 client_input(struct session *s)
 {
-	struct evbuffer *in;
-	uint8_t hdr[FRAME_HEADER_LEN], *xml;
+	const uint8_t *in;
 	size_t avail, plen;
 	uint32_t total = 0;
 	enum frame_status fs;
 
 	while (s->state == ST_READY) {
-		in = bufferevent_get_input(s->cbev);
-		avail = evbuffer_get_length(in);
-		if (avail == 0) {
-			event_del(s->deadline);
+		in = conn_in(s->client, &avail);
+		if (avail == 0)
 			return;
-		}
-		evbuffer_copyout(in, hdr, sizeof(hdr));
-		fs = frame_header_parse(hdr, avail, s->cfg->max_frame, &plen,
+		fs = frame_header_parse(in, avail, s->cfg->max_frame, &plen,
 		    &total);
 		if (fs == FRAME_TOO_SHORT || fs == FRAME_TOO_LONG) {
 			log_warn("session %llu: %s: %s (%lu bytes announced, "
 			    "maximum %zu): closing", (unsigned long long)s->id,
-			    s->principal->name, frame_status_str(fs),
-			    (unsigned long)total, s->cfg->max_frame);
+			    who(s), frame_status_str(fs), (unsigned long)total,
+			    s->cfg->max_frame);
 			session_close(s, "bad frame length");
 			return;
 		}
 		if (fs == FRAME_NEED_MORE || avail < FRAME_HEADER_LEN + plen) {
-			/* A started frame must finish within frame_timeout. */
-			if (!event_pending(s->deadline, EV_TIMEOUT, NULL))
-				arm(s->deadline, s->cfg->frame_timeout);
+			/* A started frame must finish within frame_timeout;
+			 * trickling bytes does not extend it. */
+			if (s->dl != DL_FRAME)
+				arm(s, DL_FRAME, s->cfg->frame_timeout);
 			return;
 		}
-		event_del(s->deadline);
-		evbuffer_drain(in, FRAME_HEADER_LEN);
-		if ((xml = malloc(plen)) == NULL) {
-			session_close(s, "out of memory");
+		handle_command(s, in + FRAME_HEADER_LEN, plen);
+		if (s->state == ST_DEAD)
 			return;
-		}
-		evbuffer_remove(in, xml, plen);
-		handle_command(s, xml, plen);
-		free(xml);
+		conn_consume(s->client, FRAME_HEADER_LEN + plen);
+		if (s->state == ST_READY)
+			arm(s, DL_IDLE, s->cfg->idle_timeout);
 	}
 }
 
 static void
-client_read_cb(struct bufferevent *bev, void *arg)
+client_input_cb(struct conn *c, void *arg)
 {
-	(void)bev;
+	(void)c;
 	client_input(arg);
 }
 
@@ -458,7 +417,7 @@ static int
 identify(struct session *s)
 {
 	uint8_t fp[32];
-	SSL *ssl = bufferevent_openssl_get_ssl(s->cbev);
+	SSL *ssl = conn_ssl(s->client);
 
 	if (tls_peer_fingerprint(ssl, fp) != 0) {
 		log_warn("session %llu: %s: no client certificate",
@@ -478,48 +437,50 @@ identify(struct session *s)
 	return 0;
 }
 
-static void
-up_read_cb(struct bufferevent *bev, void *arg)
+/* Track logins: later the policy needs to know the session's clID. */
+static int
+reply_code(const uint8_t *xml, size_t len)
 {
-	struct session *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	uint8_t hdr[FRAME_HEADER_LEN];
-	size_t avail, plen;
-	uint32_t total = 0;
-	enum frame_status fs;
+	struct epp_msg *m = NULL;
+	const char *why;
 	int code = -1;
 
+	if (epp_parse(xml, len, &m, &why) == 0)
+		code = epp_msg_result_code(m);
+	epp_msg_free(m);
+	return code;
+}
+
+static void
+up_input_cb(struct conn *c, void *arg)
+{
+	struct session *s = arg;
+	const uint8_t *in;
+	size_t avail, plen, n;
+	uint32_t total = 0;
+	enum frame_status fs;
+	int code;
+
 	while (s->state == ST_GREETING || s->state == ST_WAIT_REPLY) {
-		avail = evbuffer_get_length(in);
-		if (avail < FRAME_HEADER_LEN)
-			return;
-		evbuffer_copyout(in, hdr, sizeof(hdr));
-		fs = frame_header_parse(hdr, avail, s->cfg->max_frame, &plen,
+		in = conn_in(c, &avail);
+		fs = frame_header_parse(in, avail, s->cfg->max_frame, &plen,
 		    &total);
 		if (fs == FRAME_TOO_SHORT || fs == FRAME_TOO_LONG) {
 			upstream_failed(s, frame_status_str(fs));
 			return;
 		}
-		if (avail < FRAME_HEADER_LEN + plen)
+		if (fs == FRAME_NEED_MORE || avail < FRAME_HEADER_LEN + plen)
 			return;
-		if (s->cmd == EPP_CMD_LOGIN || s->cmd == EPP_CMD_LOGOUT) {
-			/* We track the login: later policy needs the clID. */
-			struct epp_msg *m = NULL;
-			const char *why;
-			uint8_t *xml = evbuffer_pullup(in,
-			    (ev_ssize_t)(FRAME_HEADER_LEN + plen));
-
-			if (xml != NULL && epp_parse(xml + FRAME_HEADER_LEN,
-			    plen, &m, &why) == 0)
-				code = epp_msg_result_code(m);
-			epp_msg_free(m);
-		}
+		n = FRAME_HEADER_LEN + plen;
+		code = -1;
+		if (s->cmd == EPP_CMD_LOGIN || s->cmd == EPP_CMD_LOGOUT)
+			code = reply_code(in + FRAME_HEADER_LEN, plen);
 		/* Relay the registry's bytes unchanged, header included. */
-		if (evbuffer_remove_buffer(in, bufferevent_get_output(s->cbev),
-		    FRAME_HEADER_LEN + plen) < 0) {
-			session_close(s, "relay failed");
+		if (conn_write(s->client, in, n) != 0) {
+			session_close(s, "registrar connection failed");
 			return;
 		}
+		conn_consume(c, n);
 		if (s->state == ST_GREETING) {
 			log_debug("session %llu: greeting relayed",
 			    (unsigned long long)s->id);
@@ -541,124 +502,98 @@ up_read_cb(struct bufferevent *bev, void *arg)
 		set_ready(s);
 		client_input(s);
 	}
-	if (s->state == ST_READY && evbuffer_get_length(in) > 0) {
-		/* The registry spoke out of turn: its session is not sane. */
-		upstream_failed(s, "unsolicited data from the registry");
+	if (s->state == ST_READY) {
+		in = conn_in(c, &avail);
+		if (avail > 0)	/* the registry spoke out of turn */
+			upstream_failed(s, "unsolicited data from the registry");
 	}
-}
-
-static const char *
-ssl_reason(struct bufferevent *bev, char *buf, size_t len)
-{
-	unsigned long e;
-	const char *r = NULL;
-
-	while ((e = bufferevent_get_openssl_error(bev)) != 0)
-		if (r == NULL) {
-			ERR_error_string_n(e, buf, len);
-			r = buf;
-		}
-	if (r == NULL && EVUTIL_SOCKET_ERROR() != 0) {
-		snprintf(buf, len, "%s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		r = buf;
-	}
-	return r ? r : "connection closed";
 }
 
 static void
-up_event_cb(struct bufferevent *bev, short what, void *arg)
+up_connected_cb(struct conn *c, void *arg)
 {
 	struct session *s = arg;
-	char buf[256];
 
-	if (what & BEV_EVENT_CONNECTED) {
-		log_debug("session %llu: upstream connected (%s)",
-		    (unsigned long long)s->id,
-		    SSL_get_version(bufferevent_openssl_get_ssl(bev)));
-		s->state = ST_GREETING;
-		return;
-	}
-	if (what & BEV_EVENT_EOF)
-		upstream_failed(s, "closed by the registry");
-	else
-		upstream_failed(s, ssl_reason(bev, buf, sizeof(buf)));
+	log_debug("session %llu: upstream connected (%s)",
+	    (unsigned long long)s->id, SSL_get_version(conn_ssl(c)));
+	s->state = ST_GREETING;
 }
 
-static int
+static void
+up_error_cb(struct conn *c, void *arg, const char *why, int eof)
+{
+	(void)c;
+	upstream_failed(arg, eof ? "closed by the registry" : why);
+}
+
+static void
+drained_cb(struct conn *c, void *arg)
+{
+	(void)c;
+	session_close(arg, "closed after the final reply");
+}
+
+static const struct conn_cbs up_cbs = {
+	up_connected_cb, up_input_cb, drained_cb, up_error_cb
+};
+
+static void
 connect_upstream(struct session *s)
 {
 	SSL *ssl;
 	const struct config *cfg = s->cfg;
+	const char *why = "cannot set up TLS";
 
-	if ((ssl = tls_client_new(s->client_ctx, cfg->up_server_name)) ==
-	    NULL)
-		return -1;
-	s->ubev = bufferevent_openssl_socket_new(s->base, -1, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	if (s->ubev == NULL) {
-		SSL_free(ssl);
-		return -1;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(s->ubev, 1);
-	bufferevent_setcb(s->ubev, up_read_cb, NULL, up_event_cb, s);
 	s->state = ST_CONNECTING;
-	arm(s->up_deadline, cfg->up_connect_timeout);
-	if (bufferevent_socket_connect(s->ubev,
-	    (const struct sockaddr *)&cfg->up_address.ss,
-	    (int)cfg->up_address.len) != 0) {
-		/* The event callback may already have run and replied. */
-		return 0;
-	}
-	set_nodelay(bufferevent_getfd(s->ubev));
-	bufferevent_enable(s->ubev, EV_READ);
-	return 0;
+	arm_up(s, cfg->up_connect_timeout);
+	if ((ssl = tls_client_new(s->client_ctx, cfg->up_server_name)) ==
+	    NULL || (s->up = conn_connect(s->base,
+	    (const struct sockaddr *)&cfg->up_address.ss, cfg->up_address.len,
+	    ssl, &up_cbs, s, cfg->max_frame + 16384, &why)) == NULL)
+		upstream_failed(s, why);
 }
 
 static void
-client_event_cb(struct bufferevent *bev, short what, void *arg)
+client_connected_cb(struct conn *c, void *arg)
 {
 	struct session *s = arg;
-	char buf[256];
 
-	if (what & BEV_EVENT_CONNECTED) {
-		event_del(s->deadline);
-		if (identify(s) != 0) {
-			session_close(s, "unknown client certificate");
-			return;
-		}
-		/* Hold registrar input until the registry has greeted us. */
-		bufferevent_disable(s->cbev, EV_READ);
-		if (connect_upstream(s) != 0) {
-			upstream_failed(s, "cannot set up the connection");
-			return;
-		}
+	(void)c;
+	event_del(s->deadline);
+	s->dl = DL_NONE;
+	if (identify(s) != 0) {
+		session_close(s, "unknown client certificate");
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		log_notice("session %llu: %s idle for %us",
-		    (unsigned long long)s->id, s->principal ?
-		    s->principal->name : s->peer, s->cfg->idle_timeout);
-		session_close(s, "idle timeout");
-		return;
-	}
+	/* Registrar input waits in its buffer until the registry greets. */
+	connect_upstream(s);
+}
+
+static void
+client_error_cb(struct conn *c, void *arg, const char *why, int eof)
+{
+	struct session *s = arg;
+
+	(void)c;
 	if (s->state == ST_HANDSHAKE) {
-		log_warn("session %llu: %s: TLS handshake failed: %s",
-		    (unsigned long long)s->id, s->peer,
-		    ssl_reason(bev, buf, sizeof(buf)));
+		log_warn("session %llu: %s: %s", (unsigned long long)s->id,
+		    s->peer, why);
 		session_close(s, "handshake failed");
 		return;
 	}
-	session_close(s, (what & BEV_EVENT_EOF) ? "registrar disconnected" :
-	    ssl_reason(bev, buf, sizeof(buf)));
+	session_close(s, eof ? "registrar disconnected" : why);
 }
+
+static const struct conn_cbs client_cbs = {
+	client_connected_cb, client_input_cb, drained_cb, client_error_cb
+};
 
 int
 session_start(struct proxy *p, struct session_list *list, uint64_t id,
     evutil_socket_t fd, const struct sockaddr *sa)
 {
 	struct session *s;
-	SSL *ssl = NULL;
+	SSL *ssl;
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 
@@ -670,9 +605,7 @@ session_start(struct proxy *p, struct session_list *list, uint64_t id,
 	s->proxy = p;
 	s->base = proxy_base(p);
 	s->cfg = config_ref(proxy_config(p));
-	s->server_ctx = proxy_server_ctx(p);
 	s->client_ctx = proxy_client_ctx(p);
-	SSL_CTX_up_ref(s->server_ctx);
 	SSL_CTX_up_ref(s->client_ctx);
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in4 = (const void *)sa;
@@ -684,26 +617,19 @@ session_start(struct proxy *p, struct session_list *list, uint64_t id,
 		port = ntohs(in6->sin6_port);
 	}
 	snprintf(s->peer, sizeof(s->peer), "%s:%d", host, port);
-	set_nodelay(fd);
 
 	s->deadline = evtimer_new(s->base, deadline_cb, s);
 	s->up_deadline = evtimer_new(s->base, up_deadline_cb, s);
 	if (s->deadline == NULL || s->up_deadline == NULL ||
-	    (ssl = SSL_new(s->server_ctx)) == NULL)
+	    (ssl = SSL_new(proxy_server_ctx(p))) == NULL) {
+		evutil_closesocket(fd);
 		goto fail;
-	s->cbev = bufferevent_openssl_socket_new(s->base, fd, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (s->cbev == NULL)
-		goto fail;
-	fd = -1;
-	ssl = NULL;
-	bufferevent_openssl_set_allow_dirty_shutdown(s->cbev, 1);
+	}
 	/* Never hold more than one frame (plus a TLS record) per session. */
-	bufferevent_setwatermark(s->cbev, EV_READ, 0, s->cfg->max_frame +
-	    16384);
-	bufferevent_setcb(s->cbev, client_read_cb, NULL, client_event_cb, s);
-	bufferevent_enable(s->cbev, EV_READ);
-	arm(s->deadline, s->cfg->handshake_timeout);
+	if ((s->client = conn_accept(s->base, fd, ssl, &client_cbs, s,
+	    s->cfg->max_frame + 16384)) == NULL)
+		goto fail;
+	arm(s, DL_HANDSHAKE, s->cfg->handshake_timeout);
 	log_debug("session %llu: connection from %s", (unsigned long long)id,
 	    s->peer);
 	s->list = list;
@@ -716,12 +642,8 @@ session_start(struct proxy *p, struct session_list *list, uint64_t id,
 fail:
 	log_err("session %llu: cannot set up the session",
 	    (unsigned long long)id);
-	SSL_free(ssl);
-	if (fd != -1)
-		evutil_closesocket(fd);
 	release(s);
 	config_unref(s->cfg);
-	SSL_CTX_free(s->server_ctx);
 	SSL_CTX_free(s->client_ctx);
 	free(s);
 	return -1;
