@@ -13,7 +13,8 @@ PERL	?= perl
 PREFIX	?= /usr/local
 V	?= 0
 
-PKGS	 = libevent libevent_openssl openssl libxml-2.0 inih
+PKGS	 = libevent libevent_openssl openssl libxml-2.0 inih jansson liboath \
+	   libcurl libidn2
 TESTPKGS = check
 
 ifeq ($(V),1)
@@ -49,13 +50,16 @@ LIB_SRCS    = $(filter-out gateway/main.c,$(wildcard gateway/*.c)) \
 GW_SRCS	    = gateway/main.c
 REGSIM_SRCS = $(wildcard tests/regsim/*.c)
 UNIT_SRCS   = $(wildcard tests/unit/*.c)
+CTL_SRCS    = $(wildcard tools/ctl/*.c)
+AUDIT_SRCS  = $(wildcard tools/audit/*.c)
 LOAD_SRCS   = tests/bench/epp-load.c
 ECHO_SRCS   = tests/bench/epp-echo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB	= $(BUILD)/libeppgw.a
-BINS	= $(BUILD)/eppgw $(BUILD)/eppgw-regsim
+BINS	= $(BUILD)/eppgw $(BUILD)/eppgw-regsim $(BUILD)/eppgwctl \
+	  $(BUILD)/eppgw-audit
 BENCH_BINS = $(BUILD)/epp-load $(BUILD)/epp-echo
 UNIT	= $(BUILD)/unit-tests
 
@@ -84,6 +88,14 @@ $(BUILD)/eppgw: $(call obj,$(GW_SRCS)) $(LIB)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
 
 $(BUILD)/eppgw-regsim: $(call obj,$(REGSIM_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/eppgwctl: $(call obj,$(CTL_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/eppgw-audit: $(call obj,$(AUDIT_SRCS)) $(LIB)
 	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
 

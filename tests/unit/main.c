@@ -1,23 +1,75 @@
 /*
- * main.c: run every unit suite.  Run from the top of the tree (the config
- * tests read certs/dev/, made by `make certs`).
+ * main.c: run every unit suite (see suites.h).  Run from the top of the
+ * tree: some suites read certs/dev/ (made by `make certs`) and the shared
+ * corpus (../shared/corpus, or $EPPGW_CORPUS).
+ *
+ *   unit-tests [SUITE...]   only the named suites
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "epp.h"
 #include "suites.h"
 
-int
-main(void)
+#define MAX_SUITES 64
+
+static struct {
+	const char	*name;
+	unit_suite_fn	 fn;
+} registered[MAX_SUITES];
+static size_t nregistered;
+
+void
+unit_register(const char *name, unit_suite_fn fn)
 {
-	SRunner *sr;
+	if (nregistered == MAX_SUITES) {
+		fprintf(stderr, "unit-tests: too many suites\n");
+		abort();
+	}
+	registered[nregistered].name = name;
+	registered[nregistered++].fn = fn;
+}
+
+/* "frame" selects frame_suite. */
+static int
+wanted(const char *name, int argc, char *argv[])
+{
+	size_t n;
+
+	if (argc < 2)
+		return 1;
+	for (int a = 1; a < argc; a++) {
+		n = strlen(argv[a]);
+		if (strncmp(name, argv[a], n) == 0 &&
+		    strcmp(name + n, "_suite") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	SRunner *sr = NULL;
 	int failed;
 
 	epp_init();
-	sr = srunner_create(frame_suite());
-	srunner_add_suite(sr, config_suite());
-	srunner_add_suite(sr, epp_suite());
-	srunner_add_suite(sr, reply_suite());
+	for (size_t i = 0; i < nregistered; i++) {
+		Suite *s;
+
+		if (!wanted(registered[i].name, argc, argv))
+			continue;
+		s = registered[i].fn();
+		if (sr == NULL)
+			sr = srunner_create(s);
+		else
+			srunner_add_suite(sr, s);
+	}
+	if (sr == NULL) {
+		fprintf(stderr, "unit-tests: no such suite\n");
+		return EXIT_FAILURE;
+	}
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -1,12 +1,20 @@
-/* suites.h: the Check suites that make up build/unit-tests. */
+/*
+ * suites.h: how a test file adds its Check suite to build/unit-tests.
+ *
+ * Each file ends with UNIT_SUITE(name_suite); the runner collects the
+ * suites at start-up, so adding a test file never means editing main.c.
+ */
 #ifndef EPPGW_TEST_SUITES_H
 #define EPPGW_TEST_SUITES_H
 
 #include <check.h>
 
-Suite *frame_suite(void);
-Suite *config_suite(void);
-Suite *epp_suite(void);
-Suite *reply_suite(void);
+typedef Suite *(*unit_suite_fn)(void);
+
+void unit_register(const char *name, unit_suite_fn fn);
+
+#define UNIT_SUITE(fn)							\
+	static void __attribute__((constructor)) unit_reg_##fn(void)	\
+	{ unit_register(#fn, fn); }
 
 #endif

@@ -265,7 +265,7 @@ START_TEST(missing_file)
 }
 END_TEST
 
-Suite *
+static Suite *
 config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -283,3 +283,5 @@ config_suite(void)
 	suite_add_tcase(s, tc);
 	return s;
 }
+
+UNIT_SUITE(config_suite)

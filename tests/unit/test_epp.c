@@ -277,7 +277,7 @@ START_TEST(corpus_frames)
 }
 END_TEST
 
-Suite *
+static Suite *
 epp_suite(void)
 {
 	Suite *s = suite_create("epp");
@@ -293,3 +293,5 @@ epp_suite(void)
 	suite_add_tcase(s, tc);
 	return s;
 }
+
+UNIT_SUITE(epp_suite)

@@ -181,7 +181,7 @@ START_TEST(decoder_exact_max)
 }
 END_TEST
 
-Suite *
+static Suite *
 frame_suite(void)
 {
 	Suite *s = suite_create("frame");
@@ -195,3 +195,5 @@ frame_suite(void)
 	suite_add_tcase(s, tc);
 	return s;
 }
+
+UNIT_SUITE(frame_suite)

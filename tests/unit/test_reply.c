@@ -64,7 +64,7 @@ START_TEST(no_cltrid_and_detail)
 }
 END_TEST
 
-Suite *
+static Suite *
 reply_suite(void)
 {
 	Suite *s = suite_create("reply");
@@ -76,3 +76,5 @@ reply_suite(void)
 	suite_add_tcase(s, tc);
 	return s;
 }
+
+UNIT_SUITE(reply_suite)
