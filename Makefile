@@ -35,7 +35,7 @@ OPT	 = -O1 -g
 endif
 
 DEPCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEPLIBS	  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+DEPLIBS	  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
 TESTCFLAGS := $(shell $(PKG_CONFIG) --cflags $(TESTPKGS) 2>/dev/null)
 TESTLIBS  := $(shell $(PKG_CONFIG) --libs $(TESTPKGS) 2>/dev/null)
 
@@ -53,6 +53,7 @@ UNIT_SRCS   = $(wildcard tests/unit/*.c)
 CTL_SRCS    = $(wildcard tools/ctl/*.c)
 AUDIT_SRCS  = $(wildcard tools/audit/*.c)
 LOAD_SRCS   = tests/bench/epp-load.c
+AUDIT_BENCH_SRCS = tests/bench/audit-bench.c
 ECHO_SRCS   = tests/bench/epp-echo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -102,6 +103,10 @@ $(BUILD)/eppgw-audit: $(call obj,$(AUDIT_SRCS)) $(LIB)
 $(BUILD)/epp-load: $(call obj,$(LOAD_SRCS)) $(LIB)
 	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS) -lm
+
+$(BUILD)/audit-bench: $(call obj,$(AUDIT_BENCH_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS) -lpthread
 
 $(BUILD)/epp-echo: $(call obj,$(ECHO_SRCS)) $(LIB)
 	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
