@@ -134,7 +134,7 @@ unit: $(UNIT)
 	$(Q)CK_FORK=yes $(UNIT)
 
 e2e: all certs
-	$(Q)EPPGW_BUILD=$(BUILD) $(PERL) tests/e2e/run.pl
+	$(Q)EPPGW_BUILD=$(BUILD) prove -I tests/e2e/lib tests/e2e/
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT) certs
