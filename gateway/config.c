@@ -23,7 +23,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "change.h"
 #include "config.h"
+#include "lock.h"
+#include "policy.h"
 
 #define VALUE_MAX	1024
 
@@ -71,6 +74,10 @@ static const struct keyword keywords[] = {
 	    "10", 1, 300 },
 	{ "upstream", "reply_timeout", KW_UINT, F(up_reply_timeout), 0,
 	    "60", 1, 3600 },
+	{ "policy", "locks", KW_PATH, F(locks_path), 0, NULL, 0, 0 },
+	{ "policy", "protect", KW_STRING, F(protect_text), 0,
+	    "ns ds host status registrant contact authinfo transfer delete "
+	    "unknown", 1, 200 },
 };
 #undef F
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -585,7 +592,7 @@ section_start(struct parse *ps, const char *line, size_t n)
 		if (new_principal(ps, name + 10) != 0)
 			ps->section_bad = 1;
 	} else if (strcmp(name, "gateway") != 0 &&
-	    strcmp(name, "upstream") != 0) {
+	    strcmp(name, "upstream") != 0 && strcmp(name, "policy") != 0) {
 		adderr(ps->errs, ps->file, ps->line, "unknown section [%s]",
 		    name);
 		ps->section_bad = 1;
@@ -683,6 +690,108 @@ check_files(struct parse *ps)
 	}
 }
 
+/* protect = class tokens; at least one class, "none" for none. */
+static void
+parse_protect(struct parse *ps, int line)
+{
+	struct config *cfg = ps->cfg;
+	char **list = NULL;
+	size_t n = 0;
+
+	if (cfg->protect_text == NULL)
+		return;
+	if (split_list(cfg->protect_text, &list, &n) != 0) {
+		adderr(ps->errs, ps->file, line, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned bit = change_class_parse(list[i]);
+
+		if (strcmp(list[i], "none") == 0 && n == 1)
+			bit = 0;
+		else if (bit == 0)
+			adderr(ps->errs, ps->file, line, "protect: unknown "
+			    "change class \"%s\" (ns ds host status registrant "
+			    "contact authinfo transfer delete unknown)", list[i]);
+		cfg->protect |= bit;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/*
+ * The lock list file: one entry a line ("name" or "*.suffix"), '#'
+ * comments.  Errors name the list file's own lines.
+ */
+static struct locklist *
+load_locks(struct parse *ps, int line)
+{
+	struct locklist *l;
+	FILE *f;
+	char buf[1024];
+	int ln = 0;
+
+	if ((l = locklist_new()) == NULL)
+		return NULL;
+	if (ps->cfg->locks_path == NULL)
+		return l;
+	if ((f = fopen(ps->cfg->locks_path, "r")) == NULL) {
+		adderr(ps->errs, ps->file, line, "locks: %s: %s",
+		    ps->cfg->locks_path, strerror(errno));
+		return l;
+	}
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		char *p = buf, *e;
+		const char *why;
+
+		ln++;
+		if (strchr(buf, '\n') == NULL && !feof(f)) {
+			adderr(ps->errs, ps->cfg->locks_path, ln,
+			    "line too long");
+			while (fgets(buf, sizeof(buf), f) != NULL &&
+			    strchr(buf, '\n') == NULL)
+				;
+			continue;
+		}
+		if ((e = strchr(p, '#')) != NULL)
+			*e = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		e = p + strlen(p);
+		while (e > p && isspace((unsigned char)e[-1]))
+			*--e = '\0';
+		if (*p == '\0')
+			continue;
+		if (locklist_add(l, p, &why) != 0)
+			adderr(ps->errs, ps->cfg->locks_path, ln,
+			    "\"%s\": %s", p, why);
+	}
+	fclose(f);
+	return l;
+}
+
+static void
+build_policy(struct parse *ps)
+{
+	struct locklist *l;
+	size_t k, kp = 0;
+
+	for (k = 0; k < NKEYWORDS; k++) {
+		if (strcmp(keywords[k].section, "policy") != 0)
+			continue;
+		if (strcmp(keywords[k].name, "locks") == 0)
+			kp = k;
+		else
+			parse_protect(ps, ps->seen_line[k]);
+	}
+	if ((l = load_locks(ps, ps->seen_line[kp])) == NULL ||
+	    (ps->cfg->policy = policy_new(ps->cfg->protect, l)) == NULL) {
+		locklist_free(l);
+		adderr(ps->errs, ps->file, 0, "out of memory");
+	}
+}
+
 static void
 validate(struct parse *ps)
 {
@@ -696,7 +805,7 @@ validate(struct parse *ps)
 			adderr(ps->errs, ps->file, 0,
 			    "[%s] %s is required", keywords[i].section,
 			    keywords[i].name);
-		else
+		else if (keywords[i].dflt != NULL)
 			set_keyword(ps, &keywords[i], keywords[i].dflt);
 	}
 	if (cfg->nprincipals == 0)
@@ -733,6 +842,7 @@ validate(struct parse *ps)
 				}
 	}
 	check_files(ps);
+	build_policy(ps);
 }
 
 static void
@@ -758,6 +868,9 @@ config_free(struct config *cfg)
 	free(cfg->up_ca);
 	free(cfg->up_cert);
 	free(cfg->up_key);
+	free(cfg->locks_path);
+	free(cfg->protect_text);
+	policy_free(cfg->policy);
 	for (size_t i = 0; i < cfg->nprincipals; i++)
 		free_principal(&cfg->principals[i]);
 	free(cfg->principals);
@@ -864,9 +977,12 @@ config_print(const struct config *cfg, FILE *fp)
 		fprintf(fp, "%s = ", kw->name);
 		switch (kw->type) {
 		case KW_PATH:
-		case KW_STRING:
-			fprintf(fp, "%s\n", *(char *const *)(base + kw->off));
+		case KW_STRING: {
+			const char *v = *(char *const *)(base + kw->off);
+
+			fprintf(fp, "%s\n", v ? v : "");
 			break;
+		}
 		case KW_UINT:
 			fprintf(fp, "%u\n", *(const unsigned *)(base + kw->off));
 			break;

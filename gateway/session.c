@@ -31,9 +31,11 @@
 
 #include "config.h"
 #include "conn.h"
+#include "change.h"
 #include "epp.h"
 #include "frame.h"
 #include "log.h"
+#include "policy.h"
 #include "proxy.h"
 #include "reply.h"
 #include "session.h"
@@ -207,8 +209,8 @@ close_after_flush(struct session *s, const char *why)
  * and for fatal conditions (close_after is set).
  */
 static void
-reply_self(struct session *s, int code, const char *reason,
-    const char *cltrid, int close_after)
+reply_detail(struct session *s, int code, const char *reason,
+    const char *detail, const char *cltrid, int close_after)
 {
 	char sv[96], *xml;
 	size_t len;
@@ -216,7 +218,7 @@ reply_self(struct session *s, int code, const char *reason,
 
 	snprintf(sv, sizeof(sv), "eppgw-%s-%llu-%u", proxy_run_id(s->proxy),
 	    (unsigned long long)s->id, ++s->nreplies);
-	if ((xml = reply_build(code, reason, NULL, cltrid, sv, &len)) ==
+	if ((xml = reply_build(code, reason, detail, cltrid, sv, &len)) ==
 	    NULL) {
 		session_close(s, "out of memory");
 		return;
@@ -227,10 +229,26 @@ reply_self(struct session *s, int code, const char *reason,
 		session_close(s, "registrar connection failed");
 		return;
 	}
-	log_info("session %llu: %s: replied %d %s (svTRID %s)",
-	    (unsigned long long)s->id, who(s), code, reason, sv);
+	log_info("session %llu: %s: replied %d %s%s%s (svTRID %s)",
+	    (unsigned long long)s->id, who(s), code, reason,
+	    detail ? " " : "", detail ? detail : "", sv);
 	if (close_after)
 		close_after_flush(s, reason);
+}
+
+static void
+reply_self(struct session *s, int code, const char *reason,
+    const char *cltrid, int close_after)
+{
+	reply_detail(s, code, reason, NULL, cltrid, close_after);
+}
+
+/* A refusal naming a change: "approval_required 0123456789ab". */
+static void
+reply_change(struct session *s, int code, const char *reason,
+    const char *change_id)
+{
+	reply_detail(s, code, reason, change_id, s->cltrid, 0);
 }
 
 /* The registry is gone: 2500 upstream_unavailable, then close. */
@@ -267,13 +285,38 @@ forward(struct session *s, const uint8_t *xml, size_t len)
 	arm_up(s, s->cfg->up_reply_timeout);
 }
 
+/* One line per decision in the operational log; never a secret in it. */
+static void
+log_verdict(struct session *s, const struct epp_msg *m,
+    const struct verdict *v)
+{
+	char cls[160];
+
+	change_classes_format(v->decision == DECISION_APPROVAL ? v->classes :
+	    v->all_classes, cls, sizeof(cls));
+	log_msg(v->decision == DECISION_ALLOW ? LOG_LVL_INFO : LOG_LVL_NOTICE,
+	    "session %llu: %s clID=%s %s %s%s classes=%s decision=%s "
+	    "change=%s clTRID=%.64s%s%s", (unsigned long long)s->id, who(s),
+	    s->clid[0] ? s->clid : "-", epp_msg_name(m),
+	    epp_msg_nobjects(m) ? epp_msg_object(m, 0, NULL, NULL) : "-",
+	    epp_msg_nobjects(m) > 1 ? ",..." : "", cls[0] ? cls : "-",
+	    decision_name(v->decision), v->change_id,
+	    s->cltrid ? s->cltrid : "-",
+	    v->decision == DECISION_ALLOW ? "" : " reason=",
+	    v->decision == DECISION_ALLOW ? "" : v->reason);
+}
+
 /* One complete frame from the registrar: parse, judge, forward. */
 static void
 handle_command(struct session *s, const uint8_t *xml, size_t len)
 {
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct verdict v;
+	const char *why, *clid;
+	uint8_t *out = NULL;
+	size_t outlen;
 
+	memset(&v, 0, sizeof(v));
 	clear_inflight(s);
 	if (epp_parse(xml, len, &m, &why) != 0) {
 		log_notice("session %llu: %s: syntax error: %s",
@@ -286,6 +329,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		goto nomem;
 	switch (epp_msg_kind(m)) {
 	case EPP_KIND_HELLO:
+	case EPP_KIND_EXTENSION:
 		break;
 	case EPP_KIND_COMMAND:
 		s->cmd = epp_msg_cmd(m);
@@ -308,18 +352,37 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		reply_self(s, 2001, "syntax", s->cltrid, 0);
 		goto out;
 	}
-	log_debug("session %llu: %s %s clTRID=%.64s forwarded",
-	    (unsigned long long)s->id, who(s),
-	    epp_msg_kind(m) == EPP_KIND_HELLO ? "hello" : epp_cmd_name(s->cmd),
-	    s->cltrid ? s->cltrid : "-");
-	/* TODO(issue 3): forward the serialisation of the judged tree. */
-	forward(s, xml, len);
+	if (epp_msg_kind(m) != EPP_KIND_HELLO) {
+		clid = s->login_clid ? s->login_clid : s->clid;
+		if (policy_judge(s->cfg->policy, m, clid, &v) != 0) {
+			/* Cannot judge: fail closed. */
+			reply_self(s, 2400, "internal", s->cltrid, 0);
+			goto out;
+		}
+		log_verdict(s, m, &v);
+		if (v.decision == DECISION_REJECT) {
+			reply_self(s, 2001, "syntax", s->cltrid, 0);
+			goto out;
+		}
+		if (v.decision == DECISION_APPROVAL) {
+			reply_change(s, 2304, "approval_required",
+			    v.change_id);
+			goto out;
+		}
+	}
+	/* What the registry gets is our serialisation of what we judged. */
+	if (epp_msg_serialise(m, &out, &outlen) != 0)
+		goto nomem;
+	forward(s, out, outlen);
+	free(out);
 out:
+	verdict_clear(&v);
 	epp_msg_free(m);
 	return;
 nomem:
+	verdict_clear(&v);
 	epp_msg_free(m);
-	reply_self(s, 2400, "internal", NULL, 1);
+	reply_self(s, 2400, "internal", s->cltrid, 1);
 }
 
 static void

@@ -64,6 +64,12 @@ struct config {
 	unsigned	 up_connect_timeout;
 	unsigned	 up_reply_timeout;
 
+	/* [policy] */
+	char		*locks_path;	/* lock list file, NULL for none */
+	char		*protect_text;	/* as written */
+	unsigned	 protect;	/* enum change_class bits */
+	struct policy	*policy;	/* built from the two above */
+
 	struct principal *principals;
 	size_t		  nprincipals;
 
@@ -71,6 +77,8 @@ struct config {
 };
 
 /* Errors found while loading: each a complete "file:line: message". */
+struct policy;
+
 struct config_errors {
 	char	**msgs;
 	size_t	  n;

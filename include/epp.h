@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #define EPP_NS		"urn:ietf:params:xml:ns:epp-1.0"
+/* eppgw's own EPP extension: never forwarded, never in a change digest. */
+#define EPPGW_EXT_NS	"urn:eppgw:params:xml:ns:eppgw-1.0"
 
 enum epp_kind {
 	EPP_KIND_HELLO = 0,
@@ -36,6 +38,14 @@ enum epp_cmd {
 	EPP_CMD_UPDATE
 };
 
+enum epp_obj_type {
+	EPP_OBJ_NONE = 0,	/* login, logout, poll, hello */
+	EPP_OBJ_DOMAIN,
+	EPP_OBJ_HOST,
+	EPP_OBJ_CONTACT,
+	EPP_OBJ_UNKNOWN		/* an object mapping the gateway does not know */
+};
+
 struct epp_msg;
 
 /*
@@ -55,8 +65,45 @@ const char *epp_cmd_name(enum epp_cmd c);
 const char *epp_msg_cltrid(const struct epp_msg *m);
 /* <login><clID>, whitespace-collapsed; NULL for other commands. */
 const char *epp_msg_login_clid(const struct epp_msg *m);
-/* A response's first result code, or -1. */
+/* A response's first result code (or -1), its message and svTRID. */
 int epp_msg_result_code(const struct epp_msg *m);
+const char *epp_msg_result_msg(const struct epp_msg *m);
+const char *epp_msg_svtrid(const struct epp_msg *m);
+
+/*
+ * The command model (DESIGN.md section 4).  The command's name such as
+ * "domain:update" ("hello", "login" for those); its object type; the objects
+ * it names (normalised, see names.h: for an invalid name the raw text and a
+ * status other than NAME_OK); and its changes, one canonical line each
+ * ("add.ns=ns1.example.net") with the change classes it belongs to.
+ */
+const char *epp_msg_name(const struct epp_msg *m);
+enum epp_obj_type epp_msg_obj_type(const struct epp_msg *m);
+size_t epp_msg_nobjects(const struct epp_msg *m);
+const char *epp_msg_object(const struct epp_msg *m, size_t i,
+    enum epp_obj_type *type, int *valid);
+size_t epp_msg_nchanges(const struct epp_msg *m);
+const char *epp_msg_change(const struct epp_msg *m, size_t i, unsigned *cls);
+/* The union of the classes of all changes. */
+unsigned epp_msg_classes(const struct epp_msg *m);
+/* Every extension namespace in the command, in document order. */
+size_t epp_msg_nextensions(const struct epp_msg *m);
+const char *epp_msg_extension(const struct epp_msg *m, size_t i);
+/* Whether the command can change registry data (create ... update). */
+int epp_msg_mutating(const struct epp_msg *m);
+
+/*
+ * The gateway's own serialisation of the tree it judged, which is what is
+ * forwarded: comments and eppgw's own extension removed.  The caller frees
+ * *out with free().  -1 on failure.
+ */
+int epp_msg_serialise(struct epp_msg *m, uint8_t **out, size_t *len);
+
+/*
+ * The XML with every pw, newPW and everything under any authInfo replaced by
+ * "REDACTED", in any namespace: for logs, audit records and alerts.
+ */
+int epp_msg_redacted(const struct epp_msg *m, char **out, size_t *len);
 
 /* Called once by a program before any parsing (quietens libxml2). */
 void epp_init(void);

@@ -10,20 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/c14n.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "change.h"
 #include "epp.h"
-
-struct epp_msg {
-	xmlDocPtr	 doc;
-	enum epp_kind	 kind;
-	enum epp_cmd	 cmd;
-	char		*cltrid;
-	char		*login_clid;
-	int		 result_code;
-};
+#include "epp_int.h"
 
 static const struct {
 	const char	*name;
@@ -117,41 +111,6 @@ elements_only(const xmlNode *parent, const char **why)
 	return 0;
 }
 
-/*
- * The text of an element as the XML schema "token" type reads it: text and
- * CDATA joined, leading and trailing white space removed, inner runs
- * collapsed to one space.
- */
-static char *
-token_text(const xmlNode *n)
-{
-	xmlChar *raw;
-	char *out, *w;
-	const char *r;
-	int space = 0;
-
-	if ((raw = xmlNodeGetContent(n)) == NULL)
-		return NULL;
-	if ((out = malloc(strlen((char *)raw) + 1)) == NULL) {
-		xmlFree(raw);
-		return NULL;
-	}
-	w = out;
-	for (r = (const char *)raw; *r != '\0'; r++) {
-		if (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r') {
-			space = w != out;
-			continue;
-		}
-		if (space)
-			*w++ = ' ';
-		space = 0;
-		*w++ = *r;
-	}
-	*w = '\0';
-	xmlFree(raw);
-	return out;
-}
-
 /* Anything libxml2 kept that the EPP schema cannot contain. */
 static int
 scan_tree(const xmlNode *n, const char **why)
@@ -187,9 +146,33 @@ scan_tree(const xmlNode *n, const char **why)
 }
 
 static int
-parse_command(struct epp_msg *m, const xmlNode *cmd, const char **why)
+parse_login(struct epp_msg *m, const xmlNode *verb, const char **why)
 {
-	const xmlNode *verb = NULL, *c;
+	int nclid = 0;
+
+	for (const xmlNode *c = verb->children; c != NULL; c = c->next) {
+		if (!is_epp(c, "clID"))
+			continue;
+		if (nclid++ > 0) {
+			*why = "duplicate clID";
+			return -1;
+		}
+		if ((m->login_clid = m_text(c)) == NULL) {
+			*why = "out of memory";
+			return -1;
+		}
+	}
+	if (m->login_clid == NULL) {
+		*why = "login without clID";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_command(struct epp_msg *m, xmlNode *cmd, const char **why)
+{
+	xmlNode *verb = NULL, *ext = NULL, *c;
 	int ntrid = 0;
 
 	if (elements_only(cmd, why) != 0)
@@ -202,14 +185,20 @@ parse_command(struct epp_msg *m, const xmlNode *cmd, const char **why)
 				*why = "duplicate clTRID";
 				return -1;
 			}
-			if ((m->cltrid = token_text(c)) == NULL) {
+			if ((m->cltrid = m_text(c)) == NULL) {
 				*why = "out of memory";
 				return -1;
 			}
 			continue;
 		}
-		if (is_epp(c, "extension"))
+		if (is_epp(c, "extension")) {
+			if (ext != NULL) {
+				*why = "duplicate extension element";
+				return -1;
+			}
+			ext = c;
 			continue;
+		}
 		if (verb != NULL) {
 			*why = "more than one command";
 			return -1;
@@ -227,25 +216,13 @@ parse_command(struct epp_msg *m, const xmlNode *cmd, const char **why)
 		*why = "unknown command";
 		return -1;
 	}
-	if (m->cmd == EPP_CMD_LOGIN) {
-		int nclid = 0;
-
-		for (c = verb->children; c != NULL; c = c->next) {
-			if (!is_epp(c, "clID"))
-				continue;
-			if (nclid++ > 0) {
-				*why = "duplicate clID";
-				return -1;
-			}
-			if ((m->login_clid = token_text(c)) == NULL) {
-				*why = "out of memory";
-				return -1;
-			}
-		}
-		if (m->login_clid == NULL) {
-			*why = "login without clID";
-			return -1;
-		}
+	snprintf(m->cmdname, sizeof(m->cmdname), "%s", epp_cmd_name(m->cmd));
+	if (m->cmd == EPP_CMD_LOGIN && parse_login(m, verb, why) != 0)
+		return -1;
+	if (model_build(m, verb) != 0 ||
+	    (ext != NULL && model_extension(m, ext) != 0)) {
+		*why = m->why ? m->why : "invalid command";
+		return -1;
 	}
 	return 0;
 }
@@ -254,7 +231,7 @@ static void
 parse_response(struct epp_msg *m, const xmlNode *rsp)
 {
 	for (const xmlNode *c = rsp->children; c != NULL; c = c->next) {
-		if (is_epp(c, "result")) {
+		if (is_epp(c, "result") && m->result_code == -1) {
 			xmlChar *code = xmlGetNoNsProp(c, BAD_CAST "code");
 
 			if (code != NULL && strlen((char *)code) == 4 &&
@@ -262,7 +239,17 @@ parse_response(struct epp_msg *m, const xmlNode *rsp)
 			    isdigit(code[2]) && isdigit(code[3]))
 				m->result_code = atoi((char *)code);
 			xmlFree(code);
-			return;
+			for (const xmlNode *r = c->children; r; r = r->next)
+				if (is_epp(r, "msg") && m->result_msg == NULL)
+					m->result_msg = m_text(r);
+		} else if (is_epp(c, "trID")) {
+			for (const xmlNode *t = c->children; t; t = t->next) {
+				if (is_epp(t, "svTRID") && m->svtrid == NULL)
+					m->svtrid = m_text(t);
+				else if (is_epp(t, "clTRID") &&
+				    m->cltrid == NULL)
+					m->cltrid = m_text(t);
+			}
 		}
 	}
 }
@@ -336,12 +323,21 @@ epp_parse(const uint8_t *xml, size_t len, struct epp_msg **out,
 	}
 	if (is_epp(top, "hello")) {
 		m->kind = EPP_KIND_HELLO;
+		snprintf(m->cmdname, sizeof(m->cmdname), "hello");
 	} else if (is_epp(top, "command")) {
 		m->kind = EPP_KIND_COMMAND;
 		if (parse_command(m, top, why) != 0)
 			goto out;
 	} else if (is_epp(top, "extension")) {
+		/* A protocol extension command: nothing the gateway can
+		 * judge, so all of it is an unknown change (fail closed). */
 		m->kind = EPP_KIND_EXTENSION;
+		m->otype = EPP_OBJ_UNKNOWN;
+		snprintf(m->cmdname, sizeof(m->cmdname), "extension");
+		if (model_extension(m, top) != 0) {
+			*why = m->why ? m->why : "invalid extension";
+			goto out;
+		}
 	} else if (is_epp(top, "greeting")) {
 		m->kind = EPP_KIND_GREETING;
 	} else if (is_epp(top, "response")) {
@@ -371,6 +367,17 @@ epp_msg_free(struct epp_msg *m)
 		xmlFreeDoc(m->doc);
 	free(m->cltrid);
 	free(m->login_clid);
+	free(m->result_msg);
+	free(m->svtrid);
+	for (size_t i = 0; i < m->nobjs; i++)
+		free(m->objs[i].name);
+	free(m->objs);
+	for (size_t i = 0; i < m->nlines; i++)
+		free(m->lines[i].text);
+	free(m->lines);
+	for (size_t i = 0; i < m->nexts; i++)
+		free(m->exts[i]);
+	free(m->exts);
 	free(m);
 }
 
@@ -402,4 +409,212 @@ int
 epp_msg_result_code(const struct epp_msg *m)
 {
 	return m->result_code;
+}
+
+const char *
+epp_msg_result_msg(const struct epp_msg *m)
+{
+	return m->result_msg;
+}
+
+const char *
+epp_msg_svtrid(const struct epp_msg *m)
+{
+	return m->svtrid;
+}
+
+const char *
+epp_msg_name(const struct epp_msg *m)
+{
+	return m->cmdname;
+}
+
+enum epp_obj_type
+epp_msg_obj_type(const struct epp_msg *m)
+{
+	return m->otype;
+}
+
+size_t
+epp_msg_nobjects(const struct epp_msg *m)
+{
+	return m->nobjs;
+}
+
+const char *
+epp_msg_object(const struct epp_msg *m, size_t i, enum epp_obj_type *type,
+    int *valid)
+{
+	if (i >= m->nobjs)
+		return NULL;
+	if (type != NULL)
+		*type = m->objs[i].type;
+	if (valid != NULL)
+		*valid = m->objs[i].st == NAME_OK;
+	return m->objs[i].name;
+}
+
+size_t
+epp_msg_nchanges(const struct epp_msg *m)
+{
+	return m->nlines;
+}
+
+const char *
+epp_msg_change(const struct epp_msg *m, size_t i, unsigned *cls)
+{
+	if (i >= m->nlines)
+		return NULL;
+	if (cls != NULL)
+		*cls = m->lines[i].cls;
+	return m->lines[i].text;
+}
+
+unsigned
+epp_msg_classes(const struct epp_msg *m)
+{
+	unsigned cls = 0;
+
+	for (size_t i = 0; i < m->nlines; i++)
+		cls |= m->lines[i].cls;
+	return cls;
+}
+
+size_t
+epp_msg_nextensions(const struct epp_msg *m)
+{
+	return m->nexts;
+}
+
+const char *
+epp_msg_extension(const struct epp_msg *m, size_t i)
+{
+	return i < m->nexts ? m->exts[i] : NULL;
+}
+
+int
+epp_msg_mutating(const struct epp_msg *m)
+{
+	if (m->kind == EPP_KIND_EXTENSION)
+		return 1;
+	switch (m->cmd) {
+	case EPP_CMD_CREATE:
+	case EPP_CMD_DELETE:
+	case EPP_CMD_RENEW:
+	case EPP_CMD_TRANSFER:
+	case EPP_CMD_UPDATE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Drop comments and eppgw's own extension from the tree we forward. */
+static void
+strip(xmlNode *n)
+{
+	xmlNode *next;
+
+	for (; n != NULL; n = next) {
+		next = n->next;
+		if (n->type == XML_COMMENT_NODE ||
+		    (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+		    xmlStrEqual(n->ns->href, BAD_CAST EPPGW_EXT_NS))) {
+			xmlUnlinkNode(n);
+			xmlFreeNode(n);
+			continue;
+		}
+		if (n->type == XML_ELEMENT_NODE)
+			strip(n->children);
+	}
+}
+
+static int
+dump(xmlDocPtr doc, uint8_t **out, size_t *len)
+{
+	xmlChar *buf = NULL;
+	int n = 0;
+
+	xmlDocDumpMemoryEnc(doc, &buf, &n, "UTF-8");
+	if (buf == NULL || n <= 0) {
+		xmlFree(buf);
+		return -1;
+	}
+	/* Hand back malloc'd memory: callers should not need xmlFree. */
+	if ((*out = malloc((size_t)n)) == NULL) {
+		xmlFree(buf);
+		return -1;
+	}
+	memcpy(*out, buf, (size_t)n);
+	*len = (size_t)n;
+	xmlFree(buf);
+	return 0;
+}
+
+int
+epp_msg_serialise(struct epp_msg *m, uint8_t **out, size_t *len)
+{
+	xmlNode *root = xmlDocGetRootElement(m->doc);
+
+	strip(root);
+	/* An <extension> left empty would be schema-invalid: drop it. */
+	for (xmlNode *c = root->children; c != NULL; c = c->next)
+		if (is_epp(c, "command"))
+			for (xmlNode *e = c->children, *nx; e; e = nx) {
+				nx = e->next;
+				if (is_epp(e, "extension") &&
+				    xmlFirstElementChild(e) == NULL) {
+					xmlUnlinkNode(e);
+					xmlFreeNode(e);
+				}
+			}
+	return dump(m->doc, out, len);
+}
+
+static int
+secret_element(const xmlNode *n)
+{
+	return xmlStrEqual(n->name, BAD_CAST "pw") ||
+	    xmlStrEqual(n->name, BAD_CAST "newPW") ||
+	    xmlStrEqual(n->name, BAD_CAST "authInfo");
+}
+
+static void
+redact(xmlNode *n)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (secret_element(n)) {
+			/* Whatever is inside goes: text, pw, ext, comments. */
+			xmlNodeSetContent(n, BAD_CAST "REDACTED");
+			continue;
+		}
+		redact(n->children);
+	}
+}
+
+int
+epp_msg_redacted(const struct epp_msg *m, char **out, size_t *len)
+{
+	xmlDocPtr copy;
+	int r;
+
+	if ((copy = xmlCopyDoc(m->doc, 1)) == NULL)
+		return -1;
+	redact(xmlDocGetRootElement(copy));
+	r = dump(copy, (uint8_t **)out, len);
+	xmlFreeDoc(copy);
+	if (r == 0) {
+		/* NUL-terminate for callers that want a string. */
+		char *t = realloc(*out, *len + 1);
+
+		if (t == NULL) {
+			free(*out);
+			return -1;
+		}
+		t[*len] = '\0';
+		*out = t;
+	}
+	return r;
 }

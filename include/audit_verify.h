@@ -1,0 +1,105 @@
+/*
+ * audit_verify.h: verification of an audit log directory, shared by the
+ * writer (at start), eppgw-audit and the tests.
+ *
+ * The directory holds segments seg-<first seq, 20 digits>.jsonl, the
+ * latest signed checkpoint in "checkpoint", and the checkpoints signed at
+ * each rotation and shutdown in checkpoints/<size>.cp.  See
+ * docs/audit-log.md for the record layout.
+ */
+#ifndef EPPGW_AUDIT_VERIFY_H
+#define EPPGW_AUDIT_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "checkpoint.h"
+#include "merkle.h"
+
+/* eppgw-audit verify exit codes (DESIGN.md section 5). */
+enum audit_verdict {
+	AUDIT_VALID = 0,	/* valid and sealed */
+	AUDIT_TAMPERED = 1,	/* altered, removed, reordered, rolled back */
+	AUDIT_WARNINGS = 2,	/* valid, but: unsealed tail, recovery, ... */
+	AUDIT_CANNOT = 3	/* usage, I/O, unknown version */
+};
+
+#define AUDIT_GENESIS_PREFIX	"eppgw-audit genesis\n"
+#define AUDIT_SEG_PREFIX	"seg-"
+#define AUDIT_SEG_SUFFIX	".jsonl"
+#define AUDIT_SEG_NAMELEN	(4 + 20 + 6)
+#define AUDIT_CHECKPOINT_FILE	"checkpoint"
+#define AUDIT_CHECKPOINT_DIR	"checkpoints"
+#define AUDIT_MAX_WARNINGS	8
+
+struct audit_verify_opts {
+	const struct note_verifier *vkey;	/* NULL: signatures unchecked */
+	const char * const *known;		/* known checkpoint files */
+	size_t		 nknown;
+	int		 require_sealed;	/* an unsealed tail is tampering */
+	int		 keep_leaves;		/* fill leaves[] (proofs) */
+	int64_t		 want_seq;		/* copy this line (-1: none) */
+};
+
+struct audit_verify_result {
+	enum audit_verdict verdict;
+	char		 error[768];	/* the first failure, located */
+	size_t		 nwarnings;
+	char		 warnings[AUDIT_MAX_WARNINGS][256];
+
+	uint64_t	 records;	/* good lines, = the next seq */
+	uint64_t	 segments;
+	uint64_t	 bytes;
+	uint64_t	 checkpoints;	/* valid checkpoint records */
+	uint64_t	 recoveries;
+	uint64_t	 sealed;	/* size of the latest valid checkpoint */
+	char		 origin[CHECKPOINT_MAX_NAME];
+	char		 log_id[65];
+	char		*latest_note;	/* the latest checkpoint note (malloc) */
+
+	/* State the writer resumes from. */
+	merkle_hash	 last_leaf;
+	struct merkle_range range;
+	char		 last_segment[AUDIT_SEG_NAMELEN + 1];
+	merkle_hash	 last_segment_sha256;
+	int		 last_closed;	/* the last segment ends with close */
+	int		 torn;		/* its tail is torn */
+	uint64_t	 good_bytes, torn_bytes;
+	merkle_hash	 torn_sha256;
+	uint64_t	*unanswered;	/* cmd seqs without an rsp */
+	size_t		 nunanswered;
+
+	merkle_hash	*leaves;	/* keep_leaves: records hashes */
+	char		*want_line;	/* want_seq: that line, no newline */
+	size_t		 want_len;
+};
+
+/*
+ * Verify the whole log under dir.  Always fills r (free it with
+ * audit_verify_free) and returns r->verdict.
+ */
+enum audit_verdict audit_verify_dir(const char *dir,
+    const struct audit_verify_opts *o, struct audit_verify_result *r);
+void audit_verify_free(struct audit_verify_result *r);
+
+/* The genesis prev of a log: SHA-256(prefix || origin || "\n" || log_id). */
+void audit_genesis(const char *origin, const char *log_id, merkle_hash out);
+
+/* Sorted segment file names under dir (malloc'd array of malloc'd names). */
+int audit_list_segments(const char *dir, char ***names, size_t *n);
+void audit_free_segments(char **names, size_t n);
+
+/*
+ * Top-level fields of one compact, key-sorted JSON line, located without
+ * allocation.  -1 if the line is not such an object.
+ */
+struct audit_span {
+	const char	*p;
+	size_t		 n;
+};
+struct audit_line {
+	struct audit_span prev, seq, t, ts, v, req;
+};
+int audit_scan_line(const char *s, size_t n, struct audit_line *f);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * lock.h: the lock list (DESIGN.md section 4).
+ *
+ * Entries are exact domain names ("locked.example") and patterns that lock
+ * every name under a suffix ("*.bank.example" locks pay.bank.example, not
+ * bank.example).  A host subordinate to a locked domain is covered by that
+ * domain's lock.  Matching is by label, so a lookup costs one hash probe per
+ * label of the name, however long the list.
+ */
+#ifndef EPPGW_LOCK_H
+#define EPPGW_LOCK_H
+
+#include <stddef.h>
+
+struct locklist;
+
+struct locklist *locklist_new(void);
+void locklist_free(struct locklist *l);
+
+/* Add an entry (normalised first).  -1 with a reason if it is invalid. */
+int locklist_add(struct locklist *l, const char *entry, const char **why);
+/* Remove an entry as written when added (normalised).  0 if it was there. */
+int locklist_remove(struct locklist *l, const char *entry);
+size_t locklist_count(const struct locklist *l);
+/* The entries, in the order they were added. */
+const char *locklist_entry(const struct locklist *l, size_t i);
+
+/*
+ * Whether a normalised domain name is locked; *entry (if not NULL) names the
+ * entry that matched.
+ */
+int locklist_domain(const struct locklist *l, const char *name,
+    const char **entry);
+/* Whether a normalised host name is subordinate to a locked domain. */
+int locklist_host(const struct locklist *l, const char *name,
+    const char **entry);
+
+#endif

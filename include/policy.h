@@ -1,0 +1,69 @@
+/*
+ * policy.h: judge a parsed EPP command against the lock policy.
+ *
+ * Pure decision code: no I/O, no clock.  A command is allowed unless it
+ * touches a locked object (a locked domain, a host subordinate to one, or an
+ * object the gateway cannot identify) with a change in a protected class;
+ * then it needs a second operator's approval.  A command naming an invalid
+ * object is rejected.
+ *
+ * Every command also gets its change digest: SHA-256 over a versioned
+ * canonical text (clID, command, objects, then the sorted, de-duplicated
+ * change lines).  The change id is its first 12 hex digits.
+ */
+#ifndef EPPGW_POLICY_H
+#define EPPGW_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "epp.h"
+
+#define CHANGE_ID_LEN	12
+#define CANON_VERSION	"eppgw-change/1"
+
+struct locklist;
+struct policy;
+
+enum decision {
+	DECISION_ALLOW = 0,
+	DECISION_APPROVAL,	/* "approval_required" */
+	DECISION_REJECT
+};
+
+struct verdict {
+	enum decision	 decision;
+	unsigned	 classes;	/* protected classes that decided it */
+	unsigned	 all_classes;	/* every class in the command */
+	char		 reason[512];	/* for people: logs and explain */
+	char		 locked_by[260]; /* the lock entry, if any */
+	uint8_t		 digest[32];
+	char		 change_id[CHANGE_ID_LEN + 1];
+	char		*canonical;	/* owned: the canonical change text */
+};
+
+/* protected: enum change_class bits.  The policy takes ownership of locks. */
+struct policy *policy_new(unsigned protected_classes, struct locklist *locks);
+void policy_free(struct policy *p);
+const struct locklist *policy_locks(const struct policy *p);
+unsigned policy_protected(const struct policy *p);
+
+/*
+ * Judge m, logged in (or about to log in) as clid.  0 with *v filled (free
+ * with verdict_clear), -1 only when out of memory: then fail closed.
+ */
+int policy_judge(const struct policy *p, const struct epp_msg *m,
+    const char *clid, struct verdict *v);
+void verdict_clear(struct verdict *v);
+
+/* "allow", "approval_required", "reject". */
+const char *decision_name(enum decision d);
+
+/*
+ * The canonical change text of m and its digest (policy_judge uses this;
+ * exposed for tests and tools).  Returns the text (caller frees) or NULL.
+ */
+char *policy_canonical(const struct epp_msg *m, const char *clid,
+    uint8_t digest[32]);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * change.c: change class tokens (see change.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "change.h"
+
+static const char *const names[] = {
+	"ns", "ds", "host", "status", "registrant", "contact", "authinfo",
+	"transfer", "delete", "unknown"
+};
+
+const char *
+change_class_name(unsigned bit)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bit == 1u << i)
+			return names[i];
+	return NULL;
+}
+
+unsigned
+change_class_parse(const char *token)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(token, names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+void
+change_classes_format(unsigned classes, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(classes & (1u << i)))
+			continue;
+		int n = snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+		    names[i]);
+		if (n < 0 || (size_t)n >= len - off)
+			return;
+		off += (size_t)n;
+	}
+}

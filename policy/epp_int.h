@@ -1,0 +1,82 @@
+/*
+ * epp_int.h: the inside of struct epp_msg, shared by the files that build
+ * it (epp.c: the document and envelope; model*.c: the command model).
+ * Nothing outside policy/epp*.c and policy/model*.c includes this.
+ */
+#ifndef EPPGW_EPP_INT_H
+#define EPPGW_EPP_INT_H
+
+#include <libxml/tree.h>
+
+#include "epp.h"
+#include "names.h"
+
+#define NS_DOMAIN	"urn:ietf:params:xml:ns:domain-1.0"
+#define NS_HOST		"urn:ietf:params:xml:ns:host-1.0"
+#define NS_CONTACT	"urn:ietf:params:xml:ns:contact-1.0"
+#define NS_SECDNS11	"urn:ietf:params:xml:ns:secDNS-1.1"
+#define NS_SECDNS10	"urn:ietf:params:xml:ns:secDNS-1.0"
+#define NS_RGP		"urn:ietf:params:xml:ns:rgp-1.0"
+
+struct epp_obj {
+	enum epp_obj_type type;
+	char		 *name;		/* normalised (or raw when invalid) */
+	enum name_status  st;
+};
+
+struct epp_line {
+	char		*text;
+	unsigned	 cls;		/* enum change_class bits, 0 if none */
+};
+
+struct epp_msg {
+	xmlDocPtr	 doc;
+	enum epp_kind	 kind;
+	enum epp_cmd	 cmd;
+	enum epp_obj_type otype;
+	char		 cmdname[40];	/* "domain:update", "login", "hello" */
+	char		*cltrid;
+	char		*login_clid;
+
+	struct epp_obj	*objs;
+	size_t		 nobjs;
+	struct epp_line	*lines;
+	size_t		 nlines;
+	char		**exts;		/* extension namespace URIs */
+	size_t		 nexts;
+
+	int		 result_code;
+	char		*result_msg;
+	char		*svtrid;
+
+	const char	*why;		/* set by model code on failure */
+};
+
+/* Helpers for the model builders (model.c). */
+int model_build(struct epp_msg *m, xmlNode *verb);
+int model_extension(struct epp_msg *m, xmlNode *ext);
+
+int m_is(const xmlNode *n, const char *ns, const char *name);
+char *m_text(const xmlNode *n);
+int m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int m_obj(struct epp_msg *m, enum epp_obj_type t, const xmlNode *n);
+int m_c14n(struct epp_msg *m, const xmlNode *n, char **out);
+int m_fail(struct epp_msg *m, const char *why);
+
+/* An allowed child: local name, minimum and maximum count. */
+struct m_child {
+	const char	*name;
+	unsigned	 min, max;
+};
+/* Every element child of parent is in ns and listed, with valid counts. */
+int m_children(struct epp_msg *m, const xmlNode *parent, const char *ns,
+    const struct m_child *allowed);
+
+int model_domain(struct epp_msg *m, xmlNode *obj);
+int model_host(struct epp_msg *m, xmlNode *obj);
+int model_contact(struct epp_msg *m, xmlNode *obj);
+int model_secdns(struct epp_msg *m, xmlNode *ext);
+int model_rgp(struct epp_msg *m, xmlNode *ext);
+
+#endif

@@ -1,0 +1,380 @@
+/*
+ * model.c: from a parsed EPP command to the command model the policy
+ * judges: objects (normalised names) and changes (canonical lines with
+ * their classes).  Object mappings live in model_domain.c, model_host.c and
+ * model_ext.c; this file holds the shared helpers, the dispatch, contacts
+ * and anything the gateway does not understand.
+ *
+ * Structure is checked as we go: an element of a known mapping in a place
+ * the schema does not allow, or repeated where it may appear once, is a
+ * syntax error.  Anything in a namespace we do not know becomes a change of
+ * class "unknown" whose line is the element's exclusive C14N, so it can be
+ * neither ignored nor smuggled past the digest.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/c14n.h>
+#include <libxml/tree.h>
+
+#include "change.h"
+#include "epp_int.h"
+
+int
+m_fail(struct epp_msg *m, const char *why)
+{
+	if (m->why == NULL)
+		m->why = why;
+	return -1;
+}
+
+int
+m_is(const xmlNode *n, const char *ns, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
+	    xmlStrEqual(n->ns->href, BAD_CAST ns) &&
+	    (name == NULL || xmlStrEqual(n->name, BAD_CAST name));
+}
+
+/*
+ * The text of an element as the XML schema "token" type reads it: text and
+ * CDATA joined (comments are not text), leading and trailing white space
+ * removed, inner runs collapsed to one space.
+ */
+char *
+m_text(const xmlNode *n)
+{
+	xmlChar *raw;
+	char *out, *w;
+	const char *r;
+	int space = 0;
+
+	if ((raw = xmlNodeGetContent(n)) == NULL)
+		return NULL;
+	if ((out = malloc(strlen((char *)raw) + 1)) == NULL) {
+		xmlFree(raw);
+		return NULL;
+	}
+	w = out;
+	for (r = (const char *)raw; *r != '\0'; r++) {
+		if (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r') {
+			space = w != out;
+			continue;
+		}
+		if (space)
+			*w++ = ' ';
+		space = 0;
+		*w++ = *r;
+	}
+	*w = '\0';
+	xmlFree(raw);
+	return out;
+}
+
+int
+m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
+{
+	struct epp_line *n;
+	va_list ap;
+	char *text;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (text = malloc((size_t)len + 1)) == NULL)
+		return m_fail(m, "out of memory");
+	va_start(ap, fmt);
+	vsnprintf(text, (size_t)len + 1, fmt, ap);
+	va_end(ap);
+	/* A line is one line: values cannot carry a newline into it. */
+	for (char *p = text; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if ((n = realloc(m->lines, (m->nlines + 1) * sizeof(*n))) == NULL) {
+		free(text);
+		return m_fail(m, "out of memory");
+	}
+	m->lines = n;
+	n[m->nlines].text = text;
+	n[m->nlines].cls = cls;
+	m->nlines++;
+	return 0;
+}
+
+int
+m_obj(struct epp_msg *m, enum epp_obj_type t, const xmlNode *n)
+{
+	struct epp_obj *o;
+	char *raw, norm[NAME_MAX_LEN + 1];
+	enum name_status st = NAME_OK;
+
+	if ((raw = m_text(n)) == NULL)
+		return m_fail(m, "out of memory");
+	if (t == EPP_OBJ_DOMAIN || t == EPP_OBJ_HOST) {
+		st = name_normalise(raw, norm, sizeof(norm));
+		if (st == NAME_OK) {
+			free(raw);
+			if ((raw = strdup(norm)) == NULL)
+				return m_fail(m, "out of memory");
+		}
+	} else if (*raw == '\0')
+		st = NAME_EMPTY;
+	if ((o = realloc(m->objs, (m->nobjs + 1) * sizeof(*o))) == NULL) {
+		free(raw);
+		return m_fail(m, "out of memory");
+	}
+	m->objs = o;
+	o[m->nobjs].type = t;
+	o[m->nobjs].name = raw;
+	o[m->nobjs].st = st;
+	m->nobjs++;
+	return 0;
+}
+
+/* Only nodes inside the subtree are visible to the canonicaliser. */
+static int
+in_subtree(void *root, xmlNodePtr node, xmlNodePtr parent)
+{
+	xmlNode *top = root;
+
+	if (node->type == XML_NAMESPACE_DECL)
+		node = parent;
+	for (; node != NULL; node = node->parent)
+		if (node == top)
+			return 1;
+	return 0;
+}
+
+int
+m_c14n(struct epp_msg *m, const xmlNode *n, char **out)
+{
+	xmlOutputBufferPtr ob;
+	xmlBufferPtr buf;
+	int r;
+
+	if ((buf = xmlBufferCreate()) == NULL)
+		return m_fail(m, "out of memory");
+	if ((ob = xmlOutputBufferCreateBuffer(buf, NULL)) == NULL) {
+		xmlBufferFree(buf);
+		return m_fail(m, "out of memory");
+	}
+	r = xmlC14NExecute(m->doc, in_subtree, (void *)n,
+	    XML_C14N_EXCLUSIVE_1_0, NULL, 0, ob);
+	xmlOutputBufferClose(ob);
+	if (r < 0 || (*out = strdup((const char *)xmlBufferContent(buf))) ==
+	    NULL) {
+		xmlBufferFree(buf);
+		return m_fail(m, "cannot canonicalise an element");
+	}
+	xmlBufferFree(buf);
+	return 0;
+}
+
+int
+m_children(struct epp_msg *m, const xmlNode *parent, const char *ns,
+    const struct m_child *allowed)
+{
+	unsigned counts[16] = { 0 };
+	size_t i;
+
+	for (const xmlNode *c = parent->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE) {
+			/* Only white space between elements. */
+			for (const xmlChar *p = c->content; p && *p; p++)
+				if (*p != ' ' && *p != '\t' && *p != '\n' &&
+				    *p != '\r')
+					return m_fail(m, "unexpected text");
+			continue;
+		}
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!m_is(c, ns, NULL))
+			return m_fail(m, "element in the wrong place");
+		for (i = 0; allowed[i].name != NULL; i++)
+			if (xmlStrEqual(c->name, BAD_CAST allowed[i].name))
+				break;
+		if (allowed[i].name == NULL)
+			return m_fail(m, "element in the wrong place");
+		if (++counts[i] > allowed[i].max)
+			return m_fail(m, "element repeated");
+	}
+	for (i = 0; allowed[i].name != NULL; i++)
+		if (counts[i] < allowed[i].min)
+			return m_fail(m, "required element missing");
+	return 0;
+}
+
+/* A whole element we cannot interpret: one "unknown" change. */
+static int
+unknown(struct epp_msg *m, const char *field, const xmlNode *n)
+{
+	char *c14n = NULL;
+	int r;
+
+	if (m_c14n(m, n, &c14n) != 0)
+		return -1;
+	r = m_line(m, CLASS_UNKNOWN, "%s=%s", field, c14n);
+	free(c14n);
+	return r;
+}
+
+/*
+ * Contacts: changes to a contact count as class "contact" (they matter
+ * when the contact is linked to a locked domain), shown canonically.
+ */
+int
+model_contact(struct epp_msg *m, xmlNode *obj)
+{
+	static const struct m_child ids[] = { { "id", 1, 100 }, { NULL, 0, 0 } };
+	xmlNode *c;
+	int nid = 0;
+
+	if (m->cmd == EPP_CMD_CHECK) {
+		if (m_children(m, obj, NS_CONTACT, ids) != 0)
+			return -1;
+		for (c = obj->children; c != NULL; c = c->next)
+			if (m_is(c, NS_CONTACT, "id") &&
+			    m_obj(m, EPP_OBJ_CONTACT, c) != 0)
+				return -1;
+		return 0;
+	}
+	for (c = obj->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (!m_is(c, NS_CONTACT, NULL))
+			return m_fail(m, "element in the wrong place");
+		if (xmlStrEqual(c->name, BAD_CAST "id")) {
+			if (nid++ > 0)
+				return m_fail(m, "element repeated");
+			if (m_obj(m, EPP_OBJ_CONTACT, c) != 0)
+				return -1;
+			continue;
+		}
+		if (m->cmd == EPP_CMD_INFO)
+			continue;	/* authInfo of an info: no change */
+		if (xmlStrEqual(c->name, BAD_CAST "authInfo")) {
+			if (m_line(m, CLASS_CONTACT | CLASS_AUTHINFO,
+			    "chg.authinfo=contact") != 0)
+				return -1;
+			continue;
+		}
+		if (m->cmd == EPP_CMD_CREATE)
+			continue;	/* a new contact changes nothing locked */
+		if (unknown(m, (const char *)c->name, c) != 0)
+			return -1;
+		/* Everything a contact update says is a contact change. */
+		m->lines[m->nlines - 1].cls = CLASS_CONTACT;
+	}
+	if (nid != 1)
+		return m_fail(m, "contact command without one id");
+	if (m->cmd == EPP_CMD_DELETE)
+		return m_line(m, CLASS_CONTACT, "delete=1");
+	if (m->cmd == EPP_CMD_TRANSFER)
+		return m_line(m, CLASS_CONTACT, "transfer=1");
+	return 0;
+}
+
+int
+model_build(struct epp_msg *m, xmlNode *verb)
+{
+	xmlNode *obj = NULL;
+	const char *sep;
+
+	switch (m->cmd) {
+	case EPP_CMD_LOGIN:
+	case EPP_CMD_LOGOUT:
+	case EPP_CMD_POLL:
+		return 0;	/* no object */
+	default:
+		break;
+	}
+	/* Exactly one object element under the verb. */
+	for (xmlNode *c = verb->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (obj != NULL)
+			return m_fail(m, "more than one object in a command");
+		obj = c;
+	}
+	if (obj == NULL || obj->ns == NULL)
+		return m_fail(m, "command without an object");
+	if (!xmlStrEqual(obj->name, verb->name))
+		return m_fail(m, "object element does not match the command");
+	sep = (const char *)verb->name;
+	if (m_is(obj, NS_DOMAIN, NULL)) {
+		m->otype = EPP_OBJ_DOMAIN;
+		snprintf(m->cmdname, sizeof(m->cmdname), "domain:%s", sep);
+		return model_domain(m, obj);
+	}
+	if (m_is(obj, NS_HOST, NULL)) {
+		m->otype = EPP_OBJ_HOST;
+		snprintf(m->cmdname, sizeof(m->cmdname), "host:%s", sep);
+		return model_host(m, obj);
+	}
+	if (m_is(obj, NS_CONTACT, NULL)) {
+		m->otype = EPP_OBJ_CONTACT;
+		snprintf(m->cmdname, sizeof(m->cmdname), "contact:%s", sep);
+		return model_contact(m, obj);
+	}
+	/* An object mapping we do not know: judge all of it as unknown. */
+	m->otype = EPP_OBJ_UNKNOWN;
+	snprintf(m->cmdname, sizeof(m->cmdname), "unknown:%s", sep);
+	return unknown(m, "object", obj);
+}
+
+static int
+add_ext_uri(struct epp_msg *m, const xmlChar *uri)
+{
+	char **n;
+
+	for (size_t i = 0; i < m->nexts; i++)
+		if (strcmp(m->exts[i], (const char *)uri) == 0)
+			return 0;
+	if ((n = realloc(m->exts, (m->nexts + 1) * sizeof(*n))) == NULL)
+		return m_fail(m, "out of memory");
+	m->exts = n;
+	if ((n[m->nexts] = strdup((const char *)uri)) == NULL)
+		return m_fail(m, "out of memory");
+	m->nexts++;
+	return 0;
+}
+
+int
+model_extension(struct epp_msg *m, xmlNode *ext)
+{
+	for (xmlNode *c = ext->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE || c->type == XML_COMMENT_NODE)
+			continue;
+		if (c->type != XML_ELEMENT_NODE || c->ns == NULL)
+			return m_fail(m, "unexpected node in extension");
+		if (add_ext_uri(m, c->ns->href) != 0)
+			return -1;
+		if (xmlStrEqual(c->ns->href, BAD_CAST EPPGW_EXT_NS))
+			continue;	/* ours: not forwarded, not judged */
+		if (m->kind == EPP_KIND_COMMAND && m->otype == EPP_OBJ_DOMAIN &&
+		    (m_is(c, NS_SECDNS11, NULL) || m_is(c, NS_SECDNS10, NULL))) {
+			if (model_secdns(m, c) != 0)
+				return -1;
+			continue;
+		}
+		if (m->kind == EPP_KIND_COMMAND && m->otype == EPP_OBJ_DOMAIN &&
+		    m_is(c, NS_RGP, NULL)) {
+			if (model_rgp(m, c) != 0)
+				return -1;
+			continue;
+		}
+		/* Login carries no object; its extensions change nothing. */
+		if (m->cmd == EPP_CMD_LOGIN || m->cmd == EPP_CMD_LOGOUT)
+			continue;
+		if (unknown(m, "ext", c) != 0)
+			return -1;
+		/* On a read-only command an unknown extension changes
+		 * nothing the lock protects; keep the line, drop the class. */
+		if (m->kind == EPP_KIND_COMMAND && !epp_msg_mutating(m))
+			m->lines[m->nlines - 1].cls = 0;
+	}
+	return 0;
+}

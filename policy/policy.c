@@ -1,0 +1,216 @@
+/*
+ * policy.c: the lock policy and the change digest (see policy.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "change.h"
+#include "lock.h"
+#include "policy.h"
+
+struct policy {
+	unsigned	 protected_classes;
+	struct locklist	*locks;
+};
+
+struct policy *
+policy_new(unsigned protected_classes, struct locklist *locks)
+{
+	struct policy *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->protected_classes = protected_classes & CLASS_ALL;
+	p->locks = locks;
+	return p;
+}
+
+void
+policy_free(struct policy *p)
+{
+	if (p == NULL)
+		return;
+	locklist_free(p->locks);
+	free(p);
+}
+
+const struct locklist *
+policy_locks(const struct policy *p)
+{
+	return p->locks;
+}
+
+unsigned
+policy_protected(const struct policy *p)
+{
+	return p->protected_classes;
+}
+
+const char *
+decision_name(enum decision d)
+{
+	switch (d) {
+	case DECISION_ALLOW:
+		return "allow";
+	case DECISION_APPROVAL:
+		return "approval_required";
+	case DECISION_REJECT:
+		return "reject";
+	}
+	return "reject";
+}
+
+static int
+cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A growing string; any allocation failure poisons it. */
+struct sbuf {
+	char	*s;
+	size_t	 len, cap;
+	int	 failed;
+};
+
+static void
+sb_add(struct sbuf *b, const char *a, const char *c)
+{
+	size_t n = strlen(a) + (c ? strlen(c) : 0) + 1;
+	char *t;
+
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((t = realloc(b->s, cap)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->s = t;
+		b->cap = cap;
+	}
+	b->len += (size_t)snprintf(b->s + b->len, b->cap - b->len, "%s%s\n",
+	    a, c ? c : "");
+}
+
+char *
+policy_canonical(const struct epp_msg *m, const char *clid,
+    uint8_t digest[32])
+{
+	struct sbuf b = { NULL, 0, 0, 0 };
+	const char **lines = NULL;
+	size_t n = epp_msg_nchanges(m);
+	unsigned mdlen = 0;
+
+	sb_add(&b, CANON_VERSION, NULL);
+	sb_add(&b, "clid=", clid ? clid : "");
+	sb_add(&b, "command=", epp_msg_name(m));
+	for (size_t i = 0; i < epp_msg_nobjects(m); i++)
+		sb_add(&b, "object=", epp_msg_object(m, i, NULL, NULL));
+	/* Sorted and de-duplicated: order and repetition carry no meaning. */
+	if (n > 0 && (lines = calloc(n, sizeof(*lines))) == NULL)
+		b.failed = 1;
+	for (size_t i = 0; lines != NULL && i < n; i++)
+		lines[i] = epp_msg_change(m, i, NULL);
+	if (lines != NULL)
+		qsort(lines, n, sizeof(*lines), cmp_line);
+	for (size_t i = 0; lines != NULL && i < n; i++)
+		if (i == 0 || strcmp(lines[i], lines[i - 1]) != 0)
+			sb_add(&b, lines[i], NULL);
+	free(lines);
+	if (b.failed || EVP_Digest(b.s, b.len, digest, &mdlen, EVP_sha256(),
+	    NULL) != 1 || mdlen != 32) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* Which object, if any, puts the command under a lock. */
+static int
+locked_object(const struct policy *p, const struct epp_msg *m,
+    const char **entry, const char **object)
+{
+	enum epp_obj_type t;
+	const char *name;
+
+	if (epp_msg_obj_type(m) == EPP_OBJ_UNKNOWN) {
+		/* We cannot tell what it touches: assume a lock. */
+		*entry = "(unidentifiable object)";
+		*object = epp_msg_name(m);
+		return 1;
+	}
+	for (size_t i = 0; i < epp_msg_nobjects(m); i++) {
+		name = epp_msg_object(m, i, &t, NULL);
+		if ((t == EPP_OBJ_DOMAIN &&
+		    locklist_domain(p->locks, name, entry)) ||
+		    (t == EPP_OBJ_HOST &&
+		    locklist_host(p->locks, name, entry))) {
+			*object = name;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+policy_judge(const struct policy *p, const struct epp_msg *m,
+    const char *clid, struct verdict *v)
+{
+	const char *entry = NULL, *object = NULL;
+	char cls[160];
+	int valid;
+
+	memset(v, 0, sizeof(*v));
+	if ((v->canonical = policy_canonical(m, clid, v->digest)) == NULL)
+		return -1;
+	for (int i = 0; i < CHANGE_ID_LEN / 2; i++)
+		snprintf(v->change_id + 2 * i, 3, "%02x", v->digest[i]);
+	v->all_classes = epp_msg_classes(m);
+
+	for (size_t i = 0; i < epp_msg_nobjects(m); i++) {
+		const char *name = epp_msg_object(m, i, NULL, &valid);
+
+		if (!valid) {
+			/* Never a way around a lock: refuse it. */
+			v->decision = DECISION_REJECT;
+			snprintf(v->reason, sizeof(v->reason),
+			    "invalid object name \"%.100s\"", name);
+			return 0;
+		}
+	}
+	if (!locked_object(p, m, &entry, &object)) {
+		v->decision = DECISION_ALLOW;
+		snprintf(v->reason, sizeof(v->reason), "no locked object");
+		return 0;
+	}
+	snprintf(v->locked_by, sizeof(v->locked_by), "%s", entry);
+	v->classes = v->all_classes & p->protected_classes;
+	if (v->classes == 0) {
+		v->decision = DECISION_ALLOW;
+		snprintf(v->reason, sizeof(v->reason),
+		    "%.100s is locked (%.100s) but the command changes "
+		    "nothing protected", object, entry);
+		return 0;
+	}
+	change_classes_format(v->classes, cls, sizeof(cls));
+	v->decision = DECISION_APPROVAL;
+	snprintf(v->reason, sizeof(v->reason),
+	    "%.100s is locked (%.100s): %s change needs a second operator's "
+	    "approval", object, entry, cls);
+	return 0;
+}
+
+void
+verdict_clear(struct verdict *v)
+{
+	free(v->canonical);
+	v->canonical = NULL;
+}

@@ -1,0 +1,192 @@
+/*
+ * explain.c: `eppgwctl explain [-f CONF] [--clid CLID] FILE...`
+ *
+ * Dry-runs EPP command files against the gateway's policy, with no gateway
+ * running: one JSON object per file on stdout (command, objects, changes,
+ * decision, reason, change_id; see DESIGN.md section 5).  A file that is
+ * not acceptable EPP gets decision "reject" with the parser's reason.  Exit
+ * 0 when every file was judged, 1 when one could not be read, 2 on usage.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "change.h"
+#include "config.h"
+#include "ctl.h"
+#include "epp.h"
+#include "frame.h"
+#include "lock.h"
+#include "policy.h"
+
+#ifndef EPPGW_CONF
+#define EPPGW_CONF "/etc/eppgw/eppgw.conf"
+#endif
+
+static int
+slurp(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f;
+	uint8_t *buf = NULL;
+	size_t cap = 0, n = 0, r;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return -1;
+	do {
+		if (n == cap) {
+			uint8_t *t;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > FRAME_DEFAULT_MAX || (t = realloc(buf, cap)) ==
+			    NULL) {
+				free(buf);
+				fclose(f);
+				errno = EFBIG;
+				return -1;
+			}
+			buf = t;
+		}
+		r = fread(buf + n, 1, cap - n, f);
+		n += r;
+	} while (r > 0);
+	fclose(f);
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static json_t *
+classes_json(unsigned classes)
+{
+	json_t *a = json_array();
+
+	for (unsigned bit = 1; bit & CLASS_ALL; bit <<= 1)
+		if (classes & bit)
+			json_array_append_new(a,
+			    json_string(change_class_name(bit)));
+	return a;
+}
+
+static json_t *
+judge_file(const struct policy *pol, const char *clid, const char *path,
+    const uint8_t *xml, size_t len)
+{
+	struct epp_msg *m = NULL;
+	struct verdict v;
+	const char *why;
+	json_t *o, *objs, *lines;
+
+	if (epp_parse(xml, len, &m, &why) != 0) {
+		char reason[256];
+
+		snprintf(reason, sizeof(reason), "syntax: %s", why);
+		return json_pack("{s:s, s:n, s:[], s:[], s:s, s:s, s:n}",
+		    "file", path, "command", "objects", "changes", "decision",
+		    decision_name(DECISION_REJECT), "reason", reason,
+		    "change_id");
+	}
+	if (epp_msg_kind(m) == EPP_KIND_GREETING ||
+	    epp_msg_kind(m) == EPP_KIND_RESPONSE) {
+		epp_msg_free(m);
+		return json_pack("{s:s, s:n, s:[], s:[], s:s, s:s, s:n}",
+		    "file", path, "command", "objects", "changes", "decision",
+		    decision_name(DECISION_REJECT), "reason",
+		    "syntax: a response or greeting, not a command",
+		    "change_id");
+	}
+	if (policy_judge(pol, m, clid, &v) != 0) {
+		epp_msg_free(m);
+		return NULL;
+	}
+	objs = json_array();
+	for (size_t i = 0; i < epp_msg_nobjects(m); i++)
+		json_array_append_new(objs,
+		    json_string(epp_msg_object(m, i, NULL, NULL)));
+	lines = json_array();
+	for (size_t i = 0; i < epp_msg_nchanges(m); i++)
+		json_array_append_new(lines,
+		    json_string(epp_msg_change(m, i, NULL)));
+	o = json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:o}",
+	    "file", path, "command", epp_msg_name(m), "objects", objs,
+	    "changes", classes_json(v.decision == DECISION_APPROVAL ?
+	    v.classes : v.all_classes),
+	    "decision", decision_name(v.decision), "reason", v.reason,
+	    "change_id", v.change_id, "lines", lines);
+	verdict_clear(&v);
+	epp_msg_free(m);
+	return o;
+}
+
+int
+ctl_explain(const struct ctl_opts *o, int argc, char *argv[])
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg = NULL;
+	struct policy *empty = NULL;
+	const struct policy *pol;
+	const char *conf = o->conf, *clid = "";
+	int i, rc = 0;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "--clid") == 0 && i + 1 < argc)
+			clid = argv[++i];
+		else {
+			fprintf(stderr, "usage: eppgwctl explain [-f CONF] "
+			    "[--clid CLID] FILE...\n");
+			return 2;
+		}
+	}
+	if (i == argc) {
+		fprintf(stderr, "eppgwctl: explain: no files\n");
+		return 2;
+	}
+	if (conf == NULL && access(EPPGW_CONF, R_OK) == 0)
+		conf = EPPGW_CONF;
+	if (conf != NULL) {
+		if ((cfg = config_load(conf, &errs)) == NULL) {
+			fprintf(stderr, "eppgwctl: %s\n", errs.n ?
+			    errs.msgs[0] : "cannot load the configuration");
+			config_errors_clear(&errs);
+			return 1;
+		}
+		pol = cfg->policy;
+	} else {
+		fprintf(stderr, "eppgwctl: no configuration: judging against "
+		    "an empty lock list\n");
+		if ((empty = policy_new(CLASS_ALL, locklist_new())) == NULL)
+			return 1;
+		pol = empty;
+	}
+	for (; i < argc; i++) {
+		uint8_t *xml;
+		size_t len;
+		json_t *res;
+
+		if (slurp(argv[i], &xml, &len) != 0) {
+			fprintf(stderr, "eppgwctl: %s: %s\n", argv[i],
+			    strerror(errno));
+			rc = 1;
+			continue;
+		}
+		res = judge_file(pol, clid, argv[i], xml, len);
+		free(xml);
+		if (res == NULL) {
+			fprintf(stderr, "eppgwctl: %s: out of memory\n",
+			    argv[i]);
+			rc = 1;
+			continue;
+		}
+		json_dumpf(res, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+		putchar('\n');
+		json_decref(res);
+	}
+	config_unref(cfg);
+	policy_free(empty);
+	return rc;
+}
