@@ -19,6 +19,9 @@
 #include <libxml/c14n.h>
 #include <libxml/tree.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "change.h"
 #include "epp_int.h"
 
@@ -207,17 +210,88 @@ m_children(struct epp_msg *m, const xmlNode *parent, const char *ns,
 	return 0;
 }
 
-/* A whole element we cannot interpret: one "unknown" change. */
+static int
+has_secret(const xmlNode *n)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrEqual(n->name, BAD_CAST "pw") ||
+		    xmlStrEqual(n->name, BAD_CAST "newPW") ||
+		    xmlStrEqual(n->name, BAD_CAST "authInfo") ||
+		    has_secret(n->children))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+blank_secrets(xmlNode *n)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrEqual(n->name, BAD_CAST "pw") ||
+		    xmlStrEqual(n->name, BAD_CAST "newPW") ||
+		    xmlStrEqual(n->name, BAD_CAST "authInfo"))
+			xmlNodeSetContent(n, BAD_CAST "REDACTED");
+		else
+			blank_secrets(n->children);
+	}
+}
+
+/*
+ * The line for an element we cannot interpret.  Its canonical form goes in
+ * as is, unless it holds something that looks like a secret: then the
+ * redacted form goes in, followed by a hash of the real one, so the digest
+ * still changes with the secret and the text never shows it.
+ */
 static int
 unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 {
-	char *c14n = NULL;
-	int r;
+	struct epp_msg tmp;
+	xmlDocPtr doc = NULL;
+	xmlNodePtr copy;
+	char *c14n = NULL, *shown = NULL, hex[65];
+	unsigned char md[32];
+	unsigned mdlen = 0;
+	int r = -1;
 
 	if (m_c14n(m, n, &c14n) != 0)
 		return -1;
-	r = m_line(m, CLASS_UNKNOWN, "%s=%s", field, c14n);
+	if (!has_secret(n->children) && !(xmlStrEqual(n->name, BAD_CAST "pw") ||
+	    xmlStrEqual(n->name, BAD_CAST "newPW") ||
+	    xmlStrEqual(n->name, BAD_CAST "authInfo"))) {
+		r = m_line(m, CLASS_UNKNOWN, "%s=%s", field, c14n);
+		free(c14n);
+		return r;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	if ((doc = xmlNewDoc(BAD_CAST "1.0")) == NULL ||
+	    (copy = xmlDocCopyNode((xmlNodePtr)n, doc, 1)) == NULL) {
+		m_fail(m, "out of memory");
+		goto out;
+	}
+	xmlDocSetRootElement(doc, copy);
+	xmlReconciliateNs(doc, copy);
+	blank_secrets(copy);
+	tmp.doc = doc;
+	if (m_c14n(&tmp, copy, &shown) != 0 ||
+	    EVP_Digest(c14n, strlen(c14n), md, &mdlen, EVP_sha256(),
+	    NULL) != 1) {
+		m_fail(m, "cannot canonicalise an element");
+		goto out;
+	}
+	for (unsigned i = 0; i < mdlen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	r = m_line(m, CLASS_UNKNOWN, "%s=%s sha256:%s", field, shown, hex);
+out:
+	if (c14n != NULL)
+		OPENSSL_cleanse(c14n, strlen(c14n));
 	free(c14n);
+	free(shown);
+	if (doc != NULL)
+		xmlFreeDoc(doc);
 	return r;
 }
 
@@ -319,10 +393,15 @@ model_build(struct epp_msg *m, xmlNode *verb)
 		snprintf(m->cmdname, sizeof(m->cmdname), "contact:%s", sep);
 		return model_contact(m, obj);
 	}
-	/* An object mapping we do not know: judge all of it as unknown. */
+	/* An object mapping we do not know: judge all of it as unknown;
+	 * reading it changes nothing. */
 	m->otype = EPP_OBJ_UNKNOWN;
 	snprintf(m->cmdname, sizeof(m->cmdname), "unknown:%s", sep);
-	return unknown(m, "object", obj);
+	if (unknown(m, "object", obj) != 0)
+		return -1;
+	if (!epp_msg_mutating(m))
+		m->lines[m->nlines - 1].cls = 0;
+	return 0;
 }
 
 static int

@@ -141,7 +141,7 @@ locked_object(const struct policy *p, const struct epp_msg *m,
 	enum epp_obj_type t;
 	const char *name;
 
-	if (epp_msg_obj_type(m) == EPP_OBJ_UNKNOWN) {
+	if (epp_msg_obj_type(m) == EPP_OBJ_UNKNOWN && epp_msg_mutating(m)) {
 		/* We cannot tell what it touches: assume a lock. */
 		*entry = "(unidentifiable object)";
 		*object = epp_msg_name(m);

@@ -1,0 +1,691 @@
+/*
+ * test_policy.c: names, the lock list, the command model and the policy
+ * over the DNSpionage / Sea Turtle set, in every spelling an attacker might
+ * try; the change digest's stability and sensitivity; redaction and the
+ * forwarded serialisation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "change.h"
+#include "epp.h"
+#include "lock.h"
+#include "names.h"
+#include "policy.h"
+#include "suites.h"
+
+#define DOM	"urn:ietf:params:xml:ns:domain-1.0"
+#define HOST	"urn:ietf:params:xml:ns:host-1.0"
+#define SEC	"urn:ietf:params:xml:ns:secDNS-1.1"
+
+/* --- names -------------------------------------------------------------- */
+
+START_TEST(names_normalise)
+{
+	static const struct { const char *in, *out; } ok[] = {
+		{ "locked.example", "locked.example" },
+		{ "LOCKED.Example", "locked.example" },
+		{ "locked.example.", "locked.example" },
+		{ "b\xc3\xbc" "cher.example", "xn--bcher-kva.example" },
+		{ "B\xc3\x9c" "CHER.example", "xn--bcher-kva.example" },
+		{ "XN--BCHER-KVA.example", "xn--bcher-kva.example" },
+		{ "a-b.c-d.example", "a-b.c-d.example" },
+	};
+	static const char *const bad[] = {
+		"", ".", "locked..example", "locked.example..", "-a.example",
+		"a-.example", "a b.example", "lo_cked.example", ".example",
+		"xn--zz.example",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		".example",
+	};
+	char out[NAME_MAX_LEN + 1];
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(name_normalise(ok[i].in, out, sizeof(out)) ==
+		    NAME_OK, "%s refused", ok[i].in);
+		ck_assert_str_eq(out, ok[i].out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(name_normalise(bad[i], out, sizeof(out)) !=
+		    NAME_OK, "%s accepted", bad[i]);
+	ck_assert(name_is_under("ns1.locked.example", "locked.example"));
+	ck_assert(name_is_under("locked.example", "locked.example"));
+	ck_assert(!name_is_under("notlocked.example", "locked.example"));
+}
+END_TEST
+
+/* --- lock list ------------------------------------------------------------ */
+
+static struct locklist *
+demo_locks(void)
+{
+	struct locklist *l = locklist_new();
+	const char *why;
+
+	ck_assert_int_eq(locklist_add(l, "locked.example", &why), 0);
+	ck_assert_int_eq(locklist_add(l, "*.BANK.example.", &why), 0);
+	return l;
+}
+
+START_TEST(lock_matching)
+{
+	struct locklist *l = demo_locks();
+	const char *e = NULL, *why;
+
+	ck_assert(locklist_domain(l, "locked.example", &e));
+	ck_assert_str_eq(e, "locked.example");
+	ck_assert(locklist_domain(l, "pay.bank.example", &e));
+	ck_assert_str_eq(e, "*.bank.example");
+	ck_assert(locklist_domain(l, "a.pay.bank.example", NULL));
+	ck_assert(!locklist_domain(l, "bank.example", NULL));
+	ck_assert(!locklist_domain(l, "notlocked.example", NULL));
+	ck_assert(!locklist_domain(l, "locked.example.evil", NULL));
+	ck_assert(!locklist_domain(l, "sub.locked.example", NULL));
+	/* Hosts: subordinate to a locked domain, never the domain itself. */
+	ck_assert(locklist_host(l, "ns1.locked.example", &e));
+	ck_assert_str_eq(e, "locked.example");
+	ck_assert(locklist_host(l, "a.b.locked.example", NULL));
+	ck_assert(locklist_host(l, "ns1.pay.bank.example", NULL));
+	ck_assert(!locklist_host(l, "ns.dns.example", NULL));
+	ck_assert(!locklist_host(l, "ns1.notlocked.example", NULL));
+	ck_assert(!locklist_host(l, "locked.example", NULL));
+	/* Bad entries are refused; removal works and is exact. */
+	ck_assert_int_eq(locklist_add(l, "example", &why), -1);
+	ck_assert_int_eq(locklist_add(l, "bad..example", &why), -1);
+	ck_assert_uint_eq(locklist_count(l), 2);
+	ck_assert_int_eq(locklist_remove(l, "LOCKED.example"), 0);
+	ck_assert(!locklist_domain(l, "locked.example", NULL));
+	ck_assert(!locklist_host(l, "ns1.locked.example", NULL));
+	ck_assert_int_eq(locklist_remove(l, "locked.example"), -1);
+	ck_assert_uint_eq(locklist_count(l), 1);
+	ck_assert_str_eq(locklist_entry(l, 0), "*.bank.example");
+	locklist_free(l);
+}
+END_TEST
+
+START_TEST(lock_many)
+{
+	struct locklist *l = locklist_new();
+	char name[64];
+	const char *why;
+
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "d%d.example", i);
+		ck_assert_int_eq(locklist_add(l, name, &why), 0);
+	}
+	for (int i = 0; i < 5000; i += 2) {
+		snprintf(name, sizeof(name), "d%d.example", i);
+		ck_assert_int_eq(locklist_remove(l, name), 0);
+	}
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "d%d.example", i);
+		ck_assert_int_eq(locklist_domain(l, name, NULL), i % 2);
+	}
+	ck_assert_uint_eq(locklist_count(l), 2500);
+	locklist_free(l);
+}
+END_TEST
+
+/* --- judging ---------------------------------------------------------- */
+
+static struct policy *
+demo_policy(void)
+{
+	return policy_new(CLASS_ALL, demo_locks());
+}
+
+/* Wrap a command body in an EPP envelope with a clTRID. */
+static char *
+envelope(const char *body, const char *cltrid)
+{
+	static char buf[16384];
+
+	snprintf(buf, sizeof(buf),
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command>%s"
+	    "<clTRID>%s</clTRID></command></epp>", body, cltrid);
+	return buf;
+}
+
+static void
+judge(const struct policy *p, const char *xml, struct verdict *v,
+    struct epp_msg **mp)
+{
+	struct epp_msg *m = NULL;
+	const char *why = NULL;
+
+	ck_assert_msg(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	    &why) == 0, "parse failed: %s\n%s", why, xml);
+	ck_assert_int_eq(policy_judge(p, m, "registrar1", v), 0);
+	if (mp != NULL)
+		*mp = m;
+	else
+		epp_msg_free(m);
+}
+
+static void
+expect(const struct policy *p, const char *body, enum decision d,
+    unsigned classes)
+{
+	struct verdict v;
+
+	judge(p, envelope(body, "T-1"), &v, NULL);
+	ck_assert_msg(v.decision == d, "decision %s, wanted %s (%s)\n%s",
+	    decision_name(v.decision), decision_name(d), v.reason, body);
+	if (d == DECISION_APPROVAL)
+		ck_assert_msg(v.classes == classes, "classes %#x, wanted %#x\n"
+		    "%s", v.classes, classes, body);
+	verdict_clear(&v);
+}
+
+/* The name spellings an attacker might try; %s is where the name goes. */
+static const char *const spellings[] = {
+	"locked.example",
+	"LOCKED.EXAMPLE",
+	"Locked.Example.",
+	"  locked.example\n",
+	"lock<![CDATA[ed.exa]]>mple",
+	"lock<!-- hidden -->ed.example",
+	"&#108;ocked.exampl&#x65;",
+};
+
+/*
+ * Each attack is a domain-side command template with %s for the domain
+ * name; `p` is the prefix for the domain namespace ("" for a default
+ * namespace declaration on the object element).
+ */
+struct attack {
+	const char	*what;
+	const char	*tmpl;		/* uses %1$s prefix, %2$s name */
+	unsigned	 classes;
+};
+
+#define D_UPDATE_OPEN \
+	"<update><%1$supdate xmlns%3$s=\"" DOM "\"><%1$sname>%2$s</%1$sname>"
+#define D_UPDATE_CLOSE "</%1$supdate></update>"
+
+static const struct attack attacks[] = {
+	{ "ns add", D_UPDATE_OPEN "<%1$sadd><%1$sns><%1$shostObj>ns.evil."
+	    "example</%1$shostObj></%1$sns></%1$sadd>" D_UPDATE_CLOSE,
+	    CLASS_NS },
+	{ "ns rem", D_UPDATE_OPEN "<%1$srem><%1$sns><%1$shostObj>ns1.locked."
+	    "example</%1$shostObj></%1$sns></%1$srem>" D_UPDATE_CLOSE,
+	    CLASS_NS },
+	{ "hostAttr", D_UPDATE_OPEN "<%1$sadd><%1$sns><%1$shostAttr>"
+	    "<%1$shostName>ns9.locked.example</%1$shostName><%1$shostAddr "
+	    "ip=\"v4\">203.0.113.9</%1$shostAddr></%1$shostAttr></%1$sns>"
+	    "</%1$sadd>" D_UPDATE_CLOSE, CLASS_NS },
+	{ "unlock", D_UPDATE_OPEN "<%1$srem><%1$sstatus s=\"clientUpdate"
+	    "Prohibited\"/></%1$srem>" D_UPDATE_CLOSE, CLASS_STATUS },
+	{ "registrant", D_UPDATE_OPEN "<%1$schg><%1$sregistrant>evil-1"
+	    "</%1$sregistrant></%1$schg>" D_UPDATE_CLOSE, CLASS_REGISTRANT },
+	{ "contact", D_UPDATE_OPEN "<%1$sadd><%1$scontact type=\"admin\">"
+	    "evil-1</%1$scontact></%1$sadd>" D_UPDATE_CLOSE, CLASS_CONTACT },
+	{ "authInfo", D_UPDATE_OPEN "<%1$schg><%1$sauthInfo><%1$spw>new-pw"
+	    "</%1$spw></%1$sauthInfo></%1$schg>" D_UPDATE_CLOSE,
+	    CLASS_AUTHINFO },
+	{ "delete", "<delete><%1$sdelete xmlns%3$s=\"" DOM "\"><%1$sname>%2$s"
+	    "</%1$sname></%1$sdelete></delete>", CLASS_DELETE },
+	{ "transfer request", "<transfer op=\"request\"><%1$stransfer "
+	    "xmlns%3$s=\"" DOM "\"><%1$sname>%2$s</%1$sname><%1$sauthInfo>"
+	    "<%1$spw>x</%1$spw></%1$sauthInfo></%1$stransfer></transfer>",
+	    CLASS_TRANSFER },
+	{ "transfer approve", "<transfer op=\"approve\"><%1$stransfer "
+	    "xmlns%3$s=\"" DOM "\"><%1$sname>%2$s</%1$sname></%1$stransfer>"
+	    "</transfer>", CLASS_TRANSFER },
+	{ "ds add", D_UPDATE_OPEN D_UPDATE_CLOSE "<extension><s:update "
+	    "xmlns:s=\"" SEC "\"><s:add><s:dsData><s:keyTag>1</s:keyTag>"
+	    "<s:alg>13</s:alg><s:digestType>2</s:digestType><s:digest>AB"
+	    "</s:digest></s:dsData></s:add></s:update></extension>",
+	    CLASS_DS },
+	{ "ds rem all", D_UPDATE_OPEN D_UPDATE_CLOSE "<extension><update "
+	    "xmlns=\"" SEC "\"><rem><all> true </all></rem></update>"
+	    "</extension>", CLASS_DS },
+	{ "ds rem all 1", D_UPDATE_OPEN D_UPDATE_CLOSE "<extension><s:update "
+	    "xmlns:s=\"" SEC "\"><s:rem><s:all>1</s:all></s:rem></s:update>"
+	    "</extension>", CLASS_DS },
+	{ "ds rem key", D_UPDATE_OPEN D_UPDATE_CLOSE "<extension><s:update "
+	    "xmlns:s=\"" SEC "\"><s:rem><s:keyData><s:flags>257</s:flags>"
+	    "<s:protocol>3</s:protocol><s:alg>13</s:alg><s:pubKey>AQID"
+	    "</s:pubKey></s:keyData></s:rem></s:update></extension>",
+	    CLASS_DS },
+	{ "maxSigLife", D_UPDATE_OPEN D_UPDATE_CLOSE "<extension><s:update "
+	    "xmlns:s=\"" SEC "\"><s:chg><s:maxSigLife>60</s:maxSigLife>"
+	    "</s:chg></s:update></extension>", CLASS_DS },
+	{ "rgp restore", D_UPDATE_OPEN "<%1$sadd/>" D_UPDATE_CLOSE
+	    "<extension><r:update xmlns:r=\"urn:ietf:params:xml:ns:rgp-1.0\">"
+	    "<r:restore op=\"request\"/></r:update></extension>",
+	    CLASS_DELETE },
+	{ "unknown extension", D_UPDATE_OPEN D_UPDATE_CLOSE "<extension>"
+	    "<x:frob xmlns:x=\"urn:example:frob\">1</x:frob></extension>",
+	    CLASS_UNKNOWN },
+};
+
+static char *
+render(const char *tmpl, const char *prefix, const char *name)
+{
+	static char buf[8192];
+	char xmlns[32];
+
+	/* "d:" -> xmlns:d; "" -> default namespace on the object element. */
+	if (prefix[0] != '\0')
+		snprintf(xmlns, sizeof(xmlns), ":%.*s",
+		    (int)(strlen(prefix) - 1), prefix);
+	else
+		xmlns[0] = '\0';
+	/* Substitute %1$s, %2$s and %3$s ourselves: the templates are data. */
+	size_t o = 0;
+	for (const char *t = tmpl; *t != '\0' && o + 1 < sizeof(buf); t++) {
+		const char *rep = NULL;
+
+		if (t[0] == '%' && t[1] >= '1' && t[1] <= '3' &&
+		    strncmp(t + 2, "$s", 2) == 0) {
+			rep = t[1] == '1' ? prefix : t[1] == '2' ? name : xmlns;
+			t += 3;
+		}
+		if (rep == NULL) {
+			buf[o++] = *t;
+			continue;
+		}
+		for (; *rep != '\0' && o + 1 < sizeof(buf); rep++)
+			buf[o++] = *rep;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+START_TEST(dnspionage_set_is_held)
+{
+	static const char *const prefixes[] = { "domain:", "", "d0m4in:" };
+	struct policy *p = demo_policy();
+
+	for (size_t a = 0; a < sizeof(attacks) / sizeof(attacks[0]); a++)
+		for (size_t s = 0; s < sizeof(spellings) /
+		    sizeof(spellings[0]); s++)
+			for (size_t x = 0; x < 3; x++)
+				expect(p, render(attacks[a].tmpl, prefixes[x],
+				    spellings[s]), DECISION_APPROVAL,
+				    attacks[a].classes);
+	/* The same commands on an unlocked domain pass. */
+	for (size_t a = 0; a < sizeof(attacks) / sizeof(attacks[0]); a++)
+		expect(p, render(attacks[a].tmpl, "domain:", "open.example"),
+		    DECISION_ALLOW, 0);
+	/* Pattern locks. */
+	expect(p, render(attacks[0].tmpl, "domain:", "PAY.bank.example"),
+	    DECISION_APPROVAL, CLASS_NS);
+	expect(p, render(attacks[0].tmpl, "domain:", "bank.example"),
+	    DECISION_ALLOW, 0);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(glue_is_held)
+{
+	struct policy *p = demo_policy();
+	static const char *const hosts[] = {
+		"ns1.locked.example", "NS1.LOCKED.EXAMPLE.",
+		"ns1.lock<!-- x -->ed.example", "ns1.pay.bank.example",
+	};
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		char body[2048];
+
+		snprintf(body, sizeof(body), "<update><h:update xmlns:h=\""
+		    HOST "\"><h:name>%s</h:name><h:add><h:addr ip=\"v4\">"
+		    "203.0.113.66</h:addr></h:add><h:rem><h:addr ip=\"v4\">"
+		    "192.0.2.1</h:addr></h:rem></h:update></update>",
+		    hosts[i]);
+		expect(p, body, DECISION_APPROVAL, CLASS_HOST);
+		snprintf(body, sizeof(body), "<create><host:create "
+		    "xmlns:host=\"" HOST "\"><host:name>%s</host:name>"
+		    "<host:addr>198.51.100.1</host:addr></host:create>"
+		    "</create>", hosts[i]);
+		expect(p, body, DECISION_APPROVAL, CLASS_HOST);
+		snprintf(body, sizeof(body), "<delete><host:delete "
+		    "xmlns:host=\"" HOST "\"><host:name>%s</host:name>"
+		    "</host:delete></delete>", hosts[i]);
+		expect(p, body, DECISION_APPROVAL, CLASS_HOST);
+	}
+	/* Renaming an outside host into a locked domain is new glue. */
+	expect(p, "<update><host:update xmlns:host=\"" HOST "\"><host:name>"
+	    "ns.dns.example</host:name><host:chg><host:name>ns2.locked.example"
+	    "</host:name></host:chg></host:update></update>",
+	    DECISION_APPROVAL, CLASS_HOST);
+	/* Glue of unlocked domains is free. */
+	expect(p, "<update><host:update xmlns:host=\"" HOST "\"><host:name>"
+	    "ns1.open.example</host:name><host:add><host:addr>203.0.113.1"
+	    "</host:addr></host:add></host:update></update>",
+	    DECISION_ALLOW, 0);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(harmless_on_locked)
+{
+	struct policy *p = demo_policy();
+
+	expect(p, "<info><domain:info xmlns:domain=\"" DOM "\"><domain:name>"
+	    "locked.example</domain:name></domain:info></info>",
+	    DECISION_ALLOW, 0);
+	expect(p, "<check><domain:check xmlns:domain=\"" DOM "\"><domain:name>"
+	    "locked.example</domain:name><domain:name>x.example</domain:name>"
+	    "</domain:check></check>", DECISION_ALLOW, 0);
+	expect(p, "<renew><domain:renew xmlns:domain=\"" DOM "\"><domain:name>"
+	    "locked.example</domain:name><domain:curExpDate>2027-01-01"
+	    "</domain:curExpDate><domain:period unit=\"y\">1</domain:period>"
+	    "</domain:renew></renew>", DECISION_ALLOW, 0);
+	/* Tightening is always allowed. */
+	expect(p, render(D_UPDATE_OPEN "<%1$sadd><%1$sstatus s=\"client"
+	    "DeleteProhibited\"/></%1$sadd>" D_UPDATE_CLOSE, "domain:",
+	    "locked.example"), DECISION_ALLOW, 0);
+	/* all="false" removes nothing. */
+	expect(p, render(D_UPDATE_OPEN D_UPDATE_CLOSE "<extension><s:update "
+	    "xmlns:s=\"" SEC "\"><s:rem><s:all>false</s:all></s:rem>"
+	    "</s:update></extension>", "domain:", "locked.example"),
+	    DECISION_ALLOW, 0);
+	expect(p, "<transfer op=\"query\"><domain:transfer xmlns:domain=\""
+	    DOM "\"><domain:name>locked.example</domain:name></domain:transfer>"
+	    "</transfer>", DECISION_ALLOW, 0);
+	expect(p, "<poll op=\"req\"/>", DECISION_ALLOW, 0);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(protect_is_configurable)
+{
+	struct policy *p = policy_new(CLASS_DS, demo_locks());
+
+	expect(p, render(attacks[0].tmpl, "domain:", "locked.example"),
+	    DECISION_ALLOW, 0);
+	expect(p, render(attacks[11].tmpl, "domain:", "locked.example"),
+	    DECISION_APPROVAL, CLASS_DS);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(unknown_object_fails_closed)
+{
+	struct policy *p = demo_policy();
+
+	expect(p, "<update><x:update xmlns:x=\"urn:example:obj\"><x:name>"
+	    "whatever</x:name></x:update></update>", DECISION_APPROVAL,
+	    CLASS_UNKNOWN);
+	/* Reading an unknown object is fine. */
+	expect(p, "<info><x:info xmlns:x=\"urn:example:obj\"/></info>",
+	    DECISION_ALLOW, 0);
+	policy_free(p);
+}
+END_TEST
+
+START_TEST(invalid_names_rejected)
+{
+	struct policy *p = demo_policy();
+	static const char *const names[] = {
+		"locked..example", "lock ed.example", "locked_.example",
+		"locked.example..", "xn--.example",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		expect(p, render(attacks[0].tmpl, "domain:", names[i]),
+		    DECISION_REJECT, 0);
+	policy_free(p);
+}
+END_TEST
+
+static void
+refused(const char *body)
+{
+	struct epp_msg *m = NULL;
+	const char *why;
+	const char *xml = envelope(body, "T-1");
+
+	ck_assert_msg(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	    &why) == -1, "accepted: %s", body);
+}
+
+START_TEST(structure_is_checked)
+{
+	/* Two names in an update, NS outside add/rem, two verbs' objects. */
+	refused("<update><domain:update xmlns:domain=\"" DOM "\"><domain:name>"
+	    "open.example</domain:name><domain:name>locked.example"
+	    "</domain:name></domain:update></update>");
+	refused("<update><domain:update xmlns:domain=\"" DOM "\"><domain:name>"
+	    "locked.example</domain:name><domain:ns><domain:hostObj>x.example"
+	    "</domain:hostObj></domain:ns></domain:update></update>");
+	refused("<update><domain:update xmlns:domain=\"" DOM "\"><domain:name>"
+	    "open.example</domain:name></domain:update><domain:update "
+	    "xmlns:domain=\"" DOM "\"><domain:name>locked.example"
+	    "</domain:name></domain:update></update>");
+	refused("<update><domain:info xmlns:domain=\"" DOM "\"><domain:name>"
+	    "locked.example</domain:name></domain:info></update>");
+	refused("<update><domain:update xmlns:domain=\"" DOM "\"><domain:name>"
+	    "locked.example</domain:name><domain:add><domain:add/>"
+	    "</domain:add></domain:update></update>");
+	/* An element of another namespace in the object's body. */
+	refused("<update><domain:update xmlns:domain=\"" DOM "\"><domain:name>"
+	    "locked.example</domain:name><x:ns xmlns:x=\"urn:x\"/>"
+	    "</domain:update></update>");
+	refused(render(D_UPDATE_OPEN D_UPDATE_CLOSE "<extension><s:update "
+	    "xmlns:s=\"" SEC "\"><s:rem><s:all>maybe</s:all></s:rem>"
+	    "</s:update></extension>", "domain:", "locked.example"));
+	refused("<update><domain:update xmlns:domain=\"" DOM "\"><domain:name>"
+	    "open.example</domain:name></domain:update></update>"
+	    "<extension/><extension/>");
+}
+END_TEST
+
+/* --- digest ------------------------------------------------------------- */
+
+static void
+change_id_of(const char *xml, const char *clid, char out[13])
+{
+	struct policy *p = demo_policy();
+	struct epp_msg *m = NULL;
+	struct verdict v;
+	const char *why;
+
+	ck_assert_msg(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	    &why) == 0, "%s", why);
+	ck_assert_int_eq(policy_judge(p, m, clid, &v), 0);
+	memcpy(out, v.change_id, 13);
+	verdict_clear(&v);
+	epp_msg_free(m);
+	policy_free(p);
+}
+
+START_TEST(digest_is_stable)
+{
+	static const char *const same[] = {
+		"<update><domain:update xmlns:domain=\"" DOM "\"><domain:name>"
+		"locked.example</domain:name><domain:add><domain:ns><domain:"
+		"hostObj>ns.evil.example</domain:hostObj><domain:hostObj>"
+		"ns2.evil.example</domain:hostObj></domain:ns></domain:add>"
+		"<domain:rem><domain:ns><domain:hostObj>ns1.locked.example"
+		"</domain:hostObj></domain:ns></domain:rem></domain:update>"
+		"</update>",
+		/* other prefix, element order, case, white space, repeats */
+		"<update><q:update xmlns:q=\"" DOM "\">\n  <q:name> LOCKED."
+		"Example. </q:name>\n<q:add><q:ns><q:hostObj>NS2.evil.example"
+		"</q:hostObj><q:hostObj>ns.evil.example.</q:hostObj><q:hostObj>"
+		"ns.evil.example</q:hostObj></q:ns></q:add><q:rem><q:ns>"
+		"<q:hostObj>ns1.LOCKED.example</q:hostObj></q:ns></q:rem>"
+		"</q:update></update>",
+		"<update><update xmlns=\"" DOM "\"><name>lock<![CDATA[ed]]>."
+		"example</name><add><ns><hostObj>ns2.evil.example</hostObj>"
+		"<hostObj>ns.evil.example</hostObj></ns></add><rem><ns>"
+		"<hostObj>ns1.locked.example</hostObj></ns></rem></update>"
+		"</update>",
+	};
+	char first[13], id[13];
+
+	change_id_of(envelope(same[0], "A-1"), "registrar1", first);
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		change_id_of(envelope(same[i], i ? "OTHER-CLTRID" : "A-2"),
+		    "registrar1", id);
+		ck_assert_msg(strcmp(id, first) == 0, "variant %zu: %s != %s",
+		    i, id, first);
+	}
+	ck_assert_uint_eq(strlen(first), 12);
+	for (size_t i = 0; i < 12; i++)
+		ck_assert(strchr("0123456789abcdef", first[i]) != NULL);
+	/* eppgw's own extension is not part of the change. */
+	change_id_of(envelope(render(D_UPDATE_OPEN D_UPDATE_CLOSE
+	    "<extension><e:approval xmlns:e=\"" EPPGW_EXT_NS "\">1"
+	    "</e:approval></extension>", "domain:", "locked.example"), "X"),
+	    "registrar1", id);
+	change_id_of(envelope(render(D_UPDATE_OPEN D_UPDATE_CLOSE, "domain:",
+	    "locked.example"), "Y"), "registrar1", first);
+	ck_assert_str_eq(id, first);
+}
+END_TEST
+
+/* render() reuses its buffer, so build each variant and take its id. */
+static void
+id_of_attack(size_t a, const char *name, const char *clid, char out[13])
+{
+	char body[8192];
+
+	snprintf(body, sizeof(body), "%s", render(attacks[a].tmpl, "domain:",
+	    name));
+	change_id_of(envelope(body, "T"), clid, out);
+}
+
+START_TEST(digest_differs_per_change)
+{
+	size_t n = sizeof(attacks) / sizeof(attacks[0]);
+	char ids[64][13], other[13];
+
+	ck_assert_uint_lt(n, 60);
+	for (size_t i = 0; i < n; i++)
+		id_of_attack(i, "locked.example", "registrar1", ids[i]);
+	id_of_attack(0, "pay.bank.example", "registrar1", ids[n]);
+	id_of_attack(0, "locked.example", "registrar2", ids[n + 1]);
+	/* Values inside a change: a new password, a DS digest, an
+	 * extension's content. */
+	change_id_of(envelope(render(D_UPDATE_OPEN "<%1$schg><%1$sauthInfo>"
+	    "<%1$spw>new-pw2</%1$spw></%1$sauthInfo></%1$schg>"
+	    D_UPDATE_CLOSE, "domain:", "locked.example"), "T"), "registrar1",
+	    ids[n + 2]);
+	change_id_of(envelope(render(D_UPDATE_OPEN D_UPDATE_CLOSE
+	    "<extension><s:update xmlns:s=\"" SEC "\"><s:add><s:dsData>"
+	    "<s:keyTag>1</s:keyTag><s:alg>13</s:alg><s:digestType>2"
+	    "</s:digestType><s:digest>AC</s:digest></s:dsData></s:add>"
+	    "</s:update></extension>", "domain:", "locked.example"), "T"),
+	    "registrar1", ids[n + 3]);
+	change_id_of(envelope(render(D_UPDATE_OPEN D_UPDATE_CLOSE
+	    "<extension><x:frob xmlns:x=\"urn:example:frob\">2</x:frob>"
+	    "</extension>", "domain:", "locked.example"), "T"), "registrar1",
+	    ids[n + 4]);
+	/* all=" true " and all="1" are the same change. */
+	ck_assert_str_eq(ids[11], ids[12]);
+	for (size_t i = 0; i < n + 5; i++)
+		for (size_t j = i + 1; j < n + 5; j++) {
+			if (i == 11 && j == 12)
+				continue;
+			ck_assert_msg(strcmp(ids[i], ids[j]) != 0,
+			    "changes %zu and %zu share id %s", i, j, ids[i]);
+		}
+	/* Same change, same id (the determinism the resend relies on). */
+	id_of_attack(0, "locked.example", "registrar1", other);
+	ck_assert_str_eq(other, ids[0]);
+}
+END_TEST
+
+/* --- redaction and forwarding ------------------------------------------ */
+
+START_TEST(redaction_hides_every_secret)
+{
+	const char *xml =
+	    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><command><login>"
+	    "<clID>registrar1</clID><pw>SECRET-login</pw><newPW>SECRET-new"
+	    "</newPW><options><version>1.0</version><lang>en</lang></options>"
+	    "<svcs><objURI>" DOM "</objURI></svcs></login>"
+	    "<clTRID>R-1</clTRID></command></epp>";
+	const char *upd = envelope("<update><d:update xmlns:d=\"" DOM "\">"
+	    "<d:name>open.example</d:name><d:chg><d:authInfo><d:pw roid=\"x\">"
+	    "SECRET-auth<!-- SECRET-comment --></d:pw></d:authInfo></d:chg>"
+	    "</d:update></update><extension><x:authInfo xmlns:x=\"urn:x\">"
+	    "<x:ext>SECRET-ext</x:ext></x:authInfo></extension>", "R-2");
+	const char *docs[] = { xml, upd };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct epp_msg *m = NULL;
+		const char *why;
+		char *red = NULL;
+		size_t len;
+
+		ck_assert_int_eq(epp_parse((const uint8_t *)docs[i],
+		    strlen(docs[i]), &m, &why), 0);
+		ck_assert_int_eq(epp_msg_redacted(m, &red, &len), 0);
+		ck_assert_ptr_null(strstr(red, "SECRET"));
+		ck_assert_ptr_nonnull(strstr(red, "REDACTED"));
+		ck_assert_uint_eq(strlen(red), len);
+		/* The model's lines carry no secret either. */
+		for (size_t j = 0; j < epp_msg_nchanges(m); j++)
+			ck_assert_ptr_null(strstr(epp_msg_change(m, j, NULL),
+			    "SECRET"));
+		free(red);
+		epp_msg_free(m);
+	}
+}
+END_TEST
+
+START_TEST(forwarded_is_what_was_judged)
+{
+	const char *xml = envelope("<update><d:update xmlns:d=\"" DOM "\">"
+	    "<d:name>open<!-- x -->.exa<![CDATA[mple]]></d:name><d:add><d:ns>"
+	    "<d:hostObj>ns2.dns.example</d:hostObj></d:ns></d:add></d:update>"
+	    "</update><extension><g:approval xmlns:g=\"" EPPGW_EXT_NS "\">"
+	    "x</g:approval></extension>", "F-1");
+	struct epp_msg *m = NULL, *again = NULL;
+	const char *why;
+	uint8_t *out = NULL;
+	size_t len;
+	char *s;
+
+	ck_assert_int_eq(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	    &why), 0);
+	ck_assert_int_eq(epp_msg_serialise(m, &out, &len), 0);
+	s = strndup((char *)out, len);
+	/* No comment, no CDATA split, no eppgw extension: one text node. */
+	ck_assert_ptr_null(strstr(s, "<!--"));
+	ck_assert_ptr_null(strstr(s, EPPGW_EXT_NS));
+	ck_assert_ptr_null(strstr(s, "<extension"));
+	ck_assert_ptr_nonnull(strstr(s, ">open.example<"));
+	/* And it parses back to the same model. */
+	ck_assert_int_eq(epp_parse(out, len, &again, &why), 0);
+	ck_assert_str_eq(epp_msg_object(again, 0, NULL, NULL), "open.example");
+	ck_assert_str_eq(epp_msg_cltrid(again), "F-1");
+	free(s);
+	free(out);
+	epp_msg_free(m);
+	epp_msg_free(again);
+}
+END_TEST
+
+static Suite *
+policy_suite(void)
+{
+	Suite *s = suite_create("policy");
+	TCase *tc = tcase_create("policy");
+
+	tcase_add_test(tc, names_normalise);
+	tcase_add_test(tc, lock_matching);
+	tcase_add_test(tc, lock_many);
+	tcase_add_test(tc, dnspionage_set_is_held);
+	tcase_add_test(tc, glue_is_held);
+	tcase_add_test(tc, harmless_on_locked);
+	tcase_add_test(tc, protect_is_configurable);
+	tcase_add_test(tc, unknown_object_fails_closed);
+	tcase_add_test(tc, invalid_names_rejected);
+	tcase_add_test(tc, structure_is_checked);
+	tcase_add_test(tc, digest_is_stable);
+	tcase_add_test(tc, digest_differs_per_change);
+	tcase_add_test(tc, redaction_hides_every_secret);
+	tcase_add_test(tc, forwarded_is_what_was_judged);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_SUITE(policy_suite)
