@@ -66,10 +66,13 @@ UNIT	= $(BUILD)/unit-tests
 
 .PHONY: all deps certs run demo check unit e2e asan bench fuzz clean help
 
+FUZZ_SECONDS ?= 30
+FUZZERS	= $(BUILD)/fuzz_frame $(BUILD)/fuzz_epp
+
 all: $(BINS)
 
 help:
-	@echo "targets: all certs run demo check unit e2e asan bench clean"
+	@echo "targets: all certs run demo check unit e2e asan fuzz bench clean"
 	@echo "options: V=1 CC=clang BUILD=dir SAN=1"
 
 deps:
@@ -118,6 +121,11 @@ $(UNIT): $(call obj,$(UNIT_SRCS)) $(LIB)
 	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS) $(TESTLIBS)
 
+# libFuzzer harnesses: only built by `make fuzz` (clang, BUILD=build/fuzz).
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  FUZZ    $@"; fi
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(DEPLIBS)
+
 certs: certs/dev/ca.pem
 certs/dev/ca.pem: certs/mkcerts.sh
 	$(Q)rm -rf certs/dev
@@ -142,6 +150,12 @@ check: deps
 
 asan: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=1 CC=clang check
+
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz SAN=1 CC=clang \
+	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzz/fuzz_frame \
+	    build/fuzz/fuzz_epp
+	$(Q)tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 bench: deps all $(BENCH_BINS) certs
 	$(Q)tests/bench/run.sh $(BUILD)
