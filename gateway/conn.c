@@ -464,8 +464,11 @@ conn_ssl(const struct conn *c)
 const uint8_t *
 conn_in(const struct conn *c, size_t *len)
 {
+	static const uint8_t empty[1];
+
 	*len = c->in.len;
-	return c->in.data + c->in.off;
+	/* Before the first read there is no buffer at all. */
+	return c->in.data != NULL ? c->in.data + c->in.off : empty;
 }
 
 void

@@ -11,6 +11,12 @@ package EppgwTest;
 #   is(result_code($doc), 1000);
 #   my @j = journal_lines($rs);                   # what the registry did
 #
+#   my $gw  = start_gateway(regsim => $rs,        # eppgw on a free port
+#       gateway => { max_frame => 65536 });
+#   my $via = epp_client(port => $gw->{port});    # through the gateway
+#   gateway_log_like($gw, qr/logged in as registrar1/, 'login logged');
+#   gateways_clean();                             # stop all; no ASan/UBSan
+#
 # Everything a test starts is stopped (SIGTERM) when the test exits; the
 # per-test run directory is removed unless EPPGW_KEEP=1 is set.
 #
@@ -40,6 +46,9 @@ use XML::LibXML::XPathContext;
 our @EXPORT_OK = qw(
 	repo_root build_dir certs_dir run_dir free_port wait_port
 	start_regsim stop_regsim
+	start_gateway stop_gateway gateway_log gateway_log_like gateways_clean
+	sanitizer_report proc_rss_kb
+	tls_connect read_frame write_frame wait_closed
 	epp_client epp_close epp_raw epp_read epp_command send_bytes
 	result_code xpc
 	journal_lines journal_find
@@ -59,6 +68,7 @@ our %NS = (
 
 my @children;	# [pid, name, owner] of everything started, stopped at END
 my @clients;	# weak refs to EPP clients, closed at END
+my @gateways;	# start_gateway() handles of this process, for END
 my $run_dir;
 
 # ---- paths ----
@@ -184,17 +194,335 @@ sub stop_regsim {
 	return $?;
 }
 
+# ---- the gateway ----
+
+# The principals of examples/eppgw.conf: each may log in as registrar1.
+my @default_principals = (
+	[registrar => { cert => 'registrar', clids => 'registrar1', roles => 'requester' }],
+	[alice     => { cert => 'alice', clids => 'registrar1', roles => 'requester' }],
+	[bob       => { cert => 'bob', clids => 'registrar1', roles => 'requester approver' }],
+	[carol     => { cert => 'carol', clids => 'registrar1', roles => 'requester approver' }],
+);
+
+# A certificate option: a name under certs/dev ("alice"), or a path.
+sub _cert_path {
+	my ($c, $ext) = @_;
+	return $c if $c =~ m{/};
+	return File::Spec->catfile(certs_dir(), "$c.$ext");
+}
+
+sub _ini_section {
+	my ($title, $defaults, $over) = @_;
+	my %kv = (%$defaults, %{$over // {}});
+	my $out = "[$title]\n";
+	# Defaults first, in their order; then extra keys sorted.
+	my @keys = map { $_->[0] } @{$defaults->{__order} // []};
+	for my $k (@keys, sort grep { !exists $defaults->{$_} } keys %kv) {
+		next if $k eq '__order' || !defined $kv{$k};
+		$out .= "$k = $kv{$k}\n";
+	}
+	return "$out\n";
+}
+
+# Start eppgw on a free port with a configuration written into the run dir.
+# Options:
+#   regsim    a start_regsim() handle: the upstream (else upstream_address)
+#   upstream_address  "127.0.0.1:PORT" (e.g. a closed port: registry down)
+#   port      listen port (default: a free one)
+#   gateway   { key => value } overrides for [gateway] (undef drops a key)
+#   upstream  { key => value } overrides for [upstream]
+#   principals { NAME => { cert => NAME|PATH, cert_sha256, clids, roles } }:
+#             added to (or replacing) the demo principals registrar, alice,
+#             bob, carol; default_principals => 0 drops those
+#   verbose   run with -v (debug logs); default $ENV{EPPGW_DEBUG}
+# Returns { pid, host, port, log, conf, dir }; croaks if it does not start.
+sub start_gateway {
+	my (%o) = @_;
+	my $dir = run_dir();
+	my $bin = File::Spec->catfile(build_dir(), 'eppgw');
+	my $certs = certs_dir();
+	-x $bin or croak "$bin missing: run make build/eppgw";
+	-r "$certs/gateway.pem" or croak "$certs missing: run make certs";
+
+	my $port = $o{port} // free_port();
+	my $up = $o{upstream_address}
+	    // ($o{regsim} ? "$o{regsim}{host}:$o{regsim}{port}" : undef)
+	    // croak 'start_gateway: regsim or upstream_address needed';
+	my $gwdef = {
+		listen => "127.0.0.1:$port",
+		cert => "$certs/gateway.pem",
+		key => "$certs/gateway.key",
+		client_ca => "$certs/ca.pem",
+		max_frame => 1048576,
+		handshake_timeout => 10,
+		idle_timeout => 600,
+		frame_timeout => 30,
+		max_sessions => 1024,
+	};
+	$gwdef->{__order} = [map { [$_] } qw(listen cert key client_ca
+	    max_frame handshake_timeout idle_timeout frame_timeout
+	    max_sessions)];
+	my $updef = {
+		address => $up,
+		server_name => 'localhost',
+		ca => "$certs/ca.pem",
+		cert => "$certs/upstream.pem",
+		key => "$certs/upstream.key",
+		connect_timeout => 10,
+		reply_timeout => 60,
+	};
+	$updef->{__order} = [map { [$_] } qw(address server_name ca cert key
+	    connect_timeout reply_timeout)];
+
+	my $conf = "# written by EppgwTest::start_gateway\n\n"
+	    . _ini_section('gateway', $gwdef, $o{gateway})
+	    . _ini_section('upstream', $updef, $o{upstream});
+	my @pr = ($o{default_principals} // 1) ? @default_principals : ();
+	my %extra = %{$o{principals} // {}};
+	@pr = grep { !exists $extra{$_->[0]} } @pr;
+	push @pr, map { [$_ => $extra{$_}] } sort keys %extra;
+	for my $p (@pr) {
+		my ($name, $h) = @$p;
+		my %h = %$h;
+		$h{cert} = _cert_path($h{cert}, 'pem') if defined $h{cert};
+		$conf .= "[principal $name]\n";
+		for my $k (qw(cert cert_sha256 clids roles),
+		    sort grep { !/^(cert|cert_sha256|clids|roles)$/ } keys %h) {
+			$conf .= "$k = $h{$k}\n" if defined $h{$k};
+		}
+		$conf .= "\n";
+	}
+
+	my $gw = {
+		host  => '127.0.0.1',
+		port  => $port,
+		dir   => $dir,
+		conf  => "$dir/eppgw-$port.conf",
+		log   => "$dir/eppgw-$port.log",
+		owner => $$,
+	};
+	open(my $fh, '>', $gw->{conf}) or croak "$gw->{conf}: $!";
+	print $fh $conf;
+	close($fh) or croak "$gw->{conf}: $!";
+
+	my @cmd = ($bin, '-d', '-f', $gw->{conf});
+	push @cmd, '-v' if $o{verbose} // $ENV{EPPGW_DEBUG};
+	{
+		# Sanitizer builds: say where, not only what.
+		local $ENV{UBSAN_OPTIONS} = $ENV{UBSAN_OPTIONS}
+		    // 'print_stacktrace=1';
+		$gw->{pid} = _spawn('eppgw', $gw->{log}, @cmd);
+	}
+	push @gateways, $gw;
+	# Wait for the "listening" line rather than probing the port: a probe
+	# would show up in the log as a failed handshake.
+	my $deadline = time + 15;
+	while (time < $deadline) {
+		last if _slurp($gw->{log}) =~ /listening on/;
+		if (waitpid($gw->{pid}, WNOHANG) == $gw->{pid}) {
+			@children = grep { $_->[0] != $gw->{pid} } @children;
+			delete $gw->{pid};
+			last;
+		}
+		sleep(0.05);
+	}
+	unless ($gw->{pid} && _slurp($gw->{log}) =~ /listening on/) {
+		stop_gateway($gw);
+		croak "eppgw did not start; see $gw->{log}:\n" . _slurp($gw->{log})
+		    . "config $gw->{conf}:\n$conf";
+	}
+	return $gw;
+}
+
+# SIGTERM and wait (up to 10 s, then SIGKILL).  Returns the wait status
+# (undef if it was not running).
+sub stop_gateway {
+	my ($gw) = @_;
+	return stop_regsim($gw);	# same process handling
+}
+
+# The gateway's log (stderr) so far.
+sub gateway_log {
+	my ($gw) = @_;
+	return _slurp($gw->{log});
+}
+
+# A test: the gateway's log matches $re within $wait seconds (default 3;
+# log lines may trail the client's view by a moment).  The gateway may be
+# left out: then the last one started is meant.
+sub gateway_log_like {
+	my $gw = ref $_[0] eq 'HASH' ? shift : $gateways[-1];
+	my ($re, $name, $wait) = @_;
+	croak 'gateway_log_like: no gateway' unless $gw;
+	my $deadline = time + ($wait // 3);
+	my $log = gateway_log($gw);
+	while ($log !~ $re && time < $deadline) {
+		sleep(0.05);
+		$log = gateway_log($gw);
+	}
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	return Test::More::like($log, $re, $name // "gateway log matches $re");
+}
+
+# The sanitizer reports (AddressSanitizer, LeakSanitizer, UBSan) in a log
+# file, or ''.
+sub sanitizer_report {
+	my ($path) = @_;
+	my $log = _slurp($path);
+	my @hits = grep { /ERROR: (?:Address|Leak)Sanitizer|runtime error:/ }
+	    split /\n/, $log;
+	return '' unless @hits;
+	# The report itself follows its first line: keep a readable piece.
+	my $at = index($log, $hits[0]);
+	return substr($log, $at, 4000) . "\n";
+}
+
+# Tests: stop every gateway this process started and check that none of
+# their logs has a sanitizer report.
+sub gateways_clean {
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	for my $gw (grep { $_->{owner} == $$ } @gateways) {
+		my $was = $gw->{pid};
+		my $st = stop_gateway($gw);
+		Test::More::is($st, 0, "gateway on port $gw->{port} stopped "
+		    . 'cleanly by SIGTERM') if $was;
+		my $rep = sanitizer_report($gw->{log});
+		$gw->{checked} = 1;
+		Test::More::is($rep, '', "no sanitizer report in the log of "
+		    . "the gateway on port $gw->{port}");
+	}
+}
+
+# Resident memory of a process in KiB (from /proc), or undef.
+sub proc_rss_kb {
+	my ($pid) = @_;
+	my $st = _slurp("/proc/$pid/status");
+	return $st =~ /^VmRSS:\s+(\d+)\s+kB/m ? $1 : undef;
+}
+
+# ---- raw TLS (no EPP client) ----
+
+# A TLS connection without Net::EPP: port (required), host, cert (a
+# certs/dev name or a path; undef = no client certificate), key, timeout.
+# Returns the IO::Socket::SSL or undef ($SSL_ERROR says why).
+sub tls_connect {
+	my (%o) = @_;
+	my $certs = certs_dir();
+	croak 'tls_connect: port needed' unless $o{port};
+	return IO::Socket::SSL->new(
+		PeerAddr        => $o{host} // '127.0.0.1',
+		PeerPort        => $o{port},
+		SSL_ca_file     => "$certs/ca.pem",
+		SSL_verify_mode => SSL_VERIFY_PEER,
+		SSL_verifycn_name => 'localhost',
+		Timeout         => $o{timeout} // 5,
+		(defined $o{cert} ? (
+		    SSL_cert_file => _cert_path($o{cert}, 'pem'),
+		    SSL_key_file  => _cert_path($o{key} // $o{cert}, 'key'),
+		) : ()),
+	);
+}
+
+# Read exactly $n bytes before $deadline; undef on EOF, error or timeout.
+# The socket is non-blocking meanwhile, so TLS records without application
+# data (session tickets) cannot make us block past the deadline.
+sub _read_n {
+	my ($sock, $n, $deadline) = @_;
+	my $buf = '';
+	my $was = $sock->blocking(0);
+	while (length($buf) < $n) {
+		my $r = $sock->sysread($buf, $n - length($buf), length($buf));
+		next if $r;
+		if (!defined $r && ($!{EAGAIN} || $!{EWOULDBLOCK})) {
+			my $left = $deadline - time;
+			last if $left <= 0;
+			my $rin = '';
+			vec($rin, fileno($sock), 1) = 1;
+			select(my $rout = $rin, undef, undef, $left > 0.2 ? 0.2 : $left);
+			next;
+		}
+		last;	# EOF or error
+	}
+	$sock->blocking($was) if $sock->opened;
+	return length($buf) == $n ? $buf : undef;
+}
+
+# One EPP frame from a raw socket: the XML text, or undef on EOF/timeout.
+sub read_frame {
+	my ($sock, $timeout) = @_;
+	my $deadline = time + ($timeout // 10);
+	my $hdr = _read_n($sock, 4, $deadline) // return undef;
+	my $len = unpack('N', $hdr);
+	return undef if $len < 4 || $len > 64 * 1024 * 1024;
+	return _read_n($sock, $len - 4, $deadline);
+}
+
+# Write one EPP frame on a raw socket.
+sub write_frame {
+	my ($sock, $xml) = @_;
+	return $sock->syswrite(pack('N', length($xml) + 4) . $xml) ? 1 : 0;
+}
+
+# Wait until the peer closes $sock (an EPP client or a socket): returns the
+# seconds waited, or undef if it was still open after $timeout.  Data that
+# arrives meanwhile is read and dropped.
+sub wait_closed {
+	my ($sock, $timeout) = @_;
+	$sock = $sock->{connection} if ref $sock eq 'Net::EPP::Simple';
+	return 0 unless $sock && $sock->opened;
+	my $t0 = time;
+	my $deadline = $t0 + $timeout;
+	my $was = $sock->blocking(0);
+	my $closed;
+	while (time < $deadline) {
+		my $r = $sock->sysread(my $buf, 65536);
+		next if $r;
+		if (!defined $r && ($!{EAGAIN} || $!{EWOULDBLOCK})) {
+			my $rin = '';
+			vec($rin, fileno($sock), 1) = 1;
+			my $left = $deadline - time;
+			select(my $rout = $rin, undef, undef, $left > 0.2 ? 0.2 : $left)
+			    if $left > 0;
+			next;
+		}
+		$closed = time - $t0;	# EOF or error: the peer is gone
+		last;
+	}
+	$sock->blocking($was) if $sock->opened;
+	return $closed;
+}
+
 END {
 	my $st = $?;
 	# Close clients before global destruction tears their sockets down
-	# under Net::EPP::Simple's DESTROY (which would try to log out).
-	epp_close($_) for grep { defined } @clients;
+	# under Net::EPP::Simple's DESTROY (which would try to log out).  A
+	# forked child only drops its copies of its parent's clients: a TLS
+	# close_notify (or a logout) from the child would end the parent's
+	# session.
+	for my $epp (grep { defined } @clients) {
+		if (($epp->{_eppgw_owner} // $$) == $$) {
+			epp_close($epp);
+			next;
+		}
+		$epp->{authenticated} = $epp->{connected} = 0;
+		if (my $c = delete $epp->{connection}) {
+			eval { $c->close(SSL_no_shutdown => 1) };
+		}
+	}
 	@clients = ();
 	# Only the process that started a daemon stops it: a test that forks
 	# clients must not have each child kill the simulator on exit.
 	for my $c (grep { $_->[2] == $$ } @children) {
 		kill('TERM', $c->[0]);
 		waitpid($c->[0], 0);
+	}
+	# A sanitizer report in a gateway's log fails the test file even if
+	# the test forgot gateways_clean().
+	for my $gw (grep { $_->{owner} == $$ && !$_->{checked} } @gateways) {
+		my $rep = sanitizer_report($gw->{log});
+		next if $rep eq '';
+		print STDERR "# sanitizer report in $gw->{log}:\n$rep";
+		$st ||= 1;
 	}
 	$? = $st;
 }
@@ -232,6 +560,7 @@ sub epp_client {
 		($o{debug} ? (debug => 1) : ()),
 	);
 	return undef unless $epp;
+	$epp->{_eppgw_owner} = $$;
 	push @clients, $epp;
 	weaken($clients[-1]);
 	# Log in here rather than in new(): a refused login then still leaves

@@ -1,0 +1,267 @@
+#!/usr/bin/perl
+# demo.pl: the `make demo` story (DESIGN.md section 5, "Local demo contract").
+#
+# Runs against a gateway on 127.0.0.1:7000 and the registry simulator on
+# 127.0.0.1:7700 as started by `tests/run-demo.sh demo` (or `make run` in
+# another terminal), with the development certificates from certs/dev/.
+# Prints one numbered step at a time: what is done, why, and what happened.
+# Exits 0 when every step behaved as expected, 1 (with the reason) when one
+# did not.
+#
+#   perl -I tests/e2e/lib examples/demo.pl
+#
+# Environment: EPPGW_DEMO_GATEWAY (host:port, default 127.0.0.1:7000),
+# EPPGW_DEMO_REGISTRY (default 127.0.0.1:7700), EPPGW_DEMO_JOURNAL (the
+# simulator's journal, default run/regsim-journal.log).
+#
+# To add a step, append a hash to @steps: title, why, and run (a sub that
+# gets the shared context, returns the lines to show, and dies with a
+# one-line reason when the step did not behave as expected).
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../tests/e2e/lib";
+use EppgwTest qw(repo_root certs_dir epp_client epp_close epp_raw
+    epp_command result_code xpc journal_find);
+
+$| = 1;
+
+my ($GW_HOST, $GW_PORT) = split /:/, $ENV{EPPGW_DEMO_GATEWAY} // '127.0.0.1:7000';
+my ($RS_HOST, $RS_PORT) = split /:/, $ENV{EPPGW_DEMO_REGISTRY} // '127.0.0.1:7700';
+my $JOURNAL = $ENV{EPPGW_DEMO_JOURNAL} // repo_root() . '/run/regsim-journal.log';
+
+my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
+
+# ---- small helpers ----
+
+sub login_xml {
+	my ($clid, $pw, $trid) = @_;
+	my $objs = join '', map { "<objURI>urn:ietf:params:xml:ns:$_-1.0</objURI>" }
+	    qw(domain host contact);
+	return epp_command("<login><clID>$clid</clID><pw>$pw</pw><options>"
+	    . '<version>1.0</version><lang>en</lang></options>'
+	    . "<svcs>$objs<svcExtension><extURI>urn:ietf:params:xml:ns:secDNS-1.1"
+	    . '</extURI></svcExtension></svcs></login>', $trid);
+}
+
+sub info_xml {
+	my ($name, $trid) = @_;
+	return epp_command("<info><domain:info $D><domain:name>$name</domain:name>"
+	    . '</domain:info></info>', $trid);
+}
+
+sub ns_xml {
+	my ($name, $op, $host, $trid) = @_;
+	return epp_command("<update><domain:update $D><domain:name>$name</domain:name>"
+	    . "<domain:$op><domain:ns><domain:hostObj>$host</domain:hostObj></domain:ns>"
+	    . "</domain:$op></domain:update></update>", $trid);
+}
+
+# "1000 Command completed successfully" (+ the gateway's reason, if any).
+sub summary {
+	my ($doc) = @_;
+	return 'no reply (connection closed)' unless ref $doc;
+	my $x = xpc($doc);
+	my $s = result_code($doc) . ' ' . $x->findvalue('//epp:result/epp:msg');
+	my $r = $x->findvalue('//epp:result/epp:extValue/epp:reason');
+	$s .= " (reason: $r)" if $r ne '';
+	return $s;
+}
+
+sub expect_code {
+	my ($doc, $code, $what) = @_;
+	my $got = result_code($doc);
+	die "$what: expected $code, got " . summary($doc) . "\n"
+	    unless defined $got && $got == $code;
+}
+
+sub svtrid { return ref $_[0] ? xpc($_[0])->findvalue('//epp:trID/epp:svTRID') : '' }
+
+sub ns_of {
+	my ($doc) = @_;
+	return map { $_->textContent } xpc($doc)->findnodes('//domain:ns/domain:hostObj');
+}
+
+# What the registry executed, from the simulator's journal: the entries for
+# a clTRID, or undef when the journal is not there to look at.
+sub journal_has {
+	my ($trid) = @_;
+	return undef unless -r $JOURNAL;
+	return scalar journal_find($JOURNAL, clTRID => $trid);
+}
+
+sub client {
+	my (%o) = @_;
+	my $e = epp_client(host => $o{host} // $GW_HOST, port => $o{port} // $GW_PORT,
+	    login => 0, cert => $o{cert} // 'registrar', timeout => 10);
+	die "cannot connect to " . ($o{host} // $GW_HOST) . ':' . ($o{port} // $GW_PORT)
+	    . " with certificate $o{cert}: $Net::EPP::Simple::Error\n" unless $e;
+	return $e;
+}
+
+# The registry's own view, bypassing the gateway (for showing state only).
+sub registry_info {
+	my ($ctx, $name) = @_;
+	$ctx->{direct} //= do {
+		my $e = client(host => $RS_HOST, port => $RS_PORT);
+		expect_code(epp_raw($e, login_xml('registrar1', 'demo-password-1',
+		    'DEMO-DIRECT-LOGIN')), 1000, 'direct login at the registry');
+		$e;
+	};
+	my $doc = epp_raw($ctx->{direct}, info_xml($name, 'DEMO-DIRECT-' . ++$ctx->{n}));
+	expect_code($doc, 1000, "domain:info $name at the registry");
+	return $doc;
+}
+
+# ---- the story ----
+
+my @steps = (
+{
+	title => 'The registrar system logs in through the gateway',
+	why   => 'Its client certificate (certs/dev/registrar.pem) maps to the '
+	    . 'principal "registrar", which may use clID registrar1.',
+	run   => sub {
+		my ($ctx) = @_;
+		my $e = $ctx->{epp} = client(cert => 'registrar');
+		my $svid = xpc($e->greeting)->findvalue('//epp:greeting/epp:svID');
+		my $doc = epp_raw($e, login_xml('registrar1', 'demo-password-1', 'DEMO-1'));
+		expect_code($doc, 1000, 'login as registrar1');
+		return ("greeting from \"$svid\" relayed by the gateway",
+		    'login registrar1 -> ' . summary($doc),
+		    'answered by the registry (svTRID ' . svtrid($doc) . ')');
+	},
+},
+{
+	title => 'domain:info locked.example',
+	why   => 'Reading is always allowed; locked.example is the domain the '
+	    . 'lock protects: its delegation is what an attacker wants.',
+	run   => sub {
+		my ($ctx) = @_;
+		my $doc = epp_raw($ctx->{epp}, info_xml('locked.example', 'DEMO-2'));
+		expect_code($doc, 1000, 'domain:info locked.example');
+		my $x = xpc($doc);
+		my @ns = ns_of($doc);
+		my @lines = ('name servers: ' . join(', ', @ns));
+		for my $d ($x->findnodes('//secDNS:dsData')) {
+			my $dig = $x->findvalue('secDNS:digest', $d);
+			push @lines, sprintf('DS: keyTag %s alg %s digestType %s digest %s...',
+			    map({ $x->findvalue("secDNS:$_", $d) } qw(keyTag alg digestType)),
+			    substr($dig, 0, 16));
+		}
+		die "locked.example: expected NS ns1.locked.example and ns.dns.example, got @ns\n"
+		    unless "@ns" eq 'ns1.locked.example ns.dns.example';
+		die "locked.example: no DS record shown\n" unless @lines > 1;
+		return @lines;
+	},
+},
+{
+	title => 'An allowed change: add NS ns2.dns.example to open.example',
+	why   => 'open.example is not on the lock list, so the gateway forwards '
+	    . 'the update and the registry applies it.',
+	run   => sub {
+		my ($ctx) = @_;
+		my @lines;
+		if (grep { $_ eq 'ns2.dns.example' } ns_of(registry_info($ctx, 'open.example'))) {
+			# Left over from an earlier run against the same simulator.
+			expect_code(epp_raw($ctx->{epp}, ns_xml('open.example', 'rem',
+			    'ns2.dns.example', 'DEMO-3-RESET')), 1000, 'reset open.example');
+			push @lines, '(removed ns2.dns.example left over from an earlier run)';
+		}
+		my $doc = epp_raw($ctx->{epp}, ns_xml('open.example', 'add',
+		    'ns2.dns.example', 'DEMO-3'));
+		expect_code($doc, 1000, 'domain:update open.example');
+		push @lines, 'domain:update open.example add ns2.dns.example -> ' . summary($doc);
+		my @ns = ns_of(registry_info($ctx, 'open.example'));
+		die "the registry does not show ns2.dns.example on open.example (has @ns)\n"
+		    unless grep { $_ eq 'ns2.dns.example' } @ns;
+		push @lines, 'the registry now has: ' . join(', ', @ns);
+		my $j = journal_has('DEMO-3');
+		push @lines, 'registry journal: executed (clTRID DEMO-3)' if $j;
+		die "the registry journal has no entry for DEMO-3\n" if defined $j && !$j;
+		return @lines;
+	},
+},
+{
+	title => 'alice\'s certificate tries to log in as registrar2',
+	why   => 'A certificate may only use the clIDs configured for its '
+	    . 'principal (alice: registrar1). A stolen password alone is not enough.',
+	run   => sub {
+		my ($ctx) = @_;
+		my $e = client(cert => 'alice');
+		my $doc = epp_raw($e, login_xml('registrar2', 'demo-password-2', 'DEMO-4'));
+		epp_close($e);
+		expect_code($doc, 2200, 'alice logging in as registrar2');
+		my $r = xpc($doc)->findvalue('//epp:result/epp:extValue/epp:reason');
+		die "expected reason clid_not_allowed, got \"$r\"\n" unless $r eq 'clid_not_allowed';
+		die "the 2200 did not come from the gateway (svTRID " . svtrid($doc) . ")\n"
+		    unless svtrid($doc) =~ /^eppgw-/;
+		my $j = journal_has('DEMO-4');
+		die "the login reached the registry\n" if $j;
+		return ('login registrar2 -> ' . summary($doc),
+		    'answered by the gateway itself (svTRID ' . svtrid($doc) . ')',
+		    defined $j ? 'registry journal: nothing for DEMO-4 (never forwarded)' : ());
+	},
+},
+{
+	title => 'A hostile frame: a DOCTYPE with an entity bomb',
+	why   => 'The gateway parses with no DTDs and no entities; a DOCTYPE is '
+	    . 'a syntax error, answered without forwarding anything.',
+	run   => sub {
+		my ($ctx) = @_;
+		my $ents = join '', map { sprintf('<!ENTITY %s "%s">', chr(98 + $_),
+		    join('', ('&' . chr(97 + $_) . ';') x 10)) } 0 .. 8;
+		my $bomb = '<?xml version="1.0"?><!DOCTYPE epp [<!ENTITY a "ha">' . $ents
+		    . ']><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><info>'
+		    . "<domain:info $D><domain:name>&j;</domain:name></domain:info></info>"
+		    . '<clTRID>DEMO-5</clTRID></command></epp>';
+		my $doc = epp_raw($ctx->{epp}, $bomb);
+		expect_code($doc, 2001, 'the entity bomb');
+		my $j = journal_has('DEMO-5');
+		die "the bomb reached the registry\n" if $j;
+		my $next = epp_raw($ctx->{epp}, info_xml('open.example', 'DEMO-5-NEXT'));
+		expect_code($next, 1000, 'the next command on the same session');
+		return ('1e9-fold entity expansion -> ' . summary($doc),
+		    defined $j ? 'registry journal: nothing for DEMO-5' : (),
+		    'the session goes on: next domain:info -> ' . summary($next));
+	},
+},
+{
+	title => 'Coming next: registry lock',
+	why   => 'locked.example is on the lock list.',
+	run   => sub {
+		return ('NS/DS changes on locked.example will need a second '
+		    . 'operator\'s approval',
+		    '(bob or carol, with a TOTP code) once the lock policy lands.');
+	},
+},
+);
+
+# ---- run it ----
+
+print "eppgw demo: registrar -> eppgw ($GW_HOST:$GW_PORT) -> registry simulator ($RS_HOST:$RS_PORT)\n";
+print "certificates from " . certs_dir() . "\n\n";
+my %ctx;
+my $n = 0;
+for my $s (@steps) {
+	$n++;
+	print "$n) $s->{title}\n";
+	print "   why: $s->{why}\n" if $s->{why};
+	my @out = eval { $s->{run}->(\%ctx) };
+	if (my $err = $@) {
+		chomp $err;
+		print "   FAILED: $err\n\n";
+		print STDERR "demo.pl: step $n ($s->{title}) did not behave as expected: $err\n";
+		epp_close($_) for grep { defined } @ctx{qw(epp direct)};
+		exit 1;
+	}
+	print "   $_\n" for @out;
+	print "\n";
+}
+if ($ctx{epp}) {
+	my $doc = epp_raw($ctx{epp}, epp_command('<logout/>', 'DEMO-LOGOUT'));
+	print 'logout -> ' . summary($doc) . "\n";
+}
+epp_close($ctx{direct}) if $ctx{direct};
+print "demo complete: every step behaved as expected\n";
+exit 0;
