@@ -36,8 +36,8 @@ START_TEST(names_normalise)
 		"", ".", "locked..example", "locked.example..", "-a.example",
 		"a-.example", "a b.example", "lo_cked.example", ".example",
 		"xn--zz.example",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		".example",
+		("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		".example"),
 	};
 	char out[NAME_MAX_LEN + 1];
 
