@@ -783,8 +783,10 @@ verify_line(struct vstate *st, const char *p, size_t len, uint64_t seg_seq,
 		goto out;
 	if (f.prev.n != 2 * MERKLE_HASH_LEN + 2 ||
 	    memcmp(f.prev.p + 1, st->prev_hex, 2 * MERKLE_HASH_LEN) != 0) {
-		fail(st, AUDIT_TAMPERED, "prev mismatch: expected %s, found "
-		    "%.*s", st->prev_hex, (int)(f.prev.n > 66 ? 66 : f.prev.n),
+		fail(st, AUDIT_TAMPERED, "prev mismatch: the line before "
+		    "(seq %llu) or this prev was altered: expected %s, found "
+		    "%.*s", (unsigned long long)(seq ? seq - 1 : 0),
+		    st->prev_hex, (int)(f.prev.n > 66 ? 66 : f.prev.n),
 		    f.prev.p);
 		goto out;
 	}

@@ -59,6 +59,8 @@ int note_verifier_load(const char *path, struct note_verifier *v, char *err,
 /* From a key (public or private); name may be NULL. */
 int note_verifier_from_pkey(EVP_PKEY *key, const char *name,
     struct note_verifier *v);
+/* Give a verifier a name (and so a key ID); -1 if the name is bad. */
+int note_verifier_set_name(struct note_verifier *v, const char *name);
 /* Parse "name+hex8+base64"; -1 if malformed. */
 int note_verifier_parse(const char *s, struct note_verifier *v);
 /* Format the verifier key string; the verifier needs a name.  -1 if not. */

@@ -197,6 +197,16 @@ note_verifier_from_pkey(EVP_PKEY *key, const char *name,
 }
 
 int
+note_verifier_set_name(struct note_verifier *v, const char *name)
+{
+	if (!valid_name(name, strlen(name)))
+		return -1;
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	key_id(v->name, v->pub, v->id);
+	return 0;
+}
+
+int
 note_verifier_parse(const char *s, struct note_verifier *v)
 {
 	const char *p1, *p2;

@@ -1,0 +1,1109 @@
+/*
+ * audit.c: the audit log writer (see audit.h and docs/audit-log.md).
+ *
+ * Threads: the event loop submits records into a mutex-protected queue;
+ * the writer thread serialises a whole batch (seq, ts, prev and the Merkle
+ * state follow the order of the lines exactly), writes it with one
+ * write(2), makes it durable with one fdatasync(2), then moves the batch
+ * to the done list and wakes the loop through an eventfd, where the
+ * callbacks run in submit order.
+ *
+ * Files: a segment is first written under a temporary name with its open
+ * record (and recovery and checkpoint records), synced, then renamed into
+ * place, so a segment never exists without its open record.  The latest
+ * checkpoint is replaced atomically (temp, fsync, rename, fsync dir).
+ */
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "audit.h"
+#include "audit_verify.h"
+#include "checkpoint.h"
+#include "log.h"
+#include "merkle.h"
+
+#ifndef EPPGW_VERSION
+#define EPPGW_VERSION "unknown"
+#endif
+
+struct audit_entry {
+	struct audit_entry	*next;
+	json_t			*fields;
+	audit_cb		 cb;
+	void			*arg;
+	int			 status;
+	uint64_t		 seq;
+	merkle_hash		 leaf;
+};
+
+struct buf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+struct audit {
+	struct event_base	*base;
+	struct event		*ev;
+	int			 efd;
+	pthread_t		 thr;
+	int			 thr_started;
+
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct audit_entry	*qhead, **qtail;	/* submitted */
+	struct audit_entry	*shead, **stail;	/* written, to sync */
+	struct audit_entry	*dhead, **dtail;	/* durable or failed */
+	pthread_cond_t		 scv;		/* syncer work and idleness */
+	pthread_t		 sthr;
+	int			 sthr_started;
+	char			*snote;		/* checkpoint file, after sync */
+	int			 spending, sbusy, sstop;
+	int			 stop;
+	int			 cp_wanted;
+	atomic_int		 failed;
+
+	/* Owned by the writer thread once it runs. */
+	struct audit_opts	 o;
+	char			*dir;
+	int			 dirfd, cpdirfd, fd;
+	char			 segname[AUDIT_SEG_NAMELEN + 1];
+	uint64_t		 seg_bytes;
+	int64_t			 seg_day;
+	EVP_MD_CTX		*seg_sha;	/* the whole segment file */
+	EVP_PKEY		*key;
+	char			 origin[CHECKPOINT_MAX_NAME];
+	char			 log_id[65];
+	uint64_t		 next_seq;
+	char			 prev_hex[2 * MERKLE_HASH_LEN + 1];
+	struct merkle_range	 range;
+	struct buf		 out;
+	uint64_t		 sealed;	/* records covered, own cp included */
+	struct timespec		 last_cp;
+	char			*pending_note;	/* to write to DIR/checkpoint */
+};
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static ssize_t
+default_write(int fd, const void *p, size_t len)
+{
+	return write(fd, p, len);
+}
+
+static int64_t
+ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/* RFC 3339 UTC with microseconds; also the day number, for rotation. */
+static void
+timestamp(char out[32], int64_t *day)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + 19, 13, ".%06uZ",
+	    (unsigned)(ts.tv_nsec / 1000) % 1000000u);
+	if (day != NULL)
+		*day = (int64_t)ts.tv_sec / 86400;
+}
+
+static int
+buf_reserve(struct buf *b, size_t more)
+{
+	char *np;
+	size_t cap;
+
+	if (b->len + more <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 65536;
+	while (cap < b->len + more)
+		cap *= 2;
+	if ((np = realloc(b->p, cap)) == NULL)
+		return -1;
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+/*
+ * Serialise one record onto a->out: add the common fields, dump compact
+ * with sorted keys, hash the bytes as written, advance the chain.
+ */
+static int
+append_record(struct audit *a, json_t *fields, uint64_t *seqp,
+    merkle_hash leaf)
+{
+	char ts[32];
+	size_t n, avail;
+	merkle_hash h;
+
+	timestamp(ts, NULL);
+	if (buf_reserve(&a->out, 4096) == -1 ||
+	    json_object_set_new(fields, "v", json_integer(1)) == -1 ||
+	    json_object_set_new(fields, "seq",
+	    json_integer((json_int_t)a->next_seq)) == -1 ||
+	    json_object_set_new(fields, "ts", json_string(ts)) == -1 ||
+	    json_object_set_new(fields, "prev", json_string(a->prev_hex)) == -1)
+		return -1;
+	for (;;) {
+		avail = a->out.cap - a->out.len;
+		n = json_dumpb(fields, a->out.p + a->out.len, avail,
+		    JSON_COMPACT | JSON_SORT_KEYS);
+		if (n == 0)
+			return -1;
+		if (n + 1 <= avail)
+			break;
+		if (buf_reserve(&a->out, n + 1) == -1)
+			return -1;
+	}
+	merkle_leaf_hash(a->out.p + a->out.len, n, h);
+	a->out.p[a->out.len + n] = '\n';
+	a->out.len += n + 1;
+	merkle_range_append(&a->range, h);
+	merkle_hex(h, a->prev_hex);
+	if (seqp != NULL)
+		*seqp = a->next_seq;
+	if (leaf != NULL)
+		memcpy(leaf, h, MERKLE_HASH_LEN);
+	a->next_seq++;
+	return 0;
+}
+
+static int
+append_type(struct audit *a, const char *t, json_t *fields)
+{
+	int r;
+
+	if (fields == NULL)
+		return -1;
+	r = json_object_set_new(fields, "t", json_string(t)) == -1 ? -1 :
+	    append_record(a, fields, NULL, NULL);
+	json_decref(fields);
+	return r;
+}
+
+/* Sign the current tree; returns the note (malloc'd) or NULL. */
+static char *
+sign_now(struct audit *a, struct checkpoint *cp)
+{
+	memset(cp, 0, sizeof(*cp));
+	snprintf(cp->origin, sizeof(cp->origin), "%s", a->origin);
+	cp->size = a->next_seq;
+	merkle_range_root(&a->range, cp->root);
+	return checkpoint_sign(a->key, a->origin, cp);
+}
+
+/* A checkpoint record: it covers every line before it. */
+static int
+append_checkpoint(struct audit *a)
+{
+	struct checkpoint cp;
+	char *note, hex[65];
+	json_t *f;
+
+	if ((note = sign_now(a, &cp)) == NULL)
+		return -1;
+	merkle_hex(cp.root, hex);
+	f = json_pack("{s:s, s:I, s:s}", "note", note, "size",
+	    (json_int_t)cp.size, "root", hex);
+	if (append_type(a, "checkpoint", f) == -1) {
+		free(note);
+		return -1;
+	}
+	free(a->pending_note);
+	a->pending_note = note;
+	a->sealed = a->next_seq;
+	clock_gettime(CLOCK_MONOTONIC, &a->last_cp);
+	return 0;
+}
+
+static int
+write_all(struct audit *a, int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = a->o.write_fn(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write a->out to the segment (not yet durable). */
+static int
+write_out(struct audit *a)
+{
+	if (a->out.len == 0)
+		return 0;
+	if (write_all(a, a->fd, a->out.p, a->out.len) == -1) {
+		log_err("audit: write to %s/%s failed: %s; the audit log has "
+		    "FAILED and nothing more will be forwarded", a->dir,
+		    a->segname, strerror(errno));
+		return -1;
+	}
+	EVP_DigestUpdate(a->seg_sha, a->out.p, a->out.len);
+	a->seg_bytes += a->out.len;
+	a->out.len = 0;
+	return 0;
+}
+
+/* Write and sync a->out.  Failure is final: never retry. */
+static int
+flush_out(struct audit *a)
+{
+	if (write_out(a) == -1)
+		return -1;
+	if (a->o.fsync_fn(a->fd) == -1) {
+		log_err("audit: fdatasync of %s/%s failed: %s; the audit log "
+		    "has FAILED and nothing more will be forwarded", a->dir,
+		    a->segname, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Replace dirfd/name with data: temp, fsync, rename, fsync dir. */
+static int
+atomic_write(struct audit *a, int dirfd, const char *name, const char *data)
+{
+	char tmp[256];
+	int fd, r = -1;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1)
+		goto out;
+	if (write_all(a, fd, data, strlen(data)) == -1 ||
+	    a->o.fsync_fn(fd) == -1) {
+		close(fd);
+		goto out;
+	}
+	if (close(fd) == -1 || renameat(dirfd, tmp, dirfd, name) == -1 ||
+	    fsync(dirfd) == -1)
+		goto out;
+	r = 0;
+ out:
+	if (r == -1)
+		log_err("audit: writing %s/%s failed: %s; the audit log has "
+		    "FAILED", a->dir, name, strerror(errno));
+	return r;
+}
+
+static int
+write_pending_note(struct audit *a)
+{
+	int r = 0;
+
+	if (a->pending_note != NULL) {
+		r = atomic_write(a, a->dirfd, AUDIT_CHECKPOINT_FILE,
+		    a->pending_note);
+		free(a->pending_note);
+		a->pending_note = NULL;
+	}
+	return r;
+}
+
+/* The seal of a closed segment: checkpoints/<size>.cp and DIR/checkpoint. */
+static int
+seal(struct audit *a)
+{
+	struct checkpoint cp;
+	char *note, name[32];
+	int r;
+
+	if ((note = sign_now(a, &cp)) == NULL) {
+		log_err("audit: cannot sign a checkpoint");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%llu.cp", (unsigned long long)cp.size);
+	r = atomic_write(a, a->cpdirfd, name, note) == -1 ||
+	    atomic_write(a, a->dirfd, AUDIT_CHECKPOINT_FILE, note) == -1 ?
+	    -1 : 0;
+	free(note);
+	return r;
+}
+
+/*
+ * Start the segment whose first record is seq next_seq: open record
+ * (naming the previous segment), the recovery record if any, and a
+ * checkpoint, written and synced under a temporary name and renamed.
+ */
+static int
+start_segment(struct audit *a, json_t *prev_segment, json_t *recovery)
+{
+	char tmp[64], ts[32];
+	json_t *f;
+	int fd = -1;
+
+	a->out.len = 0;
+	snprintf(a->segname, sizeof(a->segname), "%s%020llu%s",
+	    AUDIT_SEG_PREFIX, (unsigned long long)a->next_seq,
+	    AUDIT_SEG_SUFFIX);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", a->segname);
+	(void)unlinkat(a->dirfd, tmp, 0);
+	if ((fd = openat(a->dirfd, tmp, O_WRONLY | O_APPEND | O_CREAT |
+	    O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640)) == -1) {
+		log_err("audit: cannot create %s/%s: %s", a->dir, tmp,
+		    strerror(errno));
+		goto fail;
+	}
+	f = json_pack("{s:s, s:s, s:s, s:s}", "origin", a->origin, "log_id",
+	    a->log_id, "segment", a->segname, "software", "eppgw "
+	    EPPGW_VERSION);
+	if (f != NULL && prev_segment != NULL)
+		json_object_set(f, "prev_segment", prev_segment);
+	if (append_type(a, "open", f) == -1 || (recovery != NULL &&
+	    append_type(a, "recovery", json_incref(recovery)) == -1) ||
+	    append_checkpoint(a) == -1) {
+		log_err("audit: cannot build the records of a new segment");
+		goto fail;
+	}
+	if (EVP_DigestInit_ex(a->seg_sha, EVP_sha256(), NULL) != 1)
+		goto fail;
+	a->fd = fd;
+	a->seg_bytes = 0;
+	timestamp(ts, &a->seg_day);
+	if (flush_out(a) == -1)
+		goto fail;
+	if (renameat(a->dirfd, tmp, a->dirfd, a->segname) == -1 ||
+	    fsync(a->dirfd) == -1) {
+		log_err("audit: cannot install %s/%s: %s", a->dir, a->segname,
+		    strerror(errno));
+		goto fail;
+	}
+	return write_pending_note(a);
+ fail:
+	if (fd != -1)
+		close(fd);
+	a->fd = -1;
+	return -1;
+}
+
+/* Close the current segment and open the next one. */
+static int
+rotate(struct audit *a)
+{
+	merkle_hash h;
+	char hex[65], oldname[sizeof(a->segname)];
+	json_t *ps;
+	int r;
+
+	if (append_type(a, "close", json_pack("{s:s}", "reason",
+	    "rotate")) == -1 || flush_out(a) == -1 || seal(a) == -1)
+		return -1;
+	EVP_DigestFinal_ex(a->seg_sha, h, NULL);
+	merkle_hex(h, hex);
+	(void)fchmod(a->fd, 0440);
+	close(a->fd);
+	a->fd = -1;
+	snprintf(oldname, sizeof(oldname), "%s", a->segname);
+	ps = json_pack("{s:s, s:s, s:I}", "name", oldname, "sha256", hex,
+	    "last_seq", (json_int_t)(a->next_seq - 1));
+	r = ps == NULL ? -1 : start_segment(a, ps, NULL);
+	json_decref(ps);
+	return r;
+}
+
+static int
+need_rotation(struct audit *a)
+{
+	char ts[32];
+	int64_t day;
+
+	if (a->seg_bytes + a->out.len >= a->o.segment_max)
+		return 1;
+	timestamp(ts, &day);
+	return day != a->seg_day;
+}
+
+/* ---- The writer and syncer threads ---- */
+
+/*
+ * Two threads make a pipeline: the writer serialises a batch and writes
+ * it (page cache only), hands it to the syncer, and goes on with the next
+ * batch while the syncer runs one fdatasync for everything handed over so
+ * far, then releases those records (and writes the checkpoint file when a
+ * checkpoint record was among them).  Every completion, failures included,
+ * goes through the syncer, so callbacks keep the order of the lines.
+ */
+
+static void
+wake_loop(struct audit *a)
+{
+	uint64_t one = 1;
+
+	/* Only the eventfd counter can fail here; the loop drains it. */
+	(void)!write(a->efd, &one, sizeof(one));
+}
+
+/* Under a->mu: append a list to the tail of another. */
+static void
+append_list(struct audit_entry ***tail, struct audit_entry *head)
+{
+	struct audit_entry *e;
+
+	while ((e = head) != NULL) {
+		head = e->next;
+		e->next = NULL;
+		**tail = e;
+		*tail = &e->next;
+	}
+}
+
+/* Writer: give written records (and a checkpoint note) to the syncer. */
+static void
+hand_over(struct audit *a, struct audit_entry *list, char *note, int fail)
+{
+	pthread_mutex_lock(&a->mu);
+	if (fail)
+		atomic_store(&a->failed, 1);
+	append_list(&a->stail, list);
+	if (note != NULL) {
+		/* A newer checkpoint supersedes one not yet written. */
+		free(a->snote);
+		a->snote = note;
+	}
+	a->spending = 1;
+	pthread_cond_broadcast(&a->scv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* Writer: wait until everything handed over is durable (or failed). */
+static void
+wait_synced(struct audit *a)
+{
+	pthread_mutex_lock(&a->mu);
+	while (a->spending || a->sbusy)
+		pthread_cond_wait(&a->scv, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+}
+
+static void *
+syncer_main(void *arg)
+{
+	struct audit *a = arg;
+	struct audit_entry *list, *e;
+	char *note;
+	int fd, rc, failed;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (!a->spending && !a->sstop)
+			pthread_cond_wait(&a->scv, &a->mu);
+		if (!a->spending)
+			break;
+		list = a->shead;
+		a->shead = NULL;
+		a->stail = &a->shead;
+		note = a->snote;
+		a->snote = NULL;
+		a->spending = 0;
+		a->sbusy = 1;
+		fd = a->fd;
+		failed = atomic_load(&a->failed);
+		pthread_mutex_unlock(&a->mu);
+
+		rc = -1;
+		if (!failed) {
+			if ((rc = a->o.fsync_fn(fd)) == -1)
+				log_err("audit: fdatasync of %s/%s failed: %s; "
+				    "the audit log has FAILED and nothing more "
+				    "will be forwarded", a->dir, a->segname,
+				    strerror(errno));
+			else if (note != NULL)
+				rc = atomic_write(a, a->dirfd,
+				    AUDIT_CHECKPOINT_FILE, note);
+		}
+		free(note);
+
+		pthread_mutex_lock(&a->mu);
+		if (rc == -1) {
+			atomic_store(&a->failed, 1);
+			for (e = list; e != NULL; e = e->next)
+				e->status = -1;
+		}
+		append_list(&a->dtail, list);
+		a->sbusy = 0;
+		pthread_cond_broadcast(&a->scv);
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		wake_loop(a);
+		pthread_mutex_lock(&a->mu);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* Writer: the log has failed; pass everything on to be failed in order. */
+static void
+writer_fail(struct audit *a, struct audit_entry *list)
+{
+	struct audit_entry *rest;
+
+	pthread_mutex_lock(&a->mu);
+	atomic_store(&a->failed, 1);
+	rest = a->qhead;
+	a->qhead = NULL;
+	a->qtail = &a->qhead;
+	pthread_mutex_unlock(&a->mu);
+	hand_over(a, list, NULL, 1);
+	hand_over(a, rest, NULL, 1);
+}
+
+static int
+write_batch(struct audit *a, struct audit_entry *batch, int want_cp)
+{
+	struct audit_entry *e, *group = batch, **link = &group;
+	char *note = NULL;
+
+	for (e = batch; e != NULL; link = &e->next, e = e->next) {
+		if (need_rotation(a)) {
+			/* Seal the records so far into the old segment. */
+			*link = NULL;
+			if (write_out(a) == -1) {
+				writer_fail(a, group);
+				writer_fail(a, e);
+				return -1;
+			}
+			hand_over(a, group, NULL, 0);
+			wait_synced(a);
+			group = e;
+			if (audit_failed(a) || rotate(a) == -1) {
+				writer_fail(a, e);
+				return -1;
+			}
+		}
+		if (append_record(a, e->fields, &e->seq, e->leaf) == -1) {
+			log_err("audit: cannot serialise a record; the audit "
+			    "log has FAILED");
+			writer_fail(a, group);
+			return -1;
+		}
+		json_decref(e->fields);
+		e->fields = NULL;
+	}
+	if (want_cp) {
+		if (append_checkpoint(a) == -1) {
+			log_err("audit: cannot sign a checkpoint; the audit "
+			    "log has FAILED");
+			writer_fail(a, group);
+			return -1;
+		}
+		note = a->pending_note;
+		a->pending_note = NULL;
+	}
+	if (write_out(a) == -1) {
+		free(note);
+		writer_fail(a, group);
+		return -1;
+	}
+	hand_over(a, group, note, 0);
+	return 0;
+}
+
+static void
+timespec_add_ms(struct timespec *t, int64_t ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000;
+	if (t->tv_nsec >= 1000000000) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000;
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct audit *a = arg;
+	struct audit_entry *batch;
+	struct timespec deadline;
+	int64_t period;
+	int stop, want_cp, unsealed, asked;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		while (a->qhead == NULL && !a->stop && !a->cp_wanted &&
+		    !atomic_load(&a->failed)) {
+			unsealed = a->next_seq > a->sealed;
+			period = unsealed ? (int64_t)a->o.checkpoint_ms :
+			    (int64_t)a->o.heartbeat_s * 1000;
+			if (ms_since(&a->last_cp) >= period)
+				break;
+			/* The condvar waits on CLOCK_MONOTONIC. */
+			deadline = a->last_cp;
+			timespec_add_ms(&deadline, period);
+			pthread_cond_timedwait(&a->cv, &a->mu, &deadline);
+		}
+		if (atomic_load(&a->failed)) {
+			pthread_mutex_unlock(&a->mu);
+			writer_fail(a, NULL);
+			return NULL;
+		}
+		batch = a->qhead;
+		a->qhead = NULL;
+		a->qtail = &a->qhead;
+		stop = a->stop;
+		asked = a->cp_wanted;
+		a->cp_wanted = 0;
+		pthread_mutex_unlock(&a->mu);
+
+		unsealed = a->next_seq > a->sealed || batch != NULL;
+		want_cp = !stop && (asked ||
+		    (unsealed && ms_since(&a->last_cp) >=
+		    (int64_t)a->o.checkpoint_ms) ||
+		    ms_since(&a->last_cp) >= (int64_t)a->o.heartbeat_s * 1000);
+		if ((batch != NULL || want_cp) &&
+		    write_batch(a, batch, want_cp) == -1)
+			return NULL;
+
+		pthread_mutex_lock(&a->mu);
+		if (stop && a->qhead == NULL)
+			break;
+	}
+	pthread_mutex_unlock(&a->mu);
+
+	/* Clean shutdown: close, then a seal over every line. */
+	wait_synced(a);
+	if (audit_failed(a) || append_type(a, "close", json_pack("{s:s}",
+	    "reason", "shutdown")) == -1 || flush_out(a) == -1 ||
+	    seal(a) == -1)
+		writer_fail(a, NULL);
+	return NULL;
+}
+
+/* ---- The event loop's side ---- */
+
+static void
+run_done(struct audit *a)
+{
+	struct audit_entry *list, *e;
+
+	pthread_mutex_lock(&a->mu);
+	list = a->dhead;
+	a->dhead = NULL;
+	a->dtail = &a->dhead;
+	pthread_mutex_unlock(&a->mu);
+	while ((e = list) != NULL) {
+		list = e->next;
+		if (e->cb != NULL)
+			e->cb(e->arg, e->status, e->status == 0 ? e->seq : 0,
+			    e->leaf);
+		json_decref(e->fields);
+		free(e);
+	}
+}
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t n;
+
+	(void)what;
+	(void)!read(fd, &n, sizeof(n));
+	run_done(arg);
+}
+
+int
+audit_submit(struct audit *a, const char *t, json_t *fields, audit_cb cb,
+    void *arg)
+{
+	struct audit_entry *e;
+
+	if (fields == NULL)
+		fields = json_object();
+	if (atomic_load(&a->failed) || !json_is_object(fields) ||
+	    (e = calloc(1, sizeof(*e))) == NULL) {
+		json_decref(fields);
+		return -1;
+	}
+	if (json_object_set_new(fields, "t", json_string(t)) == -1) {
+		json_decref(fields);
+		free(e);
+		return -1;
+	}
+	e->fields = fields;
+	e->cb = cb;
+	e->arg = arg;
+	pthread_mutex_lock(&a->mu);
+	if (atomic_load(&a->failed) || a->stop) {
+		pthread_mutex_unlock(&a->mu);
+		json_decref(fields);
+		free(e);
+		return -1;
+	}
+	*a->qtail = e;
+	a->qtail = &e->next;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return 0;
+}
+
+int
+audit_failed(const struct audit *a)
+{
+	return atomic_load(&a->failed);
+}
+
+void
+audit_checkpoint(struct audit *a)
+{
+	pthread_mutex_lock(&a->mu);
+	a->cp_wanted = 1;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+}
+
+/* ---- Opening ---- */
+
+/* Leftover temporaries are never part of the log: remove them. */
+static void
+remove_temporaries(int dirfd)
+{
+	DIR *d;
+	struct dirent *de;
+	size_t n;
+	int fd;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (de->d_name[0] == '.' && n > 5 &&
+		    strcmp(de->d_name + n - 4, ".tmp") == 0)
+			(void)unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+static int
+open_dirs(struct audit *a, char *err, size_t errlen)
+{
+	if (mkdir(a->dir, 0750) == -1 && errno != EEXIST) {
+		seterr(err, errlen, "audit: mkdir %s: %s", a->dir,
+		    strerror(errno));
+		return -1;
+	}
+	if ((a->dirfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
+		return -1;
+	}
+	if (mkdirat(a->dirfd, AUDIT_CHECKPOINT_DIR, 0750) == -1 &&
+	    errno != EEXIST) {
+		seterr(err, errlen, "audit: mkdir %s/%s: %s", a->dir,
+		    AUDIT_CHECKPOINT_DIR, strerror(errno));
+		return -1;
+	}
+	if ((a->cpdirfd = openat(a->dirfd, AUDIT_CHECKPOINT_DIR, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1) {
+		seterr(err, errlen, "audit: %s/%s: %s", a->dir,
+		    AUDIT_CHECKPOINT_DIR, strerror(errno));
+		return -1;
+	}
+	remove_temporaries(a->dirfd);
+	remove_temporaries(a->cpdirfd);
+	return 0;
+}
+
+static json_t *
+recovery_fields(const struct audit_verify_result *r)
+{
+	json_t *f, *un;
+	char hex[65];
+
+	if ((un = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < r->nunanswered; i++)
+		json_array_append_new(un,
+		    json_integer((json_int_t)r->unanswered[i]));
+	f = json_pack("{s:s, s:I, s:I, s:o}", "segment", r->last_segment,
+	    "good_bytes", (json_int_t)r->good_bytes, "torn_bytes",
+	    (json_int_t)r->torn_bytes, "unanswered", un);
+	if (f != NULL && r->torn) {
+		merkle_hex(r->torn_sha256, hex);
+		json_object_set_new(f, "torn_sha256", json_string(hex));
+	}
+	return f;
+}
+
+/* Verify the existing log and set up the state to continue it. */
+static int
+resume(struct audit *a, char *err, size_t errlen)
+{
+	struct audit_verify_opts vo;
+	struct audit_verify_result r;
+	struct note_verifier v;
+	json_t *ps = NULL, *rec = NULL;
+	char hex[65];
+	int rc = -1;
+
+	memset(&vo, 0, sizeof(vo));
+	vo.want_seq = -1;
+	if (note_verifier_from_pkey(a->key, NULL, &v) == -1) {
+		seterr(err, errlen, "audit: bad signing key");
+		return -1;
+	}
+	vo.vkey = &v;
+	audit_verify_dir(a->dir, &vo, &r);
+	if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT) {
+		seterr(err, errlen, "audit: the log in %s fails verification: "
+		    "%s; refusing to start (an operator must record a break)",
+		    a->dir, r.error);
+		goto out;
+	}
+	if (strcmp(r.origin, a->origin) != 0) {
+		seterr(err, errlen, "audit: the log in %s has origin %s, not "
+		    "%s", a->dir, r.origin, a->origin);
+		goto out;
+	}
+	snprintf(a->log_id, sizeof(a->log_id), "%s", r.log_id);
+	a->next_seq = r.records;
+	a->range = r.range;
+	merkle_hex(r.last_leaf, a->prev_hex);
+	merkle_hex(r.last_segment_sha256, hex);
+	ps = json_pack("{s:s, s:s, s:I}", "name", r.last_segment, "sha256",
+	    hex, "last_seq", (json_int_t)(r.records - 1));
+	if (!r.last_closed) {
+		log_warn("audit: %s ended without close (%llu torn bytes, %zu "
+		    "unanswered commands): writing a recovery record",
+		    r.last_segment, (unsigned long long)r.torn_bytes,
+		    r.nunanswered);
+		if ((rec = recovery_fields(&r)) == NULL)
+			goto nomem;
+	}
+	if (ps == NULL)
+		goto nomem;
+	if (start_segment(a, ps, rec) == -1) {
+		seterr(err, errlen, "audit: cannot start a segment in %s",
+		    a->dir);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+ nomem:
+	seterr(err, errlen, "audit: out of memory");
+ out:
+	json_decref(ps);
+	json_decref(rec);
+	audit_verify_free(&r);
+	return rc;
+}
+
+static int
+create_log(struct audit *a, char *err, size_t errlen)
+{
+	uint8_t id[16];
+	merkle_hash g;
+
+	if (RAND_bytes(id, sizeof(id)) != 1) {
+		seterr(err, errlen, "audit: no randomness");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(id); i++)
+		snprintf(a->log_id + 2 * i, 3, "%02x", id[i]);
+	audit_genesis(a->origin, a->log_id, g);
+	merkle_hex(g, a->prev_hex);
+	a->next_seq = 0;
+	merkle_range_init(&a->range);
+	if (start_segment(a, NULL, NULL) == -1) {
+		seterr(err, errlen, "audit: cannot create a log in %s",
+		    a->dir);
+		return -1;
+	}
+	log_notice("audit: new log %s in %s", a->log_id, a->dir);
+	return 0;
+}
+
+static void
+audit_free(struct audit *a)
+{
+	struct audit_entry *e;
+
+	if (a == NULL)
+		return;
+	while ((e = a->qhead) != NULL) {
+		a->qhead = e->next;
+		json_decref(e->fields);
+		free(e);
+	}
+	if (a->ev != NULL)
+		event_free(a->ev);
+	if (a->efd != -1)
+		close(a->efd);
+	if (a->fd != -1)
+		close(a->fd);
+	if (a->cpdirfd != -1)
+		close(a->cpdirfd);
+	if (a->dirfd != -1)
+		close(a->dirfd);
+	EVP_MD_CTX_free(a->seg_sha);
+	EVP_PKEY_free(a->key);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	pthread_cond_destroy(&a->scv);
+	free(a->snote);
+	free(a->pending_note);
+	free(a->out.p);
+	free(a->dir);
+	free(a);
+}
+
+int
+audit_open(struct event_base *base, const struct audit_opts *o,
+    struct audit **out, char *err, size_t errlen)
+{
+	struct audit *a;
+	pthread_condattr_t ca;
+	char **names = NULL;
+	size_t nseg = 0;
+
+	*out = NULL;
+	if (o->dir == NULL || o->signing_key == NULL || o->origin == NULL) {
+		seterr(err, errlen, "audit: dir, signing key and origin are "
+		    "required");
+		return -1;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		seterr(err, errlen, "audit: out of memory");
+		return -1;
+	}
+	a->efd = a->fd = a->dirfd = a->cpdirfd = -1;
+	a->qtail = &a->qhead;
+	a->stail = &a->shead;
+	a->dtail = &a->dhead;
+	a->base = base;
+	a->o = *o;
+	if (a->o.segment_max == 0)
+		a->o.segment_max = AUDIT_DEFAULT_SEGMENT_MAX;
+	if (a->o.checkpoint_ms == 0)
+		a->o.checkpoint_ms = AUDIT_DEFAULT_CHECKPOINT_MS;
+	if (a->o.heartbeat_s == 0)
+		a->o.heartbeat_s = AUDIT_DEFAULT_HEARTBEAT_S;
+	if (a->o.write_fn == NULL)
+		a->o.write_fn = default_write;
+	if (a->o.fsync_fn == NULL)
+		a->o.fsync_fn = fdatasync;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, &ca);
+	pthread_cond_init(&a->scv, NULL);
+	pthread_condattr_destroy(&ca);
+	clock_gettime(CLOCK_MONOTONIC, &a->last_cp);
+	if ((a->dir = strdup(o->dir)) == NULL ||
+	    (a->seg_sha = EVP_MD_CTX_new()) == NULL) {
+		seterr(err, errlen, "audit: out of memory");
+		goto fail;
+	}
+	if (strlen(o->origin) >= sizeof(a->origin) ||
+	    strchr(o->origin, ' ') != NULL || strchr(o->origin, '+') != NULL ||
+	    o->origin[0] == '\0') {
+		seterr(err, errlen, "audit: bad origin \"%s\"", o->origin);
+		goto fail;
+	}
+	snprintf(a->origin, sizeof(a->origin), "%s", o->origin);
+	if (checkpoint_key_load(o->signing_key, &a->key, err, errlen) == -1 ||
+	    open_dirs(a, err, errlen) == -1)
+		goto fail;
+	if (audit_list_segments(a->dir, &names, &nseg) == -1) {
+		seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
+		goto fail;
+	}
+	audit_free_segments(names, nseg);
+	if ((nseg == 0 ? create_log(a, err, errlen) :
+	    resume(a, err, errlen)) == -1)
+		goto fail;
+
+	if ((a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    (a->ev = event_new(base, a->efd, EV_READ | EV_PERSIST, on_wake,
+	    a)) == NULL || event_add(a->ev, NULL) == -1) {
+		seterr(err, errlen, "audit: cannot set up the wake-up event");
+		goto fail;
+	}
+	if (pthread_create(&a->sthr, NULL, syncer_main, a) != 0) {
+		seterr(err, errlen, "audit: cannot start the syncer thread");
+		goto fail;
+	}
+	a->sthr_started = 1;
+	if (pthread_create(&a->thr, NULL, writer_main, a) != 0) {
+		seterr(err, errlen, "audit: cannot start the writer thread");
+		goto fail;
+	}
+	a->thr_started = 1;
+	*out = a;
+	return 0;
+ fail:
+	audit_free(a);
+	return -1;
+}
+
+void
+audit_close(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->thr_started) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = 1;
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->thr, NULL);
+	}
+	if (a->sthr_started) {
+		pthread_mutex_lock(&a->mu);
+		a->sstop = 1;
+		pthread_cond_broadcast(&a->scv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->sthr, NULL);
+	}
+	run_done(a);
+	audit_free(a);
+}

@@ -1,0 +1,85 @@
+/*
+ * audit.h: the tamper-evident, write-ahead audit log (DESIGN.md section 5,
+ * docs/audit-log.md).
+ *
+ * One writer thread owns the segment file: it takes every queued record,
+ * gives each its seq, ts and prev (the leaf hash of the line before),
+ * writes the batch with one write(2) and makes it durable with one
+ * fdatasync(2).  Only then does the event loop learn, in submit order,
+ * that the records are durable.  A failed write or fdatasync fails the
+ * log for good: it is never retried, and every pending and later record
+ * is refused, so nothing more is forwarded.
+ *
+ * Record fields the gateway fills in (the module adds v, seq, ts, t and
+ * prev; keys are sorted when written):
+ *   session  sess, peer, cert, sni, clid, result
+ *   cmd      sess, clid, principal, cert, cltrid, cmd, objects[],
+ *            classes[], decision, reason, change_id, approver, xml
+ *   rsp      sess, req (the cmd's seq), src, code, msg, svtrid, rtt_us
+ *   approval change_id, approver, requester, object, result
+ *   close    sess (a session's end) or reason (the log's own)
+ * The module writes open, recovery, checkpoint and close records itself.
+ * No field may ever carry a secret.
+ */
+#ifndef EPPGW_AUDIT_H
+#define EPPGW_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#define AUDIT_DEFAULT_SEGMENT_MAX	(64UL * 1024 * 1024)
+#define AUDIT_DEFAULT_CHECKPOINT_MS	2000
+#define AUDIT_DEFAULT_HEARTBEAT_S	300
+
+struct audit;
+
+struct audit_opts {
+	const char	*dir;		/* audit_dir */
+	const char	*signing_key;	/* Ed25519 PKCS#8 PEM */
+	const char	*origin;	/* checkpoint origin line, "eppgw/demo" */
+	size_t		 segment_max;	/* rotate at this size (0: default) */
+	unsigned	 checkpoint_ms;	/* under load, at most this often */
+	unsigned	 heartbeat_s;	/* idle checkpoint */
+	/* Test hooks for fault injection; NULL means write(2), fdatasync(2). */
+	ssize_t		(*write_fn)(int fd, const void *buf, size_t len);
+	int		(*fsync_fn)(int fd);
+};
+
+/*
+ * Opens or creates the log, verifies it, seals a torn or unclosed tail
+ * with a recovery record in a new segment, starts the writer.  -1 with err
+ * on failure: the gateway must refuse to start.
+ */
+int audit_open(struct event_base *base, const struct audit_opts *o,
+    struct audit **out, char *err, size_t errlen);
+
+/*
+ * Durability callback, run on the event-loop thread: status 0 = durable
+ * (seq and leaf hash given), -1 = the log has failed.
+ */
+typedef void (*audit_cb)(void *arg, int status, uint64_t seq,
+    const uint8_t leaf[32]);
+
+/*
+ * Append a record of type t whose other fields are in fields (stolen, may
+ * be NULL).  Returns 0 and calls cb exactly once later (on failure too);
+ * returns -1 without calling cb if the log has already failed.  cb may be
+ * NULL: the record is still durable before any later record's cb runs.
+ */
+int audit_submit(struct audit *a, const char *t, json_t *fields, audit_cb cb,
+    void *arg);
+
+int audit_failed(const struct audit *a);
+
+/* Ask for a checkpoint now (it follows the records queued so far). */
+void audit_checkpoint(struct audit *a);
+
+/* Final close record and checkpoint, stop the writer, run the last
+ * callbacks, free. */
+void audit_close(struct audit *a);
+
+#endif

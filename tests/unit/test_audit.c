@@ -1,0 +1,742 @@
+/*
+ * test_audit.c: the audit writer and verifier on real logs in temporary
+ * directories: every listed way of tampering must be caught (exit 1), a
+ * torn tail must be recovered, a failed fsync must fail closed.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "audit.h"
+#include "audit_verify.h"
+#include "checkpoint.h"
+#include "merkle.h"
+#include "suites.h"
+
+#define ORIGIN "eppgw/test"
+
+struct fixture {
+	char			 dir[256];	/* the log */
+	char			 key[300];
+	EVP_PKEY		*pkey;
+	struct note_verifier	 v;
+};
+
+static void
+fx_init(struct fixture *fx)
+{
+	char tmpl[] = "/tmp/eppgw-audit-test.XXXXXX";
+	EVP_PKEY_CTX *c;
+	FILE *f;
+	char *d;
+
+	memset(fx, 0, sizeof(*fx));
+	ck_assert_ptr_nonnull(d = mkdtemp(tmpl));
+	snprintf(fx->dir, sizeof(fx->dir), "%s/log", d);
+	snprintf(fx->key, sizeof(fx->key), "%s/audit.key", d);
+	c = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	ck_assert_int_eq(EVP_PKEY_keygen_init(c), 1);
+	ck_assert_int_eq(EVP_PKEY_keygen(c, &fx->pkey), 1);
+	EVP_PKEY_CTX_free(c);
+	ck_assert_ptr_nonnull(f = fopen(fx->key, "w"));
+	ck_assert_int_eq(PEM_write_PrivateKey(f, fx->pkey, NULL, NULL, 0,
+	    NULL, NULL), 1);
+	fclose(f);
+	ck_assert_int_eq(note_verifier_from_pkey(fx->pkey, NULL, &fx->v), 0);
+}
+
+static void
+fx_free(struct fixture *fx)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/..'", fx->dir);
+	/* The parent of the log is our mkdtemp directory. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'",
+	    (int)(strrchr(fx->dir, '/') - fx->dir), fx->dir);
+	(void)!system(cmd);
+	EVP_PKEY_free(fx->pkey);
+}
+
+struct waiter {
+	int		 done, failed;
+	uint64_t	 last_seq;
+	int		 in_order;
+};
+
+static void
+on_durable(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
+{
+	struct waiter *w = arg;
+
+	(void)leaf;
+	if (status == 0) {
+		if (w->done > 0 && seq <= w->last_seq)
+			w->in_order = 0;
+		w->last_seq = seq;
+	} else
+		w->failed++;
+	w->done++;
+}
+
+static struct audit *
+open_log(struct fixture *fx, struct event_base *base, size_t segmax,
+    int (*fsync_fn)(int))
+{
+	struct audit_opts o;
+	struct audit *a = NULL;
+	char err[512];
+
+	memset(&o, 0, sizeof(o));
+	o.dir = fx->dir;
+	o.signing_key = fx->key;
+	o.origin = ORIGIN;
+	o.segment_max = segmax;
+	o.fsync_fn = fsync_fn;
+	if (audit_open(base, &o, &a, err, sizeof(err)) == -1)
+		ck_abort_msg("audit_open: %s", err);
+	return a;
+}
+
+/* Write n cmd/rsp pairs; the loop runs until every callback came. */
+static void
+write_records(struct audit *a, struct event_base *base, int n,
+    struct waiter *w)
+{
+	int want = w->done;
+
+	for (int i = 0; i < n; i++) {
+		json_t *c = json_pack("{s:s, s:s, s:[s], s:[s], s:s, s:s}",
+		    "sess", "s1", "clid", "registrar1", "objects",
+		    i % 3 ? "open.example" : "locked.example", "classes", "ns",
+		    "decision", i % 3 ? "allow" : "approval_required", "cmd",
+		    "domain:update");
+
+		ck_assert_int_eq(audit_submit(a, "cmd", c, on_durable, w), 0);
+		want++;
+		while (w->done < want && !audit_failed(a))
+			event_base_loop(base, EVLOOP_ONCE);
+		if (audit_failed(a))
+			return;
+		ck_assert_int_eq(audit_submit(a, "rsp", json_pack("{s:I, s:i, "
+		    "s:s}", "req", (json_int_t)w->last_seq, "code", 1000, "msg",
+		    "Command completed \"successfully\""), on_durable, w), 0);
+		want++;
+	}
+	while (w->done < want && !audit_failed(a))
+		event_base_loop(base, EVLOOP_ONCE);
+}
+
+/* A closed log of about n*2 records, rotated every segmax bytes. */
+static void
+make_log(struct fixture *fx, int n, size_t segmax)
+{
+	struct event_base *base = event_base_new();
+	struct waiter w = { 0, 0, 0, 1 };
+	struct audit *a = open_log(fx, base, segmax, NULL);
+
+	write_records(a, base, n, &w);
+	ck_assert_int_eq(w.failed, 0);
+	ck_assert_int_eq(w.in_order, 1);
+	audit_close(a);
+	event_base_free(base);
+}
+
+static enum audit_verdict
+verify(struct fixture *fx, const char *known, int sealed, char *why,
+    size_t len)
+{
+	struct audit_verify_opts o;
+	struct audit_verify_result r;
+	enum audit_verdict v;
+
+	memset(&o, 0, sizeof(o));
+	o.vkey = &fx->v;
+	o.want_seq = -1;
+	o.require_sealed = sealed;
+	o.known = known ? &known : NULL;
+	o.nknown = known ? 1 : 0;
+	v = audit_verify_dir(fx->dir, &o, &r);
+	if (why != NULL)
+		snprintf(why, len, "%s", r.error[0] ? r.error :
+		    r.nwarnings ? r.warnings[0] : "");
+	audit_verify_free(&r);
+	return v;
+}
+
+static void
+path_of(struct fixture *fx, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", fx->dir, name);
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *b;
+	long n;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	b[n] = '\0';
+	*len = (size_t)n;
+	return b;
+}
+
+static void
+spew(const char *path, const char *b, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(b, 1, len, f), len);
+	fclose(f);
+}
+
+/* The name of the i-th segment (i < 0 counts from the end). */
+static void
+segment(struct fixture *fx, int i, char *out, size_t len)
+{
+	char **names;
+	size_t n;
+
+	ck_assert_int_eq(audit_list_segments(fx->dir, &names, &n), 0);
+	ck_assert_uint_gt(n, 0);
+	if (i < 0)
+		i += (int)n;
+	ck_assert_int_lt(i, (int)n);
+	path_of(fx, names[i], out, len);
+	audit_free_segments(names, n);
+}
+
+/* Offsets of the lines of b. */
+static size_t
+lines(const char *b, size_t len, size_t *off, size_t max)
+{
+	size_t n = 0;
+
+	off[n++] = 0;
+	for (size_t i = 0; i < len && n < max; i++)
+		if (b[i] == '\n' && i + 1 < len)
+			off[n++] = i + 1;
+	return n;
+}
+
+#define EXPECT(fx, known, sealed, want) do {				\
+	char why_[800];							\
+	enum audit_verdict v_ = verify(fx, known, sealed, why_,		\
+	    sizeof(why_));						\
+	ck_assert_msg(v_ == (want), "verdict %d, want %d: %s", v_,	\
+	    want, why_);						\
+} while (0)
+
+START_TEST(write_verify_reopen)
+{
+	struct fixture fx;
+	struct audit_verify_result r;
+	struct audit_verify_opts o;
+	char seg[512], *b;
+	size_t len;
+	merkle_hash leaf;
+
+	fx_init(&fx);
+	make_log(&fx, 20, 0);
+	EXPECT(&fx, NULL, 1, AUDIT_VALID);
+	/* Without a key the signatures are unchecked: a warning. */
+	memset(&o, 0, sizeof(o));
+	o.want_seq = 3;
+	o.keep_leaves = 1;
+	ck_assert_int_eq(audit_verify_dir(fx.dir, &o, &r), AUDIT_WARNINGS);
+	/* open, checkpoint, 40 records, close */
+	ck_assert_uint_eq(r.records, 43);
+	ck_assert_uint_eq(r.sealed, 43);
+	ck_assert_uint_eq(r.nunanswered, 0);
+	merkle_leaf_hash(r.want_line, r.want_len, leaf);
+	ck_assert_mem_eq(leaf, r.leaves[3], 32);
+	ck_assert(strstr(r.want_line, "\"seq\":3,") != NULL);
+	audit_verify_free(&r);
+
+	/* The line layout of the contract. */
+	segment(&fx, 0, seg, sizeof(seg));
+	ck_assert(strstr(seg, "seg-00000000000000000000.jsonl") != NULL);
+	b = slurp(seg, &len);
+	ck_assert(strncmp(b, "{\"log_id\":\"", 11) == 0);
+	ck_assert(strstr(b, "\"t\":\"cmd\",\"ts\":\"20") != NULL);
+	ck_assert(strstr(b, "\"prev\":\"") != NULL);
+	free(b);
+
+	/* Reopen after a clean close: a new segment, no recovery. */
+	make_log(&fx, 5, 0);
+	EXPECT(&fx, NULL, 1, AUDIT_VALID);
+	segment(&fx, 1, seg, sizeof(seg));
+	ck_assert(strstr(seg, "seg-00000000000000000043.jsonl") != NULL);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(rotation_and_proofs)
+{
+	struct fixture fx;
+	struct audit_verify_result r;
+	struct audit_verify_opts o;
+	struct checkpoint cp;
+	merkle_hash proof[MERKLE_MAX_PROOF], leaf;
+	size_t plen;
+	char seg[512], err[256];
+
+	fx_init(&fx);
+	make_log(&fx, 40, 3000);
+	EXPECT(&fx, NULL, 1, AUDIT_VALID);
+	memset(&o, 0, sizeof(o));
+	o.vkey = &fx.v;
+	o.keep_leaves = 1;
+	o.want_seq = 17;
+	ck_assert_int_eq(audit_verify_dir(fx.dir, &o, &r), AUDIT_VALID);
+	ck_assert_uint_gt(r.segments, 3);
+	segment(&fx, 2, seg, sizeof(seg));
+	ck_assert_int_eq(checkpoint_open(r.latest_note, strlen(r.latest_note),
+	    &fx.v, &cp, err, sizeof(err)), CHECKPOINT_OK);
+	ck_assert_uint_eq(cp.size, r.records);
+	ck_assert_int_eq(merkle_inclusion_proof(r.leaves, cp.size, 17, proof,
+	    &plen), 0);
+	merkle_leaf_hash(r.want_line, r.want_len, leaf);
+	ck_assert_int_eq(merkle_inclusion_verify(17, cp.size, leaf, proof,
+	    plen, cp.root), 0);
+	audit_verify_free(&r);
+	fx_free(&fx);
+}
+END_TEST
+
+/* Flip every bit of every file of a small closed log: all detected. */
+START_TEST(single_bit_flips)
+{
+	struct fixture fx;
+	char path[512], **names;
+	const char *files[8];
+	char fpaths[8][512];
+	size_t n, nf = 0, total = 0;
+	int fd;
+	enum audit_verdict v;
+
+	fx_init(&fx);
+	make_log(&fx, 4, 1400);
+	EXPECT(&fx, NULL, 1, AUDIT_VALID);
+	ck_assert_int_eq(audit_list_segments(fx.dir, &names, &n), 0);
+	ck_assert_uint_ge(n, 2);
+	for (size_t i = 0; i < n && nf < 7; i++) {
+		path_of(&fx, names[i], fpaths[nf], sizeof(fpaths[0]));
+		files[nf] = fpaths[nf];
+		nf++;
+	}
+	audit_free_segments(names, n);
+	path_of(&fx, AUDIT_CHECKPOINT_FILE, fpaths[nf], sizeof(fpaths[0]));
+	files[nf] = fpaths[nf];
+	nf++;
+	for (size_t f = 0; f < nf; f++) {
+		size_t len;
+		char *b = slurp(files[f], &len);
+
+		snprintf(path, sizeof(path), "%s", files[f]);
+		for (size_t i = 0; i < len; i++)
+			for (int bit = 0; bit < 8; bit++) {
+				char c = (char)(b[i] ^ (1 << bit));
+
+				fd = open(path, O_WRONLY);
+				ck_assert_int_eq(pwrite(fd, &c, 1, (off_t)i),
+				    1);
+				v = verify(&fx, NULL, 0, NULL, 0);
+				ck_assert_int_eq(pwrite(fd, b + i, 1,
+				    (off_t)i), 1);
+				close(fd);
+				ck_assert_msg(v == AUDIT_TAMPERED ||
+				    v == AUDIT_CANNOT, "%s byte %zu bit %d: "
+				    "verdict %d", path, i, bit, v);
+				total++;
+			}
+		free(b);
+	}
+	ck_assert_uint_gt(total, 8000);
+	EXPECT(&fx, NULL, 1, AUDIT_VALID);
+	fx_free(&fx);
+}
+END_TEST
+
+/* Delete, duplicate and reorder lines in every segment position. */
+START_TEST(delete_duplicate_reorder)
+{
+	struct fixture fx;
+	char seg[512], *b, *t;
+	size_t len, off[256], nl, ll[3];
+
+	fx_init(&fx);
+	make_log(&fx, 10, 0);
+	segment(&fx, 0, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	nl = lines(b, len, off, 256);
+	ck_assert_uint_gt(nl, 10);
+	t = malloc(2 * len);
+	for (size_t i = 0; i < nl; i++) {
+		size_t end = i + 1 < nl ? off[i + 1] : len;
+
+		ll[0] = end - off[i];
+		/* delete line i */
+		memcpy(t, b, off[i]);
+		memcpy(t + off[i], b + end, len - end);
+		spew(seg, t, len - ll[0]);
+		EXPECT(&fx, NULL, 0, AUDIT_TAMPERED);
+		/* duplicate line i */
+		memcpy(t, b, end);
+		memcpy(t + end, b + off[i], len - off[i]);
+		spew(seg, t, len + ll[0]);
+		EXPECT(&fx, NULL, 0, AUDIT_TAMPERED);
+		/* swap lines i and i+1 */
+		if (i + 1 < nl) {
+			size_t end2 = i + 2 < nl ? off[i + 2] : len;
+
+			memcpy(t, b, off[i]);
+			memcpy(t + off[i], b + end, end2 - end);
+			memcpy(t + off[i] + (end2 - end), b + off[i],
+			    end - off[i]);
+			memcpy(t + end2, b + end2, len - end2);
+			spew(seg, t, len);
+			EXPECT(&fx, NULL, 0, AUDIT_TAMPERED);
+		}
+	}
+	spew(seg, b, len);
+	EXPECT(&fx, NULL, 1, AUDIT_VALID);
+	free(t);
+	free(b);
+	fx_free(&fx);
+}
+END_TEST
+
+/*
+ * Forge one record and recompute every later prev (and the later open
+ * records' segment hashes): the chain passes, the checkpoints do not.
+ */
+START_TEST(forge_and_rechain)
+{
+	struct fixture fx;
+	char seg[512], *b, hex[65], why[800];
+	size_t len, off[256], nl;
+	merkle_hash leaf;
+	json_t *j;
+	json_error_t je;
+	FILE *f;
+	enum audit_verdict v;
+
+	fx_init(&fx);
+	make_log(&fx, 10, 0);
+	segment(&fx, 0, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	nl = lines(b, len, off, 256);
+	f = fopen(seg, "w");
+	for (size_t i = 0; i < nl; i++) {
+		size_t end = i + 1 < nl ? off[i + 1] : len;
+		char *s;
+
+		j = json_loadb(b + off[i], end - off[i] - 1, 0, &je);
+		ck_assert_ptr_nonnull(j);
+		if (i == 5)
+			json_object_set_new(j, "decision",
+			    json_string("allow"));
+		if (i > 5)
+			json_object_set_new(j, "prev", json_string(hex));
+		s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+		merkle_leaf_hash(s, strlen(s), leaf);
+		merkle_hex(leaf, hex);
+		fprintf(f, "%s\n", s);
+		free(s);
+		json_decref(j);
+	}
+	fclose(f);
+	v = verify(&fx, NULL, 0, why, sizeof(why));
+	ck_assert_int_eq(v, AUDIT_TAMPERED);
+	ck_assert_msg(strstr(why, "checkpoint") != NULL, "%s", why);
+	free(b);
+	fx_free(&fx);
+}
+END_TEST
+
+/*
+ * Cut the last segment back to its first checkpoint record and put that
+ * checkpoint back as the latest: a rollback only a reviewer who holds the
+ * newer checkpoint (or insists on a sealed log) can see.
+ */
+static void
+rollback_to_first_checkpoint(struct fixture *fx, const char *partial)
+{
+	char seg[512], path[512], *b, cmd[700];
+	size_t len, off[256], nl;
+	json_t *j;
+	json_error_t je;
+
+	segment(fx, -1, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	nl = lines(b, len, off, 256);
+	ck_assert_uint_gt(nl, 3);
+	ck_assert(strstr(b + off[1], "\"t\":\"checkpoint\"") != NULL);
+	j = json_loadb(b + off[1], off[2] - off[1] - 1, 0, &je);
+	ck_assert_ptr_nonnull(j);
+	path_of(fx, AUDIT_CHECKPOINT_FILE, path, sizeof(path));
+	spew(path, json_string_value(json_object_get(j, "note")),
+	    strlen(json_string_value(json_object_get(j, "note"))));
+	json_decref(j);
+	/* Keep seg lines 0..2 (open, checkpoint, one more record). */
+	memcpy(b + off[3], partial, strlen(partial));
+	spew(seg, b, off[3] + strlen(partial));
+	snprintf(cmd, sizeof(cmd), "rm -f '%s/%s'/*.cp", fx->dir,
+	    AUDIT_CHECKPOINT_DIR);
+	(void)!system(cmd);
+	free(b);
+}
+
+START_TEST(truncate_and_replay)
+{
+	struct fixture fx;
+	char path[512], known[512], *b;
+	size_t len;
+
+	fx_init(&fx);
+	make_log(&fx, 10, 0);
+	make_log(&fx, 10, 0);
+	path_of(&fx, AUDIT_CHECKPOINT_FILE, path, sizeof(path));
+	b = slurp(path, &len);
+	snprintf(known, sizeof(known), "%s.known", fx.dir);
+	spew(known, b, len);
+	free(b);
+	EXPECT(&fx, known, 1, AUDIT_VALID);
+
+	rollback_to_first_checkpoint(&fx, "");
+	/* Truncated after the last checkpoint: only unsealed. */
+	EXPECT(&fx, NULL, 0, AUDIT_WARNINGS);
+	EXPECT(&fx, NULL, 1, AUDIT_TAMPERED);
+	/* The reviewer's checkpoint exposes the rollback. */
+	EXPECT(&fx, known, 0, AUDIT_TAMPERED);
+	fx_free(&fx);
+}
+END_TEST
+
+START_TEST(fork_and_forged_checkpoints)
+{
+	struct fixture fx, other;
+	struct checkpoint cp;
+	char path[512], known[512], *note;
+
+	fx_init(&fx);
+	fx_init(&other);
+	make_log(&fx, 5, 0);
+	/* A second root for a size the log has: a fork. */
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.origin, sizeof(cp.origin), ORIGIN);
+	cp.size = 4;
+	memset(cp.root, 0x42, 32);
+	note = checkpoint_sign(fx.pkey, ORIGIN, &cp);
+	snprintf(known, sizeof(known), "%s.fork", fx.dir);
+	spew(known, note, strlen(note));
+	free(note);
+	EXPECT(&fx, known, 0, AUDIT_TAMPERED);
+
+	/* The latest checkpoint signed by another key: untrusted. */
+	path_of(&fx, AUDIT_CHECKPOINT_FILE, path, sizeof(path));
+	cp.size = 3;
+	note = checkpoint_sign(other.pkey, ORIGIN, &cp);
+	spew(path, note, strlen(note));
+	free(note);
+	EXPECT(&fx, NULL, 0, AUDIT_TAMPERED);
+	fx_free(&fx);
+	fx_free(&other);
+}
+END_TEST
+
+START_TEST(splice_from_another_log)
+{
+	struct fixture a, b;
+	char sa[512], sb[512], *buf;
+	size_t len;
+
+	fx_init(&a);
+	fx_init(&b);
+	/* Same key for both: only the chain tells them apart. */
+	ck_assert_int_eq(rename(b.key, b.key) , 0);
+	snprintf(b.key, sizeof(b.key), "%s", a.key);
+	b.v = a.v;
+	make_log(&a, 20, 2500);
+	make_log(&b, 20, 2500);
+	segment(&a, 1, sa, sizeof(sa));
+	segment(&b, 1, sb, sizeof(sb));
+	ck_assert_str_eq(strrchr(sa, '/'), strrchr(sb, '/'));
+	buf = slurp(sb, &len);
+	spew(sa, buf, len);
+	free(buf);
+	EXPECT(&a, NULL, 0, AUDIT_TAMPERED);
+	/* A missing segment. */
+	segment(&b, 1, sb, sizeof(sb));
+	ck_assert_int_eq(unlink(sb), 0);
+	EXPECT(&b, NULL, 0, AUDIT_TAMPERED);
+	fx_free(&a);
+	fx_free(&b);
+}
+END_TEST
+
+/* A torn tail is recovered: the gateway starts and says what was lost. */
+START_TEST(torn_tail_recovery)
+{
+	struct fixture fx;
+	struct event_base *base;
+	struct audit *a;
+	struct audit_verify_result r;
+	struct audit_verify_opts o;
+	struct waiter w = { 0, 0, 0, 1 };
+	char seg[512], *b, why[800];
+	size_t len;
+
+	fx_init(&fx);
+	make_log(&fx, 10, 0);
+	make_log(&fx, 3, 0);
+	/* seg 2 keeps open, checkpoint and an unanswered cmd. */
+	rollback_to_first_checkpoint(&fx, "{\"prev\":\"00");
+	EXPECT(&fx, NULL, 0, AUDIT_WARNINGS);
+
+	base = event_base_new();
+	a = open_log(&fx, base, 0, NULL);
+	write_records(a, base, 2, &w);
+	audit_close(a);
+	event_base_free(base);
+	ck_assert_int_eq(verify(&fx, NULL, 1, why, sizeof(why)),
+	    AUDIT_WARNINGS);
+	ck_assert_msg(strstr(why, "recovery") != NULL, "%s", why);
+
+	memset(&o, 0, sizeof(o));
+	o.vkey = &fx.v;
+	o.want_seq = -1;
+	ck_assert_int_eq(audit_verify_dir(fx.dir, &o, &r), AUDIT_WARNINGS);
+	ck_assert_uint_eq(r.recoveries, 1);
+	audit_verify_free(&r);
+	segment(&fx, -1, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	ck_assert_msg(strstr(b, "\"t\":\"recovery\"") != NULL &&
+	    strstr(b, "\"torn_bytes\":11,") != NULL &&
+	    strstr(b, "\"unanswered\":[") != NULL, "%s", b);
+	free(b);
+
+	/* The recovery record must describe the torn bytes exactly. */
+	segment(&fx, -2, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	b[len - 1] ^= 1;
+	spew(seg, b, len);
+	EXPECT(&fx, NULL, 0, AUDIT_TAMPERED);
+	free(b);
+	fx_free(&fx);
+}
+END_TEST
+
+/* Tampering before the tail: the writer refuses to start. */
+START_TEST(refuse_to_start)
+{
+	struct fixture fx;
+	struct audit_opts o;
+	struct audit *a = NULL;
+	struct event_base *base;
+	char seg[512], err[512], *b;
+	size_t len;
+
+	fx_init(&fx);
+	make_log(&fx, 5, 0);
+	segment(&fx, 0, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	*strstr(b, "registrar1") = 'R';
+	spew(seg, b, len);
+	free(b);
+	base = event_base_new();
+	memset(&o, 0, sizeof(o));
+	o.dir = fx.dir;
+	o.signing_key = fx.key;
+	o.origin = ORIGIN;
+	ck_assert_int_eq(audit_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "refusing to start") != NULL, "%s", err);
+	/* Another origin is refused too. */
+	event_base_free(base);
+	fx_free(&fx);
+}
+END_TEST
+
+static int fsync_budget;
+
+static int
+failing_fsync(int fd)
+{
+	if (fsync_budget-- <= 0) {
+		errno = EIO;
+		return -1;
+	}
+	return fdatasync(fd);
+}
+
+/* A failed fdatasync fails the log for good and nothing is retried. */
+START_TEST(fail_closed)
+{
+	struct fixture fx;
+	struct event_base *base;
+	struct audit *a;
+	struct waiter w = { 0, 0, 0, 1 };
+	enum audit_verdict v;
+
+	fx_init(&fx);
+	base = event_base_new();
+	/* Start-up needs a few syncs; the fifth record's batch fails. */
+	fsync_budget = 2 + 5;
+	a = open_log(&fx, base, 0, failing_fsync);
+	write_records(a, base, 10, &w);
+	ck_assert_int_eq(audit_failed(a), 1);
+	ck_assert_int_ge(w.failed, 1);
+	ck_assert_int_eq(audit_submit(a, "cmd", json_object(), on_durable,
+	    &w), -1);
+	audit_close(a);
+	event_base_free(base);
+	/* What reached the file still verifies: never tampered. */
+	v = verify(&fx, NULL, 0, NULL, 0);
+	ck_assert(v == AUDIT_VALID || v == AUDIT_WARNINGS);
+	fx_free(&fx);
+}
+END_TEST
+
+static Suite *
+audit_suite(void)
+{
+	Suite *s = suite_create("audit");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, write_verify_reopen);
+	tcase_add_test(tc, rotation_and_proofs);
+	tcase_add_test(tc, delete_duplicate_reorder);
+	tcase_add_test(tc, forge_and_rechain);
+	tcase_add_test(tc, truncate_and_replay);
+	tcase_add_test(tc, fork_and_forged_checkpoints);
+	tcase_add_test(tc, splice_from_another_log);
+	tcase_add_test(tc, torn_tail_recovery);
+	tcase_add_test(tc, refuse_to_start);
+	tcase_add_test(tc, fail_closed);
+	tcase_add_test(tc, single_bit_flips);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_SUITE(audit_suite)

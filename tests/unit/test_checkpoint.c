@@ -1,0 +1,263 @@
+/*
+ * test_checkpoint.c: C2SP signed checkpoints (sign, parse, verify, forged
+ * signatures, non-canonical bodies), verifier keys and tlog-proof@v1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "checkpoint.h"
+#include "suites.h"
+
+static EVP_PKEY *
+new_key(void)
+{
+	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(EVP_PKEY_keygen_init(c), 1);
+	ck_assert_int_eq(EVP_PKEY_keygen(c, &k), 1);
+	EVP_PKEY_CTX_free(c);
+	return k;
+}
+
+static void
+sample(struct checkpoint *cp)
+{
+	memset(cp, 0, sizeof(*cp));
+	snprintf(cp->origin, sizeof(cp->origin), "eppgw/test");
+	cp->size = 12345;
+	for (int i = 0; i < 32; i++)
+		cp->root[i] = (uint8_t)i;
+}
+
+START_TEST(sign_and_open)
+{
+	EVP_PKEY *k = new_key(), *other = new_key();
+	struct checkpoint cp, got;
+	struct note_verifier v, vo, vn;
+	char *note, err[256], vk[512];
+
+	sample(&cp);
+	note = checkpoint_sign(k, "eppgw/test", &cp);
+	ck_assert_ptr_nonnull(note);
+	{
+		const char *want = "eppgw/test\n12345\n"
+		    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n"
+		    "\xe2\x80\x94 eppgw/test ";
+
+		ck_assert(strncmp(note, want, strlen(want)) == 0);
+	}
+	ck_assert_int_eq(note_verifier_from_pkey(k, NULL, &v), 0);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &v, &got, err,
+	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_str_eq(got.origin, "eppgw/test");
+	ck_assert_uint_eq(got.size, 12345);
+	ck_assert_mem_eq(got.root, cp.root, 32);
+	/* Parse only. */
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), NULL, &got, err,
+	    sizeof(err)), CHECKPOINT_OK);
+	/* Another key: its signature is not there. */
+	ck_assert_int_eq(note_verifier_from_pkey(other, NULL, &vo), 0);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &vo, &got, err,
+	    sizeof(err)), CHECKPOINT_UNTRUSTED);
+	/* The verifier key string round trip, with the name. */
+	ck_assert_int_eq(note_verifier_from_pkey(k, "eppgw/test", &vn), 0);
+	ck_assert_int_eq(note_verifier_format(&vn, vk, sizeof(vk)), 0);
+	ck_assert(strncmp(vk, "eppgw/test+", 11) == 0);
+	memset(&vo, 0, sizeof(vo));
+	ck_assert_int_eq(note_verifier_parse(vk, &vo), 0);
+	ck_assert_mem_eq(vo.pub, vn.pub, 32);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &vo, &got, err,
+	    sizeof(err)), CHECKPOINT_OK);
+	/* A named verifier ignores other names. */
+	snprintf(vo.name, sizeof(vo.name), "other/name");
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &vo, &got, err,
+	    sizeof(err)), CHECKPOINT_UNTRUSTED);
+	/* A corrupted key ID in the string is refused. */
+	vk[12] = vk[12] == '0' ? '1' : '0';
+	ck_assert_int_eq(note_verifier_parse(vk, &vo), -1);
+	free(note);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+}
+END_TEST
+
+START_TEST(forgeries)
+{
+	EVP_PKEY *k = new_key(), *other = new_key();
+	struct checkpoint cp, got;
+	struct note_verifier v;
+	char *note, *forged, *copy, err[256], *sig;
+	size_t len;
+
+	sample(&cp);
+	note = checkpoint_sign(k, "eppgw/test", &cp);
+	ck_assert_int_eq(note_verifier_from_pkey(k, NULL, &v), 0);
+	len = strlen(note);
+
+	/* Every single-bit flip is refused (malformed or bad signature). */
+	copy = strdup(note);
+	for (size_t i = 0; i < len; i++)
+		for (int b = 0; b < 8; b++) {
+			copy[i] ^= (char)(1 << b);
+			ck_assert_int_ne(checkpoint_open(copy, len, &v, &got,
+			    err, sizeof(err)), CHECKPOINT_OK);
+			copy[i] ^= (char)(1 << b);
+		}
+	free(copy);
+
+	/* Valid under another key with the same name: untrusted. */
+	forged = checkpoint_sign(other, "eppgw/test", &cp);
+	ck_assert_int_eq(checkpoint_open(forged, strlen(forged), &v, &got,
+	    err, sizeof(err)), CHECKPOINT_UNTRUSTED);
+	/* Same name and key ID as ours but another key's signature. */
+	sig = strstr(note, "\xe2\x80\x94 eppgw/test ") + 15;
+	copy = strdup(forged);
+	memcpy(strstr(copy, "\xe2\x80\x94 eppgw/test ") + 15, sig, 6);
+	ck_assert_int_eq(checkpoint_open(copy, strlen(copy), &v, &got, err,
+	    sizeof(err)), CHECKPOINT_BAD_SIGNATURE);
+	free(copy);
+	free(forged);
+
+	/* Another body under our signature. */
+	copy = strdup(note);
+	copy[11] = '2';
+	ck_assert_int_eq(checkpoint_open(copy, len, &v, &got, err,
+	    sizeof(err)), CHECKPOINT_BAD_SIGNATURE);
+	free(copy);
+
+	/* Non-canonical size "012345", extension lines, no signature. */
+	{
+		const char *bad[] = {
+			"eppgw/test\n012345\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n\xe2\x80\x94 eppgw/test AAAAAA==\n",
+			"eppgw/test\n+12345\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n\xe2\x80\x94 eppgw/test AAAAAA==\n",
+			"eppgw/test\n12345\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n\n\xe2\x80\x94 eppgw/test AAAAAA==\n",
+			"eppgw/test\n12345\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n",
+			"eppgw/test\n12345\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+			"eppgw/test\n12345\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n- eppgw/test AAAAAA==\n",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			ck_assert_int_eq(checkpoint_open(bad[i],
+			    strlen(bad[i]), &v, &got, err, sizeof(err)),
+			    CHECKPOINT_MALFORMED);
+	}
+	/* Extension lines are signed text: accepted when signed. */
+	{
+		const char *ext = "eppgw/test\n12345\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\nextension\n\n\xe2\x80\x94 eppgw/test AAAAAAAA\n";
+
+		ck_assert_int_eq(checkpoint_open(ext, strlen(ext), &v, &got,
+		    err, sizeof(err)), CHECKPOINT_UNTRUSTED);
+	}
+	/* A random signature under our key ID. */
+	copy = strdup(note);
+	sig = strstr(copy, "\xe2\x80\x94 eppgw/test ") + 15 + 8;
+	for (int i = 0; i < 60; i++)
+		sig[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[
+		    (unsigned)rand() % 52];
+	ck_assert_int_eq(checkpoint_open(copy, len, &v, &got, err,
+	    sizeof(err)), CHECKPOINT_BAD_SIGNATURE);
+	free(copy);
+	free(note);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+}
+END_TEST
+
+START_TEST(tlog_proof)
+{
+	merkle_hash h[3];
+	struct tlog_proof p;
+	const char *note = "eppgw/test\n1\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n\xe2\x80\x94 eppgw/test AAAAAA==\n";
+	char *doc, err[128];
+
+	for (int i = 0; i < 3; i++)
+		memset(h[i], i + 1, 32);
+	doc = tlog_proof_format("hello", 5, 7, h, 3, note);
+	{
+		const char *want = "c2sp.org/tlog-proof@v1\nextra aGVsbG8=\n"
+		    "index 7\nAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n";
+
+		ck_assert(strncmp(doc, want, strlen(want)) == 0);
+	}
+	ck_assert_int_eq(tlog_proof_parse(doc, strlen(doc), &p, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(p.has_extra, 1);
+	ck_assert_uint_eq(p.extralen, 5);
+	ck_assert_mem_eq(p.extra, "hello", 5);
+	ck_assert_uint_eq(p.index, 7);
+	ck_assert_uint_eq(p.nhashes, 3);
+	ck_assert_mem_eq(p.hashes[2], h[2], 32);
+	ck_assert_str_eq(p.note, note);
+	tlog_proof_free(&p);
+	free(doc);
+
+	doc = tlog_proof_format(NULL, 0, 0, h, 0, note);
+	ck_assert(strncmp(doc, "c2sp.org/tlog-proof@v1\nindex 0\n\n", 32) ==
+	    0);
+	ck_assert_int_eq(tlog_proof_parse(doc, strlen(doc), &p, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(p.has_extra, 0);
+	ck_assert_uint_eq(p.nhashes, 0);
+	tlog_proof_free(&p);
+	free(doc);
+
+	ck_assert_int_eq(tlog_proof_parse("c2sp.org/tlog-proof@v2\nindex 0\n"
+	    "\nx\n", 33, &p, err, sizeof(err)), -1);
+	ck_assert_int_eq(tlog_proof_parse("c2sp.org/tlog-proof@v1\nindex 01"
+	    "\n\nx\n", 34, &p, err, sizeof(err)), -1);
+	ck_assert_int_eq(tlog_proof_parse("c2sp.org/tlog-proof@v1\nindex 1"
+	    "\nAAAA\n\nx\n", 38, &p, err, sizeof(err)), -1);
+	ck_assert_int_eq(tlog_proof_parse("c2sp.org/tlog-proof@v1\nindex 1\n",
+	    31, &p, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(dev_keys)
+{
+	EVP_PKEY *k;
+	struct note_verifier v;
+	struct checkpoint cp, got;
+	char err[256], *note;
+
+	/* make certs: certs/dev/audit.key and audit.pub. */
+	if (access("certs/dev/audit.key", R_OK) != 0)
+		return;
+	ck_assert_int_eq(checkpoint_key_load("certs/dev/audit.key", &k, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(note_verifier_load("certs/dev/audit.pub", &v, err,
+	    sizeof(err)), 0);
+	sample(&cp);
+	note = checkpoint_sign(k, cp.origin, &cp);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &v, &got, err,
+	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(note_verifier_load("certs/dev/ca.pem", &v, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(checkpoint_key_load("certs/dev/ca.key", &k, err,
+	    sizeof(err)) == 0 && EVP_PKEY_get_id(k) != EVP_PKEY_ED25519, 0);
+	free(note);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+static Suite *
+checkpoint_suite(void)
+{
+	Suite *s = suite_create("checkpoint");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, sign_and_open);
+	tcase_add_test(tc, forgeries);
+	tcase_add_test(tc, tlog_proof);
+	tcase_add_test(tc, dev_keys);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_SUITE(checkpoint_suite)
