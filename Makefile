@@ -54,6 +54,7 @@ CTL_SRCS    = $(wildcard tools/ctl/*.c)
 AUDIT_SRCS  = $(wildcard tools/audit/*.c)
 LOAD_SRCS   = tests/bench/epp-load.c
 AUDIT_BENCH_SRCS = tests/bench/audit-bench.c
+JUDGE_BENCH_SRCS = tests/bench/judge-bench.c
 ECHO_SRCS   = tests/bench/epp-echo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -61,7 +62,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB	= $(BUILD)/libeppgw.a
 BINS	= $(BUILD)/eppgw $(BUILD)/eppgw-regsim $(BUILD)/eppgwctl \
 	  $(BUILD)/eppgw-audit
-BENCH_BINS = $(BUILD)/epp-load $(BUILD)/epp-echo
+BENCH_BINS = $(BUILD)/epp-load $(BUILD)/epp-echo $(BUILD)/judge-bench
 UNIT	= $(BUILD)/unit-tests
 
 .PHONY: all deps certs run demo check unit e2e asan bench fuzz clean help
@@ -107,6 +108,10 @@ $(BUILD)/epp-load: $(call obj,$(LOAD_SRCS)) $(LIB)
 	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS) -lm
 
+$(BUILD)/judge-bench: $(call obj,$(JUDGE_BENCH_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
+
 $(BUILD)/audit-bench: $(call obj,$(AUDIT_BENCH_SRCS)) $(LIB)
 	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS) -lpthread
@@ -126,7 +131,11 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
 	@if [ "$(V)" != 1 ]; then echo "  FUZZ    $@"; fi
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(DEPLIBS)
 
-certs: certs/dev/ca.pem
+# The demo seeds, private as the gateway insists (git keeps no modes).
+run/demo.seeds: examples/demo.seeds
+	$(Q)mkdir -p run && install -m 600 $< $@
+
+certs: certs/dev/ca.pem run/demo.seeds
 certs/dev/ca.pem: certs/mkcerts.sh
 	$(Q)rm -rf certs/dev
 	$(Q)certs/mkcerts.sh certs/dev
@@ -158,6 +167,7 @@ fuzz: deps
 	$(Q)tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 bench: deps all $(BENCH_BINS) certs
+	$(Q)$(BUILD)/judge-bench tests/bench/cmd-1500.xml 2
 	$(Q)tests/bench/run.sh $(BUILD)
 
 clean:

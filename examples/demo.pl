@@ -58,6 +58,15 @@ sub ns_xml {
 	    . "</domain:$op></domain:update></update>", $trid);
 }
 
+sub secdns_rem_all_xml {
+	my ($name, $trid) = @_;
+	return epp_command("<update><domain:update $D><domain:name>$name</domain:name>"
+	    . '</domain:update></update><extension><secDNS:update '
+	    . 'xmlns:secDNS="urn:ietf:params:xml:ns:secDNS-1.1"><secDNS:rem>'
+	    . '<secDNS:all>true</secDNS:all></secDNS:rem></secDNS:update></extension>',
+	    $trid);
+}
+
 # "1000 Command completed successfully" (+ the gateway's reason, if any).
 sub summary {
 	my ($doc) = @_;
@@ -74,6 +83,27 @@ sub expect_code {
 	my $got = result_code($doc);
 	die "$what: expected $code, got " . summary($doc) . "\n"
 	    unless defined $got && $got == $code;
+}
+
+# A 2304 approval_required from the gateway itself: its change id.
+sub expect_approval {
+	my ($doc, $what) = @_;
+	expect_code($doc, 2304, $what);
+	my $r = xpc($doc)->findvalue('//epp:result/epp:extValue/epp:reason');
+	my ($id) = $r =~ /^approval_required ([0-9a-f]{12})$/
+	    or die "$what: expected reason approval_required ID, got \"$r\"\n";
+	die "$what: the 2304 did not come from the gateway (svTRID "
+	    . svtrid($doc) . ")\n" unless svtrid($doc) =~ /^eppgw-/;
+	return $id;
+}
+
+# Nothing reached the registry for these clTRIDs: the lines to show.
+sub not_executed {
+	my (@trids) = @_;
+	my @j = map { journal_has($_) } @trids;
+	return () unless defined $j[0];
+	die "the registry executed @trids\n" if grep { $_ } @j;
+	return ("registry journal: nothing for @trids (never forwarded)");
 }
 
 sub svtrid { return ref $_[0] ? xpc($_[0])->findvalue('//epp:trID/epp:svTRID') : '' }
@@ -183,24 +213,82 @@ my @steps = (
 	},
 },
 {
+	title => 'The registrar system tries to repoint locked.example to an attacker\'s name server',
+	why   => 'DNSpionage: valid credentials on a hijacked registrar system. '
+	    . 'locked.example is on the lock list, so an NS change needs a second '
+	    . 'operator\'s approval and is not forwarded.',
+	run   => sub {
+		my ($ctx) = @_;
+		my $doc = epp_raw($ctx->{epp}, ns_xml('locked.example', 'add',
+		    'ns2.dns.example', 'DEMO-4'));
+		my $id = $ctx->{change_id} = expect_approval($doc,
+		    'domain:update locked.example add ns2.dns.example');
+		my @ns = ns_of(registry_info($ctx, 'locked.example'));
+		die "the registry changed locked.example: NS @ns\n"
+		    unless "@ns" eq 'ns1.locked.example ns.dns.example';
+		return ('domain:update locked.example add ns2.dns.example -> '
+		    . summary($doc), "change id $id (answered by the gateway, svTRID "
+		    . svtrid($doc) . ')', 'the registry still has: ' . join(', ', @ns),
+		    not_executed('DEMO-4'));
+	},
+},
+{
+	title => 'The same change, spelled differently',
+	why   => 'The gateway judges what the registry would do, not the text: '
+	    . 'another prefix, upper case and a trailing dot are the same change.',
+	run   => sub {
+		my ($ctx) = @_;
+		my $xml = epp_command('<update><x:update xmlns:x="urn:ietf:params:'
+		    . 'xml:ns:domain-1.0"><x:name>LOCKED.EXAMPLE.</x:name><x:add><x:ns>'
+		    . '<x:hostObj>NS2.DNS.EXAMPLE</x:hostObj></x:ns></x:add>'
+		    . '</x:update></update>', 'DEMO-5');
+		my $doc = epp_raw($ctx->{epp}, $xml);
+		my $id = expect_approval($doc, '<x:update> of LOCKED.EXAMPLE.');
+		die "another change id ($id, not $ctx->{change_id})\n"
+		    unless $id eq $ctx->{change_id};
+		return ('<x:update> LOCKED.EXAMPLE. add NS2.DNS.EXAMPLE -> '
+		    . summary($doc), "the same change id $id", not_executed('DEMO-5'));
+	},
+},
+{
+	title => 'The registrar system tries to remove locked.example\'s DNSSEC',
+	why   => 'Sea Turtle: dropping the DS records first lets forged answers '
+	    . 'validate. secDNS <rem><all>true</all> is a protected "ds" change.',
+	run   => sub {
+		my ($ctx) = @_;
+		my $doc = epp_raw($ctx->{epp}, secdns_rem_all_xml('locked.example',
+		    'DEMO-6'));
+		my $id = expect_approval($doc, 'secDNS rem all on locked.example');
+		die "the DS removal got the NS change's id\n"
+		    if $id eq $ctx->{change_id};
+		my @ds = map { $_->textContent } xpc(registry_info($ctx,
+		    'locked.example'))->findnodes('//secDNS:dsData/secDNS:keyTag');
+		die "the registry lost locked.example's DS record\n" unless @ds;
+		return ('secDNS rem all on locked.example -> ' . summary($doc),
+		    "a change of its own: id $id",
+		    'the registry still has DS keyTag ' . join(', ', @ds),
+		    not_executed('DEMO-6'));
+	},
+},
+{
 	title => 'alice\'s certificate tries to log in as registrar2',
 	why   => 'A certificate may only use the clIDs configured for its '
 	    . 'principal (alice: registrar1). A stolen password alone is not enough.',
 	run   => sub {
 		my ($ctx) = @_;
 		my $e = client(cert => 'alice');
-		my $doc = epp_raw($e, login_xml('registrar2', 'demo-password-2', 'DEMO-4'));
+		my $doc = epp_raw($e, login_xml('registrar2', 'demo-password-2', 'DEMO-7'));
 		epp_close($e);
 		expect_code($doc, 2200, 'alice logging in as registrar2');
 		my $r = xpc($doc)->findvalue('//epp:result/epp:extValue/epp:reason');
 		die "expected reason clid_not_allowed, got \"$r\"\n" unless $r eq 'clid_not_allowed';
 		die "the 2200 did not come from the gateway (svTRID " . svtrid($doc) . ")\n"
 		    unless svtrid($doc) =~ /^eppgw-/;
-		my $j = journal_has('DEMO-4');
+		my $j = journal_has('DEMO-7');
 		die "the login reached the registry\n" if $j;
 		return ('login registrar2 -> ' . summary($doc),
 		    'answered by the gateway itself (svTRID ' . svtrid($doc) . ')',
-		    defined $j ? 'registry journal: nothing for DEMO-4 (never forwarded)' : ());
+		    defined $j ? 'registry journal: nothing for DEMO-7 (never forwarded)' : ());
 	},
 },
 {
@@ -214,25 +302,25 @@ my @steps = (
 		my $bomb = '<?xml version="1.0"?><!DOCTYPE epp [<!ENTITY a "ha">' . $ents
 		    . ']><epp xmlns="urn:ietf:params:xml:ns:epp-1.0"><command><info>'
 		    . "<domain:info $D><domain:name>&j;</domain:name></domain:info></info>"
-		    . '<clTRID>DEMO-5</clTRID></command></epp>';
+		    . '<clTRID>DEMO-8</clTRID></command></epp>';
 		my $doc = epp_raw($ctx->{epp}, $bomb);
 		expect_code($doc, 2001, 'the entity bomb');
-		my $j = journal_has('DEMO-5');
+		my $j = journal_has('DEMO-8');
 		die "the bomb reached the registry\n" if $j;
-		my $next = epp_raw($ctx->{epp}, info_xml('open.example', 'DEMO-5-NEXT'));
+		my $next = epp_raw($ctx->{epp}, info_xml('open.example', 'DEMO-8-NEXT'));
 		expect_code($next, 1000, 'the next command on the same session');
 		return ('1e9-fold entity expansion -> ' . summary($doc),
-		    defined $j ? 'registry journal: nothing for DEMO-5' : (),
+		    defined $j ? 'registry journal: nothing for DEMO-8' : (),
 		    'the session goes on: next domain:info -> ' . summary($next));
 	},
 },
 {
-	title => 'Coming next: registry lock',
-	why   => 'locked.example is on the lock list.',
+	title => 'Coming next: approval',
+	why   => '',
 	run   => sub {
-		return ('NS/DS changes on locked.example will need a second '
-		    . 'operator\'s approval',
-		    '(bob or carol, with a TOTP code) once the lock policy lands.');
+		my ($ctx) = @_;
+		return ("change $ctx->{change_id} waits for a second operator (bob or "
+		    . 'carol) to approve it with a TOTP code; then the resend goes through.');
 	},
 },
 );

@@ -74,6 +74,37 @@ static const struct keyword keywords[] = {
 	    "10", 1, 300 },
 	{ "upstream", "reply_timeout", KW_UINT, F(up_reply_timeout), 0,
 	    "60", 1, 3600 },
+	{ "audit", "dir", KW_PATH, F(audit_dir), 0, NULL, 0, 0 },
+	{ "audit", "signing_key", KW_PATH, F(audit_key), 0, NULL, 0, 0 },
+	{ "audit", "origin", KW_STRING, F(audit_origin), 0, "eppgw/audit",
+	    1, 200 },
+	{ "audit", "segment_max", KW_SIZE, F(audit_segment_max), 0,
+	    "67108864", 65536, 1UL << 34 },
+	{ "audit", "checkpoint_ms", KW_UINT, F(audit_checkpoint_ms), 0,
+	    "2000", 100, 600000 },
+	{ "audit", "heartbeat", KW_UINT, F(audit_heartbeat), 0, "300",
+	    1, 86400 },
+	{ "admin", "listen", KW_ADDR, F(admin_listen), 0, NULL, 0, 0 },
+	{ "admin", "cert", KW_PATH, F(admin_cert), 0, NULL, 0, 0 },
+	{ "admin", "key", KW_PATH, F(admin_key), 0, NULL, 0, 0 },
+	{ "admin", "client_ca", KW_PATH, F(admin_ca), 0, NULL, 0, 0 },
+	{ "approvals", "seeds", KW_PATH, F(seeds_path), 0, NULL, 0, 0 },
+	{ "approvals", "state", KW_PATH, F(state_path), 0, NULL, 0, 0 },
+	{ "approvals", "ticket_ttl", KW_UINT, F(ticket_ttl), 0, "600",
+	    30, 3600 },
+	{ "approvals", "pending_ttl", KW_UINT, F(pending_ttl), 0, "86400",
+	    60, 7 * 86400 },
+	{ "approvals", "totp_window", KW_UINT, F(totp_window), 0, "1", 0, 2 },
+	{ "approvals", "rate_attempts", KW_UINT, F(rate_attempts), 0, "3",
+	    1, 100 },
+	{ "approvals", "rate_period", KW_UINT, F(rate_period), 0, "30",
+	    1, 3600 },
+	{ "approvals", "lockout_after", KW_UINT, F(lockout_after), 0, "5",
+	    1, 100 },
+	{ "approvals", "global_cap", KW_UINT, F(global_cap), 0, "20",
+	    1, 10000 },
+	{ "approvals", "global_period", KW_UINT, F(global_period), 0, "600",
+	    1, 86400 },
 	{ "policy", "locks", KW_PATH, F(locks_path), 0, NULL, 0, 0 },
 	{ "policy", "protect", KW_STRING, F(protect_text), 0,
 	    "ns ds host status registrant contact authinfo transfer delete "
@@ -103,6 +134,7 @@ struct parse {
 #define P_FP		2
 #define P_CLIDS		4
 #define P_ROLES		8
+#define P_APPROVE	16
 
 static void
 adderr(struct config_errors *errs, const char *file, int line,
@@ -408,6 +440,8 @@ principal_key(struct parse *ps, const char *name, const char *v)
 		bit = P_CLIDS;
 	else if (strcmp(name, "roles") == 0)
 		bit = P_ROLES;
+	else if (strcmp(name, "approve") == 0)
+		bit = P_APPROVE;
 	else {
 		adderr(ps->errs, ps->file, ps->line,
 		    "unknown key \"%s\" in [principal %s]", name, p->name);
@@ -468,6 +502,23 @@ principal_key(struct parse *ps, const char *name, const char *v)
 	if (bit == P_CLIDS) {
 		p->clids = list;	/* ownership moves to the principal */
 		p->nclids = nlist;
+		return;
+	}
+	if (bit == P_APPROVE) {
+		/* Each entry must be a valid lock entry (or "*"). */
+		struct locklist *chk = locklist_new();
+
+		for (size_t i = 0; chk != NULL && i < nlist; i++) {
+			const char *bad;
+
+			if (strcmp(list[i], "*") != 0 &&
+			    locklist_add(chk, list[i], &bad) != 0)
+				adderr(ps->errs, ps->file, ps->line,
+				    "approve: \"%s\": %s", list[i], bad);
+		}
+		locklist_free(chk);
+		p->approve = list;
+		p->napprove = nlist;
 		return;
 	}
 	for (size_t i = 0; i < nlist; i++)
@@ -592,7 +643,9 @@ section_start(struct parse *ps, const char *line, size_t n)
 		if (new_principal(ps, name + 10) != 0)
 			ps->section_bad = 1;
 	} else if (strcmp(name, "gateway") != 0 &&
-	    strcmp(name, "upstream") != 0 && strcmp(name, "policy") != 0) {
+	    strcmp(name, "upstream") != 0 && strcmp(name, "policy") != 0 &&
+	    strcmp(name, "admin") != 0 && strcmp(name, "approvals") != 0 &&
+	    strcmp(name, "audit") != 0) {
 		adderr(ps->errs, ps->file, ps->line, "unknown section [%s]",
 		    name);
 		ps->section_bad = 1;
@@ -792,6 +845,58 @@ build_policy(struct parse *ps)
 	}
 }
 
+static int
+kw_line(const struct parse *ps, const char *sect, const char *name)
+{
+	for (size_t k = 0; k < NKEYWORDS; k++)
+		if (strcmp(keywords[k].section, sect) == 0 &&
+		    strcmp(keywords[k].name, name) == 0)
+			return ps->seen_line[k];
+	return 0;
+}
+
+/* [admin] is all or nothing; approvals need it, and need a state file. */
+static void
+check_admin(struct parse *ps)
+{
+	struct config *cfg = ps->cfg;
+	int any = kw_line(ps, "admin", "listen") || cfg->admin_cert ||
+	    cfg->admin_key || cfg->admin_ca;
+	int all = kw_line(ps, "admin", "listen") && cfg->admin_cert &&
+	    cfg->admin_key && cfg->admin_ca;
+
+	if (any && !all)
+		adderr(ps->errs, ps->file, 0, "[admin] needs listen, cert, "
+		    "key and client_ca together");
+	cfg->admin_enabled = all;
+	if ((cfg->audit_dir == NULL) != (cfg->audit_key == NULL))
+		adderr(ps->errs, ps->file, kw_line(ps, "audit", "dir") ?
+		    kw_line(ps, "audit", "dir") :
+		    kw_line(ps, "audit", "signing_key"),
+		    "[audit] needs dir and signing_key together");
+	if (cfg->audit_key != NULL && access(cfg->audit_key, R_OK) != 0)
+		adderr(ps->errs, ps->file, kw_line(ps, "audit", "signing_key"),
+		    "signing_key: %s: %s", cfg->audit_key, strerror(errno));
+	if (cfg->seeds_path != NULL && !all)
+		adderr(ps->errs, ps->file, kw_line(ps, "approvals", "seeds"),
+		    "approvals need the [admin] listener");
+	if (cfg->seeds_path != NULL && cfg->state_path == NULL)
+		adderr(ps->errs, ps->file, kw_line(ps, "approvals", "seeds"),
+		    "[approvals] seeds needs state (where tickets are kept)");
+	if (all) {
+		const char *files[] = { cfg->admin_cert, cfg->admin_key,
+		    cfg->admin_ca };
+		const char *names[] = { "cert", "key", "client_ca" };
+
+		for (int i = 0; i < 3; i++)
+			if (access(files[i], R_OK) != 0)
+				adderr(ps->errs, ps->file,
+				    kw_line(ps, "admin", names[i]),
+				    "%s: %s: %s", names[i], files[i],
+				    strerror(errno));
+	}
+}
+
 static void
 validate(struct parse *ps)
 {
@@ -843,11 +948,15 @@ validate(struct parse *ps)
 	}
 	check_files(ps);
 	build_policy(ps);
+	check_admin(ps);
 }
 
 static void
 free_principal(struct principal *p)
 {
+	for (size_t i = 0; i < p->napprove; i++)
+		free(p->approve[i]);
+	free(p->approve);
 	free(p->name);
 	free(p->fps);
 	for (size_t i = 0; i < p->nclids; i++)
@@ -869,6 +978,14 @@ config_free(struct config *cfg)
 	free(cfg->up_cert);
 	free(cfg->up_key);
 	free(cfg->locks_path);
+	free(cfg->audit_dir);
+	free(cfg->audit_key);
+	free(cfg->audit_origin);
+	free(cfg->admin_cert);
+	free(cfg->admin_key);
+	free(cfg->admin_ca);
+	free(cfg->seeds_path);
+	free(cfg->state_path);
 	free(cfg->protect_text);
 	policy_free(cfg->policy);
 	for (size_t i = 0; i < cfg->nprincipals; i++)
@@ -959,6 +1076,42 @@ principal_may_use_clid(const struct principal *p, const char *clid)
 		if (strcmp(p->clids[i], clid) == 0)
 			return 1;
 	return 0;
+}
+
+const struct principal *
+config_principal_by_name(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nprincipals; i++)
+		if (strcmp(cfg->principals[i].name, name) == 0)
+			return &cfg->principals[i];
+	return NULL;
+}
+
+int
+principal_may_approve(const struct principal *p, const char *object)
+{
+	struct locklist *l;
+	const char *why;
+	int ok = 0;
+
+	if (!(p->roles & ROLE_APPROVER))
+		return 0;
+	if (p->napprove == 0)
+		return 1;
+	/* The same matching as locks: a name, *.suffix, or a host under. */
+	if ((l = locklist_new()) == NULL)
+		return 0;
+	for (size_t i = 0; i < p->napprove; i++) {
+		if (strcmp(p->approve[i], "*") == 0)
+			ok = 1;
+		else
+			(void)locklist_add(l, p->approve[i], &why);
+	}
+	if (!ok)
+		ok = locklist_domain(l, object, NULL) ||
+		    locklist_host(l, object, NULL);
+	locklist_free(l);
+	return ok;
 }
 
 void

@@ -19,6 +19,9 @@
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 
+#include "admin.h"
+#include "approval.h"
+#include "audit.h"
 #include "config.h"
 #include "epp.h"
 #include "log.h"
@@ -34,6 +37,9 @@
 struct daemon {
 	struct event_base	*base;
 	struct proxy		*proxy;
+	struct approvals	*approvals;
+	struct admin		*admin;
+	struct audit		*audit;
 	const char		*conf_path;
 	int			 stopping;
 };
@@ -80,6 +86,86 @@ load(const char *path, int to_stderr)
 	return cfg;
 }
 
+/*
+ * The audit log.  Opening it verifies what is there: a torn tail is sealed
+ * with a recovery record, anything else refuses the start.
+ */
+static int
+start_audit(struct daemon *d, const struct config *cfg)
+{
+	struct audit_opts o;
+	char err[512];
+
+	if (cfg->audit_dir == NULL) {
+		log_warn("no [audit] dir: commands are not recorded");
+		return 0;
+	}
+	memset(&o, 0, sizeof(o));
+	o.dir = cfg->audit_dir;
+	o.signing_key = cfg->audit_key;
+	o.origin = cfg->audit_origin;
+	o.segment_max = cfg->audit_segment_max;
+	o.checkpoint_ms = cfg->audit_checkpoint_ms;
+	o.heartbeat_s = cfg->audit_heartbeat;
+	if (audit_open(d->base, &o, &d->audit, err, sizeof(err)) != 0) {
+		log_err("audit: %s", err);
+		return -1;
+	}
+	proxy_set_audit(d->proxy, d->audit);
+	log_notice("audit log in %s", cfg->audit_dir);
+	return 0;
+}
+
+/*
+ * Seeds, approval state and the admin listener.  The seeds file must be
+ * private (mode 0600, ours); a corrupt state file stops the start: an
+ * approval must never be forgotten or invented.
+ */
+static int
+start_approvals(struct daemon *d, const struct config *cfg)
+{
+	struct approval_opts o;
+	struct seeds *seeds = NULL;
+	char err[512];
+
+	if (cfg->seeds_path == NULL) {
+		if (cfg->policy != NULL)
+			log_notice("no [approvals] seeds: protected changes "
+			    "on locked objects are refused, never approved");
+	} else if (seeds_load(cfg->seeds_path, &seeds, err,
+	    sizeof(err)) != 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (seeds != NULL) {
+		memset(&o, 0, sizeof(o));
+		o.state_path = cfg->state_path;
+		o.ticket_ttl = cfg->ticket_ttl;
+		o.pending_ttl = cfg->pending_ttl;
+		o.window = cfg->totp_window;
+		o.rate_attempts = cfg->rate_attempts;
+		o.rate_period = cfg->rate_period;
+		o.lockout_after = cfg->lockout_after;
+		o.global_cap = cfg->global_cap;
+		o.global_period = cfg->global_period;
+		if (approvals_open(&o, seeds, &d->approvals, err,
+		    sizeof(err)) != 0) {
+			log_err("approvals: %s", err);
+			return -1;
+		}
+		proxy_set_approvals(d->proxy, d->approvals);
+	}
+	if (cfg->admin_enabled) {
+		if ((d->admin = admin_start(d->base, d->proxy, err,
+		    sizeof(err))) == NULL) {
+			log_err("%s", err);
+			return -1;
+		}
+		log_notice("admin listener on %s", cfg->admin_listen.text);
+	}
+	return 0;
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -116,9 +202,14 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if (proxy_reload(d->proxy, cfg, err, sizeof(err)) != 0)
 		log_err("reload failed: %s: keeping the running "
 		    "configuration", err);
-	else
+	else {
+		if (d->admin != NULL && admin_reload(d->admin, err,
+		    sizeof(err)) != 0)
+			log_err("reload: admin listener keeps its old TLS "
+			    "settings: %s", err);
 		log_notice("reload done: new sessions use the new "
 		    "configuration");
+	}
 	config_unref(cfg);
 }
 
@@ -195,6 +286,8 @@ main(int argc, char *argv[])
 		log_err("cannot set up signal handling");
 		goto out;
 	}
+	if (start_audit(&d, cfg) != 0 || start_approvals(&d, cfg) != 0)
+		goto out;
 	log_notice("eppgw %s: listening on %s, registry %s (%s)",
 	    EPPGW_VERSION, cfg->listen.text, cfg->up_address.text,
 	    cfg->up_server_name);
@@ -203,7 +296,11 @@ main(int argc, char *argv[])
 	    proxy_session_count(d.proxy));
 	rc = 0;
 out:
+	admin_free(d.admin);
 	proxy_free(d.proxy);
+	/* Last: the final checkpoint covers every session's close record. */
+	audit_close(d.audit);
+	approvals_free(d.approvals);
 	if (ev_term)
 		event_free(ev_term);
 	if (ev_int)

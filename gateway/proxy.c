@@ -25,6 +25,8 @@ struct proxy {
 	SSL_CTX			*client_ctx;
 	struct evconnlistener	*listener;
 	struct session_list	 sessions;
+	struct approvals	*approvals;	/* not owned */
+	struct audit		*audit;		/* not owned */
 	uint64_t		 next_id;
 	int			 accepting;
 	char			 run_id[24];
@@ -171,6 +173,30 @@ SSL_CTX *
 proxy_client_ctx(const struct proxy *p)
 {
 	return p->client_ctx;
+}
+
+struct approvals *
+proxy_approvals(const struct proxy *p)
+{
+	return p->approvals;
+}
+
+struct audit *
+proxy_audit(const struct proxy *p)
+{
+	return p->audit;
+}
+
+void
+proxy_set_audit(struct proxy *p, struct audit *a)
+{
+	p->audit = a;
+}
+
+void
+proxy_set_approvals(struct proxy *p, struct approvals *a)
+{
+	p->approvals = a;
 }
 
 const char *

@@ -29,6 +29,8 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "approval.h"
+#include "audit.h"
 #include "config.h"
 #include "conn.h"
 #include "change.h"
@@ -37,6 +39,7 @@
 #include "log.h"
 #include "policy.h"
 #include "proxy.h"
+#include "records.h"
 #include "reply.h"
 #include "session.h"
 #include "tls.h"
@@ -46,7 +49,9 @@ enum state {
 	ST_CONNECTING,
 	ST_GREETING,
 	ST_READY,
+	ST_LOG_CMD,	/* the command's audit record is being made durable */
 	ST_WAIT_REPLY,
+	ST_LOG_RSP,	/* the reply's audit record is being made durable */
 	ST_CLOSING,
 	ST_DEAD
 };
@@ -89,6 +94,22 @@ struct session {
 	char			*cltrid;
 	char			*login_clid;
 
+	struct timespec		 sent;
+	uint64_t		 cmd_seq;	/* its audit record */
+	int			 cmd_logged;
+
+	/* What to do once the command's record is durable. */
+	enum { ACT_NONE, ACT_FORWARD, ACT_REPLY } act;
+	uint8_t			*act_xml;	/* ACT_FORWARD: what to send */
+	size_t			 act_len;
+	int			 act_code;	/* ACT_REPLY */
+	const char		*act_reason;
+	char			 act_detail[16];
+
+	struct audit		*audit;		/* not owned; NULL: none */
+	unsigned		 audit_pending;	/* callbacks still to come */
+	int			 zombie;	/* closed, awaiting them */
+
 	uint64_t		 ncmds;
 	unsigned		 nreplies;	/* our own replies, for svTRIDs */
 };
@@ -119,6 +140,27 @@ arm_up(struct session *s, unsigned seconds)
 }
 
 static void
+free_memory(struct session *s)
+{
+	free(s->cltrid);
+	free(s->login_clid);
+	free(s->act_xml);
+	config_unref(s->cfg);
+	SSL_CTX_free(s->client_ctx);
+	free(s);
+}
+
+static void
+rec_who(const struct session *s, struct rec_session *rs)
+{
+	rs->id = s->id;
+	rs->peer = s->peer;
+	rs->principal = s->principal ? s->principal->name : NULL;
+	rs->cert = s->fp_hex[0] ? s->fp_hex : NULL;
+	rs->clid = s->clid[0] ? s->clid : NULL;
+}
+
+static void
 free_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
@@ -133,11 +175,12 @@ free_cb(evutil_socket_t fd, short what, void *arg)
 		s->next->prev = s->prev;
 	s->list->count--;
 	proxy_session_gone(s->proxy, s);
-	free(s->cltrid);
-	free(s->login_clid);
-	config_unref(s->cfg);
-	SSL_CTX_free(s->client_ctx);
-	free(s);
+	/* An audit callback still holds s: the last one frees it. */
+	if (s->audit_pending > 0) {
+		s->zombie = 1;
+		return;
+	}
+	free_memory(s);
 }
 
 static void
@@ -161,6 +204,13 @@ session_close(struct session *s, const char *why)
 	log_info("session %llu: %s: closed (%s) after %llu commands",
 	    (unsigned long long)s->id, who(s), why,
 	    (unsigned long long)s->ncmds);
+	if (s->audit != NULL && s->principal != NULL) {
+		struct rec_session rs;
+
+		rec_who(s, &rs);
+		(void)audit_submit(s->audit, "session",
+		    rec_session_close(&rs, why, s->ncmds), NULL, NULL);
+	}
 	s->state = ST_DEAD;
 	release(s);
 	/* Free from a fresh loop turn: our callers may still look at s. */
@@ -243,14 +293,6 @@ reply_self(struct session *s, int code, const char *reason,
 	reply_detail(s, code, reason, NULL, cltrid, close_after);
 }
 
-/* A refusal naming a change: "approval_required 0123456789ab". */
-static void
-reply_change(struct session *s, int code, const char *reason,
-    const char *change_id)
-{
-	reply_detail(s, code, reason, change_id, s->cltrid, 0);
-}
-
 /* The registry is gone: 2500 upstream_unavailable, then close. */
 static void
 upstream_failed(struct session *s, const char *why)
@@ -280,6 +322,7 @@ forward(struct session *s, const uint8_t *xml, size_t len)
 	}
 	s->state = ST_WAIT_REPLY;
 	s->ncmds++;
+	clock_gettime(CLOCK_MONOTONIC, &s->sent);
 	event_del(s->deadline);
 	s->dl = DL_NONE;
 	arm_up(s, s->cfg->up_reply_timeout);
@@ -306,23 +349,175 @@ log_verdict(struct session *s, const struct epp_msg *m,
 	    v->decision == DECISION_ALLOW ? "" : v->reason);
 }
 
-/* One complete frame from the registrar: parse, judge, forward. */
+/* Answer the registrar ourselves once the command is on record. */
+static void
+act_reply(struct session *s, int code, const char *reason,
+    const char *detail)
+{
+	s->act = ACT_REPLY;
+	s->act_code = code;
+	s->act_reason = reason;
+	snprintf(s->act_detail, sizeof(s->act_detail), "%s",
+	    detail ? detail : "");
+}
+
+/* Run what was decided for the command, now that it is on record. */
+static void
+run_action(struct session *s)
+{
+	uint8_t *xml = s->act_xml;
+	int act = s->act;
+
+	s->act = ACT_NONE;
+	s->act_xml = NULL;
+	s->state = ST_READY;
+	if (act == ACT_FORWARD) {
+		forward(s, xml, s->act_len);
+		free(xml);
+		return;
+	}
+	if (act == ACT_REPLY) {
+		reply_detail(s, s->act_code, s->act_reason,
+		    s->act_detail[0] ? s->act_detail : NULL, s->cltrid, 0);
+		if (s->audit != NULL && s->cmd_logged) {
+			struct rec_session rs;
+
+			/* The outcome of a command answered here. */
+			rec_who(s, &rs);
+			(void)audit_submit(s->audit, "rsp", rec_rsp(&rs,
+			    s->cmd_seq, "gateway", s->act_code, s->act_reason,
+			    s->cltrid, NULL, 0), NULL, NULL);
+		}
+	}
+	if (s->state == ST_READY)
+		arm(s, DL_IDLE, s->cfg->idle_timeout);
+}
+
+/* The command's record is durable (or the log failed): act on it. */
+static void
+cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
+{
+	struct session *s = arg;
+
+	(void)leaf;
+	s->audit_pending--;
+	if (s->zombie) {
+		if (s->audit_pending == 0)
+			free_memory(s);
+		return;
+	}
+	if (s->state != ST_LOG_CMD)
+		return;		/* closed meanwhile */
+	if (status != 0) {
+		/* Not on record, so not forwarded: fail closed. */
+		log_err("session %llu: audit log failed: refusing the command",
+		    (unsigned long long)s->id);
+		free(s->act_xml);
+		s->act_xml = NULL;
+		act_reply(s, 2400, "audit_unavailable", NULL);
+	} else {
+		s->cmd_seq = seq;
+		s->cmd_logged = 1;
+	}
+	run_action(s);
+	if (s->state == ST_READY)
+		client_input(s);
+}
+
+/*
+ * Write the command's record, then act: forward it or answer it.  Without
+ * an audit log the action runs at once.
+ */
+static void
+log_and_act(struct session *s, const struct epp_msg *m,
+    const struct verdict *v, const char *decision, const char *reason,
+    const char *approver, const uint8_t *frame, size_t frame_len)
+{
+	struct rec_session rs;
+	json_t *rec;
+
+	s->cmd_logged = 0;
+	if (s->audit == NULL) {
+		run_action(s);
+		return;
+	}
+	rec_who(s, &rs);
+	rec = rec_cmd(&rs, m, v, decision, reason, approver, frame,
+	    frame_len);
+	if (rec == NULL || audit_submit(s->audit, "cmd", rec, cmd_logged_cb,
+	    s) != 0) {
+		free(s->act_xml);
+		s->act_xml = NULL;
+		act_reply(s, 2400, "audit_unavailable", NULL);
+		run_action(s);
+		return;
+	}
+	s->audit_pending++;
+	s->state = ST_LOG_CMD;
+	event_del(s->deadline);
+	s->dl = DL_NONE;
+}
+
+/*
+ * A protected change: forward it only if a second operator approved exactly
+ * this change (a ticket for its digest, object, clID and requester), which
+ * is consumed now.  Returns 0 to forward, -1 when answered (act_reply).
+ */
+static int
+need_approval(struct session *s, const struct epp_msg *m,
+    const struct verdict *v, const char **reason,
+    char approver[APPROVAL_NAME_MAX])
+{
+	struct approvals *ap = proxy_approvals(s->proxy);
+	char id[13];
+	const char *object;
+	enum approval_need need = NEED_APPROVAL;
+
+	*reason = APPROVAL_REQUIRED;
+	object = epp_msg_nobjects(m) ? epp_msg_object(m, 0, NULL, NULL) :
+	    epp_msg_name(m);
+	snprintf(id, sizeof(id), "%s", v->change_id);
+	if (ap != NULL && approvals_require(ap, v->digest, v->canonical,
+	    object, s->clid[0] ? s->clid : "-", s->principal->name, &need, id,
+	    reason, approver) != 0) {
+		/* Cannot record the pending change or consume the ticket. */
+		*reason = "internal";
+		act_reply(s, 2400, "internal", NULL);
+		return -1;
+	}
+	if (need == NEED_NONE) {
+		log_notice("session %llu: %s: change %s on %s approved by %s: "
+		    "ticket consumed, forwarding", (unsigned long long)s->id,
+		    who(s), v->change_id, object, approver);
+		return 0;
+	}
+	act_reply(s, 2304, *reason, id);
+	return -1;
+}
+
+/*
+ * One complete frame from the registrar: parse, judge, then log it and act
+ * (forward, or answer it ourselves).
+ */
 static void
 handle_command(struct session *s, const uint8_t *xml, size_t len)
 {
 	struct epp_msg *m = NULL;
 	struct verdict v;
-	const char *why, *clid;
-	uint8_t *out = NULL;
-	size_t outlen;
+	const char *why, *clid, *decision = "allow", *reason = NULL;
+	char approver[APPROVAL_NAME_MAX] = "";
+	int judged = 0;
 
 	memset(&v, 0, sizeof(v));
 	clear_inflight(s);
+	s->act = ACT_NONE;
 	if (epp_parse(xml, len, &m, &why) != 0) {
 		log_notice("session %llu: %s: syntax error: %s",
 		    (unsigned long long)s->id, who(s), why);
-		reply_self(s, 2001, "syntax", NULL, 0);
-		return;
+		act_reply(s, 2001, "syntax", NULL);
+		decision = "reject";
+		reason = why;
+		goto log;
 	}
 	if (epp_msg_cltrid(m) != NULL && (s->cltrid =
 	    strndup(epp_msg_cltrid(m), 64)) == NULL)
@@ -340,8 +535,10 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 			log_notice("session %llu: principal %s may not log "
 			    "in as clID \"%.16s\"", (unsigned long long)s->id,
 			    s->principal->name, epp_msg_login_clid(m));
-			reply_self(s, 2200, "clid_not_allowed", s->cltrid, 0);
-			goto out;
+			act_reply(s, 2200, "clid_not_allowed", NULL);
+			decision = "reject";
+			reason = "clid_not_allowed";
+			goto log;
 		}
 		if ((s->login_clid = strdup(epp_msg_login_clid(m))) == NULL)
 			goto nomem;
@@ -349,33 +546,34 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 	default:
 		log_notice("session %llu: %s sent a message that is not a "
 		    "command", (unsigned long long)s->id, who(s));
-		reply_self(s, 2001, "syntax", s->cltrid, 0);
-		goto out;
+		act_reply(s, 2001, "syntax", NULL);
+		decision = "reject";
+		reason = "not a command";
+		goto log;
 	}
 	if (epp_msg_kind(m) != EPP_KIND_HELLO) {
 		clid = s->login_clid ? s->login_clid : s->clid;
-		if (policy_judge(s->cfg->policy, m, clid, &v) != 0) {
-			/* Cannot judge: fail closed. */
-			reply_self(s, 2400, "internal", s->cltrid, 0);
-			goto out;
-		}
+		if (policy_judge(s->cfg->policy, m, clid, &v) != 0)
+			goto nomem;	/* cannot judge: fail closed */
+		judged = 1;
 		log_verdict(s, m, &v);
+		decision = decision_name(v.decision);
+		reason = v.decision == DECISION_ALLOW ? NULL : v.reason;
 		if (v.decision == DECISION_REJECT) {
-			reply_self(s, 2001, "syntax", s->cltrid, 0);
-			goto out;
+			act_reply(s, 2001, "syntax", NULL);
+			goto log;
 		}
-		if (v.decision == DECISION_APPROVAL) {
-			reply_change(s, 2304, "approval_required",
-			    v.change_id);
-			goto out;
-		}
+		if (v.decision == DECISION_APPROVAL &&
+		    need_approval(s, m, &v, &reason, approver) != 0)
+			goto log;
 	}
 	/* What the registry gets is our serialisation of what we judged. */
-	if (epp_msg_serialise(m, &out, &outlen) != 0)
+	if (epp_msg_serialise(m, &s->act_xml, &s->act_len) != 0)
 		goto nomem;
-	forward(s, out, outlen);
-	free(out);
-out:
+	s->act = ACT_FORWARD;
+log:
+	log_and_act(s, m, judged ? &v : NULL, decision, reason,
+	    approver[0] ? approver : NULL, xml, len);
 	verdict_clear(&v);
 	epp_msg_free(m);
 	return;
@@ -497,21 +695,121 @@ identify(struct session *s)
 	log_info("session %llu: %s: principal %s (%s, %s)",
 	    (unsigned long long)s->id, s->peer, s->principal->name,
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	if (s->audit != NULL) {
+		struct rec_session rs;
+
+		rec_who(s, &rs);
+		(void)audit_submit(s->audit, "session", rec_session_open(&rs),
+		    NULL, NULL);
+	}
 	return 0;
 }
 
-/* Track logins: later the policy needs to know the session's clID. */
-static int
-reply_code(const uint8_t *xml, size_t len)
+/*
+ * Hand the registry's reply (the first n bytes upstream) to the registrar,
+ * unchanged, and go on with the next command.
+ */
+static void
+relay_reply(struct session *s, size_t n, int code)
+{
+	const uint8_t *in;
+	size_t avail;
+
+	in = conn_in(s->up, &avail);
+	if (conn_write(s->client, in, n) != 0) {
+		session_close(s, "registrar connection failed");
+		return;
+	}
+	conn_consume(s->up, n);
+	/* Track logins: the policy and the records need the clID. */
+	if (s->cmd == EPP_CMD_LOGIN && code >= 1000 && code < 2000) {
+		snprintf(s->clid, sizeof(s->clid), "%s", s->login_clid);
+		log_info("session %llu: %s logged in as %s",
+		    (unsigned long long)s->id, s->principal->name, s->clid);
+	}
+	if (s->cmd == EPP_CMD_LOGOUT || (code >= 2500 && code < 2600)) {
+		close_after_flush(s, "registry ended the session");
+		return;
+	}
+	clear_inflight(s);
+	set_ready(s);
+	client_input(s);
+}
+
+static void
+rsp_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
+{
+	struct session *s = arg;
+
+	(void)seq;
+	(void)leaf;
+	s->audit_pending--;
+	if (s->zombie) {
+		if (s->audit_pending == 0)
+			free_memory(s);
+		return;
+	}
+	if (s->state != ST_LOG_RSP)
+		return;
+	if (status != 0)
+		/* The registry has acted already; its answer still goes to
+		 * the registrar, and the next command will be refused. */
+		log_err("session %llu: audit log failed: reply to clTRID "
+		    "%.64s relayed unrecorded", (unsigned long long)s->id,
+		    s->cltrid ? s->cltrid : "-");
+	s->state = ST_WAIT_REPLY;
+	relay_reply(s, s->act_len, s->act_code);
+}
+
+static uint64_t
+usec_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(now.tv_sec - t0->tv_sec) * 1000000u +
+	    (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000);
+}
+
+/* A complete reply is upstream: record it, then relay it. */
+static void
+got_reply(struct session *s, const uint8_t *xml, size_t plen)
 {
 	struct epp_msg *m = NULL;
+	struct rec_session rs;
 	const char *why;
+	size_t n = FRAME_HEADER_LEN + plen;
 	int code = -1;
+	json_t *rec;
 
-	if (epp_parse(xml, len, &m, &why) == 0)
-		code = epp_msg_result_code(m);
+	if (s->audit != NULL || s->cmd == EPP_CMD_LOGIN ||
+	    s->cmd == EPP_CMD_LOGOUT) {
+		if (epp_parse(xml, plen, &m, &why) == 0)
+			code = epp_msg_result_code(m);
+	}
+	if (s->audit == NULL || !s->cmd_logged) {
+		epp_msg_free(m);
+		relay_reply(s, n, code);
+		return;
+	}
+	rec_who(s, &rs);
+	rec = rec_rsp(&rs, s->cmd_seq, "registry", code,
+	    m ? epp_msg_result_msg(m) : "unparsable reply",
+	    m ? epp_msg_cltrid(m) : NULL, m ? epp_msg_svtrid(m) : NULL,
+	    usec_since(&s->sent));
 	epp_msg_free(m);
-	return code;
+	if (rec == NULL || audit_submit(s->audit, "rsp", rec, rsp_logged_cb,
+	    s) != 0) {
+		log_err("session %llu: audit log failed: reply relayed "
+		    "unrecorded", (unsigned long long)s->id);
+		relay_reply(s, n, code);
+		return;
+	}
+	s->audit_pending++;
+	s->state = ST_LOG_RSP;
+	s->act_len = n;
+	s->act_code = code;
+	event_del(s->up_deadline);
 }
 
 static void
@@ -519,10 +817,9 @@ up_input_cb(struct conn *c, void *arg)
 {
 	struct session *s = arg;
 	const uint8_t *in;
-	size_t avail, plen, n;
+	size_t avail, plen;
 	uint32_t total = 0;
 	enum frame_status fs;
-	int code;
 
 	while (s->state == ST_GREETING || s->state == ST_WAIT_REPLY) {
 		in = conn_in(c, &avail);
@@ -534,34 +831,18 @@ up_input_cb(struct conn *c, void *arg)
 		}
 		if (fs == FRAME_NEED_MORE || avail < FRAME_HEADER_LEN + plen)
 			return;
-		n = FRAME_HEADER_LEN + plen;
-		code = -1;
-		if (s->cmd == EPP_CMD_LOGIN || s->cmd == EPP_CMD_LOGOUT)
-			code = reply_code(in + FRAME_HEADER_LEN, plen);
-		/* Relay the registry's bytes unchanged, header included. */
-		if (conn_write(s->client, in, n) != 0) {
+		if (s->state == ST_WAIT_REPLY) {
+			got_reply(s, in + FRAME_HEADER_LEN, plen);
+			continue;
+		}
+		/* The greeting: relayed unchanged, header included. */
+		if (conn_write(s->client, in, FRAME_HEADER_LEN + plen) != 0) {
 			session_close(s, "registrar connection failed");
 			return;
 		}
-		conn_consume(c, n);
-		if (s->state == ST_GREETING) {
-			log_debug("session %llu: greeting relayed",
-			    (unsigned long long)s->id);
-			set_ready(s);
-			client_input(s);
-			continue;
-		}
-		if (s->cmd == EPP_CMD_LOGIN && code >= 1000 && code < 2000) {
-			snprintf(s->clid, sizeof(s->clid), "%s", s->login_clid);
-			log_info("session %llu: %s logged in as %s",
-			    (unsigned long long)s->id, s->principal->name,
-			    s->clid);
-		}
-		if (s->cmd == EPP_CMD_LOGOUT || (code >= 2500 && code < 2600)) {
-			close_after_flush(s, "registry ended the session");
-			return;
-		}
-		clear_inflight(s);
+		conn_consume(c, FRAME_HEADER_LEN + plen);
+		log_debug("session %llu: greeting relayed",
+		    (unsigned long long)s->id);
 		set_ready(s);
 		client_input(s);
 	}
@@ -585,8 +866,17 @@ up_connected_cb(struct conn *c, void *arg)
 static void
 up_error_cb(struct conn *c, void *arg, const char *why, int eof)
 {
+	struct session *s = arg;
+
 	(void)c;
-	upstream_failed(arg, eof ? "closed by the registry" : why);
+	/*
+	 * The reply is in hand and being recorded (a logout's 1500 comes
+	 * with the registry's close): relay it first.  The next command
+	 * will find the registry gone.
+	 */
+	if (s->state == ST_LOG_RSP)
+		return;
+	upstream_failed(s, eof ? "closed by the registry" : why);
 }
 
 static void
@@ -668,6 +958,7 @@ session_start(struct proxy *p, struct session_list *list, uint64_t id,
 	s->proxy = p;
 	s->base = proxy_base(p);
 	s->cfg = config_ref(proxy_config(p));
+	s->audit = proxy_audit(p);
 	s->client_ctx = proxy_client_ctx(p);
 	SSL_CTX_up_ref(s->client_ctx);
 	if (sa->sa_family == AF_INET) {

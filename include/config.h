@@ -33,6 +33,8 @@ struct principal {
 	char		**clids;
 	size_t		  nclids;
 	unsigned	  roles;		/* enum principal_role bits */
+	char		**approve;		/* names/patterns it may approve */
+	size_t		  napprove;		/* 0: everything ("*") */
 };
 
 struct sockaddr_cfg {
@@ -63,6 +65,33 @@ struct config {
 	char		*up_key;
 	unsigned	 up_connect_timeout;
 	unsigned	 up_reply_timeout;
+
+	/* [audit] (no audit log when dir is unset) */
+	char		*audit_dir;
+	char		*audit_key;
+	char		*audit_origin;
+	size_t		 audit_segment_max;
+	unsigned	 audit_checkpoint_ms;
+	unsigned	 audit_heartbeat;
+
+	/* [admin]: the approvers' mTLS listener (disabled when unset) */
+	struct sockaddr_cfg admin_listen;
+	int		 admin_enabled;
+	char		*admin_cert;
+	char		*admin_key;
+	char		*admin_ca;
+
+	/* [approvals] */
+	char		*seeds_path;
+	char		*state_path;
+	unsigned	 ticket_ttl;
+	unsigned	 pending_ttl;
+	unsigned	 totp_window;
+	unsigned	 rate_attempts;
+	unsigned	 rate_period;
+	unsigned	 lockout_after;
+	unsigned	 global_cap;
+	unsigned	 global_period;
 
 	/* [policy] */
 	char		*locks_path;	/* lock list file, NULL for none */
@@ -103,5 +132,12 @@ const struct principal *config_principal_by_fp(const struct config *cfg,
 
 /* Whether principal p may log in with clID clid. */
 int principal_may_use_clid(const struct principal *p, const char *clid);
+
+/* The principal called name, or NULL. */
+const struct principal *config_principal_by_name(const struct config *cfg,
+    const char *name);
+
+/* Whether p is an approver for the (normalised) object name. */
+int principal_may_approve(const struct principal *p, const char *object);
 
 #endif

@@ -46,6 +46,12 @@ struct verdict {
 struct policy *policy_new(unsigned protected_classes, struct locklist *locks);
 void policy_free(struct policy *p);
 const struct locklist *policy_locks(const struct policy *p);
+/*
+ * The lock list for the admin API's edits.  The only mutable part of a
+ * loaded configuration: a lock added or (after approval) removed applies
+ * to every live session at once, which is what an operator expects.
+ */
+struct locklist *policy_locks_mut(struct policy *p);
 unsigned policy_protected(const struct policy *p);
 
 /*

@@ -14,6 +14,8 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+struct approvals;
+struct audit;
 struct config;
 struct proxy;
 struct session;
@@ -39,6 +41,12 @@ struct event_base *proxy_base(const struct proxy *p);
 struct config *proxy_config(const struct proxy *p);
 SSL_CTX *proxy_server_ctx(const struct proxy *p);
 SSL_CTX *proxy_client_ctx(const struct proxy *p);
+/* The approvals state (owned by the daemon), or NULL when not configured. */
+struct approvals *proxy_approvals(const struct proxy *p);
+void proxy_set_approvals(struct proxy *p, struct approvals *a);
+/* The audit log (owned by the daemon), or NULL when not configured. */
+struct audit *proxy_audit(const struct proxy *p);
+void proxy_set_audit(struct proxy *p, struct audit *a);
 /* A prefix unique to this run of the daemon, for svTRIDs. */
 const char *proxy_run_id(const struct proxy *p);
 /* Called by a session when it has released everything. */

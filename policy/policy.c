@@ -43,6 +43,12 @@ policy_locks(const struct policy *p)
 	return p->locks;
 }
 
+struct locklist *
+policy_locks_mut(struct policy *p)
+{
+	return p->locks;
+}
+
 unsigned
 policy_protected(const struct policy *p)
 {
@@ -146,6 +152,21 @@ locked_object(const struct policy *p, const struct epp_msg *m,
 		*entry = "(unidentifiable object)";
 		*object = epp_msg_name(m);
 		return 1;
+	}
+	/*
+	 * A host rename repoints every delegation that uses the host, and
+	 * the gateway cannot see which domains those are: any rename may
+	 * move a locked domain's name server, so all of them are held.
+	 */
+	if (epp_msg_obj_type(m) == EPP_OBJ_HOST) {
+		for (size_t i = 0; i < epp_msg_nchanges(m); i++)
+			if (strncmp(epp_msg_change(m, i, NULL), "chg.name=",
+			    9) == 0) {
+				*entry = "(a renamed host may serve a locked "
+				    "domain)";
+				*object = epp_msg_object(m, 0, NULL, NULL);
+				return 1;
+			}
 	}
 	for (size_t i = 0; i < epp_msg_nobjects(m); i++) {
 		name = epp_msg_object(m, i, &t, NULL);

@@ -352,6 +352,11 @@ START_TEST(glue_is_held)
 	    "ns.dns.example</host:name><host:chg><host:name>ns2.locked.example"
 	    "</host:name></host:chg></host:update></update>",
 	    DECISION_APPROVAL, CLASS_HOST);
+	/* Any rename: the host may serve a locked domain (DESIGN 4). */
+	expect(p, "<update><host:update xmlns:host=\"" HOST "\"><host:name>"
+	    "ns.dns.example</host:name><host:chg><host:name>ns.evil.example"
+	    "</host:name></host:chg></host:update></update>",
+	    DECISION_APPROVAL, CLASS_HOST);
 	/* Glue of unlocked domains is free. */
 	expect(p, "<update><host:update xmlns:host=\"" HOST "\"><host:name>"
 	    "ns1.open.example</host:name><host:add><host:addr>203.0.113.1"

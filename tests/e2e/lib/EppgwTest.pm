@@ -15,6 +15,9 @@ package EppgwTest;
 #       gateway => { max_frame => 65536 });
 #   my $via = epp_client(port => $gw->{port});    # through the gateway
 #   gateway_log_like($gw, qr/logged in as registrar1/, 'login logged');
+#   my $pgw = start_gateway(regsim => $rs,       # with a [policy] section
+#       policy => { locks => ['locked.example', '*.bank.example'],
+#       protect => 'ns ds' });
 #   gateways_clean();                             # stop all; no ASan/UBSan
 #
 # Everything a test starts is stopped (SIGTERM) when the test exits; the
@@ -234,8 +237,15 @@ sub _ini_section {
 #   principals { NAME => { cert => NAME|PATH, cert_sha256, clids, roles } }:
 #             added to (or replacing) the demo principals registrar, alice,
 #             bob, carol; default_principals => 0 drops those
+#   policy    { locks => [ENTRY, ...], protect => 'ns ds ...' }: a [policy]
+#             section; the lock list (exact names, "*.suffix" patterns,
+#             "# comments", one a line) is written to DIR/locks-PORT.txt.
+#             protect is left out (the gateway's default: every class)
+#             when not given.  Without this option there is no [policy]
+#             section: nothing is locked.
 #   verbose   run with -v (debug logs); default $ENV{EPPGW_DEBUG}
-# Returns { pid, host, port, log, conf, dir }; croaks if it does not start.
+# Returns { pid, host, port, log, conf, dir, locks }; croaks if it does not
+# start (locks: the lock list's path, when policy was given).
 sub start_gateway {
 	my (%o) = @_;
 	my $dir = run_dir();
@@ -301,6 +311,19 @@ sub start_gateway {
 		log   => "$dir/eppgw-$port.log",
 		owner => $$,
 	};
+	if (my $pol = $o{policy}) {
+		croak 'start_gateway: policy must be a hash'
+		    unless ref $pol eq 'HASH';
+		my @entries = @{$pol->{locks} // []};
+		$gw->{locks} = "$dir/locks-$port.txt";
+		open(my $lf, '>', $gw->{locks}) or croak "$gw->{locks}: $!";
+		print $lf "# written by EppgwTest::start_gateway\n";
+		print $lf "$_\n" for @entries;
+		close($lf) or croak "$gw->{locks}: $!";
+		$conf .= "[policy]\nlocks = $gw->{locks}\n";
+		$conf .= "protect = $pol->{protect}\n" if defined $pol->{protect};
+		$conf .= "\n";
+	}
 	open(my $fh, '>', $gw->{conf}) or croak "$gw->{conf}: $!";
 	print $fh $conf;
 	close($fh) or croak "$gw->{conf}: $!";

@@ -1,0 +1,538 @@
+/*
+ * admin.c: the approvers' JSON API over mutual TLS (see admin.h).
+ *
+ * libevent's evhttp does the HTTP; each connection is an OpenSSL
+ * bufferevent that requires a client certificate from the admin CA.  The
+ * certificate's fingerprint names the principal: approvals are made by
+ * that principal and nobody else, and the TOTP code in the request body is
+ * checked for that principal only.  Codes never reach a log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+#include "admin.h"
+#include "approval.h"
+#include "config.h"
+#include "lock.h"
+#include "log.h"
+#include "names.h"
+#include "policy.h"
+#include "proxy.h"
+#include "tls.h"
+
+#define BODY_MAX	4096
+
+struct admin {
+	struct event_base	*base;
+	struct proxy		*proxy;
+	SSL_CTX			*ctx;
+	struct evhttp		*http;
+	struct evconnlistener	*listener;
+};
+
+static SSL_CTX *
+admin_ctx(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		snprintf(err, errlen, "cannot create the admin TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->admin_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, cfg->admin_key,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1 ||
+	    SSL_CTX_load_verify_locations(ctx, cfg->admin_ca, NULL) != 1) {
+		snprintf(err, errlen, "admin: cannot load %s, %s or %s",
+		    cfg->admin_cert, cfg->admin_key, cfg->admin_ca);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	return ctx;
+}
+
+static struct bufferevent *
+bev_cb(struct event_base *base, void *arg)
+{
+	struct admin *a = arg;
+	SSL *ssl = SSL_new(a->ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+
+static void
+reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	if (s != NULL) {
+		evbuffer_add(out, s, strlen(s));
+		evbuffer_add(out, "\n", 1);
+	}
+	free(s);
+	json_decref(body);
+	evhttp_send_reply(req, code, code < 300 ? "OK" : "Refused", NULL);
+}
+
+static void
+reply_error(struct evhttp_request *req, int code, const char *token,
+    const char *message)
+{
+	reply_json(req, code, json_pack("{s:s, s:s}", "error", token,
+	    "message", message));
+}
+
+/* The principal behind this request's client certificate, or NULL. */
+static const struct principal *
+caller(struct admin *a, struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	uint8_t fp[32];
+
+	if (conn == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(conn)) == NULL ||
+	    tls_peer_fingerprint(bufferevent_openssl_get_ssl(bev), fp) != 0)
+		return NULL;
+	return config_principal_by_fp(proxy_config(a->proxy), fp);
+}
+
+/* The JSON body, or NULL (bad or too big). */
+static json_t *
+body_json(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char buf[BODY_MAX + 1];
+	json_t *j;
+
+	if (len == 0)
+		return json_object();
+	if (len > BODY_MAX)
+		return NULL;
+	evbuffer_copyout(in, buf, len);
+	buf[len] = '\0';
+	j = json_loadb(buf, len, 0, NULL);
+	/* The body may carry a TOTP code: do not leave it on the stack. */
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return j;
+}
+
+static const char *
+refusal_text(const char *token)
+{
+	static const struct { const char *t, *m; } texts[] = {
+		{ APPROVAL_SELF, "you requested this change: another operator "
+		    "must approve it" },
+		{ APPROVAL_INVALID_OTP, "the code is wrong" },
+		{ APPROVAL_REPLAYED_OTP, "this code (or a later one) was "
+		    "already used: wait for the next one" },
+		{ APPROVAL_LOCKED_OUT, "too many failed codes: an operator "
+		    "must reset you" },
+		{ APPROVAL_RATE_LIMITED, "too many attempts: wait 30 seconds" },
+		{ APPROVAL_PAUSED, "approvals are paused after too many "
+		    "failures" },
+		{ APPROVAL_UNKNOWN, "no such change" },
+		{ APPROVAL_NOT_PENDING, "the change is no longer pending" },
+		{ APPROVAL_NO_SEED, "you have no TOTP seed on the gateway" },
+		{ APPROVAL_STORAGE, "the gateway could not record it durably" },
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (strcmp(texts[i].t, token) == 0)
+			return texts[i].m;
+	return "refused";
+}
+
+static int
+refusal_code(const char *token)
+{
+	if (strcmp(token, APPROVAL_UNKNOWN) == 0)
+		return 404;
+	if (strcmp(token, APPROVAL_STORAGE) == 0)
+		return 500;
+	return 403;
+}
+
+static void
+do_approve(struct admin *a, struct evhttp_request *req,
+    const struct principal *who, const char *id)
+{
+	struct approvals *ap = proxy_approvals(a->proxy);
+	const char *object, *reason = NULL, *otp;
+	json_t *body;
+
+	if ((object = approvals_object(ap, id)) == NULL) {
+		reply_error(req, 404, APPROVAL_UNKNOWN, "no such change");
+		return;
+	}
+	if (!principal_may_approve(who, object)) {
+		log_notice("admin: %s may not approve changes to %s",
+		    who->name, object);
+		reply_error(req, 403, "not_approver",
+		    "you are not an approver for this object");
+		return;
+	}
+	if ((body = body_json(req)) == NULL ||
+	    (otp = json_string_value(json_object_get(body, "otp"))) == NULL) {
+		json_decref(body);
+		reply_error(req, 400, "bad_request", "expected {\"otp\": "
+		    "\"CODE\"}");
+		return;
+	}
+	if (approvals_approve(ap, id, who->name, otp, &reason) != 0) {
+		json_decref(body);
+		log_notice("admin: approval of %.12s by %s refused: %s", id,
+		    who->name, reason);
+		reply_error(req, refusal_code(reason), reason,
+		    refusal_text(reason));
+		return;
+	}
+	json_decref(body);
+	log_notice("admin: change %.12s on %s approved by %s", id, object,
+	    who->name);
+	reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "result",
+	    "approved", "id", id, "approver", who->name));
+}
+
+static void
+do_deny(struct admin *a, struct evhttp_request *req,
+    const struct principal *who, const char *id)
+{
+	struct approvals *ap = proxy_approvals(a->proxy);
+	const char *object, *reason = NULL;
+
+	if ((object = approvals_object(ap, id)) == NULL) {
+		reply_error(req, 404, APPROVAL_UNKNOWN, "no such change");
+		return;
+	}
+	if (!principal_may_approve(who, object)) {
+		reply_error(req, 403, "not_approver",
+		    "you are not an approver for this object");
+		return;
+	}
+	if (approvals_deny(ap, id, who->name, &reason) != 0) {
+		reply_error(req, refusal_code(reason), reason,
+		    refusal_text(reason));
+		return;
+	}
+	log_notice("admin: change %.12s on %s denied by %s", id, object,
+	    who->name);
+	reply_json(req, 200, json_pack("{s:s, s:s}", "result", "denied",
+	    "id", id));
+}
+
+static void
+do_reset(struct admin *a, struct evhttp_request *req,
+    const struct principal *who, const char *name)
+{
+	const char *reason = NULL;
+
+	if (!(who->roles & ROLE_APPROVER) || strcmp(who->name, name) == 0) {
+		reply_error(req, 403, "not_allowed", "an approver other than "
+		    "the operator must reset it");
+		return;
+	}
+	if (config_principal_by_name(proxy_config(a->proxy), name) == NULL) {
+		reply_error(req, 404, "unknown_operator", "no such operator");
+		return;
+	}
+	if (approvals_reset_operator(proxy_approvals(a->proxy), name,
+	    &reason) != 0) {
+		reply_error(req, refusal_code(reason), reason,
+		    refusal_text(reason));
+		return;
+	}
+	log_notice("admin: operator %s reset by %s", name, who->name);
+	reply_json(req, 200, json_pack("{s:s, s:s}", "result", "reset",
+	    "operator", name));
+}
+
+static json_t *
+locks_json(const struct locklist *l)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < locklist_count(l); i++)
+		json_array_append_new(arr, json_string(locklist_entry(l, i)));
+	return json_pack("{s:o}", "locks", arr);
+}
+
+/* Rewrite the lock list file: temp, fsync, rename, fsync the directory. */
+static int
+save_locks(const char *path, const struct locklist *l)
+{
+	char tmp[4096], dir[4096], *slash;
+	FILE *f;
+	int fd, r = -1;
+
+	if (path == NULL)
+		return 0;	/* no file configured: memory only */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return -1;
+	fprintf(f, "# eppgw lock list, rewritten by the admin API.\n");
+	for (size_t i = 0; i < locklist_count(l); i++)
+		fprintf(f, "%s\n", locklist_entry(l, i));
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		fclose(f);
+		unlink(tmp);
+		return -1;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
+		r = fsync(fd);
+		close(fd);
+	}
+	return r;
+}
+
+static void
+do_locks(struct admin *a, struct evhttp_request *req,
+    const struct principal *who, const char *op)
+{
+	struct config *cfg = proxy_config(a->proxy);
+	struct locklist *l = policy_locks_mut(cfg->policy);
+	char norm[NAME_MAX_LEN + 3], canon[512], id[13];
+	char approver[APPROVAL_NAME_MAX];
+	const char *name, *why, *reason;
+	uint8_t digest[32];
+	unsigned mdlen;
+	enum approval_need need;
+	json_t *body;
+
+	if (op == NULL) {
+		reply_json(req, 200, locks_json(l));
+		return;
+	}
+	if (!(who->roles & ROLE_APPROVER)) {
+		reply_error(req, 403, "not_approver",
+		    "only approvers edit the lock list");
+		return;
+	}
+	if ((body = body_json(req)) == NULL ||
+	    (name = json_string_value(json_object_get(body, "name"))) ==
+	    NULL || strlen(name) > NAME_MAX_LEN + 2) {
+		json_decref(body);
+		reply_error(req, 400, "bad_request", "expected {\"name\": "
+		    "\"NAME or *.SUFFIX\"}");
+		return;
+	}
+	snprintf(norm, sizeof(norm), "%s", name);
+	json_decref(body);
+	if (strcmp(op, "add") == 0) {
+		if (locklist_add(l, norm, &why) != 0) {
+			reply_error(req, 400, "bad_name", why);
+			return;
+		}
+		if (save_locks(cfg->locks_path, l) != 0)
+			log_err("admin: cannot write %s: %s: the lock is "
+			    "active until restart only", cfg->locks_path,
+			    strerror(errno));
+		log_notice("admin: lock %s added by %s", norm, who->name);
+		reply_json(req, 200, locks_json(l));
+		return;
+	}
+	/* Removing a lock is an unlock: it needs a second operator. */
+	snprintf(canon, sizeof(canon), "%s\nclid=-\ncommand=lock:remove\n"
+	    "object=%s\n", CANON_VERSION, norm);
+	if (EVP_Digest(canon, strlen(canon), digest, &mdlen, EVP_sha256(),
+	    NULL) != 1 || approvals_require(proxy_approvals(a->proxy),
+	    digest, canon, norm, "-", who->name, &need, id, &reason,
+	    approver) != 0) {
+		reply_error(req, 500, APPROVAL_STORAGE,
+		    "cannot record the request");
+		return;
+	}
+	if (need == NEED_APPROVAL) {
+		log_notice("admin: %s asks to remove lock %s: change %s needs "
+		    "approval", who->name, norm, id);
+		reply_json(req, 202, json_pack("{s:s, s:s, s:s}", "result",
+		    APPROVAL_REQUIRED, "id", id, "reason", reason));
+		return;
+	}
+	if (locklist_remove(l, norm) != 0) {
+		reply_error(req, 404, "not_locked", "no such lock entry");
+		return;
+	}
+	if (save_locks(cfg->locks_path, l) != 0)
+		log_err("admin: cannot write %s: %s", cfg->locks_path,
+		    strerror(errno));
+	log_notice("admin: lock %s removed by %s, approved by %s", norm,
+	    who->name, approver);
+	reply_json(req, 200, locks_json(l));
+}
+
+static void
+handler(struct evhttp_request *req, void *arg)
+{
+	struct admin *a = arg;
+	const struct principal *who = caller(a, req);
+	const char *uri = evhttp_request_get_uri(req);
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	char path[256], *seg[5] = { 0 }, *p, *save = NULL;
+	size_t n = 0;
+
+	if (who == NULL) {
+		reply_error(req, 403, "unknown_principal",
+		    "your certificate is not mapped to a principal");
+		return;
+	}
+	if (proxy_approvals(a->proxy) == NULL) {
+		reply_error(req, 503, "approvals_disabled",
+		    "no [approvals] seeds configured");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s", uri);
+	if ((p = strchr(path, '?')) != NULL)
+		*p = '\0';
+	for (p = strtok_r(path, "/", &save); p != NULL && n < 5;
+	    p = strtok_r(NULL, "/", &save))
+		seg[n++] = p;
+	if (n < 2 || strcmp(seg[0], "v1") != 0)
+		goto notfound;
+	if (strcmp(seg[1], "pending") == 0) {
+		if (m == EVHTTP_REQ_GET && n == 2) {
+			reply_json(req, 200, json_pack("{s:o}", "pending",
+			    approvals_list_json(proxy_approvals(a->proxy))));
+			return;
+		}
+		if (m == EVHTTP_REQ_GET && n == 3) {
+			json_t *j = approvals_show_json(
+			    proxy_approvals(a->proxy), seg[2]);
+
+			if (j == NULL)
+				reply_error(req, 404, APPROVAL_UNKNOWN,
+				    "no such change");
+			else
+				reply_json(req, 200, j);
+			return;
+		}
+		if (m == EVHTTP_REQ_POST && n == 4 &&
+		    strcmp(seg[3], "approve") == 0) {
+			do_approve(a, req, who, seg[2]);
+			return;
+		}
+		if (m == EVHTTP_REQ_POST && n == 4 &&
+		    strcmp(seg[3], "deny") == 0) {
+			do_deny(a, req, who, seg[2]);
+			return;
+		}
+	} else if (strcmp(seg[1], "operators") == 0 && n == 4 &&
+	    m == EVHTTP_REQ_POST && strcmp(seg[3], "reset") == 0) {
+		do_reset(a, req, who, seg[2]);
+		return;
+	} else if (strcmp(seg[1], "locks") == 0) {
+		if (m == EVHTTP_REQ_GET && n == 2) {
+			do_locks(a, req, who, NULL);
+			return;
+		}
+		if (m == EVHTTP_REQ_POST && n == 3 &&
+		    (strcmp(seg[2], "add") == 0 ||
+		    strcmp(seg[2], "remove") == 0)) {
+			do_locks(a, req, who, seg[2]);
+			return;
+		}
+	}
+notfound:
+	reply_error(req, 404, "not_found", "no such endpoint");
+}
+
+struct admin *
+admin_start(struct event_base *base, struct proxy *p, char *err,
+    size_t errlen)
+{
+	struct config *cfg = proxy_config(p);
+	struct admin *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	a->base = base;
+	a->proxy = p;
+	if ((a->ctx = admin_ctx(cfg, err, errlen)) == NULL)
+		goto fail;
+	if ((a->http = evhttp_new(base)) == NULL) {
+		snprintf(err, errlen, "admin: cannot create the HTTP server");
+		goto fail;
+	}
+	evhttp_set_bevcb(a->http, bev_cb, a);
+	evhttp_set_gencb(a->http, handler, a);
+	evhttp_set_max_body_size(a->http, BODY_MAX);
+	evhttp_set_max_headers_size(a->http, 8192);
+	evhttp_set_timeout(a->http, 30);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	a->listener = evconnlistener_new_bind(base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    64, (const struct sockaddr *)&cfg->admin_listen.ss,
+	    (int)cfg->admin_listen.len);
+	if (a->listener == NULL ||
+	    evhttp_bind_listener(a->http, a->listener) == NULL) {
+		snprintf(err, errlen, "admin: cannot listen on %s: %s",
+		    cfg->admin_listen.text, strerror(errno));
+		if (a->listener != NULL)
+			evconnlistener_free(a->listener);
+		a->listener = NULL;
+		goto fail;
+	}
+	return a;
+fail:
+	admin_free(a);
+	return NULL;
+}
+
+int
+admin_reload(struct admin *a, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = admin_ctx(proxy_config(a->proxy), err, errlen);
+
+	if (ctx == NULL)
+		return -1;
+	SSL_CTX_free(a->ctx);
+	a->ctx = ctx;
+	return 0;
+}
+
+void
+admin_free(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	if (a->http != NULL)
+		evhttp_free(a->http);	/* frees the bound listener too */
+	SSL_CTX_free(a->ctx);
+	free(a);
+}

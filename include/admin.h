@@ -1,0 +1,37 @@
+/*
+ * admin.h: the approvers' listener: a small JSON API over mutual TLS
+ * (loopback by default), used by eppgwctl.
+ *
+ *   GET  /v1/pending                      pending changes
+ *   GET  /v1/pending/ID                   one change and its canonical text
+ *   POST /v1/pending/ID/approve {"otp"}   approve with the caller's TOTP code
+ *   POST /v1/pending/ID/deny              close a change
+ *   POST /v1/operators/NAME/reset         clear a lockout (not one's own)
+ *   GET  /v1/locks                        the lock list
+ *   POST /v1/locks/add    {"name"}        tighten: no approval needed
+ *   POST /v1/locks/remove {"name"}        loosen: needs an approval, like
+ *                                         any unlock (202 with the change id,
+ *                                         then repeat once it is approved)
+ *
+ * The caller is the principal its client certificate maps to.  Errors are
+ * {"error": TOKEN, "message": TEXT} with 400, 403 or 404.
+ */
+#ifndef EPPGW_ADMIN_H
+#define EPPGW_ADMIN_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+struct admin;
+struct proxy;
+
+/* NULL with a reason in err when the listener cannot be set up. */
+struct admin *admin_start(struct event_base *base, struct proxy *p,
+    char *err, size_t errlen);
+void admin_free(struct admin *a);
+
+/* Reload: new TLS settings for new admin connections.  -1 keeps the old. */
+int admin_reload(struct admin *a, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1149 @@
+/*
+ * approval.c: pending changes, approval tickets and per-operator TOTP state
+ * (see approval.h and DESIGN.md section 4).
+ *
+ * There is one record per change digest.  It is pending until approved,
+ * denied or out of time; an approval turns it into a single-use ticket
+ * bound to (digest, object, clID, requester); consuming the ticket closes
+ * it.  A closed record is reopened as a fresh pending change when the same
+ * change arrives again (a denial holds until the pending change would have
+ * expired).  "Expired" is usually not stored: it is read off the clock, so
+ * time passing never needs a write.
+ *
+ * Every change of state is made in memory, written to disk (temp file,
+ * fsync, rename, fsync the directory) and undone in memory if the write
+ * fails, so memory never grants what the disk does not hold.  The one
+ * exception is failure counting: a refused code stays counted in memory
+ * even if it could not be written, which can only make us stricter.
+ */
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "approval.h"
+
+#define STATE_VERSION	1
+#define TICKET_TTL_MAX	3600
+#define WINDOW_MAX	10
+#define RATE_MAX	100	/* attempts per period we can remember */
+#define GLOBAL_CAP_MAX	100000
+#define ID_MIN		6	/* shortest id prefix accepted */
+
+enum cstate {
+	CS_PENDING,
+	CS_APPROVED,
+	CS_DENIED,
+	CS_CONSUMED,
+	CS_EXPIRED,	/* stored only when revalidation drops a change */
+	CS_NSTATES
+};
+
+static const char *const cstate_names[CS_NSTATES] = {
+	"pending", "approved", "denied", "consumed", "expired"
+};
+
+struct change {
+	char		 id[13];
+	uint8_t		 digest[32];
+	char		*canonical;
+	char		*object;
+	char		*clid;
+	char		*requester;
+	int64_t		 created;
+	int64_t		 expires;	/* of the pending change */
+	enum cstate	 state;
+	char		 approver[APPROVAL_NAME_MAX];	/* "" until approved */
+	int64_t		 ticket_expires;		/* 0 until approved */
+	char		 denied_by[APPROVAL_NAME_MAX];
+};
+
+struct opstate {
+	char		 name[APPROVAL_NAME_MAX];
+	int64_t		 last_step;	/* -1: no code accepted yet */
+	unsigned	 failures;	/* consecutive refused codes */
+	int		 locked;
+	size_t		 nattempts;
+	int64_t		 attempts[RATE_MAX];	/* recent code checks */
+};
+
+struct approvals {
+	struct approval_opts o;		/* defaults applied */
+	char		*path;		/* NULL: memory only */
+	char		*tmp;
+	char		*dir;
+	struct seeds	*seeds;
+	struct change	**changes;
+	size_t		  nchanges;
+	struct opstate	 *ops;
+	size_t		  nops;
+	int64_t		 *gfail;	/* recent failures of all operators */
+	size_t		  ngfail;
+};
+
+/* --- small helpers -------------------------------------------------------- */
+
+static int64_t
+real_clock(void *arg)
+{
+	(void)arg;
+	return (int64_t)time(NULL);
+}
+
+static int64_t
+now_of(const struct approvals *a)
+{
+	return a->o.clock(a->o.clock_arg);
+}
+
+static void
+hex(const uint8_t *b, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+unhex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Exactly 64 lower-case hex digits into 32 bytes. */
+static int
+unhex32(const char *s, uint8_t out[32])
+{
+	if (strlen(s) != 64)
+		return -1;
+	for (size_t i = 0; i < 32; i++) {
+		int hi = unhex_digit(s[2 * i]), lo = unhex_digit(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Copy a name that must fit; -1 if it does not. */
+static int
+name_copy(char dst[APPROVAL_NAME_MAX], const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= APPROVAL_NAME_MAX)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static void
+rfc3339(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "1970-01-01T00:00:00Z");
+}
+
+/* --- change records ------------------------------------------------------- */
+
+static void
+change_free(struct change *c)
+{
+	if (c == NULL)
+		return;
+	free(c->canonical);
+	free(c->object);
+	free(c->clid);
+	free(c->requester);
+	free(c);
+}
+
+static struct change *
+change_new(const uint8_t digest[32], const char *canonical,
+    const char *object, const char *clid, const char *requester)
+{
+	struct change *c;
+	char full[65];
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	memcpy(c->digest, digest, 32);
+	hex(digest, 32, full);
+	memcpy(c->id, full, 12);
+	c->id[12] = '\0';
+	c->canonical = strdup(canonical);
+	c->object = strdup(object);
+	c->clid = strdup(clid);
+	c->requester = strdup(requester);
+	if (c->canonical == NULL || c->object == NULL || c->clid == NULL ||
+	    c->requester == NULL) {
+		change_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static int
+ticket_live(const struct change *c, int64_t now)
+{
+	return c->state == CS_APPROVED && now < c->ticket_expires;
+}
+
+/* The state as users see it: pending and approved run out by the clock. */
+static enum cstate
+state_at(const struct change *c, int64_t now)
+{
+	if (c->state == CS_PENDING && now >= c->expires)
+		return CS_EXPIRED;
+	if (c->state == CS_APPROVED && now >= c->ticket_expires)
+		return CS_EXPIRED;
+	return c->state;
+}
+
+/* An approval was given for this change and lapsed unused. */
+static int
+ticket_lapsed(const struct change *c, int64_t now)
+{
+	return c->approver[0] != '\0' && state_at(c, now) == CS_EXPIRED;
+}
+
+/* Still blocks a new pending change for the same digest. */
+static int
+still_open(const struct change *c, int64_t now)
+{
+	if (c->state == CS_PENDING || c->state == CS_DENIED)
+		return now < c->expires;
+	return ticket_live(c, now);
+}
+
+static int
+bound_to(const struct change *c, const char *object, const char *clid,
+    const char *requester)
+{
+	return strcmp(c->object, object) == 0 && strcmp(c->clid, clid) == 0 &&
+	    strcmp(c->requester, requester) == 0;
+}
+
+static struct change *
+find_digest(const struct approvals *a, const uint8_t digest[32], size_t *slot)
+{
+	for (size_t i = 0; i < a->nchanges; i++)
+		if (memcmp(a->changes[i]->digest, digest, 32) == 0) {
+			if (slot != NULL)
+				*slot = i;
+			return a->changes[i];
+		}
+	return NULL;
+}
+
+/*
+ * A full id or a unique prefix of at least ID_MIN hex digits (either case).
+ * An ambiguous prefix finds nothing, so nobody can approve a change they
+ * did not name.
+ */
+static struct change *
+find_id(const struct approvals *a, const char *id)
+{
+	struct change *found = NULL;
+	char want[13];
+	size_t n;
+
+	if (id == NULL || (n = strlen(id)) < ID_MIN || n > 12)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (unhex_digit(c) < 0)
+			return NULL;
+		want[i] = c;
+	}
+	for (size_t i = 0; i < a->nchanges; i++) {
+		if (memcmp(a->changes[i]->id, want, n) != 0)
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = a->changes[i];
+	}
+	return found;
+}
+
+/*
+ * Forget closed records a while (pending_ttl) after they stopped mattering,
+ * so the state file does not grow forever.  Memory only: the next write
+ * carries it to disk, and a record that lingers there is harmless.
+ */
+static void
+purge(struct approvals *a, int64_t now)
+{
+	size_t i = 0;
+
+	while (i < a->nchanges) {
+		struct change *c = a->changes[i];
+		int64_t until = c->expires > c->ticket_expires ? c->expires :
+		    c->ticket_expires;
+
+		if (state_at(c, now) == CS_PENDING ||
+		    state_at(c, now) == CS_APPROVED ||
+		    now < until + (int64_t)a->o.pending_ttl) {
+			i++;
+			continue;
+		}
+		change_free(c);
+		memmove(&a->changes[i], &a->changes[i + 1],
+		    (a->nchanges - i - 1) * sizeof(a->changes[0]));
+		a->nchanges--;
+	}
+}
+
+/* --- operators and rate limits -------------------------------------------- */
+
+static struct opstate *
+op_find(struct approvals *a, const char *name)
+{
+	for (size_t i = 0; i < a->nops; i++)
+		if (strcmp(a->ops[i].name, name) == 0)
+			return &a->ops[i];
+	return NULL;
+}
+
+static struct opstate *
+op_get(struct approvals *a, const char *name)
+{
+	struct opstate *op, *nv;
+
+	if ((op = op_find(a, name)) != NULL)
+		return op;
+	if ((nv = reallocarray(a->ops, a->nops + 1, sizeof(*nv))) == NULL)
+		return NULL;
+	a->ops = nv;
+	op = &a->ops[a->nops++];
+	memset(op, 0, sizeof(*op));
+	if (name_copy(op->name, name) == -1) {
+		a->nops--;
+		return NULL;
+	}
+	op->last_step = -1;
+	return op;
+}
+
+/*
+ * Keep only the times inside (now - period, ...].  Usually in order, but
+ * not after the clock was stepped back, so filter rather than cut.
+ */
+static size_t
+prune_times(int64_t *t, size_t n, int64_t now, unsigned period)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i] > now - (int64_t)period)
+			t[keep++] = t[i];
+	return keep;
+}
+
+static int
+gfail_add(struct approvals *a, int64_t now)
+{
+	int64_t *nv;
+
+	if (a->ngfail >= a->o.global_cap) {
+		/* Only the newest global_cap failures matter. */
+		memmove(a->gfail, a->gfail + 1,
+		    (a->ngfail - 1) * sizeof(*a->gfail));
+		a->gfail[a->ngfail - 1] = now;
+		return 0;
+	}
+	if ((nv = reallocarray(a->gfail, a->ngfail + 1, sizeof(*nv))) == NULL)
+		return -1;
+	a->gfail = nv;
+	a->gfail[a->ngfail++] = now;
+	return 0;
+}
+
+/* --- persistence ---------------------------------------------------------- */
+
+static json_t *
+change_json(const struct change *c)
+{
+	json_t *o;
+	char full[65];
+
+	hex(c->digest, 32, full);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}",
+	    "id", c->id, "digest", full, "canonical", c->canonical,
+	    "object", c->object, "clid", c->clid, "requester", c->requester,
+	    "created", (json_int_t)c->created,
+	    "expires", (json_int_t)c->expires,
+	    "state", cstate_names[c->state]);
+	if (o == NULL)
+		return NULL;
+	if (c->approver[0] != '\0' && (json_object_set_new(o, "approver",
+	    json_string(c->approver)) == -1 || json_object_set_new(o,
+	    "ticket_expires", json_integer(c->ticket_expires)) == -1))
+		goto fail;
+	if (c->denied_by[0] != '\0' && json_object_set_new(o, "denied_by",
+	    json_string(c->denied_by)) == -1)
+		goto fail;
+	return o;
+ fail:
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *
+times_json(const int64_t *t, size_t n)
+{
+	json_t *arr;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(arr, json_integer(t[i])) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	return arr;
+}
+
+/* The whole state; never holds a seed or a code, only step counters. */
+static json_t *
+state_json(const struct approvals *a)
+{
+	json_t *root, *changes, *ops, *gf;
+
+	changes = json_array();
+	ops = json_array();
+	gf = times_json(a->gfail, a->ngfail);
+	root = json_pack("{s:i, s:o*, s:o*, s:o*}", "version", STATE_VERSION,
+	    "changes", changes, "operators", ops, "global_failures", gf);
+	if (root == NULL || changes == NULL || ops == NULL || gf == NULL)
+		goto fail;
+	for (size_t i = 0; i < a->nchanges; i++)
+		if (json_array_append_new(changes,
+		    change_json(a->changes[i])) == -1)
+			goto fail;
+	for (size_t i = 0; i < a->nops; i++) {
+		const struct opstate *op = &a->ops[i];
+
+		if (json_array_append_new(ops, json_pack(
+		    "{s:s, s:I, s:I, s:b, s:o}", "name", op->name,
+		    "last_step", (json_int_t)op->last_step,
+		    "failures", (json_int_t)op->failures,
+		    "locked", op->locked,
+		    "attempts", times_json(op->attempts, op->nattempts))) == -1)
+			goto fail;
+	}
+	return root;
+ fail:
+	/* json_pack already dropped its "o*" references on failure. */
+	if (root != NULL)
+		json_decref(root);
+	return NULL;
+}
+
+/* Write text to path so that either the old or the new file survives. */
+static int
+write_durably(const struct approvals *a, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	ssize_t w;
+	int fd, dfd, rc = -1;
+
+	fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return -1;
+	while (off < len) {
+		if ((w = write(fd, text + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(a->tmp, a->path) == -1)
+		goto fail;
+	/*
+	 * The rename is only durable once the directory is.  If this fails
+	 * the new file may or may not survive a crash; we report failure and
+	 * the caller undoes its change in memory, which the next write then
+	 * makes true on disk as well.
+	 */
+	if ((dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fsync(dfd) == 0)
+		rc = 0;
+	close(dfd);
+	return rc;
+ fail:
+	if (fd != -1)
+		close(fd);
+	unlink(a->tmp);
+	return -1;
+}
+
+static int
+save(struct approvals *a)
+{
+	json_t *root;
+	char *text;
+	int rc;
+
+	if (a->path == NULL)
+		return 0;
+	if ((root = state_json(a)) == NULL)
+		return -1;
+	text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(root);
+	if (text == NULL)
+		return -1;
+	rc = write_durably(a, text);
+	free(text);
+	return rc;
+}
+
+/* Times as recorded (oldest first), keeping the last keep of them. */
+static int
+times_load(json_t *arr, size_t limit, size_t keep, int64_t *out, size_t *n)
+{
+	size_t i, len, skip;
+	json_t *v;
+
+	if (!json_is_array(arr) || (len = json_array_size(arr)) > limit)
+		return -1;
+	skip = len > keep ? len - keep : 0;
+	*n = 0;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_integer(v))
+			return -1;
+		if (i >= skip)
+			out[(*n)++] = json_integer_value(v);
+	}
+	return 0;
+}
+
+static int
+change_load(struct approvals *a, json_t *o)
+{
+	const char *id, *digest, *canonical, *object, *clid, *requester;
+	const char *state, *approver = NULL, *denied_by = NULL;
+	json_int_t created, expires, ticket_expires = 0;
+	struct change *c = NULL, **nv;
+	uint8_t d[32];
+	int s;
+
+	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, "
+	    "s?s, s?I, s?s !}", "id", &id, "digest", &digest,
+	    "canonical", &canonical, "object", &object, "clid", &clid,
+	    "requester", &requester, "created", &created, "expires", &expires,
+	    "state", &state, "approver", &approver,
+	    "ticket_expires", &ticket_expires, "denied_by", &denied_by) == -1)
+		return -1;
+	if (unhex32(digest, d) == -1 || strncmp(id, digest, 12) != 0 ||
+	    id[12] != '\0' || find_digest(a, d, NULL) != NULL)
+		return -1;
+	for (s = 0; s < CS_NSTATES; s++)
+		if (strcmp(state, cstate_names[s]) == 0)
+			break;
+	if (s == CS_NSTATES)
+		return -1;
+	/* An approved or consumed change names its approver. */
+	if ((s == CS_APPROVED || s == CS_CONSUMED) && approver == NULL)
+		return -1;
+	if ((c = change_new(d, canonical, object, clid, requester)) == NULL)
+		return -1;
+	c->created = created;
+	c->expires = expires;
+	c->state = (enum cstate)s;
+	c->ticket_expires = ticket_expires;
+	if ((approver != NULL && name_copy(c->approver, approver) == -1) ||
+	    (denied_by != NULL && name_copy(c->denied_by, denied_by) == -1))
+		goto fail;
+	nv = reallocarray(a->changes, a->nchanges + 1, sizeof(*nv));
+	if (nv == NULL)
+		goto fail;
+	a->changes = nv;
+	a->changes[a->nchanges++] = c;
+	return 0;
+ fail:
+	change_free(c);
+	return -1;
+}
+
+static int
+op_load(struct approvals *a, json_t *o)
+{
+	const char *name;
+	json_int_t last, failures;
+	json_t *attempts;
+	int locked;
+	struct opstate *op;
+
+	if (json_unpack(o, "{s:s, s:I, s:I, s:b, s:o !}", "name", &name,
+	    "last_step", &last, "failures", &failures, "locked", &locked,
+	    "attempts", &attempts) == -1)
+		return -1;
+	if (*name == '\0' || strlen(name) >= APPROVAL_NAME_MAX ||
+	    op_find(a, name) != NULL || last < -1 || failures < 0 ||
+	    failures > 1000000 || (op = op_get(a, name)) == NULL)
+		return -1;
+	op->last_step = last;
+	op->failures = (unsigned)failures;
+	op->locked = locked;
+	return times_load(attempts, RATE_MAX, a->o.rate_attempts, op->attempts,
+	    &op->nattempts);
+}
+
+static int
+state_load(struct approvals *a, json_t *root)
+{
+	json_t *changes, *ops, *gf, *v;
+	int version;
+	size_t i;
+
+	if (json_unpack(root, "{s:i, s:o, s:o, s:o !}", "version", &version,
+	    "changes", &changes, "operators", &ops, "global_failures",
+	    &gf) == -1 || version != STATE_VERSION ||
+	    !json_is_array(changes) || !json_is_array(ops) ||
+	    !json_is_array(gf))
+		return -1;
+	json_array_foreach(changes, i, v)
+		if (change_load(a, v) == -1)
+			return -1;
+	json_array_foreach(ops, i, v)
+		if (op_load(a, v) == -1)
+			return -1;
+	if (json_array_size(gf) > GLOBAL_CAP_MAX ||
+	    (a->gfail = calloc(json_array_size(gf) + 1,
+	    sizeof(*a->gfail))) == NULL)
+		return -1;
+	return times_load(gf, GLOBAL_CAP_MAX, a->o.global_cap, a->gfail,
+	    &a->ngfail);
+}
+
+/*
+ * Read the state file, or create it if there is none.  Anything that does
+ * not parse or does not validate is refused: guessing would risk
+ * forgetting a lockout or the last accepted step.
+ */
+static int
+state_open(struct approvals *a, char *err, size_t errlen)
+{
+	struct stat st;
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	if (lstat(a->path, &st) == -1) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", a->path,
+			    strerror(errno));
+			return -1;
+		}
+		if (save(a) == -1) {
+			snprintf(err, errlen, "%s: cannot create state file: "
+			    "%s", a->path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", a->path);
+		return -1;
+	}
+	if ((root = json_load_file(a->path, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
+		snprintf(err, errlen, "%s:%d: corrupt state file: %s",
+		    a->path, jerr.line, jerr.text);
+		return -1;
+	}
+	rc = state_load(a, root);
+	json_decref(root);
+	if (rc == -1) {
+		snprintf(err, errlen, "%s: corrupt state file", a->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- open and close ------------------------------------------------------- */
+
+static int
+opts_apply(struct approvals *a, const struct approval_opts *o, char *err,
+    size_t errlen)
+{
+	a->o = *o;
+	a->o.state_path = NULL;
+	if (a->o.ticket_ttl == 0)
+		a->o.ticket_ttl = 600;
+	if (a->o.pending_ttl == 0)
+		a->o.pending_ttl = 86400;
+	if (a->o.rate_attempts == 0)
+		a->o.rate_attempts = 3;
+	if (a->o.rate_period == 0)
+		a->o.rate_period = 30;
+	if (a->o.lockout_after == 0)
+		a->o.lockout_after = 5;
+	if (a->o.global_cap == 0)
+		a->o.global_cap = 20;
+	if (a->o.global_period == 0)
+		a->o.global_period = 600;
+	if (a->o.clock == NULL)
+		a->o.clock = real_clock;
+	/* window is taken as given: 0 means the current step only. */
+	if (a->o.ticket_ttl > TICKET_TTL_MAX || a->o.window > WINDOW_MAX ||
+	    a->o.rate_attempts > RATE_MAX || a->o.global_cap > GLOBAL_CAP_MAX) {
+		snprintf(err, errlen, "approval options out of range");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+paths_set(struct approvals *a, const char *path)
+{
+	const char *slash;
+	size_t n = strlen(path);
+
+	if ((a->path = strdup(path)) == NULL ||
+	    (a->tmp = malloc(n + sizeof(".tmp"))) == NULL)
+		return -1;
+	snprintf(a->tmp, n + sizeof(".tmp"), "%s.tmp", path);
+	if ((slash = strrchr(path, '/')) == NULL)
+		a->dir = strdup(".");
+	else if (slash == path)
+		a->dir = strdup("/");
+	else
+		a->dir = strndup(path, (size_t)(slash - path));
+	return a->dir == NULL ? -1 : 0;
+}
+
+int
+approvals_open(const struct approval_opts *o, struct seeds *seeds,
+    struct approvals **out, char *err, size_t errlen)
+{
+	struct approvals *a;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		seeds_free(seeds);
+		return -1;
+	}
+	a->seeds = seeds;
+	if (opts_apply(a, o, err, errlen) == -1)
+		goto fail;
+	if (o->state_path != NULL) {
+		if (paths_set(a, o->state_path) == -1) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if (state_open(a, err, errlen) == -1)
+			goto fail;
+	}
+	*out = a;
+	return 0;
+ fail:
+	approvals_free(a);
+	return -1;
+}
+
+void
+approvals_free(struct approvals *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->nchanges; i++)
+		change_free(a->changes[i]);
+	free(a->changes);
+	free(a->ops);
+	free(a->gfail);
+	free(a->path);
+	free(a->tmp);
+	free(a->dir);
+	seeds_free(a->seeds);
+	free(a);
+}
+
+/* --- the protected command ------------------------------------------------ */
+
+/* Use the ticket: durably marked consumed before the command may go. */
+static int
+consume(struct approvals *a, struct change *c, enum approval_need *need,
+    char id[13], const char **reason, char approver[APPROVAL_NAME_MAX])
+{
+	c->state = CS_CONSUMED;
+	if (save(a) == -1) {
+		c->state = CS_APPROVED;
+		*reason = APPROVAL_STORAGE;
+		return -1;
+	}
+	*need = NEED_NONE;
+	memcpy(id, c->id, 13);
+	memcpy(approver, c->approver, APPROVAL_NAME_MAX);
+	*reason = NULL;
+	return 0;
+}
+
+/* A live ticket for the same object, clID and requester, another change. */
+static int
+other_ticket(const struct approvals *a, const uint8_t digest[32],
+    const char *object, const char *clid, const char *requester, int64_t now)
+{
+	for (size_t i = 0; i < a->nchanges; i++) {
+		const struct change *c = a->changes[i];
+
+		if (ticket_live(c, now) && memcmp(c->digest, digest, 32) != 0 &&
+		    bound_to(c, object, clid, requester))
+			return 1;
+	}
+	return 0;
+}
+
+int
+approvals_require(struct approvals *a, const uint8_t digest[32],
+    const char *canonical, const char *object, const char *clid,
+    const char *requester, enum approval_need *need, char id[13],
+    const char **reason, char approver[APPROVAL_NAME_MAX])
+{
+	struct change *c, *fresh, *old = NULL, **nv;
+	int64_t now = now_of(a);
+	size_t slot = 0;
+
+	*need = NEED_APPROVAL;
+	id[0] = '\0';
+	approver[0] = '\0';
+	*reason = APPROVAL_STORAGE;
+	if (canonical == NULL || object == NULL || clid == NULL ||
+	    requester == NULL)
+		return -1;
+	purge(a, now);
+	c = find_digest(a, digest, &slot);
+	if (c != NULL && ticket_live(c, now) &&
+	    bound_to(c, object, clid, requester))
+		return consume(a, c, need, id, reason, approver);
+
+	*reason = APPROVAL_REQUIRED;
+	if (c != NULL && ticket_lapsed(c, now))
+		*reason = APPROVAL_TICKET_EXPIRED;
+	else if (other_ticket(a, digest, object, clid, requester, now))
+		*reason = APPROVAL_DIGEST_MISMATCH;
+	if (c != NULL && still_open(c, now)) {
+		/* Pending, denied, or approved for someone else: as it is. */
+		memcpy(id, c->id, 13);
+		return 0;
+	}
+
+	/* New, or closed: (re)open it as a fresh pending change. */
+	if ((fresh = change_new(digest, canonical, object, clid,
+	    requester)) == NULL)
+		goto fail;
+	fresh->created = now;
+	fresh->expires = now + (int64_t)a->o.pending_ttl;
+	if (c != NULL) {
+		old = c;
+		a->changes[slot] = fresh;
+	} else {
+		nv = reallocarray(a->changes, a->nchanges + 1, sizeof(*nv));
+		if (nv == NULL) {
+			change_free(fresh);
+			goto fail;
+		}
+		a->changes = nv;
+		slot = a->nchanges;
+		a->changes[a->nchanges++] = fresh;
+	}
+	if (save(a) == -1) {
+		if (old != NULL)
+			a->changes[slot] = old;
+		else
+			a->nchanges--;
+		change_free(fresh);
+		goto fail;
+	}
+	change_free(old);
+	memcpy(id, fresh->id, 13);
+	return 0;
+ fail:
+	*reason = APPROVAL_STORAGE;
+	return -1;
+}
+
+/* --- approve, deny, reset ------------------------------------------------- */
+
+/* A refused code: counts towards the lockout and the global cap. */
+static int
+refuse_code(struct approvals *a, struct opstate *op, int64_t now,
+    const char *why, const char **reason)
+{
+	op->failures++;
+	if (op->failures >= a->o.lockout_after)
+		op->locked = 1;
+	*reason = why;
+	if (gfail_add(a, now) == -1 || save(a) == -1)
+		*reason = APPROVAL_STORAGE;
+	return -1;
+}
+
+int
+approvals_approve(struct approvals *a, const char *id, const char *approver,
+    const char *otp, const char **reason)
+{
+	struct change *c, saved_c;
+	struct opstate *op, saved_op;
+	int64_t now = now_of(a), step = -1;
+	int rc;
+
+	purge(a, now);
+	if ((c = find_id(a, id)) == NULL) {
+		*reason = APPROVAL_UNKNOWN;
+		return -1;
+	}
+	if (state_at(c, now) != CS_PENDING) {
+		*reason = APPROVAL_NOT_PENDING;
+		return -1;
+	}
+	if (approver != NULL && strcmp(approver, c->requester) == 0) {
+		*reason = APPROVAL_SELF;
+		return -1;
+	}
+	if (approver == NULL || !seeds_has(a->seeds, approver)) {
+		*reason = APPROVAL_NO_SEED;
+		return -1;
+	}
+	if ((op = op_get(a, approver)) == NULL) {
+		*reason = APPROVAL_STORAGE;
+		return -1;
+	}
+	op->nattempts = prune_times(op->attempts, op->nattempts, now,
+	    a->o.rate_period);
+	a->ngfail = prune_times(a->gfail, a->ngfail, now, a->o.global_period);
+	if (op->locked) {
+		*reason = APPROVAL_LOCKED_OUT;
+		return -1;
+	}
+	if (a->ngfail >= a->o.global_cap) {
+		*reason = APPROVAL_PAUSED;
+		return -1;
+	}
+	if (op->nattempts >= a->o.rate_attempts) {
+		*reason = APPROVAL_RATE_LIMITED;
+		return -1;
+	}
+
+	saved_op = *op;
+	op->attempts[op->nattempts++] = now;
+	rc = seeds_totp_check(a->seeds, approver, otp, now, a->o.window,
+	    &step);
+	if (rc != 1)
+		return refuse_code(a, op, now, APPROVAL_INVALID_OTP, reason);
+	/* RFC 6238 s5.2: never accept a step twice, nor an older one. */
+	if (step <= op->last_step)
+		return refuse_code(a, op, now, APPROVAL_REPLAYED_OTP, reason);
+
+	saved_c = *c;
+	op->last_step = step;
+	op->failures = 0;
+	c->state = CS_APPROVED;
+	memcpy(c->approver, approver, strlen(approver) + 1);
+	c->ticket_expires = now + (int64_t)a->o.ticket_ttl;
+	if (save(a) == -1) {
+		*c = saved_c;
+		*op = saved_op;
+		*reason = APPROVAL_STORAGE;
+		return -1;
+	}
+	*reason = NULL;
+	return 0;
+}
+
+int
+approvals_deny(struct approvals *a, const char *id, const char *op,
+    const char **reason)
+{
+	struct change *c, saved;
+	int64_t now = now_of(a);
+
+	if ((c = find_id(a, id)) == NULL) {
+		*reason = APPROVAL_UNKNOWN;
+		return -1;
+	}
+	/* An unused ticket may be withdrawn too, e.g. approved by mistake. */
+	if (state_at(c, now) != CS_PENDING && state_at(c, now) != CS_APPROVED) {
+		*reason = APPROVAL_NOT_PENDING;
+		return -1;
+	}
+	saved = *c;
+	c->state = CS_DENIED;
+	if (op != NULL)
+		snprintf(c->denied_by, sizeof(c->denied_by), "%s", op);
+	if (save(a) == -1) {
+		*c = saved;
+		*reason = APPROVAL_STORAGE;
+		return -1;
+	}
+	*reason = NULL;
+	return 0;
+}
+
+int
+approvals_reset_operator(struct approvals *a, const char *name,
+    const char **reason)
+{
+	struct opstate *op, saved;
+
+	if (name == NULL || (op = op_find(a, name)) == NULL) {
+		/* Nothing to clear; a name we have never heard of is a typo. */
+		if (name != NULL && seeds_has(a->seeds, name)) {
+			*reason = NULL;
+			return 0;
+		}
+		*reason = APPROVAL_NO_SEED;
+		return -1;
+	}
+	saved = *op;
+	op->failures = 0;
+	op->locked = 0;
+	if (save(a) == -1) {
+		*op = saved;
+		*reason = APPROVAL_STORAGE;
+		return -1;
+	}
+	*reason = NULL;
+	return 0;
+}
+
+int
+approvals_revalidate(struct approvals *a,
+    int (*still_valid)(void *arg, const char *object, const char *requester,
+    const char *approver), void *arg)
+{
+	enum cstate *before;
+	int64_t now = now_of(a);
+	int changed = 0;
+
+	if (a->nchanges == 0)
+		return 0;
+	if ((before = calloc(a->nchanges, sizeof(*before))) == NULL)
+		return -1;
+	for (size_t i = 0; i < a->nchanges; i++) {
+		struct change *c = a->changes[i];
+		enum cstate s = state_at(c, now);
+
+		before[i] = c->state;
+		if (s != CS_PENDING && s != CS_APPROVED)
+			continue;
+		if (still_valid(arg, c->object, c->requester,
+		    s == CS_APPROVED ? c->approver : NULL))
+			continue;
+		c->state = CS_EXPIRED;
+		changed = 1;
+	}
+	if (changed && save(a) == -1) {
+		for (size_t i = 0; i < a->nchanges; i++)
+			a->changes[i]->state = before[i];
+		free(before);
+		return -1;
+	}
+	free(before);
+	return 0;
+}
+
+/* --- views ---------------------------------------------------------------- */
+
+const char *
+approvals_object(struct approvals *a, const char *id)
+{
+	struct change *c = find_id(a, id);
+
+	return c != NULL ? c->object : NULL;
+}
+
+static json_t *
+view_json(const struct change *c, int64_t now)
+{
+	char created[32], expires[32];
+	json_t *o;
+
+	rfc3339(c->created, created);
+	/* Once approved, what runs out is the ticket. */
+	rfc3339(c->approver[0] != '\0' ? c->ticket_expires : c->expires,
+	    expires);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", c->id,
+	    "object", c->object, "clid", c->clid, "requester", c->requester,
+	    "created", created, "expires", expires,
+	    "state", cstate_names[state_at(c, now)]);
+	if (o != NULL && c->approver[0] != '\0' && json_object_set_new(o,
+	    "approver", json_string(c->approver)) == -1) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+approvals_list_json(struct approvals *a)
+{
+	int64_t now = now_of(a);
+	json_t *arr;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < a->nchanges; i++)
+		if (json_array_append_new(arr,
+		    view_json(a->changes[i], now)) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	return arr;
+}
+
+json_t *
+approvals_show_json(struct approvals *a, const char *id)
+{
+	struct change *c;
+	char full[65];
+	json_t *o;
+
+	if ((c = find_id(a, id)) == NULL)
+		return NULL;
+	if ((o = view_json(c, now_of(a))) == NULL)
+		return NULL;
+	hex(c->digest, 32, full);
+	if (json_object_set_new(o, "canonical", json_string(c->canonical)) ==
+	    -1 || json_object_set_new(o, "digest", json_string(full)) == -1 ||
+	    (c->denied_by[0] != '\0' && json_object_set_new(o, "denied_by",
+	    json_string(c->denied_by)) == -1)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

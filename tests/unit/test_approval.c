@@ -1,0 +1,889 @@
+/*
+ * test_approval.c: pending changes, tickets, TOTP limits and durable state,
+ * all against an injected clock.
+ */
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <oath.h>
+
+#include "approval.h"
+#include "suites.h"
+
+/* Test-only seeds (20 bytes each) and their base32 forms. */
+#define KEY_ALICE	"alice-totp-seed-0001"
+#define KEY_BOB		"bob-totp-seed-000002"
+#define KEY_CAROL	"carol-totp-seed-0003"
+#define B32_ALICE	"MFWGSY3FFV2G65DQFVZWKZLEFUYDAMBR"
+#define B32_BOB		"MJXWELLUN52HALLTMVSWILJQGAYDAMBS"
+#define B32_CAROL	"MNQXE33MFV2G65DQFVZWKZLEFUYDAMBT"
+
+/* 30 * 56666667: a step boundary, plus 5 s. */
+#define T0		(1700000010LL + 5)
+
+static struct {
+	char		 dir[64];
+	char		 state[128];
+	char		 seeds[128];
+	int64_t		 now;
+	struct approval_opts o;
+	struct approvals *a;
+	char		 codes[64][8];	/* every code submitted, for grepping */
+	size_t		 ncodes;
+} fx;
+
+static int64_t
+test_clock(void *arg)
+{
+	return *(int64_t *)arg;
+}
+
+static void
+write_seeds(void)
+{
+	static const char text[] =
+	    "alice SHA1 6 30 " B32_ALICE "\n"
+	    "bob SHA1 6 30 " B32_BOB "\n"
+	    "carol SHA1 6 30 " B32_CAROL "\n";
+	int fd;
+
+	fd = open(fx.seeds, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, text, sizeof(text) - 1),
+	    (ssize_t)sizeof(text) - 1);
+	close(fd);
+}
+
+static struct approvals *
+reopen(void)
+{
+	struct seeds *s = NULL;
+	char err[256] = "";
+
+	approvals_free(fx.a);
+	fx.a = NULL;
+	ck_assert_msg(seeds_load(fx.seeds, &s, err, sizeof(err)) == 0, "%s",
+	    err);
+	ck_assert_msg(approvals_open(&fx.o, s, &fx.a, err, sizeof(err)) == 0,
+	    "%s", err);
+	return fx.a;
+}
+
+static void
+setup(void)
+{
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/eppgw-appr-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
+	snprintf(fx.state, sizeof(fx.state), "%s/state.json", fx.dir);
+	snprintf(fx.seeds, sizeof(fx.seeds), "%s/seeds", fx.dir);
+	write_seeds();
+	fx.now = T0;
+	fx.o.state_path = fx.state;
+	fx.o.window = 1;
+	fx.o.clock = test_clock;
+	fx.o.clock_arg = &fx.now;
+	reopen();
+}
+
+static void
+teardown(void)
+{
+	approvals_free(fx.a);
+	unlink(fx.state);
+	unlink(fx.seeds);
+	rmdir(fx.dir);
+}
+
+/* The operator's code for the current step plus off steps. */
+static const char *
+code(const char *key, int off)
+{
+	char *out;
+
+	ck_assert_uint_lt(fx.ncodes, 64);
+	out = fx.codes[fx.ncodes++];
+	ck_assert_int_eq(oath_totp_generate2(key, strlen(key),
+	    (time_t)(fx.now + off * 30), 30, 0, 6, 0, out), OATH_OK);
+	return out;
+}
+
+/* A code that is certainly wrong now (none of the window's steps). */
+static const char *
+wrong(const char *key)
+{
+	static char buf[8];
+	const char *near[3];
+
+	near[0] = code(key, -1);
+	near[1] = code(key, 0);
+	near[2] = code(key, 1);
+	for (unsigned v = 0;; v++) {
+		snprintf(buf, sizeof(buf), "%06u", 123456 + v);
+		if (strcmp(buf, near[0]) && strcmp(buf, near[1]) &&
+		    strcmp(buf, near[2]))
+			return buf;
+	}
+}
+
+static void
+digest(uint8_t d[32], unsigned tag)
+{
+	memset(d, 0xaa, 32);
+	d[3] = (uint8_t)tag;
+}
+
+static const char *const tokens[] = {
+	APPROVAL_REQUIRED, APPROVAL_TICKET_EXPIRED, APPROVAL_DIGEST_MISMATCH,
+	APPROVAL_SELF, APPROVAL_INVALID_OTP, APPROVAL_REPLAYED_OTP,
+	APPROVAL_LOCKED_OUT, APPROVAL_RATE_LIMITED, APPROVAL_PAUSED,
+	APPROVAL_UNKNOWN, APPROVAL_NOT_PENDING, APPROVAL_NO_SEED,
+	APPROVAL_STORAGE,
+};
+
+/* Reasons are fixed tokens: never a code or a seed. */
+static void
+check_reason(const char *reason)
+{
+	ck_assert_ptr_nonnull(reason);
+	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+		if (strcmp(reason, tokens[i]) == 0)
+			return;
+	ck_abort_msg("unexpected reason %s", reason);
+}
+
+/* require() with the default binding; returns the need. */
+static enum approval_need
+req(unsigned tag, const char *object, const char *clid,
+    const char *requester, char id[13], const char **reason,
+    char approver[APPROVAL_NAME_MAX])
+{
+	enum approval_need need = NEED_APPROVAL;
+	uint8_t d[32];
+
+	digest(d, tag);
+	ck_assert_int_eq(approvals_require(fx.a, d, "eppgw-change/1\nclid\n",
+	    object, clid, requester, &need, id, reason, approver), 0);
+	if (need == NEED_APPROVAL) {
+		check_reason(*reason);
+		ck_assert_uint_eq(strlen(id), 12);
+	}
+	return need;
+}
+
+#define REQ(tag, id, r, ap) \
+	req(tag, "locked.example", "registrar1", "alice", id, r, ap)
+
+static void
+approve_ok(const char *id, const char *who, const char *otp)
+{
+	const char *r = "unset";
+
+	ck_assert_msg(approvals_approve(fx.a, id, who, otp, &r) == 0,
+	    "approve refused: %s", r);
+}
+
+static void
+approve_bad(const char *id, const char *who, const char *otp,
+    const char *want)
+{
+	const char *r = NULL;
+
+	ck_assert_int_eq(approvals_approve(fx.a, id, who, otp, &r), -1);
+	check_reason(r);
+	ck_assert_str_eq(r, want);
+}
+
+/* The persisted state, parsed. */
+static json_t *
+state_file(void)
+{
+	json_error_t e;
+	json_t *root = json_load_file(fx.state, 0, &e);
+
+	ck_assert_msg(root != NULL, "%s", e.text);
+	return root;
+}
+
+static const char *
+show_state(const char *id)
+{
+	static char buf[32];
+	json_t *o = approvals_show_json(fx.a, id);
+
+	ck_assert_ptr_nonnull(o);
+	snprintf(buf, sizeof(buf), "%s",
+	    json_string_value(json_object_get(o, "state")));
+	json_decref(o);
+	return buf;
+}
+
+START_TEST(happy_path)
+{
+	char id[13], id2[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	ck_assert_int_eq(REQ(1, id, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_REQUIRED);
+	ck_assert_str_eq(id, "aaaaaa01aaaa");
+	/* The same change again finds the same pending change. */
+	ck_assert_int_eq(REQ(1, id2, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(id2, id);
+	ck_assert_str_eq(show_state(id), "pending");
+
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+	ck_assert_str_eq(show_state(id), "approved");
+	approve_bad(id, "carol", code(KEY_CAROL, 0), APPROVAL_NOT_PENDING);
+
+	fx.now += 5;
+	ck_assert_int_eq(REQ(1, id2, &r, ap), NEED_NONE);
+	ck_assert_str_eq(ap, "bob");
+	ck_assert_str_eq(id2, id);
+	ck_assert_ptr_null(r);
+	ck_assert_str_eq(show_state(id), "consumed");
+	approve_bad(id, "carol", code(KEY_CAROL, 0), APPROVAL_NOT_PENDING);
+
+	/* Single use: the next resend needs a new approval. */
+	ck_assert_int_eq(REQ(1, id2, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_REQUIRED);
+	ck_assert_str_eq(ap, "");
+	ck_assert_str_eq(show_state(id), "pending");
+}
+END_TEST
+
+START_TEST(self_and_unknown)
+{
+	char id[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	ck_assert_int_eq(req(1, "locked.example", "registrar1", "bob", id, &r,
+	    ap), NEED_APPROVAL);
+	approve_bad(id, "bob", code(KEY_BOB, 0), APPROVAL_SELF);
+	approve_bad(id, "dave", "123456", APPROVAL_NO_SEED);
+	approve_bad(id, NULL, "123456", APPROVAL_NO_SEED);
+	approve_bad("ffffffffffff", "carol", code(KEY_CAROL, 0),
+	    APPROVAL_UNKNOWN);
+	approve_bad("not-an-id", "carol", code(KEY_CAROL, 0), APPROVAL_UNKNOWN);
+	ck_assert_str_eq(show_state(id), "pending");
+	approve_ok(id, "carol", code(KEY_CAROL, 0));
+
+	/* Without seeds nobody can approve. */
+	approvals_free(fx.a);
+	ck_assert_int_eq(approvals_open(&fx.o, NULL, &fx.a, (char[64]){0},
+	    64), 0);
+	ck_assert_int_eq(req(2, "locked.example", "registrar1", "alice", id,
+	    &r, ap), NEED_APPROVAL);
+	approve_bad(id, "bob", "123456", APPROVAL_NO_SEED);
+}
+END_TEST
+
+START_TEST(wrong_code_counted)
+{
+	char id[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+	json_t *st, *op;
+
+	REQ(1, id, &r, ap);
+	approve_bad(id, "bob", wrong(KEY_BOB), APPROVAL_INVALID_OTP);
+	approve_bad(id, "bob", "12345", APPROVAL_INVALID_OTP);
+	approve_bad(id, "bob", "12a456", APPROVAL_INVALID_OTP);
+	st = state_file();
+	op = json_array_get(json_object_get(st, "operators"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(op, "name")), "bob");
+	ck_assert_int_eq(json_integer_value(json_object_get(op, "failures")),
+	    3);
+	ck_assert_int_eq(json_array_size(json_object_get(st,
+	    "global_failures")), 3);
+	json_decref(st);
+	ck_assert_str_eq(show_state(id), "pending");
+	/* Success resets the consecutive count. */
+	fx.now += 30;
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+	st = state_file();
+	op = json_array_get(json_object_get(st, "operators"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(op, "failures")),
+	    0);
+	json_decref(st);
+}
+END_TEST
+
+START_TEST(replay)
+{
+	char id1[13], id2[13], ap[APPROVAL_NAME_MAX];
+	const char *r, *c1;
+
+	REQ(1, id1, &r, ap);
+	REQ(2, id2, &r, ap);
+	/* A code from the next step (prover ahead) is accepted ... */
+	c1 = code(KEY_BOB, 1);
+	approve_ok(id1, "bob", c1);
+	/* ... and then neither it nor the current (older) step again. */
+	approve_bad(id2, "bob", c1, APPROVAL_REPLAYED_OTP);
+	approve_bad(id2, "bob", code(KEY_BOB, 0), APPROVAL_REPLAYED_OTP);
+	/* Another operator is not affected. */
+	approve_ok(id2, "carol", code(KEY_CAROL, 0));
+	/* A newer step works for bob. */
+	REQ(3, id2, &r, ap);
+	fx.now += 60;
+	approve_ok(id2, "bob", code(KEY_BOB, 0));
+}
+END_TEST
+
+START_TEST(skew)
+{
+	char id1[13], id2[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	REQ(1, id1, &r, ap);
+	REQ(2, id2, &r, ap);
+	approve_bad(id1, "bob", code(KEY_BOB, -2), APPROVAL_INVALID_OTP);
+	approve_bad(id1, "bob", code(KEY_BOB, 2), APPROVAL_INVALID_OTP);
+	fx.now += 31;
+	approve_ok(id1, "bob", code(KEY_BOB, -1));
+	approve_ok(id2, "bob", code(KEY_BOB, 1));
+}
+END_TEST
+
+START_TEST(lockout)
+{
+	char id[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	REQ(1, id, &r, ap);
+	for (int i = 0; i < 5; i++) {
+		approve_bad(id, "bob", wrong(KEY_BOB), APPROVAL_INVALID_OTP);
+		fx.now += 31;	/* stay under the rate limit */
+	}
+	approve_bad(id, "bob", code(KEY_BOB, 0), APPROVAL_LOCKED_OUT);
+	fx.now += 86400;
+	REQ(1, id, &r, ap);
+	approve_bad(id, "bob", code(KEY_BOB, 0), APPROVAL_LOCKED_OUT);
+	/* Others are not locked. */
+	approve_ok(id, "carol", code(KEY_CAROL, 0));
+	REQ(2, id, &r, ap);
+	ck_assert_int_eq(approvals_reset_operator(fx.a, "bob", &r), 0);
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+	ck_assert_int_eq(approvals_reset_operator(fx.a, "carol", &r), 0);
+	ck_assert_int_eq(approvals_reset_operator(fx.a, "alice", &r), 0);
+	ck_assert_int_eq(approvals_reset_operator(fx.a, "mallory", &r), -1);
+	check_reason(r);
+}
+END_TEST
+
+START_TEST(rate_limit)
+{
+	char id[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	REQ(1, id, &r, ap);
+	approve_bad(id, "bob", wrong(KEY_BOB), APPROVAL_INVALID_OTP);
+	fx.now += 10;
+	approve_bad(id, "bob", wrong(KEY_BOB), APPROVAL_INVALID_OTP);
+	fx.now += 10;
+	approve_bad(id, "bob", wrong(KEY_BOB), APPROVAL_INVALID_OTP);
+	fx.now += 9;
+	/* Fourth attempt within 30 s: refused even with the right code. */
+	approve_bad(id, "bob", code(KEY_BOB, 0), APPROVAL_RATE_LIMITED);
+	approve_ok(id, "carol", code(KEY_CAROL, 0));
+	REQ(2, id, &r, ap);
+	fx.now += 1;	/* the first attempt is now 30 s old */
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+}
+END_TEST
+
+START_TEST(global_cap)
+{
+	char id[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	fx.o.global_cap = 4;
+	fx.o.global_period = 600;
+	reopen();
+	REQ(1, id, &r, ap);
+	for (int i = 0; i < 2; i++) {
+		approve_bad(id, "bob", wrong(KEY_BOB), APPROVAL_INVALID_OTP);
+		approve_bad(id, "carol", wrong(KEY_CAROL),
+		    APPROVAL_INVALID_OTP);
+		fx.now += 31;
+	}
+	/* Four failures in ten minutes: approvals pause for everyone. */
+	approve_bad(id, "bob", code(KEY_BOB, 0), APPROVAL_PAUSED);
+	approve_bad(id, "carol", code(KEY_CAROL, 0), APPROVAL_PAUSED);
+	/* Nobody is locked out: once the failures age out, it works. */
+	fx.now = T0 + 599;
+	approve_bad(id, "bob", code(KEY_BOB, 0), APPROVAL_PAUSED);
+	fx.now = T0 + 600;
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+}
+END_TEST
+
+START_TEST(ticket_expiry)
+{
+	char id[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	fx.o.ticket_ttl = 120;
+	reopen();
+	REQ(1, id, &r, ap);
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+	fx.now += 120;
+	ck_assert_str_eq(show_state(id), "expired");
+	ck_assert_int_eq(REQ(1, id, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_TICKET_EXPIRED);
+	/* It is pending again and can be approved again. */
+	ck_assert_str_eq(show_state(id), "pending");
+	ck_assert_int_eq(REQ(1, id, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_REQUIRED);
+	approve_ok(id, "carol", code(KEY_CAROL, 0));
+	fx.now += 119;
+	ck_assert_int_eq(REQ(1, id, &r, ap), NEED_NONE);
+	ck_assert_str_eq(ap, "carol");
+
+	/* At most an hour. */
+	approvals_free(fx.a);
+	fx.a = NULL;
+	fx.o.ticket_ttl = 3601;
+	ck_assert_int_eq(approvals_open(&fx.o, NULL, &fx.a, (char[64]){0},
+	    64), -1);
+	ck_assert_ptr_null(fx.a);
+}
+END_TEST
+
+START_TEST(pending_expiry)
+{
+	char id[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+	json_t *o;
+
+	fx.o.pending_ttl = 3600;
+	reopen();
+	REQ(1, id, &r, ap);
+	o = approvals_show_json(fx.a, id);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "created")),
+	    "2023-11-14T22:13:35Z");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "expires")),
+	    "2023-11-14T23:13:35Z");
+	json_decref(o);
+	fx.now += 3600;
+	ck_assert_str_eq(show_state(id), "expired");
+	approve_bad(id, "bob", code(KEY_BOB, 0), APPROVAL_NOT_PENDING);
+	/* Sent again: a fresh pending change. */
+	ck_assert_int_eq(REQ(1, id, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_REQUIRED);
+	ck_assert_str_eq(show_state(id), "pending");
+	fx.now += 30;
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+}
+END_TEST
+
+START_TEST(binding)
+{
+	char id[13], id2[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	REQ(1, id, &r, ap);
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+	/* Another change by the same requester on the same object. */
+	ck_assert_int_eq(REQ(2, id2, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_DIGEST_MISMATCH);
+	ck_assert_str_ne(id2, id);
+	/* The same digest under another clID, requester or object. */
+	ck_assert_int_eq(req(1, "locked.example", "registrar2", "alice", id2,
+	    &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(id2, id);
+	ck_assert_int_eq(req(1, "locked.example", "registrar1", "carol", id2,
+	    &r, ap), NEED_APPROVAL);
+	ck_assert_int_eq(req(1, "other.example", "registrar1", "alice", id2,
+	    &r, ap), NEED_APPROVAL);
+	/* Another requester's unrelated change is not a mismatch. */
+	ck_assert_int_eq(req(3, "locked.example", "registrar1", "carol", id2,
+	    &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_REQUIRED);
+	/* None of that used the ticket. */
+	ck_assert_str_eq(show_state(id), "approved");
+	ck_assert_int_eq(REQ(1, id2, &r, ap), NEED_NONE);
+	ck_assert_str_eq(ap, "bob");
+	/* Consumed: no longer a mismatch for the other change. */
+	ck_assert_int_eq(REQ(2, id2, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_REQUIRED);
+}
+END_TEST
+
+START_TEST(deny)
+{
+	char id[13], id2[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+	json_t *o;
+
+	REQ(1, id, &r, ap);
+	ck_assert_int_eq(approvals_deny(fx.a, id, "carol", &r), 0);
+	ck_assert_str_eq(show_state(id), "denied");
+	approve_bad(id, "bob", code(KEY_BOB, 0), APPROVAL_NOT_PENDING);
+	ck_assert_int_eq(approvals_deny(fx.a, id, "carol", &r), -1);
+	ck_assert_str_eq(r, APPROVAL_NOT_PENDING);
+	ck_assert_int_eq(approvals_deny(fx.a, "abcdef", "carol", &r), -1);
+	ck_assert_str_eq(r, APPROVAL_UNKNOWN);
+	/* Resending does not reopen it. */
+	ck_assert_int_eq(REQ(1, id2, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(id2, id);
+	ck_assert_str_eq(show_state(id), "denied");
+	o = approvals_show_json(fx.a, id);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "denied_by")),
+	    "carol");
+	json_decref(o);
+
+	/* An unused ticket can be withdrawn. */
+	REQ(2, id, &r, ap);
+	fx.now += 30;
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+	ck_assert_int_eq(approvals_deny(fx.a, id, "carol", &r), 0);
+	ck_assert_int_eq(REQ(2, id2, &r, ap), NEED_APPROVAL);
+}
+END_TEST
+
+START_TEST(id_prefix)
+{
+	char id1[13], id2[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	REQ(1, id1, &r, ap);
+	ck_assert_int_eq(req(2, "other.example", "registrar1", "alice", id2,
+	    &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(id1, "aaaaaa01aaaa");
+	ck_assert_str_eq(id2, "aaaaaa02aaaa");
+	ck_assert_str_eq(approvals_object(fx.a, id1), "locked.example");
+	ck_assert_str_eq(approvals_object(fx.a, "aaaaaa02"), "other.example");
+	ck_assert_str_eq(approvals_object(fx.a, "AAAAAA02AAAA"),
+	    "other.example");
+	ck_assert_ptr_null(approvals_object(fx.a, "aaaaaa"));	/* both */
+	ck_assert_ptr_null(approvals_object(fx.a, "aaaaa"));	/* short */
+	ck_assert_ptr_null(approvals_object(fx.a, "aaaaaa02aaaaa"));
+	ck_assert_ptr_null(approvals_object(fx.a, "aaaaaa0g"));
+	ck_assert_ptr_null(approvals_object(fx.a, ""));
+	ck_assert_ptr_null(approvals_object(fx.a, NULL));
+	ck_assert_ptr_null(approvals_show_json(fx.a, "aaaaaa"));
+	approve_bad("aaaaaa", "bob", code(KEY_BOB, 0), APPROVAL_UNKNOWN);
+	approve_ok("aaaaaa01", "bob", code(KEY_BOB, 0));
+}
+END_TEST
+
+START_TEST(survives_reopen)
+{
+	char id1[13], id2[13], ap[APPROVAL_NAME_MAX];
+	const char *r, *c;
+	json_t *st;
+
+	REQ(1, id1, &r, ap);
+	REQ(2, id2, &r, ap);
+	c = code(KEY_BOB, 0);
+	approve_ok(id1, "bob", c);
+	for (int i = 0; i < 5; i++) {
+		approve_bad(id2, "carol", wrong(KEY_CAROL),
+		    APPROVAL_INVALID_OTP);
+		fx.now += 31;
+	}
+	fx.now = T0 + 20;	/* bob's code is still in the window */
+	reopen();
+	approve_bad(id2, "bob", c, APPROVAL_REPLAYED_OTP);
+	approve_bad(id2, "carol", code(KEY_CAROL, 0), APPROVAL_LOCKED_OUT);
+	ck_assert_str_eq(show_state(id2), "pending");
+	ck_assert_int_eq(REQ(1, id1, &r, ap), NEED_NONE);
+	ck_assert_str_eq(ap, "bob");
+	reopen();
+	ck_assert_str_eq(show_state(id1), "consumed");
+
+	/* The file is compact JSON with the documented layout. */
+	st = state_file();
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "version")),
+	    1);
+	ck_assert_int_eq(json_array_size(json_object_get(st, "changes")), 2);
+	json_decref(st);
+
+	/* Memory only works too. */
+	approvals_free(fx.a);
+	fx.a = NULL;
+	fx.o.state_path = NULL;
+	reopen();
+	REQ(1, id1, &r, ap);
+	approve_ok(id1, "bob", code(KEY_BOB, 0));
+}
+END_TEST
+
+static void
+open_fails(const char *text)
+{
+	struct approvals *a = NULL;
+	char err[256] = "";
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(fx.state, "w"));
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_null(a);
+	ck_assert_msg(strstr(err, "corrupt") != NULL, "%s", err);
+}
+
+START_TEST(corrupt_state)
+{
+	static const char *const bad[] = {
+		"",
+		"{not json",
+		"[]",
+		"{\"version\":2,\"changes\":[],\"operators\":[],"
+		    "\"global_failures\":[]}",
+		"{\"version\":1,\"changes\":[],\"operators\":[]}",
+		"{\"version\":1,\"changes\":[{\"id\":1}],\"operators\":[],"
+		    "\"global_failures\":[]}",
+		"{\"version\":1,\"changes\":[],\"operators\":[{\"name\":"
+		    "\"bob\",\"last_step\":\"x\",\"failures\":0,\"locked\":"
+		    "false,\"attempts\":[]}],\"global_failures\":[]}",
+		"{\"version\":1,\"changes\":[],\"operators\":[],"
+		    "\"global_failures\":[\"now\"]}",
+		"{\"version\":1,\"version\":1,\"changes\":[],\"operators\":[],"
+		    "\"global_failures\":[]}",
+	};
+	char id[13], ap[APPROVAL_NAME_MAX], *text;
+	const char *r;
+	json_t *st, *ch;
+
+	approvals_free(fx.a);
+	fx.a = NULL;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		open_fails(bad[i]);
+
+	/* A real file with one field damaged: refused too. */
+	unlink(fx.state);
+	reopen();
+	REQ(1, id, &r, ap);
+	approvals_free(fx.a);
+	fx.a = NULL;
+	st = state_file();
+	ch = json_array_get(json_object_get(st, "changes"), 0);
+	json_object_set_new(ch, "state", json_string("granted"));
+	text = json_dumps(st, JSON_COMPACT);
+	open_fails(text);
+	free(text);
+	json_object_set_new(ch, "state", json_string("pending"));
+	json_object_set_new(ch, "id", json_string("bbbbbb01aaaa"));
+	text = json_dumps(st, JSON_COMPACT);
+	open_fails(text);
+	free(text);
+	json_decref(st);
+}
+END_TEST
+
+START_TEST(storage_failure)
+{
+	char id1[13], id2[13], scratch[13], ap[APPROVAL_NAME_MAX];
+	const char *r = NULL;
+	enum approval_need need = NEED_NONE;
+	uint8_t d[32];
+
+	REQ(1, id1, &r, ap);
+	REQ(2, id2, &r, ap);
+	approve_ok(id1, "bob", code(KEY_BOB, 0));
+	fx.now += 30;
+
+	/* Take the directory away (works as root, unlike chmod). */
+	ck_assert_int_eq(unlink(fx.state), 0);
+	ck_assert_int_eq(unlink(fx.seeds), 0);
+	ck_assert_int_eq(rmdir(fx.dir), 0);
+
+	approve_bad(id2, "carol", code(KEY_CAROL, 0), APPROVAL_STORAGE);
+	ck_assert_str_eq(show_state(id2), "pending");
+	digest(d, 1);
+	ck_assert_int_eq(approvals_require(fx.a, d, "x", "locked.example",
+	    "registrar1", "alice", &need, scratch, &r, ap), -1);
+	ck_assert_int_eq(need, NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_STORAGE);
+	ck_assert_str_eq(show_state(id1), "approved");
+	digest(d, 9);
+	ck_assert_int_eq(approvals_require(fx.a, d, "x", "locked.example",
+	    "registrar1", "alice", &need, scratch, &r, ap), -1);
+	ck_assert_str_eq(r, APPROVAL_STORAGE);
+	ck_assert_ptr_null(approvals_object(fx.a, "aaaaaa09"));
+	ck_assert_int_eq(approvals_deny(fx.a, id1, "carol", &r), -1);
+	ck_assert_str_eq(r, APPROVAL_STORAGE);
+
+	/* Storage back: nothing was lost or granted on the way. */
+	ck_assert_int_eq(mkdir(fx.dir, 0700), 0);
+	write_seeds();
+	ck_assert_str_eq(show_state(id1), "approved");
+	ck_assert_int_eq(REQ(1, id1, &r, ap), NEED_NONE);
+	REQ(2, id2, &r, ap);
+	approve_ok(id2, "carol", code(KEY_CAROL, 0));
+}
+END_TEST
+
+static int
+file_has(const char *path, const char *needle)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+START_TEST(no_secrets)
+{
+	char id1[13], id2[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	REQ(1, id1, &r, ap);
+	REQ(2, id2, &r, ap);
+	approve_bad(id1, "bob", wrong(KEY_BOB), APPROVAL_INVALID_OTP);
+	approve_ok(id1, "bob", code(KEY_BOB, 0));
+	approve_bad(id2, "bob", code(KEY_BOB, 0), APPROVAL_REPLAYED_OTP);
+	approve_ok(id2, "carol", code(KEY_CAROL, -1));
+	REQ(1, id1, &r, ap);
+	for (size_t i = 0; i < fx.ncodes; i++)
+		ck_assert_msg(!file_has(fx.state, fx.codes[i]),
+		    "code in state file");
+	static const char *const secrets[] = {
+		KEY_ALICE, KEY_BOB, KEY_CAROL, B32_ALICE, B32_BOB, B32_CAROL,
+		"MJXWELLUN52H", "bob-totp",
+	};
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		ck_assert_msg(!file_has(fx.state, secrets[i]),
+		    "seed in state file");
+}
+END_TEST
+
+static int
+drop_bob(void *arg, const char *object, const char *requester,
+    const char *approver)
+{
+	(*(int *)arg)++;
+	ck_assert_str_eq(requester, "alice");
+	if (strcmp(object, "gone.example") == 0)
+		return 0;
+	return approver == NULL || strcmp(approver, "bob") != 0;
+}
+
+START_TEST(revalidate)
+{
+	char id1[13], id2[13], id3[13], id4[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+	int calls = 0;
+
+	REQ(1, id1, &r, ap);
+	REQ(2, id2, &r, ap);
+	REQ(3, id3, &r, ap);
+	req(4, "gone.example", "registrar1", "alice", id4, &r, ap);
+	approve_ok(id1, "bob", code(KEY_BOB, 0));
+	approve_ok(id2, "carol", code(KEY_CAROL, 0));
+	ck_assert_int_eq(approvals_revalidate(fx.a, drop_bob, &calls), 0);
+	ck_assert_int_eq(calls, 4);
+	ck_assert_str_eq(show_state(id1), "expired");
+	ck_assert_str_eq(show_state(id2), "approved");
+	ck_assert_str_eq(show_state(id3), "pending");
+	ck_assert_str_eq(show_state(id4), "expired");
+	approve_bad(id4, "carol", code(KEY_CAROL, 1), APPROVAL_NOT_PENDING);
+	/* Dropped for good: it survives a restart. */
+	reopen();
+	ck_assert_int_eq(REQ(1, id1, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_TICKET_EXPIRED);
+	ck_assert_int_eq(REQ(2, id2, &r, ap), NEED_NONE);
+	ck_assert_str_eq(ap, "carol");
+}
+END_TEST
+
+START_TEST(json_views)
+{
+	char id1[13], id2[13], ap[APPROVAL_NAME_MAX];
+	static const char *const fields[] = {
+		"id", "object", "clid", "requester", "created", "expires",
+		"state",
+	};
+	const char *r;
+	json_t *list, *o;
+
+	list = approvals_list_json(fx.a);
+	ck_assert_uint_eq(json_array_size(list), 0);
+	json_decref(list);
+	REQ(1, id1, &r, ap);
+	REQ(2, id2, &r, ap);
+	approve_ok(id1, "bob", code(KEY_BOB, 0));
+	list = approvals_list_json(fx.a);
+	ck_assert_uint_eq(json_array_size(list), 2);
+	for (size_t i = 0; i < 2; i++) {
+		o = json_array_get(list, i);
+		for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++)
+			ck_assert_msg(json_is_string(json_object_get(o,
+			    fields[f])), "missing %s", fields[f]);
+		ck_assert_ptr_null(json_object_get(o, "canonical"));
+	}
+	o = json_array_get(list, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "id")), id1);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "state")),
+	    "approved");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "approver")),
+	    "bob");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "clid")),
+	    "registrar1");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "requester")),
+	    "alice");
+	/* Approved: expires is the ticket's, ten minutes. */
+	ck_assert_str_eq(json_string_value(json_object_get(o, "expires")),
+	    "2023-11-14T22:23:35Z");
+	o = json_array_get(list, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "state")),
+	    "pending");
+	ck_assert_ptr_null(json_object_get(o, "approver"));
+	json_decref(list);
+
+	o = approvals_show_json(fx.a, id2);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "canonical")),
+	    "eppgw-change/1\nclid\n");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "object")),
+	    "locked.example");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "created")),
+	    "2023-11-14T22:13:35Z");
+	json_decref(o);
+	ck_assert_ptr_null(approvals_show_json(fx.a, "ffffffffffff"));
+}
+END_TEST
+
+static Suite *
+approval_suite(void)
+{
+	Suite *s = suite_create("approval");
+	TCase *tc = tcase_create("approval");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, happy_path);
+	tcase_add_test(tc, self_and_unknown);
+	tcase_add_test(tc, wrong_code_counted);
+	tcase_add_test(tc, replay);
+	tcase_add_test(tc, skew);
+	tcase_add_test(tc, lockout);
+	tcase_add_test(tc, rate_limit);
+	tcase_add_test(tc, global_cap);
+	tcase_add_test(tc, ticket_expiry);
+	tcase_add_test(tc, pending_expiry);
+	tcase_add_test(tc, binding);
+	tcase_add_test(tc, deny);
+	tcase_add_test(tc, id_prefix);
+	tcase_add_test(tc, survives_reopen);
+	tcase_add_test(tc, corrupt_state);
+	tcase_add_test(tc, storage_failure);
+	tcase_add_test(tc, no_secrets);
+	tcase_add_test(tc, revalidate);
+	tcase_add_test(tc, json_views);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_SUITE(approval_suite)
