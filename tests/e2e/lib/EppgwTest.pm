@@ -18,6 +18,11 @@ package EppgwTest;
 #   my $pgw = start_gateway(regsim => $rs,       # with a [policy] section
 #       policy => { locks => ['locked.example', '*.bank.example'],
 #       protect => 'ns ds' });
+#   my $agw = start_gateway(regsim => $rs,        # with [admin], [approvals]
+#       policy => { locks => ['locked.example'] },    # and [audit]
+#       approvals => { rate_attempts => 10 }, audit => 1);
+#   my ($rc, $out, $err) = ctl($agw, 'bob', 'approve', $id,
+#       '--otp', totp('bob'));                    # the real eppgwctl
 #   gateways_clean();                             # stop all; no ASan/UBSan
 #
 # Everything a test starts is stopped (SIGTERM) when the test exits; the
@@ -55,6 +60,7 @@ our @EXPORT_OK = qw(
 	epp_client epp_close epp_raw epp_read epp_command send_bytes
 	result_code xpc
 	journal_lines journal_find
+	ctl totp totp_step demo_seeds
 	%NS
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
@@ -227,6 +233,41 @@ sub _ini_section {
 	return "$out\n";
 }
 
+# The demo TOTP seeds (examples/demo.seeds): { NAME => { alg, digits, step,
+# seed } }.
+my %demo_seeds;
+sub demo_seeds {
+	return \%demo_seeds if %demo_seeds;
+	my $path = File::Spec->catfile(repo_root(), 'examples', 'demo.seeds');
+	for my $line (split /\n/, _slurp($path)) {
+		next if $line =~ /^\s*(#|$)/;
+		my ($name, $alg, $digits, $step, $seed) = split ' ', $line;
+		$demo_seeds{$name} = { alg => $alg, digits => $digits,
+		    step => $step, seed => $seed };
+	}
+	croak "no seeds in $path" unless %demo_seeds;
+	return \%demo_seeds;
+}
+
+# The 0600 copy of the demo seeds the gateway insists on, in the run dir.
+sub _private_seeds {
+	my $dst = File::Spec->catfile(run_dir(), 'demo.seeds');
+	return $dst if -f $dst;
+	copy(File::Spec->catfile(repo_root(), 'examples', 'demo.seeds'), $dst)
+	    or croak "copy demo.seeds: $!";
+	chmod(0600, $dst) or croak "chmod $dst: $!";
+	return $dst;
+}
+
+# A section from defaults (in order) and overrides; $on may be 1 (defaults
+# only) or a hash of overrides (undef drops a key).
+sub _opt_section {
+	my ($title, $on, @defaults) = @_;
+	my %def = @defaults;
+	$def{__order} = [map { [$defaults[2 * $_]] } 0 .. $#defaults / 2];
+	return _ini_section($title, \%def, ref $on eq 'HASH' ? $on : {});
+}
+
 # Start eppgw on a free port with a configuration written into the run dir.
 # Options:
 #   regsim    a start_regsim() handle: the upstream (else upstream_address)
@@ -243,9 +284,21 @@ sub _ini_section {
 #             protect is left out (the gateway's default: every class)
 #             when not given.  Without this option there is no [policy]
 #             section: nothing is locked.
+#   admin     1 or { key => value }: an [admin] listener on a free loopback
+#             port (gateway cert/key, dev CA); implied by approvals
+#   approvals 1 or { key => value }: an [approvals] section; seeds default
+#             to a 0600 copy of examples/demo.seeds in the run dir, state
+#             to DIR/approvals-PORT.json (pass state => $old->{state} to
+#             restart on the same state), other keys (ticket_ttl,
+#             rate_attempts, ...) are written as given
+#   audit     1 or { key => value }: an [audit] section; dir defaults to
+#             DIR/audit-PORT (pass dir => $old->{audit_dir} to continue a
+#             log), signing_key to certs/dev/audit.key, origin eppgw/e2e
 #   verbose   run with -v (debug logs); default $ENV{EPPGW_DEBUG}
-# Returns { pid, host, port, log, conf, dir, locks }; croaks if it does not
-# start (locks: the lock list's path, when policy was given).
+# Returns { pid, host, port, log, conf, dir, locks, admin_port, admin_url,
+# seeds, state, audit_dir }; croaks if it does not start (locks: the lock
+# list's path, when policy was given; admin_*, seeds/state and audit_dir
+# only with those sections).
 sub start_gateway {
 	my (%o) = @_;
 	my $dir = run_dir();
@@ -323,6 +376,35 @@ sub start_gateway {
 		$conf .= "[policy]\nlocks = $gw->{locks}\n";
 		$conf .= "protect = $pol->{protect}\n" if defined $pol->{protect};
 		$conf .= "\n";
+	}
+	if ($o{admin} || $o{approvals}) {
+		my $aport = free_port();
+		$aport = free_port() while $aport == $port;
+		$conf .= _opt_section('admin', $o{admin},
+		    listen => "127.0.0.1:$aport",
+		    cert => "$certs/gateway.pem",
+		    key => "$certs/gateway.key",
+		    client_ca => "$certs/ca.pem");
+		my $listen = "127.0.0.1:$aport";
+		$listen = $o{admin}{listen} if ref $o{admin} eq 'HASH'
+		    && defined $o{admin}{listen};
+		($gw->{admin_port}) = $listen =~ /:(\d+)$/;
+		$gw->{admin_url} = "https://127.0.0.1:$gw->{admin_port}";
+	}
+	if (my $ap = $o{approvals}) {
+		my %a = ref $ap eq 'HASH' ? %$ap : ();
+		$a{seeds} = _private_seeds() unless exists $a{seeds};
+		$a{state} = "$dir/approvals-$port.json" unless exists $a{state};
+		@$gw{qw(seeds state)} = @a{qw(seeds state)};
+		$conf .= _opt_section('approvals', \%a, seeds => undef,
+		    state => undef);
+	}
+	if (my $au = $o{audit}) {
+		my %a = ref $au eq 'HASH' ? %$au : ();
+		$a{dir} = "$dir/audit-$port" unless exists $a{dir};
+		$gw->{audit_dir} = $a{dir};
+		$conf .= _opt_section('audit', \%a, dir => undef,
+		    signing_key => "$certs/audit.key", origin => 'eppgw/e2e');
 	}
 	open(my $fh, '>', $gw->{conf}) or croak "$gw->{conf}: $!";
 	print $fh $conf;
@@ -707,6 +789,87 @@ sub journal_find {
 		my $e = $_;
 		!grep { !defined $e->{$_} || $e->{$_} ne $want{$_} } keys %want;
 	} journal_lines($rs);
+}
+
+# ---- eppgwctl and TOTP ----
+
+# Run the real eppgwctl against a gateway's admin listener as operator $who
+# (a certs/dev name or a path; undef: no --cert/--key):
+#   eppgwctl -f CONF --cert certs/dev/WHO.pem --key certs/dev/WHO.key ARGS
+# The gateway may be left out (then the last one started is meant); a hash
+# as the last argument gives options: stdin (text fed to its stdin, else
+# /dev/null), timeout (seconds, default 40).  Returns (exit code, stdout,
+# stderr); the exit code is 128 + N when killed by signal N (e.g. on
+# timeout).
+sub ctl {
+	my $gw = ref $_[0] eq 'HASH' ? shift : $gateways[-1];
+	my $who = shift;
+	my %opt = ref $_[-1] eq 'HASH' ? %{pop @_} : ();
+	my @args = @_;
+	croak 'ctl: no gateway' unless $gw;
+	my $bin = File::Spec->catfile(build_dir(), 'eppgwctl');
+	-x $bin or croak "$bin missing: run make build/eppgwctl";
+	my $dir = run_dir();
+	my $tag = "ctl-$$-" . int(time * 1000) . '-' . int(rand(1e6));
+	my ($in, $out, $err) = map { "$dir/$tag.$_" } qw(in out err);
+	open(my $ifh, '>', $in) or croak "$in: $!";
+	print $ifh $opt{stdin} if defined $opt{stdin};
+	close($ifh);
+	my @cmd = ($bin, '-f', $gw->{conf}, (defined $who ?
+	    ('--cert', _cert_path($who, 'pem'), '--key', _cert_path($who, 'key'))
+	    : ()), @args);
+	my $pid = fork() // croak "fork: $!";
+	if ($pid == 0) {
+		open(STDIN, '<', $in) or die "$in: $!";
+		open(STDOUT, '>', $out) or die "$out: $!";
+		open(STDERR, '>', $err) or die "$err: $!";
+		exec(@cmd) or die "exec $bin: $!";
+	}
+	my $deadline = time + ($opt{timeout} // 40);
+	my $st;
+	while (1) {
+		if (waitpid($pid, WNOHANG) == $pid) { $st = $?; last }
+		if (time > $deadline) {
+			kill('KILL', $pid);
+			waitpid($pid, 0);
+			$st = $?;
+			last;
+		}
+		sleep(0.02);
+	}
+	my @r = ($st & 127 ? 128 + ($st & 127) : $st >> 8, _slurp($out),
+	    _slurp($err));
+	unlink($in, $out, $err);
+	return @r;
+}
+
+# The TOTP time step of an epoch second (default now) for a demo operator.
+sub totp_step {
+	my ($name, $at) = @_;
+	my $s = demo_seeds()->{$name} or croak "totp_step: no demo seed for $name";
+	return int(($at // time) / $s->{step});
+}
+
+# The TOTP code of demo operator $name (examples/demo.seeds) $offset steps
+# from the step of epoch second $at (default now), from oathtool:
+#   oathtool --totp -b -N @EPOCH SEED
+sub totp {
+	my ($name, $offset, $at) = @_;
+	my $s = demo_seeds()->{$name} or croak "totp: no demo seed for $name";
+	my $epoch = (totp_step($name, $at) + ($offset // 0)) * $s->{step};
+	my $alg = $s->{alg} eq 'SHA1' ? '' : '=' . $s->{alg};
+	my $pid = open(my $fh, '-|') // croak "fork: $!";
+	if ($pid == 0) {
+		open(STDERR, '>', '/dev/null');
+		exec('oathtool', "--totp$alg", '-b', '-d', $s->{digits},
+		    '-s', $s->{step}, '-N', "\@$epoch", $s->{seed})
+		    or die "exec oathtool: $!";
+	}
+	my $code = <$fh>;
+	close($fh);
+	croak "oathtool failed (is it installed?)"
+	    unless defined $code && $code =~ /^(\d{$s->{digits}})$/;
+	return $1;
 }
 
 1;
