@@ -11,6 +11,12 @@ CC	?= cc
 PKG_CONFIG ?= pkg-config
 PERL	?= perl
 PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+DESTDIR	?=
 V	?= 0
 
 PKGS	 = libevent libevent_openssl openssl libxml-2.0 inih jansson liboath \
@@ -65,7 +71,8 @@ BINS	= $(BUILD)/eppgw $(BUILD)/eppgw-regsim $(BUILD)/eppgwctl \
 BENCH_BINS = $(BUILD)/epp-load $(BUILD)/epp-echo $(BUILD)/judge-bench
 UNIT	= $(BUILD)/unit-tests
 
-.PHONY: all deps certs run demo check unit e2e asan bench fuzz clean help
+.PHONY: all deps certs run demo check unit e2e asan bench fuzz clean help \
+	install
 
 FUZZ_SECONDS ?= 30
 FUZZERS	= $(BUILD)/fuzz_frame $(BUILD)/fuzz_epp
@@ -73,7 +80,7 @@ FUZZERS	= $(BUILD)/fuzz_frame $(BUILD)/fuzz_epp
 all: $(BINS)
 
 help:
-	@echo "targets: all certs run demo check unit e2e asan fuzz bench clean"
+	@echo "targets: all certs run demo check unit e2e asan fuzz bench install clean"
 	@echo "options: V=1 CC=clang BUILD=dir SAN=1"
 
 deps:
@@ -169,6 +176,30 @@ fuzz: deps
 bench: deps all $(BENCH_BINS) certs
 	$(Q)$(BUILD)/judge-bench tests/bench/cmd-1500.xml 2
 	$(Q)tests/bench/run.sh $(BUILD)
+
+# Binaries, man pages, the systemd unit and an example configuration.  An
+# existing configuration is never overwritten.
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/eppgw
+	install -m 755 $(BUILD)/eppgw $(BUILD)/eppgwctl $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BUILD)/eppgw-audit $(DESTDIR)$(BINDIR)/
+	install -m 644 man/eppgw-audit.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/eppgw.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/eppgw.8 man/eppgwctl.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|/usr/local/sbin|$(SBINDIR)|g; s|/etc/eppgw|$(SYSCONFDIR)/eppgw|g' \
+	    examples/eppgw.service > $(DESTDIR)$(UNITDIR)/eppgw.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/eppgw.service
+	install -m 640 examples/eppgw.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/eppgw/eppgw.conf.example
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/eppgw/eppgw.conf ]; then \
+		echo "install: keeping the existing $(SYSCONFDIR)/eppgw/eppgw.conf"; \
+	else \
+		install -m 640 examples/eppgw.conf \
+		    $(DESTDIR)$(SYSCONFDIR)/eppgw/eppgw.conf; \
+	fi
 
 clean:
 	rm -rf build run

@@ -26,10 +26,13 @@
 #include "epp.h"
 #include "log.h"
 #include "proxy.h"
+#include "sdnotify.h"
 
 #ifndef EPPGW_VERSION
 #define EPPGW_VERSION "0.0.0"
 #endif
+#define DRAIN_TIMEOUT_SEC	10
+
 #ifndef EPPGW_CONF
 #define EPPGW_CONF "/etc/eppgw/eppgw.conf"
 #endif
@@ -177,9 +180,17 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 		event_base_loopbreak(d->base);
 		return;
 	}
-	log_notice("signal %d: shutting down", (int)sig);
-	proxy_stop_accepting(d->proxy);
-	event_base_loopexit(d->base, NULL);
+	log_notice("signal %d: draining %zu sessions (up to %us; a second "
+	    "signal stops at once)", (int)sig, proxy_session_count(d->proxy),
+	    DRAIN_TIMEOUT_SEC);
+	sd_notify_state("STOPPING=1");
+	proxy_drain(d->proxy);
+	/* Commands in flight get this long to finish. */
+	{
+		struct timeval tv = { DRAIN_TIMEOUT_SEC, 0 };
+
+		event_base_loopexit(d->base, &tv);
+	}
 }
 
 static void
@@ -192,8 +203,10 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	log_notice("SIGHUP: reloading %s", d->conf_path);
+	sd_notify_reloading();
 	if ((cfg = load(d->conf_path, 0)) == NULL) {
 		log_err("reload failed: keeping the running configuration");
+		sd_notify_state("READY=1");
 		return;
 	}
 	if (memcmp(&cfg->listen.ss, &proxy_config(d->proxy)->listen.ss,
@@ -210,6 +223,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		log_notice("reload done: new sessions use the new "
 		    "configuration");
 	}
+	sd_notify_state("READY=1");
 	config_unref(cfg);
 }
 
@@ -291,6 +305,7 @@ main(int argc, char *argv[])
 	log_notice("eppgw %s: listening on %s, registry %s (%s)",
 	    EPPGW_VERSION, cfg->listen.text, cfg->up_address.text,
 	    cfg->up_server_name);
+	sd_notify_state("READY=1\nSTATUS=serving");
 	event_base_dispatch(d.base);
 	log_notice("stopped with %zu sessions open",
 	    proxy_session_count(d.proxy));

@@ -29,6 +29,7 @@ struct proxy {
 	struct audit		*audit;		/* not owned */
 	uint64_t		 next_id;
 	int			 accepting;
+	int			 draining;
 	char			 run_id[24];
 };
 
@@ -127,6 +128,16 @@ proxy_stop_accepting(struct proxy *p)
 	p->accepting = 0;
 }
 
+void
+proxy_drain(struct proxy *p)
+{
+	proxy_stop_accepting(p);
+	p->draining = 1;
+	session_drain_all(&p->sessions);
+	if (p->sessions.count == 0)
+		event_base_loopexit(p->base, NULL);
+}
+
 size_t
 proxy_session_count(const struct proxy *p)
 {
@@ -209,6 +220,8 @@ void
 proxy_session_gone(struct proxy *p, struct session *s)
 {
 	(void)s;
+	if (p->draining && p->sessions.count == 0)
+		event_base_loopexit(p->base, NULL);
 	/* The list count was already decremented by the session. */
 	if (p->accepting && p->listener != NULL &&
 	    p->sessions.count < p->cfg->max_sessions)

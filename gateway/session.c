@@ -109,6 +109,7 @@ struct session {
 	struct audit		*audit;		/* not owned; NULL: none */
 	unsigned		 audit_pending;	/* callbacks still to come */
 	int			 zombie;	/* closed, awaiting them */
+	int			 draining;	/* close after the current reply */
 
 	uint64_t		 ncmds;
 	unsigned		 nreplies;	/* our own replies, for svTRIDs */
@@ -216,6 +217,26 @@ session_close(struct session *s, const char *why)
 	/* Free from a fresh loop turn: our callers may still look at s. */
 	if (event_base_once(s->base, -1, EV_TIMEOUT, free_cb, s, NULL) != 0)
 		free_cb(-1, 0, s);
+}
+
+void
+session_drain_all(struct session_list *list)
+{
+	struct session *s, *next;
+
+	for (s = list->head; s != NULL; s = next) {
+		next = s->next;
+		s->draining = 1;
+		switch (s->state) {
+		case ST_LOG_CMD:
+		case ST_WAIT_REPLY:
+		case ST_LOG_RSP:
+		case ST_CLOSING:
+			break;	/* finishes its command first */
+		default:
+			session_close(s, "gateway shutting down");
+		}
+	}
 }
 
 void
@@ -388,6 +409,10 @@ run_action(struct session *s)
 			    s->cmd_seq, "gateway", s->act_code, s->act_reason,
 			    s->cltrid, NULL, 0), NULL, NULL);
 		}
+	}
+	if (s->state == ST_READY && s->draining) {
+		close_after_flush(s, "gateway shutting down");
+		return;
 	}
 	if (s->state == ST_READY)
 		arm(s, DL_IDLE, s->cfg->idle_timeout);
@@ -732,6 +757,10 @@ relay_reply(struct session *s, size_t n, int code)
 		return;
 	}
 	clear_inflight(s);
+	if (s->draining) {
+		close_after_flush(s, "gateway shutting down");
+		return;
+	}
 	set_ready(s);
 	client_input(s);
 }

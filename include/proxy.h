@@ -32,8 +32,13 @@ int proxy_listen(struct proxy *p, char *err, size_t errlen);
 int proxy_reload(struct proxy *p, struct config *cfg, char *err,
     size_t errlen);
 
-/* Stop accepting new sessions (drain). */
+/* Stop accepting new sessions. */
 void proxy_stop_accepting(struct proxy *p);
+/*
+ * Drain: stop accepting, let commands in flight finish, and exit the event
+ * loop once the last session is gone.
+ */
+void proxy_drain(struct proxy *p);
 size_t proxy_session_count(const struct proxy *p);
 
 /* For sessions: the state every session started now shares. */

@@ -35,4 +35,10 @@ int session_start(struct proxy *p, struct session_list *list, uint64_t id,
 /* Tear every session down at once (daemon shutdown). */
 void session_abort_all(struct session_list *list);
 
+/*
+ * Drain: idle sessions close now; a session with a command in flight closes
+ * once its reply has been relayed.  Nothing new is taken from registrars.
+ */
+void session_drain_all(struct session_list *list);
+
 #endif
