@@ -29,6 +29,7 @@
 #include "config.h"
 #include "lock.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "policy.h"
 #include "proxy.h"
@@ -208,6 +209,7 @@ do_approve(struct admin *a, struct evhttp_request *req,
 		json_decref(body);
 		log_notice("admin: approval of %.12s by %s refused: %s", id,
 		    who->name, reason);
+		metrics_approval(proxy_metrics(a->proxy), reason);
 		reply_error(req, refusal_code(reason), reason,
 		    refusal_text(reason));
 		return;
@@ -215,6 +217,7 @@ do_approve(struct admin *a, struct evhttp_request *req,
 	json_decref(body);
 	log_notice("admin: change %.12s on %s approved by %s", id, object,
 	    who->name);
+	metrics_approval(proxy_metrics(a->proxy), "granted");
 	reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "result",
 	    "approved", "id", id, "approver", who->name));
 }

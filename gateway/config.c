@@ -64,6 +64,8 @@ static const struct keyword keywords[] = {
 	    1, 3600 },
 	{ "gateway", "max_sessions", KW_UINT, F(max_sessions), 0, "1024",
 	    1, 1000000 },
+	{ "gateway", "metrics_listen", KW_ADDR, F(metrics_listen), 0, NULL,
+	    0, 0 },
 	{ "upstream", "address", KW_ADDR, F(up_address), 1, NULL, 0, 0 },
 	{ "upstream", "server_name", KW_STRING, F(up_server_name), 1, NULL,
 	    1, 253 },

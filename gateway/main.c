@@ -25,6 +25,7 @@
 #include "config.h"
 #include "epp.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "sdnotify.h"
 
@@ -43,6 +44,7 @@ struct daemon {
 	struct approvals	*approvals;
 	struct admin		*admin;
 	struct audit		*audit;
+	struct metrics		*metrics;
 	const char		*conf_path;
 	int			 stopping;
 };
@@ -300,6 +302,18 @@ main(int argc, char *argv[])
 		log_err("cannot set up signal handling");
 		goto out;
 	}
+	if ((d.metrics = metrics_new()) == NULL)
+		goto out;
+	proxy_set_metrics(d.proxy, d.metrics);
+	if (cfg->metrics_listen.text[0] != '\0') {
+		if (metrics_listen(d.metrics, d.base, &cfg->metrics_listen, err,
+		    sizeof(err)) != 0) {
+			log_err("%s", err);
+			goto out;
+		}
+		log_notice("metrics on http://%s/metrics",
+		    cfg->metrics_listen.text);
+	}
 	if (start_audit(&d, cfg) != 0 || start_approvals(&d, cfg) != 0)
 		goto out;
 	log_notice("eppgw %s: listening on %s, registry %s (%s)",
@@ -316,6 +330,7 @@ out:
 	/* Last: the final checkpoint covers every session's close record. */
 	audit_close(d.audit);
 	approvals_free(d.approvals);
+	metrics_free(d.metrics);
 	if (ev_term)
 		event_free(ev_term);
 	if (ev_int)

@@ -27,6 +27,7 @@ struct proxy {
 	struct session_list	 sessions;
 	struct approvals	*approvals;	/* not owned */
 	struct audit		*audit;		/* not owned */
+	struct metrics		*metrics;	/* not owned */
 	uint64_t		 next_id;
 	int			 accepting;
 	int			 draining;
@@ -190,6 +191,18 @@ struct approvals *
 proxy_approvals(const struct proxy *p)
 {
 	return p->approvals;
+}
+
+struct metrics *
+proxy_metrics(const struct proxy *p)
+{
+	return p->metrics;
+}
+
+void
+proxy_set_metrics(struct proxy *p, struct metrics *m)
+{
+	p->metrics = m;
 }
 
 struct audit *

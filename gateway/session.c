@@ -37,6 +37,7 @@
 #include "epp.h"
 #include "frame.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "proxy.h"
 #include "records.h"
@@ -107,6 +108,7 @@ struct session {
 	char			 act_detail[16];
 
 	struct audit		*audit;		/* not owned; NULL: none */
+	struct metrics		*metrics;	/* not owned; NULL: none */
 	unsigned		 audit_pending;	/* callbacks still to come */
 	int			 zombie;	/* closed, awaiting them */
 	int			 draining;	/* close after the current reply */
@@ -205,6 +207,8 @@ session_close(struct session *s, const char *why)
 	log_info("session %llu: %s: closed (%s) after %llu commands",
 	    (unsigned long long)s->id, who(s), why,
 	    (unsigned long long)s->ncmds);
+	if (s->principal != NULL)
+		metrics_session_closed(s->metrics);
 	if (s->audit != NULL && s->principal != NULL) {
 		struct rec_session rs;
 
@@ -300,6 +304,7 @@ reply_detail(struct session *s, int code, const char *reason,
 		session_close(s, "registrar connection failed");
 		return;
 	}
+	metrics_reply(s->metrics, "gateway", code);
 	log_info("session %llu: %s: replied %d %s%s%s (svTRID %s)",
 	    (unsigned long long)s->id, who(s), code, reason,
 	    detail ? " " : "", detail ? detail : "", sv);
@@ -320,6 +325,7 @@ upstream_failed(struct session *s, const char *why)
 {
 	if (s->state == ST_DEAD || s->state == ST_CLOSING)
 		return;
+	metrics_upstream_error(s->metrics);
 	log_warn("session %llu: upstream %s: %s", (unsigned long long)s->id,
 	    s->cfg->up_address.text, why);
 	reply_self(s, 2500, "upstream_unavailable", s->cltrid, 1);
@@ -356,6 +362,7 @@ log_verdict(struct session *s, const struct epp_msg *m,
 {
 	char cls[160];
 
+	metrics_command(s->metrics, epp_msg_name(m), decision_name(v->decision));
 	change_classes_format(v->decision == DECISION_APPROVAL ? v->classes :
 	    v->all_classes, cls, sizeof(cls));
 	log_msg(v->decision == DECISION_ALLOW ? LOG_LVL_INFO : LOG_LVL_NOTICE,
@@ -437,6 +444,7 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		/* Not on record, so not forwarded: fail closed. */
 		log_err("session %llu: audit log failed: refusing the command",
 		    (unsigned long long)s->id);
+		metrics_audit_failure(s->metrics);
 		free(s->act_xml);
 		s->act_xml = NULL;
 		act_reply(s, 2400, "audit_unavailable", NULL);
@@ -542,6 +550,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		act_reply(s, 2001, "syntax", NULL);
 		decision = "reject";
 		reason = why;
+		metrics_command(s->metrics, "unparsable", "reject");
 		goto log;
 	}
 	if (epp_msg_cltrid(m) != NULL && (s->cltrid =
@@ -720,6 +729,7 @@ identify(struct session *s)
 	log_info("session %llu: %s: principal %s (%s, %s)",
 	    (unsigned long long)s->id, s->peer, s->principal->name,
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	metrics_session_opened(s->metrics);
 	if (s->audit != NULL) {
 		struct rec_session rs;
 
@@ -746,6 +756,7 @@ relay_reply(struct session *s, size_t n, int code)
 		return;
 	}
 	conn_consume(s->up, n);
+	metrics_reply(s->metrics, "registry", code);
 	/* Track logins: the policy and the records need the clID. */
 	if (s->cmd == EPP_CMD_LOGIN && code >= 1000 && code < 2000) {
 		snprintf(s->clid, sizeof(s->clid), "%s", s->login_clid);
@@ -958,6 +969,7 @@ client_error_cb(struct conn *c, void *arg, const char *why, int eof)
 
 	(void)c;
 	if (s->state == ST_HANDSHAKE) {
+		metrics_handshake_failed(s->metrics);
 		log_warn("session %llu: %s: %s", (unsigned long long)s->id,
 		    s->peer, why);
 		session_close(s, "handshake failed");
@@ -988,6 +1000,7 @@ session_start(struct proxy *p, struct session_list *list, uint64_t id,
 	s->base = proxy_base(p);
 	s->cfg = config_ref(proxy_config(p));
 	s->audit = proxy_audit(p);
+	s->metrics = proxy_metrics(p);
 	s->client_ctx = proxy_client_ctx(p);
 	SSL_CTX_up_ref(s->client_ctx);
 	if (sa->sa_family == AF_INET) {

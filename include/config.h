@@ -56,6 +56,7 @@ struct config {
 	unsigned	 idle_timeout;
 	unsigned	 frame_timeout;
 	unsigned	 max_sessions;
+	struct sockaddr_cfg metrics_listen;	/* text[0] == 0: none */
 
 	/* [upstream] */
 	struct sockaddr_cfg up_address;

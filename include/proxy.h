@@ -17,6 +17,7 @@
 struct approvals;
 struct audit;
 struct config;
+struct metrics;
 struct proxy;
 struct session;
 
@@ -49,6 +50,9 @@ SSL_CTX *proxy_client_ctx(const struct proxy *p);
 /* The approvals state (owned by the daemon), or NULL when not configured. */
 struct approvals *proxy_approvals(const struct proxy *p);
 void proxy_set_approvals(struct proxy *p, struct approvals *a);
+/* The metrics (owned by the daemon), or NULL. */
+struct metrics *proxy_metrics(const struct proxy *p);
+void proxy_set_metrics(struct proxy *p, struct metrics *m);
 /* The audit log (owned by the daemon), or NULL when not configured. */
 struct audit *proxy_audit(const struct proxy *p);
 void proxy_set_audit(struct proxy *p, struct audit *a);

@@ -1,0 +1,254 @@
+/*
+ * metrics.c: counters and the Prometheus text exposition (metrics.h).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "config.h"
+#include "metrics.h"
+
+#define MAX_SERIES	256
+#define LABEL_MAX	40
+
+struct series {
+	char		 a[LABEL_MAX];	/* first label value */
+	char		 b[LABEL_MAX];	/* second label value */
+	uint64_t	 n;
+};
+
+struct family {
+	struct series	 s[MAX_SERIES];
+	size_t		 n;
+	uint64_t	 overflow;	/* series beyond MAX_SERIES */
+};
+
+struct metrics {
+	uint64_t	 sessions_open;
+	uint64_t	 sessions_total;
+	uint64_t	 handshake_failures;
+	uint64_t	 upstream_errors;
+	uint64_t	 audit_failures;
+	struct family	 commands;	/* command, decision */
+	struct family	 replies;	/* src, code */
+	struct family	 approvals;	/* result */
+	struct evhttp	*http;
+	void		(*extra)(void *, struct evbuffer *);
+	void		*extra_arg;
+};
+
+struct metrics *
+metrics_new(void)
+{
+	return calloc(1, sizeof(struct metrics));
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	if (m->http != NULL)
+		evhttp_free(m->http);
+	free(m);
+}
+
+/* Label values are ours, but keep them printable and short anyway. */
+static void
+label_copy(char *dst, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src != NULL && src[i] != '\0' && i < LABEL_MAX - 1; i++)
+		dst[i] = (src[i] == '"' || src[i] == '\\' ||
+		    (unsigned char)src[i] < 0x20) ? '_' : src[i];
+	dst[i] = '\0';
+}
+
+static void
+bump(struct family *f, const char *a, const char *b)
+{
+	char la[LABEL_MAX], lb[LABEL_MAX];
+
+	label_copy(la, a);
+	label_copy(lb, b ? b : "");
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->s[i].a, la) == 0 && strcmp(f->s[i].b, lb) == 0) {
+			f->s[i].n++;
+			return;
+		}
+	if (f->n == MAX_SERIES) {
+		f->overflow++;
+		return;
+	}
+	memcpy(f->s[f->n].a, la, sizeof(la));
+	memcpy(f->s[f->n].b, lb, sizeof(lb));
+	f->s[f->n++].n = 1;
+}
+
+void
+metrics_session_opened(struct metrics *m)
+{
+	if (m != NULL) {
+		m->sessions_open++;
+		m->sessions_total++;
+	}
+}
+
+void
+metrics_session_closed(struct metrics *m)
+{
+	if (m != NULL && m->sessions_open > 0)
+		m->sessions_open--;
+}
+
+void
+metrics_handshake_failed(struct metrics *m)
+{
+	if (m != NULL)
+		m->handshake_failures++;
+}
+
+void
+metrics_command(struct metrics *m, const char *cmd, const char *decision)
+{
+	if (m != NULL)
+		bump(&m->commands, cmd, decision);
+}
+
+void
+metrics_reply(struct metrics *m, const char *src, int code)
+{
+	char c[16];
+
+	if (m == NULL)
+		return;
+	if (code < 1000 || code > 2599)
+		snprintf(c, sizeof(c), "none");
+	else
+		snprintf(c, sizeof(c), "%d", code);
+	bump(&m->replies, src, c);
+}
+
+void
+metrics_upstream_error(struct metrics *m)
+{
+	if (m != NULL)
+		m->upstream_errors++;
+}
+
+void
+metrics_approval(struct metrics *m, const char *result)
+{
+	if (m != NULL)
+		bump(&m->approvals, result, NULL);
+}
+
+void
+metrics_audit_failure(struct metrics *m)
+{
+	if (m != NULL)
+		m->audit_failures++;
+}
+
+void
+metrics_set_extra(struct metrics *m, void (*fn)(void *, struct evbuffer *),
+    void *arg)
+{
+	m->extra = fn;
+	m->extra_arg = arg;
+}
+
+static void
+scalar(struct evbuffer *out, const char *name, const char *type,
+    const char *help, uint64_t v)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
+	    name, help, name, type, name, (unsigned long long)v);
+}
+
+static void
+family(struct evbuffer *out, const struct family *f, const char *name,
+    const char *help, const char *la, const char *lb)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name,
+	    help, name);
+	for (size_t i = 0; i < f->n; i++) {
+		if (lb != NULL)
+			evbuffer_add_printf(out, "%s{%s=\"%s\",%s=\"%s\"} %llu\n",
+			    name, la, f->s[i].a, lb, f->s[i].b,
+			    (unsigned long long)f->s[i].n);
+		else
+			evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n", name,
+			    la, f->s[i].a, (unsigned long long)f->s[i].n);
+	}
+}
+
+static void
+handler(struct evhttp_request *req, void *arg)
+{
+	struct metrics *m = arg;
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
+	    strncmp(evhttp_request_get_uri(req), "/metrics", 8) != 0) {
+		evhttp_send_error(req, 404, "try /metrics");
+		return;
+	}
+	scalar(out, "eppgw_sessions_open", "gauge",
+	    "Registrar sessions open now.", m->sessions_open);
+	scalar(out, "eppgw_sessions_total", "counter",
+	    "Registrar sessions accepted.", m->sessions_total);
+	scalar(out, "eppgw_handshake_failures_total", "counter",
+	    "Registrar TLS handshakes refused or failed.",
+	    m->handshake_failures);
+	scalar(out, "eppgw_upstream_errors_total", "counter",
+	    "Registry connections that failed or broke.", m->upstream_errors);
+	scalar(out, "eppgw_audit_failures_total", "counter",
+	    "Commands refused because the audit log failed.",
+	    m->audit_failures);
+	family(out, &m->commands, "eppgw_commands_total",
+	    "Commands by type and decision.", "command", "decision");
+	family(out, &m->replies, "eppgw_replies_total",
+	    "Replies by source (registry or gateway) and result code.", "src",
+	    "code");
+	family(out, &m->approvals, "eppgw_approvals_total",
+	    "Approval attempts by result.", "result", NULL);
+	if (m->extra != NULL)
+		m->extra(m->extra_arg, out);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+int
+metrics_listen(struct metrics *m, struct event_base *base,
+    const struct sockaddr_cfg *addr, char *err, size_t errlen)
+{
+	struct evconnlistener *l;
+
+	if ((m->http = evhttp_new(base)) == NULL) {
+		snprintf(err, errlen, "metrics: cannot create the HTTP server");
+		return -1;
+	}
+	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
+	evhttp_set_timeout(m->http, 10);
+	evhttp_set_gencb(m->http, handler, m);
+	l = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 16,
+	    (const struct sockaddr *)&addr->ss, (int)addr->len);
+	if (l == NULL || evhttp_bind_listener(m->http, l) == NULL) {
+		snprintf(err, errlen, "metrics: cannot listen on %s: %s",
+		    addr->text, strerror(errno));
+		if (l != NULL)
+			evconnlistener_free(l);
+		return -1;
+	}
+	return 0;
+}
