@@ -12,7 +12,16 @@
 #
 # Environment: EPPGW_DEMO_GATEWAY (host:port, default 127.0.0.1:7000),
 # EPPGW_DEMO_REGISTRY (default 127.0.0.1:7700), EPPGW_DEMO_JOURNAL (the
-# simulator's journal, default run/regsim-journal.log).
+# simulator's journal, default run/regsim-journal.log), EPPGW_BUILD (where
+# eppgwctl and eppgw-audit are, default build), EPPGW_DEMO_CONF (the
+# gateway's configuration, default examples/eppgw.conf: eppgwctl finds the
+# admin listener there), EPPGW_DEMO_AUDIT (default run/audit).
+#
+# The approvals state (run/approvals.json) and the audit log (run/audit)
+# outlive a run, and the simulator may too (`make run`): the story copes
+# with a ticket left over from an interrupted run, with bob's code having
+# been used moments ago by a previous run, and undoes its one approved
+# change at the registry at the end.
 #
 # To add a step, append a hash to @steps: title, why, and run (a sub that
 # gets the shared context, returns the lines to show, and dies with a
@@ -22,14 +31,20 @@ use warnings;
 
 use FindBin;
 use lib "$FindBin::Bin/../tests/e2e/lib";
-use EppgwTest qw(repo_root certs_dir epp_client epp_close epp_raw
-    epp_command result_code xpc journal_find);
+use EppgwTest qw(repo_root certs_dir build_dir epp_client epp_close epp_raw
+    epp_command result_code xpc journal_find totp totp_step);
+use File::Spec;
+use JSON::PP ();
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(sleep time);
 
 $| = 1;
 
 my ($GW_HOST, $GW_PORT) = split /:/, $ENV{EPPGW_DEMO_GATEWAY} // '127.0.0.1:7000';
 my ($RS_HOST, $RS_PORT) = split /:/, $ENV{EPPGW_DEMO_REGISTRY} // '127.0.0.1:7700';
 my $JOURNAL = $ENV{EPPGW_DEMO_JOURNAL} // repo_root() . '/run/regsim-journal.log';
+my $CONF = $ENV{EPPGW_DEMO_CONF} // 'examples/eppgw.conf';
+my $AUDIT_DIR = $ENV{EPPGW_DEMO_AUDIT} // 'run/audit';
 
 my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
 
@@ -144,6 +159,64 @@ sub registry_info {
 	return $doc;
 }
 
+# A tool from the build directory, run from the repository root (so the
+# relative paths shown are the ones used).  Returns (exit code, stdout,
+# stderr); nothing is read from a terminal.
+sub run_tool {
+	my ($tool, @args) = @_;
+	my $bin = File::Spec->catfile(build_dir(), $tool);
+	die "$bin missing: build it first (make)\n" unless -x $bin;
+	my $dir = File::Spec->catdir(repo_root(), 'run');
+	mkdir($dir);
+	my ($out, $err) = map { "$dir/demo-$$.$_" } qw(out err);
+	my $pid = fork() // die "fork: $!\n";
+	if ($pid == 0) {
+		chdir(repo_root()) or die "chdir: $!";
+		open(STDIN, '<', '/dev/null');
+		open(STDOUT, '>', $out) or die "$out: $!";
+		open(STDERR, '>', $err) or die "$err: $!";
+		exec($bin, @args) or die "exec $bin: $!";
+	}
+	my $deadline = time + 60;
+	until (waitpid($pid, WNOHANG) == $pid) {
+		if (time > $deadline) {
+			kill('KILL', $pid);
+			waitpid($pid, 0);
+			last;
+		}
+		sleep(0.02);
+	}
+	my $st = $?;
+	my @r = ($st & 127 ? 128 + ($st & 127) : $st >> 8);
+	for my $f ($out, $err) {
+		open(my $fh, '<', $f) or do { push @r, ''; next };
+		local $/;
+		push @r, scalar(<$fh>) // '';
+		close($fh);
+		unlink($f);
+	}
+	return @r;
+}
+
+# eppgwctl as operator $who: what to show (the command line, the code
+# masked) and what happened.
+sub eppgwctl {
+	my ($who, @args) = @_;
+	my @cmd = ('-f', $CONF, '--cert', "certs/dev/$who.pem", '--key',
+	    "certs/dev/$who.key", @args);
+	my $shown = join(' ', 'eppgwctl', @cmd);
+	$shown =~ s/(--otp )\d+/$1******/;
+	return ("\$ $shown", run_tool('eppgwctl', @cmd));
+}
+
+sub registry_ns_direct {
+	my ($ctx, $name, $op, $host) = @_;
+	registry_info($ctx, $name);	# the direct session
+	my $doc = epp_raw($ctx->{direct}, ns_xml($name, $op, $host,
+	    'DEMO-DIRECT-' . ++$ctx->{n}));
+	expect_code($doc, 1000, "$op $host on $name directly at the registry");
+}
+
 # ---- the story ----
 
 my @steps = (
@@ -168,11 +241,21 @@ my @steps = (
 	    . 'lock protects: its delegation is what an attacker wants.',
 	run   => sub {
 		my ($ctx) = @_;
+		my @lines;
+		if (grep { $_ eq 'ns2.dns.example' } ns_of(registry_info($ctx,
+		    'locked.example'))) {
+			# Left over from an earlier run against the same simulator
+			# (`make run`): undone directly at the registry.
+			registry_ns_direct($ctx, 'locked.example', 'rem',
+			    'ns2.dns.example');
+			push @lines, '(removed ns2.dns.example left over from an '
+			    . 'earlier run, directly at the registry)';
+		}
 		my $doc = epp_raw($ctx->{epp}, info_xml('locked.example', 'DEMO-2'));
 		expect_code($doc, 1000, 'domain:info locked.example');
 		my $x = xpc($doc);
 		my @ns = ns_of($doc);
-		my @lines = ('name servers: ' . join(', ', @ns));
+		push @lines, 'name servers: ' . join(', ', @ns);
 		for my $d ($x->findnodes('//secDNS:dsData')) {
 			my $dig = $x->findvalue('secDNS:digest', $d);
 			push @lines, sprintf('DS: keyTag %s alg %s digestType %s digest %s...',
@@ -181,7 +264,7 @@ my @steps = (
 		}
 		die "locked.example: expected NS ns1.locked.example and ns.dns.example, got @ns\n"
 		    unless "@ns" eq 'ns1.locked.example ns.dns.example';
-		die "locked.example: no DS record shown\n" unless @lines > 1;
+		die "locked.example: no DS record shown\n" unless grep { /^DS:/ } @lines;
 		return @lines;
 	},
 },
@@ -219,14 +302,26 @@ my @steps = (
 	    . 'operator\'s approval and is not forwarded.',
 	run   => sub {
 		my ($ctx) = @_;
+		my @lines;
 		my $doc = epp_raw($ctx->{epp}, ns_xml('locked.example', 'add',
 		    'ns2.dns.example', 'DEMO-4'));
+		if (ref $doc && result_code($doc) == 1000) {
+			# An approval from an interrupted earlier run was waiting
+			# (approvals outlive the gateway in run/approvals.json);
+			# it is used up now: undo its change and ask again.
+			registry_ns_direct($ctx, 'locked.example', 'rem',
+			    'ns2.dns.example');
+			push @lines, '(an approval left over from an interrupted earlier '
+			    . 'run was used up: undone directly at the registry)';
+			$doc = epp_raw($ctx->{epp}, ns_xml('locked.example', 'add',
+			    'ns2.dns.example', 'DEMO-4-AGAIN'));
+		}
 		my $id = $ctx->{change_id} = expect_approval($doc,
 		    'domain:update locked.example add ns2.dns.example');
 		my @ns = ns_of(registry_info($ctx, 'locked.example'));
 		die "the registry changed locked.example: NS @ns\n"
 		    unless "@ns" eq 'ns1.locked.example ns.dns.example';
-		return ('domain:update locked.example add ns2.dns.example -> '
+		return (@lines, 'domain:update locked.example add ns2.dns.example -> '
 		    . summary($doc), "change id $id (answered by the gateway, svTRID "
 		    . svtrid($doc) . ')', 'the registry still has: ' . join(', ', @ns),
 		    not_executed('DEMO-4'));
@@ -248,6 +343,68 @@ my @steps = (
 		    unless $id eq $ctx->{change_id};
 		return ('<x:update> LOCKED.EXAMPLE. add NS2.DNS.EXAMPLE -> '
 		    . summary($doc), "the same change id $id", not_executed('DEMO-5'));
+	},
+},
+{
+	title => 'bob looks at the change and approves it with his TOTP code',
+	why   => 'Out of band: eppgwctl talks to the gateway\'s admin listener '
+	    . '(127.0.0.1:7001) with bob\'s own certificate. The code comes from '
+	    . 'oathtool --totp -b with bob\'s demo seed (examples/demo.seeds); '
+	    . 'the approval is a single-use ticket for exactly this change, '
+	    . 'clID and requester.',
+	run   => sub {
+		my ($ctx) = @_;
+		my $id = $ctx->{change_id};
+		my ($shown, $rc, $out, $err) = eppgwctl('bob', 'show', $id);
+		die "eppgwctl show $id: exit $rc: $err" unless $rc == 0;
+		die "eppgwctl show $id does not show add.ns=ns2.dns.example\n"
+		    unless $out =~ /^add\.ns=ns2\.dns\.example$/m;
+		my @lines = ($shown, map { "  $_" } grep { /\S/ } split /\n/, $out);
+		for my $try (1, 2) {
+			($shown, $rc, $out, $err) = eppgwctl('bob', 'approve', $id,
+			    '--otp', totp('bob'));
+			push @lines, $shown, map { "  $_" } split /\n/, $out . $err;
+			last if $rc == 0;
+			# Only one approval per code (RFC 6238 section 5.2): a demo
+			# run moments ago may have used this one.
+			die "eppgwctl approve $id: exit $rc: $err"
+			    unless $try == 1 && $err =~ /: replayed_otp:/;
+			my $wait = (totp_step('bob') + 1) * 30 - time + 0.5;
+			push @lines, sprintf('(bob\'s current code was used moments ago, '
+			    . 'by an earlier run: waiting %.0f s for his next one)',
+			    $wait);
+			sleep($wait);
+		}
+		return @lines;
+	},
+},
+{
+	title => 'The registrar system resends the change: now it goes through',
+	why   => 'Any clTRID: the gateway recognises the approved change, uses '
+	    . 'up the ticket and forwards the command. A second resend needs a '
+	    . 'new approval.',
+	run   => sub {
+		my ($ctx) = @_;
+		my $doc = epp_raw($ctx->{epp}, ns_xml('locked.example', 'add',
+		    'ns2.dns.example', 'DEMO-RESEND'));
+		expect_code($doc, 1000, 'the resend of the approved change');
+		die "the 1000 did not come from the registry (svTRID "
+		    . svtrid($doc) . ")\n" unless svtrid($doc) =~ /^regsim-/;
+		my @ns = ns_of(registry_info($ctx, 'locked.example'));
+		die "the registry does not show ns2.dns.example on locked.example "
+		    . "(has @ns)\n" unless grep { $_ eq 'ns2.dns.example' } @ns;
+		$ctx->{ns2_added} = 1;
+		my $j = journal_has('DEMO-RESEND');
+		die "the registry journal has no entry for DEMO-RESEND\n"
+		    if defined $j && !$j;
+		my $again = epp_raw($ctx->{epp}, ns_xml('locked.example', 'add',
+		    'ns2.dns.example', 'DEMO-RESEND-2'));
+		my $id = expect_approval($again, 'a second resend');
+		return ('domain:update locked.example add ns2.dns.example -> '
+		    . summary($doc) . ' (svTRID ' . svtrid($doc) . ')',
+		    'the registry now has: ' . join(', ', @ns),
+		    $j ? 'registry journal: executed (clTRID DEMO-RESEND)' : (),
+		    'once more -> ' . summary($again) . ': the ticket was single use');
 	},
 },
 {
@@ -315,12 +472,56 @@ my @steps = (
 	},
 },
 {
-	title => 'Coming next: approval',
-	why   => '',
+	title => 'The registrar system logs out; the demo undoes its change',
+	why   => 'The approved NS change is removed again directly at the '
+	    . 'registry (bypassing the gateway: demo housekeeping only), so the '
+	    . 'next run starts from the same data.',
 	run   => sub {
 		my ($ctx) = @_;
-		return ("change $ctx->{change_id} waits for a second operator (bob or "
-		    . 'carol) to approve it with a TOTP code; then the resend goes through.');
+		my $doc = epp_raw(delete $ctx->{epp}, epp_command('<logout/>',
+		    'DEMO-LOGOUT'));
+		expect_code($doc, 1500, 'logout');
+		my @lines = ('logout -> ' . summary($doc));
+		if ($ctx->{ns2_added}) {
+			registry_ns_direct($ctx, 'locked.example', 'rem',
+			    'ns2.dns.example');
+			push @lines, 'locked.example at the registry: '
+			    . join(', ', ns_of(registry_info($ctx, 'locked.example')));
+		}
+		return @lines;
+	},
+},
+{
+	title => 'A reviewer checks the audit log',
+	why   => 'Every command and reply above is in run/audit, hash-chained '
+	    . 'in a Merkle tree with signed checkpoints. While the gateway runs '
+	    . 'the newest records are not sealed yet (exit 2); run-demo.sh '
+	    . 'verifies again after stopping the gateway (exit 0).',
+	run   => sub {
+		my ($ctx) = @_;
+		my @cmd = ('verify', '--vkey', 'certs/dev/audit.pub', $AUDIT_DIR);
+		my ($rc, $out, $err) = run_tool('eppgw-audit', @cmd);
+		my @lines = ('$ ' . join(' ', 'eppgw-audit', @cmd),
+		    map { "  $_" } split /\n/, $out . $err);
+		die "eppgw-audit verify: exit $rc (1: tampered, 3: cannot verify)\n"
+		    unless $rc == 0 || $rc == 2;
+		push @lines, $rc == 0 ? 'exit 0: valid and sealed'
+		    : 'exit 2: valid; the tail is not sealed while the gateway runs';
+		# The newest record of the approved resend: who asked, who approved.
+		my ($src, $sout) = run_tool('eppgw-audit', 'show', '--type', 'cmd',
+		    '--object', 'locked.example', $AUDIT_DIR);
+		my ($rec) = reverse grep { /"cltrid":"DEMO-RESEND"/ } split /\n/, $sout;
+		my $r = $rec ? eval { JSON::PP::decode_json($rec) } : undef;
+		die "eppgw-audit show: no record of the resend DEMO-RESEND\n"
+		    unless $src == 0 && $r;
+		push @lines, '$ eppgw-audit show --type cmd --object locked.example '
+		    . $AUDIT_DIR, sprintf('  the resend DEMO-RESEND: seq %s, %s by %s '
+		    . '(clID %s), change %s, approver %s', $r->{seq}, $r->{cmd},
+		    $r->{principal}, $r->{clid}, $r->{change_id},
+		    $r->{approver} // 'none');
+		die "the audit record of DEMO-RESEND names no approver bob\n"
+		    unless ($r->{approver} // '') eq 'bob';
+		return @lines;
 	},
 },
 );
@@ -345,10 +546,6 @@ for my $s (@steps) {
 	}
 	print "   $_\n" for @out;
 	print "\n";
-}
-if ($ctx{epp}) {
-	my $doc = epp_raw($ctx{epp}, epp_command('<logout/>', 'DEMO-LOGOUT'));
-	print 'logout -> ' . summary($doc) . "\n";
 }
 epp_close($ctx{direct}) if $ctx{direct};
 print "demo complete: every step behaved as expected\n";

@@ -195,6 +195,25 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/*
+ * After a reload, a ticket whose requester or approver is gone, or whose
+ * approver may no longer approve that object, is dropped.
+ */
+static int
+ticket_still_valid(void *arg, const char *object, const char *requester,
+    const char *approver)
+{
+	const struct config *cfg = arg;
+	const struct principal *a;
+
+	if (config_principal_by_name(cfg, requester) == NULL)
+		return 0;
+	if (approver == NULL)
+		return 1;
+	a = config_principal_by_name(cfg, approver);
+	return a != NULL && principal_may_approve(a, object);
+}
+
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
@@ -218,6 +237,9 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		log_err("reload failed: %s: keeping the running "
 		    "configuration", err);
 	else {
+		if (d->approvals != NULL && approvals_revalidate(d->approvals,
+		    ticket_still_valid, cfg) != 0)
+			log_err("reload: could not revalidate approval tickets");
 		if (d->admin != NULL && admin_reload(d->admin, err,
 		    sizeof(err)) != 0)
 			log_err("reload: admin listener keeps its old TLS "
