@@ -365,7 +365,9 @@ log_verdict(struct session *s, const struct epp_msg *m,
 	metrics_command(s->metrics, epp_msg_name(m), decision_name(v->decision));
 	change_classes_format(v->decision == DECISION_APPROVAL ? v->classes :
 	    v->all_classes, cls, sizeof(cls));
-	log_msg(v->decision == DECISION_ALLOW ? LOG_LVL_INFO : LOG_LVL_NOTICE,
+	/* Allowed commands are in the audit log; the operational log only
+	 * shows them when debugging, so it stays readable (and cheap). */
+	log_msg(v->decision == DECISION_ALLOW ? LOG_LVL_DEBUG : LOG_LVL_NOTICE,
 	    "session %llu: %s clID=%s %s %s%s classes=%s decision=%s "
 	    "change=%s clTRID=%.64s%s%s", (unsigned long long)s->id, who(s),
 	    s->clid[0] ? s->clid : "-", epp_msg_name(m),
