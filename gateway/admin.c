@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "admin.h"
+#include "alert.h"
 #include "approval.h"
 #include "config.h"
 #include "lock.h"
@@ -210,6 +211,11 @@ do_approve(struct admin *a, struct evhttp_request *req,
 		log_notice("admin: approval of %.12s by %s refused: %s", id,
 		    who->name, reason);
 		metrics_approval(proxy_metrics(a->proxy), reason);
+		alert_emit(proxy_alerter(a->proxy), strcmp(reason,
+		    APPROVAL_LOCKED_OUT) == 0 ? "operator_locked_out" :
+		    "approval_refused", json_pack("{s:s, s:s, s:s, s:s}",
+		    "change_id", id, "object", object, "approver", who->name,
+		    "reason", reason));
 		reply_error(req, refusal_code(reason), reason,
 		    refusal_text(reason));
 		return;
@@ -218,6 +224,9 @@ do_approve(struct admin *a, struct evhttp_request *req,
 	log_notice("admin: change %.12s on %s approved by %s", id, object,
 	    who->name);
 	metrics_approval(proxy_metrics(a->proxy), "granted");
+	alert_emit(proxy_alerter(a->proxy), "approval_granted", json_pack(
+	    "{s:s, s:s, s:s}", "change_id", id, "object", object, "approver",
+	    who->name));
 	reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "result",
 	    "approved", "id", id, "approver", who->name));
 }

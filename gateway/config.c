@@ -86,6 +86,14 @@ static const struct keyword keywords[] = {
 	    "2000", 100, 600000 },
 	{ "audit", "heartbeat", KW_UINT, F(audit_heartbeat), 0, "300",
 	    1, 86400 },
+	{ "alerts", "url", KW_STRING, F(alert_url), 0, NULL, 8, 1000 },
+	{ "alerts", "secret", KW_PATH, F(alert_secret), 0, NULL, 0, 0 },
+	{ "alerts", "ca", KW_PATH, F(alert_ca), 0, NULL, 0, 0 },
+	{ "alerts", "queue_max", KW_UINT, F(alert_queue_max), 0, "1000",
+	    1, 1000000 },
+	{ "alerts", "retries", KW_UINT, F(alert_retries), 0, "5", 1, 20 },
+	{ "alerts", "timeout_ms", KW_UINT, F(alert_timeout_ms), 0, "5000",
+	    100, 60000 },
 	{ "admin", "listen", KW_ADDR, F(admin_listen), 0, NULL, 0, 0 },
 	{ "admin", "cert", KW_PATH, F(admin_cert), 0, NULL, 0, 0 },
 	{ "admin", "key", KW_PATH, F(admin_key), 0, NULL, 0, 0 },
@@ -647,7 +655,7 @@ section_start(struct parse *ps, const char *line, size_t n)
 	} else if (strcmp(name, "gateway") != 0 &&
 	    strcmp(name, "upstream") != 0 && strcmp(name, "policy") != 0 &&
 	    strcmp(name, "admin") != 0 && strcmp(name, "approvals") != 0 &&
-	    strcmp(name, "audit") != 0) {
+	    strcmp(name, "audit") != 0 && strcmp(name, "alerts") != 0) {
 		adderr(ps->errs, ps->file, ps->line, "unknown section [%s]",
 		    name);
 		ps->section_bad = 1;
@@ -980,6 +988,9 @@ config_free(struct config *cfg)
 	free(cfg->up_cert);
 	free(cfg->up_key);
 	free(cfg->locks_path);
+	free(cfg->alert_url);
+	free(cfg->alert_secret);
+	free(cfg->alert_ca);
 	free(cfg->audit_dir);
 	free(cfg->audit_key);
 	free(cfg->audit_origin);

@@ -20,6 +20,7 @@
 #include <openssl/opensslv.h>
 
 #include "admin.h"
+#include "alert.h"
 #include "approval.h"
 #include "audit.h"
 #include "config.h"
@@ -45,6 +46,7 @@ struct daemon {
 	struct admin		*admin;
 	struct audit		*audit;
 	struct metrics		*metrics;
+	struct alerter		*alerter;
 	const char		*conf_path;
 	int			 stopping;
 };
@@ -89,6 +91,65 @@ load(const char *path, int to_stderr)
 	}
 	config_errors_clear(&errs);
 	return cfg;
+}
+
+/* An alert that could not be delivered is itself worth a record. */
+static void
+alert_dropped(void *arg, const char *event, const char *why)
+{
+	struct daemon *d = arg;
+
+	if (d->audit != NULL)
+		(void)audit_submit(d->audit, "alert_dropped", json_pack(
+		    "{s:s, s:s}", "event", event, "why", why), NULL, NULL);
+}
+
+static void
+alert_metrics(void *arg, struct evbuffer *out)
+{
+	struct daemon *d = arg;
+	struct alert_stats st;
+
+	if (d->alerter == NULL)
+		return;
+	alerter_stats(d->alerter, &st);
+	evbuffer_add_printf(out, "# HELP eppgw_alerts_total Alerts by "
+	    "outcome.\n# TYPE eppgw_alerts_total counter\n"
+	    "eppgw_alerts_total{outcome=\"queued\"} %llu\n"
+	    "eppgw_alerts_total{outcome=\"sent\"} %llu\n"
+	    "eppgw_alerts_total{outcome=\"failed\"} %llu\n"
+	    "eppgw_alerts_total{outcome=\"dropped\"} %llu\n"
+	    "# HELP eppgw_alert_queue_depth Alerts waiting.\n"
+	    "# TYPE eppgw_alert_queue_depth gauge\n"
+	    "eppgw_alert_queue_depth %zu\n",
+	    (unsigned long long)st.queued, (unsigned long long)st.sent,
+	    (unsigned long long)st.failed, (unsigned long long)st.dropped,
+	    st.depth);
+}
+
+static int
+start_alerts(struct daemon *d, const struct config *cfg)
+{
+	struct alert_opts o;
+	char err[512];
+
+	metrics_set_extra(d->metrics, alert_metrics, d);
+	if (cfg->alert_url == NULL)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.url = cfg->alert_url;
+	o.secret_path = cfg->alert_secret;
+	o.ca = cfg->alert_ca;
+	o.queue_max = cfg->alert_queue_max;
+	o.retries = cfg->alert_retries;
+	o.timeout_ms = cfg->alert_timeout_ms;
+	if (alerter_open(d->base, &o, &d->alerter, err, sizeof(err)) != 0) {
+		log_err("alerts: %s", err);
+		return -1;
+	}
+	alerter_set_drop_cb(d->alerter, alert_dropped, d);
+	proxy_set_alerter(d->proxy, d->alerter);
+	return 0;
 }
 
 /*
@@ -246,6 +307,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			    "settings: %s", err);
 		log_notice("reload done: new sessions use the new "
 		    "configuration");
+		alert_emit(d->alerter, "config_reload", json_pack("{s:s}",
+		    "config", d->conf_path));
 	}
 	sd_notify_state("READY=1");
 	config_unref(cfg);
@@ -336,7 +399,8 @@ main(int argc, char *argv[])
 		log_notice("metrics on http://%s/metrics",
 		    cfg->metrics_listen.text);
 	}
-	if (start_audit(&d, cfg) != 0 || start_approvals(&d, cfg) != 0)
+	if (start_alerts(&d, cfg) != 0 || start_audit(&d, cfg) != 0 ||
+	    start_approvals(&d, cfg) != 0)
 		goto out;
 	log_notice("eppgw %s: listening on %s, registry %s (%s)",
 	    EPPGW_VERSION, cfg->listen.text, cfg->up_address.text,
@@ -352,6 +416,7 @@ out:
 	/* Last: the final checkpoint covers every session's close record. */
 	audit_close(d.audit);
 	approvals_free(d.approvals);
+	alerter_free(d.alerter);
 	metrics_free(d.metrics);
 	if (ev_term)
 		event_free(ev_term);

@@ -28,6 +28,7 @@ struct proxy {
 	struct approvals	*approvals;	/* not owned */
 	struct audit		*audit;		/* not owned */
 	struct metrics		*metrics;	/* not owned */
+	struct alerter		*alerter;	/* not owned */
 	uint64_t		 next_id;
 	int			 accepting;
 	int			 draining;
@@ -191,6 +192,18 @@ struct approvals *
 proxy_approvals(const struct proxy *p)
 {
 	return p->approvals;
+}
+
+struct alerter *
+proxy_alerter(const struct proxy *p)
+{
+	return p->alerter;
+}
+
+void
+proxy_set_alerter(struct proxy *p, struct alerter *a)
+{
+	p->alerter = a;
 }
 
 struct metrics *

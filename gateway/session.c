@@ -29,6 +29,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "alert.h"
 #include "approval.h"
 #include "audit.h"
 #include "config.h"
@@ -447,6 +448,8 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		log_err("session %llu: audit log failed: refusing the command",
 		    (unsigned long long)s->id);
 		metrics_audit_failure(s->metrics);
+		alert_emit(proxy_alerter(s->proxy), "audit_failure",
+		    json_pack("{s:s}", "effect", "nothing is forwarded"));
 		free(s->act_xml);
 		s->act_xml = NULL;
 		act_reply(s, 2400, "audit_unavailable", NULL);
@@ -493,6 +496,25 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	s->dl = DL_NONE;
 }
 
+/* The moment a protected change is attempted or executed, someone hears. */
+static void
+change_alert(struct session *s, const char *event, const struct verdict *v,
+    const char *object, const char *approver)
+{
+	json_t *cls = json_array();
+
+	for (unsigned bit = 1; bit & CLASS_ALL; bit <<= 1)
+		if (v->classes & bit)
+			json_array_append_new(cls,
+			    json_string(change_class_name(bit)));
+	alert_emit(proxy_alerter(s->proxy), event, json_pack(
+	    "{s:s, s:o, s:s, s:s, s:s, s:s?, s:s?}", "object", object,
+	    "classes", cls, "change_id", v->change_id, "requester",
+	    s->principal->name, "clid", s->clid[0] ? s->clid : "-",
+	    "approver", approver, "locked_by",
+	    v->locked_by[0] ? v->locked_by : NULL));
+}
+
 /*
  * A protected change: forward it only if a second operator approved exactly
  * this change (a ticket for its digest, object, clID and requester), which
@@ -524,8 +546,10 @@ need_approval(struct session *s, const struct epp_msg *m,
 		log_notice("session %llu: %s: change %s on %s approved by %s: "
 		    "ticket consumed, forwarding", (unsigned long long)s->id,
 		    who(s), v->change_id, object, approver);
+		change_alert(s, "ticket_consumed", v, object, approver);
 		return 0;
 	}
+	change_alert(s, APPROVAL_REQUIRED, v, object, NULL);
 	act_reply(s, 2304, *reason, id);
 	return -1;
 }

@@ -75,6 +75,14 @@ struct config {
 	unsigned	 audit_checkpoint_ms;
 	unsigned	 audit_heartbeat;
 
+	/* [alerts] (none when url is unset) */
+	char		*alert_url;
+	char		*alert_secret;
+	char		*alert_ca;
+	unsigned	 alert_queue_max;
+	unsigned	 alert_retries;
+	unsigned	 alert_timeout_ms;
+
 	/* [admin]: the approvers' mTLS listener (disabled when unset) */
 	struct sockaddr_cfg admin_listen;
 	int		 admin_enabled;

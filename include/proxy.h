@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+struct alerter;
 struct approvals;
 struct audit;
 struct config;
@@ -50,6 +51,9 @@ SSL_CTX *proxy_client_ctx(const struct proxy *p);
 /* The approvals state (owned by the daemon), or NULL when not configured. */
 struct approvals *proxy_approvals(const struct proxy *p);
 void proxy_set_approvals(struct proxy *p, struct approvals *a);
+/* The webhook alerter (owned by the daemon), or NULL. */
+struct alerter *proxy_alerter(const struct proxy *p);
+void proxy_set_alerter(struct proxy *p, struct alerter *a);
 /* The metrics (owned by the daemon), or NULL. */
 struct metrics *proxy_metrics(const struct proxy *p);
 void proxy_set_metrics(struct proxy *p, struct metrics *m);
