@@ -280,7 +280,7 @@ epp_parse(const uint8_t *xml, size_t len, struct epp_msg **out,
 	ctxt->sax->processingInstruction = sax_pi;
 	m->doc = xmlCtxtReadMemory(ctxt, (const char *)xml, (int)len, NULL,
 	    NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-	    XML_PARSE_NOCDATA);
+	    XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
 	if (ctxt->_private != NULL) {
 		*why = ctxt->_private;
 		goto out;

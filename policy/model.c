@@ -81,17 +81,22 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 {
 	struct epp_line *n;
 	va_list ap;
-	char *text;
+	char buf[512], *text;
 	int len;
 
+	/* Most lines fit the stack buffer: format once, copy once. */
 	va_start(ap, fmt);
-	len = vsnprintf(NULL, 0, fmt, ap);
+	len = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (len < 0 || (text = malloc((size_t)len + 1)) == NULL)
 		return m_fail(m, "out of memory");
-	va_start(ap, fmt);
-	vsnprintf(text, (size_t)len + 1, fmt, ap);
-	va_end(ap);
+	if ((size_t)len < sizeof(buf))
+		memcpy(text, buf, (size_t)len + 1);
+	else {
+		va_start(ap, fmt);
+		vsnprintf(text, (size_t)len + 1, fmt, ap);
+		va_end(ap);
+	}
 	/* A line is one line: values cannot carry a newline into it. */
 	for (char *p = text; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\r')
