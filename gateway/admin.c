@@ -27,6 +27,7 @@
 #include "admin.h"
 #include "alert.h"
 #include "approval.h"
+#include "audit.h"
 #include "config.h"
 #include "lock.h"
 #include "log.h"
@@ -144,6 +145,20 @@ body_json(struct evhttp_request *req)
 	return j;
 }
 
+/* Every approval decision and lock edit goes into the audit log. */
+static void
+audit_event(struct admin *a, const char *event, const char *op,
+    const char *id, const char *object, const char *reason)
+{
+	struct audit *au = proxy_audit(a->proxy);
+
+	if (au == NULL)
+		return;
+	(void)audit_submit(au, "approval", json_pack("{s:s, s:s, s:s?, s:s?, "
+	    "s:s?}", "event", event, "operator", op, "change_id", id,
+	    "object", object, "reason", reason), NULL, NULL);
+}
+
 static const char *
 refusal_text(const char *token)
 {
@@ -211,6 +226,7 @@ do_approve(struct admin *a, struct evhttp_request *req,
 		log_notice("admin: approval of %.12s by %s refused: %s", id,
 		    who->name, reason);
 		metrics_approval(proxy_metrics(a->proxy), reason);
+		audit_event(a, "refused", who->name, id, object, reason);
 		alert_emit(proxy_alerter(a->proxy), strcmp(reason,
 		    APPROVAL_LOCKED_OUT) == 0 ? "operator_locked_out" :
 		    "approval_refused", json_pack("{s:s, s:s, s:s, s:s}",
@@ -224,6 +240,7 @@ do_approve(struct admin *a, struct evhttp_request *req,
 	log_notice("admin: change %.12s on %s approved by %s", id, object,
 	    who->name);
 	metrics_approval(proxy_metrics(a->proxy), "granted");
+	audit_event(a, "granted", who->name, id, object, NULL);
 	alert_emit(proxy_alerter(a->proxy), "approval_granted", json_pack(
 	    "{s:s, s:s, s:s}", "change_id", id, "object", object, "approver",
 	    who->name));
@@ -254,6 +271,7 @@ do_deny(struct admin *a, struct evhttp_request *req,
 	}
 	log_notice("admin: change %.12s on %s denied by %s", id, object,
 	    who->name);
+	audit_event(a, "denied", who->name, id, object, NULL);
 	reply_json(req, 200, json_pack("{s:s, s:s}", "result", "denied",
 	    "id", id));
 }
@@ -280,6 +298,7 @@ do_reset(struct admin *a, struct evhttp_request *req,
 		return;
 	}
 	log_notice("admin: operator %s reset by %s", name, who->name);
+	audit_event(a, "operator_reset", who->name, NULL, name, NULL);
 	reply_json(req, 200, json_pack("{s:s, s:s}", "result", "reset",
 	    "operator", name));
 }
@@ -374,6 +393,7 @@ do_locks(struct admin *a, struct evhttp_request *req,
 			    "active until restart only", cfg->locks_path,
 			    strerror(errno));
 		log_notice("admin: lock %s added by %s", norm, who->name);
+		audit_event(a, "lock_added", who->name, NULL, norm, NULL);
 		reply_json(req, 200, locks_json(l));
 		return;
 	}
@@ -391,6 +411,8 @@ do_locks(struct admin *a, struct evhttp_request *req,
 	if (need == NEED_APPROVAL) {
 		log_notice("admin: %s asks to remove lock %s: change %s needs "
 		    "approval", who->name, norm, id);
+		audit_event(a, "lock_remove_requested", who->name, id, norm,
+		    reason);
 		reply_json(req, 202, json_pack("{s:s, s:s, s:s}", "result",
 		    APPROVAL_REQUIRED, "id", id, "reason", reason));
 		return;
@@ -404,6 +426,7 @@ do_locks(struct admin *a, struct evhttp_request *req,
 		    strerror(errno));
 	log_notice("admin: lock %s removed by %s, approved by %s", norm,
 	    who->name, approver);
+	audit_event(a, "lock_removed", who->name, id, norm, approver);
 	reply_json(req, 200, locks_json(l));
 }
 

@@ -1030,10 +1030,27 @@ config_load(const char *path, struct config_errors *errs)
 	}
 	cfg->refs = 1;
 	ps.cfg = cfg;
-	if ((slash = strrchr(path, '/')) != NULL) {
-		ps.dir = strndup(path, (size_t)(slash - path) + (slash == path));
-		if (ps.dir == NULL)
+	/*
+	 * Relative paths in the file are relative to its directory, made
+	 * absolute here so logs, -T and a later chdir all agree.
+	 */
+	{
+		char *d = slash = NULL;
+
+		if ((slash = strrchr(path, '/')) != NULL)
+			d = strndup(path, (size_t)(slash - path) +
+			    (slash == path));
+		else
+			d = strdup(".");
+		if (d == NULL)
 			goto out;
+		ps.dir = realpath(d, NULL);
+		free(d);
+		if (ps.dir == NULL) {
+			adderr(errs, path, 0, "cannot resolve its directory: %s",
+			    strerror(errno));
+			goto out;
+		}
 	}
 	r = ini_parse_stream(reader, &ps, handler, &ps);
 	if (r > 0 && !ps.line_bad)
@@ -1127,6 +1144,28 @@ principal_may_approve(const struct principal *p, const char *object)
 	return ok;
 }
 
+/* Whether a keyword has a value (unset optional keys are not printed). */
+static int
+kw_set(const struct config *cfg, const struct keyword *kw)
+{
+	const char *base = (const char *)cfg;
+
+	switch (kw->type) {
+	case KW_PATH:
+	case KW_STRING:
+		return *(char *const *)(base + kw->off) != NULL;
+	case KW_ADDR:
+		return ((const struct sockaddr_cfg *)(base + kw->off))->text[0]
+		    != '\0';
+	default:
+		return 1;
+	}
+}
+
+/*
+ * The effective configuration, in a form eppgw loads again (absolute or
+ * config-relative paths as resolved; certificates as fingerprints).
+ */
 void
 config_print(const struct config *cfg, FILE *fp)
 {
@@ -1136,6 +1175,8 @@ config_print(const struct config *cfg, FILE *fp)
 	for (size_t i = 0; i < NKEYWORDS; i++) {
 		const struct keyword *kw = &keywords[i];
 
+		if (!kw_set(cfg, kw))
+			continue;
 		if (sect == NULL || strcmp(sect, kw->section) != 0) {
 			fprintf(fp, "%s[%s]\n", sect ? "\n" : "", kw->section);
 			sect = kw->section;
@@ -1143,12 +1184,9 @@ config_print(const struct config *cfg, FILE *fp)
 		fprintf(fp, "%s = ", kw->name);
 		switch (kw->type) {
 		case KW_PATH:
-		case KW_STRING: {
-			const char *v = *(char *const *)(base + kw->off);
-
-			fprintf(fp, "%s\n", v ? v : "");
+		case KW_STRING:
+			fprintf(fp, "%s\n", *(char *const *)(base + kw->off));
 			break;
-		}
 		case KW_UINT:
 			fprintf(fp, "%u\n", *(const unsigned *)(base + kw->off));
 			break;
@@ -1176,5 +1214,11 @@ config_print(const struct config *cfg, FILE *fp)
 		fprintf(fp, "\nroles =%s%s\n",
 		    p->roles & ROLE_REQUESTER ? " requester" : "",
 		    p->roles & ROLE_APPROVER ? " approver" : "");
+		if (p->napprove > 0) {
+			fprintf(fp, "approve =");
+			for (size_t j = 0; j < p->napprove; j++)
+				fprintf(fp, " %s", p->approve[j]);
+			fputc('\n', fp);
+		}
 	}
 }

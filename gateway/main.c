@@ -359,6 +359,16 @@ main(int argc, char *argv[])
 
 	if ((cfg = load(d.conf_path, check || print || debug)) == NULL)
 		goto out;
+	if (check && cfg->seeds_path != NULL) {
+		/* The seeds file's permissions and contents, as at start. */
+		struct seeds *sd = NULL;
+
+		if (seeds_load(cfg->seeds_path, &sd, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			goto out;
+		}
+		seeds_free(sd);
+	}
 	if (check || print) {
 		if (print)
 			config_print(cfg, stdout);

@@ -752,6 +752,12 @@ identify(struct session *s)
 		    s->fp_hex);
 		return -1;
 	}
+	if (!(s->principal->roles & ROLE_REQUESTER)) {
+		log_warn("session %llu: %s: principal %s has no requester "
+		    "role: refused on the EPP listener",
+		    (unsigned long long)s->id, s->peer, s->principal->name);
+		return -1;
+	}
 	log_info("session %llu: %s: principal %s (%s, %s)",
 	    (unsigned long long)s->id, s->peer, s->principal->name,
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));

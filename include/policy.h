@@ -47,9 +47,11 @@ struct policy *policy_new(unsigned protected_classes, struct locklist *locks);
 void policy_free(struct policy *p);
 const struct locklist *policy_locks(const struct policy *p);
 /*
- * The lock list for the admin API's edits.  The only mutable part of a
- * loaded configuration: a lock added or (after approval) removed applies
- * to every live session at once, which is what an operator expects.
+ * The lock list for the admin API's edits: the only mutable part of a
+ * loaded configuration.  An edit applies at once to every session started
+ * under the current configuration, and is written to the lock file so the
+ * next reload and restart keep it; sessions still running on an older
+ * configuration keep the lock list they started with.
  */
 struct locklist *policy_locks_mut(struct policy *p);
 unsigned policy_protected(const struct policy *p);

@@ -120,8 +120,11 @@ START_TEST(demo_config_loads)
 	ck_assert_msg(cfg != NULL, "%s", errs.n ? errs.msgs[0] : "?");
 	ck_assert_str_eq(cfg->listen.text, "127.0.0.1:7000");
 	ck_assert_str_eq(cfg->up_address.text, "127.0.0.1:7700");
-	/* Relative paths are relative to the file's directory. */
-	ck_assert_str_eq(cfg->cert, "examples/../certs/dev/gateway.pem");
+	/* Relative paths are relative to the file's directory, made
+	 * absolute. */
+	ck_assert_int_eq(cfg->cert[0], '/');
+	ck_assert_ptr_nonnull(strstr(cfg->cert,
+	    "/examples/../certs/dev/gateway.pem"));
 	ck_assert_uint_eq(cfg->nprincipals, 4);
 	for (size_t i = 0; i < cfg->nprincipals; i++)
 		if (strcmp(cfg->principals[i].name, "bob") == 0)

@@ -256,6 +256,10 @@ ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 	}
 	if (strcmp(cmd, "show") == 0 || strcmp(cmd, "approve") == 0 ||
 	    strcmp(cmd, "deny") == 0) {
+		/* Ids are shown in lower case; accept them either way. */
+		for (char *c = argv[1]; *c != '\0'; c++)
+			if (*c >= 'A' && *c <= 'F')
+				*c = (char)(*c - 'A' + 'a');
 		if (!valid_id(argv[1])) {
 			fprintf(stderr, "eppgwctl: \"%s\" is not a change id "
 			    "(at least 6 lower-case hex digits)\n", argv[1]);
