@@ -32,7 +32,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../tests/e2e/lib";
 use EppgwTest qw(repo_root certs_dir build_dir epp_client epp_close epp_raw
-    epp_command result_code xpc journal_find totp totp_step);
+    epp_command result_code xpc journal_lines totp totp_step);
 use File::Spec;
 use JSON::PP ();
 use POSIX qw(:sys_wait_h);
@@ -128,12 +128,16 @@ sub ns_of {
 	return map { $_->textContent } xpc($doc)->findnodes('//domain:ns/domain:hostObj');
 }
 
-# What the registry executed, from the simulator's journal: the entries for
-# a clTRID, or undef when the journal is not there to look at.
+# What the registry executed during this run, from the simulator's journal:
+# the entries for a clTRID, or undef when the journal is not there to look
+# at.  Lines from earlier runs (`make run` keeps the simulator) are skipped.
+my $JOURNAL_SKIP = -r $JOURNAL ? scalar(journal_lines($JOURNAL)) : 0;
 sub journal_has {
 	my ($trid) = @_;
 	return undef unless -r $JOURNAL;
-	return scalar journal_find($JOURNAL, clTRID => $trid);
+	my @all = journal_lines($JOURNAL);
+	return scalar grep { ($_->{clTRID} // '') eq $trid }
+	    @all[$JOURNAL_SKIP .. $#all];
 }
 
 sub client {
@@ -303,8 +307,9 @@ my @steps = (
 	run   => sub {
 		my ($ctx) = @_;
 		my @lines;
+		my $trid = 'DEMO-4';
 		my $doc = epp_raw($ctx->{epp}, ns_xml('locked.example', 'add',
-		    'ns2.dns.example', 'DEMO-4'));
+		    'ns2.dns.example', $trid));
 		if (ref $doc && result_code($doc) == 1000) {
 			# An approval from an interrupted earlier run was waiting
 			# (approvals outlive the gateway in run/approvals.json);
@@ -313,8 +318,9 @@ my @steps = (
 			    'ns2.dns.example');
 			push @lines, '(an approval left over from an interrupted earlier '
 			    . 'run was used up: undone directly at the registry)';
+			$trid = 'DEMO-4-AGAIN';
 			$doc = epp_raw($ctx->{epp}, ns_xml('locked.example', 'add',
-			    'ns2.dns.example', 'DEMO-4-AGAIN'));
+			    'ns2.dns.example', $trid));
 		}
 		my $id = $ctx->{change_id} = expect_approval($doc,
 		    'domain:update locked.example add ns2.dns.example');
@@ -324,7 +330,7 @@ my @steps = (
 		return (@lines, 'domain:update locked.example add ns2.dns.example -> '
 		    . summary($doc), "change id $id (answered by the gateway, svTRID "
 		    . svtrid($doc) . ')', 'the registry still has: ' . join(', ', @ns),
-		    not_executed('DEMO-4'));
+		    not_executed($trid));
 	},
 },
 {
@@ -360,19 +366,25 @@ my @steps = (
 		die "eppgwctl show $id does not show add.ns=ns2.dns.example\n"
 		    unless $out =~ /^add\.ns=ns2\.dns\.example$/m;
 		my @lines = ($shown, map { "  $_" } grep { /\S/ } split /\n/, $out);
-		for my $try (1, 2) {
+		for my $try (1 .. 3) {
 			($shown, $rc, $out, $err) = eppgwctl('bob', 'approve', $id,
 			    '--otp', totp('bob'));
 			push @lines, $shown, map { "  $_" } split /\n/, $out . $err;
 			last if $rc == 0;
-			# Only one approval per code (RFC 6238 section 5.2): a demo
-			# run moments ago may have used this one.
+			# Demo runs moments ago: a code is taken only once (RFC 6238
+			# section 5.2), and 3 attempts per 30 s at most.
+			my $wait;
+			if ($err =~ /: replayed_otp:/) {
+				$wait = (totp_step('bob') + 1) * 30 - time + 0.5;
+				push @lines, sprintf('(an earlier run used bob\'s current '
+				    . 'code: waiting %.0f s for his next one)', $wait);
+			} elsif ($err =~ /: rate_limited:/) {
+				$wait = 31;
+				push @lines, '(earlier runs tried bob\'s codes 3 times in '
+				    . '30 s: waiting 31 s)';
+			}
 			die "eppgwctl approve $id: exit $rc: $err"
-			    unless $try == 1 && $err =~ /: replayed_otp:/;
-			my $wait = (totp_step('bob') + 1) * 30 - time + 0.5;
-			push @lines, sprintf('(bob\'s current code was used moments ago, '
-			    . 'by an earlier run: waiting %.0f s for his next one)',
-			    $wait);
+			    unless $try < 3 && $wait;
 			sleep($wait);
 		}
 		return @lines;
@@ -516,11 +528,13 @@ my @steps = (
 		    unless $src == 0 && $r;
 		push @lines, '$ eppgw-audit show --type cmd --object locked.example '
 		    . $AUDIT_DIR, sprintf('  the resend DEMO-RESEND: seq %s, %s by %s '
-		    . '(clID %s), change %s, approver %s', $r->{seq}, $r->{cmd},
-		    $r->{principal}, $r->{clid}, $r->{change_id},
-		    $r->{approver} // 'none');
+		    . '(clID %s), change %s, decision %s, approver %s', $r->{seq},
+		    $r->{cmd}, $r->{principal}, $r->{clid}, $r->{change_id},
+		    $r->{decision} // '?', $r->{approver} // 'none');
 		die "the audit record of DEMO-RESEND names no approver bob\n"
 		    unless ($r->{approver} // '') eq 'bob';
+		die "the audit record of DEMO-RESEND is not an allowed command\n"
+		    unless ($r->{decision} // '') eq 'allow';
 		return @lines;
 	},
 },

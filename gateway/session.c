@@ -623,9 +623,13 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 			act_reply(s, 2001, "syntax", NULL);
 			goto log;
 		}
-		if (v.decision == DECISION_APPROVAL &&
-		    need_approval(s, m, &v, &reason, approver) != 0)
-			goto log;
+		if (v.decision == DECISION_APPROVAL) {
+			if (need_approval(s, m, &v, &reason, approver) != 0)
+				goto log;
+			/* Approved: forwarded, on record with its approver. */
+			decision = decision_name(DECISION_ALLOW);
+			reason = NULL;
+		}
 	}
 	/* What the registry gets is our serialisation of what we judged. */
 	if (epp_msg_serialise(m, &s->act_xml, &s->act_len) != 0)

@@ -12,7 +12,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 C=certs/dev
 
-for port in 7000 7001 7700; do
+for port in 7000 7001 7002 7700; do
 	if perl -MIO::Socket::INET -e 'exit(IO::Socket::INET->new(
 	    PeerAddr => "127.0.0.1", PeerPort => $ARGV[0]) ? 0 : 1)' "$port"
 	then
