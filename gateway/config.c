@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,7 @@ static const struct keyword keywords[] = {
 	    1, 1000000 },
 	{ "gateway", "metrics_listen", KW_ADDR, F(metrics_listen), 0, NULL,
 	    0, 0 },
+	{ "gateway", "user", KW_STRING, F(user), 0, NULL, 1, 32 },
 	{ "upstream", "address", KW_ADDR, F(up_address), 1, NULL, 0, 0 },
 	{ "upstream", "server_name", KW_STRING, F(up_server_name), 1, NULL,
 	    1, 253 },
@@ -879,6 +881,9 @@ check_admin(struct parse *ps)
 		adderr(ps->errs, ps->file, 0, "[admin] needs listen, cert, "
 		    "key and client_ca together");
 	cfg->admin_enabled = all;
+	if (cfg->user != NULL && getpwnam(cfg->user) == NULL)
+		adderr(ps->errs, ps->file, kw_line(ps, "gateway", "user"),
+		    "user: no such user \"%s\"", cfg->user);
 	if ((cfg->audit_dir == NULL) != (cfg->audit_key == NULL))
 		adderr(ps->errs, ps->file, kw_line(ps, "audit", "dir") ?
 		    kw_line(ps, "audit", "dir") :
@@ -988,6 +993,7 @@ config_free(struct config *cfg)
 	free(cfg->up_cert);
 	free(cfg->up_key);
 	free(cfg->locks_path);
+	free(cfg->user);
 	free(cfg->alert_url);
 	free(cfg->alert_secret);
 	free(cfg->alert_ca);

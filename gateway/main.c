@@ -7,7 +7,10 @@
  * here.  Signals are libevent events, so handlers run in the loop, not in
  * signal context.
  */
+#define _GNU_SOURCE	/* setresuid(2), setresgid(2) */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,14 +224,60 @@ start_approvals(struct daemon *d, const struct config *cfg)
 		}
 		proxy_set_approvals(d->proxy, d->approvals);
 	}
-	if (cfg->admin_enabled) {
-		if ((d->admin = admin_start(d->base, d->proxy, err,
-		    sizeof(err))) == NULL) {
-			log_err("%s", err);
-			return -1;
-		}
-		log_notice("admin listener on %s", cfg->admin_listen.text);
+	return 0;
+}
+
+/* The admin listener; it finds the approvals through the proxy. */
+static int
+start_admin(struct daemon *d, const struct config *cfg)
+{
+	char err[512];
+
+	if (!cfg->admin_enabled)
+		return 0;
+	if ((d->admin = admin_start(d->base, d->proxy, err, sizeof(err))) ==
+	    NULL) {
+		log_err("%s", err);
+		return -1;
 	}
+	log_notice("admin listener on %s", cfg->admin_listen.text);
+	return 0;
+}
+
+/*
+ * Once every socket is bound, give up root: what is opened from here on
+ * (audit log, approval state, seeds, alert secret, reloads) is opened as
+ * the configured user, which must own those files.
+ */
+static int
+drop_privileges(const struct config *cfg)
+{
+	struct passwd *pw;
+
+	if (cfg->user == NULL) {
+		if (geteuid() == 0)
+			log_warn("running as root: set [gateway] user to drop "
+			    "privileges after binding");
+		return 0;
+	}
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		log_err("user %s: no such user", cfg->user);
+		return -1;
+	}
+	if (geteuid() != 0 && geteuid() == pw->pw_uid)
+		return 0;	/* already that user */
+	if (setgroups(1, &pw->pw_gid) != 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+		log_err("cannot drop privileges to %s: %s", cfg->user,
+		    strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		log_err("privileges could be regained after dropping them");
+		return -1;
+	}
+	log_notice("running as %s", cfg->user);
 	return 0;
 }
 
@@ -360,10 +409,21 @@ main(int argc, char *argv[])
 	if ((cfg = load(d.conf_path, check || print || debug)) == NULL)
 		goto out;
 	if (check && cfg->seeds_path != NULL) {
-		/* The seeds file's permissions and contents, as at start. */
+		/*
+		 * The seeds file's permissions and contents, as at start: as
+		 * the user the daemon will run as.
+		 */
 		struct seeds *sd = NULL;
+		struct passwd *pw = cfg->user ? getpwnam(cfg->user) : NULL;
+		uid_t euid = geteuid();
+		int r;
 
-		if (seeds_load(cfg->seeds_path, &sd, err, sizeof(err)) != 0) {
+		if (pw != NULL && euid == 0 && seteuid(pw->pw_uid) != 0)
+			pw = NULL;
+		r = seeds_load(cfg->seeds_path, &sd, err, sizeof(err));
+		if (pw != NULL && euid == 0 && seteuid(0) != 0)
+			fatalx("cannot restore the effective user");
+		if (r != 0) {
 			fprintf(stderr, "%s\n", err);
 			goto out;
 		}
@@ -409,7 +469,8 @@ main(int argc, char *argv[])
 		log_notice("metrics on http://%s/metrics",
 		    cfg->metrics_listen.text);
 	}
-	if (start_alerts(&d, cfg) != 0 || start_audit(&d, cfg) != 0 ||
+	if (start_admin(&d, cfg) != 0 || drop_privileges(cfg) != 0 ||
+	    start_alerts(&d, cfg) != 0 || start_audit(&d, cfg) != 0 ||
 	    start_approvals(&d, cfg) != 0)
 		goto out;
 	log_notice("eppgw %s: listening on %s, registry %s (%s)",

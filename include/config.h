@@ -57,6 +57,7 @@ struct config {
 	unsigned	 frame_timeout;
 	unsigned	 max_sessions;
 	struct sockaddr_cfg metrics_listen;	/* text[0] == 0: none */
+	char		*user;		/* drop to this user after binding */
 
 	/* [upstream] */
 	struct sockaddr_cfg up_address;
