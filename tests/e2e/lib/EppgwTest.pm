@@ -294,6 +294,8 @@ sub _opt_section {
 #   audit     1 or { key => value }: an [audit] section; dir defaults to
 #             DIR/audit-PORT (pass dir => $old->{audit_dir} to continue a
 #             log), signing_key to certs/dev/audit.key, origin eppgw/e2e
+#   alerts    { url => URL, secret_text => TEXT, key => value }: an
+#             [alerts] section; secret_text is written to a 0600 file
 #   verbose   run with -v (debug logs); default $ENV{EPPGW_DEBUG}
 # Returns { pid, host, port, log, conf, dir, locks, admin_port, admin_url,
 # seeds, state, audit_dir }; croaks if it does not start (locks: the lock
@@ -405,6 +407,18 @@ sub start_gateway {
 		$gw->{audit_dir} = $a{dir};
 		$conf .= _opt_section('audit', \%a, dir => undef,
 		    signing_key => "$certs/audit.key", origin => 'eppgw/e2e');
+	}
+	if (my $al = $o{alerts}) {
+		# alerts => { url => ..., secret => 'TEXT' or undef, ... }
+		my %a = %$al;
+		if (defined(my $text = delete $a{secret_text})) {
+			$a{secret} = "$dir/alert-$port.secret";
+			open(my $sf, '>', $a{secret}) or croak "$a{secret}: $!";
+			print $sf $text;
+			close($sf);
+			chmod(0600, $a{secret});
+		}
+		$conf .= _opt_section('alerts', \%a, url => undef);
 	}
 	open(my $fh, '>', $gw->{conf}) or croak "$gw->{conf}: $!";
 	print $fh $conf;
