@@ -55,7 +55,12 @@ base_ctx(const SSL_METHOD *method)
 	/* Renegotiation only ever helps an attacker here. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * Read ahead: one read(2) takes a record's header and body (and
+	 * whatever follows) instead of two reads per record.  conn.c drains
+	 * what OpenSSL buffered with SSL_has_pending().
+	 */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	return ctx;
 }
 
