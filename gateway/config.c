@@ -68,6 +68,7 @@ static const struct keyword keywords[] = {
 	{ "gateway", "metrics_listen", KW_ADDR, F(metrics_listen), 0, NULL,
 	    0, 0 },
 	{ "gateway", "user", KW_STRING, F(user), 0, NULL, 1, 32 },
+	{ "gateway", "run_as_root", KW_STRING, F(run_as_root), 0, "no", 2, 3 },
 	{ "upstream", "address", KW_ADDR, F(up_address), 1, NULL, 0, 0 },
 	{ "upstream", "server_name", KW_STRING, F(up_server_name), 1, NULL,
 	    1, 253 },
@@ -881,6 +882,10 @@ check_admin(struct parse *ps)
 		adderr(ps->errs, ps->file, 0, "[admin] needs listen, cert, "
 		    "key and client_ca together");
 	cfg->admin_enabled = all;
+	if (cfg->run_as_root != NULL && strcmp(cfg->run_as_root, "yes") != 0 &&
+	    strcmp(cfg->run_as_root, "no") != 0)
+		adderr(ps->errs, ps->file, kw_line(ps, "gateway", "run_as_root"),
+		    "run_as_root: yes or no");
 	if (cfg->user != NULL && getpwnam(cfg->user) == NULL)
 		adderr(ps->errs, ps->file, kw_line(ps, "gateway", "user"),
 		    "user: no such user \"%s\"", cfg->user);
@@ -994,6 +999,7 @@ config_free(struct config *cfg)
 	free(cfg->up_key);
 	free(cfg->locks_path);
 	free(cfg->user);
+	free(cfg->run_as_root);
 	free(cfg->alert_url);
 	free(cfg->alert_secret);
 	free(cfg->alert_ca);

@@ -255,9 +255,14 @@ drop_privileges(const struct config *cfg)
 	struct passwd *pw;
 
 	if (cfg->user == NULL) {
-		if (geteuid() == 0)
-			log_warn("running as root: set [gateway] user to drop "
-			    "privileges after binding");
+		if (geteuid() != 0)
+			return 0;
+		if (strcmp(cfg->run_as_root, "yes") != 0) {
+			log_err("refusing to keep running as root: set "
+			    "[gateway] user (or run_as_root = yes)");
+			return -1;
+		}
+		log_warn("running as root (run_as_root = yes)");
 		return 0;
 	}
 	if ((pw = getpwnam(cfg->user)) == NULL) {

@@ -58,6 +58,7 @@ struct config {
 	unsigned	 max_sessions;
 	struct sockaddr_cfg metrics_listen;	/* text[0] == 0: none */
 	char		*user;		/* drop to this user after binding */
+	char		*run_as_root;	/* "yes": root without user is allowed */
 
 	/* [upstream] */
 	struct sockaddr_cfg up_address;

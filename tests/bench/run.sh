@@ -148,6 +148,7 @@ key = $CERTS/gateway.key
 client_ca = $CERTS/ca.pem
 max_frame = 1048576
 max_sessions = 4096
+run_as_root = yes
 
 [upstream]
 address = 127.0.0.1:$ECHO_PORT

@@ -323,10 +323,12 @@ sub start_gateway {
 		idle_timeout => 600,
 		frame_timeout => 30,
 		max_sessions => 1024,
+		# Tests run as whoever runs them, root in CI.
+		run_as_root => ($> == 0 ? 'yes' : undef),
 	};
 	$gwdef->{__order} = [map { [$_] } qw(listen cert key client_ca
 	    max_frame handshake_timeout idle_timeout frame_timeout
-	    max_sessions)];
+	    max_sessions run_as_root)];
 	my $updef = {
 		address => $up,
 		server_name => 'localhost',
