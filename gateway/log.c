@@ -61,6 +61,36 @@ level_name(enum log_level level)
 	return "?";
 }
 
+/* {"level":...,"msg":...,"prog":...,"ts":...}: one object a line. */
+static void
+log_json(enum log_level level, const char *msg)
+{
+	char ts[40], esc[4096];
+	struct timespec now;
+	struct tm tm;
+	size_t o = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	for (const char *p = msg; *p != '\0' && o + 7 < sizeof(esc); p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"' || c == '\\') {
+			esc[o++] = '\\';
+			esc[o++] = (char)c;
+		} else if (c < 0x20)
+			o += (size_t)snprintf(esc + o, sizeof(esc) - o,
+			    "\\u%04x", c);
+		else
+			esc[o++] = (char)c;
+	}
+	esc[o] = '\0';
+	fprintf(stderr, "{\"level\":\"%s\",\"msg\":\"%s\",\"prog\":\"%s\","
+	    "\"ts\":\"%s.%06ldZ\"}\n", level_name(level), esc, log_prog, ts,
+	    now.tv_nsec / 1000);
+}
+
 void
 log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
@@ -78,6 +108,10 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 			*p = ' ';
 	if (log_target == LOG_TO_SYSLOG) {
 		syslog((int)level, "%s", msg);
+		return;
+	}
+	if (log_target == LOG_TO_JSON) {
+		log_json(level, msg);
 		return;
 	}
 	if (log_journal) {

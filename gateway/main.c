@@ -57,11 +57,12 @@ struct daemon {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: eppgw [-dtTvV] [-f file]\n"
+	fprintf(stderr, "usage: eppgw [-djtTvV] [-f file]\n"
 	    "  -f file  configuration (default " EPPGW_CONF ")\n"
 	    "  -t       check the configuration and exit\n"
 	    "  -T       print the effective configuration and exit\n"
 	    "  -d       stay in the foreground, log to stderr\n"
+	    "  -j       log JSON lines to stderr\n"
 	    "  -v       verbose: log debug messages\n"
 	    "  -V       print the version and linked libraries\n");
 	exit(2);
@@ -375,17 +376,20 @@ main(int argc, char *argv[])
 	struct config *cfg = NULL;
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL;
 	char err[512];
-	int ch, check = 0, print = 0, debug = 0, verbose = 0, rc = 1;
+	int ch, check = 0, print = 0, debug = 0, verbose = 0, json = 0, rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.conf_path = EPPGW_CONF;
-	while ((ch = getopt(argc, argv, "df:htTvV")) != -1) {
+	while ((ch = getopt(argc, argv, "df:hjtTvV")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
 			break;
 		case 'f':
 			d.conf_path = optarg;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 't':
 			check = 1;
@@ -406,7 +410,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 
-	log_init("eppgw", (debug || check || print ||
+	log_init("eppgw", json ? LOG_TO_JSON : (debug || check || print ||
 	    getenv("JOURNAL_STREAM") != NULL) ? LOG_TO_STDERR : LOG_TO_SYSLOG,
 	    verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	epp_init();

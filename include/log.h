@@ -21,7 +21,8 @@ enum log_level {
 
 enum log_target {
 	LOG_TO_STDERR = 0,
-	LOG_TO_SYSLOG
+	LOG_TO_SYSLOG,
+	LOG_TO_JSON		/* JSON lines on stderr, for log shippers */
 };
 
 /* Set up once by the program's main, before anything logs. */
