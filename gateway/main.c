@@ -448,6 +448,9 @@ main(int argc, char *argv[])
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit must fail the audit write (EFBIG: the gateway
+	 * then refuses commands), not kill the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 	if ((d.base = event_base_new()) == NULL) {
 		log_err("cannot create the event loop");
 		goto out;

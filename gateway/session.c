@@ -116,6 +116,7 @@ struct session {
 
 	uint64_t		 ncmds;
 	unsigned		 nreplies;	/* our own replies, for svTRIDs */
+	char			 last_sv[96];	/* svTRID of our last reply */
 };
 
 static void client_input(struct session *s);
@@ -294,6 +295,7 @@ reply_detail(struct session *s, int code, const char *reason,
 
 	snprintf(sv, sizeof(sv), "eppgw-%s-%llu-%u", proxy_run_id(s->proxy),
 	    (unsigned long long)s->id, ++s->nreplies);
+	memcpy(s->last_sv, sv, sizeof(s->last_sv));
 	if ((xml = reply_build(code, reason, detail, cltrid, sv, &len)) ==
 	    NULL) {
 		session_close(s, "out of memory");
@@ -417,7 +419,7 @@ run_action(struct session *s)
 			rec_who(s, &rs);
 			(void)audit_submit(s->audit, "rsp", rec_rsp(&rs,
 			    s->cmd_seq, "gateway", s->act_code, s->act_reason,
-			    s->cltrid, NULL, 0), NULL, NULL);
+			    s->cltrid, s->last_sv, 0), NULL, NULL);
 		}
 	}
 	if (s->state == ST_READY && s->draining) {

@@ -385,6 +385,37 @@ like(ns_at_registry('locked.example'), qr/\bns5\.dns\.example\b/,
 held($reg, ns_update('locked.example', 'add', 'ns5.dns.example'),
     'after the ticket is used, the change is held again');
 
+# ---- two resends at once: one ticket, one forwarded command ----
+{
+	my $G = held($reg, ns_update('locked.example', 'add', 'ns7.dns.example'),
+	    'race: registrar adds ns7.dns.example to locked.example');
+	my ($s, $c) = fresh_code($gw, 'bob');
+	ctl_ok([approve($gw, 'bob', $G->{id}, $s, $c)], "bob approves $G->{id}");
+	my $reg2 = session($gw, 'registrar');
+	my @sess = ($reg, $reg2);
+	# Both frames are on the wire before either reply is read.
+	for my $i (0, 1) {
+		$sess[$i]->send_frame(epp_command(ns_update('locked.example',
+		    'add', 'ns7.dns.example'), "CC-$i"), 0);
+	}
+	my @codes = map { result_code($_->get_frame) // 'none' } @sess;
+	is(join(' ', sort @codes), '1000 2304',
+	    'two concurrent resends of an approved change: one forwarded, '
+	    . 'one held');
+	is(scalar(journal_find($rs, clTRID => 'CC-0')) +
+	    scalar(journal_find($rs, clTRID => 'CC-1')), 1,
+	    'the registry executed it exactly once');
+	epp_close($reg2);
+	# Undo, through an approval of its own.
+	my $U = held($reg, ns_update('locked.example', 'rem', 'ns7.dns.example'),
+	    'race: undo needs an approval too');
+	($s, $c) = fresh_code($gw, 'carol');
+	ctl_ok([approve($gw, 'carol', $U->{id}, $s, $c)],
+	    "carol approves the undo $U->{id}");
+	passed($reg, ns_update('locked.example', 'rem', 'ns7.dns.example'),
+	    'race: the undo goes through');
+}
+
 # ---- deny ----
 
 my $F = held($reg, ns_update('locked.example', 'rem', 'ns.dns.example'),
