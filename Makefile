@@ -68,7 +68,8 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB	= $(BUILD)/libeppgw.a
 BINS	= $(BUILD)/eppgw $(BUILD)/eppgw-regsim $(BUILD)/eppgwctl \
 	  $(BUILD)/eppgw-audit
-BENCH_BINS = $(BUILD)/epp-load $(BUILD)/epp-echo $(BUILD)/judge-bench
+BENCH_BINS = $(BUILD)/epp-load $(BUILD)/epp-echo $(BUILD)/judge-bench \
+	     $(BUILD)/audit-bench
 UNIT	= $(BUILD)/unit-tests
 
 .PHONY: all deps certs run demo check unit e2e asan bench fuzz clean help \
@@ -180,6 +181,8 @@ fuzz: deps
 bench: deps all $(BENCH_BINS) certs
 	$(Q)$(BUILD)/judge-bench tests/bench/cmd-1500.xml 2
 	$(Q)tests/bench/run.sh $(BUILD)
+	$(Q)tests/bench/audit-on-off.sh $(BUILD)
+	$(Q)$(BUILD)/audit-bench
 
 # Binaries, man pages, the systemd unit and an example configuration.  An
 # existing configuration is never overwritten.
