@@ -5,7 +5,8 @@
  * stored, located fields are checked without allocation, and only the
  * rare structural records (open, checkpoint, recovery, close) are parsed
  * with jansson.  The first failure stops the pass and is reported with
- * its file, line and seq.
+ * its file, line and seq, unless an operator's signed break record
+ * covers it (accept_break): then the pass goes on from the break.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -60,6 +61,12 @@ struct vstate {
 	char		 pseg_torn_sha[2 * MERKLE_HASH_LEN + 1];
 	int		 expect_recovery;
 	int		 seg_closed;	/* the last good line was close */
+
+	/* The segment listing, for failures and breaks. */
+	char		**names;
+	size_t		 nnames;
+	long		 cur_index;
+	int		 break_pending;	/* the next line is an accepted break */
 };
 
 static void
@@ -75,6 +82,11 @@ vfail(struct vstate *st, enum audit_verdict v, const char *fmt, va_list ap)
 	if (r->verdict == AUDIT_TAMPERED || r->verdict == AUDIT_CANNOT)
 		return;		/* keep the first failure */
 	r->verdict = v;
+	r->fail_index = st->cur_index;
+	r->fail_line = st->seg != NULL ? st->lineno : 0;
+	snprintf(r->fail_segment, sizeof(r->fail_segment), "%s",
+	    st->cur_index >= 0 && (size_t)st->cur_index < st->nnames ?
+	    st->names[st->cur_index] : "");
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (st->seg != NULL)
 		snprintf(r->error, sizeof(r->error), "%s:%llu (seq %llu): %s",
@@ -757,11 +769,20 @@ verify_line(struct vstate *st, const char *p, size_t len, uint64_t seg_seq,
 		    (unsigned long long)r->records);
 		return -1;
 	}
-	if (st->lineno == 1 && !span_is(&f.t, "\"open\"")) {
+	/* A break record is only ever the first line of its segment, and
+	 * only once accept_break() has checked that it covers a failure. */
+	if (span_is(&f.t, "\"break\"")) {
+		if (st->lineno != 1 || !st->break_pending) {
+			fail(st, AUDIT_TAMPERED, "break record that covers no "
+			    "failure");
+			return -1;
+		}
+	} else if (st->lineno == 1 && !span_is(&f.t, "\"open\"")) {
 		fail(st, AUDIT_TAMPERED, "segment does not begin with an open "
 		    "record");
 		return -1;
 	}
+	st->break_pending = 0;
 	if (st->lineno != 1 && span_is(&f.t, "\"open\"")) {
 		fail(st, AUDIT_TAMPERED, "open record inside a segment");
 		return -1;
@@ -978,15 +999,282 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 	return rc;
 }
 
+/* ---- Breaks ---- */
+
+char *
+audit_break_signed_bytes(json_t *rec, size_t *len)
+{
+	json_t *c;
+	char *body, *out = NULL;
+	size_t cl = strlen(AUDIT_BREAK_CONTEXT), bl;
+
+	if (!json_is_object(rec) || (c = json_copy(rec)) == NULL)
+		return NULL;
+	(void)json_object_del(c, "sig");
+	body = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(c);
+	if (body == NULL)
+		return NULL;
+	bl = strlen(body);
+	if ((out = malloc(cl + bl + 1)) != NULL) {
+		memcpy(out, AUDIT_BREAK_CONTEXT, cl);
+		memcpy(out + cl, body, bl + 1);
+		*len = cl + bl;
+	}
+	free(body);
+	return out;
+}
+
+/* 0 if sig_b64 is a valid Ed25519 signature of rec by v. */
+static int
+break_sig_ok(json_t *rec, const struct note_verifier *v)
+{
+	const char *b64 = jstr(rec, "sig");
+	uint8_t sig[64 + 3];
+	size_t siglen, len;
+	char *msg = NULL;
+	EVP_PKEY *pk = NULL;
+	EVP_MD_CTX *c = NULL;
+	int rc = -1;
+
+	if (b64 == NULL || checkpoint_b64_decode(b64, strlen(b64), sig,
+	    sizeof(sig), &siglen) == -1 || siglen != 64)
+		return -1;
+	if (v == NULL)
+		return 0;	/* no --vkey: reported as a warning */
+	if ((msg = audit_break_signed_bytes(rec, &len)) == NULL ||
+	    (pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, v->pub,
+	    sizeof(v->pub))) == NULL || (c = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DigestVerifyInit(c, NULL, NULL, NULL, pk) == 1 &&
+	    EVP_DigestVerify(c, sig, 64, (const uint8_t *)msg, len) == 1)
+		rc = 0;
+ out:
+	EVP_MD_CTX_free(c);
+	EVP_PKEY_free(pk);
+	free(msg);
+	return rc;
+}
+
+/* The first line of segment name, parsed, with its bytes in *line. */
+static json_t *
+first_line(struct vstate *st, const char *name, char **line)
+{
+	char path[4096];
+	FILE *f;
+	size_t cap = 0;
+	ssize_t n;
+	json_t *j = NULL;
+
+	*line = NULL;
+	snprintf(path, sizeof(path), "%s/%s", st->dir, name);
+	if ((f = fopen(path, "re")) == NULL)
+		return NULL;
+	if ((n = getline(line, &cap, f)) > 1 && (*line)[n - 1] == '\n') {
+		(*line)[--n] = '\0';
+		j = json_loadb(*line, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+	}
+	fclose(f);
+	return j;
+}
+
+/* SHA-256 of a whole file, as hex; -1 if unreadable. */
+static int
+file_sha256(const char *dir, const char *name, char out[65])
+{
+	char path[4096], buf[65536];
+	merkle_hash h;
+	EVP_MD_CTX *c;
+	ssize_t n;
+	int fd, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((c = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			EVP_DigestUpdate(c, buf, (size_t)n);
+		if (n == 0 && EVP_DigestFinal_ex(c, h, NULL) == 1) {
+			merkle_hex(h, out);
+			rc = 0;
+		}
+	}
+	EVP_MD_CTX_free(c);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Does break record b (first line of segment j) cover the failure found
+ * in segment i?  It must start where verification stopped (failure.seq is
+ * the first seq not verified, prev the last verified leaf), list exactly
+ * segments i..j-1 with their current hashes, be canonical and signed.
+ * NULL if so, else why not.
+ */
+static const char *
+break_mismatch(struct vstate *st, json_t *b, const char *line, size_t i,
+    size_t j)
+{
+	struct audit_verify_result *r = st->r;
+	json_t *fl = json_object_get(b, "failure");
+	json_t *aff = json_object_get(b, "affected"), *e;
+	const char *origin = jstr(b, "origin"), *log_id = jstr(b, "log_id");
+	uint64_t bseq;
+	char *canon, hex[65];
+	int same;
+
+	canon = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+	same = canon != NULL && strcmp(canon, line) == 0;
+	free(canon);
+	if (!same)
+		return "break record is not in canonical form";
+	if (seg_name_seq(st->names[j], &bseq) == -1 ||
+	    !json_is_integer(json_object_get(b, "seq")) ||
+	    (uint64_t)json_integer_value(json_object_get(b, "seq")) != bseq ||
+	    jstr(b, "segment") == NULL ||
+	    strcmp(jstr(b, "segment"), st->names[j]) != 0)
+		return "break record does not name its own segment and seq";
+	if (!json_is_object(fl) || !json_is_integer(json_object_get(fl,
+	    "seq")) || (uint64_t)json_integer_value(json_object_get(fl,
+	    "seq")) != r->records)
+		return "break record starts at another seq";
+	if (bseq < r->records || bseq - r->records > AUDIT_BREAK_MAX_GAP)
+		return "break record seq out of range";
+	if (origin == NULL || log_id == NULL || (r->origin[0] != '\0' &&
+	    (strcmp(origin, r->origin) != 0 || strcmp(log_id, r->log_id) !=
+	    0)) || strlen(origin) >= sizeof(r->origin) ||
+	    strlen(log_id) >= sizeof(r->log_id))
+		return "break record of another log";
+	if (!json_is_array(aff) || json_array_size(aff) != j - i)
+		return "break record lists other segments";
+	for (size_t k = i; k < j; k++) {
+		e = json_array_get(aff, k - i);
+		if (jstr(e, "name") == NULL || jstr(e, "sha256") == NULL ||
+		    strcmp(jstr(e, "name"), st->names[k]) != 0)
+			return "break record lists other segments";
+		if (file_sha256(st->dir, st->names[k], hex) == -1 ||
+		    strcmp(hex, jstr(e, "sha256")) != 0)
+			return "a segment the break covers was altered after "
+			    "the break";
+	}
+	if (break_sig_ok(b, st->o->vkey) == -1)
+		return "break record signature missing or invalid";
+	return NULL;
+}
+
+/*
+ * Verification failed in segment i.  If the first break segment at or
+ * after i covers that failure, resume there: give the skipped seqs filler
+ * leaves, pass over checkpoints inside the break and return the break
+ * segment's index.  Otherwise keep the failure (explained) and return -1.
+ */
+static long
+accept_break(struct vstate *st, size_t i, enum audit_verdict saved)
+{
+	struct audit_verify_result *r = st->r;
+	json_t *b = NULL, *fl;
+	char *line = NULL;
+	const char *why = "no break record follows";
+	merkle_hash filler, g;
+	uint64_t bseq;
+	size_t j, len;
+	long rc = -1;
+
+	for (j = i; j < st->nnames; j++) {
+		json_decref(b);
+		free(line);
+		b = first_line(st, st->names[j], &line);
+		if (b != NULL && jstr(b, "t") != NULL &&
+		    strcmp(jstr(b, "t"), "break") == 0)
+			break;
+	}
+	if (j == st->nnames || (why = break_mismatch(st, b, line, i, j)) !=
+	    NULL) {
+		len = strlen(r->error);
+		snprintf(r->error + len, sizeof(r->error) - len, " (%s%s%s)",
+		    why, j < st->nnames ? " in " : "", j < st->nnames ?
+		    st->names[j] : "");
+		goto out;
+	}
+	bseq = (uint64_t)json_integer_value(json_object_get(b, "seq"));
+	fl = json_object_get(b, "failure");
+	r->verdict = saved;
+	r->error[0] = '\0';
+	r->fail_index = 0;
+	r->fail_segment[0] = '\0';
+	r->fail_line = 0;
+	if (r->origin[0] == '\0') {
+		/* Nothing verified: the break starts the chain afresh. */
+		snprintf(r->origin, sizeof(r->origin), "%s", jstr(b, "origin"));
+		snprintf(r->log_id, sizeof(r->log_id), "%s", jstr(b, "log_id"));
+		audit_genesis(r->origin, r->log_id, g);
+		merkle_hex(g, st->prev_hex);
+	}
+	merkle_leaf_hash("", 0, filler);
+	while (r->records < bseq) {
+		merkle_range_append(&r->range, filler);
+		if (st->o->keep_leaves) {
+			if (r->records == st->cap_leaves) {
+				merkle_hash *nl;
+
+				st->cap_leaves = st->cap_leaves ?
+				    2 * st->cap_leaves : 1024;
+				if ((nl = realloc(r->leaves, st->cap_leaves *
+				    sizeof(*nl))) == NULL) {
+					fail(st, AUDIT_CANNOT, "out of memory");
+					goto out;
+				}
+				r->leaves = nl;
+			}
+			memcpy(r->leaves[r->records], filler, MERKLE_HASH_LEN);
+		}
+		r->records++;
+	}
+	/* Checkpoints signed inside the break cannot match the new tree. */
+	while (st->next_target < st->ntargets &&
+	    st->targets[st->next_target].cp.size <= bseq) {
+		if (st->targets[st->next_target].kind == T_KNOWN)
+			warn(st, "known checkpoint %s (size %llu) lies inside "
+			    "the break in %s and was not checked",
+			    st->targets[st->next_target].src,
+			    (unsigned long long)
+			    st->targets[st->next_target].cp.size,
+			    st->names[j]);
+		st->next_target++;
+	}
+	/* Replies to commands before the break may be lost in it. */
+	r->nunanswered = 0;
+	st->expect_recovery = 0;
+	st->break_pending = 1;
+	r->breaks++;
+	warn(st, "%s:1 (seq %llu): break recorded by %s at %.27s: \"%s\"; "
+	    "seqs %llu..%llu unverifiable", st->names[j],
+	    (unsigned long long)bseq, jstr(b, "operator") ? jstr(b,
+	    "operator") : "?", jstr(b, "ts") ? jstr(b, "ts") : "?",
+	    jstr(b, "reason") ? jstr(b, "reason") : "",
+	    (unsigned long long)json_integer_value(json_object_get(fl, "seq")),
+	    (unsigned long long)(bseq - 1));
+	warn(st, "%s: the break covers: %s", st->names[j],
+	    jstr(fl, "reason") ? jstr(fl, "reason") : "?");
+	rc = (long)j;
+ out:
+	json_decref(b);
+	free(line);
+	return rc;
+}
+
 enum audit_verdict
 audit_verify_dir(const char *dir, const struct audit_verify_opts *o,
     struct audit_verify_result *r)
 {
 	struct vstate st;
 	struct audit_verify_opts defo;
+	enum audit_verdict saved;
 	char **names = NULL;
 	size_t n = 0;
 	uint64_t unsealed;
+	long j;
 
 	memset(r, 0, sizeof(*r));
 	memset(&st, 0, sizeof(st));
@@ -998,6 +1286,7 @@ audit_verify_dir(const char *dir, const struct audit_verify_opts *o,
 	st.dir = dir;
 	st.o = o;
 	st.r = r;
+	st.cur_index = -1;
 	merkle_range_init(&r->range);
 
 	if (audit_list_segments(dir, &names, &n) == -1) {
@@ -1008,11 +1297,22 @@ audit_verify_dir(const char *dir, const struct audit_verify_opts *o,
 		fail(&st, AUDIT_CANNOT, "%s: no audit segments", dir);
 		goto out;
 	}
+	st.names = names;
+	st.nnames = n;
 	if (load_targets(&st) == -1 || check_targets(&st) == -1)
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (verify_segment(&st, names[i], i == n - 1) == -1)
+	for (size_t i = 0; i < n; i++) {
+		st.cur_index = (long)i;
+		saved = r->verdict;
+		if (verify_segment(&st, names[i], i == n - 1) == 0)
+			continue;
+		/* Tampering an operator has acknowledged with a break. */
+		if (r->verdict != AUDIT_TAMPERED ||
+		    (j = accept_break(&st, i, saved)) == -1)
 			goto out;
+		i = (size_t)j - 1;
+	}
+	st.cur_index = (long)n;
 
 	/* Checkpoints beyond the end: records were removed. */
 	if (st.next_target < st.ntargets) {

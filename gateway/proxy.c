@@ -13,7 +13,9 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "lock.h"
 #include "log.h"
+#include "policy.h"
 #include "proxy.h"
 #include "session.h"
 #include "tls.h"
@@ -29,6 +31,7 @@ struct proxy {
 	struct audit		*audit;		/* not owned */
 	struct metrics		*metrics;	/* not owned */
 	struct alerter		*alerter;	/* not owned */
+	struct locklist		*learned;	/* status locks seen */
 	uint64_t		 next_id;
 	int			 accepting;
 	int			 draining;
@@ -77,7 +80,9 @@ proxy_new(struct event_base *base, struct config *cfg, char *err,
 	p->base = base;
 	snprintf(p->run_id, sizeof(p->run_id), "%llx%04x",
 	    (unsigned long long)time(NULL), (unsigned)getpid() & 0xffff);
-	if (proxy_reload(p, cfg, err, errlen) != 0) {
+	if ((p->learned = locklist_new()) == NULL ||
+	    proxy_reload(p, cfg, err, errlen) != 0) {
+		locklist_free(p->learned);
 		free(p);
 		return NULL;
 	}
@@ -101,6 +106,8 @@ proxy_reload(struct proxy *p, struct config *cfg, char *err, size_t errlen)
 	p->server_ctx = sctx;
 	p->client_ctx = cctx;
 	p->cfg = config_ref(cfg);
+	/* What the registry told us survives the reload. */
+	policy_set_learned(cfg->policy, p->learned);
 	return 0;
 }
 
@@ -161,6 +168,7 @@ proxy_free(struct proxy *p)
 	SSL_CTX_free(p->server_ctx);
 	SSL_CTX_free(p->client_ctx);
 	config_unref(p->cfg);
+	locklist_free(p->learned);
 	free(p);
 }
 
@@ -192,6 +200,12 @@ struct approvals *
 proxy_approvals(const struct proxy *p)
 {
 	return p->approvals;
+}
+
+struct locklist *
+proxy_learned(const struct proxy *p)
+{
+	return p->learned;
 }
 
 struct alerter *

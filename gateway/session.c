@@ -37,6 +37,7 @@
 #include "change.h"
 #include "epp.h"
 #include "frame.h"
+#include "lock.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
@@ -849,6 +850,35 @@ usec_since(const struct timespec *t0)
 	    (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
+/*
+ * A domain:info reply shows whether the registry holds the domain with an
+ * UpdateProhibited status: such a domain is treated as locked from now on
+ * (and no longer once a reply shows the status gone).
+ */
+static void
+learn_status(struct session *s, const struct epp_msg *m)
+{
+	struct locklist *l = proxy_learned(s->proxy);
+	const char *name = epp_msg_info_name(m), *why, *st[32];
+	size_t n = epp_msg_info_nstatus(m);
+
+	if (l == NULL)
+		return;
+	if (n > 32)
+		n = 32;
+	for (size_t i = 0; i < n; i++)
+		st[i] = epp_msg_info_status(m, i);
+	if (policy_status_locks(st, n)) {
+		if (!locklist_domain(l, name, NULL) &&
+		    locklist_add(l, name, &why) == 0)
+			log_notice("session %llu: %s is UpdateProhibited at "
+			    "the registry: locked from now on",
+			    (unsigned long long)s->id, name);
+	} else if (locklist_remove(l, name) == 0)
+		log_notice("session %llu: %s is no longer UpdateProhibited at "
+		    "the registry", (unsigned long long)s->id, name);
+}
+
 /* A complete reply is upstream: record it, then relay it. */
 static void
 got_reply(struct session *s, const uint8_t *xml, size_t plen)
@@ -861,10 +891,12 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 	json_t *rec;
 
 	if (s->audit != NULL || s->cmd == EPP_CMD_LOGIN ||
-	    s->cmd == EPP_CMD_LOGOUT) {
+	    s->cmd == EPP_CMD_LOGOUT || s->cmd == EPP_CMD_INFO) {
 		if (epp_parse(xml, plen, &m, &why) == 0)
 			code = epp_msg_result_code(m);
 	}
+	if (m != NULL && code == 1000 && epp_msg_info_name(m) != NULL)
+		learn_status(s, m);
 	if (s->audit == NULL || !s->cmd_logged) {
 		epp_msg_free(m);
 		relay_reply(s, n, code);

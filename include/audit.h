@@ -18,7 +18,8 @@
  *   rsp      sess, req (the cmd's seq), src, code, msg, svtrid, rtt_us
  *   approval change_id, approver, requester, object, result
  *   close    sess (a session's end) or reason (the log's own)
- * The module writes open, recovery, checkpoint and close records itself.
+ * The module writes open, recovery, checkpoint and close records itself,
+ * and audit_break() the break record.
  * No field may ever carry a secret.
  */
 #ifndef EPPGW_AUDIT_H
@@ -77,6 +78,24 @@ int audit_failed(const struct audit *a);
 
 /* Ask for a checkpoint now (it follows the records queued so far). */
 void audit_checkpoint(struct audit *a);
+
+/*
+ * An operator's signed break (eppgw-audit break, docs/audit-log.md): for
+ * a log that fails verification inside its segments, write a new segment
+ * seg-<B>.jsonl holding break, checkpoint and close records, and its seal
+ * checkpoints/<B+3>.cp.  Existing files are never changed.  Returns 0 with
+ * the segment's name in seg, 1 if there is nothing a break may cover (the
+ * log verifies, or a checkpoint file is bad), -1 on other errors.
+ */
+struct audit_break_opts {
+	const char	*dir;
+	const char	*signing_key;	/* the audit Ed25519 key */
+	const char	*operator;	/* who acknowledges the break */
+	const char	*reason;
+	const char	*origin;	/* only if no record verifies at all */
+};
+int audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
+    char *err, size_t errlen);
 
 /* Final close record and checkpoint, stop the writer, run the last
  * callbacks, free. */

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "checkpoint.h"
 #include "merkle.h"
 
@@ -31,6 +33,16 @@ enum audit_verdict {
 #define AUDIT_CHECKPOINT_FILE	"checkpoint"
 #define AUDIT_CHECKPOINT_DIR	"checkpoints"
 #define AUDIT_MAX_WARNINGS	8
+
+/*
+ * A break record's signature: Ed25519 over AUDIT_BREAK_CONTEXT followed by
+ * the record's canonical bytes without its "sig" member (compact, sorted
+ * keys, as written).  Its seq may jump past the unverifiable records; the
+ * Merkle tree gives each skipped seq the filler leaf
+ * SHA-256(0x00), the leaf hash of an empty line, so tree index = seq.
+ */
+#define AUDIT_BREAK_CONTEXT	"eppgw-audit break v1\n"
+#define AUDIT_BREAK_MAX_GAP	(1ULL << 32)
 
 struct audit_verify_opts {
 	const struct note_verifier *vkey;	/* NULL: signatures unchecked */
@@ -52,6 +64,7 @@ struct audit_verify_result {
 	uint64_t	 bytes;
 	uint64_t	 checkpoints;	/* valid checkpoint records */
 	uint64_t	 recoveries;
+	uint64_t	 breaks;	/* break records that cover a failure */
 	uint64_t	 sealed;	/* size of the latest valid checkpoint */
 	char		 origin[CHECKPOINT_MAX_NAME];
 	char		 log_id[65];
@@ -69,6 +82,13 @@ struct audit_verify_result {
 	uint64_t	*unanswered;	/* cmd seqs without an rsp */
 	size_t		 nunanswered;
 
+	/* Where the first failure was found, for eppgw-audit break:
+	 * the index of its segment in name order, -1 before any segment
+	 * (checkpoint files), the number of segments after the last one. */
+	long		 fail_index;
+	char		 fail_segment[AUDIT_SEG_NAMELEN + 1];
+	uint64_t	 fail_line;
+
 	merkle_hash	*leaves;	/* keep_leaves: records hashes */
 	char		*want_line;	/* want_seq: that line, no newline */
 	size_t		 want_len;
@@ -84,6 +104,12 @@ void audit_verify_free(struct audit_verify_result *r);
 
 /* The genesis prev of a log: SHA-256(prefix || origin || "\n" || log_id). */
 void audit_genesis(const char *origin, const char *log_id, merkle_hash out);
+
+/*
+ * The bytes a break record's signature covers (malloc'd; NULL if rec is
+ * not an object or memory ran out).
+ */
+char *audit_break_signed_bytes(json_t *rec, size_t *len);
 
 /* Sorted segment file names under dir (malloc'd array of malloc'd names). */
 int audit_list_segments(const char *dir, char ***names, size_t *n);

@@ -71,6 +71,19 @@ const char *epp_msg_result_msg(const struct epp_msg *m);
 const char *epp_msg_svtrid(const struct epp_msg *m);
 
 /*
+ * A domain:info response: the domain (normalised), its statuses, its name
+ * servers (normalised host names) and its DS records ("tag alg type
+ * DIGEST").  NULL / 0 for any other message.
+ */
+const char *epp_msg_info_name(const struct epp_msg *m);
+size_t epp_msg_info_nstatus(const struct epp_msg *m);
+const char *epp_msg_info_status(const struct epp_msg *m, size_t i);
+size_t epp_msg_info_nns(const struct epp_msg *m);
+const char *epp_msg_info_ns(const struct epp_msg *m, size_t i);
+size_t epp_msg_info_nds(const struct epp_msg *m);
+const char *epp_msg_info_ds(const struct epp_msg *m, size_t i);
+
+/*
  * The command model (DESIGN.md section 4).  The command's name such as
  * "domain:update" ("hello", "login" for those); its object type; the objects
  * it names (normalised, see names.h: for an invalid name the raw text and a

@@ -57,6 +57,17 @@ struct locklist *policy_locks_mut(struct policy *p);
 unsigned policy_protected(const struct policy *p);
 
 /*
+ * Domains the registry itself reported as client- or serverUpdateProhibited
+ * in a domain:info reply the gateway relayed: locked as if listed (DESIGN.md
+ * section 4), so removing that status is an unlock that needs approval.
+ * The set belongs to the caller and must outlive the policy; NULL: none.
+ */
+void policy_set_learned(struct policy *p, const struct locklist *learned);
+
+/* Whether a domain:info reply's statuses lock the domain. */
+int policy_status_locks(const char *const *statuses, size_t n);
+
+/*
  * Judge m, logged in (or about to log in) as clid.  0 with *v filled (free
  * with verdict_clear), -1 only when out of memory: then fail closed.
  */

@@ -51,6 +51,11 @@ SSL_CTX *proxy_client_ctx(const struct proxy *p);
 /* The approvals state (owned by the daemon), or NULL when not configured. */
 struct approvals *proxy_approvals(const struct proxy *p);
 void proxy_set_approvals(struct proxy *p, struct approvals *a);
+/*
+ * Domains the registry reported UpdateProhibited (see policy.h); sessions
+ * add and remove entries as domain:info replies go by.
+ */
+struct locklist *proxy_learned(const struct proxy *p);
 /* The webhook alerter (owned by the daemon), or NULL. */
 struct alerter *proxy_alerter(const struct proxy *p);
 void proxy_set_alerter(struct proxy *p, struct alerter *a);

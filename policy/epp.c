@@ -227,6 +227,105 @@ parse_command(struct epp_msg *m, xmlNode *cmd, const char **why)
 	return 0;
 }
 
+static int
+push_str(char ***arr, size_t *n, char *v)
+{
+	char **t;
+
+	if (v == NULL)
+		return -1;
+	if ((t = realloc(*arr, (*n + 1) * sizeof(*t))) == NULL) {
+		free(v);
+		return -1;
+	}
+	*arr = t;
+	t[(*n)++] = v;
+	return 0;
+}
+
+static const xmlNode *
+child_of(const xmlNode *n, const char *ns, const char *name)
+{
+	for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
+		if (m_is(c, ns, name))
+			return c;
+	return NULL;
+}
+
+/* What a domain:info response says about the domain's state. */
+static void
+parse_info(struct epp_msg *m, const xmlNode *inf)
+{
+	const xmlNode *c, *h;
+	char norm[NAME_MAX_LEN + 1], *v;
+
+	for (c = inf->children; c != NULL; c = c->next) {
+		if (m_is(c, NS_DOMAIN, "name") && m->info_name == NULL) {
+			if ((v = m_text(c)) == NULL)
+				return;
+			if (name_normalise(v, norm, sizeof(norm)) == NAME_OK) {
+				free(v);
+				v = strdup(norm);
+			}
+			m->info_name = v;
+		} else if (m_is(c, NS_DOMAIN, "status")) {
+			xmlChar *st = xmlGetNoNsProp(c, BAD_CAST "s");
+
+			if (st != NULL)
+				(void)push_str(&m->info_status,
+				    &m->info_nstatus, strdup((char *)st));
+			xmlFree(st);
+		} else if (m_is(c, NS_DOMAIN, "ns")) {
+			for (h = c->children; h != NULL; h = h->next) {
+				const xmlNode *t = m_is(h, NS_DOMAIN,
+				    "hostAttr") ? child_of(h, NS_DOMAIN,
+				    "hostName") : m_is(h, NS_DOMAIN, "hostObj") ?
+				    h : NULL;
+
+				if (t == NULL || (v = m_text(t)) == NULL)
+					continue;
+				if (name_normalise(v, norm, sizeof(norm)) ==
+				    NAME_OK) {
+					free(v);
+					v = strdup(norm);
+				}
+				(void)push_str(&m->info_ns, &m->info_nns, v);
+			}
+		}
+	}
+}
+
+/* secDNS infData: the DS records the registry holds. */
+static void
+parse_secdns_info(struct epp_msg *m, const xmlNode *inf)
+{
+	const char *ns = (const char *)inf->ns->href;
+
+	for (const xmlNode *d = inf->children; d != NULL; d = d->next) {
+		char *f[4] = { NULL, NULL, NULL, NULL }, *line;
+		const char *names[4] = { "keyTag", "alg", "digestType",
+		    "digest" };
+		size_t len = 0;
+
+		if (!m_is(d, ns, "dsData"))
+			continue;
+		for (int i = 0; i < 4; i++) {
+			const xmlNode *e = child_of(d, ns, names[i]);
+
+			f[i] = e ? m_text(e) : NULL;
+			len += (f[i] ? strlen(f[i]) : 1) + 1;
+		}
+		if ((line = malloc(len + 1)) != NULL) {
+			snprintf(line, len + 1, "%s %s %s %s", f[0] ? f[0] : "-",
+			    f[1] ? f[1] : "-", f[2] ? f[2] : "-",
+			    f[3] ? f[3] : "-");
+			(void)push_str(&m->info_ds, &m->info_nds, line);
+		}
+		for (int i = 0; i < 4; i++)
+			free(f[i]);
+	}
+}
+
 static void
 parse_response(struct epp_msg *m, const xmlNode *rsp)
 {
@@ -242,6 +341,16 @@ parse_response(struct epp_msg *m, const xmlNode *rsp)
 			for (const xmlNode *r = c->children; r; r = r->next)
 				if (is_epp(r, "msg") && m->result_msg == NULL)
 					m->result_msg = m_text(r);
+		} else if (is_epp(c, "resData")) {
+			const xmlNode *inf = child_of(c, NS_DOMAIN, "infData");
+
+			if (inf != NULL)
+				parse_info(m, inf);
+		} else if (is_epp(c, "extension")) {
+			for (const xmlNode *e = c->children; e; e = e->next)
+				if (m_is(e, NS_SECDNS11, "infData") ||
+				    m_is(e, NS_SECDNS10, "infData"))
+					parse_secdns_info(m, e);
 		} else if (is_epp(c, "trID")) {
 			for (const xmlNode *t = c->children; t; t = t->next) {
 				if (is_epp(t, "svTRID") && m->svtrid == NULL)
@@ -369,6 +478,16 @@ epp_msg_free(struct epp_msg *m)
 	free(m->login_clid);
 	free(m->result_msg);
 	free(m->svtrid);
+	free(m->info_name);
+	for (size_t i = 0; i < m->info_nstatus; i++)
+		free(m->info_status[i]);
+	free(m->info_status);
+	for (size_t i = 0; i < m->info_nns; i++)
+		free(m->info_ns[i]);
+	free(m->info_ns);
+	for (size_t i = 0; i < m->info_nds; i++)
+		free(m->info_ds[i]);
+	free(m->info_ds);
 	for (size_t i = 0; i < m->nobjs; i++)
 		free(m->objs[i].name);
 	free(m->objs);
@@ -617,4 +736,46 @@ epp_msg_redacted(const struct epp_msg *m, char **out, size_t *len)
 		*out = t;
 	}
 	return r;
+}
+
+const char *
+epp_msg_info_name(const struct epp_msg *m)
+{
+	return m->info_name;
+}
+
+size_t
+epp_msg_info_nstatus(const struct epp_msg *m)
+{
+	return m->info_nstatus;
+}
+
+const char *
+epp_msg_info_status(const struct epp_msg *m, size_t i)
+{
+	return i < m->info_nstatus ? m->info_status[i] : NULL;
+}
+
+size_t
+epp_msg_info_nns(const struct epp_msg *m)
+{
+	return m->info_nns;
+}
+
+const char *
+epp_msg_info_ns(const struct epp_msg *m, size_t i)
+{
+	return i < m->info_nns ? m->info_ns[i] : NULL;
+}
+
+size_t
+epp_msg_info_nds(const struct epp_msg *m)
+{
+	return m->info_nds;
+}
+
+const char *
+epp_msg_info_ds(const struct epp_msg *m, size_t i)
+{
+	return i < m->info_nds ? m->info_ds[i] : NULL;
 }

@@ -49,6 +49,15 @@ struct epp_msg {
 	char		*result_msg;
 	char		*svtrid;
 
+	/* A domain:info response (RFC 5731 infData, RFC 5910 infData). */
+	char		*info_name;
+	char		**info_status;
+	size_t		 info_nstatus;
+	char		**info_ns;
+	size_t		 info_nns;
+	char		**info_ds;
+	size_t		 info_nds;
+
 	const char	*why;		/* set by model code on failure */
 };
 

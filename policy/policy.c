@@ -12,8 +12,9 @@
 #include "policy.h"
 
 struct policy {
-	unsigned	 protected_classes;
-	struct locklist	*locks;
+	unsigned		 protected_classes;
+	struct locklist		*locks;
+	const struct locklist	*learned;	/* not owned */
 };
 
 struct policy *
@@ -41,6 +42,22 @@ const struct locklist *
 policy_locks(const struct policy *p)
 {
 	return p->locks;
+}
+
+void
+policy_set_learned(struct policy *p, const struct locklist *learned)
+{
+	p->learned = learned;
+}
+
+int
+policy_status_locks(const char *const *statuses, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(statuses[i], "clientUpdateProhibited") == 0 ||
+		    strcmp(statuses[i], "serverUpdateProhibited") == 0)
+			return 1;
+	return 0;
 }
 
 struct locklist *
@@ -174,6 +191,14 @@ locked_object(const struct policy *p, const struct epp_msg *m,
 		    locklist_domain(p->locks, name, entry)) ||
 		    (t == EPP_OBJ_HOST &&
 		    locklist_host(p->locks, name, entry))) {
+			*object = name;
+			return 1;
+		}
+		if (p->learned != NULL && ((t == EPP_OBJ_DOMAIN &&
+		    locklist_domain(p->learned, name, NULL)) ||
+		    (t == EPP_OBJ_HOST &&
+		    locklist_host(p->learned, name, NULL)))) {
+			*entry = "registry status UpdateProhibited";
 			*object = name;
 			return 1;
 		}

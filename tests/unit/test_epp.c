@@ -312,3 +312,62 @@ epp_suite(void)
 }
 
 UNIT_SUITE(epp_suite)
+
+/* --- the domain:info response model ----------------------------------- */
+
+static struct epp_msg *
+corpus_msg(const char *rel)
+{
+	char path[1024], *xml;
+	size_t len;
+	struct epp_msg *m = NULL;
+	const char *why;
+
+	snprintf(path, sizeof(path), "%s/%s", corpus_dir(), rel);
+	xml = slurp(path, &len);
+	ck_assert_msg(epp_parse((uint8_t *)xml, len, &m, &why) == 0, "%s: %s",
+	    rel, why);
+	free(xml);
+	return m;
+}
+
+START_TEST(info_response_model)
+{
+	struct epp_msg *m = corpus_msg(
+	    "instant-epp/tests/resources/response/domain/info.xml");
+
+	ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_RESPONSE);
+	ck_assert_str_eq(epp_msg_info_name(m), "eppdev-1.com");
+	ck_assert_uint_eq(epp_msg_info_nstatus(m), 2);
+	ck_assert_str_eq(epp_msg_info_status(m, 1), "clientTransferProhibited");
+	ck_assert_uint_eq(epp_msg_info_nns(m), 2);
+	ck_assert_str_eq(epp_msg_info_ns(m, 0), "ns1.eppdev-1.com");
+	ck_assert_ptr_nonnull(epp_msg_svtrid(m));
+	epp_msg_free(m);
+
+	m = corpus_msg(
+	    "instant-epp/tests/resources/response/extensions/secdns_info_ds.xml");
+	ck_assert_uint_ge(epp_msg_info_nds(m), 1);
+	ck_assert_ptr_nonnull(strstr(epp_msg_info_ds(m, 0), "12345 "));
+	epp_msg_free(m);
+
+	/* A command is no info response. */
+	m = parse_ok(LOGIN("registrar1"));
+	ck_assert_ptr_null(epp_msg_info_name(m));
+	ck_assert_uint_eq(epp_msg_info_nstatus(m), 0);
+	epp_msg_free(m);
+}
+END_TEST
+
+static Suite *
+response_suite(void)
+{
+	Suite *s = suite_create("response");
+	TCase *tc = tcase_create("response");
+
+	tcase_add_test(tc, info_response_model);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_SUITE(response_suite)

@@ -409,6 +409,40 @@ START_TEST(protect_is_configurable)
 }
 END_TEST
 
+START_TEST(status_locks_are_learned)
+{
+	struct policy *p = demo_policy();
+	struct locklist *learned = locklist_new();
+	const char *why;
+	const char *const locking[] = { "ok", "serverUpdateProhibited" };
+	const char *const client[] = { "clientUpdateProhibited" };
+	const char *const other[] = { "clientTransferProhibited", "ok" };
+
+	ck_assert(policy_status_locks(locking, 2));
+	ck_assert(policy_status_locks(client, 1));
+	ck_assert(!policy_status_locks(other, 2));
+	expect(p, render(attacks[0].tmpl, "domain:", "open.example"),
+	    DECISION_ALLOW, 0);
+	ck_assert_int_eq(locklist_add(learned, "open.example", &why), 0);
+	policy_set_learned(p, learned);
+	/* The registry said so: the unlock and the NS change are held. */
+	expect(p, render(attacks[0].tmpl, "domain:", "OPEN.example."),
+	    DECISION_APPROVAL, CLASS_NS);
+	expect(p, render(D_UPDATE_OPEN "<%1$srem><%1$sstatus s=\"client"
+	    "UpdateProhibited\"/></%1$srem>" D_UPDATE_CLOSE, "domain:",
+	    "open.example"), DECISION_APPROVAL, CLASS_STATUS);
+	expect(p, "<update><host:update xmlns:host=\"" HOST "\"><host:name>"
+	    "ns1.open.example</host:name><host:add><host:addr>203.0.113.1"
+	    "</host:addr></host:add></host:update></update>",
+	    DECISION_APPROVAL, CLASS_HOST);
+	ck_assert_int_eq(locklist_remove(learned, "open.example"), 0);
+	expect(p, render(attacks[0].tmpl, "domain:", "open.example"),
+	    DECISION_ALLOW, 0);
+	policy_free(p);
+	locklist_free(learned);
+}
+END_TEST
+
 START_TEST(unknown_object_fails_closed)
 {
 	struct policy *p = demo_policy();
@@ -682,6 +716,7 @@ policy_suite(void)
 	tcase_add_test(tc, glue_is_held);
 	tcase_add_test(tc, harmless_on_locked);
 	tcase_add_test(tc, protect_is_configurable);
+	tcase_add_test(tc, status_locks_are_learned);
 	tcase_add_test(tc, unknown_object_fails_closed);
 	tcase_add_test(tc, invalid_names_rejected);
 	tcase_add_test(tc, structure_is_checked);

@@ -8,13 +8,17 @@
  *   verify-proof --vkey F [--line-file F] PROOF
  *   consistency --old F [--vkey F] DIR
  *   vkey --name NAME PUBKEY
+ *   break --key F --reason TEXT [--operator NAME] [--origin O] DIR
  *
  * verify exits 0 valid and sealed, 1 tampered, 2 valid with warnings,
  * 3 cannot verify.  The other commands exit 0 on success, 1 when a proof
- * fails, 3 on usage or I/O errors.
+ * fails, 3 on usage or I/O errors.  break exits 0 when it recorded a break,
+ * 1 when there is nothing it may break (the log verifies, or a checkpoint
+ * file is bad), 3 on usage or I/O errors.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
 #include "merkle.h"
@@ -42,7 +47,9 @@ usage(void)
 	    "       eppgw-audit prove --seq N [--vkey F] DIR\n"
 	    "       eppgw-audit verify-proof --vkey F [--line-file F] PROOF\n"
 	    "       eppgw-audit consistency --old F [--vkey F] DIR\n"
-	    "       eppgw-audit vkey --name NAME PUBKEY\n");
+	    "       eppgw-audit vkey --name NAME PUBKEY\n"
+	    "       eppgw-audit break --key F --reason TEXT [--operator NAME] "
+	    "[--origin O] DIR\n");
 	exit(EXIT_USAGE);
 }
 
@@ -108,6 +115,7 @@ cmd_verify(int argc, char *argv[])
 	struct audit_verify_result r;
 	struct note_verifier v;
 	const char **known = NULL;
+	char breaks[32];
 	int ch;
 
 	memset(&o, 0, sizeof(o));
@@ -139,12 +147,17 @@ cmd_verify(int argc, char *argv[])
 		fprintf(stderr, "eppgw-audit: %s\n", r.error);
 	for (size_t i = 0; i < r.nwarnings; i++)
 		fprintf(stderr, "eppgw-audit: warning: %s\n", r.warnings[i]);
+	/* "breaks N" only when there are some: the line stays as before. */
+	breaks[0] = '\0';
+	if (r.breaks > 0)
+		snprintf(breaks, sizeof(breaks), "; breaks %llu",
+		    (unsigned long long)r.breaks);
 	printf("records %llu, segments %llu, %llu bytes; checkpoints %llu, "
-	    "sealed %llu; known %zu; recoveries %llu: %s\n",
+	    "sealed %llu; known %zu; recoveries %llu%s: %s\n",
 	    (unsigned long long)r.records, (unsigned long long)r.segments,
 	    (unsigned long long)r.bytes, (unsigned long long)r.checkpoints,
 	    (unsigned long long)r.sealed, o.nknown,
-	    (unsigned long long)r.recoveries,
+	    (unsigned long long)r.recoveries, breaks,
 	    r.verdict == AUDIT_VALID ? "VALID" :
 	    r.verdict == AUDIT_WARNINGS ? "VALID WITH WARNINGS" :
 	    r.verdict == AUDIT_TAMPERED ? "INVALID" : "CANNOT VERIFY");
@@ -580,6 +593,65 @@ cmd_vkey(int argc, char *argv[])
 	return 0;
 }
 
+/* ---- break ---- */
+
+/* The operator's name: --operator, else the login name. */
+static const char *
+operator_name(const char *given)
+{
+	struct passwd *pw;
+
+	if (given != NULL)
+		return given;
+	if ((pw = getpwuid(getuid())) != NULL)
+		return pw->pw_name;
+	die(EXIT_USAGE, "who is the operator? give --operator");
+}
+
+static int
+cmd_break(int argc, char *argv[])
+{
+	static const struct option lo[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "operator", required_argument, NULL, 'o' },
+		{ "origin", required_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct audit_break_opts o;
+	char seg[64], err[1024];
+	int ch, rc;
+
+	memset(&o, 0, sizeof(o));
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			o.signing_key = optarg;
+			break;
+		case 'r':
+			o.reason = optarg;
+			break;
+		case 'o':
+			o.operator = optarg;
+			break;
+		case 'O':
+			o.origin = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 1 || o.signing_key == NULL || o.reason == NULL ||
+	    *o.reason == '\0')
+		usage();
+	o.dir = argv[optind];
+	o.operator = operator_name(o.operator);
+	if ((rc = audit_break(&o, seg, sizeof(seg), err, sizeof(err))) != 0)
+		die(rc == 1 ? 1 : EXIT_USAGE, "%s", err);
+	printf("break recorded by %s in %s/%s\n", o.operator, o.dir, seg);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -601,5 +673,7 @@ main(int argc, char *argv[])
 		return cmd_consistency(argc - 1, argv + 1);
 	if (strcmp(argv[1], "vkey") == 0)
 		return cmd_vkey(argc - 1, argv + 1);
+	if (strcmp(argv[1], "break") == 0)
+		return cmd_break(argc - 1, argv + 1);
 	usage();
 }

@@ -1,0 +1,66 @@
+#!/usr/bin/perl
+# Status locks (DESIGN.md section 4): a domain the registry reports as
+# client- or serverUpdateProhibited in a domain:info reply is locked for the
+# gateway too, lock list or not, so removing that status (the unlock) needs
+# a second operator.  When a later reply shows the status gone, the domain
+# is free again.
+use strict;
+use warnings;
+use Test::More;
+
+use EppgwTest qw(:all);
+
+my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
+my $rs = start_regsim();
+my $gw = start_gateway(regsim => $rs, policy => { locks => [] });
+my $reg = epp_client(port => $gw->{port}) or die 'login via gateway';
+my $direct = epp_client(port => $rs->{port}) or die 'direct login';
+my $n = 0;
+
+sub send_cmd {
+	my ($sess, $inner) = @_;
+	my $trid = 'ST-' . ++$n;
+	my $doc = epp_raw($sess, epp_command($inner, $trid));
+	my $reason = ref $doc ? xpc($doc)->findvalue('//epp:extValue/epp:reason')
+	    : '';
+	return (result_code($doc) // 'none', $reason, $trid);
+}
+sub status {
+	my ($op, $s) = @_;
+	return "<update><domain:update $D><domain:name>open.example"
+	    . "</domain:name><domain:$op><domain:status s=\"$s\"/>"
+	    . "</domain:$op></domain:update></update>";
+}
+my $info = "<info><domain:info $D><domain:name>open.example</domain:name>"
+    . '</domain:info></info>';
+
+# The registrant's own lock, set at the registry.
+my ($c) = send_cmd($direct, status('add', 'clientUpdateProhibited'));
+is($c, 1000, 'open.example gets clientUpdateProhibited at the registry');
+
+# Before the gateway has seen it, open.example is not locked for it.
+($c) = send_cmd($reg, $info);
+is($c, 1000, 'domain:info open.example through the gateway');
+ok(gateway_log_like($gw, qr/open\.example is UpdateProhibited at the registry/,
+    'the gateway learns the status lock', 3), 'learned');
+
+my ($code, $reason, $trid) = send_cmd($reg, status('rem',
+    'clientUpdateProhibited'));
+is($code, 2304, 'removing clientUpdateProhibited is now held');
+like($reason, qr/^approval_required [0-9a-f]{12}$/, 'as approval_required');
+ok(!journal_find($rs, clTRID => $trid), 'and never reached the registry');
+
+# The registry side removes it (out of band); the next info frees it.
+($c) = send_cmd($direct, status('rem', 'clientUpdateProhibited'));
+is($c, 1000, 'the status is removed at the registry');
+($c) = send_cmd($reg, $info);
+ok(gateway_log_like($gw, qr/open\.example is no longer UpdateProhibited/,
+    'the gateway sees the status gone', 3), 'unlearned');
+($code) = send_cmd($reg, status('add', 'clientHold'));
+is($code, 1000, 'changes on open.example pass again');
+($code) = send_cmd($reg, status('rem', 'clientHold'));
+is($code, 1000, '(undone)');
+
+epp_close($_) for $reg, $direct;
+gateways_clean();
+done_testing();
