@@ -71,6 +71,7 @@ int m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int m_obj(struct epp_msg *m, enum epp_obj_type t, const xmlNode *n);
 int m_c14n(struct epp_msg *m, const xmlNode *n, char **out);
+int m_addr(struct epp_msg *m, const xmlNode *a, char *out, size_t len);
 int m_fail(struct epp_msg *m, const char *why);
 
 /* An allowed child: local name, minimum and maximum count. */

@@ -11,6 +11,7 @@
  * class "unknown" whose line is the element's exclusive C14N, so it can be
  * neither ignored nor smuggled past the digest.
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,38 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 	n[m->nlines].cls = cls;
 	m->nlines++;
 	return 0;
+}
+
+/*
+ * An address element (domain:hostAddr, host:addr: text plus an ip
+ * attribute "v4", the default, or "v6") in canonical form: "v4:192.0.2.1",
+ * "v6:2001:db8::1", as inet_ntop writes what inet_pton read.
+ */
+int
+m_addr(struct epp_msg *m, const xmlNode *a, char *out, size_t len)
+{
+	xmlChar *ip = xmlGetNoNsProp(a, BAD_CAST "ip");
+	char *v = m_text(a), buf[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+	int af = AF_INET, r = -1;
+
+	if (ip != NULL && xmlStrEqual(ip, BAD_CAST "v6"))
+		af = AF_INET6;
+	else if (ip != NULL && !xmlStrEqual(ip, BAD_CAST "v4")) {
+		m_fail(m, "invalid ip attribute");
+		goto out;
+	}
+	if (v == NULL || inet_pton(af, v, bin) != 1 ||
+	    inet_ntop(af, bin, buf, sizeof(buf)) == NULL) {
+		m_fail(m, "invalid host address");
+		goto out;
+	}
+	snprintf(out, len, "%s:%s", af == AF_INET ? "v4" : "v6", buf);
+	r = 0;
+out:
+	xmlFree(ip);
+	free(v);
+	return r;
 }
 
 int

@@ -9,7 +9,6 @@
  *   chg.authinfo=                "sha256:<hex>" of the value, or "null"
  *   delete=1, transfer.op=, renew.period=, ...
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,23 +40,6 @@ attr(const xmlNode *n, const char *name)
 	r = strdup((const char *)v);
 	xmlFree(v);
 	return r;
-}
-
-/* The canonical text form of an address: inet_ntop of what inet_pton read. */
-static int
-canon_addr(const char *ip, const char *text, char *out, size_t len)
-{
-	unsigned char bin[16];
-	char buf[INET6_ADDRSTRLEN];
-	int af = (ip != NULL && strcmp(ip, "v6") == 0) ? AF_INET6 : AF_INET;
-
-	if (ip != NULL && strcmp(ip, "v4") != 0 && strcmp(ip, "v6") != 0)
-		return -1;
-	if (inet_pton(af, text, bin) != 1 ||
-	    inet_ntop(af, bin, buf, sizeof(buf)) == NULL)
-		return -1;
-	snprintf(out, len, "%s:%s", af == AF_INET ? "v4" : "v6", buf);
-	return 0;
 }
 
 static int
@@ -111,7 +93,7 @@ ns_lines(struct epp_msg *m, const char *op, const xmlNode *ns)
 
 			nattr++;
 			for (const xmlNode *a = c->children; a; a = a->next) {
-				char *ip, *v, canon[64];
+				char canon[64];
 
 				if (a->type != XML_ELEMENT_NODE)
 					continue;
@@ -126,17 +108,8 @@ ns_lines(struct epp_msg *m, const char *op, const xmlNode *ns)
 					m_fail(m, "element in the wrong place");
 					goto attr_out;
 				}
-				ip = attr(a, "ip");
-				v = m_text(a);
-				if (v == NULL || canon_addr(ip, v, canon,
-				    sizeof(canon)) != 0) {
-					free(ip);
-					free(v);
-					m_fail(m, "invalid host address");
+				if (m_addr(m, a, canon, sizeof(canon)) != 0)
 					goto attr_out;
-				}
-				free(ip);
-				free(v);
 				if ((addrs[naddr] = strdup(canon)) == NULL)
 					goto attr_out;
 				naddr++;

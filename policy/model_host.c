@@ -6,7 +6,6 @@
  * only matters when the host is subordinate to a locked domain, which the
  * policy decides from the object names (old and, for a rename, new).
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,28 +18,11 @@
 static int
 addr_line(struct epp_msg *m, const char *op, const xmlNode *a)
 {
-	xmlChar *ip = xmlGetNoNsProp(a, BAD_CAST "ip");
-	char *v = m_text(a), buf[INET6_ADDRSTRLEN];
-	unsigned char bin[16];
-	int af = AF_INET, r = -1;
+	char canon[64];
 
-	if (ip != NULL && xmlStrEqual(ip, BAD_CAST "v6"))
-		af = AF_INET6;
-	else if (ip != NULL && !xmlStrEqual(ip, BAD_CAST "v4")) {
-		m_fail(m, "invalid ip attribute");
-		goto out;
-	}
-	if (v == NULL || inet_pton(af, v, bin) != 1 ||
-	    inet_ntop(af, bin, buf, sizeof(buf)) == NULL) {
-		m_fail(m, "invalid host address");
-		goto out;
-	}
-	r = m_line(m, CLASS_HOST, "%s.addr=%s:%s", op,
-	    af == AF_INET ? "v4" : "v6", buf);
-out:
-	xmlFree(ip);
-	free(v);
-	return r;
+	if (m_addr(m, a, canon, sizeof(canon)) != 0)
+		return -1;
+	return m_line(m, CLASS_HOST, "%s.addr=%s", op, canon);
 }
 
 static int
