@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -739,6 +740,17 @@ check_files(struct parse *ps)
 			    strerror(errno));
 			continue;
 		}
+		if (files[i].iskey) {
+			struct stat st;
+
+			/* A private key others can read is not private. */
+			if (fstat(fileno(f), &st) == 0 &&
+			    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+				adderr(ps->errs, ps->file, ps->seen_line[k],
+				    "%s: %s: readable by group or others "
+				    "(chmod 600)", files[i].name,
+				    files[i].path);
+		}
 		if (files[i].iskey)
 			obj = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 		else
@@ -894,9 +906,19 @@ check_admin(struct parse *ps)
 		    kw_line(ps, "audit", "dir") :
 		    kw_line(ps, "audit", "signing_key"),
 		    "[audit] needs dir and signing_key together");
-	if (cfg->audit_key != NULL && access(cfg->audit_key, R_OK) != 0)
-		adderr(ps->errs, ps->file, kw_line(ps, "audit", "signing_key"),
-		    "signing_key: %s: %s", cfg->audit_key, strerror(errno));
+	if (cfg->audit_key != NULL) {
+		struct stat st;
+
+		if (stat(cfg->audit_key, &st) != 0 ||
+		    access(cfg->audit_key, R_OK) != 0)
+			adderr(ps->errs, ps->file, kw_line(ps, "audit",
+			    "signing_key"), "signing_key: %s: %s",
+			    cfg->audit_key, strerror(errno));
+		else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+			adderr(ps->errs, ps->file, kw_line(ps, "audit",
+			    "signing_key"), "signing_key: %s: readable by group "
+			    "or others (chmod 600)", cfg->audit_key);
+	}
 	if (cfg->seeds_path != NULL && !all)
 		adderr(ps->errs, ps->file, kw_line(ps, "approvals", "seeds"),
 		    "approvals need the [admin] listener");

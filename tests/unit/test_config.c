@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "suites.h"
@@ -245,6 +246,43 @@ START_TEST(files_are_checked)
 }
 END_TEST
 
+/* A private key others may read is refused, with its line. */
+START_TEST(private_keys_must_be_private)
+{
+	char cwd[200], key[300], buf[4096];
+	FILE *in, *out;
+	int c;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	snprintf(key, sizeof(key), "%s/eppgw-test-key-%d.key",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	in = fopen("certs/dev/gateway.key", "r");
+	out = fopen(key, "w");
+	ck_assert(in != NULL && out != NULL);
+	while ((c = getc(in)) != EOF)
+		putc(c, out);
+	fclose(in);
+	fclose(out);
+	chmod(key, 0644);
+	snprintf(buf, sizeof(buf), "%s", base_conf);
+	{
+		char *at = strstr(buf, "key = @C/gateway.key");
+		char tail[4096];
+
+		ck_assert_ptr_nonnull(at);
+		snprintf(tail, sizeof(tail), "%s", at + strlen(
+		    "key = @C/gateway.key"));
+		snprintf(at, sizeof(buf) - (size_t)(at - buf), "key = %s%s",
+		    key, tail);
+	}
+	expect_error(buf, ":4: key: ");
+	expect_error(buf, "readable by group or others");
+	chmod(key, 0600);
+	config_unref(expect_ok(buf));
+	unlink(key);
+}
+END_TEST
+
 START_TEST(long_line_refused)
 {
 	char buf[4096], longv[400];
@@ -282,6 +320,7 @@ config_suite(void)
 	tcase_add_test(tc, missing_required);
 	tcase_add_test(tc, files_are_checked);
 	tcase_add_test(tc, long_line_refused);
+	tcase_add_test(tc, private_keys_must_be_private);
 	tcase_add_test(tc, missing_file);
 	suite_add_tcase(s, tc);
 	return s;
