@@ -109,6 +109,11 @@ struct session {
 	const char		*act_reason;
 	char			 act_detail[16];
 
+	/* An alert about this command, sent once its record is durable so it
+	 * can name the record's seq and leaf hash. */
+	const char		*alert_event;
+	json_t			*alert_body;
+
 	struct audit		*audit;		/* not owned; NULL: none */
 	struct metrics		*metrics;	/* not owned; NULL: none */
 	unsigned		 audit_pending;	/* callbacks still to come */
@@ -121,6 +126,8 @@ struct session {
 };
 
 static void client_input(struct session *s);
+static void send_alert(struct session *s, const uint64_t *seq,
+    const uint8_t *leaf);
 
 static const char *
 who(const struct session *s)
@@ -151,6 +158,7 @@ free_memory(struct session *s)
 	free(s->cltrid);
 	free(s->login_clid);
 	free(s->act_xml);
+	json_decref(s->alert_body);
 	config_unref(s->cfg);
 	SSL_CTX_free(s->client_ctx);
 	free(s);
@@ -437,7 +445,6 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 {
 	struct session *s = arg;
 
-	(void)leaf;
 	s->audit_pending--;
 	if (s->zombie) {
 		if (s->audit_pending == 0)
@@ -460,6 +467,7 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		s->cmd_seq = seq;
 		s->cmd_logged = 1;
 	}
+	send_alert(s, status == 0 ? &seq : NULL, status == 0 ? leaf : NULL);
 	run_action(s);
 	if (s->state == ST_READY)
 		client_input(s);
@@ -479,6 +487,7 @@ log_and_act(struct session *s, const struct epp_msg *m,
 
 	s->cmd_logged = 0;
 	if (s->audit == NULL) {
+		send_alert(s, NULL, NULL);
 		run_action(s);
 		return;
 	}
@@ -490,6 +499,7 @@ log_and_act(struct session *s, const struct epp_msg *m,
 		free(s->act_xml);
 		s->act_xml = NULL;
 		act_reply(s, 2400, "audit_unavailable", NULL);
+		send_alert(s, NULL, NULL);
 		run_action(s);
 		return;
 	}
@@ -499,7 +509,10 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	s->dl = DL_NONE;
 }
 
-/* The moment a protected change is attempted or executed, someone hears. */
+/*
+ * The moment a protected change is attempted or executed, someone hears:
+ * the alert goes out as soon as the command's record is durable.
+ */
 static void
 change_alert(struct session *s, const char *event, const struct verdict *v,
     const char *object, const char *approver)
@@ -510,12 +523,33 @@ change_alert(struct session *s, const char *event, const struct verdict *v,
 		if (v->classes & bit)
 			json_array_append_new(cls,
 			    json_string(change_class_name(bit)));
-	alert_emit(proxy_alerter(s->proxy), event, json_pack(
-	    "{s:s, s:o, s:s, s:s, s:s, s:s?, s:s?}", "object", object,
-	    "classes", cls, "change_id", v->change_id, "requester",
-	    s->principal->name, "clid", s->clid[0] ? s->clid : "-",
-	    "approver", approver, "locked_by",
-	    v->locked_by[0] ? v->locked_by : NULL));
+	json_decref(s->alert_body);
+	s->alert_event = event;
+	s->alert_body = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s?, s:s?}",
+	    "object", object, "classes", cls, "change_id", v->change_id,
+	    "requester", s->principal->name, "clid", s->clid[0] ? s->clid :
+	    "-", "approver", approver, "locked_by",
+	    v->locked_by[0] ? v->locked_by : NULL);
+}
+
+/* Send the stashed alert, with the audit record's seq and leaf if known. */
+static void
+send_alert(struct session *s, const uint64_t *seq, const uint8_t *leaf)
+{
+	char hex[65];
+
+	if (s->alert_body == NULL)
+		return;
+	if (seq != NULL && leaf != NULL) {
+		for (int i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", leaf[i]);
+		json_object_set_new(s->alert_body, "audit_seq",
+		    json_integer((json_int_t)*seq));
+		json_object_set_new(s->alert_body, "audit_leaf",
+		    json_string(hex));
+	}
+	alert_emit(proxy_alerter(s->proxy), s->alert_event, s->alert_body);
+	s->alert_body = NULL;
 }
 
 /*

@@ -69,7 +69,7 @@ sub wait_alert {
 
 my $rs = start_regsim();
 my $gw = start_gateway(regsim => $rs, policy => { locks => ['locked.example'] },
-    approvals => 1, alerts => { url => "http://127.0.0.1:$rport/hook",
+    approvals => 1, audit => 1, alerts => { url => "http://127.0.0.1:$rport/hook",
     secret_text => $SECRET });
 my $epp = epp_client(port => $gw->{port}) or die 'login';
 my $change = '<update><domain:update xmlns:domain="urn:ietf:params:xml:ns:'
@@ -87,6 +87,8 @@ is($b->{change_id}, $id, 'it names the change id');
 is($b->{object}, 'locked.example', 'and the object');
 is_deeply($b->{classes}, ['ns'], 'and the classes');
 is($b->{requester}, 'registrar', 'and the requester');
+like($b->{audit_seq} // '', qr/^\d+$/, 'the audit record\'s seq');
+like($b->{audit_leaf} // '', qr/^[0-9a-f]{64}$/, 'and its leaf hash');
 ok($a->{ts} && abs($a->{ts} - time) < 60, 'a timestamp header');
 unlike($a->{body} . $a->{head}, qr/\Q$SECRET\E/, 'the secret is not in it');
 
