@@ -76,6 +76,12 @@ struct audit {
 	int			 stop;
 	int			 cp_wanted;
 	atomic_int		 failed;
+	/* Group-commit figures for metrics, under mu. */
+	uint64_t		 st_records;
+	uint64_t		 st_syncs;
+	uint64_t		 st_sync_us;
+	uint64_t		 st_sync_us_max;
+	uint64_t		 st_batch_max;
 
 	/* Owned by the writer thread once it runs. */
 	struct audit_opts	 o;
@@ -567,7 +573,26 @@ syncer_main(void *arg)
 
 		rc = -1;
 		if (!failed) {
-			if ((rc = a->o.fsync_fn(fd)) == -1)
+			struct timespec t0, t1;
+			uint64_t us, nrec = 0;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			rc = a->o.fsync_fn(fd);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u +
+			    (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
+			for (e = list; e != NULL; e = e->next)
+				nrec++;
+			pthread_mutex_lock(&a->mu);
+			a->st_syncs++;
+			a->st_records += nrec;
+			a->st_sync_us += us;
+			if (us > a->st_sync_us_max)
+				a->st_sync_us_max = us;
+			if (nrec > a->st_batch_max)
+				a->st_batch_max = nrec;
+			pthread_mutex_unlock(&a->mu);
+			if (rc == -1)
 				log_err("audit: fdatasync of %s/%s failed: %s; "
 				    "the audit log has FAILED and nothing more "
 				    "will be forwarded", a->dir, a->segname,
@@ -799,6 +824,19 @@ audit_submit(struct audit *a, const char *t, json_t *fields, audit_cb cb,
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 	return 0;
+}
+
+void
+audit_stats(struct audit *a, struct audit_stats *st)
+{
+	pthread_mutex_lock(&a->mu);
+	st->records = a->st_records;
+	st->syncs = a->st_syncs;
+	st->sync_us = a->st_sync_us;
+	st->sync_us_max = a->st_sync_us_max;
+	st->batch_max = a->st_batch_max;
+	pthread_mutex_unlock(&a->mu);
+	st->failed = atomic_load(&a->failed);
 }
 
 int

@@ -109,11 +109,42 @@ alert_dropped(void *arg, const char *event, const char *why)
 }
 
 static void
+audit_metrics(struct daemon *d, struct evbuffer *out)
+{
+	struct audit_stats st;
+
+	if (d->audit == NULL)
+		return;
+	audit_stats(d->audit, &st);
+	evbuffer_add_printf(out, "# HELP eppgw_audit_records_total Audit "
+	    "records made durable.\n# TYPE eppgw_audit_records_total counter\n"
+	    "eppgw_audit_records_total %llu\n"
+	    "# HELP eppgw_audit_syncs_total Group commits (one fdatasync "
+	    "each).\n# TYPE eppgw_audit_syncs_total counter\n"
+	    "eppgw_audit_syncs_total %llu\n"
+	    "# HELP eppgw_audit_sync_seconds_total Time spent in fdatasync.\n"
+	    "# TYPE eppgw_audit_sync_seconds_total counter\n"
+	    "eppgw_audit_sync_seconds_total %.6f\n"
+	    "# HELP eppgw_audit_sync_seconds_max Longest fdatasync.\n"
+	    "# TYPE eppgw_audit_sync_seconds_max gauge\n"
+	    "eppgw_audit_sync_seconds_max %.6f\n"
+	    "# HELP eppgw_audit_batch_max Largest group commit (records).\n"
+	    "# TYPE eppgw_audit_batch_max gauge\n"
+	    "eppgw_audit_batch_max %llu\n"
+	    "# HELP eppgw_audit_failed 1 once the audit log has failed.\n"
+	    "# TYPE eppgw_audit_failed gauge\neppgw_audit_failed %d\n",
+	    (unsigned long long)st.records, (unsigned long long)st.syncs,
+	    (double)st.sync_us / 1e6, (double)st.sync_us_max / 1e6,
+	    (unsigned long long)st.batch_max, st.failed);
+}
+
+static void
 alert_metrics(void *arg, struct evbuffer *out)
 {
 	struct daemon *d = arg;
 	struct alert_stats st;
 
+	audit_metrics(d, out);
 	if (d->alerter == NULL)
 		return;
 	alerter_stats(d->alerter, &st);

@@ -76,6 +76,17 @@ int audit_submit(struct audit *a, const char *t, json_t *fields, audit_cb cb,
 
 int audit_failed(const struct audit *a);
 
+/* Group-commit figures since start, for metrics. */
+struct audit_stats {
+	uint64_t	 records;	/* made durable */
+	uint64_t	 syncs;		/* fdatasync calls (batches) */
+	uint64_t	 sync_us;	/* time in fdatasync, total */
+	uint64_t	 sync_us_max;
+	uint64_t	 batch_max;	/* largest batch */
+	int		 failed;
+};
+void audit_stats(struct audit *a, struct audit_stats *st);
+
 /* Ask for a checkpoint now (it follows the records queued so far). */
 void audit_checkpoint(struct audit *a);
 

@@ -40,7 +40,7 @@ sub notified {
 my $rs = start_regsim();
 my $mport = free_port();
 my $gw = start_gateway(regsim => $rs, policy => { locks => ['locked.example'] },
-    gateway => { metrics_listen => "127.0.0.1:$mport" });
+    gateway => { metrics_listen => "127.0.0.1:$mport" }, audit => 1);
 ok(notified(qr/^READY=1/m), 'systemd hears READY=1 once the gateway serves');
 
 my $ns_add = sub {
@@ -112,7 +112,7 @@ sub scrape {
 	return $r;
 }
 my $m = scrape();
-my @bad = grep { !/^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? \d+)$/ } split /\n/, $m;
+my @bad = grep { !/^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? \d+(\.\d+)?)$/ } split /\n/, $m;
 ok(length($m) && !@bad, 'metrics parse as Prometheus text') or diag(join("\n", @bad));
 like($m, qr/^eppgw_commands_total\{command="domain:update",decision="allow"\} [1-9]\d*$/m,
     'allowed domain:update commands are counted');
@@ -121,6 +121,9 @@ like($m, qr/^eppgw_commands_total\{command="domain:update",decision="approval_re
 like($m, qr/^eppgw_replies_total\{src="gateway",code="2304"\} [1-9]/m,
     'gateway replies by code');
 like($m, qr/^eppgw_sessions_open \d+$/m, 'open sessions gauge');
+like($m, qr/^eppgw_audit_records_total [1-9]\d*$/m, 'audit records made durable');
+like($m, qr/^eppgw_audit_syncs_total [1-9]\d*$/m, 'audit group commits');
+like($m, qr/^eppgw_audit_sync_seconds_total \d+\.\d+$/m, 'fdatasync time');
 unlike($m, qr/example|registrar1|ns2\.dns/, 'no domain name or clID in any label');
 
 # ---- drain on SIGTERM ----
