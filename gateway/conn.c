@@ -178,6 +178,7 @@ flush_out(struct conn *c)
 static int
 fill_in(struct conn *c, int *eof)
 {
+	uint8_t chunk[READ_CHUNK];
 	int n, e, got = 0;
 
 	*eof = 0;
@@ -188,15 +189,20 @@ fill_in(struct conn *c, int *eof)
 			set_read_interest(c, 0);
 			break;
 		}
-		if (buf_reserve(&c->in, READ_CHUNK) != 0) {
-			fail(c, "out of memory", 0);
-			return -1;
-		}
+		/*
+		 * Read into the stack and keep only what came: an idle
+		 * session then holds a small buffer, not a whole record's.
+		 */
 		ERR_clear_error();
 		errno = 0;
-		n = SSL_read(c->ssl, c->in.data + c->in.off + c->in.len,
-		    READ_CHUNK);
+		n = SSL_read(c->ssl, chunk, READ_CHUNK);
 		if (n > 0) {
+			if (buf_reserve(&c->in, (size_t)n) != 0) {
+				fail(c, "out of memory", 0);
+				return -1;
+			}
+			memcpy(c->in.data + c->in.off + c->in.len, chunk,
+			    (size_t)n);
 			c->in.len += (size_t)n;
 			got = 1;
 			if (!SSL_has_pending(c->ssl) && n < READ_CHUNK)
@@ -475,6 +481,9 @@ void
 conn_consume(struct conn *c, size_t n)
 {
 	buf_consume(&c->in, n);
+	/* A large frame grew the buffer: do not keep it for an idle session. */
+	if (c->in.len == 0 && c->in.cap > 16384)
+		buf_free(&c->in);
 	/* Below the limit again: resume reading if we paused. */
 	if (c->read_paused && c->state == CS_OPEN && c->in.len < c->in_limit)
 		set_read_interest(c, 1);

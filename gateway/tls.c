@@ -61,6 +61,8 @@ base_ctx(const SSL_METHOD *method)
 	 * what OpenSSL buffered with SSL_has_pending().
 	 */
 	SSL_CTX_set_read_ahead(ctx, 1);
+	/* Idle sessions give their record buffers back. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
 }
 
