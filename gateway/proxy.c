@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "idset.h"
 #include "lock.h"
 #include "log.h"
 #include "policy.h"
@@ -32,6 +33,7 @@ struct proxy {
 	struct metrics		*metrics;	/* not owned */
 	struct alerter		*alerter;	/* not owned */
 	struct locklist		*learned;	/* status locks seen */
+	struct idset		*contacts;	/* contacts of locked domains */
 	uint64_t		 next_id;
 	int			 accepting;
 	int			 draining;
@@ -81,8 +83,10 @@ proxy_new(struct event_base *base, struct config *cfg, char *err,
 	snprintf(p->run_id, sizeof(p->run_id), "%llx%04x",
 	    (unsigned long long)time(NULL), (unsigned)getpid() & 0xffff);
 	if ((p->learned = locklist_new()) == NULL ||
+	    (p->contacts = idset_new()) == NULL ||
 	    proxy_reload(p, cfg, err, errlen) != 0) {
 		locklist_free(p->learned);
+		idset_free(p->contacts);
 		free(p);
 		return NULL;
 	}
@@ -108,6 +112,7 @@ proxy_reload(struct proxy *p, struct config *cfg, char *err, size_t errlen)
 	p->cfg = config_ref(cfg);
 	/* What the registry told us survives the reload. */
 	policy_set_learned(cfg->policy, p->learned);
+	policy_set_linked_contacts(cfg->policy, p->contacts);
 	return 0;
 }
 
@@ -169,6 +174,7 @@ proxy_free(struct proxy *p)
 	SSL_CTX_free(p->client_ctx);
 	config_unref(p->cfg);
 	locklist_free(p->learned);
+	idset_free(p->contacts);
 	free(p);
 }
 
@@ -206,6 +212,12 @@ struct locklist *
 proxy_learned(const struct proxy *p)
 {
 	return p->learned;
+}
+
+struct idset *
+proxy_linked_contacts(const struct proxy *p)
+{
+	return p->contacts;
 }
 
 struct alerter *

@@ -37,6 +37,7 @@
 #include "change.h"
 #include "epp.h"
 #include "frame.h"
+#include "idset.h"
 #include "lock.h"
 #include "log.h"
 #include "metrics.h"
@@ -911,6 +912,14 @@ learn_status(struct session *s, const struct epp_msg *m)
 	} else if (locklist_remove(l, name) == 0)
 		log_notice("session %llu: %s is no longer UpdateProhibited at "
 		    "the registry", (unsigned long long)s->id, name);
+	/* A locked domain's contacts are part of what the lock protects. */
+	if (policy_domain_locked(s->cfg->policy, name)) {
+		struct idset *ids = proxy_linked_contacts(s->proxy);
+
+		for (size_t i = 0; ids != NULL &&
+		    i < epp_msg_info_ncontacts(m); i++)
+			(void)idset_add(ids, epp_msg_info_contact(m, i));
+	}
 }
 
 /* A complete reply is upstream: record it, then relay it. */

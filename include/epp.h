@@ -82,6 +82,9 @@ size_t epp_msg_info_nns(const struct epp_msg *m);
 const char *epp_msg_info_ns(const struct epp_msg *m, size_t i);
 size_t epp_msg_info_nds(const struct epp_msg *m);
 const char *epp_msg_info_ds(const struct epp_msg *m, size_t i);
+/* The registrant and every contact id the reply names. */
+size_t epp_msg_info_ncontacts(const struct epp_msg *m);
+const char *epp_msg_info_contact(const struct epp_msg *m, size_t i);
 
 /*
  * The command model (DESIGN.md section 4).  The command's name such as

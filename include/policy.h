@@ -64,6 +64,18 @@ unsigned policy_protected(const struct policy *p);
  */
 void policy_set_learned(struct policy *p, const struct locklist *learned);
 
+/*
+ * Contacts seen in domain:info replies of locked domains: changing or
+ * deleting one of them (contact:update, contact:delete) is held like any
+ * contact change on the domain (DESIGN.md section 4, class "contact").
+ * Owned by the caller; NULL: none.
+ */
+struct idset;
+void policy_set_linked_contacts(struct policy *p, const struct idset *ids);
+
+/* Whether a normalised domain name is locked (by list or by status). */
+int policy_domain_locked(const struct policy *p, const char *name);
+
 /* Whether a domain:info reply's statuses lock the domain. */
 int policy_status_locks(const char *const *statuses, size_t n);
 

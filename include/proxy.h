@@ -56,6 +56,8 @@ void proxy_set_approvals(struct proxy *p, struct approvals *a);
  * add and remove entries as domain:info replies go by.
  */
 struct locklist *proxy_learned(const struct proxy *p);
+/* Contacts of locked domains, as domain:info replies showed them. */
+struct idset *proxy_linked_contacts(const struct proxy *p);
 /* The webhook alerter (owned by the daemon), or NULL. */
 struct alerter *proxy_alerter(const struct proxy *p);
 void proxy_set_alerter(struct proxy *p, struct alerter *a);

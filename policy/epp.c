@@ -275,6 +275,13 @@ parse_info(struct epp_msg *m, const xmlNode *inf)
 				(void)push_str(&m->info_status,
 				    &m->info_nstatus, strdup((char *)st));
 			xmlFree(st);
+		} else if (m_is(c, NS_DOMAIN, "registrant") ||
+		    m_is(c, NS_DOMAIN, "contact")) {
+			if ((v = m_text(c)) != NULL && *v != '\0')
+				(void)push_str(&m->info_contacts,
+				    &m->info_ncontacts, v);
+			else
+				free(v);
 		} else if (m_is(c, NS_DOMAIN, "ns")) {
 			for (h = c->children; h != NULL; h = h->next) {
 				const xmlNode *t = m_is(h, NS_DOMAIN,
@@ -488,6 +495,9 @@ epp_msg_free(struct epp_msg *m)
 	for (size_t i = 0; i < m->info_nds; i++)
 		free(m->info_ds[i]);
 	free(m->info_ds);
+	for (size_t i = 0; i < m->info_ncontacts; i++)
+		free(m->info_contacts[i]);
+	free(m->info_contacts);
 	for (size_t i = 0; i < m->nobjs; i++)
 		free(m->objs[i].name);
 	free(m->objs);
@@ -778,4 +788,16 @@ const char *
 epp_msg_info_ds(const struct epp_msg *m, size_t i)
 {
 	return i < m->info_nds ? m->info_ds[i] : NULL;
+}
+
+size_t
+epp_msg_info_ncontacts(const struct epp_msg *m)
+{
+	return m->info_ncontacts;
+}
+
+const char *
+epp_msg_info_contact(const struct epp_msg *m, size_t i)
+{
+	return i < m->info_ncontacts ? m->info_contacts[i] : NULL;
 }

@@ -57,6 +57,8 @@ struct epp_msg {
 	size_t		 info_nns;
 	char		**info_ds;
 	size_t		 info_nds;
+	char		**info_contacts;	/* registrant and contacts */
+	size_t		 info_ncontacts;
 
 	const char	*why;		/* set by model code on failure */
 };

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "change.h"
+#include "idset.h"
 #include "lock.h"
 #include "policy.h"
 
@@ -15,6 +16,7 @@ struct policy {
 	unsigned		 protected_classes;
 	struct locklist		*locks;
 	const struct locklist	*learned;	/* not owned */
+	const struct idset	*contacts;	/* not owned */
 };
 
 struct policy *
@@ -48,6 +50,19 @@ void
 policy_set_learned(struct policy *p, const struct locklist *learned)
 {
 	p->learned = learned;
+}
+
+void
+policy_set_linked_contacts(struct policy *p, const struct idset *ids)
+{
+	p->contacts = ids;
+}
+
+int
+policy_domain_locked(const struct policy *p, const char *name)
+{
+	return locklist_domain(p->locks, name, NULL) ||
+	    (p->learned != NULL && locklist_domain(p->learned, name, NULL));
 }
 
 int
@@ -191,6 +206,12 @@ locked_object(const struct policy *p, const struct epp_msg *m,
 		    locklist_domain(p->locks, name, entry)) ||
 		    (t == EPP_OBJ_HOST &&
 		    locklist_host(p->locks, name, entry))) {
+			*object = name;
+			return 1;
+		}
+		if (t == EPP_OBJ_CONTACT && epp_msg_mutating(m) &&
+		    idset_has(p->contacts, name)) {
+			*entry = "contact of a locked domain";
 			*object = name;
 			return 1;
 		}

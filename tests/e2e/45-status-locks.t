@@ -61,6 +61,32 @@ is($code, 1000, 'changes on open.example pass again');
 ($code) = send_cmd($reg, status('rem', 'clientHold'));
 is($code, 1000, '(undone)');
 
-epp_close($_) for $reg, $direct;
+# Contacts of a locked domain (DESIGN.md section 4, class "contact"): once
+# a domain:info reply of locked.example names them, changing one is held.
+my $gw2 = start_gateway(regsim => $rs, policy => { locks => ['locked.example'] });
+my $r2 = epp_client(port => $gw2->{port}) or die 'login via gateway 2';
+my $C = 'xmlns:contact="urn:ietf:params:xml:ns:contact-1.0"';
+my $cupd = sub {
+	my ($id) = @_;
+	return "<update><contact:update $C><contact:id>$id</contact:id>"
+	    . '<contact:chg><contact:email>hijack@evil.example</contact:email>'
+	    . '</contact:chg></contact:update></update>';
+};
+($code) = send_cmd($r2, $cupd->('adm-1'));
+is($code, 1000, 'before any info, the gateway does not know adm-1 is '
+    . 'linked: a contact update passes');
+($code) = send_cmd($r2, "<info><domain:info $D><domain:name>locked.example"
+    . '</domain:name></domain:info></info>');
+is($code, 1000, 'domain:info locked.example through the gateway');
+($code, $reason, $trid) = send_cmd($r2, $cupd->('adm-1'));
+is($code, 2304, 'now a change to adm-1 (admin contact of locked.example) is '
+    . 'held');
+like($reason, qr/^approval_required [0-9a-f]{12}$/, 'as approval_required');
+ok(!journal_find($rs, clTRID => $trid), 'and never reached the registry');
+($code) = send_cmd($r2, "<info><contact:info $C><contact:id>adm-1"
+    . '</contact:id></contact:info></info>');
+is($code, 1000, 'reading the contact is still free');
+
+epp_close($_) for $reg, $direct, $r2;
 gateways_clean();
 done_testing();

@@ -343,6 +343,9 @@ START_TEST(info_response_model)
 	ck_assert_uint_eq(epp_msg_info_nns(m), 2);
 	ck_assert_str_eq(epp_msg_info_ns(m, 0), "ns1.eppdev-1.com");
 	ck_assert_ptr_nonnull(epp_msg_svtrid(m));
+	/* registrant and the admin/tech/billing contacts */
+	ck_assert_uint_ge(epp_msg_info_ncontacts(m), 2);
+	ck_assert_ptr_nonnull(epp_msg_info_contact(m, 0));
 	epp_msg_free(m);
 
 	m = corpus_msg(

@@ -10,6 +10,7 @@
 
 #include "change.h"
 #include "epp.h"
+#include "idset.h"
 #include "lock.h"
 #include "names.h"
 #include "policy.h"
@@ -443,6 +444,38 @@ START_TEST(status_locks_are_learned)
 }
 END_TEST
 
+START_TEST(contacts_of_locked_domains_are_held)
+{
+	struct policy *p = demo_policy();
+	struct idset *ids = idset_new();
+	const char *upd = "<update><c:update xmlns:c=\"urn:ietf:params:xml:"
+	    "ns:contact-1.0\"><c:id>adm-1</c:id><c:chg><c:email>x@evil."
+	    "example</c:email></c:chg></c:update></update>";
+
+	expect(p, upd, DECISION_ALLOW, 0);
+	ck_assert_int_eq(idset_add(ids, "adm-1"), 0);
+	ck_assert_int_eq(idset_add(ids, "adm-1"), 0);
+	ck_assert_uint_eq(idset_count(ids), 1);
+	policy_set_linked_contacts(p, ids);
+	/* The transfer e-mail of a locked domain is part of its lock. */
+	expect(p, upd, DECISION_APPROVAL, CLASS_CONTACT);
+	expect(p, "<delete><c:delete xmlns:c=\"urn:ietf:params:xml:ns:"
+	    "contact-1.0\"><c:id>adm-1</c:id></c:delete></delete>",
+	    DECISION_APPROVAL, CLASS_CONTACT);
+	/* Reading it, or changing another contact, is free; ids are exact. */
+	expect(p, "<info><c:info xmlns:c=\"urn:ietf:params:xml:ns:"
+	    "contact-1.0\"><c:id>adm-1</c:id></c:info></info>",
+	    DECISION_ALLOW, 0);
+	expect(p, "<update><c:update xmlns:c=\"urn:ietf:params:xml:ns:"
+	    "contact-1.0\"><c:id>ADM-1</c:id><c:chg><c:email>x@evil.example"
+	    "</c:email></c:chg></c:update></update>", DECISION_ALLOW, 0);
+	ck_assert(policy_domain_locked(p, "locked.example"));
+	ck_assert(!policy_domain_locked(p, "open.example"));
+	policy_free(p);
+	idset_free(ids);
+}
+END_TEST
+
 START_TEST(unknown_object_fails_closed)
 {
 	struct policy *p = demo_policy();
@@ -717,6 +750,7 @@ policy_suite(void)
 	tcase_add_test(tc, harmless_on_locked);
 	tcase_add_test(tc, protect_is_configurable);
 	tcase_add_test(tc, status_locks_are_learned);
+	tcase_add_test(tc, contacts_of_locked_domains_are_held);
 	tcase_add_test(tc, unknown_object_fails_closed);
 	tcase_add_test(tc, invalid_names_rejected);
 	tcase_add_test(tc, structure_is_checked);
