@@ -700,29 +700,6 @@ epp_msg_serialise(struct epp_msg *m, uint8_t **out, size_t *len)
 	return dump(m->doc, out, len);
 }
 
-static int
-secret_element(const xmlNode *n)
-{
-	return xmlStrEqual(n->name, BAD_CAST "pw") ||
-	    xmlStrEqual(n->name, BAD_CAST "newPW") ||
-	    xmlStrEqual(n->name, BAD_CAST "authInfo");
-}
-
-static void
-redact(xmlNode *n)
-{
-	for (; n != NULL; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE)
-			continue;
-		if (secret_element(n)) {
-			/* Whatever is inside goes: text, pw, ext, comments. */
-			xmlNodeSetContent(n, BAD_CAST "REDACTED");
-			continue;
-		}
-		redact(n->children);
-	}
-}
-
 int
 epp_msg_redacted(const struct epp_msg *m, char **out, size_t *len)
 {
@@ -731,7 +708,7 @@ epp_msg_redacted(const struct epp_msg *m, char **out, size_t *len)
 
 	if ((copy = xmlCopyDoc(m->doc, 1)) == NULL)
 		return -1;
-	redact(xmlDocGetRootElement(copy));
+	m_redact(xmlDocGetRootElement(copy));
 	r = dump(copy, (uint8_t **)out, len);
 	xmlFreeDoc(copy);
 	if (r == 0) {

@@ -74,6 +74,9 @@ int m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 int m_obj(struct epp_msg *m, enum epp_obj_type t, const xmlNode *n);
 int m_c14n(struct epp_msg *m, const xmlNode *n, char **out);
 int m_addr(struct epp_msg *m, const xmlNode *a, char *out, size_t len);
+int m_is_secret(const xmlNode *n);
+/* Replace every secret under n and its siblings with "REDACTED". */
+void m_redact(xmlNode *n);
 int m_fail(struct epp_msg *m, const char *why);
 
 /* An allowed child: local name, minimum and maximum count. */

@@ -248,34 +248,40 @@ m_children(struct epp_msg *m, const xmlNode *parent, const char *ns,
 	return 0;
 }
 
+/* pw, newPW and authInfo, in any namespace: what redaction hides. */
+int
+m_is_secret(const xmlNode *n)
+{
+	return n->type == XML_ELEMENT_NODE &&
+	    (xmlStrEqual(n->name, BAD_CAST "pw") ||
+	    xmlStrEqual(n->name, BAD_CAST "newPW") ||
+	    xmlStrEqual(n->name, BAD_CAST "authInfo"));
+}
+
+void
+m_redact(xmlNode *n)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (m_is_secret(n))
+			/* Whatever is inside goes: text, pw, ext, comments. */
+			xmlNodeSetContent(n, BAD_CAST "REDACTED");
+		else
+			m_redact(n->children);
+	}
+}
+
+/* Whether n or anything under it is a secret. */
 static int
 has_secret(const xmlNode *n)
 {
-	for (; n != NULL; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE)
-			continue;
-		if (xmlStrEqual(n->name, BAD_CAST "pw") ||
-		    xmlStrEqual(n->name, BAD_CAST "newPW") ||
-		    xmlStrEqual(n->name, BAD_CAST "authInfo") ||
-		    has_secret(n->children))
+	if (m_is_secret(n))
+		return 1;
+	for (const xmlNode *c = n->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && has_secret(c))
 			return 1;
-	}
 	return 0;
-}
-
-static void
-blank_secrets(xmlNode *n)
-{
-	for (; n != NULL; n = n->next) {
-		if (n->type != XML_ELEMENT_NODE)
-			continue;
-		if (xmlStrEqual(n->name, BAD_CAST "pw") ||
-		    xmlStrEqual(n->name, BAD_CAST "newPW") ||
-		    xmlStrEqual(n->name, BAD_CAST "authInfo"))
-			xmlNodeSetContent(n, BAD_CAST "REDACTED");
-		else
-			blank_secrets(n->children);
-	}
 }
 
 /*
@@ -297,9 +303,7 @@ unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 
 	if (m_c14n(m, n, &c14n) != 0)
 		return -1;
-	if (!has_secret(n->children) && !(xmlStrEqual(n->name, BAD_CAST "pw") ||
-	    xmlStrEqual(n->name, BAD_CAST "newPW") ||
-	    xmlStrEqual(n->name, BAD_CAST "authInfo"))) {
+	if (!has_secret(n)) {
 		r = m_line(m, CLASS_UNKNOWN, "%s=%s", field, c14n);
 		free(c14n);
 		return r;
@@ -312,7 +316,7 @@ unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 	}
 	xmlDocSetRootElement(doc, copy);
 	xmlReconciliateNs(doc, copy);
-	blank_secrets(copy);
+	m_redact(copy);
 	tmp.doc = doc;
 	if (m_c14n(&tmp, copy, &shown) != 0 ||
 	    EVP_Digest(c14n, strlen(c14n), md, &mdlen, EVP_sha256(),
