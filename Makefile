@@ -40,10 +40,22 @@ SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
 OPT	 = -O1 -g
 endif
 
+# pkg-config runs once, when this make parses the Makefile.  Targets that
+# install packages first (`deps`) therefore build in a second make, started
+# after `deps` (see "Entry points" below), so the flags are read when the
+# packages exist.  A compile with a package missing stops with a message
+# instead of failing on a missing header.
+PKG_MISSING := $(shell for p in $(PKGS); do \
+	$(PKG_CONFIG) --exists $$p 2>/dev/null || echo $$p; done)
+TESTPKG_MISSING := $(shell $(PKG_CONFIG) --exists $(TESTPKGS) 2>/dev/null || \
+	echo $(TESTPKGS))
 DEPCFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEPLIBS	  := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
 TESTCFLAGS := $(shell $(PKG_CONFIG) --cflags $(TESTPKGS) 2>/dev/null)
 TESTLIBS  := $(shell $(PKG_CONFIG) --libs $(TESTPKGS) 2>/dev/null)
+need_pkgs = $(if $(strip $(1)),$(error pkg-config cannot find: $(strip $(1)). \
+	Run `make deps` (or any of demo, run, check, asan, fuzz, bench, \
+	which run it first)))
 
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -Iinclude $(DEPCFLAGS) \
 	     -DEPPGW_VERSION='"$(VERSION)"' $(CFLAGS)
@@ -84,10 +96,13 @@ help:
 	@echo "targets: all certs run demo check unit e2e asan fuzz bench install clean"
 	@echo "options: V=1 CC=clang BUILD=dir SAN=1"
 
+# DEPS_GROUPS adds optional package groups (bench).
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh $(DEPS_GROUPS)
 
 $(BUILD)/obj/%.o: %.c
+	$(call need_pkgs,$(PKG_MISSING) \
+	    $(if $(filter tests/unit/,$(dir $<)),$(TESTPKG_MISSING)))
 	@mkdir -p $(dir $@)
 	@if [ "$(V)" != 1 ]; then echo "  CC      $<"; fi
 	$(Q)$(CC) $(ALL_CFLAGS) $(TESTCFLAGS_$(dir $<)) -MMD -MP -c $< -o $@
@@ -152,33 +167,44 @@ certs/dev/ca.pem: certs/mkcerts.sh
 	$(Q)rm -rf certs/dev
 	$(Q)certs/mkcerts.sh certs/dev
 
+# Entry points that install packages: `deps` runs first, then a second make
+# (which reads pkg-config afresh) builds and runs.  Nothing they build may be
+# a prerequisite here: it would be built with flags read before `deps`.
+SUBMAKE = $(MAKE) --no-print-directory
+
 # The gateway in front of the simulator, in the foreground (Ctrl-C stops both).
-run: deps all certs
+run: deps
+	$(Q)$(SUBMAKE) all certs
 	$(Q)tests/run-demo.sh run $(BUILD)
 
-demo: deps all certs
+demo: deps
+	$(Q)$(SUBMAKE) all certs
 	$(Q)tests/run-demo.sh demo $(BUILD)
 
 unit: $(UNIT)
 	$(Q)CK_FORK=yes $(UNIT)
 
+# E2E: the end-to-end files to run (default: all of them).
+E2E	?= tests/e2e/
 e2e: all certs
-	$(Q)EPPGW_BUILD=$(BUILD) prove -I tests/e2e/lib tests/e2e/
+	$(Q)EPPGW_BUILD=$(BUILD) prove -I tests/e2e/lib $(E2E)
 
 check: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT) certs
-	$(Q)$(MAKE) --no-print-directory unit e2e
+	$(Q)$(SUBMAKE) all $(UNIT) certs
+	$(Q)$(SUBMAKE) unit e2e
 
 asan: deps
-	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SAN=1 CC=clang check
+	$(Q)$(SUBMAKE) BUILD=build/asan SAN=1 CC=clang check
 
 fuzz: deps
-	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz SAN=1 CC=clang \
+	$(Q)$(SUBMAKE) BUILD=build/fuzz SAN=1 CC=clang \
 	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzz/fuzz_frame \
 	    build/fuzz/fuzz_epp
 	$(Q)tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
-bench: deps all $(BENCH_BINS) certs
+bench: DEPS_GROUPS = bench
+bench: deps
+	$(Q)$(SUBMAKE) all $(BENCH_BINS) certs
 	$(Q)$(BUILD)/judge-bench tests/bench/cmd-1500.xml 2
 	$(Q)tests/bench/run.sh $(BUILD)
 	$(Q)tests/bench/audit-on-off.sh $(BUILD)
