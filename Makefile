@@ -62,9 +62,12 @@ ALL_CFLAGS = $(CSTD) $(OPT) $(WARN) $(SANFLAGS) -Iinclude $(DEPCFLAGS) \
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 VERSION	 = 0.1.0
 
-# The library: every module but the daemon's main.
+# The library: every module but the daemon's main, plus the RFC schemas
+# compiled in (policy/schemas/, see include/xsd.h).
+XSD_FILES   = $(wildcard policy/schemas/*.xsd)
+XSD_GEN	    = $(BUILD)/gen/xsd_data.c
 LIB_SRCS    = $(filter-out gateway/main.c,$(wildcard gateway/*.c)) \
-	      $(wildcard policy/*.c)
+	      $(wildcard policy/*.c) $(XSD_GEN)
 GW_SRCS	    = gateway/main.c
 REGSIM_SRCS = $(wildcard tests/regsim/*.c)
 UNIT_SRCS   = $(wildcard tests/unit/*.c)
@@ -106,6 +109,10 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@if [ "$(V)" != 1 ]; then echo "  CC      $<"; fi
 	$(Q)$(CC) $(ALL_CFLAGS) $(TESTCFLAGS_$(dir $<)) -MMD -MP -c $< -o $@
+
+$(XSD_GEN): $(XSD_FILES) scripts/embed-xsd.sh
+	@mkdir -p $(dir $@)
+	$(Q)scripts/embed-xsd.sh $@ $(XSD_FILES)
 
 $(LIB): $(call obj,$(LIB_SRCS))
 	@if [ "$(V)" != 1 ]; then echo "  AR      $@"; fi
@@ -181,7 +188,7 @@ demo: deps
 	$(Q)$(SUBMAKE) all certs
 	$(Q)tests/run-demo.sh demo $(BUILD)
 
-unit: $(UNIT)
+unit: $(UNIT) certs
 	$(Q)CK_FORK=yes $(UNIT)
 
 # E2E: the end-to-end files to run (default: all of them).

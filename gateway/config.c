@@ -29,11 +29,13 @@
 #include "config.h"
 #include "lock.h"
 #include "policy.h"
+#include "xsd.h"
 
 #define VALUE_MAX	1024
 
 enum kw_type {
 	KW_PATH,	/* a file name, resolved against the config's directory */
+	KW_PATHS,	/* a list of them, stored resolved, space-separated */
 	KW_STRING,
 	KW_UINT,
 	KW_SIZE,
@@ -56,8 +58,8 @@ static const struct keyword keywords[] = {
 	{ "gateway", "cert", KW_PATH, F(cert), 1, NULL, 0, 0 },
 	{ "gateway", "key", KW_PATH, F(key), 1, NULL, 0, 0 },
 	{ "gateway", "client_ca", KW_PATH, F(client_ca), 1, NULL, 0, 0 },
-	{ "gateway", "max_frame", KW_SIZE, F(max_frame), 0, "1048576",
-	    512, 64 * 1024 * 1024 },
+	{ "gateway", "max_frame", KW_SIZE, F(max_frame), 0, "65536",
+	    512, 1024 * 1024 },
 	{ "gateway", "handshake_timeout", KW_UINT, F(handshake_timeout), 0,
 	    "10", 1, 300 },
 	{ "gateway", "idle_timeout", KW_UINT, F(idle_timeout), 0, "600",
@@ -76,6 +78,8 @@ static const struct keyword keywords[] = {
 	{ "upstream", "ca", KW_PATH, F(up_ca), 1, NULL, 0, 0 },
 	{ "upstream", "cert", KW_PATH, F(up_cert), 1, NULL, 0, 0 },
 	{ "upstream", "key", KW_PATH, F(up_key), 1, NULL, 0, 0 },
+	{ "upstream", "max_frame", KW_SIZE, F(up_max_frame), 0, "1048576",
+	    4096, 64 * 1024 * 1024 },
 	{ "upstream", "connect_timeout", KW_UINT, F(up_connect_timeout), 0,
 	    "10", 1, 300 },
 	{ "upstream", "reply_timeout", KW_UINT, F(up_reply_timeout), 0,
@@ -120,6 +124,7 @@ static const struct keyword keywords[] = {
 	{ "approvals", "global_period", KW_UINT, F(global_period), 0, "600",
 	    1, 86400 },
 	{ "policy", "locks", KW_PATH, F(locks_path), 0, NULL, 0, 0 },
+	{ "policy", "schemas", KW_PATHS, F(schemas), 0, NULL, 0, 0 },
 	{ "policy", "protect", KW_STRING, F(protect_text), 0,
 	    "ns ds host status registrant contact authinfo transfer delete "
 	    "unknown", 1, 200 },
@@ -269,6 +274,41 @@ resolve_path(const struct parse *ps, const char *v)
 	return p;
 }
 
+static int split_list(const char *v, char ***out, size_t *nout);
+
+/* A list of file names, each resolved, joined by single spaces. */
+static int
+set_paths(struct parse *ps, char **out, const char *v)
+{
+	char **list = NULL, *joined = NULL, *p;
+	size_t n = 0, len = 1;
+	int r = -1;
+
+	if (split_list(v, &list, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((p = resolve_path(ps, list[i])) == NULL)
+			goto out;
+		free(list[i]);
+		list[i] = p;
+		len += strlen(p) + 1;
+	}
+	if ((joined = calloc(1, len)) == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(joined, " ");
+		strcat(joined, list[i]);
+	}
+	*out = joined;
+	r = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	return r;
+}
+
 static int
 set_keyword(struct parse *ps, const struct keyword *kw, const char *v)
 {
@@ -281,6 +321,10 @@ set_keyword(struct parse *ps, const struct keyword *kw, const char *v)
 		if (*v == '\0')
 			goto empty;
 		if ((*(char **)(base + kw->off) = resolve_path(ps, v)) == NULL)
+			goto nomem;
+		return 0;
+	case KW_PATHS:
+		if (set_paths(ps, (char **)(base + kw->off), v) != 0)
 			goto nomem;
 		return 0;
 	case KW_STRING:
@@ -870,6 +914,77 @@ build_policy(struct parse *ps)
 	}
 }
 
+static int kw_line(const struct parse *ps, const char *sect,
+    const char *name);
+
+/*
+ * The EPP schemas: the built-in ones plus [policy] schemas, the XSDs of the
+ * registry's own extensions.  Compiled once here; a reload compiles anew.
+ */
+static void
+build_xsd(struct parse *ps)
+{
+	struct xsd_file *files = NULL;
+	char **list = NULL, err[300];
+	size_t n = 0, nread = 0;
+	int line = kw_line(ps, "policy", "schemas");
+
+	if (ps->cfg->schemas != NULL &&
+	    split_list(ps->cfg->schemas, &list, &n) != 0) {
+		adderr(ps->errs, ps->file, line, "out of memory");
+		return;
+	}
+	if (n > 0 && (files = calloc(n, sizeof(*files))) == NULL) {
+		adderr(ps->errs, ps->file, line, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		FILE *f = fopen(list[i], "r");
+		char *data = NULL;
+		size_t len = 0, cap = 0, got;
+
+		if (f == NULL) {
+			adderr(ps->errs, ps->file, line, "schemas: %s: %s",
+			    list[i], strerror(errno));
+			goto out;
+		}
+		do {
+			if (len == cap) {
+				char *t = NULL;
+
+				if (cap < (size_t)4 << 20)
+					t = realloc(data, cap ? cap * 2 : 16384);
+				if (t == NULL) {
+					adderr(ps->errs, ps->file, line,
+					    "schemas: %s: larger than 4 MiB",
+					    list[i]);
+					free(data);
+					fclose(f);
+					goto out;
+				}
+				data = t;
+				cap = cap ? cap * 2 : 16384;
+			}
+			got = fread(data + len, 1, cap - len, f);
+			len += got;
+		} while (got > 0);
+		fclose(f);
+		files[nread].name = list[i];
+		files[nread].data = data;
+		files[nread].len = len;
+		nread++;
+	}
+	if ((ps->cfg->xsd = xsd_new(files, nread, err, sizeof(err))) == NULL)
+		adderr(ps->errs, ps->file, line, "%s", err);
+out:
+	for (size_t i = 0; i < nread; i++)
+		free((char *)files[i].data);
+	free(files);
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
 static int
 kw_line(const struct parse *ps, const char *sect, const char *name)
 {
@@ -990,6 +1105,7 @@ validate(struct parse *ps)
 	}
 	check_files(ps);
 	build_policy(ps);
+	build_xsd(ps);
 	check_admin(ps);
 }
 
@@ -1034,7 +1150,9 @@ config_free(struct config *cfg)
 	free(cfg->seeds_path);
 	free(cfg->state_path);
 	free(cfg->protect_text);
+	free(cfg->schemas);
 	policy_free(cfg->policy);
+	xsd_free(cfg->xsd);
 	for (size_t i = 0; i < cfg->nprincipals; i++)
 		free_principal(&cfg->principals[i]);
 	free(cfg->principals);
@@ -1186,6 +1304,7 @@ kw_set(const struct config *cfg, const struct keyword *kw)
 
 	switch (kw->type) {
 	case KW_PATH:
+	case KW_PATHS:
 	case KW_STRING:
 		return *(char *const *)(base + kw->off) != NULL;
 	case KW_ADDR:
@@ -1218,6 +1337,7 @@ config_print(const struct config *cfg, FILE *fp)
 		fprintf(fp, "%s = ", kw->name);
 		switch (kw->type) {
 		case KW_PATH:
+		case KW_PATHS:
 		case KW_STRING:
 			fprintf(fp, "%s\n", *(char *const *)(base + kw->off));
 			break;

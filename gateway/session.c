@@ -41,6 +41,7 @@
 #include "lock.h"
 #include "log.h"
 #include "metrics.h"
+#include "pipeline.h"
 #include "policy.h"
 #include "proxy.h"
 #include "records.h"
@@ -593,41 +594,31 @@ need_approval(struct session *s, const struct epp_msg *m,
 }
 
 /*
- * One complete frame from the registrar: parse, judge, then log it and act
- * (forward, or answer it ourselves).
+ * One complete frame from the registrar: parse, validate and judge it
+ * (pipeline.h), check what only the session knows (the principal's clIDs,
+ * tickets), then log it and act: forward it, or answer it ourselves.
  */
 static void
 handle_command(struct session *s, const uint8_t *xml, size_t len)
 {
-	struct epp_msg *m = NULL;
-	struct verdict v;
-	const char *why, *clid, *decision = "allow", *reason = NULL;
+	struct pipe_out po;
+	const struct verdict *v = NULL;
+	const struct epp_msg *m;
+	const char *decision = "allow", *reason = NULL;
 	char approver[APPROVAL_NAME_MAX] = "";
-	int judged = 0;
 
-	memset(&v, 0, sizeof(v));
 	clear_inflight(s);
 	s->act = ACT_NONE;
-	if (epp_parse(xml, len, &m, &why) != 0) {
-		log_notice("session %llu: %s: syntax error: %s",
-		    (unsigned long long)s->id, who(s), why);
-		act_reply(s, 2001, "syntax", NULL);
-		decision = "reject";
-		reason = why;
-		metrics_command(s->metrics, "unparsable", "reject");
-		goto log;
-	}
-	if (epp_msg_cltrid(m) != NULL && (s->cltrid =
+	if (pipeline_judge(s->cfg->xsd, s->cfg->policy, s->clid, xml, len,
+	    &po) != 0)
+		goto nomem;	/* cannot judge: fail closed */
+	m = po.msg;
+	if (m != NULL && epp_msg_cltrid(m) != NULL && (s->cltrid =
 	    strndup(epp_msg_cltrid(m), 64)) == NULL)
 		goto nomem;
-	switch (epp_msg_kind(m)) {
-	case EPP_KIND_HELLO:
-	case EPP_KIND_EXTENSION:
-		break;
-	case EPP_KIND_COMMAND:
+	if (m != NULL && epp_msg_kind(m) == EPP_KIND_COMMAND)
 		s->cmd = epp_msg_cmd(m);
-		if (s->cmd != EPP_CMD_LOGIN)
-			break;
+	if (s->cmd == EPP_CMD_LOGIN && po.action != PIPE_REPLY) {
 		if (!principal_may_use_clid(s->principal,
 		    epp_msg_login_clid(m))) {
 			log_notice("session %llu: principal %s may not log "
@@ -636,52 +627,49 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 			act_reply(s, 2200, "clid_not_allowed", NULL);
 			decision = "reject";
 			reason = "clid_not_allowed";
-			goto log;
+			goto log;	/* refused before judging: no verdict */
 		}
 		if ((s->login_clid = strdup(epp_msg_login_clid(m))) == NULL)
 			goto nomem;
-		break;
-	default:
-		log_notice("session %llu: %s sent a message that is not a "
-		    "command", (unsigned long long)s->id, who(s));
-		act_reply(s, 2001, "syntax", NULL);
-		decision = "reject";
-		reason = "not a command";
-		goto log;
 	}
-	if (epp_msg_kind(m) != EPP_KIND_HELLO) {
-		clid = s->login_clid ? s->login_clid : s->clid;
-		if (policy_judge(s->cfg->policy, m, clid, &v) != 0)
-			goto nomem;	/* cannot judge: fail closed */
-		judged = 1;
-		log_verdict(s, m, &v);
-		decision = decision_name(v.decision);
-		reason = v.decision == DECISION_ALLOW ? NULL : v.reason;
-		if (v.decision == DECISION_REJECT) {
-			act_reply(s, 2001, "syntax", NULL);
+	if (po.judged) {
+		v = &po.v;	/* on record from here on */
+		log_verdict(s, m, v);
+		decision = decision_name(v->decision);
+		reason = v->decision == DECISION_ALLOW ? NULL : v->reason;
+	}
+	switch (po.action) {
+	case PIPE_REPLY:
+		log_notice("session %llu: %s: syntax error: %s",
+		    (unsigned long long)s->id, who(s), po.why);
+		act_reply(s, po.code, po.token, NULL);
+		decision = "reject";
+		reason = po.why;
+		if (m == NULL)
+			metrics_command(s->metrics, "unparsable", "reject");
+		goto log;
+	case PIPE_APPROVAL:
+		if (need_approval(s, m, v, &reason, approver) != 0)
 			goto log;
-		}
-		if (v.decision == DECISION_APPROVAL) {
-			if (need_approval(s, m, &v, &reason, approver) != 0)
-				goto log;
-			/* Approved: forwarded, on record with its approver. */
-			decision = decision_name(DECISION_ALLOW);
-			reason = NULL;
-		}
+		/* Approved: forwarded, on record with its approver. */
+		decision = decision_name(DECISION_ALLOW);
+		reason = NULL;
+		break;
+	case PIPE_FORWARD:
+		break;
 	}
 	/* What the registry gets is our serialisation of what we judged. */
-	if (epp_msg_serialise(m, &s->act_xml, &s->act_len) != 0)
-		goto nomem;
+	s->act_xml = po.fwd;
+	s->act_len = po.fwd_len;
+	po.fwd = NULL;
 	s->act = ACT_FORWARD;
 log:
-	log_and_act(s, m, judged ? &v : NULL, decision, reason,
-	    approver[0] ? approver : NULL, xml, len);
-	verdict_clear(&v);
-	epp_msg_free(m);
+	log_and_act(s, m, v, decision, reason, approver[0] ? approver : NULL,
+	    xml, len);
+	pipe_out_clear(&po);
 	return;
 nomem:
-	verdict_clear(&v);
-	epp_msg_free(m);
+	pipe_out_clear(&po);
 	reply_self(s, 2400, "internal", s->cltrid, 1);
 }
 
@@ -935,7 +923,7 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 
 	if (s->audit != NULL || s->cmd == EPP_CMD_LOGIN ||
 	    s->cmd == EPP_CMD_LOGOUT || s->cmd == EPP_CMD_INFO) {
-		if (epp_parse(xml, plen, &m, &why) == 0)
+		if (epp_parse_reply(xml, plen, &m, &why) == 0)
 			code = epp_msg_result_code(m);
 	}
 	if (m != NULL && code == 1000 && epp_msg_info_name(m) != NULL)
@@ -976,7 +964,7 @@ up_input_cb(struct conn *c, void *arg)
 
 	while (s->state == ST_GREETING || s->state == ST_WAIT_REPLY) {
 		in = conn_in(c, &avail);
-		fs = frame_header_parse(in, avail, s->cfg->max_frame, &plen,
+		fs = frame_header_parse(in, avail, s->cfg->up_max_frame, &plen,
 		    &total);
 		if (fs == FRAME_TOO_SHORT || fs == FRAME_TOO_LONG) {
 			upstream_failed(s, frame_status_str(fs));
@@ -1055,7 +1043,7 @@ connect_upstream(struct session *s)
 	if ((ssl = tls_client_new(s->client_ctx, cfg->up_server_name)) ==
 	    NULL || (s->up = conn_connect(s->base,
 	    (const struct sockaddr *)&cfg->up_address.ss, cfg->up_address.len,
-	    ssl, &up_cbs, s, cfg->max_frame + 16384, &why)) == NULL)
+	    ssl, &up_cbs, s, cfg->up_max_frame + 16384, &why)) == NULL)
 		upstream_failed(s, why);
 }
 

@@ -51,7 +51,7 @@ struct config {
 	char		*cert;
 	char		*key;
 	char		*client_ca;
-	size_t		 max_frame;
+	size_t		 max_frame;	/* largest registrar command */
 	unsigned	 handshake_timeout;
 	unsigned	 idle_timeout;
 	unsigned	 frame_timeout;
@@ -66,6 +66,7 @@ struct config {
 	char		*up_ca;
 	char		*up_cert;
 	char		*up_key;
+	size_t		 up_max_frame;	/* largest registry reply */
 	unsigned	 up_connect_timeout;
 	unsigned	 up_reply_timeout;
 
@@ -109,6 +110,8 @@ struct config {
 	char		*protect_text;	/* as written */
 	unsigned	 protect;	/* enum change_class bits */
 	struct policy	*policy;	/* built from the two above */
+	char		*schemas;	/* extension XSDs, resolved, spaced */
+	struct xsd	*xsd;		/* built-in + those, compiled */
 
 	struct principal *principals;
 	size_t		  nprincipals;

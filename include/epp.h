@@ -47,13 +47,39 @@ enum epp_obj_type {
 };
 
 struct epp_msg;
+struct xsd;
 
 /*
- * Parse len bytes of XML.  Returns 0 and a message the caller frees with
- * epp_msg_free, or -1 with a short static reason in *why (never a copy of
- * the input: the input may hold secrets).
+ * Bounds on the work one frame may cause.  A frame over any of them is a
+ * syntax error, found before or while libxml2 builds the tree, never after
+ * a quadratic step: attributes per tag are counted on the raw bytes.
  */
-int epp_parse(const uint8_t *xml, size_t len, struct epp_msg **out,
+struct epp_limits {
+	size_t	max_elements;	/* elements in the document */
+	size_t	max_attrs;	/* attributes + namespace declarations per tag */
+	size_t	max_ns;		/* namespace declarations in the document */
+	size_t	max_depth;	/* element nesting */
+	size_t	max_text;	/* bytes in one text node */
+};
+extern const struct epp_limits epp_command_limits;	/* registrar frames */
+extern const struct epp_limits epp_reply_limits;	/* registry frames */
+
+/*
+ * Parse one registrar data unit: bounded parse, eppgw's own extension
+ * removed (only as a direct child of <command><extension>), validated
+ * against the schemas x, values rewritten as their schema types read them,
+ * then modelled (see epp.c for the steps).  Returns 0 and a message the
+ * caller frees with epp_msg_free, or -1 with a short static reason in *why
+ * (never a copy of the input: the input may hold secrets).  A greeting or
+ * response parses (kind says so) but has no model.
+ */
+int epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
+    struct epp_msg **out, const char **why);
+/*
+ * Parse one registry greeting or response: bounded parse only (the
+ * registrar gets the registry's own bytes, so nothing is rewritten).
+ */
+int epp_parse_reply(const uint8_t *xml, size_t len, struct epp_msg **out,
     const char **why);
 void epp_msg_free(struct epp_msg *m);
 
@@ -110,10 +136,10 @@ int epp_msg_mutating(const struct epp_msg *m);
 
 /*
  * The gateway's own serialisation of the tree it judged, which is what is
- * forwarded: comments and eppgw's own extension removed.  The caller frees
- * *out with free().  -1 on failure.
+ * forwarded (the tree is not changed after the model is built).  The
+ * caller frees *out with free().  -1 on failure.
  */
-int epp_msg_serialise(struct epp_msg *m, uint8_t **out, size_t *len);
+int epp_msg_serialise(const struct epp_msg *m, uint8_t **out, size_t *len);
 
 /*
  * The XML with every pw, newPW and everything under any authInfo replaced by

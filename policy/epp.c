@@ -1,10 +1,31 @@
 /*
  * epp.c: secure parsing of EPP data units (see epp.h).
  *
- * The tree is only ever built by libxml2 with entity substitution, DTD
- * loading and network access off.  A DOCTYPE is refused from the SAX
- * callback, before libxml2 looks at anything it declares, so entity bombs
- * never get a chance to expand.
+ * A registrar command goes through these steps, in this order, and the
+ * tree that leaves the last one is the tree that is judged and the tree
+ * that is serialised and forwarded; nothing touches it in between:
+ *
+ *   1. bounds    a lexical pre-scan caps attributes per tag (libxml2's
+ *                duplicate-attribute check is quadratic in them); SAX hooks
+ *                cap elements, depth and namespace declarations while
+ *                libxml2 builds the tree; text per node is capped after.
+ *   2. parse     libxml2, no network, no DTD, no entity substitution; a
+ *                DOCTYPE or processing instruction stops the parser from
+ *                the SAX callback, before anything declared is looked at.
+ *   3. strip     comments, and eppgw's own extension where it may appear:
+ *                as a direct child of <command><extension>.  Anywhere else
+ *                an eppgw element is an element like any other.
+ *   4. validate  against the EPP schemas (xsd.h): an element inside a text
+ *                field, a value outside its type, a misplaced or repeated
+ *                element all end here as syntax errors.
+ *   5. normalise every attribute of the EPP namespaces, and every text
+ *                field the model reads, is rewritten in the tree as its
+ *                schema type reads it (xs:token collapse, ...), so the bytes
+ *                forwarded say literally what was judged.
+ *   6. model     model*.c: objects and change lines.
+ *
+ * Registry replies take steps 1-2 (with their own, larger bounds) and are
+ * read, never rewritten: the registrar gets the registry's own bytes.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -12,12 +33,29 @@
 
 #include <libxml/c14n.h>
 #include <libxml/parser.h>
+#include <libxml/SAX2.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
 #include "change.h"
 #include "epp.h"
 #include "epp_int.h"
+#include "xsd.h"
+
+/*
+ * Bounds of the work one frame may cause (see epp.h).  A command's are
+ * sized for real EPP (a domain:check of 100 names is about 110 elements,
+ * the deepest RFC command 9 levels) with room to spare; a reply's allow
+ * for large info and poll messages from a registry we trust more.
+ */
+const struct epp_limits epp_command_limits = {
+	.max_elements = 1024, .max_attrs = 32, .max_ns = 64, .max_depth = 32,
+	.max_text = 16384
+};
+const struct epp_limits epp_reply_limits = {
+	.max_elements = 200000, .max_attrs = 256, .max_ns = 1024,
+	.max_depth = 64, .max_text = 1048576
+};
 
 static const struct {
 	const char	*name;
@@ -58,29 +96,129 @@ epp_cmd_name(enum epp_cmd c)
 	return "none";
 }
 
+/* What the SAX hooks count and why they stopped the parser. */
+struct bounds {
+	const struct epp_limits	*lim;
+	const char		*why;
+	size_t			 elements, depth, ns;
+};
+
+static void
+stop(xmlParserCtxtPtr ctxt, const char *why)
+{
+	struct bounds *b = ctxt->_private;
+
+	if (b->why == NULL)
+		b->why = why;
+	xmlStopParser(ctxt);
+}
+
 /* Refuse any DOCTYPE before libxml2 processes its declarations. */
 static void
 sax_subset(void *ctx, const xmlChar *name, const xmlChar *ext,
     const xmlChar *sys)
 {
-	xmlParserCtxtPtr ctxt = ctx;
-
 	(void)name;
 	(void)ext;
 	(void)sys;
-	ctxt->_private = (void *)"DOCTYPE not allowed";
-	xmlStopParser(ctxt);
+	stop(ctx, "DOCTYPE not allowed");
 }
 
 static void
 sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
 {
-	xmlParserCtxtPtr ctxt = ctx;
-
 	(void)target;
 	(void)data;
-	ctxt->_private = (void *)"processing instruction not allowed";
-	xmlStopParser(ctxt);
+	stop(ctx, "processing instruction not allowed");
+}
+
+static void
+sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+    int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct bounds *b = ctxt->_private;
+
+	if (++b->elements > b->lim->max_elements) {
+		stop(ctxt, "too many elements");
+		return;
+	}
+	if (++b->depth > b->lim->max_depth) {
+		stop(ctxt, "elements nested too deep");
+		return;
+	}
+	b->ns += (size_t)nb_namespaces;
+	if (b->ns > b->lim->max_ns) {
+		stop(ctxt, "too many namespace declarations");
+		return;
+	}
+	if ((size_t)nb_attributes + (size_t)nb_namespaces >
+	    b->lim->max_attrs) {
+		stop(ctxt, "too many attributes");
+		return;
+	}
+	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces,
+	    namespaces, nb_attributes, nb_defaulted, attributes);
+}
+
+static void
+sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct bounds *b = ctxt->_private;
+
+	if (b->depth > 0)
+		b->depth--;
+	xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+/*
+ * Attributes (namespace declarations included) per start tag, counted on
+ * the bytes before libxml2 sees them: libxml2 compares every attribute of
+ * a tag with every other, so one tag must not bring thousands.  An upper
+ * bound: '=' outside quotes inside a tag.  Comments, CDATA, declarations
+ * and processing instructions are skipped; markup libxml2 will refuse can
+ * only end in a syntax error either way.
+ */
+static int
+prescan(const uint8_t *p, size_t len, size_t max_attrs)
+{
+	const uint8_t *end = p + len;
+	size_t attrs;
+	uint8_t quote;
+
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		p++;
+		if (end - p >= 3 && memcmp(p, "!--", 3) == 0) {
+			for (p += 3; end - p >= 3 && memcmp(p, "-->", 3) != 0;
+			    p++)
+				;
+			continue;
+		}
+		if (end - p >= 8 && memcmp(p, "![CDATA[", 8) == 0) {
+			for (p += 8; end - p >= 3 && memcmp(p, "]]>", 3) != 0;
+			    p++)
+				;
+			continue;
+		}
+		if (p < end && (*p == '!' || *p == '?' || *p == '/'))
+			continue;	/* '<' is not allowed in what follows */
+		for (attrs = 0, quote = 0; p < end; p++) {
+			if (quote != 0) {
+				if (*p == quote)
+					quote = 0;
+			} else if (*p == '"' || *p == '\'') {
+				quote = *p;
+			} else if (*p == '=') {
+				if (++attrs > max_attrs)
+					return -1;
+			} else if (*p == '>' || *p == '<')
+				break;
+		}
+	}
+	return 0;
 }
 
 static int
@@ -111,23 +249,52 @@ elements_only(const xmlNode *parent, const char **why)
 	return 0;
 }
 
-/* Anything libxml2 kept that the EPP schema cannot contain. */
+/* Only white space: layout between elements, not a field's value. */
 static int
-scan_tree(const xmlNode *n, const char **why)
+blank(const xmlChar *p)
 {
-	for (; n != NULL; n = n->next) {
+	for (; *p != '\0'; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+			return 0;
+	return 1;
+}
+
+/*
+ * Anything libxml2 kept that the EPP schema cannot contain, and text nodes
+ * over the limit.  Comments are removed here for commands (strip), so the
+ * text of a field is one run whatever comments split it.
+ */
+static int
+scan_tree(xmlNode *n, size_t max_text, int strip_comments, const char **why)
+{
+	xmlNode *next;
+
+	for (; n != NULL; n = next) {
+		next = n->next;
 		switch (n->type) {
 		case XML_ELEMENT_NODE:
 			if (n->ns == NULL) {
 				*why = "element without namespace";
 				return -1;
 			}
-			if (scan_tree(n->children, why) != 0)
+			if (scan_tree(n->children, max_text, strip_comments,
+			    why) != 0)
 				return -1;
 			break;
 		case XML_TEXT_NODE:
 		case XML_CDATA_SECTION_NODE:
+			if (n->content != NULL &&
+			    xmlStrlen(n->content) > (int)max_text &&
+			    !blank(n->content)) {
+				*why = "text too long";
+				return -1;
+			}
+			break;
 		case XML_COMMENT_NODE:
+			if (strip_comments) {
+				xmlUnlinkNode(n);
+				xmlFreeNode(n);
+			}
 			break;
 		case XML_ENTITY_REF_NODE:
 		case XML_ENTITY_NODE:
@@ -146,18 +313,18 @@ scan_tree(const xmlNode *n, const char **why)
 }
 
 static int
-parse_login(struct epp_msg *m, const xmlNode *verb, const char **why)
+parse_login(struct epp_msg *m, xmlNode *verb, const char **why)
 {
 	int nclid = 0;
 
-	for (const xmlNode *c = verb->children; c != NULL; c = c->next) {
+	for (xmlNode *c = verb->children; c != NULL; c = c->next) {
 		if (!is_epp(c, "clID"))
 			continue;
 		if (nclid++ > 0) {
 			*why = "duplicate clID";
 			return -1;
 		}
-		if ((m->login_clid = m_text(c)) == NULL) {
+		if ((m->login_clid = m_token(c)) == NULL) {
 			*why = "out of memory";
 			return -1;
 		}
@@ -185,7 +352,7 @@ parse_command(struct epp_msg *m, xmlNode *cmd, const char **why)
 				*why = "duplicate clTRID";
 				return -1;
 			}
-			if ((m->cltrid = m_text(c)) == NULL) {
+			if ((m->cltrid = m_token(c)) == NULL) {
 				*why = "out of memory";
 				return -1;
 			}
@@ -370,72 +537,217 @@ parse_response(struct epp_msg *m, const xmlNode *rsp)
 	}
 }
 
-int
-epp_parse(const uint8_t *xml, size_t len, struct epp_msg **out,
-    const char **why)
+/*
+ * Steps 1 and 2 (see the top of this file): the bounded, secure parse.
+ * Returns the document with comments removed when strip_comments is set,
+ * or NULL with a reason.
+ */
+static xmlDocPtr
+read_doc(const uint8_t *xml, size_t len, const struct epp_limits *lim,
+    int strip_comments, const char **why)
 {
-	xmlParserCtxtPtr ctxt = NULL;
-	struct epp_msg *m = NULL;
-	xmlNode *root, *top = NULL;
-	int r = -1;
+	struct bounds b = { lim, NULL, 0, 0, 0 };
+	xmlParserCtxtPtr ctxt;
+	xmlDocPtr doc = NULL;
+	xmlNode *root;
 
-	*out = NULL;
 	*why = "syntax error";
 	if (len > INT32_MAX) {
 		*why = "too large";
-		return -1;
+		return NULL;
 	}
-	if ((m = calloc(1, sizeof(*m))) == NULL ||
-	    (ctxt = xmlNewParserCtxt()) == NULL) {
+	if (prescan(xml, len, lim->max_attrs) != 0) {
+		*why = "too many attributes";
+		return NULL;
+	}
+	if ((ctxt = xmlNewParserCtxt()) == NULL) {
 		*why = "out of memory";
-		goto out;
+		return NULL;
 	}
-	m->result_code = -1;
+	ctxt->_private = &b;
 	ctxt->sax->internalSubset = sax_subset;
 	ctxt->sax->externalSubset = sax_subset;
 	ctxt->sax->processingInstruction = sax_pi;
-	m->doc = xmlCtxtReadMemory(ctxt, (const char *)xml, (int)len, NULL,
+	ctxt->sax->startElementNs = sax_start;
+	ctxt->sax->endElementNs = sax_end;
+	doc = xmlCtxtReadMemory(ctxt, (const char *)xml, (int)len, NULL,
 	    NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 	    XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
-	if (ctxt->_private != NULL) {
-		*why = ctxt->_private;
-		goto out;
+	if (b.why != NULL) {
+		*why = b.why;
+		goto fail;
 	}
-	if (m->doc == NULL || !ctxt->wellFormed) {
+	if (doc == NULL || !ctxt->wellFormed) {
 		*why = "not well-formed XML";
-		goto out;
+		goto fail;
+	}
+	/* XML 1.1 reads some characters and line ends differently. */
+	if (doc->version == NULL || !xmlStrEqual(doc->version,
+	    BAD_CAST "1.0")) {
+		*why = "XML version other than 1.0";
+		goto fail;
 	}
 	/* RFC 5730 section 2.4: EPP is UTF-8; another charset could make
 	 * the registry read other names than the ones judged here. */
-	if (m->doc->encoding != NULL &&
-	    xmlStrcasecmp(m->doc->encoding, BAD_CAST "UTF-8") != 0) {
+	if (doc->encoding != NULL &&
+	    xmlStrcasecmp(doc->encoding, BAD_CAST "UTF-8") != 0) {
 		*why = "encoding other than UTF-8";
-		goto out;
+		goto fail;
 	}
-	if (m->doc->intSubset != NULL || m->doc->extSubset != NULL) {
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
 		*why = "DOCTYPE not allowed";
-		goto out;
+		goto fail;
 	}
-	root = xmlDocGetRootElement(m->doc);
-	for (xmlNode *n = m->doc->children; n != NULL; n = n->next)
+	for (xmlNode *n = doc->children; n != NULL; n = n->next)
 		if (n->type == XML_PI_NODE) {
 			*why = "processing instruction not allowed";
-			goto out;
+			goto fail;
 		}
+	root = xmlDocGetRootElement(doc);
 	if (!is_epp(root, "epp")) {
 		*why = "root is not <epp> in the EPP namespace";
-		goto out;
+		goto fail;
 	}
-	if (scan_tree(root, why) != 0 || elements_only(root, why) != 0)
-		goto out;
-	for (xmlNode *c = root->children; c != NULL; c = c->next) {
+	if (scan_tree(root, lim->max_text, strip_comments, why) != 0 ||
+	    elements_only(root, why) != 0)
+		goto fail;
+	xmlFreeParserCtxt(ctxt);
+	return doc;
+fail:
+	xmlFreeParserCtxt(ctxt);
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	return NULL;
+}
+
+/* The one element under <epp>. */
+static xmlNode *
+top_element(xmlDocPtr doc, const char **why)
+{
+	xmlNode *top = NULL;
+
+	for (xmlNode *c = xmlDocGetRootElement(doc)->children; c != NULL;
+	    c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		if (top != NULL) {
 			*why = "more than one element under <epp>";
-			goto out;
+			return NULL;
 		}
 		top = c;
+	}
+	if (top == NULL)
+		*why = "nothing under <epp>";
+	return top;
+}
+
+/*
+ * Step 3: eppgw's own extension is removed only where the gateway looks
+ * for it, as a direct child of <command><extension>; an <extension> left
+ * without elements is removed with it (the schema wants one or more).
+ */
+static int
+strip_own(struct epp_msg *m, xmlNode *top)
+{
+	xmlNode *ext = NULL, *c, *next;
+
+	if (!is_epp(top, "command"))
+		return 0;
+	for (c = top->children; c != NULL; c = c->next)
+		if (is_epp(c, "extension"))
+			ext = c;	/* a second one fails validation */
+	if (ext == NULL)
+		return 0;
+	for (c = ext->children; c != NULL; c = next) {
+		next = c->next;
+		if (!m_is(c, EPPGW_EXT_NS, NULL))
+			continue;
+		if (m_ext_uri(m, c->ns->href) != 0)
+			return -1;
+		xmlUnlinkNode(c);
+		xmlFreeNode(c);
+	}
+	if (xmlFirstElementChild(ext) == NULL && m->nexts > 0) {
+		xmlUnlinkNode(ext);
+		xmlFreeNode(ext);
+	}
+	return 0;
+}
+
+/* The namespaces of the built-in schemas: all their attributes are
+ * whitespace-collapsing types (xs:token, enumerations, xs:boolean ...). */
+static int
+builtin_ns(const xmlNs *ns)
+{
+	static const char *const uris[] = {
+		EPP_NS, NS_DOMAIN, NS_HOST, NS_CONTACT, NS_SECDNS10,
+		NS_SECDNS11, NS_RGP
+	};
+
+	for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++)
+		if (xmlStrEqual(ns->href, BAD_CAST uris[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Step 5 for attributes: every unqualified attribute of an element in an
+ * EPP namespace, rewritten as the schema reads it.  Elements of other
+ * namespaces keep theirs: their types are not known here.
+ */
+static int
+normalise_attrs(xmlNode *n)
+{
+	const xmlNs *last = NULL;
+	int known = 0;
+
+	for (; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (n->ns != last) {
+			last = n->ns;
+			known = builtin_ns(n->ns);
+		}
+		for (xmlAttr *a = known ? n->properties : NULL; a != NULL;
+		    a = a->next)
+			if (a->ns == NULL && m_token_attr(n, a->name) == NULL)
+				return -1;
+		if (normalise_attrs(n->children) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
+    struct epp_msg **out, const char **why)
+{
+	struct epp_msg *m = NULL;
+	xmlNode *top;
+	int r = -1;
+
+	*out = NULL;
+	if (x == NULL) {
+		*why = "no schemas: cannot judge";
+		return -1;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	m->result_code = -1;
+	if ((m->doc = read_doc(xml, len, &epp_command_limits, 1, why)) ==
+	    NULL || (top = top_element(m->doc, why)) == NULL)
+		goto out;
+	if (strip_own(m, top) != 0) {
+		*why = "out of memory";
+		goto out;
+	}
+	if (xsd_validate(x, m->doc, why) != 0)
+		goto out;
+	if (normalise_attrs(xmlDocGetRootElement(m->doc)) != 0) {
+		*why = "out of memory";
+		goto out;
 	}
 	if (is_epp(top, "hello")) {
 		m->kind = EPP_KIND_HELLO;
@@ -458,7 +770,6 @@ epp_parse(const uint8_t *xml, size_t len, struct epp_msg **out,
 		m->kind = EPP_KIND_GREETING;
 	} else if (is_epp(top, "response")) {
 		m->kind = EPP_KIND_RESPONSE;
-		parse_response(m, top);
 	} else {
 		*why = "unknown element under <epp>";
 		goto out;
@@ -468,8 +779,41 @@ epp_parse(const uint8_t *xml, size_t len, struct epp_msg **out,
 	*why = NULL;
 	r = 0;
 out:
-	if (ctxt != NULL)
-		xmlFreeParserCtxt(ctxt);
+	epp_msg_free(m);
+	return r;
+}
+
+int
+epp_parse_reply(const uint8_t *xml, size_t len, struct epp_msg **out,
+    const char **why)
+{
+	struct epp_msg *m = NULL;
+	xmlNode *top;
+	int r = -1;
+
+	*out = NULL;
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	m->result_code = -1;
+	if ((m->doc = read_doc(xml, len, &epp_reply_limits, 0, why)) ==
+	    NULL || (top = top_element(m->doc, why)) == NULL)
+		goto out;
+	if (is_epp(top, "greeting")) {
+		m->kind = EPP_KIND_GREETING;
+	} else if (is_epp(top, "response")) {
+		m->kind = EPP_KIND_RESPONSE;
+		parse_response(m, top);
+	} else {
+		*why = "not a greeting or response";
+		goto out;
+	}
+	*out = m;
+	m = NULL;
+	*why = NULL;
+	r = 0;
+out:
 	epp_msg_free(m);
 	return r;
 }
@@ -638,26 +982,6 @@ epp_msg_mutating(const struct epp_msg *m)
 	}
 }
 
-/* Drop comments and eppgw's own extension from the tree we forward. */
-static void
-strip(xmlNode *n)
-{
-	xmlNode *next;
-
-	for (; n != NULL; n = next) {
-		next = n->next;
-		if (n->type == XML_COMMENT_NODE ||
-		    (n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-		    xmlStrEqual(n->ns->href, BAD_CAST EPPGW_EXT_NS))) {
-			xmlUnlinkNode(n);
-			xmlFreeNode(n);
-			continue;
-		}
-		if (n->type == XML_ELEMENT_NODE)
-			strip(n->children);
-	}
-}
-
 static int
 dump(xmlDocPtr doc, uint8_t **out, size_t *len)
 {
@@ -681,22 +1005,9 @@ dump(xmlDocPtr doc, uint8_t **out, size_t *len)
 }
 
 int
-epp_msg_serialise(struct epp_msg *m, uint8_t **out, size_t *len)
+epp_msg_serialise(const struct epp_msg *m, uint8_t **out, size_t *len)
 {
-	xmlNode *root = xmlDocGetRootElement(m->doc);
-
-	strip(root);
-	/* An <extension> left empty would be schema-invalid: drop it. */
-	for (xmlNode *c = root->children; c != NULL; c = c->next)
-		if (is_epp(c, "command"))
-			for (xmlNode *e = c->children, *nx; e; e = nx) {
-				nx = e->next;
-				if (is_epp(e, "extension") &&
-				    xmlFirstElementChild(e) == NULL) {
-					xmlUnlinkNode(e);
-					xmlFreeNode(e);
-				}
-			}
+	/* The tree as judged: every edit happened before the model ran. */
 	return dump(m->doc, out, len);
 }
 

@@ -68,12 +68,28 @@ int model_build(struct epp_msg *m, xmlNode *verb);
 int model_extension(struct epp_msg *m, xmlNode *ext);
 
 int m_is(const xmlNode *n, const char *ns, const char *name);
+/* The text of an element (or attribute) as xs:token reads it: joined,
+ * trimmed, inner white space collapsed.  Caller frees. */
 char *m_text(const xmlNode *n);
+/*
+ * The same for a command field the model judges, and the element rewritten
+ * in the tree to hold exactly that text (epp.c, step 5): what is forwarded
+ * says literally what was judged.  Caller frees; NULL when out of memory.
+ */
+char *m_token(xmlNode *n);
+/* An unqualified attribute, collapsed and rewritten likewise; the value
+ * lives in the tree.  NULL when absent (or out of memory). */
+const char *m_token_attr(xmlNode *n, const xmlChar *name);
+/* An xs:normalizedString (a password): tabs and line ends read as
+ * spaces, nothing trimmed, nothing rewritten.  Caller frees. */
+char *m_normalized(const xmlNode *n);
+/* Record an extension namespace the command carries. */
+int m_ext_uri(struct epp_msg *m, const xmlChar *uri);
 int m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int m_obj(struct epp_msg *m, enum epp_obj_type t, const xmlNode *n);
+int m_obj(struct epp_msg *m, enum epp_obj_type t, xmlNode *n);
 int m_c14n(struct epp_msg *m, const xmlNode *n, char **out);
-int m_addr(struct epp_msg *m, const xmlNode *a, char *out, size_t len);
+int m_addr(struct epp_msg *m, xmlNode *a, char *out, size_t len);
 int m_is_secret(const xmlNode *n);
 /* Replace every secret under n and its siblings with "REDACTED". */
 void m_redact(xmlNode *n);

@@ -266,8 +266,9 @@ locklist_domain(const struct locklist *l, const char *name,
 	return match(l, name, 1, 0, entry);
 }
 
+/* A host named exactly like a locked domain is subordinate to it too. */
 int
 locklist_host(const struct locklist *l, const char *name, const char **entry)
 {
-	return match(l, name, 0, 1, entry);
+	return match(l, name, 1, 1, entry);
 }

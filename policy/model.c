@@ -77,6 +77,83 @@ m_text(const xmlNode *n)
 	return out;
 }
 
+char *
+m_normalized(const xmlNode *n)
+{
+	xmlChar *raw;
+	char *out;
+
+	if ((raw = xmlNodeGetContent(n)) == NULL)
+		return NULL;
+	out = strdup((const char *)raw);
+	xmlFree(raw);
+	for (char *p = out; p != NULL && *p != '\0'; p++)
+		if (*p == '\t' || *p == '\n' || *p == '\r')
+			*p = ' ';
+	return out;
+}
+
+/* Whether the element's content is exactly one text node equal to v. */
+static int
+text_is(const xmlNode *n, const char *v)
+{
+	const xmlNode *c = n->children;
+
+	if (c == NULL)
+		return *v == '\0';
+	return c == n->last && c->type == XML_TEXT_NODE && c->content != NULL &&
+	    strcmp((const char *)c->content, v) == 0;
+}
+
+char *
+m_token(xmlNode *n)
+{
+	char *v;
+
+	if ((v = m_text(n)) == NULL)
+		return NULL;
+	if (!text_is(n, v)) {
+		/* Not xmlNodeSetContent(n, v): it would read '&' in v as
+		 * the start of an entity reference. */
+		xmlNodeSetContent(n, NULL);
+		if (*v != '\0')
+			xmlNodeAddContent(n, BAD_CAST v);
+		if (!text_is(n, v)) {
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+const char *
+m_token_attr(xmlNode *n, const xmlChar *name)
+{
+	xmlAttr *a = xmlHasNsProp(n, name, NULL);
+	const xmlNode *t;
+	char *v;
+	int same;
+
+	if (a == NULL)
+		return NULL;
+	t = a->children;
+	if ((v = m_text((const xmlNode *)a)) == NULL)
+		return NULL;
+	same = (t == NULL && *v == '\0') || (t != NULL && t->next == NULL &&
+	    t->type == XML_TEXT_NODE && t->content != NULL &&
+	    strcmp((const char *)t->content, v) == 0);
+	/* xmlSetProp stores v as text: no entity parsing. */
+	if (!same && xmlSetProp(n, name, BAD_CAST v) == NULL) {
+		free(v);
+		return NULL;
+	}
+	free(v);
+	a = xmlHasNsProp(n, name, NULL);
+	t = a != NULL ? a->children : NULL;
+	return t != NULL && t->type == XML_TEXT_NODE ?
+	    (const char *)t->content : "";
+}
+
 int
 m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 {
@@ -119,10 +196,10 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
  * "v6:2001:db8::1", as inet_ntop writes what inet_pton read.
  */
 int
-m_addr(struct epp_msg *m, const xmlNode *a, char *out, size_t len)
+m_addr(struct epp_msg *m, xmlNode *a, char *out, size_t len)
 {
 	xmlChar *ip = xmlGetNoNsProp(a, BAD_CAST "ip");
-	char *v = m_text(a), buf[INET6_ADDRSTRLEN];
+	char *v = m_token(a), buf[INET6_ADDRSTRLEN];
 	unsigned char bin[16];
 	int af = AF_INET, r = -1;
 
@@ -146,13 +223,13 @@ out:
 }
 
 int
-m_obj(struct epp_msg *m, enum epp_obj_type t, const xmlNode *n)
+m_obj(struct epp_msg *m, enum epp_obj_type t, xmlNode *n)
 {
 	struct epp_obj *o;
 	char *raw, norm[NAME_MAX_LEN + 1];
 	enum name_status st = NAME_OK;
 
-	if ((raw = m_text(n)) == NULL)
+	if ((raw = m_token(n)) == NULL)
 		return m_fail(m, "out of memory");
 	if (t == EPP_OBJ_DOMAIN || t == EPP_OBJ_HOST) {
 		st = name_normalise(raw, norm, sizeof(norm));
@@ -446,8 +523,8 @@ model_build(struct epp_msg *m, xmlNode *verb)
 	return 0;
 }
 
-static int
-add_ext_uri(struct epp_msg *m, const xmlChar *uri)
+int
+m_ext_uri(struct epp_msg *m, const xmlChar *uri)
 {
 	char **n;
 
@@ -471,10 +548,8 @@ model_extension(struct epp_msg *m, xmlNode *ext)
 			continue;
 		if (c->type != XML_ELEMENT_NODE || c->ns == NULL)
 			return m_fail(m, "unexpected node in extension");
-		if (add_ext_uri(m, c->ns->href) != 0)
+		if (m_ext_uri(m, c->ns->href) != 0)
 			return -1;
-		if (xmlStrEqual(c->ns->href, BAD_CAST EPPGW_EXT_NS))
-			continue;	/* ours: not forwarded, not judged */
 		if (m->kind == EPP_KIND_COMMAND && m->otype == EPP_OBJ_DOMAIN &&
 		    (m_is(c, NS_SECDNS11, NULL) || m_is(c, NS_SECDNS10, NULL))) {
 			if (model_secdns(m, c) != 0)

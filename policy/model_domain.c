@@ -30,7 +30,7 @@ prohibiting(const char *s)
 }
 
 static char *
-attr(const xmlNode *n, const char *name)
+attr(xmlNode *n, const char *name)
 {
 	xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
 	char *r;
@@ -54,9 +54,9 @@ cmp_str(const void *a, const void *b)
  * refuse anyway is kept lower-cased as written rather than refused here.
  */
 static int
-host_ref(struct epp_msg *m, const xmlNode *n, char *out, size_t len)
+host_ref(struct epp_msg *m, xmlNode *n, char *out, size_t len)
 {
-	char *raw = m_text(n);
+	char *raw = m_token(n);
 
 	if (raw == NULL)
 		return m_fail(m, "out of memory");
@@ -73,12 +73,12 @@ host_ref(struct epp_msg *m, const xmlNode *n, char *out, size_t len)
 
 /* <domain:ns>: hostObj+ or hostAttr+ (never both). */
 static int
-ns_lines(struct epp_msg *m, const char *op, const xmlNode *ns)
+ns_lines(struct epp_msg *m, const char *op, xmlNode *ns)
 {
 	char host[NAME_MAX_LEN + 1];
 	int nobj = 0, nattr = 0;
 
-	for (const xmlNode *c = ns->children; c != NULL; c = c->next) {
+	for (xmlNode *c = ns->children; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		if (m_is(c, NS_DOMAIN, "hostObj")) {
@@ -92,7 +92,7 @@ ns_lines(struct epp_msg *m, const char *op, const xmlNode *ns)
 			int nname = 0, r = -1;
 
 			nattr++;
-			for (const xmlNode *a = c->children; a; a = a->next) {
+			for (xmlNode *a = c->children; a; a = a->next) {
 				char canon[64];
 
 				if (a->type != XML_ELEMENT_NODE)
@@ -139,7 +139,7 @@ attr_out:
 
 /* add/rem: ns?, contact*, status*. */
 static int
-add_rem(struct epp_msg *m, const char *op, const xmlNode *el)
+add_rem(struct epp_msg *m, const char *op, xmlNode *el)
 {
 	static const struct m_child allowed[] = {
 		{ "ns", 0, 1 }, { "contact", 0, 64 }, { "status", 0, 16 },
@@ -148,12 +148,12 @@ add_rem(struct epp_msg *m, const char *op, const xmlNode *el)
 
 	if (m_children(m, el, NS_DOMAIN, allowed) != 0)
 		return -1;
-	for (const xmlNode *c = el->children; c != NULL; c = c->next) {
+	for (xmlNode *c = el->children; c != NULL; c = c->next) {
 		if (m_is(c, NS_DOMAIN, "ns")) {
 			if (ns_lines(m, op, c) != 0)
 				return -1;
 		} else if (m_is(c, NS_DOMAIN, "contact")) {
-			char *type = attr(c, "type"), *id = m_text(c);
+			char *type = attr(c, "type"), *id = m_token(c);
 			int r;
 
 			if (type == NULL || id == NULL || *id == '\0') {
@@ -174,9 +174,14 @@ add_rem(struct epp_msg *m, const char *op, const xmlNode *el)
 
 			if (s == NULL)
 				return m_fail(m, "status without s");
-			/* Tightening is always allowed; loosening a
-			 * prohibition is the unlock itself. */
-			if (strcmp(op, "rem") == 0 && prohibiting(s))
+			/*
+			 * Adding a prohibition tightens and is always
+			 * allowed; any other status added (clientHold takes
+			 * the domain out of the zone) is a status change.
+			 * Removing a prohibition is the unlock itself.
+			 */
+			if (strcmp(op, "rem") == 0 ? prohibiting(s) :
+			    !prohibiting(s))
 				cls = CLASS_STATUS;
 			r = m_line(m, cls, "%s.status=%s", op, s);
 			free(s);
@@ -192,10 +197,10 @@ add_rem(struct epp_msg *m, const char *op, const xmlNode *el)
  * with the object name so equal passwords on two domains do not match.
  */
 static int
-authinfo_line(struct epp_msg *m, const char *field, const xmlNode *ai,
+authinfo_line(struct epp_msg *m, const char *field, xmlNode *ai,
     unsigned cls)
 {
-	const xmlNode *c;
+	xmlNode *c;
 	char hex[2 * 32 + 1], *v;
 	unsigned char md[32];
 	unsigned mdlen = 0;
@@ -213,7 +218,7 @@ authinfo_line(struct epp_msg *m, const char *field, const xmlNode *ai,
 		/* <ext> or anything else: hash its canonical form. */
 		if (m_c14n(m, c, &v) != 0)
 			return -1;
-	} else if ((v = m_text(c)) == NULL)
+	} else if ((v = m_normalized(c)) == NULL)
 		return m_fail(m, "out of memory");
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
@@ -235,7 +240,7 @@ authinfo_line(struct epp_msg *m, const char *field, const xmlNode *ai,
 }
 
 static int
-update(struct epp_msg *m, const xmlNode *obj)
+update(struct epp_msg *m, xmlNode *obj)
 {
 	static const struct m_child top[] = {
 		{ "name", 1, 1 }, { "add", 0, 1 }, { "rem", 0, 1 },
@@ -247,7 +252,7 @@ update(struct epp_msg *m, const xmlNode *obj)
 
 	if (m_children(m, obj, NS_DOMAIN, top) != 0)
 		return -1;
-	for (const xmlNode *c = obj->children; c != NULL; c = c->next) {
+	for (xmlNode *c = obj->children; c != NULL; c = c->next) {
 		if (m_is(c, NS_DOMAIN, "add") && add_rem(m, "add", c) != 0)
 			return -1;
 		if (m_is(c, NS_DOMAIN, "rem") && add_rem(m, "rem", c) != 0)
@@ -256,9 +261,9 @@ update(struct epp_msg *m, const xmlNode *obj)
 			continue;
 		if (m_children(m, c, NS_DOMAIN, chg) != 0)
 			return -1;
-		for (const xmlNode *g = c->children; g; g = g->next) {
+		for (xmlNode *g = c->children; g; g = g->next) {
 			if (m_is(g, NS_DOMAIN, "registrant")) {
-				char *id = m_text(g);
+				char *id = m_token(g);
 				int r;
 
 				if (id == NULL)
@@ -278,7 +283,7 @@ update(struct epp_msg *m, const xmlNode *obj)
 }
 
 static int
-names_only(struct epp_msg *m, const xmlNode *obj, unsigned max)
+names_only(struct epp_msg *m, xmlNode *obj, unsigned max)
 {
 	const struct m_child allowed[] = { { "name", 1, max }, { NULL, 0, 0 } };
 
@@ -286,7 +291,7 @@ names_only(struct epp_msg *m, const xmlNode *obj, unsigned max)
 }
 
 static int
-transfer(struct epp_msg *m, const xmlNode *obj)
+transfer(struct epp_msg *m, xmlNode *obj)
 {
 	static const struct m_child allowed[] = {
 		{ "name", 1, 1 }, { "period", 0, 1 }, { "authInfo", 0, 1 },
@@ -314,7 +319,7 @@ transfer(struct epp_msg *m, const xmlNode *obj)
 	}
 	r = m_line(m, cls, "transfer.op=%s", (const char *)op);
 	xmlFree(op);
-	for (const xmlNode *c = obj->children; r == 0 && c; c = c->next)
+	for (xmlNode *c = obj->children; r == 0 && c; c = c->next)
 		if (m_is(c, NS_DOMAIN, "authInfo"))
 			r = authinfo_line(m, "transfer.authinfo", c, 0);
 	return r;
@@ -362,7 +367,7 @@ model_domain(struct epp_msg *m, xmlNode *obj)
 	}
 	if (r != 0)
 		return -1;
-	for (const xmlNode *c = obj->children; c != NULL; c = c->next)
+	for (xmlNode *c = obj->children; c != NULL; c = c->next)
 		if (m_is(c, NS_DOMAIN, "name") &&
 		    m_obj(m, EPP_OBJ_DOMAIN, c) != 0)
 			return -1;
@@ -376,7 +381,7 @@ model_domain(struct epp_msg *m, xmlNode *obj)
 	case EPP_CMD_CREATE:
 		/* A new name changes nothing that is locked; listed for
 		 * the audit record, no class. */
-		for (const xmlNode *c = obj->children; c; c = c->next)
+		for (xmlNode *c = obj->children; c; c = c->next)
 			if (m_is(c, NS_DOMAIN, "ns") &&
 			    ns_lines(m, "create", c) != 0)
 				return -1;
@@ -384,9 +389,9 @@ model_domain(struct epp_msg *m, xmlNode *obj)
 			m->lines[i].cls = 0;
 		return 0;
 	case EPP_CMD_RENEW:
-		for (const xmlNode *c = obj->children; c; c = c->next)
+		for (xmlNode *c = obj->children; c; c = c->next)
 			if (m_is(c, NS_DOMAIN, "period")) {
-				char *v = m_text(c), *u = attr(c, "unit");
+				char *v = m_token(c), *u = attr(c, "unit");
 
 				r = m_line(m, 0, "renew.period=%s%s",
 				    v ? v : "", u ? u : "");

@@ -29,11 +29,11 @@ xs_boolean(const char *v)
 
 /* The text of ns:name under n, or NULL. */
 static char *
-field(const xmlNode *n, const char *ns, const char *name)
+field(xmlNode *n, const char *ns, const char *name)
 {
-	for (const xmlNode *c = n->children; c != NULL; c = c->next)
+	for (xmlNode *c = n->children; c != NULL; c = c->next)
 		if (m_is(c, ns, name))
-			return m_text(c);
+			return m_token(c);
 	return NULL;
 }
 
@@ -53,7 +53,7 @@ squeeze(char *s, int upper)
 
 static int
 keydata_line(struct epp_msg *m, const char *ns, const char *op,
-    const xmlNode *k, unsigned cls)
+    xmlNode *k, unsigned cls)
 {
 	char *flags = field(k, ns, "flags"), *proto = field(k, ns, "protocol");
 	char *alg = field(k, ns, "alg"), *pub = field(k, ns, "pubKey");
@@ -76,7 +76,7 @@ out:
 
 static int
 dsdata_line(struct epp_msg *m, const char *ns, const char *op,
-    const xmlNode *d, unsigned cls)
+    xmlNode *d, unsigned cls)
 {
 	char *tag = field(d, ns, "keyTag"), *alg = field(d, ns, "alg");
 	char *dt = field(d, ns, "digestType"), *dg = field(d, ns, "digest");
@@ -89,7 +89,7 @@ dsdata_line(struct epp_msg *m, const char *ns, const char *op,
 	squeeze(dg, 1);
 	r = m_line(m, cls, "secdns.%s.ds=%s %s %s %s", op, tag, alg, dt, dg);
 	/* A dsData may carry its key: part of the same change. */
-	for (const xmlNode *c = d->children; r == 0 && c; c = c->next)
+	for (xmlNode *c = d->children; r == 0 && c; c = c->next)
 		if (m_is(c, ns, "keyData"))
 			r = keydata_line(m, ns, op, c, cls);
 out:
@@ -102,9 +102,9 @@ out:
 
 static int
 ds_or_key_list(struct epp_msg *m, const char *ns, const char *op,
-    const xmlNode *el, unsigned cls)
+    xmlNode *el, unsigned cls)
 {
-	for (const xmlNode *c = el->children; c != NULL; c = c->next) {
+	for (xmlNode *c = el->children; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		if (m_is(c, ns, "dsData")) {
@@ -115,7 +115,7 @@ ds_or_key_list(struct epp_msg *m, const char *ns, const char *op,
 				return -1;
 		} else if (m_is(c, ns, "keyTag") &&
 		    strcmp(ns, NS_SECDNS10) == 0 && strcmp(op, "rem") == 0) {
-			char *t = m_text(c);
+			char *t = m_token(c);
 			int r;
 
 			if (t == NULL)
@@ -125,7 +125,7 @@ ds_or_key_list(struct epp_msg *m, const char *ns, const char *op,
 			if (r != 0)
 				return -1;
 		} else if (m_is(c, ns, "maxSigLife") && strcmp(op, "create") == 0) {
-			char *t = m_text(c);
+			char *t = m_token(c);
 			int r;
 
 			if (t == NULL)
@@ -141,7 +141,7 @@ ds_or_key_list(struct epp_msg *m, const char *ns, const char *op,
 }
 
 static int
-secdns_update(struct epp_msg *m, const char *ns, const xmlNode *up)
+secdns_update(struct epp_msg *m, const char *ns, xmlNode *up)
 {
 	static const struct m_child top[] = {
 		{ "rem", 0, 1 }, { "add", 0, 1 }, { "chg", 0, 1 },
@@ -166,7 +166,15 @@ secdns_update(struct epp_msg *m, const char *ns, const xmlNode *up)
 	}
 	if (m_children(m, up, ns, top) != 0)
 		return -1;
-	for (const xmlNode *c = up->children; c != NULL; c = c->next) {
+	/*
+	 * Any secDNS update is a DS change, whatever it holds: an empty one
+	 * may mean something to a registry (secDNS-1.0 <chg/> replaces the
+	 * whole DS set with nothing).
+	 */
+	if (m_line(m, CLASS_DS, "secdns.update=%s",
+	    strcmp(ns, NS_SECDNS10) == 0 ? "1.0" : "1.1") != 0)
+		return -1;
+	for (xmlNode *c = up->children; c != NULL; c = c->next) {
 		if (m_is(c, ns, "rem")) {
 			char *all = field(c, ns, "all");
 			int b;
@@ -180,7 +188,7 @@ secdns_update(struct epp_msg *m, const char *ns, const xmlNode *up)
 				if (b == 1 && m_line(m, CLASS_DS,
 				    "secdns.rem.all=1") != 0)
 					return -1;
-				for (const xmlNode *a = c->children; a;
+				for (xmlNode *a = c->children; a;
 				    a = a->next)
 					if (a->type == XML_ELEMENT_NODE &&
 					    !m_is(a, ns, "all"))
@@ -198,8 +206,11 @@ secdns_update(struct epp_msg *m, const char *ns, const xmlNode *up)
 			int r;
 
 			if (strcmp(ns, NS_SECDNS10) == 0 && msl == NULL) {
-				/* 1.0 chg replaces the whole DS set. */
-				if (ds_or_key_list(m, ns, "chg", c,
+				/* 1.0 chg replaces the whole DS set, with
+				 * nothing when it is empty. */
+				if (m_line(m, CLASS_DS,
+				    "secdns.chg.replace=1") != 0 ||
+				    ds_or_key_list(m, ns, "chg", c,
 				    CLASS_DS) != 0)
 					return -1;
 				continue;
@@ -245,7 +256,7 @@ model_rgp(struct epp_msg *m, xmlNode *ext)
 		return m_fail(m, "rgp element does not fit the command");
 	if (m_children(m, ext, NS_RGP, top) != 0)
 		return -1;
-	for (const xmlNode *c = ext->children; c != NULL; c = c->next) {
+	for (xmlNode *c = ext->children; c != NULL; c = c->next) {
 		if (!m_is(c, NS_RGP, "restore"))
 			continue;
 		op = xmlGetNoNsProp(c, BAD_CAST "op");
@@ -258,7 +269,7 @@ model_rgp(struct epp_msg *m, xmlNode *ext)
 		r = m_line(m, CLASS_DELETE, "rgp.restore=%s",
 		    (const char *)op);
 		xmlFree(op);
-		for (const xmlNode *rp = c->children; r == 0 && rp;
+		for (xmlNode *rp = c->children; r == 0 && rp;
 		    rp = rp->next) {
 			char *c14n;
 

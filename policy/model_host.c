@@ -16,7 +16,7 @@
 #include "epp_int.h"
 
 static int
-addr_line(struct epp_msg *m, const char *op, const xmlNode *a)
+addr_line(struct epp_msg *m, const char *op, xmlNode *a)
 {
 	char canon[64];
 
@@ -26,7 +26,7 @@ addr_line(struct epp_msg *m, const char *op, const xmlNode *a)
 }
 
 static int
-add_rem(struct epp_msg *m, const char *op, const xmlNode *el)
+add_rem(struct epp_msg *m, const char *op, xmlNode *el)
 {
 	static const struct m_child allowed[] = {
 		{ "addr", 0, 64 }, { "status", 0, 16 }, { NULL, 0, 0 }
@@ -34,7 +34,7 @@ add_rem(struct epp_msg *m, const char *op, const xmlNode *el)
 
 	if (m_children(m, el, NS_HOST, allowed) != 0)
 		return -1;
-	for (const xmlNode *c = el->children; c != NULL; c = c->next) {
+	for (xmlNode *c = el->children; c != NULL; c = c->next) {
 		if (m_is(c, NS_HOST, "addr")) {
 			if (addr_line(m, op, c) != 0)
 				return -1;
@@ -57,7 +57,7 @@ add_rem(struct epp_msg *m, const char *op, const xmlNode *el)
 }
 
 static int
-update(struct epp_msg *m, const xmlNode *obj)
+update(struct epp_msg *m, xmlNode *obj)
 {
 	static const struct m_child top[] = {
 		{ "name", 1, 1 }, { "add", 0, 1 }, { "rem", 0, 1 },
@@ -69,7 +69,7 @@ update(struct epp_msg *m, const xmlNode *obj)
 
 	if (m_children(m, obj, NS_HOST, top) != 0)
 		return -1;
-	for (const xmlNode *c = obj->children; c != NULL; c = c->next) {
+	for (xmlNode *c = obj->children; c != NULL; c = c->next) {
 		if (m_is(c, NS_HOST, "add") && add_rem(m, "add", c) != 0)
 			return -1;
 		if (m_is(c, NS_HOST, "rem") && add_rem(m, "rem", c) != 0)
@@ -78,7 +78,7 @@ update(struct epp_msg *m, const xmlNode *obj)
 			continue;
 		if (m_children(m, c, NS_HOST, chg) != 0)
 			return -1;
-		for (const xmlNode *g = c->children; g; g = g->next) {
+		for (xmlNode *g = c->children; g; g = g->next) {
 			if (!m_is(g, NS_HOST, "name"))
 				continue;
 			/* The new name is an object too: renaming a host
@@ -104,7 +104,7 @@ model_host(struct epp_msg *m, xmlNode *obj)
 	static const struct m_child create[] = {
 		{ "name", 1, 1 }, { "addr", 0, 64 }, { NULL, 0, 0 }
 	};
-	const xmlNode *c;
+	xmlNode *c;
 	int r;
 
 	switch (m->cmd) {

@@ -200,6 +200,26 @@ locked_object(const struct policy *p, const struct epp_msg *m,
 				return 1;
 			}
 	}
+	/*
+	 * clientUpdateProhibited is the registrar lock itself: removing it
+	 * is an unlock on any domain or host, whether or not the gateway
+	 * knew the object was locked (server* likewise, should a registry
+	 * let a client try).
+	 */
+	if (epp_msg_obj_type(m) == EPP_OBJ_DOMAIN ||
+	    epp_msg_obj_type(m) == EPP_OBJ_HOST) {
+		for (size_t i = 0; i < epp_msg_nchanges(m); i++) {
+			const char *l = epp_msg_change(m, i, NULL);
+
+			if (strcmp(l, "rem.status=clientUpdateProhibited") ==
+			    0 || strcmp(l,
+			    "rem.status=serverUpdateProhibited") == 0) {
+				*entry = "its own UpdateProhibited status";
+				*object = epp_msg_object(m, 0, NULL, NULL);
+				return 1;
+			}
+		}
+	}
 	for (size_t i = 0; i < epp_msg_nobjects(m); i++) {
 		name = epp_msg_object(m, i, &t, NULL);
 		if ((t == EPP_OBJ_DOMAIN &&

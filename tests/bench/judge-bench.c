@@ -15,7 +15,9 @@
 #include "change.h"
 #include "epp.h"
 #include "lock.h"
+#include "pipeline.h"
 #include "policy.h"
+#include "xsd.h"
 
 static double
 now(void)
@@ -82,24 +84,20 @@ bare_parse(const char *x, size_t len, const struct policy *p)
 	return 0;
 }
 
+static struct xsd *schemas;
+
 static int
 judge(const char *x, size_t len, const struct policy *p)
 {
-	struct epp_msg *m = NULL;
-	struct verdict v;
-	const char *why;
-	uint8_t *out;
-	size_t olen;
+	struct pipe_out po;
+	int r;
 
-	if (epp_parse((const uint8_t *)x, len, &m, &why) != 0 ||
-	    policy_judge(p, m, "registrar1", &v) != 0)
+	if (pipeline_judge(schemas, p, "registrar1", (const uint8_t *)x, len,
+	    &po) != 0)
 		return -1;
-	verdict_clear(&v);
-	if (epp_msg_serialise(m, &out, &olen) != 0)
-		return -1;
-	free(out);
-	epp_msg_free(m);
-	return 0;
+	r = po.action == PIPE_REPLY ? -1 : 0;
+	pipe_out_clear(&po);
+	return r;
 }
 
 int
@@ -111,9 +109,13 @@ main(int argc, char *argv[])
 	struct policy *p;
 	const char *why;
 	size_t len;
-	char *x = slurp(path, &len), *at;
+	char *x = slurp(path, &len), *at, err[300];
 
 	epp_init();
+	if ((schemas = xsd_new(NULL, 0, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "judge-bench: %s\n", err);
+		return 1;
+	}
 	/* A realistic lock list: 10,000 names and a pattern. */
 	for (int i = 0; i < 10000; i++) {
 		char name[64];

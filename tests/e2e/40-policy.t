@@ -448,9 +448,11 @@ is(result_code(direct("<update><domain:update $D><domain:name>locked.example"
     . '</domain:name><domain:rem><domain:status s="clientDeleteProhibited"/>'
     . '</domain:rem></domain:update></update>')), 1000,
     'clientDeleteProhibited removed directly at the registry');
-forwarded($r1, 'ds rem all=false on locked.example (removes nothing)',
+# all=false removes nothing, yet any secDNS update on a locked domain is
+# a DS change: what it means is for the registry to say, not the gateway.
+denied($r1, 'ds rem all=false on locked.example (any secDNS update is ds)',
     render(upd('', secdns('<%S%rem><%S%all> false </%S%all></%S%rem>')),
-    'domain', 'locked.example', 'plain'), 1000);
+    'domain', 'locked.example', 'plain'), snapshot());
 like(direct_domain('locked.example'), qr/^ds=\Q$DS_OLD\E$/m,
     'all=false: the DS record is still there');
 
@@ -493,7 +495,16 @@ like(direct_domain('open.example'), qr/^maxSigLife=604800$/m,
     'open.example: maxSigLife 604800');
 forwarded($r1, 'open.example status add', plain(upd('<%O%add>'
     . '<%O%status s="clientUpdateProhibited"/></%O%add>')), 1000);
-forwarded($r1, 'open.example unlock', plain($T{unlock}), 1000);
+# clientUpdateProhibited is the registrar lock itself: removing it is an
+# unlock on any domain, listed or not.
+denied($r1, 'open.example unlock (the registrar lock, on any domain)',
+    plain($T{unlock}));
+like(direct_domain('open.example'), qr/^status=clientUpdateProhibited$/m,
+    'open.example: clientUpdateProhibited still set at the registry');
+is(result_code(direct("<update><domain:update $D><domain:name>open.example"
+    . '</domain:name><domain:rem><domain:status s="clientUpdateProhibited"/>'
+    . '</domain:rem></domain:update></update>')), 1000,
+    'open.example: clientUpdateProhibited removed directly at the registry');
 unlike(direct_domain('open.example'), qr/^status=clientUpdateProhibited$/m,
     'open.example: clientUpdateProhibited gone');
 forwarded($r1, 'open.example authinfo', plain($T{authinfo}), 1000);

@@ -14,6 +14,7 @@
 #include <libxml/parser.h>
 
 #include "regsim.h"
+#include "xsd.h"
 
 #define SVID "eppgw-regsim"
 
@@ -645,6 +646,7 @@ regsim_epp_frame(struct regsim_epp *e, struct regsim_sess *s, const char *xml,
 	xmlNodePtr root = NULL, top, rroot;
 	char *cltrid = NULL, *op = NULL, *jclid = NULL;
 	char cmdname[40] = "-", svtrid[32];
+	const char *why;
 
 	memset(&c, 0, sizeof(c));
 	*out = NULL;
@@ -662,6 +664,13 @@ regsim_epp_frame(struct regsim_epp *e, struct regsim_sess *s, const char *xml,
 	    regsim_xml_next(top) != NULL) {
 		regsim_fail(&c, 2001, "not a well-formed EPP instance "
 		    "(DOCTYPE and entities are refused)");
+		goto reply;
+	}
+	/* As a registry that validates: schema errors are syntax errors.
+	 * An element of a namespace with no schema is left to run_command,
+	 * which answers 2103 for an extension it does not implement. */
+	if (xsd_validate(e->xsd, req, &why) != 0) {
+		regsim_fail(&c, 2001, "%s", why);
 		goto reply;
 	}
 	if (regsim_xml_is(top, REGSIM_NS_EPP, "hello")) {

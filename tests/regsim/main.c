@@ -17,6 +17,7 @@
 #include <libxml/parser.h>
 
 #include "regsim.h"
+#include "xsd.h"
 #include "server.h"
 
 static void
@@ -102,7 +103,7 @@ main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
 	struct regsim_server *srv = NULL;
-	char addr[80];
+	char addr[80], err[300];
 	int rc = 1;
 
 	if (parse_options(argc, argv, &opt) == -1)
@@ -112,6 +113,11 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	memset(&epp, 0, sizeof(epp));
 	epp.debug = opt.srv.debug;
+	/* Requests are validated as a registry does: the RFC schemas. */
+	if ((epp.xsd = xsd_new(NULL, 0, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "eppgw-regsim: %s\n", err);
+		goto done;
+	}
 	if ((epp.st = regsim_store_new()) == NULL ||
 	    regsim_seed_load(epp.st, opt.seed, time(NULL)) == -1)
 		goto done;
@@ -143,6 +149,7 @@ done:
 	if (epp.journal != NULL)
 		fclose(epp.journal);
 	regsim_store_free(epp.st);
+	xsd_free(epp.xsd);
 	xmlCleanupParser();
 	libevent_global_shutdown();
 	return rc;

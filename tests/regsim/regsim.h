@@ -233,6 +233,7 @@ struct regsim_sess {
 /* The engine: the registry, the journal and the svTRID counter. */
 struct regsim_epp {
 	struct regsim_store	*st;
+	struct xsd		*xsd;		/* the RFC schemas (xsd.h) */
 	FILE			*journal;
 	unsigned long		 svtrid_seq;
 	int			 debug;

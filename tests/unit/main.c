@@ -11,6 +11,7 @@
 
 #include "epp.h"
 #include "suites.h"
+#include "xsd.h"
 
 #define MAX_SUITES 64
 
@@ -19,6 +20,13 @@ static struct {
 	unit_suite_fn	 fn;
 } registered[MAX_SUITES];
 static size_t nregistered;
+static struct xsd *schemas;
+
+const struct xsd *
+unit_xsd(void)
+{
+	return schemas;
+}
 
 void
 unit_register(const char *name, unit_suite_fn fn)
@@ -55,6 +63,14 @@ main(int argc, char *argv[])
 	int failed;
 
 	epp_init();
+	{
+		char err[300];
+
+		if ((schemas = xsd_new(NULL, 0, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "unit-tests: %s\n", err);
+			return EXIT_FAILURE;
+		}
+	}
 	for (size_t i = 0; i < nregistered; i++) {
 		Suite *s;
 
@@ -73,5 +89,6 @@ main(int argc, char *argv[])
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	xsd_free(schemas);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -13,6 +13,10 @@ typedef Suite *(*unit_suite_fn)(void);
 
 void unit_register(const char *name, unit_suite_fn fn);
 
+/* The built-in EPP schemas, compiled once before the suites run. */
+struct xsd;
+const struct xsd *unit_xsd(void);
+
 #define UNIT_SUITE(fn)							\
 	static void __attribute__((constructor)) unit_reg_##fn(void)	\
 	{ unit_register(#fn, fn); }

@@ -145,7 +145,8 @@ START_TEST(defaults)
 	struct config *cfg = expect_ok(base_conf);
 	uint8_t zero[CONFIG_FP_LEN] = { 0 };
 
-	ck_assert_uint_eq(cfg->max_frame, 1048576);
+	ck_assert_uint_eq(cfg->max_frame, 65536);
+	ck_assert_uint_eq(cfg->up_max_frame, 1048576);
 	ck_assert_uint_eq(cfg->handshake_timeout, 10);
 	ck_assert_uint_eq(cfg->idle_timeout, 600);
 	ck_assert_uint_eq(cfg->frame_timeout, 30);

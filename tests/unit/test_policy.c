@@ -83,14 +83,17 @@ START_TEST(lock_matching)
 	ck_assert(!locklist_domain(l, "notlocked.example", NULL));
 	ck_assert(!locklist_domain(l, "locked.example.evil", NULL));
 	ck_assert(!locklist_domain(l, "sub.locked.example", NULL));
-	/* Hosts: subordinate to a locked domain, never the domain itself. */
+	/* Hosts: subordinate to a locked domain, or named exactly like it
+	 * (the registry may treat that host as the domain's own). */
 	ck_assert(locklist_host(l, "ns1.locked.example", &e));
 	ck_assert_str_eq(e, "locked.example");
 	ck_assert(locklist_host(l, "a.b.locked.example", NULL));
 	ck_assert(locklist_host(l, "ns1.pay.bank.example", NULL));
 	ck_assert(!locklist_host(l, "ns.dns.example", NULL));
 	ck_assert(!locklist_host(l, "ns1.notlocked.example", NULL));
-	ck_assert(!locklist_host(l, "locked.example", NULL));
+	ck_assert(locklist_host(l, "locked.example", NULL));
+	ck_assert(locklist_host(l, "pay.bank.example", NULL));
+	ck_assert(!locklist_host(l, "bank.example", NULL));
 	/* Bad entries are refused; removal works and is exact. */
 	ck_assert_int_eq(locklist_add(l, "example", &why), -1);
 	ck_assert_int_eq(locklist_add(l, "bad..example", &why), -1);
@@ -156,7 +159,7 @@ judge(const struct policy *p, const char *xml, struct verdict *v,
 	struct epp_msg *m = NULL;
 	const char *why = NULL;
 
-	ck_assert_msg(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
 	    &why) == 0, "parse failed: %s\n%s", why, xml);
 	ck_assert_int_eq(policy_judge(p, m, "registrar1", v), 0);
 	if (mp != NULL)
@@ -308,10 +311,13 @@ START_TEST(dnspionage_set_is_held)
 				expect(p, render(attacks[a].tmpl, prefixes[x],
 				    spellings[s]), DECISION_APPROVAL,
 				    attacks[a].classes);
-	/* The same commands on an unlocked domain pass. */
+	/* The same commands on an unlocked domain pass, but for the
+	 * unlock: removing clientUpdateProhibited is the registrar lock's
+	 * own removal, on any domain. */
 	for (size_t a = 0; a < sizeof(attacks) / sizeof(attacks[0]); a++)
 		expect(p, render(attacks[a].tmpl, "domain:", "open.example"),
-		    DECISION_ALLOW, 0);
+		    attacks[a].classes == CLASS_STATUS ? DECISION_APPROVAL :
+		    DECISION_ALLOW, CLASS_STATUS);
 	/* Pattern locks. */
 	expect(p, render(attacks[0].tmpl, "domain:", "PAY.bank.example"),
 	    DECISION_APPROVAL, CLASS_NS);
@@ -385,11 +391,12 @@ START_TEST(harmless_on_locked)
 	expect(p, render(D_UPDATE_OPEN "<%1$sadd><%1$sstatus s=\"client"
 	    "DeleteProhibited\"/></%1$sadd>" D_UPDATE_CLOSE, "domain:",
 	    "locked.example"), DECISION_ALLOW, 0);
-	/* all="false" removes nothing. */
+	/* all="false" removes nothing, yet any secDNS update on a locked
+	 * domain is a DS change: what it means is the registry's reading. */
 	expect(p, render(D_UPDATE_OPEN D_UPDATE_CLOSE "<extension><s:update "
 	    "xmlns:s=\"" SEC "\"><s:rem><s:all>false</s:all></s:rem>"
 	    "</s:update></extension>", "domain:", "locked.example"),
-	    DECISION_ALLOW, 0);
+	    DECISION_APPROVAL, CLASS_DS);
 	expect(p, "<transfer op=\"query\"><domain:transfer xmlns:domain=\""
 	    DOM "\"><domain:name>locked.example</domain:name></domain:transfer>"
 	    "</transfer>", DECISION_ALLOW, 0);
@@ -512,7 +519,7 @@ refused(const char *body)
 	const char *why;
 	const char *xml = envelope(body, "T-1");
 
-	ck_assert_msg(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
 	    &why) == -1, "accepted: %s", body);
 }
 
@@ -557,7 +564,7 @@ change_id_of(const char *xml, const char *clid, char out[13])
 	struct verdict v;
 	const char *why;
 
-	ck_assert_msg(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
 	    &why) == 0, "%s", why);
 	ck_assert_int_eq(policy_judge(p, m, clid, &v), 0);
 	memcpy(out, v.change_id, 13);
@@ -604,10 +611,10 @@ START_TEST(digest_is_stable)
 	/* eppgw's own extension is not part of the change. */
 	change_id_of(envelope(render(D_UPDATE_OPEN D_UPDATE_CLOSE
 	    "<extension><e:approval xmlns:e=\"" EPPGW_EXT_NS "\">1"
-	    "</e:approval></extension>", "domain:", "locked.example"), "X"),
+	    "</e:approval></extension>", "domain:", "locked.example"), "X-1"),
 	    "registrar1", id);
 	change_id_of(envelope(render(D_UPDATE_OPEN D_UPDATE_CLOSE, "domain:",
-	    "locked.example"), "Y"), "registrar1", first);
+	    "locked.example"), "Y-1"), "registrar1", first);
 	ck_assert_str_eq(id, first);
 }
 END_TEST
@@ -620,7 +627,7 @@ id_of_attack(size_t a, const char *name, const char *clid, char out[13])
 
 	snprintf(body, sizeof(body), "%s", render(attacks[a].tmpl, "domain:",
 	    name));
-	change_id_of(envelope(body, "T"), clid, out);
+	change_id_of(envelope(body, "T-1"), clid, out);
 }
 
 START_TEST(digest_differs_per_change)
@@ -637,17 +644,17 @@ START_TEST(digest_differs_per_change)
 	 * extension's content. */
 	change_id_of(envelope(render(D_UPDATE_OPEN "<%1$schg><%1$sauthInfo>"
 	    "<%1$spw>new-pw2</%1$spw></%1$sauthInfo></%1$schg>"
-	    D_UPDATE_CLOSE, "domain:", "locked.example"), "T"), "registrar1",
+	    D_UPDATE_CLOSE, "domain:", "locked.example"), "T-1"), "registrar1",
 	    ids[n + 2]);
 	change_id_of(envelope(render(D_UPDATE_OPEN D_UPDATE_CLOSE
 	    "<extension><s:update xmlns:s=\"" SEC "\"><s:add><s:dsData>"
 	    "<s:keyTag>1</s:keyTag><s:alg>13</s:alg><s:digestType>2"
 	    "</s:digestType><s:digest>AC</s:digest></s:dsData></s:add>"
-	    "</s:update></extension>", "domain:", "locked.example"), "T"),
+	    "</s:update></extension>", "domain:", "locked.example"), "T-1"),
 	    "registrar1", ids[n + 3]);
 	change_id_of(envelope(render(D_UPDATE_OPEN D_UPDATE_CLOSE
 	    "<extension><x:frob xmlns:x=\"urn:example:frob\">2</x:frob>"
-	    "</extension>", "domain:", "locked.example"), "T"), "registrar1",
+	    "</extension>", "domain:", "locked.example"), "T-1"), "registrar1",
 	    ids[n + 4]);
 	/* all=" true " and all="1" are the same change. */
 	ck_assert_str_eq(ids[11], ids[12]);
@@ -675,7 +682,7 @@ START_TEST(redaction_hides_every_secret)
 	    "<svcs><objURI>" DOM "</objURI></svcs></login>"
 	    "<clTRID>R-1</clTRID></command></epp>";
 	const char *upd = envelope("<update><d:update xmlns:d=\"" DOM "\">"
-	    "<d:name>open.example</d:name><d:chg><d:authInfo><d:pw roid=\"x\">"
+	    "<d:name>open.example</d:name><d:chg><d:authInfo><d:pw roid=\"X1-REP\">"
 	    "SECRET-auth<!-- SECRET-comment --></d:pw></d:authInfo></d:chg>"
 	    "</d:update></update><extension><x:authInfo xmlns:x=\"urn:x\">"
 	    "<x:ext>SECRET-ext</x:ext></x:authInfo></extension>", "R-2");
@@ -687,7 +694,7 @@ START_TEST(redaction_hides_every_secret)
 		char *red = NULL;
 		size_t len;
 
-		ck_assert_int_eq(epp_parse((const uint8_t *)docs[i],
+		ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)docs[i],
 		    strlen(docs[i]), &m, &why), 0);
 		ck_assert_int_eq(epp_msg_redacted(m, &red, &len), 0);
 		ck_assert_ptr_null(strstr(red, "SECRET"));
@@ -716,7 +723,7 @@ START_TEST(forwarded_is_what_was_judged)
 	size_t len;
 	char *s;
 
-	ck_assert_int_eq(epp_parse((const uint8_t *)xml, strlen(xml), &m,
+	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
 	    &why), 0);
 	ck_assert_int_eq(epp_msg_serialise(m, &out, &len), 0);
 	s = strndup((char *)out, len);
@@ -726,7 +733,7 @@ START_TEST(forwarded_is_what_was_judged)
 	ck_assert_ptr_null(strstr(s, "<extension"));
 	ck_assert_ptr_nonnull(strstr(s, ">open.example<"));
 	/* And it parses back to the same model. */
-	ck_assert_int_eq(epp_parse(out, len, &again, &why), 0);
+	ck_assert_int_eq(epp_parse_command(unit_xsd(), out, len, &again, &why), 0);
 	ck_assert_str_eq(epp_msg_object(again, 0, NULL, NULL), "open.example");
 	ck_assert_str_eq(epp_msg_cltrid(again), "F-1");
 	free(s);

@@ -19,7 +19,7 @@ START_TEST(reply_is_epp)
 
 	ck_assert_ptr_nonnull(xml);
 	ck_assert_uint_eq(len, strlen(xml));
-	ck_assert_int_eq(epp_parse((uint8_t *)xml, len, &m, &why), 0);
+	ck_assert_int_eq(epp_parse_reply((uint8_t *)xml, len, &m, &why), 0);
 	ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_RESPONSE);
 	ck_assert_int_eq(epp_msg_result_code(m), 2500);
 	ck_assert_ptr_nonnull(strstr(xml,
@@ -41,7 +41,7 @@ START_TEST(cltrid_is_escaped)
 	struct epp_msg *m = NULL;
 	const char *why;
 
-	ck_assert_int_eq(epp_parse((uint8_t *)xml, len, &m, &why), 0);
+	ck_assert_int_eq(epp_parse_reply((uint8_t *)xml, len, &m, &why), 0);
 	ck_assert_ptr_null(strstr(xml, "<evil/>"));
 	ck_assert_ptr_nonnull(strstr(xml,
 	    "&lt;/clTRID&gt;&lt;evil/&gt;&amp;&quot;&apos;"));

@@ -21,7 +21,9 @@
 #include "epp.h"
 #include "frame.h"
 #include "lock.h"
+#include "pipeline.h"
 #include "policy.h"
+#include "xsd.h"
 
 #ifndef EPPGW_CONF
 #define EPPGW_CONF "/etc/eppgw/eppgw.conf"
@@ -72,35 +74,35 @@ classes_json(unsigned classes)
 }
 
 static json_t *
-judge_file(const struct policy *pol, const char *clid, const char *path,
-    const uint8_t *xml, size_t len)
+judge_file(const struct xsd *x, const struct policy *pol, const char *clid,
+    const char *path, const uint8_t *xml, size_t len)
 {
-	struct epp_msg *m = NULL;
-	struct verdict v;
-	const char *why;
+	struct pipe_out po;
+	const struct epp_msg *m;
+	const struct verdict *v = &po.v;
 	json_t *o, *objs, *lines;
 
-	if (epp_parse(xml, len, &m, &why) != 0) {
+	if (pipeline_judge(x, pol, clid, xml, len, &po) != 0)
+		return NULL;
+	m = po.msg;
+	if (!po.judged) {
 		char reason[256];
 
-		snprintf(reason, sizeof(reason), "syntax: %s", why);
+		if (po.action != PIPE_REPLY) {
+			/* hello: nothing to judge, forwarded as is */
+			pipe_out_clear(&po);
+			return json_pack("{s:s, s:s, s:[], s:[], s:s, s:s, "
+			    "s:n}", "file", path, "command", "hello",
+			    "objects", "changes", "decision",
+			    decision_name(DECISION_ALLOW), "reason",
+			    "nothing to judge", "change_id");
+		}
+		snprintf(reason, sizeof(reason), "syntax: %s", po.why);
+		pipe_out_clear(&po);
 		return json_pack("{s:s, s:n, s:[], s:[], s:s, s:s, s:n}",
 		    "file", path, "command", "objects", "changes", "decision",
 		    decision_name(DECISION_REJECT), "reason", reason,
 		    "change_id");
-	}
-	if (epp_msg_kind(m) == EPP_KIND_GREETING ||
-	    epp_msg_kind(m) == EPP_KIND_RESPONSE) {
-		epp_msg_free(m);
-		return json_pack("{s:s, s:n, s:[], s:[], s:s, s:s, s:n}",
-		    "file", path, "command", "objects", "changes", "decision",
-		    decision_name(DECISION_REJECT), "reason",
-		    "syntax: a response or greeting, not a command",
-		    "change_id");
-	}
-	if (policy_judge(pol, m, clid, &v) != 0) {
-		epp_msg_free(m);
-		return NULL;
 	}
 	objs = json_array();
 	for (size_t i = 0; i < epp_msg_nobjects(m); i++)
@@ -112,12 +114,11 @@ judge_file(const struct policy *pol, const char *clid, const char *path,
 		    json_string(epp_msg_change(m, i, NULL)));
 	o = json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:o}",
 	    "file", path, "command", epp_msg_name(m), "objects", objs,
-	    "changes", classes_json(v.decision == DECISION_APPROVAL ?
-	    v.classes : v.all_classes),
-	    "decision", decision_name(v.decision), "reason", v.reason,
-	    "change_id", v.change_id, "lines", lines);
-	verdict_clear(&v);
-	epp_msg_free(m);
+	    "changes", classes_json(v->decision == DECISION_APPROVAL ?
+	    v->classes : v->all_classes),
+	    "decision", decision_name(v->decision), "reason", v->reason,
+	    "change_id", v->change_id, "lines", lines);
+	pipe_out_clear(&po);
 	return o;
 }
 
@@ -127,7 +128,10 @@ ctl_explain(const struct ctl_opts *o, int argc, char *argv[])
 	struct config_errors errs = { NULL, 0 };
 	struct config *cfg = NULL;
 	struct policy *empty = NULL;
+	struct xsd *own_xsd = NULL;
 	const struct policy *pol;
+	const struct xsd *x;
+	char err[300];
 	const char *conf = o->conf, *clid = "";
 	int i, rc = 0;
 
@@ -156,12 +160,19 @@ ctl_explain(const struct ctl_opts *o, int argc, char *argv[])
 			return 1;
 		}
 		pol = cfg->policy;
+		x = cfg->xsd;
 	} else {
 		fprintf(stderr, "eppgwctl: no configuration: judging against "
 		    "an empty lock list\n");
 		if ((empty = policy_new(CLASS_ALL, locklist_new())) == NULL)
 			return 1;
 		pol = empty;
+		if ((own_xsd = xsd_new(NULL, 0, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "eppgwctl: %s\n", err);
+			policy_free(empty);
+			return 1;
+		}
+		x = own_xsd;
 	}
 	for (; i < argc; i++) {
 		uint8_t *xml;
@@ -174,7 +185,7 @@ ctl_explain(const struct ctl_opts *o, int argc, char *argv[])
 			rc = 1;
 			continue;
 		}
-		res = judge_file(pol, clid, argv[i], xml, len);
+		res = judge_file(x, pol, clid, argv[i], xml, len);
 		free(xml);
 		if (res == NULL) {
 			fprintf(stderr, "eppgwctl: %s: out of memory\n",
@@ -188,5 +199,6 @@ ctl_explain(const struct ctl_opts *o, int argc, char *argv[])
 	}
 	config_unref(cfg);
 	policy_free(empty);
+	xsd_free(own_xsd);
 	return rc;
 }
