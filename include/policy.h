@@ -20,7 +20,8 @@
 #include "epp.h"
 
 #define CHANGE_ID_LEN	12
-#define CANON_VERSION	"eppgw-change/1"
+/* 2: secdns.update=, secdns.chg.replace= lines; values read as schema types */
+#define CANON_VERSION	"eppgw-change/2"
 
 struct locklist;
 struct policy;

@@ -252,43 +252,67 @@ m_obj(struct epp_msg *m, enum epp_obj_type t, xmlNode *n)
 	return 0;
 }
 
-/* Only nodes inside the subtree are visible to the canonicaliser. */
-static int
-in_subtree(void *root, xmlNodePtr node, xmlNodePtr parent)
+/*
+ * The subtree n copied as the root of a document of its own, so the
+ * canonicaliser walks the subtree only (given the whole document and a
+ * visibility callback, it would walk every node of the command for every
+ * unknown element).  The copy declares on its root the namespaces it uses
+ * from outside; the work is linear in the subtree, the namespace lookups
+ * bounded by the parse limits.
+ */
+static xmlDocPtr
+subtree_doc(const xmlNode *n)
 {
-	xmlNode *top = root;
+	xmlDocPtr doc;
+	xmlNodePtr copy;
 
-	if (node->type == XML_NAMESPACE_DECL)
-		node = parent;
-	for (; node != NULL; node = node->parent)
-		if (node == top)
-			return 1;
-	return 0;
+	if ((doc = xmlNewDoc(BAD_CAST "1.0")) == NULL)
+		return NULL;
+	if ((copy = xmlDocCopyNode((xmlNodePtr)n, doc, 1)) == NULL) {
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	xmlDocSetRootElement(doc, copy);
+	return doc;
 }
 
-int
-m_c14n(struct epp_msg *m, const xmlNode *n, char **out)
+/* Exclusive C14N of a whole (small) document. */
+static int
+c14n_doc(xmlDocPtr doc, char **out)
 {
 	xmlOutputBufferPtr ob;
 	xmlBufferPtr buf;
 	int r;
 
 	if ((buf = xmlBufferCreate()) == NULL)
-		return m_fail(m, "out of memory");
+		return -1;
 	if ((ob = xmlOutputBufferCreateBuffer(buf, NULL)) == NULL) {
 		xmlBufferFree(buf);
-		return m_fail(m, "out of memory");
+		return -1;
 	}
-	r = xmlC14NExecute(m->doc, in_subtree, (void *)n,
-	    XML_C14N_EXCLUSIVE_1_0, NULL, 0, ob);
+	r = xmlC14NExecute(doc, NULL, NULL, XML_C14N_EXCLUSIVE_1_0, NULL, 0,
+	    ob);
 	xmlOutputBufferClose(ob);
 	if (r < 0 || (*out = strdup((const char *)xmlBufferContent(buf))) ==
 	    NULL) {
 		xmlBufferFree(buf);
-		return m_fail(m, "cannot canonicalise an element");
+		return -1;
 	}
 	xmlBufferFree(buf);
 	return 0;
+}
+
+int
+m_c14n(struct epp_msg *m, const xmlNode *n, char **out)
+{
+	xmlDocPtr doc = subtree_doc(n);
+	int r;
+
+	if (doc == NULL)
+		return m_fail(m, "out of memory");
+	r = c14n_doc(doc, out);
+	xmlFreeDoc(doc);
+	return r == 0 ? 0 : m_fail(m, "cannot canonicalise an element");
 }
 
 int
@@ -370,34 +394,32 @@ has_secret(const xmlNode *n)
 static int
 unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 {
-	struct epp_msg tmp;
 	xmlDocPtr doc = NULL;
-	xmlNodePtr copy;
 	char *c14n = NULL, *shown = NULL, hex[65];
 	unsigned char md[32];
 	unsigned mdlen = 0;
 	int r = -1;
 
-	if (m_c14n(m, n, &c14n) != 0)
-		return -1;
 	if (!has_secret(n)) {
+		if (m_c14n(m, n, &c14n) != 0)
+			return -1;
 		r = m_line(m, CLASS_UNKNOWN, "%s=%s", field, c14n);
 		free(c14n);
 		return r;
 	}
-	memset(&tmp, 0, sizeof(tmp));
-	if ((doc = xmlNewDoc(BAD_CAST "1.0")) == NULL ||
-	    (copy = xmlDocCopyNode((xmlNodePtr)n, doc, 1)) == NULL) {
+	/* One copy: canonicalised, redacted, canonicalised again. */
+	if ((doc = subtree_doc(n)) == NULL) {
 		m_fail(m, "out of memory");
 		goto out;
 	}
-	xmlDocSetRootElement(doc, copy);
-	xmlReconciliateNs(doc, copy);
-	m_redact(copy);
-	tmp.doc = doc;
-	if (m_c14n(&tmp, copy, &shown) != 0 ||
+	if (c14n_doc(doc, &c14n) != 0 ||
 	    EVP_Digest(c14n, strlen(c14n), md, &mdlen, EVP_sha256(),
 	    NULL) != 1) {
+		m_fail(m, "cannot canonicalise an element");
+		goto out;
+	}
+	m_redact(xmlDocGetRootElement(doc));
+	if (c14n_doc(doc, &shown) != 0) {
 		m_fail(m, "cannot canonicalise an element");
 		goto out;
 	}
