@@ -613,8 +613,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 	    &po) != 0)
 		goto nomem;	/* cannot judge: fail closed */
 	m = po.msg;
-	if (m != NULL && epp_msg_cltrid(m) != NULL && (s->cltrid =
-	    strndup(epp_msg_cltrid(m), 64)) == NULL)
+	if (po.cltrid[0] != '\0' && (s->cltrid = strdup(po.cltrid)) == NULL)
 		goto nomem;
 	if (m != NULL && epp_msg_kind(m) == EPP_KIND_COMMAND)
 		s->cmd = epp_msg_cmd(m);

@@ -76,6 +76,14 @@ extern const struct epp_limits epp_reply_limits;	/* registry frames */
 int epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
     struct epp_msg **out, const char **why);
 /*
+ * The clTRID of a registrar frame that epp_parse_command refused, so the
+ * 2001 reply can echo it: found only in a well-formed <command> within the
+ * parse limits, and only if it is a valid clTRID (3-64 characters).  0 and
+ * the clTRID in out, or -1.
+ */
+int epp_peek_cltrid(const uint8_t *xml, size_t len, char *out,
+    size_t outlen);
+/*
  * Parse one registry greeting or response: bounded parse only (the
  * registrar gets the registry's own bytes, so nothing is rewritten).
  */

@@ -36,6 +36,7 @@ struct pipe_out {
 	const char	*why;		/* PIPE_REPLY: for logs and the record */
 	uint8_t		*fwd;		/* PIPE_FORWARD, PIPE_APPROVAL */
 	size_t		 fwd_len;
+	char		 cltrid[65];	/* to echo; "" when there is none */
 };
 
 /*

@@ -277,6 +277,18 @@ scan_tree(xmlNode *n, size_t max_text, int strip_comments, const char **why)
 				*why = "element without namespace";
 				return -1;
 			}
+			/* An attribute value is a field too. */
+			for (const xmlAttr *a = n->properties; a != NULL;
+			    a = a->next)
+				for (const xmlNode *t = a->children; t != NULL;
+				    t = t->next)
+					if (t->content != NULL &&
+					    xmlStrlen(t->content) >
+					    (int)max_text) {
+						*why = "attribute value too "
+						    "long";
+						return -1;
+					}
 			if (scan_tree(n->children, max_text, strip_comments,
 			    why) != 0)
 				return -1;
@@ -650,13 +662,21 @@ static int
 strip_own(struct epp_msg *m, xmlNode *top)
 {
 	xmlNode *ext = NULL, *c, *next;
+	int count = 0;
 
 	if (!is_epp(top, "command"))
 		return 0;
 	for (c = top->children; c != NULL; c = c->next)
-		if (is_epp(c, "extension"))
-			ext = c;	/* a second one fails validation */
-	if (ext == NULL)
+		if (is_epp(c, "extension")) {
+			ext = c;
+			count++;
+		}
+	/*
+	 * Two <extension> elements fail validation, unless stripping made
+	 * one of them go away: then the other, eppgw's elements and all,
+	 * would be judged and forwarded.  Leave them both for the schema.
+	 */
+	if (ext == NULL || count > 1)
 		return 0;
 	for (c = ext->children; c != NULL; c = next) {
 		next = c->next;
@@ -780,6 +800,39 @@ epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
 	r = 0;
 out:
 	epp_msg_free(m);
+	return r;
+}
+
+int
+epp_peek_cltrid(const uint8_t *xml, size_t len, char *out, size_t outlen)
+{
+	const char *why;
+	xmlDocPtr doc;
+	xmlNode *top, *trid = NULL;
+	char *v = NULL;
+	int r = -1;
+
+	if (outlen == 0 || (doc = read_doc(xml, len, &epp_command_limits, 1,
+	    &why)) == NULL)
+		return -1;
+	if ((top = top_element(doc, &why)) == NULL || !is_epp(top, "command"))
+		goto out;
+	for (xmlNode *c = top->children; c != NULL; c = c->next)
+		if (is_epp(c, "clTRID")) {
+			if (trid != NULL)
+				goto out;	/* which one? neither */
+			trid = c;
+		}
+	/* trIDStringType: a token of 3 to 64 characters, text only. */
+	if (trid == NULL || xmlFirstElementChild(trid) != NULL ||
+	    (v = m_text(trid)) == NULL || strlen(v) < 3 || strlen(v) > 64 ||
+	    strlen(v) >= outlen)
+		goto out;
+	memcpy(out, v, strlen(v) + 1);
+	r = 0;
+out:
+	free(v);
+	xmlFreeDoc(doc);
 	return r;
 }
 

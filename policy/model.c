@@ -160,6 +160,7 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 	struct epp_line *n;
 	va_list ap;
 	char buf[512], *text;
+	const char *p;
 	int len;
 
 	/* Most lines fit the stack buffer: format once, copy once. */
@@ -175,10 +176,29 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 		vsnprintf(text, (size_t)len + 1, fmt, ap);
 		va_end(ap);
 	}
-	/* A line is one line: values cannot carry a newline into it. */
-	for (char *p = text; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	/*
+	 * A line is one line: a value (an unknown element's canonical form)
+	 * cannot carry a line end into it.  Escaped, not replaced, so that
+	 * "a b" and "a\nb" stay two different changes.
+	 */
+	if (strpbrk(text, "\\\n\r") != NULL) {
+		char *esc, *w;
+
+		if ((esc = malloc(2 * (size_t)len + 1)) == NULL) {
+			free(text);
+			return m_fail(m, "out of memory");
+		}
+		for (w = esc, p = text; *p != '\0'; p++) {
+			if (*p == '\\' || *p == '\n' || *p == '\r') {
+				*w++ = '\\';
+				*w++ = *p == '\n' ? 'n' : *p == '\r' ? 'r' : '\\';
+			} else
+				*w++ = *p;
+		}
+		*w = '\0';
+		free(text);
+		text = esc;
+	}
 	if ((n = realloc(m->lines, (m->nlines + 1) * sizeof(*n))) == NULL) {
 		free(text);
 		return m_fail(m, "out of memory");

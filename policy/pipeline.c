@@ -1,6 +1,7 @@
 /*
  * pipeline.c: parse -> validate -> judge -> serialise (see pipeline.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,9 +28,16 @@ pipeline_judge(const struct xsd *x, const struct policy *p,
 	memset(out, 0, sizeof(*out));
 	if (epp_parse_command(x, xml, len, &m, &why) != 0) {
 		refuse(out, why);
+		/* Even a refused command gets its clTRID back (RFC 5730). */
+		if (epp_peek_cltrid(xml, len, out->cltrid,
+		    sizeof(out->cltrid)) != 0)
+			out->cltrid[0] = '\0';
 		return 0;
 	}
 	out->msg = m;
+	if (epp_msg_cltrid(m) != NULL)
+		snprintf(out->cltrid, sizeof(out->cltrid), "%s",
+		    epp_msg_cltrid(m));
 	switch (epp_msg_kind(m)) {
 	case EPP_KIND_HELLO:
 		break;		/* nothing to judge */
