@@ -519,8 +519,16 @@ model_build(struct epp_msg *m, xmlNode *verb)
 	const char *sep;
 
 	switch (m->cmd) {
-	case EPP_CMD_LOGIN:
 	case EPP_CMD_LOGOUT:
+		/*
+		 * The schema lets <logout> hold anything (xs:anyType); RFC
+		 * 5730 gives it no content.  Content nobody reads is content
+		 * nobody judged: refused.
+		 */
+		if (xmlFirstElementChild(verb) != NULL)
+			return m_fail(m, "logout takes no content");
+		return 0;
+	case EPP_CMD_LOGIN:
 	case EPP_CMD_POLL:
 		return 0;	/* no object */
 	default:
