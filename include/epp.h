@@ -59,7 +59,9 @@ struct epp_limits {
 	size_t	max_attrs;	/* attributes + namespace declarations per tag */
 	size_t	max_ns;		/* namespace declarations in the document */
 	size_t	max_depth;	/* element nesting */
-	size_t	max_text;	/* bytes in one text node */
+	size_t	max_text;	/* bytes in one text node or attribute value */
+	size_t	max_ns_uri;	/* bytes in one namespace name */
+	size_t	max_unknown;	/* elements judged as "unknown" (commands) */
 };
 extern const struct epp_limits epp_command_limits;	/* registrar frames */
 extern const struct epp_limits epp_reply_limits;	/* registry frames */
@@ -72,17 +74,13 @@ extern const struct epp_limits epp_reply_limits;	/* registry frames */
  * caller frees with epp_msg_free, or -1 with a short static reason in *why
  * (never a copy of the input: the input may hold secrets).  A greeting or
  * response parses (kind says so) but has no model.
+ *
+ * cltrid (cltrid_len bytes, may be NULL): on failure, the clTRID of a
+ * well-formed <command> when it is a valid one (3-64 characters), so the
+ * 2001 reply can echo it (RFC 5730); "" when there is none.
  */
 int epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
-    struct epp_msg **out, const char **why);
-/*
- * The clTRID of a registrar frame that epp_parse_command refused, so the
- * 2001 reply can echo it: found only in a well-formed <command> within the
- * parse limits, and only if it is a valid clTRID (3-64 characters).  0 and
- * the clTRID in out, or -1.
- */
-int epp_peek_cltrid(const uint8_t *xml, size_t len, char *out,
-    size_t outlen);
+    struct epp_msg **out, const char **why, char *cltrid, size_t cltrid_len);
 /*
  * Parse one registry greeting or response: bounded parse only (the
  * registrar gets the registry's own bytes, so nothing is rewritten).

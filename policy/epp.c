@@ -50,11 +50,12 @@
  */
 const struct epp_limits epp_command_limits = {
 	.max_elements = 1024, .max_attrs = 32, .max_ns = 64, .max_depth = 32,
-	.max_text = 16384
+	.max_text = 16384, .max_ns_uri = 128, .max_unknown = 32
 };
 const struct epp_limits epp_reply_limits = {
 	.max_elements = 200000, .max_attrs = 256, .max_ns = 1024,
-	.max_depth = 64, .max_text = 1048576
+	.max_depth = 64, .max_text = 1048576, .max_ns_uri = 1024,
+	.max_unknown = 0
 };
 
 static const struct {
@@ -153,6 +154,18 @@ sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		stop(ctxt, "too many namespace declarations");
 		return;
 	}
+	/*
+	 * Every element of a namespace carries its name through validation
+	 * and canonical forms: a long one, used by many elements, costs
+	 * their product.  Real EPP namespace names are under 80 bytes.
+	 */
+	for (int i = 0; i < nb_namespaces; i++)
+		if (namespaces[2 * i + 1] != NULL &&
+		    (size_t)xmlStrlen(namespaces[2 * i + 1]) >
+		    b->lim->max_ns_uri) {
+			stop(ctxt, "namespace name too long");
+			return;
+		}
 	if ((size_t)nb_attributes + (size_t)nb_namespaces >
 	    b->lim->max_attrs) {
 		stop(ctxt, "too many attributes");
@@ -716,37 +729,67 @@ builtin_ns(const xmlNs *ns)
  * namespaces keep theirs: their types are not known here.
  */
 static int
-normalise_attrs(xmlNode *n)
+normalise_attrs(xmlNode *n, const xmlNs **last, int *known)
 {
-	const xmlNs *last = NULL;
-	int known = 0;
-
 	for (; n != NULL; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
-		if (n->ns != last) {
-			last = n->ns;
-			known = builtin_ns(n->ns);
+		/* Most elements share a few xmlNs structs: compare URIs
+		 * only when the struct changes. */
+		if (n->ns != *last) {
+			*last = n->ns;
+			*known = builtin_ns(n->ns);
 		}
-		for (xmlAttr *a = known ? n->properties : NULL; a != NULL;
+		for (xmlAttr *a = *known ? n->properties : NULL; a != NULL;
 		    a = a->next)
 			if (a->ns == NULL && m_token_attr(n, a->name) == NULL)
 				return -1;
-		if (normalise_attrs(n->children) != 0)
+		if (n->children != NULL &&
+		    normalise_attrs(n->children, last, known) != 0)
 			return -1;
 	}
 	return 0;
 }
 
+/*
+ * The clTRID of a <command>, for the reply to a command refused after it
+ * was parsed: only a valid one (trIDStringType: a token of 3 to 64
+ * characters, text only), and only if there is exactly one.
+ */
+static void
+peek_cltrid(const xmlNode *top, char *out, size_t outlen)
+{
+	const xmlNode *trid = NULL;
+	char *v;
+
+	if (!is_epp(top, "command"))
+		return;
+	for (const xmlNode *c = top->children; c != NULL; c = c->next)
+		if (is_epp(c, "clTRID")) {
+			if (trid != NULL)
+				return;		/* which one?  neither */
+			trid = c;
+		}
+	if (trid == NULL || xmlFirstElementChild((xmlNode *)trid) != NULL ||
+	    (v = m_text(trid)) == NULL)
+		return;
+	if (strlen(v) >= 3 && strlen(v) <= 64 && strlen(v) < outlen)
+		memcpy(out, v, strlen(v) + 1);
+	free(v);
+}
+
 int
 epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
-    struct epp_msg **out, const char **why)
+    struct epp_msg **out, const char **why, char *cltrid, size_t cltrid_len)
 {
 	struct epp_msg *m = NULL;
+	const xmlNs *last_ns = NULL;
 	xmlNode *top;
-	int r = -1;
+	int r = -1, known_ns = 0;
 
 	*out = NULL;
+	if (cltrid != NULL && cltrid_len > 0)
+		cltrid[0] = '\0';
 	if (x == NULL) {
 		*why = "no schemas: cannot judge";
 		return -1;
@@ -759,13 +802,17 @@ epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
 	if ((m->doc = read_doc(xml, len, &epp_command_limits, 1, why)) ==
 	    NULL || (top = top_element(m->doc, why)) == NULL)
 		goto out;
+	if (cltrid != NULL)
+		peek_cltrid(top, cltrid, cltrid_len);
+	m->frame_len = len;
 	if (strip_own(m, top) != 0) {
 		*why = "out of memory";
 		goto out;
 	}
 	if (xsd_validate(x, m->doc, why) != 0)
 		goto out;
-	if (normalise_attrs(xmlDocGetRootElement(m->doc)) != 0) {
+	if (normalise_attrs(xmlDocGetRootElement(m->doc), &last_ns,
+	    &known_ns) != 0) {
 		*why = "out of memory";
 		goto out;
 	}
@@ -800,39 +847,6 @@ epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
 	r = 0;
 out:
 	epp_msg_free(m);
-	return r;
-}
-
-int
-epp_peek_cltrid(const uint8_t *xml, size_t len, char *out, size_t outlen)
-{
-	const char *why;
-	xmlDocPtr doc;
-	xmlNode *top, *trid = NULL;
-	char *v = NULL;
-	int r = -1;
-
-	if (outlen == 0 || (doc = read_doc(xml, len, &epp_command_limits, 1,
-	    &why)) == NULL)
-		return -1;
-	if ((top = top_element(doc, &why)) == NULL || !is_epp(top, "command"))
-		goto out;
-	for (xmlNode *c = top->children; c != NULL; c = c->next)
-		if (is_epp(c, "clTRID")) {
-			if (trid != NULL)
-				goto out;	/* which one? neither */
-			trid = c;
-		}
-	/* trIDStringType: a token of 3 to 64 characters, text only. */
-	if (trid == NULL || xmlFirstElementChild(trid) != NULL ||
-	    (v = m_text(trid)) == NULL || strlen(v) < 3 || strlen(v) > 64 ||
-	    strlen(v) >= outlen)
-		goto out;
-	memcpy(out, v, strlen(v) + 1);
-	r = 0;
-out:
-	free(v);
-	xmlFreeDoc(doc);
 	return r;
 }
 

@@ -61,6 +61,11 @@ struct epp_msg {
 	size_t		 info_ncontacts;
 
 	const char	*why;		/* set by model code on failure */
+
+	/* What unknown() has produced, against the command's limits. */
+	size_t		 frame_len;
+	unsigned	 nunknown;
+	size_t		 unknown_bytes;
 };
 
 /* Helpers for the model builders (model.c). */

@@ -411,19 +411,42 @@ has_secret(const xmlNode *n)
  * redacted form goes in, followed by a hash of the real one, so the digest
  * still changes with the secret and the text never shows it.
  */
+/*
+ * Each unknown element costs a copy and a canonical form, and its line
+ * repeats the namespaces it uses: bounded in number, and in total to about
+ * the frame's own size, so no frame makes the judge do more than linear
+ * work (a long namespace name used by a thousand elements would otherwise
+ * be canonicalised a thousand times).
+ */
+static int
+unknown_budget(struct epp_msg *m, const char *c14n)
+{
+	m->unknown_bytes += strlen(c14n);
+	if (m->unknown_bytes > m->frame_len + 1024)
+		return m_fail(m, "unknown elements too large");
+	return 0;
+}
+
 static int
 unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 {
 	xmlDocPtr doc = NULL;
 	char *c14n = NULL, *shown = NULL, hex[65];
 	unsigned char md[32];
-	unsigned mdlen = 0;
+	unsigned mdlen = 0, nth;
 	int r = -1;
 
+	if (m->nunknown >= epp_command_limits.max_unknown)
+		return m_fail(m, "too many unknown elements");
+	/* Numbered, so repeating or reordering them is another change: the
+	 * gateway cannot know that they mean the same. */
+	nth = ++m->nunknown;
 	if (!has_secret(n)) {
 		if (m_c14n(m, n, &c14n) != 0)
 			return -1;
-		r = m_line(m, CLASS_UNKNOWN, "%s=%s", field, c14n);
+		if (unknown_budget(m, c14n) == 0)
+			r = m_line(m, CLASS_UNKNOWN, "%s.%u=%s", field, nth,
+			    c14n);
 		free(c14n);
 		return r;
 	}
@@ -443,9 +466,12 @@ unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 		m_fail(m, "cannot canonicalise an element");
 		goto out;
 	}
+	if (unknown_budget(m, c14n) != 0)
+		goto out;
 	for (unsigned i = 0; i < mdlen && i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	r = m_line(m, CLASS_UNKNOWN, "%s=%s sha256:%s", field, shown, hex);
+	r = m_line(m, CLASS_UNKNOWN, "%s.%u=%s sha256:%s", field, nth, shown,
+	    hex);
 out:
 	if (c14n != NULL)
 		OPENSSL_cleanse(c14n, strlen(c14n));

@@ -26,12 +26,10 @@ pipeline_judge(const struct xsd *x, const struct policy *p,
 	const char *why;
 
 	memset(out, 0, sizeof(*out));
-	if (epp_parse_command(x, xml, len, &m, &why) != 0) {
+	/* Even a refused command gets its clTRID back (RFC 5730). */
+	if (epp_parse_command(x, xml, len, &m, &why, out->cltrid,
+	    sizeof(out->cltrid)) != 0) {
 		refuse(out, why);
-		/* Even a refused command gets its clTRID back (RFC 5730). */
-		if (epp_peek_cltrid(xml, len, out->cltrid,
-		    sizeof(out->cltrid)) != 0)
-			out->cltrid[0] = '\0';
 		return 0;
 	}
 	out->msg = m;

@@ -80,7 +80,7 @@ START_TEST(corpus_model_matches_table)
 		xml = slurp(path, &len);
 		rows++;
 		if (epp_parse_command(unit_xsd(), (uint8_t *)xml, len, &m,
-		    &why) != 0) {
+		    &why, NULL, 0) != 0) {
 			ck_assert_msg(strcmp(f[1], "-") == 0 &&
 			    strcmp(f[4], "reject") == 0,
 			    "%s: refused (%s), table says %s", f[0], why, f[1]);

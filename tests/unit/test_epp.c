@@ -18,7 +18,7 @@ parse_ok(const char *xml)
 	const char *why = NULL;
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml,
-	    strlen(xml), &m, &why) == 0, "refused: %s", why ? why : "?");
+	    strlen(xml), &m, &why, NULL, 0) == 0, "refused: %s", why ? why : "?");
 	return m;
 }
 
@@ -29,7 +29,7 @@ parse_fails(const char *xml, const char *want)
 	const char *why = NULL;
 
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml,
-	    strlen(xml), &m, &why), -1);
+	    strlen(xml), &m, &why, NULL, 0), -1);
 	ck_assert_ptr_null(m);
 	ck_assert_ptr_nonnull(why);
 	if (want != NULL)
@@ -171,7 +171,7 @@ START_TEST(deep_nesting_refused)
 	struct epp_msg *m = NULL;
 	const char *why;
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (uint8_t *)buf, len,
-	    &m, &why), -1);
+	    &m, &why, NULL, 0), -1);
 	free(buf);
 }
 END_TEST
@@ -270,7 +270,7 @@ START_TEST(corpus_frames)
 			r = epp_parse_reply((uint8_t *)xml, len, &m, &why);
 		else
 			r = epp_parse_command(unit_xsd(), (uint8_t *)xml, len,
-			    &m, &why);
+			    &m, &why, NULL, 0);
 		nfiles++;
 		if (strcmp(f[2], "hostile") == 0) {
 			ck_assert_msg(r == -1 && strstr(why, "DOCTYPE"),

@@ -299,7 +299,7 @@ check_forwarded(const struct pcase *c, const struct bytes *out)
 
 	/* The registry gets a command the gateway reads the same way. */
 	ck_assert_msg(epp_parse_command(unit_xsd(), (uint8_t *)xml, len, &m,
-	    &why) == 0, "%s: forwarded bytes refused: %s", c->what, why);
+	    &why, NULL, 0) == 0, "%s: forwarded bytes refused: %s", c->what, why);
 	ck_assert_str_eq(epp_msg_name(m), c->command);
 	if (c->cltrid != NULL)
 		ck_assert_str_eq(epp_msg_cltrid(m), c->cltrid);

@@ -160,7 +160,7 @@ judge(const struct policy *p, const char *xml, struct verdict *v,
 	const char *why = NULL;
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
-	    &why) == 0, "parse failed: %s\n%s", why, xml);
+	    &why, NULL, 0) == 0, "parse failed: %s\n%s", why, xml);
 	ck_assert_int_eq(policy_judge(p, m, "registrar1", v), 0);
 	if (mp != NULL)
 		*mp = m;
@@ -520,7 +520,7 @@ refused(const char *body)
 	const char *xml = envelope(body, "T-1");
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
-	    &why) == -1, "accepted: %s", body);
+	    &why, NULL, 0) == -1, "accepted: %s", body);
 }
 
 START_TEST(structure_is_checked)
@@ -565,7 +565,7 @@ change_id_of(const char *xml, const char *clid, char out[13])
 	const char *why;
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
-	    &why) == 0, "%s", why);
+	    &why, NULL, 0) == 0, "%s", why);
 	ck_assert_int_eq(policy_judge(p, m, clid, &v), 0);
 	memcpy(out, v.change_id, 13);
 	verdict_clear(&v);
@@ -695,7 +695,7 @@ START_TEST(redaction_hides_every_secret)
 		size_t len;
 
 		ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)docs[i],
-		    strlen(docs[i]), &m, &why), 0);
+		    strlen(docs[i]), &m, &why, NULL, 0), 0);
 		ck_assert_int_eq(epp_msg_redacted(m, &red, &len), 0);
 		ck_assert_ptr_null(strstr(red, "SECRET"));
 		ck_assert_ptr_nonnull(strstr(red, "REDACTED"));
@@ -724,7 +724,7 @@ START_TEST(forwarded_is_what_was_judged)
 	char *s;
 
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
-	    &why), 0);
+	    &why, NULL, 0), 0);
 	ck_assert_int_eq(epp_msg_serialise(m, &out, &len), 0);
 	s = strndup((char *)out, len);
 	/* No comment, no CDATA split, no eppgw extension: one text node. */
@@ -733,7 +733,7 @@ START_TEST(forwarded_is_what_was_judged)
 	ck_assert_ptr_null(strstr(s, "<extension"));
 	ck_assert_ptr_nonnull(strstr(s, ">open.example<"));
 	/* And it parses back to the same model. */
-	ck_assert_int_eq(epp_parse_command(unit_xsd(), out, len, &again, &why), 0);
+	ck_assert_int_eq(epp_parse_command(unit_xsd(), out, len, &again, &why, NULL, 0), 0);
 	ck_assert_str_eq(epp_msg_object(again, 0, NULL, NULL), "open.example");
 	ck_assert_str_eq(epp_msg_cltrid(again), "F-1");
 	free(s);
