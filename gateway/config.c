@@ -80,6 +80,16 @@ static const struct keyword keywords[] = {
 	{ "upstream", "key", KW_PATH, F(up_key), 1, NULL, 0, 0 },
 	{ "upstream", "max_frame", KW_SIZE, F(up_max_frame), 0, "1048576",
 	    4096, 64 * 1024 * 1024 },
+	{ "upstream", "clid", KW_STRING, F(watch_clid), 0, NULL, 3, 16 },
+	{ "upstream", "password_file", KW_PATH, F(watch_password_file), 0,
+	    NULL, 0, 0 },
+	{ "upstream", "refresh", KW_UINT, F(watch_refresh), 0, "300",
+	    5, 86400 },
+	{ "upstream", "keepalive", KW_UINT, F(watch_keepalive), 0, "60",
+	    5, 3600 },
+	{ "upstream", "state", KW_PATH, F(regstate_path), 0, NULL, 0, 0 },
+	{ "upstream", "state_max", KW_UINT, F(state_max), 0, "100000",
+	    16, 10000000 },
 	{ "upstream", "connect_timeout", KW_UINT, F(up_connect_timeout), 0,
 	    "10", 1, 300 },
 	{ "upstream", "reply_timeout", KW_UINT, F(up_reply_timeout), 0,
@@ -1034,6 +1044,30 @@ check_admin(struct parse *ps)
 			    "signing_key"), "signing_key: %s: readable by group "
 			    "or others (chmod 600)", cfg->audit_key);
 	}
+	/* The watch session: a login, a private password, a state file. */
+	if ((cfg->watch_clid == NULL) != (cfg->watch_password_file == NULL))
+		adderr(ps->errs, ps->file, kw_line(ps, "upstream", "clid") ?
+		    kw_line(ps, "upstream", "clid") :
+		    kw_line(ps, "upstream", "password_file"),
+		    "[upstream] clid and password_file go together (the watch "
+		    "session's login)");
+	if (cfg->watch_clid != NULL && cfg->regstate_path == NULL)
+		adderr(ps->errs, ps->file, kw_line(ps, "upstream", "clid"),
+		    "[upstream] clid needs state (where the registry's state "
+		    "of locked objects is kept)");
+	if (cfg->watch_password_file != NULL) {
+		struct stat st;
+
+		if (stat(cfg->watch_password_file, &st) != 0)
+			adderr(ps->errs, ps->file, kw_line(ps, "upstream",
+			    "password_file"), "password_file: %s: %s",
+			    cfg->watch_password_file, strerror(errno));
+		else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+			adderr(ps->errs, ps->file, kw_line(ps, "upstream",
+			    "password_file"), "password_file: %s: readable "
+			    "by group or others (chmod 600)",
+			    cfg->watch_password_file);
+	}
 	if (cfg->seeds_path != NULL && !all)
 		adderr(ps->errs, ps->file, kw_line(ps, "approvals", "seeds"),
 		    "approvals need the [admin] listener");
@@ -1135,6 +1169,9 @@ config_free(struct config *cfg)
 	free(cfg->up_ca);
 	free(cfg->up_cert);
 	free(cfg->up_key);
+	free(cfg->watch_clid);
+	free(cfg->watch_password_file);
+	free(cfg->regstate_path);
 	free(cfg->locks_path);
 	free(cfg->user);
 	free(cfg->run_as_root);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "watch.h"
 #include "sdnotify.h"
 
 #ifndef EPPGW_VERSION
@@ -50,6 +51,7 @@ struct daemon {
 	struct audit		*audit;
 	struct metrics		*metrics;
 	struct alerter		*alerter;
+	struct watch		*watch;
 	const char		*conf_path;
 	int			 stopping;
 };
@@ -145,6 +147,7 @@ alert_metrics(void *arg, struct evbuffer *out)
 	struct alert_stats st;
 
 	audit_metrics(d, out);
+	watch_metrics(d->watch, proxy_regstate(d->proxy), out);
 	if (d->alerter == NULL)
 		return;
 	alerter_stats(d->alerter, &st);
@@ -214,6 +217,34 @@ start_audit(struct daemon *d, const struct config *cfg)
 	}
 	proxy_set_audit(d->proxy, d->audit);
 	log_notice("audit log in %s", cfg->audit_dir);
+	return 0;
+}
+
+/*
+ * The watch session (watch.h): the gateway's own login to the registry,
+ * keeping registry truth about locked objects.  Its state file must load:
+ * what the registry said of a locked object is not silently forgotten.
+ */
+static int
+start_watch(struct daemon *d, const struct config *cfg)
+{
+	char err[512];
+
+	if (cfg->watch_clid == NULL) {
+		log_notice("no [upstream] clid: no watch session; what the "
+		    "gateway knows of the registry comes only from replies "
+		    "registrars receive");
+		return 0;
+	}
+	if ((d->watch = watch_new(d->base, (struct config *)cfg,
+	    proxy_client_ctx(d->proxy), proxy_regstate(d->proxy), err,
+	    sizeof(err))) == NULL) {
+		log_err("watch: %s", err);
+		return -1;
+	}
+	watch_set_audit(d->watch, d->audit);
+	watch_set_alerter(d->watch, d->alerter);
+	proxy_set_watch(d->proxy, d->watch);
 	return 0;
 }
 
@@ -384,6 +415,11 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		log_err("reload failed: %s: keeping the running "
 		    "configuration", err);
 	else {
+		if (d->watch != NULL)
+			watch_reload(d->watch, cfg, proxy_client_ctx(d->proxy));
+		if ((cfg->watch_clid == NULL) != (d->watch == NULL))
+			log_warn("reload: starting or stopping the watch "
+			    "session needs a restart");
 		if (d->approvals != NULL && approvals_revalidate(d->approvals,
 		    ticket_still_valid, cfg) != 0)
 			log_err("reload: could not revalidate approval tickets");
@@ -514,7 +550,7 @@ main(int argc, char *argv[])
 	}
 	if (start_admin(&d, cfg) != 0 || drop_privileges(cfg) != 0 ||
 	    start_alerts(&d, cfg) != 0 || start_audit(&d, cfg) != 0 ||
-	    start_approvals(&d, cfg) != 0)
+	    start_approvals(&d, cfg) != 0 || start_watch(&d, cfg) != 0)
 		goto out;
 	log_notice("eppgw %s: listening on %s, registry %s (%s)",
 	    EPPGW_VERSION, cfg->listen.text, cfg->up_address.text,
@@ -526,6 +562,11 @@ main(int argc, char *argv[])
 	rc = 0;
 out:
 	admin_free(d.admin);
+	/* The watch writes its state one last time, into the proxy's store;
+	 * sessions closing after it must not reach for it. */
+	if (d.proxy != NULL)
+		proxy_set_watch(d.proxy, NULL);
+	watch_free(d.watch);
 	proxy_free(d.proxy);
 	/* Last: the final checkpoint covers every session's close record. */
 	audit_close(d.audit);

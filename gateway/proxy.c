@@ -13,11 +13,11 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
-#include "idset.h"
 #include "lock.h"
 #include "log.h"
 #include "policy.h"
 #include "proxy.h"
+#include "regstate.h"
 #include "session.h"
 #include "tls.h"
 
@@ -32,8 +32,8 @@ struct proxy {
 	struct audit		*audit;		/* not owned */
 	struct metrics		*metrics;	/* not owned */
 	struct alerter		*alerter;	/* not owned */
-	struct locklist		*learned;	/* status locks seen */
-	struct idset		*contacts;	/* contacts of locked domains */
+	struct regstate		*rs;		/* registry truth (regstate.h) */
+	struct watch		*watch;		/* not owned; NULL: none */
 	uint64_t		 next_id;
 	int			 accepting;
 	int			 draining;
@@ -82,11 +82,10 @@ proxy_new(struct event_base *base, struct config *cfg, char *err,
 	p->base = base;
 	snprintf(p->run_id, sizeof(p->run_id), "%llx%04x",
 	    (unsigned long long)time(NULL), (unsigned)getpid() & 0xffff);
-	if ((p->learned = locklist_new()) == NULL ||
-	    (p->contacts = idset_new()) == NULL ||
+	/* The bound applies with or without a watch session. */
+	if ((p->rs = regstate_new(cfg->state_max)) == NULL ||
 	    proxy_reload(p, cfg, err, errlen) != 0) {
-		locklist_free(p->learned);
-		idset_free(p->contacts);
+		regstate_free(p->rs);
 		free(p);
 		return NULL;
 	}
@@ -110,9 +109,6 @@ proxy_reload(struct proxy *p, struct config *cfg, char *err, size_t errlen)
 	p->server_ctx = sctx;
 	p->client_ctx = cctx;
 	p->cfg = config_ref(cfg);
-	/* What the registry told us survives the reload. */
-	policy_set_learned(cfg->policy, p->learned);
-	policy_set_linked_contacts(cfg->policy, p->contacts);
 	return 0;
 }
 
@@ -173,8 +169,7 @@ proxy_free(struct proxy *p)
 	SSL_CTX_free(p->server_ctx);
 	SSL_CTX_free(p->client_ctx);
 	config_unref(p->cfg);
-	locklist_free(p->learned);
-	idset_free(p->contacts);
+	regstate_free(p->rs);
 	free(p);
 }
 
@@ -208,16 +203,22 @@ proxy_approvals(const struct proxy *p)
 	return p->approvals;
 }
 
-struct locklist *
-proxy_learned(const struct proxy *p)
+struct regstate *
+proxy_regstate(const struct proxy *p)
 {
-	return p->learned;
+	return p->rs;
 }
 
-struct idset *
-proxy_linked_contacts(const struct proxy *p)
+struct watch *
+proxy_watch(const struct proxy *p)
 {
-	return p->contacts;
+	return p->watch;
+}
+
+void
+proxy_set_watch(struct proxy *p, struct watch *w)
+{
+	p->watch = w;
 }
 
 struct alerter *

@@ -7,6 +7,8 @@
  *   CONNECTING  upstream TCP connect and TLS handshake
  *   GREETING    waiting for the registry's greeting, which is relayed
  *   READY       waiting for a command from the registrar
+ *   ASK         the registry's state of the command's domain is needed
+ *               before it can be judged: the watch session is asking
  *   WAIT_REPLY  a command was forwarded; registrar input waits unread
  *   CLOSING     a last reply is being flushed to the registrar
  *
@@ -37,23 +39,25 @@
 #include "change.h"
 #include "epp.h"
 #include "frame.h"
-#include "idset.h"
-#include "lock.h"
 #include "log.h"
 #include "metrics.h"
+#include "names.h"
 #include "pipeline.h"
 #include "policy.h"
 #include "proxy.h"
 #include "records.h"
+#include "regstate.h"
 #include "reply.h"
 #include "session.h"
 #include "tls.h"
+#include "watch.h"
 
 enum state {
 	ST_HANDSHAKE = 0,
 	ST_CONNECTING,
 	ST_GREETING,
 	ST_READY,
+	ST_ASK,		/* the watch session asks the registry first */
 	ST_LOG_CMD,	/* the command's audit record is being made durable */
 	ST_WAIT_REPLY,
 	ST_LOG_RSP,	/* the reply's audit record is being made durable */
@@ -102,6 +106,17 @@ struct session {
 	struct timespec		 sent;
 	uint64_t		 cmd_seq;	/* its audit record */
 	int			 cmd_logged;
+
+	/* What a forwarded change touches, to tell the watch session once
+	 * the registry has executed it (watch_changed). */
+	enum rs_kind		 fwd_kind;
+	char			 fwd_object[NAME_MAX_LEN + 1];
+	unsigned		 fwd_classes;
+
+	/* A command held while the watch session asks the registry. */
+	uint8_t			*ask_xml;
+	size_t			 ask_len;
+	int			 asked;		/* once per command */
 
 	/* What to do once the command's record is durable. */
 	enum { ACT_NONE, ACT_FORWARD, ACT_REPLY } act;
@@ -160,6 +175,7 @@ free_memory(struct session *s)
 	free(s->cltrid);
 	free(s->login_clid);
 	free(s->act_xml);
+	free(s->ask_xml);
 	json_decref(s->alert_body);
 	config_unref(s->cfg);
 	SSL_CTX_free(s->client_ctx);
@@ -231,6 +247,8 @@ session_close(struct session *s, const char *why)
 	}
 	s->state = ST_DEAD;
 	release(s);
+	/* A question still out must not call back into a closed session. */
+	watch_cancel(proxy_watch(s->proxy), s);
 	/* Free from a fresh loop turn: our callers may still look at s. */
 	if (event_base_once(s->base, -1, EV_TIMEOUT, free_cb, s, NULL) != 0)
 		free_cb(-1, 0, s);
@@ -274,6 +292,8 @@ clear_inflight(struct session *s)
 	free(s->login_clid);
 	s->cltrid = s->login_clid = NULL;
 	s->cmd = EPP_CMD_NONE;
+	s->fwd_object[0] = '\0';
+	s->fwd_classes = 0;
 }
 
 /* Stop reading from both sides; close once the registrar has our bytes. */
@@ -593,6 +613,56 @@ need_approval(struct session *s, const struct epp_msg *m,
 	return -1;
 }
 
+static void handle_command(struct session *s, const uint8_t *xml,
+    size_t len);
+
+/* The watch session has an answer (ok) or cannot get one. */
+static void
+ask_cb(void *arg, int ok)
+{
+	struct session *s = arg;
+	uint8_t *xml = s->ask_xml;
+	size_t len = s->ask_len;
+
+	s->ask_xml = NULL;
+	if (s->state != ST_ASK) {
+		free(xml);
+		return;
+	}
+	log_debug("session %llu: the registry %s", (unsigned long long)s->id,
+	    ok == 0 ? "answered" : "could not be asked");
+	/* Judged again: the answer is in the store now, or it is not and
+	 * the second pass refuses (s->asked is set). */
+	s->state = ST_READY;
+	handle_command(s, xml, len);
+	free(xml);
+	if (s->state == ST_READY)
+		client_input(s);
+}
+
+/*
+ * Hold the command (a copy: the frame leaves the input buffer) while the
+ * watch session asks the registry about domain.
+ */
+static void
+ask_registry(struct session *s, const char *domain, const uint8_t *xml,
+    size_t len)
+{
+	log_info("session %llu: %s: asking the registry about %s before "
+	    "judging", (unsigned long long)s->id, who(s), domain);
+	if ((s->ask_xml = malloc(len ? len : 1)) == NULL) {
+		reply_self(s, 2400, "internal", s->cltrid, 1);
+		return;
+	}
+	memcpy(s->ask_xml, xml, len);
+	s->ask_len = len;
+	s->asked = 1;
+	s->state = ST_ASK;
+	event_del(s->deadline);
+	s->dl = DL_NONE;
+	watch_ask(proxy_watch(s->proxy), domain, ask_cb, s);
+}
+
 /*
  * One complete frame from the registrar: parse, validate and judge it
  * (pipeline.h), check what only the session knows (the principal's clIDs,
@@ -609,8 +679,8 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 
 	clear_inflight(s);
 	s->act = ACT_NONE;
-	if (pipeline_judge(s->cfg->xsd, s->cfg->policy, s->clid, xml, len,
-	    &po) != 0)
+	if (pipeline_judge(s->cfg->xsd, s->cfg->policy,
+	    proxy_regstate(s->proxy), s->clid, xml, len, &po) != 0)
 		goto nomem;	/* cannot judge: fail closed */
 	m = po.msg;
 	if (po.cltrid[0] != '\0' && (s->cltrid = strdup(po.cltrid)) == NULL)
@@ -630,6 +700,21 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		}
 		if ((s->login_clid = strdup(epp_msg_login_clid(m))) == NULL)
 			goto nomem;
+	}
+	if (po.judged && po.v.need_state[0] != '\0') {
+		if (!s->asked && watch_ready(proxy_watch(s->proxy))) {
+			ask_registry(s, po.v.need_state, xml, len);
+			pipe_out_clear(&po);
+			return;
+		}
+		/* Nobody to ask, or asked and still nothing: fail closed. */
+		log_notice("session %llu: %s: the registry's state of %s is "
+		    "not known and cannot be had: refusing",
+		    (unsigned long long)s->id, who(s), po.v.need_state);
+		act_reply(s, 2400, "registry_state_unknown", NULL);
+		decision = "reject";
+		reason = "registry_state_unknown";
+		goto log;
 	}
 	if (po.judged) {
 		v = &po.v;	/* on record from here on */
@@ -662,6 +747,15 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 	s->act_len = po.fwd_len;
 	po.fwd = NULL;
 	s->act = ACT_FORWARD;
+	if (m != NULL && epp_msg_mutating(m) && epp_msg_nobjects(m) > 0 &&
+	    (epp_msg_obj_type(m) == EPP_OBJ_DOMAIN ||
+	    epp_msg_obj_type(m) == EPP_OBJ_HOST)) {
+		s->fwd_kind = epp_msg_obj_type(m) == EPP_OBJ_DOMAIN ?
+		    RS_DOMAIN : RS_HOST;
+		snprintf(s->fwd_object, sizeof(s->fwd_object), "%s",
+		    epp_msg_object(m, 0, NULL, NULL));
+		s->fwd_classes = epp_msg_classes(m);
+	}
 log:
 	log_and_act(s, m, v, decision, reason, approver[0] ? approver : NULL,
 	    xml, len);
@@ -746,6 +840,7 @@ client_input(struct session *s)
 				arm(s, DL_FRAME, s->cfg->frame_timeout);
 			return;
 		}
+		s->asked = 0;
 		handle_command(s, in + FRAME_HEADER_LEN, plen);
 		if (s->state == ST_DEAD)
 			return;
@@ -818,6 +913,11 @@ relay_reply(struct session *s, size_t n, int code)
 	}
 	conn_consume(s->up, n);
 	metrics_reply(s->metrics, "registry", code);
+	/* The registry executed a change: read the object again now, and
+	 * what it shows of these classes is no drift. */
+	if (code >= 1000 && code < 2000 && s->fwd_object[0] != '\0')
+		watch_changed(proxy_watch(s->proxy), s->fwd_kind,
+		    s->fwd_object, s->fwd_classes);
 	/* Track logins: the policy and the records need the clID. */
 	if (s->cmd == EPP_CMD_LOGIN && code >= 1000 && code < 2000) {
 		snprintf(s->clid, sizeof(s->clid), "%s", s->login_clid);
@@ -872,43 +972,6 @@ usec_since(const struct timespec *t0)
 	    (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
-/*
- * A domain:info reply shows whether the registry holds the domain with an
- * UpdateProhibited status: such a domain is treated as locked from now on
- * (and no longer once a reply shows the status gone).
- */
-static void
-learn_status(struct session *s, const struct epp_msg *m)
-{
-	struct locklist *l = proxy_learned(s->proxy);
-	const char *name = epp_msg_info_name(m), *why, *st[32];
-	size_t n = epp_msg_info_nstatus(m);
-
-	if (l == NULL)
-		return;
-	if (n > 32)
-		n = 32;
-	for (size_t i = 0; i < n; i++)
-		st[i] = epp_msg_info_status(m, i);
-	if (policy_status_locks(st, n)) {
-		if (!locklist_domain(l, name, NULL) &&
-		    locklist_add(l, name, &why) == 0)
-			log_notice("session %llu: %s is UpdateProhibited at "
-			    "the registry: locked from now on",
-			    (unsigned long long)s->id, name);
-	} else if (locklist_remove(l, name) == 0)
-		log_notice("session %llu: %s is no longer UpdateProhibited at "
-		    "the registry", (unsigned long long)s->id, name);
-	/* A locked domain's contacts are part of what the lock protects. */
-	if (policy_domain_locked(s->cfg->policy, name)) {
-		struct idset *ids = proxy_linked_contacts(s->proxy);
-
-		for (size_t i = 0; ids != NULL &&
-		    i < epp_msg_info_ncontacts(m); i++)
-			(void)idset_add(ids, epp_msg_info_contact(m, i));
-	}
-}
-
 /* A complete reply is upstream: record it, then relay it. */
 static void
 got_reply(struct session *s, const uint8_t *xml, size_t plen)
@@ -925,8 +988,10 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 		if (epp_parse_reply(xml, plen, &m, &why) == 0)
 			code = epp_msg_result_code(m);
 	}
-	if (m != NULL && code == 1000 && epp_msg_info_name(m) != NULL)
-		learn_status(s, m);
+	/* An info reply is the registry's word too (watch.h). */
+	if (m != NULL)
+		watch_reply(proxy_watch(s->proxy), proxy_regstate(s->proxy), m,
+		    (int64_t)time(NULL));
 	if (s->audit == NULL || !s->cmd_logged) {
 		epp_msg_free(m);
 		relay_reply(s, n, code);

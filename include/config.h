@@ -67,6 +67,13 @@ struct config {
 	char		*up_cert;
 	char		*up_key;
 	size_t		 up_max_frame;	/* largest registry reply */
+	/* the watch session (none when clid is unset) */
+	char		*watch_clid;
+	char		*watch_password_file;
+	unsigned	 watch_refresh;
+	unsigned	 watch_keepalive;
+	char		*regstate_path;	/* the registry state store */
+	unsigned	 state_max;
 	unsigned	 up_connect_timeout;
 	unsigned	 up_reply_timeout;
 

@@ -114,6 +114,15 @@ size_t epp_msg_info_nns(const struct epp_msg *m);
 const char *epp_msg_info_ns(const struct epp_msg *m, size_t i);
 size_t epp_msg_info_nds(const struct epp_msg *m);
 const char *epp_msg_info_ds(const struct epp_msg *m, size_t i);
+/*
+ * A domain:info or host:info response as regstate.h facts ("status=...",
+ * "ns=...", "ds=...", "addr=v4:..."): its kind (EPP_OBJ_NONE for any other
+ * message), normalised object name and facts, in reply order.
+ */
+enum epp_obj_type epp_msg_info_kind(const struct epp_msg *m);
+const char *epp_msg_info_object(const struct epp_msg *m);
+size_t epp_msg_info_nfacts(const struct epp_msg *m);
+const char *epp_msg_info_fact(const struct epp_msg *m, size_t i);
 /* The registrant and every contact id the reply names. */
 size_t epp_msg_info_ncontacts(const struct epp_msg *m);
 const char *epp_msg_info_contact(const struct epp_msg *m, size_t i);

@@ -18,6 +18,7 @@
 #include "epp.h"
 #include "policy.h"
 
+struct regstate;
 struct xsd;
 
 enum pipe_action {
@@ -41,11 +42,14 @@ struct pipe_out {
 
 /*
  * Run one command (the frame's payload) through the pipeline, judged as
- * clID clid (for a login, its own clID).  0 with *out filled (free with
+ * clID clid (for a login, its own clID) with what rs (may be NULL) says of
+ * the registry.  When out->v.need_state is set, ask the registry about
+ * that domain and run the command again (policy.h).  0 with *out filled (free with
  * pipe_out_clear); -1 only when out of memory: then fail closed.
  */
 int pipeline_judge(const struct xsd *x, const struct policy *p,
-    const char *clid, const uint8_t *xml, size_t len, struct pipe_out *out);
+    const struct regstate *rs, const char *clid, const uint8_t *xml,
+    size_t len, struct pipe_out *out);
 void pipe_out_clear(struct pipe_out *out);
 
 #endif

@@ -41,6 +41,7 @@ struct verdict {
 	uint8_t		 digest[32];
 	char		 change_id[CHANGE_ID_LEN + 1];
 	char		*canonical;	/* owned: the canonical change text */
+	char		 need_state[254]; /* a domain to ask about first */
 };
 
 /* protected: enum change_class bits.  The policy takes ownership of locks. */
@@ -58,34 +59,33 @@ struct locklist *policy_locks_mut(struct policy *p);
 unsigned policy_protected(const struct policy *p);
 
 /*
- * Domains the registry itself reported as client- or serverUpdateProhibited
- * in a domain:info reply the gateway relayed: locked as if listed (DESIGN.md
- * section 4), so removing that status is an unlock that needs approval.
- * The set belongs to the caller and must outlive the policy; NULL: none.
+ * Registry truth (regstate.h) enters every judgement as an argument, not
+ * as state planted in the policy: a domain is locked by the lock list or by
+ * its own client/serverUpdateProhibited status as the registry reported
+ * it; a host by its name (under or equal to a locked domain) or by serving
+ * a locked domain; a contact by being named by a locked domain.  rs may be
+ * NULL (nothing known).
  */
-void policy_set_learned(struct policy *p, const struct locklist *learned);
-
-/*
- * Contacts seen in domain:info replies of locked domains: changing or
- * deleting one of them (contact:update, contact:delete) is held like any
- * contact change on the domain (DESIGN.md section 4, class "contact").
- * Owned by the caller; NULL: none.
- */
-struct idset;
-void policy_set_linked_contacts(struct policy *p, const struct idset *ids);
-
-/* Whether a normalised domain name is locked (by list or by status). */
-int policy_domain_locked(const struct policy *p, const char *name);
+struct regstate;
+int policy_domain_locked(const struct policy *p, const struct regstate *rs,
+    const char *name, const char **entry);
 
 /* Whether a domain:info reply's statuses lock the domain. */
 int policy_status_locks(const char *const *statuses, size_t n);
 
 /*
- * Judge m, logged in (or about to log in) as clid.  0 with *v filled (free
- * with verdict_clear), -1 only when out of memory: then fail closed.
+ * Judge m, logged in (or about to log in) as clid, knowing what rs says of
+ * the registry.  0 with *v filled (free with verdict_clear), -1 only when
+ * out of memory: then fail closed.
+ *
+ * When the command would make a protected change to a domain that is not
+ * locked by the list and whose state rs does not hold, and rs can ask the
+ * registry (regstate_askable), v->need_state names that domain: the
+ * caller asks the registry, then judges again; if it cannot ask, it must
+ * not forward the command (fail closed).
  */
-int policy_judge(const struct policy *p, const struct epp_msg *m,
-    const char *clid, struct verdict *v);
+int policy_judge(const struct policy *p, const struct regstate *rs,
+    const struct epp_msg *m, const char *clid, struct verdict *v);
 void verdict_clear(struct verdict *v);
 
 /* "allow", "approval_required", "reject". */

@@ -20,7 +20,9 @@ struct audit;
 struct config;
 struct metrics;
 struct proxy;
+struct regstate;
 struct session;
+struct watch;
 
 /* Takes a reference to cfg.  NULL with a reason in err on failure. */
 struct proxy *proxy_new(struct event_base *base, struct config *cfg,
@@ -52,12 +54,13 @@ SSL_CTX *proxy_client_ctx(const struct proxy *p);
 struct approvals *proxy_approvals(const struct proxy *p);
 void proxy_set_approvals(struct proxy *p, struct approvals *a);
 /*
- * Domains the registry reported UpdateProhibited (see policy.h); sessions
- * add and remove entries as domain:info replies go by.
+ * Registry truth (regstate.h): the store every judgement consults, kept
+ * by the watch session when there is one (watch.h), else fed by the info
+ * replies registrars receive.  The store outlives reloads.
  */
-struct locklist *proxy_learned(const struct proxy *p);
-/* Contacts of locked domains, as domain:info replies showed them. */
-struct idset *proxy_linked_contacts(const struct proxy *p);
+struct regstate *proxy_regstate(const struct proxy *p);
+struct watch *proxy_watch(const struct proxy *p);
+void proxy_set_watch(struct proxy *p, struct watch *w);
 /* The webhook alerter (owned by the daemon), or NULL. */
 struct alerter *proxy_alerter(const struct proxy *p);
 void proxy_set_alerter(struct proxy *p, struct alerter *a);

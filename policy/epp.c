@@ -27,7 +27,10 @@
  * Registry replies take steps 1-2 (with their own, larger bounds) and are
  * read, never rewritten: the registrar gets the registry's own bytes.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +43,7 @@
 #include "change.h"
 #include "epp.h"
 #include "epp_int.h"
+#include "regstate.h"
 #include "xsd.h"
 
 /*
@@ -262,6 +266,50 @@ elements_only(const xmlNode *parent, const char **why)
 	return 0;
 }
 
+/*
+ * Join each run of adjacent text nodes of parent into one, in one pass
+ * and one allocation.  Comments removed from a field leave its text in
+ * pieces; libxml2's validator would join them again one by one, a copy
+ * of the whole so far per piece (quadratic in the pieces).
+ */
+static int
+merge_text(xmlNode *parent)
+{
+	xmlNode *c = parent->children, *e, *next = NULL;
+	xmlChar *buf;
+	size_t total, o;
+
+	while (c != NULL) {
+		if (c->type != XML_TEXT_NODE || c->next == NULL ||
+		    c->next->type != XML_TEXT_NODE) {
+			c = c->next;
+			continue;
+		}
+		total = 0;
+		for (e = c; e != NULL && e->type == XML_TEXT_NODE; e = e->next)
+			total += e->content ? strlen((char *)e->content) : 0;
+		if ((buf = xmlMalloc(total + 1)) == NULL)
+			return -1;
+		o = 0;
+		for (e = c; e != NULL && e->type == XML_TEXT_NODE; e = next) {
+			size_t n = e->content ? strlen((char *)e->content) : 0;
+
+			next = e->next;
+			memcpy(buf + o, e->content, n);
+			o += n;
+			if (e != c) {
+				xmlUnlinkNode(e);
+				xmlFreeNode(e);
+			}
+		}
+		buf[o] = '\0';
+		xmlNodeSetContentLen(c, buf, (int)o);
+		xmlFree(buf);
+		c = next;
+	}
+	return 0;
+}
+
 /* Only white space: layout between elements, not a field's value. */
 static int
 blank(const xmlChar *p)
@@ -272,10 +320,19 @@ blank(const xmlChar *p)
 	return 1;
 }
 
+/* A text node or attribute value over max_text is refused. */
+static int
+too_long(const xmlNode *t, size_t max_text)
+{
+	return t->content != NULL && strlen((const char *)t->content) >
+	    max_text && !blank(t->content);
+}
+
 /*
- * Anything libxml2 kept that the EPP schema cannot contain, and text nodes
- * over the limit.  Comments are removed here for commands (strip), so the
- * text of a field is one run whatever comments split it.
+ * Anything libxml2 kept that the EPP schema cannot contain, and text over
+ * the limit.  For commands, comments are removed (strip_comments) and the
+ * text they split joined, so a field's text is one node whatever comments
+ * split it, and it is its whole length that is bounded.
  */
 static int
 scan_tree(xmlNode *n, size_t max_text, int strip_comments, const char **why)
@@ -295,9 +352,7 @@ scan_tree(xmlNode *n, size_t max_text, int strip_comments, const char **why)
 			    a = a->next)
 				for (const xmlNode *t = a->children; t != NULL;
 				    t = t->next)
-					if (t->content != NULL &&
-					    xmlStrlen(t->content) >
-					    (int)max_text) {
+					if (too_long(t, max_text)) {
 						*why = "attribute value too "
 						    "long";
 						return -1;
@@ -305,15 +360,21 @@ scan_tree(xmlNode *n, size_t max_text, int strip_comments, const char **why)
 			if (scan_tree(n->children, max_text, strip_comments,
 			    why) != 0)
 				return -1;
+			if (strip_comments && merge_text(n) != 0) {
+				*why = "out of memory";
+				return -1;
+			}
+			for (const xmlNode *t = n->children; t != NULL;
+			    t = t->next)
+				if (t->type == XML_TEXT_NODE &&
+				    too_long(t, max_text)) {
+					*why = "text too long";
+					return -1;
+				}
 			break;
 		case XML_TEXT_NODE:
 		case XML_CDATA_SECTION_NODE:
-			if (n->content != NULL &&
-			    xmlStrlen(n->content) > (int)max_text &&
-			    !blank(n->content)) {
-				*why = "text too long";
-				return -1;
-			}
+			/* Checked by the parent, once joined. */
 			break;
 		case XML_COMMENT_NODE:
 			if (strip_comments) {
@@ -525,6 +586,182 @@ parse_secdns_info(struct epp_msg *m, const xmlNode *inf)
 	}
 }
 
+/* One fact of an info reply (see regstate.h), formatted. */
+static void fact(struct epp_msg *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fact(struct epp_msg *m, const char *fmt, ...)
+{
+	char buf[RS_FACT_LEN];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+
+	/* A fact too long to keep is kept truncated and marked: it still
+	 * changes when the value does, within the first kilobyte. */
+	if (n >= (int)sizeof(buf))
+		memcpy(buf + sizeof(buf) - 4, "...", 4);
+	(void)push_str(&m->info_facts, &m->info_nfacts, strdup(buf));
+}
+
+/* Upper-case hex or base64 without white space: one value, one fact. */
+static char *
+squeezed(const xmlNode *n, int upper)
+{
+	char *v = n != NULL ? m_text(n) : NULL, *w;
+
+	if (v == NULL)
+		return NULL;
+	w = v;
+	for (char *r = v; *r != '\0'; r++)
+		if (!isspace((unsigned char)*r))
+			*w++ = upper ? (char)toupper((unsigned char)*r) : *r;
+	*w = '\0';
+	return v;
+}
+
+static void
+secdns_facts(struct epp_msg *m, const xmlNode *inf)
+{
+	const char *ns = (const char *)inf->ns->href;
+
+	for (const xmlNode *d = inf->children; d != NULL; d = d->next) {
+		const char *names[4] = { "keyTag", "alg", "digestType",
+		    "digest" };
+		const char *knames[4] = { "flags", "protocol", "alg",
+		    "pubKey" };
+		const xmlNode *k = NULL;
+		char *f[4], both[RS_FACT_LEN];
+
+		if (m_is(d, ns, "maxSigLife")) {
+			char *v = m_text(d);
+
+			if (v != NULL)
+				fact(m, "maxsiglife=%s", v);
+			free(v);
+			continue;
+		}
+		if (m_is(d, ns, "dsData")) {
+			for (int i = 0; i < 4; i++)
+				f[i] = squeezed(child_of(d, ns, names[i]),
+				    i == 3);
+			snprintf(both, sizeof(both), "%s %s %s %s",
+			    f[0] ? f[0] : "-", f[1] ? f[1] : "-",
+			    f[2] ? f[2] : "-", f[3] ? f[3] : "-");
+			fact(m, "ds=%s", both);
+			for (int i = 0; i < 4; i++)
+				free(f[i]);
+			k = child_of(d, ns, "keyData");
+		} else if (m_is(d, ns, "keyData"))
+			k = d;
+		if (k == NULL)
+			continue;
+		for (int i = 0; i < 4; i++)
+			f[i] = squeezed(child_of(k, ns, knames[i]), 0);
+		snprintf(both, sizeof(both), "%s %s %s %s", f[0] ? f[0] : "-",
+		    f[1] ? f[1] : "-", f[2] ? f[2] : "-", f[3] ? f[3] : "-");
+		fact(m, "key=%s", both);
+		for (int i = 0; i < 4; i++)
+			free(f[i]);
+	}
+}
+
+/* An address element of an info reply as "v4:192.0.2.1"; host names
+ * the glue's host for a hostAttr (NULL for host:info). */
+static void
+addr_fact(struct epp_msg *m, const char *host, const xmlNode *a)
+{
+	xmlChar *ip = xmlGetNoNsProp(a, BAD_CAST "ip");
+	char *v = m_text(a), buf[INET6_ADDRSTRLEN], canon[80];
+	unsigned char bin[16];
+	int af = ip != NULL && xmlStrEqual(ip, BAD_CAST "v6") ? AF_INET6 :
+	    AF_INET;
+
+	if (v != NULL && inet_pton(af, v, bin) == 1 &&
+	    inet_ntop(af, bin, buf, sizeof(buf)) != NULL)
+		snprintf(canon, sizeof(canon), "%s:%s",
+		    af == AF_INET ? "v4" : "v6", buf);
+	else
+		snprintf(canon, sizeof(canon), "invalid:%.60s", v ? v : "");
+	if (host != NULL)
+		fact(m, "nsaddr=%s %s", host, canon);
+	else
+		fact(m, "addr=%s", canon);
+	xmlFree(ip);
+	free(v);
+}
+
+/* A name as the policy compares names. */
+static char *
+norm_name(const xmlNode *n)
+{
+	char *v = m_text(n), out[NAME_MAX_LEN + 1];
+
+	if (v != NULL && name_normalise(v, out, sizeof(out)) == NAME_OK) {
+		free(v);
+		return strdup(out);
+	}
+	return v;
+}
+
+/* domain:infData and host:infData as facts (regstate.h). */
+static void
+info_facts(struct epp_msg *m, const xmlNode *inf)
+{
+	const char *ns = (const char *)inf->ns->href;
+	int domain = strcmp(ns, NS_DOMAIN) == 0;
+	char *v;
+
+	m->info_kind = domain ? EPP_OBJ_DOMAIN : EPP_OBJ_HOST;
+	for (const xmlNode *c = inf->children; c != NULL; c = c->next) {
+		if (m_is(c, ns, "name") && m->info_fname == NULL)
+			m->info_fname = norm_name(c);
+		else if (m_is(c, ns, "status")) {
+			xmlAttr *a = xmlHasNsProp((xmlNode *)c, BAD_CAST "s",
+			    NULL);
+
+			if (a != NULL && (v = m_text((const xmlNode *)a)) !=
+			    NULL) {
+				fact(m, "status=%s", v);
+				free(v);
+			}
+		} else if (domain && m_is(c, ns, "registrant")) {
+			if ((v = m_text(c)) != NULL)
+				fact(m, "registrant=%s", v);
+			free(v);
+		} else if (domain && m_is(c, ns, "contact")) {
+			xmlChar *t = xmlGetNoNsProp(c, BAD_CAST "type");
+
+			if ((v = m_text(c)) != NULL)
+				fact(m, "contact=%s:%s", t ? (char *)t : "-",
+				    v);
+			free(v);
+			xmlFree(t);
+		} else if (domain && m_is(c, ns, "ns")) {
+			for (const xmlNode *h = c->children; h; h = h->next) {
+				const xmlNode *t = m_is(h, ns, "hostAttr") ?
+				    child_of(h, ns, "hostName") :
+				    m_is(h, ns, "hostObj") ? h : NULL;
+
+				if (t == NULL || (v = norm_name(t)) == NULL)
+					continue;
+				fact(m, "ns=%s", v);
+				/* hostAttr: the glue is the domain's own. */
+				for (const xmlNode *a = h->children;
+				    t != h && a != NULL; a = a->next)
+					if (m_is(a, ns, "hostAddr"))
+						addr_fact(m, v, a);
+				free(v);
+			}
+		} else if (!domain && m_is(c, ns, "addr"))
+			addr_fact(m, NULL, c);
+	}
+}
+
 static void
 parse_response(struct epp_msg *m, const xmlNode *rsp)
 {
@@ -545,11 +782,16 @@ parse_response(struct epp_msg *m, const xmlNode *rsp)
 
 			if (inf != NULL)
 				parse_info(m, inf);
+			if (inf != NULL || (inf = child_of(c, NS_HOST,
+			    "infData")) != NULL)
+				info_facts(m, inf);
 		} else if (is_epp(c, "extension")) {
 			for (const xmlNode *e = c->children; e; e = e->next)
 				if (m_is(e, NS_SECDNS11, "infData") ||
-				    m_is(e, NS_SECDNS10, "infData"))
+				    m_is(e, NS_SECDNS10, "infData")) {
 					parse_secdns_info(m, e);
+					secdns_facts(m, e);
+				}
 		} else if (is_epp(c, "trID")) {
 			for (const xmlNode *t = c->children; t; t = t->next) {
 				if (is_epp(t, "svTRID") && m->svtrid == NULL)
@@ -909,6 +1151,10 @@ epp_msg_free(struct epp_msg *m)
 	for (size_t i = 0; i < m->info_ncontacts; i++)
 		free(m->info_contacts[i]);
 	free(m->info_contacts);
+	free(m->info_fname);
+	for (size_t i = 0; i < m->info_nfacts; i++)
+		free(m->info_facts[i]);
+	free(m->info_facts);
 	for (size_t i = 0; i < m->nobjs; i++)
 		free(m->objs[i].name);
 	free(m->objs);
@@ -1101,6 +1347,30 @@ epp_msg_redacted(const struct epp_msg *m, char **out, size_t *len)
 		*out = t;
 	}
 	return r;
+}
+
+enum epp_obj_type
+epp_msg_info_kind(const struct epp_msg *m)
+{
+	return m->info_fname != NULL ? m->info_kind : EPP_OBJ_NONE;
+}
+
+const char *
+epp_msg_info_object(const struct epp_msg *m)
+{
+	return m->info_fname;
+}
+
+size_t
+epp_msg_info_nfacts(const struct epp_msg *m)
+{
+	return m->info_fname != NULL ? m->info_nfacts : 0;
+}
+
+const char *
+epp_msg_info_fact(const struct epp_msg *m, size_t i)
+{
+	return i < epp_msg_info_nfacts(m) ? m->info_facts[i] : NULL;
 }
 
 const char *

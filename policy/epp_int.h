@@ -59,6 +59,11 @@ struct epp_msg {
 	size_t		 info_nds;
 	char		**info_contacts;	/* registrant and contacts */
 	size_t		 info_ncontacts;
+	/* A domain:info or host:info response as facts (regstate.h). */
+	enum epp_obj_type info_kind;
+	char		*info_fname;	/* normalised object name */
+	char		**info_facts;
+	size_t		 info_nfacts;
 
 	const char	*why;		/* set by model code on failure */
 

@@ -20,7 +20,8 @@ refuse(struct pipe_out *out, const char *why)
 
 int
 pipeline_judge(const struct xsd *x, const struct policy *p,
-    const char *clid, const uint8_t *xml, size_t len, struct pipe_out *out)
+    const struct regstate *rs, const char *clid, const uint8_t *xml,
+    size_t len, struct pipe_out *out)
 {
 	struct epp_msg *m = NULL;
 	const char *why;
@@ -43,7 +44,7 @@ pipeline_judge(const struct xsd *x, const struct policy *p,
 	case EPP_KIND_EXTENSION:
 		if (epp_msg_cmd(m) == EPP_CMD_LOGIN)
 			clid = epp_msg_login_clid(m);
-		if (policy_judge(p, m, clid ? clid : "", &out->v) != 0)
+		if (policy_judge(p, rs, m, clid ? clid : "", &out->v) != 0)
 			goto nomem;
 		out->judged = 1;
 		if (out->v.decision == DECISION_REJECT) {

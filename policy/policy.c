@@ -8,15 +8,14 @@
 #include <openssl/evp.h>
 
 #include "change.h"
-#include "idset.h"
 #include "lock.h"
+#include "names.h"
 #include "policy.h"
+#include "regstate.h"
 
 struct policy {
 	unsigned		 protected_classes;
 	struct locklist		*locks;
-	const struct locklist	*learned;	/* not owned */
-	const struct idset	*contacts;	/* not owned */
 };
 
 struct policy *
@@ -46,23 +45,26 @@ policy_locks(const struct policy *p)
 	return p->locks;
 }
 
-void
-policy_set_learned(struct policy *p, const struct locklist *learned)
+/* A domain's own statuses lock it: client/serverUpdateProhibited. */
+static int
+status_locked(const struct rs_obj *o)
 {
-	p->learned = learned;
-}
-
-void
-policy_set_linked_contacts(struct policy *p, const struct idset *ids)
-{
-	p->contacts = ids;
+	return rs_obj_has(o, "status=clientUpdateProhibited") ||
+	    rs_obj_has(o, "status=serverUpdateProhibited");
 }
 
 int
-policy_domain_locked(const struct policy *p, const char *name)
+policy_domain_locked(const struct policy *p, const struct regstate *rs,
+    const char *name, const char **entry)
 {
-	return locklist_domain(p->locks, name, NULL) ||
-	    (p->learned != NULL && locklist_domain(p->learned, name, NULL));
+	if (locklist_domain(p->locks, name, entry))
+		return 1;
+	if (status_locked(regstate_get(rs, RS_DOMAIN, name))) {
+		if (entry != NULL)
+			*entry = "registry status UpdateProhibited";
+		return 1;
+	}
+	return 0;
 }
 
 int
@@ -171,17 +173,25 @@ policy_canonical(const struct epp_msg *m, const char *clid,
 	return b.s;
 }
 
-/* Which object, if any, puts the command under a lock. */
+/*
+ * Which object, if any, puts the command under a lock: v->locked_by says
+ * why (for people), *object names it.  *ask names a domain whose registry
+ * state is needed and not held (see policy.h).
+ */
 static int
-locked_object(const struct policy *p, const struct epp_msg *m,
-    const char **entry, const char **object)
+locked_object(const struct policy *p, const struct regstate *rs,
+    const struct epp_msg *m, struct verdict *v, const char **object,
+    const char **ask)
 {
+	const char *name, *users[16], *entry = NULL;
 	enum epp_obj_type t;
-	const char *name;
+	size_t n;
 
+	*ask = NULL;
 	if (epp_msg_obj_type(m) == EPP_OBJ_UNKNOWN && epp_msg_mutating(m)) {
 		/* We cannot tell what it touches: assume a lock. */
-		*entry = "(unidentifiable object)";
+		snprintf(v->locked_by, sizeof(v->locked_by), "%s",
+		    "(unidentifiable object)");
 		*object = epp_msg_name(m);
 		return 1;
 	}
@@ -194,8 +204,9 @@ locked_object(const struct policy *p, const struct epp_msg *m,
 		for (size_t i = 0; i < epp_msg_nchanges(m); i++)
 			if (strncmp(epp_msg_change(m, i, NULL), "chg.name=",
 			    9) == 0) {
-				*entry = "(a renamed host may serve a locked "
-				    "domain)";
+				snprintf(v->locked_by, sizeof(v->locked_by), "%s",
+		    "(a renamed host may serve a locked "
+				    "domain)");
 				*object = epp_msg_object(m, 0, NULL, NULL);
 				return 1;
 			}
@@ -214,7 +225,8 @@ locked_object(const struct policy *p, const struct epp_msg *m,
 			if (strcmp(l, "rem.status=clientUpdateProhibited") ==
 			    0 || strcmp(l,
 			    "rem.status=serverUpdateProhibited") == 0) {
-				*entry = "its own UpdateProhibited status";
+				snprintf(v->locked_by, sizeof(v->locked_by), "%s",
+		    "its own UpdateProhibited status");
 				*object = epp_msg_object(m, 0, NULL, NULL);
 				return 1;
 			}
@@ -222,36 +234,71 @@ locked_object(const struct policy *p, const struct epp_msg *m,
 	}
 	for (size_t i = 0; i < epp_msg_nobjects(m); i++) {
 		name = epp_msg_object(m, i, &t, NULL);
-		if ((t == EPP_OBJ_DOMAIN &&
-		    locklist_domain(p->locks, name, entry)) ||
-		    (t == EPP_OBJ_HOST &&
-		    locklist_host(p->locks, name, entry))) {
-			*object = name;
-			return 1;
-		}
-		if (t == EPP_OBJ_CONTACT && epp_msg_mutating(m) &&
-		    idset_has(p->contacts, name)) {
-			*entry = "contact of a locked domain";
-			*object = name;
-			return 1;
-		}
-		if (p->learned != NULL && ((t == EPP_OBJ_DOMAIN &&
-		    locklist_domain(p->learned, name, NULL)) ||
-		    (t == EPP_OBJ_HOST &&
-		    locklist_host(p->learned, name, NULL)))) {
-			*entry = "registry status UpdateProhibited";
-			*object = name;
-			return 1;
+		*object = name;
+		switch (t) {
+		case EPP_OBJ_DOMAIN:
+			if (policy_domain_locked(p, rs, name, &entry)) {
+				snprintf(v->locked_by, sizeof(v->locked_by),
+				    "%s", entry);
+				return 1;
+			}
+			break;
+		case EPP_OBJ_HOST:
+			if (locklist_host(p->locks, name, &entry)) {
+				snprintf(v->locked_by, sizeof(v->locked_by),
+				    "%s", entry);
+				return 1;
+			}
+			/* A host that serves a locked domain carries its
+			 * delegation: its glue is that domain's. */
+			n = regstate_domains_using_host(rs, name, users, 16);
+			for (size_t j = 0; j < n; j++)
+				if (policy_domain_locked(p, rs, users[j],
+				    NULL)) {
+					snprintf(v->locked_by,
+					    sizeof(v->locked_by), "name server "
+					    "of %s", users[j]);
+					return 1;
+				}
+			break;
+		case EPP_OBJ_CONTACT:
+			if (!epp_msg_mutating(m))
+				break;
+			n = regstate_domains_naming_contact(rs, name, users,
+			    16);
+			for (size_t j = 0; j < n; j++)
+				if (policy_domain_locked(p, rs, users[j],
+				    NULL)) {
+					snprintf(v->locked_by,
+					    sizeof(v->locked_by), "contact of "
+					    "%s", users[j]);
+					return 1;
+				}
+			break;
+		default:
+			break;
 		}
 	}
+	/*
+	 * Nothing says locked.  A domain whose state the registry was never
+	 * asked about may still be locked by its own statuses: if the store
+	 * can ask, and the command would change something protected, the
+	 * registry is asked first.
+	 */
+	if (epp_msg_obj_type(m) == EPP_OBJ_DOMAIN && regstate_askable(rs) &&
+	    (epp_msg_classes(m) & p->protected_classes) != 0 &&
+	    epp_msg_nobjects(m) > 0 && regstate_get(rs, RS_DOMAIN,
+	    (name = epp_msg_object(m, 0, NULL, NULL))) == NULL)
+		*ask = name;
+	*object = NULL;
 	return 0;
 }
 
 int
-policy_judge(const struct policy *p, const struct epp_msg *m,
-    const char *clid, struct verdict *v)
+policy_judge(const struct policy *p, const struct regstate *rs,
+    const struct epp_msg *m, const char *clid, struct verdict *v)
 {
-	const char *entry = NULL, *object = NULL;
+	const char *object = NULL, *ask = NULL;
 	char cls[160];
 	int valid;
 
@@ -273,25 +320,31 @@ policy_judge(const struct policy *p, const struct epp_msg *m,
 			return 0;
 		}
 	}
-	if (!locked_object(p, m, &entry, &object)) {
+	if (!locked_object(p, rs, m, v, &object, &ask)) {
 		v->decision = DECISION_ALLOW;
-		snprintf(v->reason, sizeof(v->reason), "no locked object");
+		if (ask != NULL) {
+			snprintf(v->need_state, sizeof(v->need_state), "%s",
+			    ask);
+			snprintf(v->reason, sizeof(v->reason), "%.100s: the "
+			    "registry's state is needed first", ask);
+		} else
+			snprintf(v->reason, sizeof(v->reason),
+			    "no locked object");
 		return 0;
 	}
-	snprintf(v->locked_by, sizeof(v->locked_by), "%s", entry);
 	v->classes = v->all_classes & p->protected_classes;
 	if (v->classes == 0) {
 		v->decision = DECISION_ALLOW;
 		snprintf(v->reason, sizeof(v->reason),
 		    "%.100s is locked (%.100s) but the command changes "
-		    "nothing protected", object, entry);
+		    "nothing protected", object, v->locked_by);
 		return 0;
 	}
 	change_classes_format(v->classes, cls, sizeof(cls));
 	v->decision = DECISION_APPROVAL;
 	snprintf(v->reason, sizeof(v->reason),
 	    "%.100s is locked (%.100s): %s change needs a second operator's "
-	    "approval", object, entry, cls);
+	    "approval", object, v->locked_by, cls);
 	return 0;
 }
 

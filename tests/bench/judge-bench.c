@@ -5,7 +5,7 @@
  *
  *   judge-bench [-c NAME | -p NAME] [-w DIR] [CMD-FILE [SECONDS]]
  *
- * "Judging" is pipeline_judge(), the step the gateway runs for every
+ * "Judging" is pipeline_judge() NULL,, the step the gateway runs for every
  * registrar command: bounded parse, schema validation, model, judge,
  * serialise.  The reference is CMD-FILE (default tests/bench/cmd-1500.xml):
  * every ratio is a frame's cost per KiB over the reference's, measured in
@@ -545,7 +545,7 @@ struct kase {
 static int
 judge(const char *x, size_t len, struct pipe_out *po)
 {
-	if (pipeline_judge(schemas, pol, "registrar1", (const uint8_t *)x,
+	if (pipeline_judge(schemas, pol, NULL, "registrar1", (const uint8_t *)x,
 	    len, po) != 0) {
 		fprintf(stderr, "judge-bench: pipeline_judge: out of memory\n");
 		exit(2);

@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 65536)
 		return 0;
-	if (pipeline_judge(schemas, pol, "registrar1", data, size, &po) != 0)
+	if (pipeline_judge(schemas, pol, NULL, "registrar1", data, size, &po) != 0)
 		abort();
 	if (po.action == PIPE_REPLY) {
 		pipe_out_clear(&po);
@@ -63,7 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	free(red);
 	/* What the registry gets, read again: the same command. */
-	if (pipeline_judge(schemas, pol, "registrar1", po.fwd, po.fwd_len,
+	if (pipeline_judge(schemas, pol, NULL, "registrar1", po.fwd, po.fwd_len,
 	    &again) != 0 || again.action != po.action)
 		abort();	/* our own output must be read as judged */
 	if (po.judged != again.judged || (po.judged &&
@@ -73,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();	/* judged one thing, would forward another */
 	/* And the forwarded bytes are a fixed point: nothing left that a
 	 * second reading would rewrite. */
-	if (pipeline_judge(schemas, pol, "registrar1", again.fwd,
+	if (pipeline_judge(schemas, pol, NULL, "registrar1", again.fwd,
 	    again.fwd_len, &third) != 0 || third.fwd_len != again.fwd_len ||
 	    memcmp(third.fwd, again.fwd, again.fwd_len) != 0 ||
 	    again.fwd_len != po.fwd_len ||

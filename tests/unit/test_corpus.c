@@ -93,7 +93,7 @@ START_TEST(corpus_model_matches_table)
 		join_objects(m, objs, sizeof(objs));
 		ck_assert_msg(strcmp(objs, f[2]) == 0, "%s: objects %s, "
 		    "table says %s", f[0], objs, f[2]);
-		ck_assert_int_eq(policy_judge(empty, m, "registrar1", &v), 0);
+		ck_assert_int_eq(policy_judge(empty, NULL, m, "registrar1", &v), 0);
 		change_classes_format(v.all_classes, cls, sizeof(cls));
 		ck_assert_msg(strcmp(cls[0] ? cls : "-", f[3]) == 0,
 		    "%s: classes %s, table says %s", f[0], cls, f[3]);
@@ -111,7 +111,7 @@ START_TEST(corpus_model_matches_table)
 			ck_assert_int_eq(locklist_add(l, epp_msg_object(m, 0,
 			    NULL, NULL), &why), 0);
 			lp = policy_new(CLASS_ALL, l);
-			ck_assert_int_eq(policy_judge(lp, m, "registrar1", &v),
+			ck_assert_int_eq(policy_judge(lp, NULL, m, "registrar1", &v),
 			    0);
 			/* Expected from the table, not from the verdict:
 			 * held exactly when the table lists a class. */

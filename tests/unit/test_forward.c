@@ -7,7 +7,7 @@
  * and around text, elements inside text fields, eppgw's own elements in odd
  * places, namespace prefix games, duplicated fields, secDNS 1.0/1.1 and
  * xs:boolean spellings, status spellings, comments, CDATA and character
- * references).  Each input is judged by pipeline_judge() with a policy that
+ * references).  Each input is judged by pipeline_judge(), with a policy that
  * locks the base command's own object and with the demo lock list.
  *
  * The property, for every input: it is refused, or the bytes it forwards,
@@ -42,10 +42,10 @@
 
 #include "change.h"
 #include "epp.h"
-#include "idset.h"
 #include "lock.h"
 #include "pipeline.h"
 #include "policy.h"
+#include "regstate.h"
 #include "suites.h"
 
 #define NS_EPP	"urn:ietf:params:xml:ns:epp-1.0"
@@ -568,7 +568,7 @@ struct base {
 	size_t		 len;
 	struct xdoc	*d;
 	struct policy	*pol[2];	/* its own object locked; the demo */
-	struct idset	*ids;
+	struct regstate	*rs[2];		/* what the registry says, per policy */
 	char		 lock[256];	/* policy 0's lock entry, "" if none */
 	int		 lock_host;	/* that entry names a host */
 	struct ref	 ref[2];
@@ -768,7 +768,7 @@ check_one(struct run *r, struct base *b, int pi, const char *xml, size_t len,
 	uint8_t *again = NULL;
 	size_t again_len = 0;
 
-	NEED(pipeline_judge(unit_xsd(), b->pol[pi], CLID,
+	NEED(pipeline_judge(unit_xsd(), b->pol[pi], b->rs[pi], CLID,
 	    (const uint8_t *)xml, len, &a) == 0);
 	r->judged++;
 	if (a.action == PIPE_REPLY) {
@@ -787,7 +787,7 @@ check_one(struct run *r, struct base *b, int pi, const char *xml, size_t len,
 	r->accepted++;
 	r->approvals += a.action == PIPE_APPROVAL;
 	NEED(a.fwd != NULL);
-	NEED(pipeline_judge(unit_xsd(), b->pol[pi], CLID, a.fwd,
+	NEED(pipeline_judge(unit_xsd(), b->pol[pi], b->rs[pi], CLID, a.fwd,
 	    a.fwd_len, &c) == 0);
 	if (c.action != a.action || c.judged != a.judged) {
 		fail_case(r, b, pi, kind, xml, len, "forwarded bytes judged "
@@ -2224,7 +2224,7 @@ base_policy(struct base *b)
 	const char *why;
 
 	b->lock[0] = '\0';
-	b->ids = NULL;
+	b->rs[0] = b->rs[1] = NULL;
 	if (epp_parse_command(unit_xsd(), (const uint8_t *)b->s, b->len, &m,
 	    &why, NULL, 0) == 0 && epp_msg_nobjects(m) > 0) {
 		enum epp_obj_type t;
@@ -2236,15 +2236,20 @@ base_policy(struct base *b)
 			snprintf(b->lock, sizeof(b->lock), "%s", name);
 			b->lock_host = t == EPP_OBJ_HOST;
 		} else if (valid && t == EPP_OBJ_CONTACT) {
-			/* A contact is locked as one linked to a locked
-			 * domain. */
-			b->ids = idset_new();
-			NEED(idset_add(b->ids, name) == 0);
+			/* A contact is locked as one a locked domain names,
+			 * as the registry reports it. */
+			char fact[300];
+			const char *f = fact;
+
+			snprintf(fact, sizeof(fact), "contact=admin:%s", name);
+			NEED(locklist_add(l, "owner.example", &why) == 0);
+			b->rs[0] = regstate_new(0);
+			NEED(b->rs[0] != NULL && regstate_put(b->rs[0],
+			    RS_DOMAIN, "owner.example", &f, 1, 0, NULL) == 0);
 		}
 	}
 	epp_msg_free(m);
 	b->pol[0] = policy_new(CLASS_ALL, l);
-	policy_set_linked_contacts(b->pol[0], b->ids);
 	b->pol[1] = demo_policy();
 }
 
@@ -2256,7 +2261,7 @@ base_ref(struct base *b)
 
 		b->ref[pi].ok = 0;
 		b->ref[pi].canon = NULL;
-		NEED(pipeline_judge(unit_xsd(), b->pol[pi], CLID,
+		NEED(pipeline_judge(unit_xsd(), b->pol[pi], b->rs[pi], CLID,
 		    (const uint8_t *)b->s, b->len, &o) == 0);
 		if (o.action != PIPE_REPLY && o.judged) {
 			b->ref[pi].ok = 1;
@@ -2304,7 +2309,7 @@ run_base(struct run *r, const char *path, const char *s, size_t len,
 	}
 	for (size_t i = 0; i < b.ngroups; i++)
 		free(b.groups[i].canon);
-	idset_free(b.ids);
+	regstate_free(b.rs[0]);
 }
 
 START_TEST(forward_what_was_judged)

@@ -4,7 +4,7 @@
  * Frames in, bytes out: every case is an RFC 5734 data unit (4-byte length
  * header, then the XML).  All of them go into one byte stream, which a
  * frame decoder reads in uneven chunks as TLS records would deliver them;
- * each frame it yields goes through pipeline_judge() with the demo lock
+ * each frame it yields goes through pipeline_judge() NULL, with the demo lock
  * list, and the test builds what the session would send: the forwarded
  * frame, or the gateway's own reply (reply_build), which must itself be a
  * framed EPP response with the right code, reason and clTRID.
@@ -266,7 +266,7 @@ session_step(const struct policy *p, const uint8_t *xml, size_t len,
 	char *reply;
 	size_t rlen;
 
-	ck_assert_int_eq(pipeline_judge(unit_xsd(), p, "registrar1", xml, len,
+	ck_assert_int_eq(pipeline_judge(unit_xsd(), p, NULL, "registrar1", xml, len,
 	    po), 0);
 	cltrid = po->msg != NULL ? epp_msg_cltrid(po->msg) : NULL;
 	switch (po->action) {
@@ -434,9 +434,9 @@ START_TEST(same_change_same_id)
 	struct pipe_out a, b;
 	char *fwd;
 
-	ck_assert_int_eq(pipeline_judge(unit_xsd(), p, "registrar1",
+	ck_assert_int_eq(pipeline_judge(unit_xsd(), p, NULL, "registrar1",
 	    (const uint8_t *)ns_locked, strlen(ns_locked), &a), 0);
-	ck_assert_int_eq(pipeline_judge(unit_xsd(), p, "registrar1",
+	ck_assert_int_eq(pipeline_judge(unit_xsd(), p, NULL, "registrar1",
 	    (const uint8_t *)other, strlen(other), &b), 0);
 	ck_assert_int_eq(a.action, PIPE_APPROVAL);
 	ck_assert_int_eq(b.action, PIPE_APPROVAL);

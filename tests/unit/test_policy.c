@@ -10,10 +10,10 @@
 
 #include "change.h"
 #include "epp.h"
-#include "idset.h"
 #include "lock.h"
 #include "names.h"
 #include "policy.h"
+#include "regstate.h"
 #include "suites.h"
 
 #define DOM	"urn:ietf:params:xml:ns:domain-1.0"
@@ -152,6 +152,9 @@ envelope(const char *body, const char *cltrid)
 	return buf;
 }
 
+/* What the registry says, for the tests that set it (NULL: nothing). */
+static const struct regstate *truth;
+
 static void
 judge(const struct policy *p, const char *xml, struct verdict *v,
     struct epp_msg **mp)
@@ -161,7 +164,7 @@ judge(const struct policy *p, const char *xml, struct verdict *v,
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
 	    &why, NULL, 0) == 0, "parse failed: %s\n%s", why, xml);
-	ck_assert_int_eq(policy_judge(p, m, "registrar1", v), 0);
+	ck_assert_int_eq(policy_judge(p, truth, m, "registrar1", v), 0);
 	if (mp != NULL)
 		*mp = m;
 	else
@@ -417,57 +420,104 @@ START_TEST(protect_is_configurable)
 }
 END_TEST
 
-START_TEST(status_locks_are_learned)
+/* Put one reading of an object into rs. */
+static void
+reading(struct regstate *rs, enum rs_kind k, const char *name,
+    const char *const *facts, size_t n)
+{
+	ck_assert_int_eq(regstate_put(rs, k, name, facts, n, 1000, NULL), 0);
+}
+
+START_TEST(registry_status_locks)
 {
 	struct policy *p = demo_policy();
-	struct locklist *learned = locklist_new();
-	const char *why;
+	struct regstate *rs = regstate_new(0);
 	const char *const locking[] = { "ok", "serverUpdateProhibited" };
 	const char *const client[] = { "clientUpdateProhibited" };
 	const char *const other[] = { "clientTransferProhibited", "ok" };
+	const char *const upd[] = { "status=clientUpdateProhibited",
+	    "ns=ns.dns.example" };
+	const char *const free_[] = { "status=ok", "ns=ns.dns.example" };
 
 	ck_assert(policy_status_locks(locking, 2));
 	ck_assert(policy_status_locks(client, 1));
 	ck_assert(!policy_status_locks(other, 2));
+	truth = rs;
 	expect(p, render(attacks[0].tmpl, "domain:", "open.example"),
 	    DECISION_ALLOW, 0);
-	ck_assert_int_eq(locklist_add(learned, "open.example", &why), 0);
-	policy_set_learned(p, learned);
-	/* The registry said so: the unlock and the NS change are held. */
+	reading(rs, RS_DOMAIN, "open.example", upd, 2);
+	/* The registry says so: the NS change and the transfer are held. */
 	expect(p, render(attacks[0].tmpl, "domain:", "OPEN.example."),
 	    DECISION_APPROVAL, CLASS_NS);
-	expect(p, render(D_UPDATE_OPEN "<%1$srem><%1$sstatus s=\"client"
-	    "UpdateProhibited\"/></%1$srem>" D_UPDATE_CLOSE, "domain:",
-	    "open.example"), DECISION_APPROVAL, CLASS_STATUS);
+	expect(p, render(attacks[8].tmpl, "domain:", "open.example"),
+	    DECISION_APPROVAL, CLASS_TRANSFER);
+	/* Its name server's glue is its delegation. */
 	expect(p, "<update><host:update xmlns:host=\"" HOST "\"><host:name>"
-	    "ns1.open.example</host:name><host:add><host:addr>203.0.113.1"
+	    "ns.dns.example</host:name><host:add><host:addr>203.0.113.1"
 	    "</host:addr></host:add></host:update></update>",
 	    DECISION_APPROVAL, CLASS_HOST);
-	ck_assert_int_eq(locklist_remove(learned, "open.example"), 0);
+	/* Subordinate hosts of a status-locked domain are its too. */
+	reading(rs, RS_DOMAIN, "open.example", free_, 2);
 	expect(p, render(attacks[0].tmpl, "domain:", "open.example"),
 	    DECISION_ALLOW, 0);
+	expect(p, "<update><host:update xmlns:host=\"" HOST "\"><host:name>"
+	    "ns.dns.example</host:name><host:add><host:addr>203.0.113.1"
+	    "</host:addr></host:add></host:update></update>",
+	    DECISION_ALLOW, 0);
+	ck_assert(policy_domain_locked(p, rs, "locked.example", NULL));
+	ck_assert(!policy_domain_locked(p, rs, "open.example", NULL));
+	truth = NULL;
 	policy_free(p);
-	locklist_free(learned);
+	regstate_free(rs);
+}
+END_TEST
+
+/* A host outside every locked domain that serves one is held. */
+START_TEST(name_servers_of_locked_domains)
+{
+	struct policy *p = demo_policy();
+	struct regstate *rs = regstate_new(0);
+	const char *const facts[] = { "ns=ns1.locked.example",
+	    "ns=ns.dns.example", "status=ok" };
+	const char *body = "<update><host:update xmlns:host=\"" HOST "\">"
+	    "<host:name>NS.DNS.EXAMPLE.</host:name><host:rem><host:addr>"
+	    "192.0.2.53</host:addr></host:rem></host:update></update>";
+
+	truth = rs;
+	expect(p, body, DECISION_ALLOW, 0);
+	reading(rs, RS_DOMAIN, "locked.example", facts, 3);
+	expect(p, body, DECISION_APPROVAL, CLASS_HOST);
+	expect(p, "<delete><host:delete xmlns:host=\"" HOST "\"><host:name>"
+	    "ns.dns.example</host:name></host:delete></delete>",
+	    DECISION_APPROVAL, CLASS_HOST);
+	/* A host no locked domain uses is free. */
+	expect(p, "<update><host:update xmlns:host=\"" HOST "\"><host:name>"
+	    "ns2.dns.example</host:name><host:add><host:addr>203.0.113.1"
+	    "</host:addr></host:add></host:update></update>",
+	    DECISION_ALLOW, 0);
+	truth = NULL;
+	policy_free(p);
+	regstate_free(rs);
 }
 END_TEST
 
 START_TEST(contacts_of_locked_domains_are_held)
 {
 	struct policy *p = demo_policy();
-	struct idset *ids = idset_new();
+	struct regstate *rs = regstate_new(0);
+	const char *const facts[] = { "registrant=reg-1",
+	    "contact=admin:adm-1", "contact=tech:adm-1" };
 	const char *upd = "<update><c:update xmlns:c=\"urn:ietf:params:xml:"
 	    "ns:contact-1.0\"><c:id>adm-1</c:id><c:chg><c:email>x@evil."
 	    "example</c:email></c:chg></c:update></update>";
 
+	truth = rs;
 	expect(p, upd, DECISION_ALLOW, 0);
-	ck_assert_int_eq(idset_add(ids, "adm-1"), 0);
-	ck_assert_int_eq(idset_add(ids, "adm-1"), 0);
-	ck_assert_uint_eq(idset_count(ids), 1);
-	policy_set_linked_contacts(p, ids);
+	reading(rs, RS_DOMAIN, "locked.example", facts, 3);
 	/* The transfer e-mail of a locked domain is part of its lock. */
 	expect(p, upd, DECISION_APPROVAL, CLASS_CONTACT);
 	expect(p, "<delete><c:delete xmlns:c=\"urn:ietf:params:xml:ns:"
-	    "contact-1.0\"><c:id>adm-1</c:id></c:delete></delete>",
+	    "contact-1.0\"><c:id>reg-1</c:id></c:delete></delete>",
 	    DECISION_APPROVAL, CLASS_CONTACT);
 	/* Reading it, or changing another contact, is free; ids are exact. */
 	expect(p, "<info><c:info xmlns:c=\"urn:ietf:params:xml:ns:"
@@ -476,10 +526,52 @@ START_TEST(contacts_of_locked_domains_are_held)
 	expect(p, "<update><c:update xmlns:c=\"urn:ietf:params:xml:ns:"
 	    "contact-1.0\"><c:id>ADM-1</c:id><c:chg><c:email>x@evil.example"
 	    "</c:email></c:chg></c:update></update>", DECISION_ALLOW, 0);
-	ck_assert(policy_domain_locked(p, "locked.example"));
-	ck_assert(!policy_domain_locked(p, "open.example"));
+	truth = NULL;
 	policy_free(p);
-	idset_free(ids);
+	regstate_free(rs);
+}
+END_TEST
+
+/* A protected change to a domain the store holds nothing about: ask. */
+START_TEST(unknown_state_is_asked_for)
+{
+	struct policy *p = demo_policy();
+	struct regstate *rs = regstate_new(0);
+	const char *const absent[] = { "exists=0" };
+	struct verdict v;
+
+	truth = rs;
+	/* Without a watch session there is no one to ask. */
+	judge(p, envelope(render(attacks[0].tmpl, "domain:", "open.example"),
+	    "T-1"), &v, NULL);
+	ck_assert_str_eq(v.need_state, "");
+	verdict_clear(&v);
+	regstate_set_askable(rs, 1);
+	judge(p, envelope(render(attacks[0].tmpl, "domain:", "Open.Example"),
+	    "T-1"), &v, NULL);
+	ck_assert_str_eq(v.need_state, "open.example");
+	verdict_clear(&v);
+	/* Reading it, or changing a listed domain, needs no question. */
+	judge(p, envelope("<info><domain:info xmlns:domain=\"" DOM "\">"
+	    "<domain:name>open.example</domain:name></domain:info></info>",
+	    "T-1"), &v, NULL);
+	ck_assert_str_eq(v.need_state, "");
+	verdict_clear(&v);
+	judge(p, envelope(render(attacks[0].tmpl, "domain:",
+	    "locked.example"), "T-1"), &v, NULL);
+	ck_assert_str_eq(v.need_state, "");
+	ck_assert_int_eq(v.decision, DECISION_APPROVAL);
+	verdict_clear(&v);
+	/* Once the registry has answered, the answer decides. */
+	reading(rs, RS_DOMAIN, "open.example", absent, 1);
+	judge(p, envelope(render(attacks[0].tmpl, "domain:", "open.example"),
+	    "T-1"), &v, NULL);
+	ck_assert_str_eq(v.need_state, "");
+	ck_assert_int_eq(v.decision, DECISION_ALLOW);
+	verdict_clear(&v);
+	truth = NULL;
+	policy_free(p);
+	regstate_free(rs);
 }
 END_TEST
 
@@ -566,7 +658,7 @@ change_id_of(const char *xml, const char *clid, char out[13])
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
 	    &why, NULL, 0) == 0, "%s", why);
-	ck_assert_int_eq(policy_judge(p, m, clid, &v), 0);
+	ck_assert_int_eq(policy_judge(p, NULL, m, clid, &v), 0);
 	memcpy(out, v.change_id, 13);
 	verdict_clear(&v);
 	epp_msg_free(m);
@@ -756,8 +848,10 @@ policy_suite(void)
 	tcase_add_test(tc, glue_is_held);
 	tcase_add_test(tc, harmless_on_locked);
 	tcase_add_test(tc, protect_is_configurable);
-	tcase_add_test(tc, status_locks_are_learned);
+	tcase_add_test(tc, registry_status_locks);
+	tcase_add_test(tc, name_servers_of_locked_domains);
 	tcase_add_test(tc, contacts_of_locked_domains_are_held);
+	tcase_add_test(tc, unknown_state_is_asked_for);
 	tcase_add_test(tc, unknown_object_fails_closed);
 	tcase_add_test(tc, invalid_names_rejected);
 	tcase_add_test(tc, structure_is_checked);

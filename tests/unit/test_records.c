@@ -48,7 +48,7 @@ START_TEST(cmd_record_fields_and_no_secret)
 	p = policy_new(CLASS_ALL, l);
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
 	    &why, NULL, 0), 0);
-	ck_assert_int_eq(policy_judge(p, m, "registrar1", &v), 0);
+	ck_assert_int_eq(policy_judge(p, NULL, m, "registrar1", &v), 0);
 	s = dump(rec_cmd(&who, m, &v, decision_name(v.decision), v.reason,
 	    NULL, (const uint8_t *)xml, strlen(xml)));
 	ck_assert_ptr_null(strstr(s, "SECRET"));

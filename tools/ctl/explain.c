@@ -82,7 +82,7 @@ judge_file(const struct xsd *x, const struct policy *pol, const char *clid,
 	const struct verdict *v = &po.v;
 	json_t *o, *objs, *lines;
 
-	if (pipeline_judge(x, pol, clid, xml, len, &po) != 0)
+	if (pipeline_judge(x, pol, NULL, clid, xml, len, &po) != 0)
 		return NULL;
 	m = po.msg;
 	if (!po.judged) {

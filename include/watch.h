@@ -1,0 +1,98 @@
+/*
+ * watch.h: the gateway's own EPP session to the registry, and the store of
+ * registry truth it keeps (DESIGN.md sections 2 and 4).
+ *
+ * What the gateway knows about a locked object must not depend on what an
+ * attacker chose to send through it.  So the watch session logs in with
+ * its own login ([upstream] clid, password_file), reads every locked
+ * object with domain:info and host:info at start, after each reload, every
+ * `refresh` seconds, and right after any change the gateway forwarded to
+ * it, and keeps what it read in a regstate (regstate.h), persisted in
+ * `state` (replaced atomically, so it survives kill -9).  It never sends
+ * anything but login, logout, hello, poll request, check and info.
+ *
+ * What it watches: the domains on the lock list, domains seen through the
+ * gateway that a lock pattern or their own UpdateProhibited status locks,
+ * and every host in those domains' NS sets.
+ *
+ * A reading that differs from the last one, where no change the gateway
+ * forwarded explains the difference, is drift: an `observation` audit
+ * record, a signed `drift` alert, a metric, and an entry for
+ * `eppgwctl drift`.
+ *
+ * Without [upstream] clid there is no watch session: the store is then fed
+ * only by info replies registrars receive through the gateway, held in
+ * memory, and nothing is asked of the registry.
+ */
+#ifndef EPPGW_WATCH_H
+#define EPPGW_WATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/buffer.h>
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "regstate.h"
+
+struct alerter;
+struct audit;
+struct config;
+struct watch;
+
+/*
+ * Start watching with cfg's [upstream] settings, keeping what is read in
+ * rs (not owned; it must outlive the watch).  Loads the state file into rs
+ * first.  NULL with a message in err on failure (a state file that does
+ * not load refuses the start: truth must not be silently forgotten).
+ */
+struct watch *watch_new(struct event_base *base, struct config *cfg,
+    SSL_CTX *client_ctx, struct regstate *rs, char *err, size_t errlen);
+void watch_free(struct watch *w);
+/* A new configuration (lock list, refresh) and client TLS context. */
+void watch_reload(struct watch *w, struct config *cfg, SSL_CTX *client_ctx);
+void watch_set_audit(struct watch *w, struct audit *a);
+void watch_set_alerter(struct watch *w, struct alerter *a);
+
+/* Whether the watch session is logged in now. */
+int watch_ready(const struct watch *w);
+
+/*
+ * Ask the registry about a domain now, ahead of the refresh queue (the
+ * policy needs its state before judging a command).  cb(arg, 0) once the
+ * answer is in the store, cb(arg, -1) if it cannot be had (session down,
+ * error reply, timeout).  The callback may come from within this call.
+ * A pending ask is cancelled with watch_cancel (same arg).
+ */
+void watch_ask(struct watch *w, const char *domain,
+    void (*cb)(void *arg, int ok), void *arg);
+void watch_cancel(struct watch *w, void *arg);
+
+/*
+ * The registry executed a change the gateway forwarded: what changes in
+ * these classes (change.h) at the next reading is explained, not drift;
+ * and that reading happens now.
+ */
+void watch_changed(struct watch *w, enum rs_kind k, const char *name,
+    unsigned classes);
+
+/*
+ * A domain:info or host:info reply that reached a registrar: registry
+ * truth too.  Works on a NULL watch (then the store is simply updated).
+ */
+void watch_reply(struct watch *w, struct regstate *rs,
+    const struct epp_msg *reply, int64_t now);
+
+/* The recent drift observations, newest last (for the admin API). */
+json_t *watch_drift_json(const struct watch *w);
+/* An object's state as JSON (facts, refreshed, watched), or NULL. */
+json_t *watch_state_json(const struct watch *w, const struct regstate *rs,
+    const char *name);
+
+/* Prometheus text for the metrics listener. */
+void watch_metrics(const struct watch *w, const struct regstate *rs,
+    struct evbuffer *out);
+
+#endif
