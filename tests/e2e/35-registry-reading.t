@@ -28,8 +28,8 @@
 #      other namespaces, multiple extensions, <epp><extension> commands,
 #      unknown object mappings, extensions on read-only commands, contacts
 #      of a locked domain, host renames, RGP report, keyTag/digest spellings.
-#   6. (TODO, issue 10; last because it changes the registry) glue added to
-#      a host in a locked domain's NS set.
+#   6. (last because it changes the registry) glue added to a host in a
+#      locked domain's NS set.
 #
 #   make BUILD=build/h2 all certs
 #   EPPGW_BUILD=build/h2 prove -v -I tests/e2e/lib tests/e2e/35-registry-reading.t
@@ -1058,13 +1058,10 @@ forwarded($r1, 'domain:create dns.example (a new domain: allowed)',
 forwarded($r1, 'domain:info locked.example (the gateway sees its NS set)',
     "<info><domain:info $D><domain:name>locked.example</domain:name>"
     . '</domain:info></info>', 1000);
-TODO: {
-	# Known gap, issue 10 (registry truth): the gateway does not yet cover
-	# hosts in a locked domain's NS set; that set must come from the
-	# registry itself over the gateway's own watch session, not from
-	# replies the attacker chose to trigger.  Until then this glue is
-	# executed; the TODO keeps the case running and visible.
-	local $TODO = 'issue 10: NS-set hosts of locked domains (watch session)';
+{
+	# This gateway has no watch session, so it knows the NS set from the
+	# domain:info reply above; with one (80-registry-truth.t) it knows it
+	# from the start, whatever registrars ask.
 	my $before = snapshot();
 	denied($r1, 'host:update ns.dns.example add 203.0.113.66 (glue for a '
 	    . 'name server of locked.example)', "<update><host:update $H>"
