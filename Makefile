@@ -165,11 +165,16 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
 run/demo.seeds: examples/demo.seeds
 	$(Q)mkdir -p run && install -m 600 $< $@
 
+# The watch session's demo password (the simulator's registrar1), private
+# as the gateway insists.
+run/watch.pw: examples/demo.watchpw
+	$(Q)mkdir -p run && install -m 600 $< $@
+
 # The demo alert HMAC secret: random, private, never committed.
 run/alert.secret:
 	$(Q)mkdir -p run && umask 077 && openssl rand -hex 32 > $@
 
-certs: certs/dev/ca.pem run/demo.seeds run/alert.secret
+certs: certs/dev/ca.pem run/demo.seeds run/watch.pw run/alert.secret
 certs/dev/ca.pem: certs/mkcerts.sh
 	$(Q)rm -rf certs/dev
 	$(Q)certs/mkcerts.sh certs/dev

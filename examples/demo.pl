@@ -484,23 +484,60 @@ my @steps = (
 	},
 },
 {
-	title => 'The registrar system logs out; the demo undoes its change',
-	why   => 'The approved NS change is removed again directly at the '
-	    . 'registry (bypassing the gateway: demo housekeeping only), so the '
-	    . 'next run starts from the same data.',
+	title => 'A change made outside the gateway is seen: drift',
+	why   => 'Sea Turtle changed delegations through registry accounts, '
+	    . 'out of sight of the registrar\'s systems. Here the approved NS '
+	    . 'change is removed directly at the registry, as its web portal '
+	    . 'would; the gateway\'s own watch session reads locked.example '
+	    . 'every 5 s (refresh), sees a change no command through it '
+	    . 'explains, and records an observation and sends a signed drift '
+	    . 'alert. (This also undoes the demo\'s change for the next run.)',
+	run   => sub {
+		my ($ctx) = @_;
+		my @lines;
+		die "no approved change to undo\n" unless $ctx->{ns2_added};
+		my $t0 = time;
+		registry_ns_direct($ctx, 'locked.example', 'rem',
+		    'ns2.dns.example');
+		push @lines, 'directly at the registry: rem ns2.dns.example; '
+		    . 'locked.example now: '
+		    . join(', ', ns_of(registry_info($ctx, 'locked.example')));
+		my @cmd = ('show', '--type', 'observation', '--object',
+		    'locked.example', $AUDIT_DIR);
+		my $rec;
+		for (1 .. 60) {
+			my ($rc, $out) = run_tool('eppgw-audit', @cmd);
+			($rec) = grep { /ns2\.dns\.example/ && /"gone"/ }
+			    reverse split /\n/, $out // '';
+			my $r = $rec ? eval { JSON::PP::decode_json($rec) } : undef;
+			if ($r && ($r->{time} // 0) >= $t0 - 1) {
+				$rec = $r;
+				last;
+			}
+			undef $rec;
+			select(undef, undef, undef, 0.25);
+		}
+		die "no drift observation for locked.example within 15 s\n"
+		    unless $rec;
+		push @lines, '$ eppgw-audit ' . join(' ', @cmd),
+		    sprintf('  observation seq %s: %s %s, gone: %s, seen by the '
+		    . 'watch session (%s) %.0f s after the change', $rec->{seq},
+		    $rec->{kind}, $rec->{object}, join(', ', @{$rec->{gone}}),
+		    $rec->{seen}, time - $t0),
+		    'and a signed "drift" alert went to the webhook '
+		    . '(http://127.0.0.1:7003/ in the demo)';
+		return @lines;
+	},
+},
+{
+	title => 'The registrar system logs out',
+	why   => 'The session ends; the gateway keeps watching.',
 	run   => sub {
 		my ($ctx) = @_;
 		my $doc = epp_raw(delete $ctx->{epp}, epp_command('<logout/>',
 		    'DEMO-LOGOUT'));
 		expect_code($doc, 1500, 'logout');
-		my @lines = ('logout -> ' . summary($doc));
-		if ($ctx->{ns2_added}) {
-			registry_ns_direct($ctx, 'locked.example', 'rem',
-			    'ns2.dns.example');
-			push @lines, 'locked.example at the registry: '
-			    . join(', ', ns_of(registry_info($ctx, 'locked.example')));
-		}
-		return @lines;
+		return ('logout -> ' . summary($doc));
 	},
 },
 {

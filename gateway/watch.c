@@ -62,12 +62,19 @@ struct wreq {
 	const char	*how;		/* "refresh", "ask", "change" */
 	struct waiter	*waiters;
 	struct wreq	*next;
+	uint64_t	 sent;		/* monotonic us, when asked */
 };
 
-/* What a change the gateway forwarded explains, until when. */
+/*
+ * What a change the gateway forwarded explains: its classes, in the first
+ * reading asked for after the registry executed it (and, to be safe, in
+ * any reading already under way then); never later, so an out-of-band
+ * change that follows an approved one is still seen.
+ */
 struct expl {
 	unsigned	 classes;
-	int64_t		 until;
+	uint64_t	 at;		/* monotonic us of the execution */
+	int64_t		 until;		/* unused past this (unix s) */
 };
 
 struct watch {
@@ -106,6 +113,15 @@ static int64_t
 now_s(void)
 {
 	return (int64_t)time(NULL);
+}
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void
@@ -318,8 +334,10 @@ enqueue(struct watch *w, enum rs_kind k, const char *name, const char *how,
 		wt->cb = cb;
 		wt->arg = arg;
 	}
+	/* A reading already under way may predate a change: after one, a
+	 * fresh reading is queued. */
 	if (w->inflight != NULL && w->inflight->kind == k &&
-	    strcmp(w->inflight->name, name) == 0)
+	    strcmp(w->inflight->name, name) == 0 && strcmp(how, "change") != 0)
 		r = w->inflight;
 	for (p = w->head; r == NULL && p != NULL; prev = p, p = p->next)
 		if (p->kind == k && strcmp(p->name, name) == 0) {
@@ -384,6 +402,7 @@ pump(struct watch *w)
 	r->next = NULL;
 	w->nqueued--;
 	w->inflight = r;
+	r->sent = mono_us();
 	event_del(w->timer);
 	send_info(w, r);
 }
@@ -509,10 +528,13 @@ drift_emit(struct watch *w, const struct rs_obj *o, json_t *gone,
 		json_array_remove(w->drift, 0);
 }
 
-/* Compare a new reading of a watched object with the last one. */
+/*
+ * Compare a new reading of a watched object (asked for at sent, monotonic
+ * us) with the last one.
+ */
 static void
 drift_check(struct watch *w, const struct rs_obj *o, const struct rs_diff *d,
-    const char *how)
+    const char *how, uint64_t sent)
 {
 	char key[NAME_MAX_LEN + 3];
 	struct expl *e;
@@ -524,7 +546,9 @@ drift_check(struct watch *w, const struct rs_obj *o, const struct rs_diff *d,
 	if ((e = strmap_get(w->explained, key)) != NULL) {
 		if (e->until >= now_s())
 			explained = e->classes;
-		else
+		/* Asked for after the change: this reading shows it, and
+		 * the explanation is used up. */
+		if (e->until < now_s() || sent >= e->at)
 			free(strmap_del(w->explained, key));
 	}
 	for (size_t i = 0; i < d->ngone; i++)
@@ -585,7 +609,7 @@ watched_host(const struct watch *w, const char *name)
 /* Store a reading; check it for drift; follow a domain to its hosts. */
 static int
 reading(struct watch *w, enum rs_kind k, const char *name,
-    const char *const *facts, size_t n, const char *how)
+    const char *const *facts, size_t n, const char *how, uint64_t sent)
 {
 	const struct rs_obj *o, *h;
 	struct rs_diff d;
@@ -607,7 +631,7 @@ reading(struct watch *w, enum rs_kind k, const char *name,
 	if (k == RS_DOMAIN)
 		log_status_lock(name, was_locked, o);
 	if (was_pinned && !d.first && o != NULL)
-		drift_check(w, o, &d, how);
+		drift_check(w, o, &d, how, sent);
 	if ((d.ngone | d.nadded) != 0 || d.first || pin != was_pinned)
 		mark_dirty(w);
 	rs_diff_clear(&d);
@@ -647,7 +671,8 @@ info_reply(struct watch *w, const struct epp_msg *m)
 
 	if (code == 2303) {
 		/* It does not exist: that is an answer too. */
-		ok = reading(w, r->kind, r->name, &exists0, 1, r->how);
+		ok = reading(w, r->kind, r->name, &exists0, 1, r->how,
+		    r->sent);
 	} else if (code == 1000 && epp_msg_info_object(m) != NULL &&
 	    strcmp(epp_msg_info_object(m), r->name) == 0 &&
 	    (epp_msg_info_kind(m) == EPP_OBJ_DOMAIN) == (r->kind == RS_DOMAIN)) {
@@ -657,7 +682,8 @@ info_reply(struct watch *w, const struct epp_msg *m)
 		if (f != NULL) {
 			for (size_t i = 0; i < n; i++)
 				f[i] = epp_msg_info_fact(m, i);
-			ok = reading(w, r->kind, r->name, f, n, r->how);
+			ok = reading(w, r->kind, r->name, f, n, r->how,
+			    r->sent);
 			free(f);
 		}
 	} else {
@@ -1051,6 +1077,7 @@ watch_changed(struct watch *w, enum rs_kind k, const char *name,
 	e->until = now_s() + 2 * (int64_t)w->cfg->up_reply_timeout +
 	    BACKOFF_MAX;
 	e->classes = classes;
+	e->at = mono_us();
 	if (strmap_put(w->explained, key, e, (void **)&old) != 0) {
 		free(e);
 		return;

@@ -24,8 +24,10 @@ done
 
 mkdir -p run/audit
 : > run/regsim-journal.log
-# The demo TOTP seeds, private as the gateway insists (git keeps no modes).
+# The demo TOTP seeds and the watch session's password, private as the
+# gateway insists (git keeps no modes).
 install -m 600 examples/demo.seeds run/demo.seeds
+install -m 600 examples/demo.watchpw run/watch.pw
 
 pids=""
 cleanup() {
