@@ -842,6 +842,42 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * An answer about a domain nobody watches (a question the policy asked) is
+ * good for one refresh interval: after that the registry is asked again,
+ * so a status set there since is not missed.
+ */
+static void
+forget_stale(struct watch *w)
+{
+	const struct rs_obj *o;
+	int64_t cutoff = now_s() - (int64_t)w->cfg->watch_refresh;
+	size_t cur = 0, n = 0, cap = 0;
+	struct { enum rs_kind k; char *name; } *old = NULL, *t;
+
+	while ((o = regstate_next(w->rs, &cur)) != NULL) {
+		if (rs_obj_pinned(o) || rs_obj_refreshed(o) >= cutoff)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((t = realloc(old, cap * sizeof(*t))) == NULL)
+				break;
+			old = t;
+		}
+		old[n].k = rs_obj_kind(o);
+		if ((old[n].name = strdup(rs_obj_name(o))) != NULL)
+			n++;
+	}
+	/* Not while iterating: the map must not change under the cursor. */
+	for (size_t i = 0; i < n; i++) {
+		regstate_del(w->rs, old[i].k, old[i].name);
+		free(old[i].name);
+	}
+	free(old);
+	if (n > 0)
+		mark_dirty(w);
+}
+
 /* Every watched object, read again. */
 static void
 refresh_all(struct watch *w)
@@ -861,6 +897,7 @@ refresh_all(struct watch *w)
 		if (rs_obj_pinned(o))
 			(void)enqueue(w, rs_obj_kind(o), rs_obj_name(o),
 			    "refresh", 0, NULL, NULL);
+	forget_stale(w);
 	w->last_cycle = now_s();
 }
 
