@@ -1,121 +1,57 @@
 /*
  * lock.c: the lock list (see lock.h).
  *
- * Two string sets, exact names and pattern suffixes, in one open-addressing
- * hash table each; entries are also kept in order for listing.
+ * Two string sets, exact names and pattern suffixes (strmap.h, keys only);
+ * entries are also kept in order for listing.
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lock.h"
 #include "names.h"
-
-struct strset {
-	char	**slots;
-	size_t	  cap;		/* power of two */
-	size_t	  n;
-};
+#include "strmap.h"
 
 struct locklist {
-	struct strset	 exact;
-	struct strset	 suffix;	/* "*.bank.example" stored as "bank.example" */
+	struct strmap	*exact;
+	struct strmap	*suffix;	/* "*.bank.example" stored as "bank.example" */
 	char		**order;	/* entries as listed, normalised */
 	size_t		  norder;
 };
 
-static uint64_t
-hash(const char *s)
+/* The sets hold keys only: any non-NULL value marks membership. */
+#define PRESENT	((void *)1)
+
+static int
+set_has(const struct strmap *set, const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static char **
-slot(const struct strset *set, const char *s)
-{
-	size_t i = (size_t)hash(s) & (set->cap - 1);
-
-	while (set->slots[i] != NULL && strcmp(set->slots[i], s) != 0)
-		i = (i + 1) & (set->cap - 1);
-	return &set->slots[i];
+	return strmap_get(set, s) != NULL;
 }
 
 static int
-set_has(const struct strset *set, const char *s)
+set_add(struct strmap *set, const char *s)
 {
-	return set->cap > 0 && *slot(set, s) != NULL;
+	return strmap_put(set, s, PRESENT, NULL);
 }
 
 static int
-set_add(struct strset *set, const char *s)
+set_del(struct strmap *set, const char *s)
 {
-	char **sl, *copy;
-
-	if ((set->n + 1) * 2 > set->cap) {
-		struct strset bigger = { NULL, set->cap ? set->cap * 2 : 16, 0 };
-
-		if ((bigger.slots = calloc(bigger.cap, sizeof(char *))) == NULL)
-			return -1;
-		for (size_t i = 0; i < set->cap; i++)
-			if (set->slots[i] != NULL) {
-				*slot(&bigger, set->slots[i]) = set->slots[i];
-				bigger.n++;
-			}
-		free(set->slots);
-		*set = bigger;
-	}
-	sl = slot(set, s);
-	if (*sl != NULL)
-		return 0;
-	if ((copy = strdup(s)) == NULL)
-		return -1;
-	*sl = copy;
-	set->n++;
-	return 0;
-}
-
-static int
-set_del(struct strset *set, const char *s)
-{
-	char **sl;
-	size_t i, j;
-
-	if (set->cap == 0 || *(sl = slot(set, s)) == NULL)
-		return -1;
-	free(*sl);
-	*sl = NULL;
-	set->n--;
-	/* Re-insert the rest of the probe run so lookups still find it. */
-	i = (size_t)(sl - set->slots);
-	for (j = (i + 1) & (set->cap - 1); set->slots[j] != NULL;
-	    j = (j + 1) & (set->cap - 1)) {
-		char *moved = set->slots[j];
-
-		set->slots[j] = NULL;
-		*slot(set, moved) = moved;
-	}
-	return 0;
-}
-
-static void
-set_free(struct strset *set)
-{
-	for (size_t i = 0; i < set->cap; i++)
-		free(set->slots[i]);
-	free(set->slots);
+	return strmap_del(set, s) != NULL ? 0 : -1;
 }
 
 struct locklist *
 locklist_new(void)
 {
-	return calloc(1, sizeof(struct locklist));
+	struct locklist *l = calloc(1, sizeof(struct locklist));
+
+	if (l != NULL && ((l->exact = strmap_new()) == NULL ||
+	    (l->suffix = strmap_new()) == NULL)) {
+		strmap_free(l->exact, NULL);
+		free(l);
+		return NULL;
+	}
+	return l;
 }
 
 void
@@ -123,8 +59,8 @@ locklist_free(struct locklist *l)
 {
 	if (l == NULL)
 		return;
-	set_free(&l->exact);
-	set_free(&l->suffix);
+	strmap_free(l->exact, NULL);
+	strmap_free(l->suffix, NULL);
 	for (size_t i = 0; i < l->norder; i++)
 		free(l->order[i]);
 	free(l->order);
@@ -161,7 +97,7 @@ locklist_add(struct locklist *l, const char *entry, const char **why)
 	if (parse_entry(entry, name, sizeof(name), &pattern, why) != 0)
 		return -1;
 	snprintf(shown, sizeof(shown), "%s%s", pattern ? "*." : "", name);
-	if (set_has(pattern ? &l->suffix : &l->exact, name))
+	if (set_has(pattern ? l->suffix : l->exact, name))
 		return 0;
 	if ((n = realloc(l->order, (l->norder + 1) * sizeof(*n))) == NULL) {
 		*why = "out of memory";
@@ -169,7 +105,7 @@ locklist_add(struct locklist *l, const char *entry, const char **why)
 	}
 	l->order = n;
 	if ((n[l->norder] = strdup(shown)) == NULL ||
-	    set_add(pattern ? &l->suffix : &l->exact, name) != 0) {
+	    set_add(pattern ? l->suffix : l->exact, name) != 0) {
 		free(n[l->norder]);
 		*why = "out of memory";
 		return -1;
@@ -187,7 +123,7 @@ locklist_remove(struct locklist *l, const char *entry)
 
 	if (parse_entry(entry, name, sizeof(name), &pattern, &why) != 0)
 		return -1;
-	if (set_del(pattern ? &l->suffix : &l->exact, name) != 0)
+	if (set_del(pattern ? l->suffix : l->exact, name) != 0)
 		return -1;
 	snprintf(shown, sizeof(shown), "%s%s", pattern ? "*." : "", name);
 	for (size_t i = 0; i < l->norder; i++)
@@ -239,18 +175,18 @@ match(const struct locklist *l, const char *name, int self_exact,
 {
 	const char *p;
 
-	if (self_exact && set_has(&l->exact, name)) {
+	if (self_exact && set_has(l->exact, name)) {
 		if (entry != NULL)
 			*entry = shown_entry(l, name, 0);
 		return 1;
 	}
 	for (p = strchr(name, '.'); p != NULL; p = strchr(p + 1, '.')) {
-		if (set_has(&l->suffix, p + 1)) {
+		if (set_has(l->suffix, p + 1)) {
 			if (entry != NULL)
 				*entry = shown_entry(l, p + 1, 1);
 			return 1;
 		}
-		if (parents_exact && set_has(&l->exact, p + 1)) {
+		if (parents_exact && set_has(l->exact, p + 1)) {
 			if (entry != NULL)
 				*entry = shown_entry(l, p + 1, 0);
 			return 1;
