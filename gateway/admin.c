@@ -6,12 +6,17 @@
  * certificate's fingerprint names the principal: approvals are made by
  * that principal and nobody else, and the TOTP code in the request body is
  * checked for that principal only.  Codes never reach a log.
+ *
+ * Registry truth (the watch session's store, watch.h) is served here too:
+ * an object's state, the drift seen, and next to a pending change the
+ * state of its object now.  Those need no [approvals].
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -35,7 +40,9 @@
 #include "names.h"
 #include "policy.h"
 #include "proxy.h"
+#include "regstate.h"
 #include "tls.h"
+#include "watch.h"
 
 #define BODY_MAX	4096
 
@@ -430,6 +437,168 @@ do_locks(struct admin *a, struct evhttp_request *req,
 	reply_json(req, 200, locks_json(l));
 }
 
+/*
+ * The store's view of an object (watch_state_json) and when its facts
+ * last changed (null: not since the gateway first read it), whether it is
+ * locked (domains), and whether a watch session stands behind the store
+ * at all (without one it holds only what info replies to registrars
+ * said).  NULL when the object is not held.
+ */
+static json_t *
+state_json(struct admin *a, const char *name)
+{
+	struct regstate *rs = proxy_regstate(a->proxy);
+	struct watch *w = proxy_watch(a->proxy);
+	const struct rs_obj *o;
+	const char *entry = NULL;
+	json_t *j;
+
+	if (rs == NULL || (j = watch_state_json(w, rs, name)) == NULL)
+		return NULL;
+	/* The same object watch_state_json chose: a domain first. */
+	if ((o = regstate_get(rs, RS_DOMAIN, name)) == NULL)
+		o = regstate_get(rs, RS_HOST, name);
+	if (o == NULL || json_object_set_new(j, "changed",
+	    rs_obj_changed(o) > 0 ? json_integer(rs_obj_changed(o)) :
+	    json_null()) != 0 || json_object_set_new(j, "watch",
+	    json_boolean(w != NULL)) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	if (rs_obj_kind(o) == RS_DOMAIN) {
+		int locked = policy_domain_locked(
+		    proxy_config(a->proxy)->policy, rs, name, &entry);
+
+		if (json_object_set_new(j, "locked", json_boolean(locked)) !=
+		    0 || (locked && entry != NULL && json_object_set_new(j,
+		    "locked_by", json_string(entry)) != 0)) {
+			json_decref(j);
+			return NULL;
+		}
+	}
+	return j;
+}
+
+/* GET /v1/state/NAME: NAME as the policy reads it (case, trailing dot,
+ * IDN), percent-decoded first. */
+static void
+do_state(struct admin *a, struct evhttp_request *req, const char *raw)
+{
+	char norm[NAME_MAX_LEN + 1], msg[NAME_MAX_LEN + 80];
+	size_t len = 0;
+	char *name;
+	json_t *j;
+
+	if ((name = evhttp_uridecode(raw, 0, &len)) == NULL) {
+		reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	/* A NUL inside would make what is checked differ from what was
+	 * asked. */
+	if (strlen(name) != len ||
+	    name_normalise(name, norm, sizeof(norm)) != NAME_OK) {
+		free(name);
+		reply_error(req, 400, "bad_name", "not a domain or host name");
+		return;
+	}
+	free(name);
+	if ((j = state_json(a, norm)) == NULL) {
+		snprintf(msg, sizeof(msg), "the gateway holds no registry "
+		    "state for %s%s", norm, proxy_watch(a->proxy) == NULL ?
+		    " (no watch session is configured)" : "");
+		reply_error(req, 404, "not_held", msg);
+		return;
+	}
+	reply_json(req, 200, j);
+}
+
+/* GET /v1/drift: what the watch session saw change that no command
+ * through the gateway explains, newest last. */
+static void
+do_drift(struct admin *a, struct evhttp_request *req)
+{
+	struct watch *w = proxy_watch(a->proxy);
+	json_t *d = watch_drift_json(w);
+
+	if (d == NULL) {
+		reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	reply_json(req, 200, json_pack("{s:o, s:b, s:b}", "drift", d,
+	    "watch", w != NULL, "session_up", watch_ready(w)));
+}
+
+/* Unix seconds of a time as approvals_show_json writes it
+ * (YYYY-MM-DDTHH:MM:SSZ), or -1. */
+static int64_t
+utc_seconds(const char *s)
+{
+	struct tm tm;
+	int n = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &n) != 6 || n == 0 || s[n] != '\0')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm);
+}
+
+/*
+ * GET /v1/pending/ID: the change, and its object's state at the registry
+ * now ("registry", null when not held), so that the approver weighs the
+ * change against what it would change.
+ *
+ * changed_since_request says whether a reading after the request found
+ * other facts.  The store records when an object's facts last changed
+ * (rs_obj_changed) rather than each change keeping a copy of the state it
+ * was requested against: one time per object, nothing added to the
+ * approvals state, and no copy to go stale or to forget on a restart.
+ * Times are in seconds, so a change read in the second of the request
+ * counts as after it: a needless warning is cheaper than a missing one.
+ * A change first read after the request is no change (there is nothing
+ * to compare it with), which only a restart without the state file or an
+ * evicted object can bring about.
+ */
+static void
+do_show(struct admin *a, struct evhttp_request *req, const char *id)
+{
+	json_t *j = approvals_show_json(proxy_approvals(a->proxy), id), *reg;
+	const char *object;
+	int64_t created, changed;
+
+	if (j == NULL) {
+		reply_error(req, 404, APPROVAL_UNKNOWN, "no such change");
+		return;
+	}
+	object = json_string_value(json_object_get(j, "object"));
+	reg = object != NULL ? state_json(a, object) : NULL;
+	if (reg != NULL) {
+		created = utc_seconds(json_string_value(json_object_get(j,
+		    "created")));
+		changed = json_integer_value(json_object_get(reg, "changed"));
+		/* Without it the approver would not be warned: all or
+		 * nothing. */
+		if (json_object_set_new(reg, "changed_since_request",
+		    json_boolean(changed > 0 && (created < 0 ||
+		    changed >= created))) != 0) {
+			json_decref(reg);
+			json_decref(j);
+			reply_error(req, 500, "internal", "out of memory");
+			return;
+		}
+	}
+	if (json_object_set_new(j, "registry", reg != NULL ? reg :
+	    json_null()) != 0) {
+		json_decref(j);
+		reply_error(req, 500, "internal", "out of memory");
+		return;
+	}
+	reply_json(req, 200, j);
+}
+
 static void
 handler(struct evhttp_request *req, void *arg)
 {
@@ -437,7 +606,7 @@ handler(struct evhttp_request *req, void *arg)
 	const struct principal *who = caller(a, req);
 	const char *uri = evhttp_request_get_uri(req);
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
-	char path[256], *seg[5] = { 0 }, *p, *save = NULL;
+	char path[1024], *seg[5] = { 0 }, *p, *save = NULL;
 	size_t n = 0;
 
 	if (who == NULL) {
@@ -445,9 +614,9 @@ handler(struct evhttp_request *req, void *arg)
 		    "your certificate is not mapped to a principal");
 		return;
 	}
-	if (proxy_approvals(a->proxy) == NULL) {
-		reply_error(req, 503, "approvals_disabled",
-		    "no [approvals] seeds configured");
+	/* A truncated path could name another object: refuse it. */
+	if (uri == NULL || strlen(uri) >= sizeof(path)) {
+		reply_error(req, 400, "bad_request", "the path is too long");
 		return;
 	}
 	snprintf(path, sizeof(path), "%s", uri);
@@ -458,6 +627,29 @@ handler(struct evhttp_request *req, void *arg)
 		seg[n++] = p;
 	if (n < 2 || strcmp(seg[0], "v1") != 0)
 		goto notfound;
+	/*
+	 * Registry truth: any principal may read it, as it may list
+	 * changes (facts hold no secret), with or without approvals.
+	 */
+	if (strcmp(seg[1], "state") == 0) {
+		if (m == EVHTTP_REQ_GET && n == 3) {
+			do_state(a, req, seg[2]);
+			return;
+		}
+		goto notfound;
+	}
+	if (strcmp(seg[1], "drift") == 0) {
+		if (m == EVHTTP_REQ_GET && n == 2) {
+			do_drift(a, req);
+			return;
+		}
+		goto notfound;
+	}
+	if (proxy_approvals(a->proxy) == NULL) {
+		reply_error(req, 503, "approvals_disabled",
+		    "no [approvals] seeds configured");
+		return;
+	}
 	if (strcmp(seg[1], "pending") == 0) {
 		if (m == EVHTTP_REQ_GET && n == 2) {
 			reply_json(req, 200, json_pack("{s:o}", "pending",
@@ -465,14 +657,7 @@ handler(struct evhttp_request *req, void *arg)
 			return;
 		}
 		if (m == EVHTTP_REQ_GET && n == 3) {
-			json_t *j = approvals_show_json(
-			    proxy_approvals(a->proxy), seg[2]);
-
-			if (j == NULL)
-				reply_error(req, 404, APPROVAL_UNKNOWN,
-				    "no such change");
-			else
-				reply_json(req, 200, j);
+			do_show(a, req, seg[2]);
 			return;
 		}
 		if (m == EVHTTP_REQ_POST && n == 4 &&

@@ -12,9 +12,18 @@
  *   POST /v1/locks/remove {"name"}        loosen: needs an approval, like
  *                                         any unlock (202 with the change id,
  *                                         then repeat once it is approved)
+ *   GET  /v1/state/NAME                   the registry's state of an object
+ *                                         as the gateway holds it (404
+ *                                         not_held)
+ *   GET  /v1/drift                        recent drift observations
+ *
+ * GET /v1/pending/ID also carries "registry": the state of the change's
+ * object now, and whether it changed since the request.
  *
  * The caller is the principal its client certificate maps to.  Errors are
- * {"error": TOKEN, "message": TEXT} with 400, 403 or 404.
+ * {"error": TOKEN, "message": TEXT} with 400, 403 or 404 (503
+ * approvals_disabled: every endpoint but state and drift needs
+ * [approvals]).
  */
 #ifndef EPPGW_ADMIN_H
 #define EPPGW_ADMIN_H

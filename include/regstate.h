@@ -50,6 +50,13 @@ const struct rs_obj *regstate_get(const struct regstate *rs, enum rs_kind k,
 const char *rs_obj_name(const struct rs_obj *o);
 enum rs_kind rs_obj_kind(const struct rs_obj *o);
 int64_t rs_obj_refreshed(const struct rs_obj *o);	/* unix seconds */
+/*
+ * When a reading last found facts other than the one before it (unix
+ * seconds); 0 when none has since the object was first held: a first
+ * reading is no change, as what came before it is not known.  Lets an
+ * approver see that the registry moved after a change was requested.
+ */
+int64_t rs_obj_changed(const struct rs_obj *o);
 int rs_obj_pinned(const struct rs_obj *o);
 size_t rs_obj_nfacts(const struct rs_obj *o);
 const char *rs_obj_fact(const struct rs_obj *o, size_t i);
@@ -104,9 +111,9 @@ const struct rs_obj *regstate_next(const struct regstate *rs, size_t *cursor);
 
 /*
  * JSON: {"v":1,"objects":[{"kind":"domain","name":..,"refreshed":..,
- * "pinned":..,"facts":[..]},..]}.  Dump returns a malloc'd string.  Load
- * adds to rs (meant for an empty store at start); on an error, with a
- * message in err, nothing was added.
+ * "changed":..,"pinned":..,"facts":[..]},..]} ("changed" may be absent).
+ * Dump returns a malloc'd string.  Load adds to rs (meant for an empty
+ * store at start); on an error, with a message in err, nothing was added.
  */
 char *regstate_dump(const struct regstate *rs, size_t *len);
 int regstate_load(struct regstate *rs, const char *json, size_t len,

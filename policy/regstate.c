@@ -24,6 +24,7 @@ struct rs_obj {
 	char		**facts;	/* sorted, unique */
 	size_t		 nfacts;
 	int64_t		 refreshed;
+	int64_t		 changed;	/* see rs_obj_changed */
 	int		 pinned;
 };
 
@@ -148,6 +149,12 @@ int64_t
 rs_obj_refreshed(const struct rs_obj *o)
 {
 	return o->refreshed;
+}
+
+int64_t
+rs_obj_changed(const struct rs_obj *o)
+{
+	return o->changed;
 }
 
 int
@@ -387,6 +394,17 @@ diff_sets(char *const *a, size_t na, char *const *b, size_t nb,
 	return 0;
 }
 
+static int
+same_facts(const struct rs_obj *a, const struct rs_obj *b)
+{
+	if (a->nfacts != b->nfacts)
+		return 0;
+	for (size_t i = 0; i < a->nfacts; i++)
+		if (strcmp(a->facts[i], b->facts[i]) != 0)
+			return 0;
+	return 1;
+}
+
 int
 regstate_put(struct regstate *rs, enum rs_kind k, const char *name,
     const char *const *facts, size_t nfacts, int64_t now, struct rs_diff *diff)
@@ -409,6 +427,15 @@ regstate_put(struct regstate *rs, enum rs_kind k, const char *name,
 	o->kind = k;
 	o->refreshed = now;
 	o->pinned = old != NULL ? old->pinned : 0;
+	/*
+	 * A first reading is no change: what the facts were before is not
+	 * known, and calling it one would make every object read after a
+	 * request look as if it had moved under it.
+	 */
+	if (old == NULL)
+		o->changed = 0;
+	else
+		o->changed = same_facts(old, o) ? old->changed : now;
 	if (diff != NULL) {
 		diff->first = old == NULL;
 		if (diff_sets(old ? old->facts : NULL, old ? old->nfacts : 0,
@@ -517,9 +544,10 @@ regstate_dump(const struct regstate *rs, size_t *len)
 
 		for (size_t i = 0; f != NULL && i < o->nfacts; i++)
 			json_array_append_new(f, json_string(o->facts[i]));
-		j = json_pack("{s:s, s:s, s:I, s:b, s:o}", "kind",
+		j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:o}", "kind",
 		    o->kind == RS_DOMAIN ? "domain" : "host", "name", o->name,
-		    "refreshed", (json_int_t)o->refreshed, "pinned", o->pinned,
+		    "refreshed", (json_int_t)o->refreshed,
+		    "changed", (json_int_t)o->changed, "pinned", o->pinned,
 		    "facts", f);
 		if (j == NULL || json_array_append_new(objs, j) != 0)
 			goto out;
@@ -532,6 +560,18 @@ out:
 	json_decref(objs);
 	json_decref(root);
 	return out;
+}
+
+/* Restore when an object last changed (regstate_put counts a load's
+ * first reading as no change). */
+static void
+set_changed(struct regstate *rs, enum rs_kind k, const char *name,
+    int64_t changed)
+{
+	struct rs_obj *o = (struct rs_obj *)regstate_get(rs, k, name);
+
+	if (o != NULL)
+		o->changed = changed;
 }
 
 int
@@ -561,14 +601,16 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 	}
 	json_array_foreach(objs, i, j) {
 		const char *kind = NULL, *name = NULL, **facts = NULL;
-		json_int_t refreshed = 0;
+		json_int_t refreshed = 0, changed = 0;
 		json_t *f = NULL, *fj;
 		int pinned = 0, ok;
 		size_t k;
 
-		if (json_unpack(j, "{s:s, s:s, s:I, s:b, s:o}", "kind", &kind,
-		    "name", &name, "refreshed", &refreshed, "pinned", &pinned,
-		    "facts", &f) != 0 || !json_is_array(f) ||
+		/* "changed" came later: files without it still load. */
+		if (json_unpack(j, "{s:s, s:s, s:I, s?I, s:b, s:o}", "kind",
+		    &kind, "name", &name, "refreshed", &refreshed, "changed",
+		    &changed, "pinned", &pinned, "facts", &f) != 0 ||
+		    !json_is_array(f) ||
 		    (strcmp(kind, "domain") != 0 && strcmp(kind, "host") != 0)) {
 			snprintf(err, errlen, "object %zu: malformed", i);
 			goto out;
@@ -593,6 +635,8 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 		}
 		regstate_pin(tmp, strcmp(kind, "domain") == 0 ? RS_DOMAIN :
 		    RS_HOST, name, pinned);
+		set_changed(tmp, strcmp(kind, "domain") == 0 ? RS_DOMAIN :
+		    RS_HOST, name, changed);
 	}
 	/* Move the objects over (the store's bound applies). */
 	if (rs->max > 0 && regstate_count(rs) + regstate_count(tmp) > rs->max) {
@@ -613,6 +657,7 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 				goto out;
 			}
 			regstate_pin(rs, o->kind, o->name, o->pinned);
+			set_changed(rs, o->kind, o->name, o->changed);
 		}
 	}
 	r = 0;

@@ -210,6 +210,53 @@ START_TEST(dump_and_load)
 }
 END_TEST
 
+/*
+ * When an object's facts last changed: not at the first reading (what
+ * came before is not known), not at a reading that finds the same facts
+ * in another order, and kept across a dump and a load.
+ */
+START_TEST(last_changed)
+{
+	struct regstate *rs = regstate_new(0), *back = regstate_new(0);
+	const char *const one[] = { "ns=a.example", "ns=b.example" };
+	const char *const same[] = { "ns=b.example", "ns=a.example",
+	    "ns=a.example" };
+	const char *const other[] = { "ns=a.example", "ns=c.example" };
+	const struct rs_obj *o;
+	char *json, err[200];
+	size_t len;
+
+	ck_assert_int_eq(regstate_put(rs, RS_DOMAIN, "x.example", one, 2, 100,
+	    NULL), 0);
+	o = regstate_get(rs, RS_DOMAIN, "x.example");
+	ck_assert_int_eq(rs_obj_changed(o), 0);
+	ck_assert_int_eq(regstate_put(rs, RS_DOMAIN, "x.example", same, 3, 200,
+	    NULL), 0);
+	o = regstate_get(rs, RS_DOMAIN, "x.example");
+	ck_assert_int_eq(rs_obj_changed(o), 0);
+	ck_assert_int_eq(rs_obj_refreshed(o), 200);
+	ck_assert_int_eq(regstate_put(rs, RS_DOMAIN, "x.example", other, 2,
+	    300, NULL), 0);
+	o = regstate_get(rs, RS_DOMAIN, "x.example");
+	ck_assert_int_eq(rs_obj_changed(o), 300);
+	ck_assert_int_eq(regstate_put(rs, RS_DOMAIN, "x.example", other, 2,
+	    400, NULL), 0);
+	o = regstate_get(rs, RS_DOMAIN, "x.example");
+	ck_assert_int_eq(rs_obj_changed(o), 300);
+	ck_assert_int_eq(rs_obj_refreshed(o), 400);
+	json = regstate_dump(rs, &len);
+	ck_assert_ptr_nonnull(json);
+	ck_assert_int_eq(regstate_load(back, json, len, err, sizeof(err)), 0);
+	o = regstate_get(back, RS_DOMAIN, "x.example");
+	ck_assert_ptr_nonnull(o);
+	ck_assert_int_eq(rs_obj_changed(o), 300);
+	ck_assert_int_eq(rs_obj_refreshed(o), 400);
+	free(json);
+	regstate_free(back);
+	regstate_free(rs);
+}
+END_TEST
+
 /* What a registry's domain:info and host:info replies say, as facts. */
 START_TEST(facts_of_replies)
 {
@@ -282,6 +329,7 @@ regstate_suite(void)
 	tcase_add_test(tc, diff_of_readings);
 	tcase_add_test(tc, bounded);
 	tcase_add_test(tc, dump_and_load);
+	tcase_add_test(tc, last_changed);
 	tcase_add_test(tc, facts_of_replies);
 	suite_add_tcase(s, tc);
 	return s;

@@ -11,6 +11,8 @@
  *   lock NAME                add a lock entry
  *   unlock NAME              remove one (needs another approver's approval)
  *
+ * (state and drift are in truth.c.)
+ *
  * Exit 0 on success; otherwise 1 with one line on stderr saying why (the
  * gateway's reason token first).  The TOTP code is sent once, in the body,
  * and wiped from memory afterwards.
@@ -94,8 +96,8 @@ find_target(const struct ctl_opts *o, struct target *t)
  * One request.  Returns the HTTP status (0 on a transport failure, with the
  * reason printed) and the parsed JSON body in *out.
  */
-static long
-call(const struct ctl_opts *o, const char *method, const char *path,
+long
+ctl_call(const struct ctl_opts *o, const char *method, const char *path,
     const char *body, json_t **out)
 {
 	struct target t = { "", NULL };
@@ -152,8 +154,8 @@ call(const struct ctl_opts *o, const char *method, const char *path,
 }
 
 /* Report a refusal in one line: "eppgwctl: TOKEN: message". */
-static int
-refused(long status, json_t *j)
+int
+ctl_refused(long status, json_t *j)
 {
 	const char *e = json_string_value(json_object_get(j, "error"));
 	const char *m = json_string_value(json_object_get(j, "message"));
@@ -227,9 +229,9 @@ ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 	long st;
 
 	if (strcmp(cmd, "pending") == 0) {
-		st = call(o, "GET", "/v1/pending", NULL, &j);
+		st = ctl_call(o, "GET", "/v1/pending", NULL, &j);
 		if (st != 200)
-			return refused(st, j);
+			return ctl_refused(st, j);
 		if (o->json) {
 			json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
 			putchar('\n');
@@ -242,9 +244,9 @@ ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 		size_t i;
 		json_t *e;
 
-		st = call(o, "GET", "/v1/locks", NULL, &j);
+		st = ctl_call(o, "GET", "/v1/locks", NULL, &j);
 		if (st != 200)
-			return refused(st, j);
+			return ctl_refused(st, j);
 		json_array_foreach(json_object_get(j, "locks"), i, e)
 			printf("%s\n", json_string_value(e));
 		json_decref(j);
@@ -268,9 +270,9 @@ ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 	}
 	if (strcmp(cmd, "show") == 0) {
 		snprintf(path, sizeof(path), "/v1/pending/%s", argv[1]);
-		st = call(o, "GET", path, NULL, &j);
+		st = ctl_call(o, "GET", path, NULL, &j);
 		if (st != 200)
-			return refused(st, j);
+			return ctl_refused(st, j);
 		if (o->json) {
 			json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
 			putchar('\n');
@@ -288,6 +290,9 @@ ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 			}
 			printf("\n%s", json_string_value(json_object_get(j,
 			    "canonical")));
+			/* The object at the registry, now and after. */
+			if (json_object_get(j, "registry") != NULL)
+				ctl_print_registry(j);
 		}
 		json_decref(j);
 		return 0;
@@ -310,10 +315,10 @@ ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 		json_decref(req);
 		snprintf(path, sizeof(path), "/v1/pending/%s/approve",
 		    argv[1]);
-		st = call(o, "POST", path, body, &j);
+		st = ctl_call(o, "POST", path, body, &j);
 		OPENSSL_cleanse(body, sizeof(body));
 		if (st != 200)
-			return refused(st, j);
+			return ctl_refused(st, j);
 		printf("approved %s: the registrar may now resend the change\n",
 		    argv[1]);
 		json_decref(j);
@@ -321,18 +326,18 @@ ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 	}
 	if (strcmp(cmd, "deny") == 0) {
 		snprintf(path, sizeof(path), "/v1/pending/%s/deny", argv[1]);
-		st = call(o, "POST", path, NULL, &j);
+		st = ctl_call(o, "POST", path, NULL, &j);
 		if (st != 200)
-			return refused(st, j);
+			return ctl_refused(st, j);
 		printf("denied %s\n", argv[1]);
 		json_decref(j);
 		return 0;
 	}
 	if (strcmp(cmd, "reset-operator") == 0) {
 		snprintf(path, sizeof(path), "/v1/operators/%s/reset", argv[1]);
-		st = call(o, "POST", path, NULL, &j);
+		st = ctl_call(o, "POST", path, NULL, &j);
 		if (st != 200)
-			return refused(st, j);
+			return ctl_refused(st, j);
 		printf("operator %s reset\n", argv[1]);
 		json_decref(j);
 		return 0;
@@ -346,7 +351,7 @@ ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 			free(s);
 		}
 		json_decref(req);
-		st = call(o, "POST", strcmp(cmd, "lock") == 0 ?
+		st = ctl_call(o, "POST", strcmp(cmd, "lock") == 0 ?
 		    "/v1/locks/add" : "/v1/locks/remove", body, &j);
 		if (st == 202) {
 			printf("removing %s needs approval: change %s (run "
@@ -357,7 +362,7 @@ ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 			return 3;
 		}
 		if (st != 200)
-			return refused(st, j);
+			return ctl_refused(st, j);
 		printf("%s %s\n", strcmp(cmd, "lock") == 0 ? "locked" :
 		    "unlocked", argv[1]);
 		json_decref(j);

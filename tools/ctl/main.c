@@ -30,6 +30,10 @@ usage(void)
 	    "  deny ID                        close a change\n"
 	    "  reset-operator NAME            clear an operator's lockout\n"
 	    "  locks | lock NAME | unlock NAME  the lock list\n"
+	    "  state NAME                     a locked object as the registry "
+	    "holds it\n"
+	    "  drift                          registry changes no command "
+	    "explains\n"
 	    "options: --url URL --ca FILE (instead of -f), --json\n");
 	exit(2);
 }
@@ -79,6 +83,14 @@ main(int argc, char *argv[])
 
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		rc = ctl_admin(&o, argc - i, argv + i);
+		curl_global_cleanup();
+		return rc;
+	}
+	if (strcmp(argv[i], "state") == 0 || strcmp(argv[i], "drift") == 0) {
+		int rc;
+
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		rc = ctl_truth(&o, argc - i, argv + i);
 		curl_global_cleanup();
 		return rc;
 	}
