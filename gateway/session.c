@@ -754,7 +754,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		    RS_DOMAIN : RS_HOST;
 		snprintf(s->fwd_object, sizeof(s->fwd_object), "%s",
 		    epp_msg_object(m, 0, NULL, NULL));
-		s->fwd_classes = epp_msg_classes(m);
+		s->fwd_classes = policy_touched(m);
 	}
 log:
 	log_and_act(s, m, v, decision, reason, approver[0] ? approver : NULL,
@@ -983,8 +983,11 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 	int code = -1;
 	json_t *rec;
 
+	/* The code matters for the record, the login, and a forwarded
+	 * change the watch session must re-read (relay_reply). */
 	if (s->audit != NULL || s->cmd == EPP_CMD_LOGIN ||
-	    s->cmd == EPP_CMD_LOGOUT || s->cmd == EPP_CMD_INFO) {
+	    s->cmd == EPP_CMD_LOGOUT || s->cmd == EPP_CMD_INFO ||
+	    s->fwd_object[0] != '\0') {
 		if (epp_parse_reply(xml, plen, &m, &why) == 0)
 			code = epp_msg_result_code(m);
 	}

@@ -1106,6 +1106,19 @@ watch_changed(struct watch *w, enum rs_kind k, const char *name,
 
 	if (w == NULL || !valid_name(name))
 		return;
+	/* A host renamed (or its glue changed) shows in the name servers of
+	 * every domain that uses it: those readings are explained too. */
+	if (k == RS_HOST) {
+		const char *users[16];
+		char copy[16][NAME_MAX_LEN + 1];
+		size_t n = regstate_domains_using_host(w->rs, name, users, 16);
+
+		/* Copied: watch_changed below may change the store. */
+		for (size_t i = 0; i < n; i++)
+			snprintf(copy[i], sizeof(copy[i]), "%s", users[i]);
+		for (size_t i = 0; i < n; i++)
+			watch_changed(w, RS_DOMAIN, copy[i], CLASS_NS);
+	}
 	snprintf(key, sizeof(key), "%c:%s", k == RS_DOMAIN ? 'd' : 'h', name);
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return;

@@ -88,6 +88,14 @@ int policy_judge(const struct policy *p, const struct regstate *rs,
     const struct epp_msg *m, const char *clid, struct verdict *v);
 void verdict_clear(struct verdict *v);
 
+/*
+ * The classes of registry facts m can change once executed, protected or
+ * not (adding clientDeleteProhibited changes the statuses though it needs
+ * no approval): what a forwarded change explains in the next reading, so
+ * that it is not taken for drift (watch.h).
+ */
+unsigned policy_touched(const struct epp_msg *m);
+
 /* "allow", "approval_required", "reject". */
 const char *decision_name(enum decision d);
 

@@ -294,6 +294,31 @@ locked_object(const struct policy *p, const struct regstate *rs,
 	return 0;
 }
 
+unsigned
+policy_touched(const struct epp_msg *m)
+{
+	unsigned cls = epp_msg_classes(m);
+
+	if (epp_msg_obj_type(m) == EPP_OBJ_HOST)
+		return cls | CLASS_HOST;	/* every host fact is glue */
+	for (size_t i = 0; i < epp_msg_nchanges(m); i++) {
+		const char *l = epp_msg_change(m, i, NULL);
+
+		/* Changes that protect nothing still change facts: a status
+		 * tightened, the name servers or DS of a new domain. */
+		if (strncmp(l, "add.status=", 11) == 0 ||
+		    strncmp(l, "rem.status=", 11) == 0)
+			cls |= CLASS_STATUS;
+		else if (strncmp(l, "create.ns=", 10) == 0)
+			cls |= CLASS_NS;
+		else if (strncmp(l, "secdns.", 7) == 0)
+			cls |= CLASS_DS;
+		else if (strncmp(l, "transfer.", 9) == 0)
+			cls |= CLASS_TRANSFER;
+	}
+	return cls;
+}
+
 int
 policy_judge(const struct policy *p, const struct regstate *rs,
     const struct epp_msg *m, const char *clid, struct verdict *v)

@@ -296,11 +296,20 @@ sub _opt_section {
 #             log), signing_key to certs/dev/audit.key, origin eppgw/e2e
 #   alerts    { url => URL, secret_text => TEXT, key => value }: an
 #             [alerts] section; secret_text is written to a 0600 file
+#   watch     1 or { key => value }: a watch session (the gateway's own
+#             registry login, include/watch.h) in [upstream]: clid
+#             (default registrar1), password_file (default: password,
+#             default demo-password-1, written to a 0600
+#             DIR/watch-PORT.pw), state (default DIR/regstate-PORT.json;
+#             pass state => $old->{watch_state} to restart on the same
+#             store), refresh and keepalive (default 5 each, the minimum);
+#             other keys (state_max, ...) are written to [upstream] as
+#             given.  upstream overrides win over these
 #   verbose   run with -v (debug logs); default $ENV{EPPGW_DEBUG}
 # Returns { pid, host, port, log, conf, dir, locks, admin_port, admin_url,
-# seeds, state, audit_dir }; croaks if it does not start (locks: the lock
-# list's path, when policy was given; admin_*, seeds/state and audit_dir
-# only with those sections).
+# seeds, state, audit_dir, watch_state, watch_password_file }; croaks if it
+# does not start (locks: the lock list's path, when policy was given;
+# admin_*, seeds/state, audit_dir and watch_* only with those sections).
 sub start_gateway {
 	my (%o) = @_;
 	my $dir = run_dir();
@@ -341,6 +350,34 @@ sub start_gateway {
 	$updef->{__order} = [map { [$_] } qw(address server_name ca cert key
 	    connect_timeout reply_timeout)];
 
+	my %watch;
+	if (my $wo = $o{watch}) {
+		%watch = ref $wo eq 'HASH' ? %$wo : ();
+		my $pw = delete $watch{password};
+		unless (exists $watch{password_file}) {
+			$watch{password_file} = "$dir/watch-$port.pw";
+			open(my $pf, '>', $watch{password_file})
+			    or croak "$watch{password_file}: $!";
+			print $pf ($pw // 'demo-password-1'), "\n";
+			close($pf) or croak "$watch{password_file}: $!";
+			chmod(0600, $watch{password_file})
+			    or croak "chmod $watch{password_file}: $!";
+		}
+		$watch{clid} = 'registrar1' unless exists $watch{clid};
+		$watch{state} = "$dir/regstate-$port.json"
+		    unless exists $watch{state};
+		$watch{refresh} = 5 unless exists $watch{refresh};
+		$watch{keepalive} = 5 unless exists $watch{keepalive};
+		for my $k (qw(clid password_file state refresh keepalive)) {
+			push @{$updef->{__order}}, [$k];
+			$updef->{$k} = $watch{$k};
+		}
+		# The rest (state_max, ...) as given, after them.
+		for my $k (sort grep { !exists $updef->{$_} } keys %watch) {
+			push @{$updef->{__order}}, [$k];
+			$updef->{$k} = $watch{$k};
+		}
+	}
 	my $conf = "# written by EppgwTest::start_gateway\n\n"
 	    . _ini_section('gateway', $gwdef, $o{gateway})
 	    . _ini_section('upstream', $updef, $o{upstream});
@@ -368,6 +405,12 @@ sub start_gateway {
 		log   => "$dir/eppgw-$port.log",
 		owner => $$,
 	};
+	if (%watch) {
+		# What the file says, after any upstream override.
+		my %u = (%$updef, %{$o{upstream} // {}});
+		$gw->{watch_state} = $u{state};
+		$gw->{watch_password_file} = $u{password_file};
+	}
 	if (my $pol = $o{policy}) {
 		croak 'start_gateway: policy must be a hash'
 		    unless ref $pol eq 'HASH';
