@@ -614,6 +614,18 @@ handler(struct evhttp_request *req, void *arg)
 		    "your certificate is not mapped to a principal");
 		return;
 	}
+	/*
+	 * The admin API is the second operator's: a requester-only
+	 * certificate (a registrar system, an operator who may only ask)
+	 * gets nothing here, not even a list, so a stolen registrar
+	 * identity learns nothing of what is pending or watched.
+	 */
+	if (!(who->roles & ROLE_APPROVER)) {
+		reply_error(req, 403, "not_approver",
+		    "the admin API is for approvers; this principal may only "
+		    "request changes");
+		return;
+	}
 	/* A truncated path could name another object: refuse it. */
 	if (uri == NULL || strlen(uri) >= sizeof(path)) {
 		reply_error(req, 400, "bad_request", "the path is too long");

@@ -274,6 +274,8 @@ start_approvals(struct daemon *d, const struct config *cfg)
 		o.state_path = cfg->state_path;
 		o.ticket_ttl = cfg->ticket_ttl;
 		o.pending_ttl = cfg->pending_ttl;
+		o.max_pending = cfg->max_pending;
+		o.max_pending_requester = cfg->max_pending_principal;
 		o.window = cfg->totp_window;
 		o.rate_attempts = cfg->rate_attempts;
 		o.rate_period = cfg->rate_period;

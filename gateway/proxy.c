@@ -2,6 +2,7 @@
  * proxy.c: the registrar-facing listener and the live sessions (proxy.h).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "policy.h"
 #include "proxy.h"
 #include "regstate.h"
+#include "strmap.h"
 #include "session.h"
 #include "tls.h"
 
@@ -33,6 +35,7 @@ struct proxy {
 	struct metrics		*metrics;	/* not owned */
 	struct alerter		*alerter;	/* not owned */
 	struct regstate		*rs;		/* registry truth (regstate.h) */
+	struct strmap		*per[2];	/* sessions per address, principal */
 	struct watch		*watch;		/* not owned; NULL: none */
 	uint64_t		 next_id;
 	int			 accepting;
@@ -84,8 +87,12 @@ proxy_new(struct event_base *base, struct config *cfg, char *err,
 	    (unsigned long long)time(NULL), (unsigned)getpid() & 0xffff);
 	/* The bound applies with or without a watch session. */
 	if ((p->rs = regstate_new(cfg->state_max)) == NULL ||
+	    (p->per[0] = strmap_new()) == NULL ||
+	    (p->per[1] = strmap_new()) == NULL ||
 	    proxy_reload(p, cfg, err, errlen) != 0) {
 		regstate_free(p->rs);
+		strmap_free(p->per[0], NULL);
+		strmap_free(p->per[1], NULL);
 		free(p);
 		return NULL;
 	}
@@ -170,6 +177,8 @@ proxy_free(struct proxy *p)
 	SSL_CTX_free(p->client_ctx);
 	config_unref(p->cfg);
 	regstate_free(p->rs);
+	strmap_free(p->per[0], NULL);
+	strmap_free(p->per[1], NULL);
 	free(p);
 }
 
@@ -267,6 +276,29 @@ const char *
 proxy_run_id(const struct proxy *p)
 {
 	return p->run_id;
+}
+
+/* Counts live in the map as pointer-sized integers (never 0 there). */
+int
+proxy_count_take(struct proxy *p, enum proxy_count c, const char *key,
+    unsigned max)
+{
+	uintptr_t n = (uintptr_t)strmap_get(p->per[c], key);
+
+	if (n >= max)
+		return -1;
+	return strmap_put(p->per[c], key, (void *)(n + 1), NULL);
+}
+
+void
+proxy_count_drop(struct proxy *p, enum proxy_count c, const char *key)
+{
+	uintptr_t n = (uintptr_t)strmap_get(p->per[c], key);
+
+	if (n > 1)
+		(void)strmap_put(p->per[c], key, (void *)(n - 1), NULL);
+	else if (n == 1)
+		(void)strmap_del(p->per[c], key);
 }
 
 void

@@ -69,6 +69,7 @@ enum state {
 enum deadline {
 	DL_NONE = 0,
 	DL_HANDSHAKE,
+	DL_LOGIN,	/* no successful login yet: login_timeout from the start */
 	DL_IDLE,
 	DL_FRAME,
 	DL_FLUSH
@@ -95,6 +96,9 @@ struct session {
 	struct event		*up_deadline;	/* connect, greeting, reply */
 
 	const struct principal	*principal;	/* owned by cfg */
+	char			 addr[INET6_ADDRSTRLEN]; /* the peer's, no port */
+	int			 counted_addr;	/* proxy_count_take'n */
+	int			 counted_principal;
 	char			 fp_hex[96];
 	char			 clid[CONFIG_CLID_MAX + 1];  /* logged in */
 
@@ -104,6 +108,7 @@ struct session {
 	char			*login_clid;
 
 	struct timespec		 sent;
+	struct timespec		 started;	/* connection accepted */
 	uint64_t		 cmd_seq;	/* its audit record */
 	int			 cmd_logged;
 
@@ -218,6 +223,12 @@ free_cb(evutil_socket_t fd, short what, void *arg)
 static void
 release(struct session *s)
 {
+	if (s->counted_addr)
+		proxy_count_drop(s->proxy, PROXY_PER_ADDRESS, s->addr);
+	if (s->counted_principal)
+		proxy_count_drop(s->proxy, PROXY_PER_PRINCIPAL,
+		    s->principal->name);
+	s->counted_addr = s->counted_principal = 0;
 	conn_free(s->client);
 	conn_free(s->up);
 	s->client = s->up = NULL;
@@ -365,12 +376,33 @@ upstream_failed(struct session *s, const char *why)
 	reply_self(s, 2500, "upstream_unavailable", s->cltrid, 1);
 }
 
+/*
+ * Waiting for the registrar's next command: idle_timeout, or, until a login
+ * has succeeded, what is left of login_timeout from the connection's start
+ * (a client that never logs in holds a registry session for nothing).
+ */
+static void
+arm_idle(struct session *s)
+{
+	struct timespec now;
+	long left;
+
+	if (s->clid[0] != '\0') {
+		arm(s, DL_IDLE, s->cfg->idle_timeout);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	left = (long)s->cfg->login_timeout - (long)(now.tv_sec -
+	    s->started.tv_sec);
+	arm(s, DL_LOGIN, left > 0 ? (unsigned)left : 0);
+}
+
 static void
 set_ready(struct session *s)
 {
 	s->state = ST_READY;
 	event_del(s->up_deadline);
-	arm(s, DL_IDLE, s->cfg->idle_timeout);
+	arm_idle(s);
 }
 
 /* Send one frame to the registry and wait for its reply. */
@@ -458,7 +490,7 @@ run_action(struct session *s)
 		return;
 	}
 	if (s->state == ST_READY)
-		arm(s, DL_IDLE, s->cfg->idle_timeout);
+		arm_idle(s);
 }
 
 /* The command's record is durable (or the log failed): act on it. */
@@ -687,6 +719,21 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		goto nomem;
 	if (m != NULL && epp_msg_kind(m) == EPP_KIND_COMMAND)
 		s->cmd = epp_msg_cmd(m);
+	/*
+	 * Before a successful login only a login (or a hello) means anything;
+	 * the gateway answers the rest itself, so nothing reaches the
+	 * registry from a session that has not authenticated there.
+	 */
+	if (s->clid[0] == '\0' && m != NULL && po.action != PIPE_REPLY &&
+	    ((epp_msg_kind(m) == EPP_KIND_COMMAND &&
+	    s->cmd != EPP_CMD_LOGIN) || epp_msg_kind(m) == EPP_KIND_EXTENSION)) {
+		log_notice("session %llu: %s: %s before a successful login",
+		    (unsigned long long)s->id, who(s), epp_msg_name(m));
+		act_reply(s, 2002, "login_required", NULL);
+		decision = "reject";
+		reason = "login_required";
+		goto log;
+	}
 	if (s->cmd == EPP_CMD_LOGIN && po.action != PIPE_REPLY) {
 		if (!principal_may_use_clid(s->principal,
 		    epp_msg_login_clid(m))) {
@@ -779,6 +826,11 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		    (unsigned long long)s->id, s->peer);
 		session_close(s, "handshake timeout");
 		break;
+	case DL_LOGIN:
+		log_notice("session %llu: %s: no successful login within %us",
+		    (unsigned long long)s->id, who(s), s->cfg->login_timeout);
+		session_close(s, "login timeout");
+		break;
 	case DL_IDLE:
 		log_notice("session %llu: %s: idle for %us",
 		    (unsigned long long)s->id, who(s), s->cfg->idle_timeout);
@@ -846,7 +898,7 @@ client_input(struct session *s)
 			return;
 		conn_consume(s->client, FRAME_HEADER_LEN + plen);
 		if (s->state == ST_READY)
-			arm(s, DL_IDLE, s->cfg->idle_timeout);
+			arm_idle(s);
 	}
 }
 
@@ -876,6 +928,15 @@ identify(struct session *s)
 		    s->fp_hex);
 		return -1;
 	}
+	if (proxy_count_take(s->proxy, PROXY_PER_PRINCIPAL, s->principal->name,
+	    s->cfg->max_sessions_principal) != 0) {
+		log_warn("session %llu: %s: principal %s already has %u "
+		    "sessions (max_sessions_per_principal): refused",
+		    (unsigned long long)s->id, s->peer, s->principal->name,
+		    s->cfg->max_sessions_principal);
+		return -1;
+	}
+	s->counted_principal = 1;
 	if (!(s->principal->roles & ROLE_REQUESTER)) {
 		log_warn("session %llu: %s: principal %s has no requester "
 		    "role: refused on the EPP listener",
@@ -1164,6 +1225,7 @@ session_start(struct proxy *p, struct session_list *list, uint64_t id,
 		return -1;
 	}
 	s->id = id;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->proxy = p;
 	s->base = proxy_base(p);
 	s->cfg = config_ref(proxy_config(p));
@@ -1181,6 +1243,20 @@ session_start(struct proxy *p, struct session_list *list, uint64_t id,
 		port = ntohs(in6->sin6_port);
 	}
 	snprintf(s->peer, sizeof(s->peer), "%s:%d", host, port);
+	snprintf(s->addr, sizeof(s->addr), "%s", host);
+	if (proxy_count_take(p, PROXY_PER_ADDRESS, s->addr,
+	    s->cfg->max_sessions_address) != 0) {
+		log_warn("session %llu: %s already has %u sessions "
+		    "(max_sessions_per_address): refused",
+		    (unsigned long long)id, s->addr,
+		    s->cfg->max_sessions_address);
+		evutil_closesocket(fd);
+		config_unref(s->cfg);
+		SSL_CTX_free(s->client_ctx);
+		free(s);
+		return -1;
+	}
+	s->counted_addr = 1;
 
 	s->deadline = evtimer_new(s->base, deadline_cb, s);
 	s->up_deadline = evtimer_new(s->base, up_deadline_cb, s);

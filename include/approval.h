@@ -36,6 +36,8 @@ struct approval_opts {
 	const char	*state_path;	/* JSON state file; NULL: memory only */
 	unsigned	 ticket_ttl;	/* default 600, at most 3600 */
 	unsigned	 pending_ttl;	/* default 86400 */
+	unsigned	 max_pending;	/* open pending changes: 1000 */
+	unsigned	 max_pending_requester;	/* ...of one requester: 100 */
 	unsigned	 window;	/* TOTP steps either side (config: 1); 0 is 0 */
 	unsigned	 rate_attempts;	/* per operator per rate_period: 3 */
 	unsigned	 rate_period;	/* seconds: 30 */
@@ -66,6 +68,7 @@ enum approval_need {
 #define APPROVAL_NOT_PENDING	"not_pending"
 #define APPROVAL_NO_SEED	"no_seed"
 #define APPROVAL_STORAGE	"storage_failed"
+#define APPROVAL_PENDING_LIMIT	"pending_limit"
 
 /*
  * Open (or create) the state.  Takes ownership of seeds, even on failure
@@ -85,7 +88,9 @@ void approvals_free(struct approvals *a);
  * (12 hex digits) and a reason token: APPROVAL_REQUIRED, or
  * APPROVAL_TICKET_EXPIRED when this change's ticket has expired, or
  * APPROVAL_DIGEST_MISMATCH when a live ticket exists for the same object,
- * clID and requester but another change.  -1 on a storage failure (fail
+ * clID and requester but another change; or, with id "", reason
+ * APPROVAL_PENDING_LIMIT when a new pending change would exceed
+ * max_pending or the requester's max_pending_requester (nothing recorded).  -1 on a storage failure (fail
  * closed: do not forward).
  */
 int approvals_require(struct approvals *a, const uint8_t digest[32],

@@ -56,6 +56,9 @@ struct config {
 	unsigned	 idle_timeout;
 	unsigned	 frame_timeout;
 	unsigned	 max_sessions;
+	unsigned	 max_sessions_principal;	/* each principal */
+	unsigned	 max_sessions_address;	/* each source address */
+	unsigned	 login_timeout;	/* from connect to a successful login */
 	struct sockaddr_cfg metrics_listen;	/* text[0] == 0: none */
 	char		*user;		/* drop to this user after binding */
 	char		*run_as_root;	/* "yes": root without user is allowed */
@@ -105,6 +108,8 @@ struct config {
 	char		*state_path;
 	unsigned	 ticket_ttl;
 	unsigned	 pending_ttl;
+	unsigned	 max_pending;
+	unsigned	 max_pending_principal;
 	unsigned	 totp_window;
 	unsigned	 rate_attempts;
 	unsigned	 rate_period;

@@ -75,4 +75,18 @@ const char *proxy_run_id(const struct proxy *p);
 /* Called by a session when it has released everything. */
 void proxy_session_gone(struct proxy *p, struct session *s);
 
+/*
+ * Fair sharing: sessions per source address and per principal, each held
+ * below its own cap (max_sessions_per_address, max_sessions_per_principal)
+ * so that one client cannot take every session.  take: -1 at the cap (or
+ * out of memory), else counted; drop undoes one take.
+ */
+enum proxy_count {
+	PROXY_PER_ADDRESS = 0,
+	PROXY_PER_PRINCIPAL
+};
+int proxy_count_take(struct proxy *p, enum proxy_count c, const char *key,
+    unsigned max);
+void proxy_count_drop(struct proxy *p, enum proxy_count c, const char *key);
+
 #endif

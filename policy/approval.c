@@ -177,6 +177,31 @@ change_free(struct change *c)
 	free(c);
 }
 
+/*
+ * The canonical text kept with a pending change, for the approver to read:
+ * all of it up to CANONICAL_KEEP bytes, else that much and a note.  The
+ * change is identified by its digest over the whole text, so nothing is
+ * lost but reading matter, and a flood of large unknown extensions cannot
+ * make the state grow with them.
+ */
+#define CANONICAL_KEEP	8192
+
+static char *
+bounded_text(const char *text)
+{
+	size_t len = strlen(text);
+	char *out;
+
+	if (len <= CANONICAL_KEEP)
+		return strdup(text);
+	if ((out = malloc(CANONICAL_KEEP + 120)) == NULL)
+		return NULL;
+	memcpy(out, text, CANONICAL_KEEP);
+	snprintf(out + CANONICAL_KEEP, 120, "\n... (%zu bytes more, not kept; "
+	    "the change id covers all of them)\n", len - CANONICAL_KEEP);
+	return out;
+}
+
 static struct change *
 change_new(const uint8_t digest[32], const char *canonical,
     const char *object, const char *clid, const char *requester)
@@ -190,7 +215,7 @@ change_new(const uint8_t digest[32], const char *canonical,
 	hex(digest, 32, full);
 	memcpy(c->id, full, 12);
 	c->id[12] = '\0';
-	c->canonical = strdup(canonical);
+	c->canonical = bounded_text(canonical);
 	c->object = strdup(object);
 	c->clid = strdup(clid);
 	c->requester = strdup(requester);
@@ -706,6 +731,10 @@ opts_apply(struct approvals *a, const struct approval_opts *o, char *err,
 		a->o.ticket_ttl = 600;
 	if (a->o.pending_ttl == 0)
 		a->o.pending_ttl = 86400;
+	if (a->o.max_pending == 0)
+		a->o.max_pending = 1000;
+	if (a->o.max_pending_requester == 0)
+		a->o.max_pending_requester = 100;
 	if (a->o.rate_attempts == 0)
 		a->o.rate_attempts = 3;
 	if (a->o.rate_period == 0)
@@ -828,6 +857,23 @@ other_ticket(const struct approvals *a, const uint8_t digest[32],
 	return 0;
 }
 
+static int
+over_caps(const struct approvals *a, const char *requester, int64_t now)
+{
+	size_t all = 0, mine = 0;
+
+	for (size_t i = 0; i < a->nchanges; i++) {
+		const struct change *c = a->changes[i];
+
+		if (c->state != CS_PENDING || !still_open(c, now))
+			continue;
+		all++;
+		if (strcmp(c->requester, requester) == 0)
+			mine++;
+	}
+	return all >= a->o.max_pending || mine >= a->o.max_pending_requester;
+}
+
 int
 approvals_require(struct approvals *a, const uint8_t digest[32],
     const char *canonical, const char *object, const char *clid,
@@ -862,7 +908,15 @@ approvals_require(struct approvals *a, const uint8_t digest[32],
 		return 0;
 	}
 
-	/* New, or closed: (re)open it as a fresh pending change. */
+	/*
+	 * New, or closed: (re)open it as a fresh pending change, unless the
+	 * requester, or everyone together, already has as many open as the
+	 * caps allow.  Nothing is recorded then, and nothing is forwarded.
+	 */
+	if (over_caps(a, requester, now)) {
+		*reason = APPROVAL_PENDING_LIMIT;
+		return 0;
+	}
 	if ((fresh = change_new(digest, canonical, object, clid,
 	    requester)) == NULL)
 		goto fail;

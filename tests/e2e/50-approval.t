@@ -325,8 +325,10 @@ refused_ok([approve($gw, 'bob', $B->{id}, undef, wrong_code('bob'))],
     'locked_out', 'and a wrong one');
 refused_ok([ctl($gw, 'bob', 'reset-operator', 'bob')], 'not_allowed',
     'bob cannot reset himself');
-refused_ok([ctl($gw, 'alice', 'reset-operator', 'bob')], 'not_allowed',
+refused_ok([ctl($gw, 'alice', 'reset-operator', 'bob')], 'not_approver',
     'alice (not an approver) cannot reset bob');
+refused_ok([ctl($gw, 'alice', 'pending')], 'not_approver',
+    'alice (requester only) cannot even list pending changes');
 ctl_ok([ctl($gw, 'carol', 'reset-operator', 'bob')],
     'carol resets bob', qr/^operator bob reset$/m);
 ctl_ok([approve($gw, 'bob', $B->{id}, $bs, $bc)],

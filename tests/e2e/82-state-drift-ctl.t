@@ -136,12 +136,17 @@ sub keep { push @outputs, @_[1, 2]; return @_ }
 	unlike($out, qr/auth|pw/i, 'no authInfo in the state');
 }
 {
-	my ($rc, $out, $err) = keep(ctl($gw, 'alice', '--json', 'state',
+	my ($rc, $out, $err) = keep(ctl($gw, 'alice', 'state',
+	    'locked.example'));
+	ok($rc != 0 && $err =~ /not_approver/,
+	    'alice (a requester only) gets nothing from the admin API')
+	    or diag("exit $rc: $out$err");
+	($rc, $out, $err) = keep(ctl($gw, 'carol', '--json', 'state',
 	    'LOCKED.Example.'));
 	my $j = eval { decode_json($out) } // {};
 	ok($rc == 0 && ($j->{object} // '') eq 'locked.example',
-	    'eppgwctl --json state LOCKED.Example. (alice, a requester): the '
-	    . 'name normalised to locked.example') or diag("exit $rc: $out$err");
+	    'eppgwctl --json state LOCKED.Example. (carol): the name '
+	    . 'normalised to locked.example') or diag("exit $rc: $out$err");
 	my %f = map { $_ => 1 } @{$j->{facts} // []};
 	ok($f{'ns=ns1.locked.example'} && $f{'ns=ns.dns.example'}
 	    && $f{"ds=$DS"}, 'the JSON facts hold both NS and the DS')
@@ -294,17 +299,17 @@ my $t_oob = time;
 # ---- without [approvals] ----
 
 {
-	my ($rc, $out, $err) = ctl_until($gn, 'alice', 15,
+	my ($rc, $out, $err) = ctl_until($gn, 'carol', 15,
 	    sub { $_[0] == 0 && $_[1] =~ /ns2\.dns\.example/ }, 'state',
 	    'locked.example');
 	keep($rc, $out, $err);
 	ok($rc == 0 && $out =~ /^ns\s+ns1\.locked\.example$/m
 	    && $out =~ /^ds\s+\Q$DS\E$/m,
 	    'no [approvals]: eppgwctl state works') or diag("exit $rc: $out$err");
-	($rc, $out, $err) = keep(ctl($gn, 'alice', 'drift'));
+	($rc, $out, $err) = keep(ctl($gn, 'carol', 'drift'));
 	is($rc, 0, 'no [approvals]: eppgwctl drift works')
 	    or diag("exit $rc: $out$err");
-	($rc, $out, $err) = keep(ctl($gn, 'alice', 'pending'));
+	($rc, $out, $err) = keep(ctl($gn, 'carol', 'pending'));
 	ok($rc == 1 && $err =~ /^eppgwctl: approvals_disabled: /,
 	    'no [approvals]: pending is still approvals_disabled')
 	    or diag("exit $rc: $out$err");

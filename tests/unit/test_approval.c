@@ -143,7 +143,7 @@ static const char *const tokens[] = {
 	APPROVAL_SELF, APPROVAL_INVALID_OTP, APPROVAL_REPLAYED_OTP,
 	APPROVAL_LOCKED_OUT, APPROVAL_RATE_LIMITED, APPROVAL_PAUSED,
 	APPROVAL_UNKNOWN, APPROVAL_NOT_PENDING, APPROVAL_NO_SEED,
-	APPROVAL_STORAGE,
+	APPROVAL_STORAGE, APPROVAL_PENDING_LIMIT,
 };
 
 /* Reasons are fixed tokens: never a code or a seed. */
@@ -856,6 +856,57 @@ START_TEST(json_views)
 }
 END_TEST
 
+/* Pending changes are capped per requester and in all; the text kept
+ * with each is bounded too. */
+START_TEST(pending_caps)
+{
+	char id[13], ap[APPROVAL_NAME_MAX], big[20000];
+	const char *r;
+	enum approval_need need;
+	uint8_t d[32];
+	json_t *j;
+
+	fx.o.max_pending = 5;
+	fx.o.max_pending_requester = 3;
+	reopen();
+	for (unsigned t = 1; t <= 3; t++)
+		ck_assert_int_eq(REQ(t, id, &r, ap), NEED_APPROVAL);
+	digest(d, 4);
+	ck_assert_int_eq(approvals_require(fx.a, d, "x\n", "locked.example",
+	    "registrar1", "alice", &need, id, &r, ap), 0);
+	ck_assert_str_eq(r, APPROVAL_PENDING_LIMIT);
+	ck_assert_str_eq(id, "");
+	ck_assert_ptr_null(approvals_object(fx.a, "aaaaaa04aaaa"));
+	/* A change already pending is still named, cap or not. */
+	ck_assert_int_eq(REQ(2, id, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(r, APPROVAL_REQUIRED);
+	/* Another requester has room, up to the global cap. */
+	ck_assert_int_eq(req(5, "locked.example", "registrar1", "bob", id,
+	    &r, ap), NEED_APPROVAL);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	digest(d, 6);
+	ck_assert_int_eq(approvals_require(fx.a, d, big, "locked.example",
+	    "registrar1", "carol", &need, id, &r, ap), 0);
+	ck_assert_str_eq(r, APPROVAL_REQUIRED);
+	j = approvals_show_json(fx.a, id);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_uint_lt(strlen(json_string_value(json_object_get(j,
+	    "canonical"))), 8400);
+	json_decref(j);
+	digest(d, 7);
+	ck_assert_int_eq(approvals_require(fx.a, d, "y\n", "locked.example",
+	    "registrar1", "carol", &need, id, &r, ap), 0);
+	ck_assert_str_eq(r, APPROVAL_PENDING_LIMIT);
+	/* Room again once a change is closed. */
+	ck_assert_int_eq(approvals_deny(fx.a, "aaaaaa01aaaa", "bob", &r), 0);
+	digest(d, 4);
+	ck_assert_int_eq(approvals_require(fx.a, d, "x\n", "locked.example",
+	    "registrar1", "alice", &need, id, &r, ap), 0);
+	ck_assert_str_eq(r, APPROVAL_REQUIRED);
+}
+END_TEST
+
 static Suite *
 approval_suite(void)
 {
@@ -864,6 +915,7 @@ approval_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, happy_path);
+	tcase_add_test(tc, pending_caps);
 	tcase_add_test(tc, self_and_unknown);
 	tcase_add_test(tc, wrong_code_counted);
 	tcase_add_test(tc, replay);
