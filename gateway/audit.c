@@ -28,7 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "audit.h"
@@ -92,6 +94,10 @@ struct audit {
 	int64_t			 seg_day;
 	EVP_MD_CTX		*seg_sha;	/* the whole segment file */
 	EVP_PKEY		*key;
+	/* Keyed hashes of what may hold a secret (see audit_frame_mac):
+	 * set before the writer thread starts, read-only after. */
+	uint8_t			 mac_key[32];
+	char			 mac_key_id[17];
 	char			 origin[CHECKPOINT_MAX_NAME];
 	char			 log_id[65];
 	uint64_t		 next_seq;
@@ -415,9 +421,9 @@ start_segment(struct audit *a, json_t *prev_segment, json_t *recovery)
 		    strerror(errno));
 		goto fail;
 	}
-	f = json_pack("{s:s, s:s, s:s, s:s}", "origin", a->origin, "log_id",
-	    a->log_id, "segment", a->segname, "software", "eppgw "
-	    EPPGW_VERSION);
+	f = json_pack("{s:s, s:s, s:s, s:s, s:s}", "origin", a->origin,
+	    "log_id", a->log_id, "segment", a->segname, "software", "eppgw "
+	    EPPGW_VERSION, "mac_key", a->mac_key_id);
 	if (f != NULL && prev_segment != NULL)
 		json_object_set(f, "prev_segment", prev_segment);
 	if (append_type(a, "open", f) == -1 || (recovery != NULL &&
@@ -1056,6 +1062,52 @@ audit_free(struct audit *a)
 	free(a);
 }
 
+/*
+ * The key of the frame MACs, derived from the signing key: whoever can
+ * read the log but not the key cannot test a guess at a password against
+ * a record (a plain hash of a login frame would let them: the rest of the
+ * frame is in the record).  Its id, a hash of the key, names it in every
+ * segment's open record.
+ */
+static int
+derive_mac_key(struct audit *a, char *err, size_t errlen)
+{
+	uint8_t raw[64], id[32];
+	size_t rawlen = sizeof(raw);
+	unsigned n = 0;
+	int r = -1;
+
+	if (EVP_PKEY_get_raw_private_key(a->key, raw, &rawlen) != 1 ||
+	    HMAC(EVP_sha256(), raw, (int)rawlen,
+	    (const unsigned char *)"eppgw-audit-frame-mac/1", 23, a->mac_key,
+	    &n) == NULL || n != 32 ||
+	    EVP_Digest(a->mac_key, 32, id, &n, EVP_sha256(), NULL) != 1) {
+		seterr(err, errlen, "audit: cannot derive the frame MAC key");
+		goto out;
+	}
+	for (int i = 0; i < 8; i++)
+		snprintf(a->mac_key_id + 2 * i, 3, "%02x", id[i]);
+	r = 0;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return r;
+}
+
+int
+audit_frame_mac(const struct audit *a, const uint8_t *frame, size_t len,
+    char out[65])
+{
+	uint8_t md[32];
+	unsigned n = 0;
+
+	if (HMAC(EVP_sha256(), a->mac_key, sizeof(a->mac_key), frame, len, md,
+	    &n) == NULL || n != 32)
+		return -1;
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
 int
 audit_open(struct event_base *base, const struct audit_opts *o,
     struct audit **out, char *err, size_t errlen)
@@ -1111,6 +1163,7 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	}
 	snprintf(a->origin, sizeof(a->origin), "%s", o->origin);
 	if (checkpoint_key_load(o->signing_key, &a->key, err, errlen) == -1 ||
+	    derive_mac_key(a, err, errlen) == -1 ||
 	    open_dirs(a, err, errlen) == -1)
 		goto fail;
 	if (audit_list_segments(a->dir, &names, &nseg) == -1) {

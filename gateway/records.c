@@ -67,12 +67,10 @@ classes(unsigned cls)
 json_t *
 rec_cmd(const struct rec_session *rs, const struct epp_msg *m,
     const struct verdict *v, const char *decision, const char *reason,
-    const char *approver, const uint8_t *frame, size_t frame_len)
+    const char *approver, const char *frame_mac)
 {
 	json_t *o = json_object(), *objs = json_array();
-	unsigned char md[32];
-	char hex[65], *red = NULL;
-	unsigned mdlen = 0;
+	char *red = NULL;
 	size_t len;
 
 	add_session(o, rs);
@@ -80,12 +78,8 @@ rec_cmd(const struct rec_session *rs, const struct epp_msg *m,
 	json_object_set_new(o, "decision", json_string(decision));
 	json_object_set_new(o, "reason", str_or_null(reason));
 	json_object_set_new(o, "approver", str_or_null(approver));
-	/* The frame's hash ties the record to the exact bytes received. */
-	if (EVP_Digest(frame, frame_len, md, &mdlen, EVP_sha256(), NULL) == 1) {
-		for (unsigned i = 0; i < mdlen; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
-		json_object_set_new(o, "frame_sha256", json_string(hex));
-	}
+	/* Ties the record to the exact bytes received (audit_frame_mac). */
+	json_object_set_new(o, "frame_mac", str_or_null(frame_mac));
 	if (m == NULL) {
 		json_object_set_new(o, "cmd", json_null());
 		json_object_set_new(o, "objects", objs);

@@ -538,6 +538,7 @@ log_and_act(struct session *s, const struct epp_msg *m,
 {
 	struct rec_session rs;
 	json_t *rec;
+	char mac[65];
 
 	s->cmd_logged = 0;
 	if (s->audit == NULL) {
@@ -546,8 +547,8 @@ log_and_act(struct session *s, const struct epp_msg *m,
 		return;
 	}
 	rec_who(s, &rs);
-	rec = rec_cmd(&rs, m, v, decision, reason, approver, frame,
-	    frame_len);
+	rec = audit_frame_mac(s->audit, frame, frame_len, mac) == 0 ?
+	    rec_cmd(&rs, m, v, decision, reason, approver, mac) : NULL;
 	if (rec == NULL || audit_submit(s->audit, "cmd", rec, cmd_logged_cb,
 	    s) != 0) {
 		free(s->act_xml);

@@ -76,6 +76,15 @@ int audit_submit(struct audit *a, const char *t, json_t *fields, audit_cb cb,
 
 int audit_failed(const struct audit *a);
 
+/*
+ * HMAC-SHA256 of a data unit as received, in hex, with a key derived from
+ * the signing key and named by its id in every segment's open record
+ * (mac_key): it ties a record to the exact bytes, and unlike a plain
+ * hash it cannot be used to test password guesses.  -1 on failure.
+ */
+int audit_frame_mac(const struct audit *a, const uint8_t *frame, size_t len,
+    char out[65]);
+
 /* Group-commit figures since start, for metrics. */
 struct audit_stats {
 	uint64_t	 records;	/* made durable */

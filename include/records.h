@@ -30,11 +30,12 @@ json_t *rec_session_close(const struct rec_session *rs, const char *why,
 
 /*
  * A command.  m is NULL when the frame did not parse (then why says so and
- * frame_sha256 identifies the bytes); v is NULL when nothing was judged.
+ * frame_mac, audit_frame_mac of the data unit, identifies the bytes); v is
+ * NULL when nothing was judged.
  */
 json_t *rec_cmd(const struct rec_session *rs, const struct epp_msg *m,
     const struct verdict *v, const char *decision, const char *reason,
-    const char *approver, const uint8_t *frame, size_t frame_len);
+    const char *approver, const char *frame_mac);
 
 /* The outcome of command record req: from the registry or the gateway. */
 json_t *rec_rsp(const struct rec_session *rs, uint64_t req, const char *src,

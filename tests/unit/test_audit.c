@@ -246,6 +246,54 @@ lines(const char *b, size_t len, size_t *off, size_t max)
 	    want, why_);						\
 } while (0)
 
+/*
+ * The frame MAC: stable for one key (a reviewer with the key can tie a
+ * record to bytes), another for another key, and no plain hash (which
+ * would let anyone with the log test password guesses against a login).
+ */
+START_TEST(frame_mac_is_keyed)
+{
+	struct fixture fx, other;
+	struct event_base *base = event_base_new();
+	struct audit *a;
+	static const char frame[] = "<epp><command><login><pw>hunter2</pw>";
+	char m1[65], m2[65], m3[65], plain[65], seg[512], *b;
+	unsigned char md[32];
+	unsigned n = 0;
+	size_t len;
+
+	fx_init(&fx);
+	fx_init(&other);
+	a = open_log(&fx, base, 0, NULL);
+	ck_assert_int_eq(audit_frame_mac(a, (const uint8_t *)frame,
+	    strlen(frame), m1), 0);
+	audit_close(a);
+	a = open_log(&fx, base, 0, NULL);
+	ck_assert_int_eq(audit_frame_mac(a, (const uint8_t *)frame,
+	    strlen(frame), m2), 0);
+	audit_close(a);
+	a = open_log(&other, base, 0, NULL);
+	ck_assert_int_eq(audit_frame_mac(a, (const uint8_t *)frame,
+	    strlen(frame), m3), 0);
+	audit_close(a);
+	ck_assert_str_eq(m1, m2);
+	ck_assert_str_ne(m1, m3);
+	ck_assert_int_eq(EVP_Digest(frame, strlen(frame), md, &n, EVP_sha256(),
+	    NULL), 1);
+	for (unsigned i = 0; i < n; i++)
+		snprintf(plain + 2 * i, 3, "%02x", md[i]);
+	ck_assert_str_ne(m1, plain);
+	/* Each segment names the key by an id that reveals nothing of it. */
+	segment(&fx, 0, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	ck_assert(strstr(b, "\"mac_key\":\"") != NULL);
+	free(b);
+	fx_free(&other);
+	fx_free(&fx);
+	event_base_free(base);
+}
+END_TEST
+
 START_TEST(write_verify_reopen)
 {
 	struct fixture fx;
@@ -726,6 +774,7 @@ audit_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, write_verify_reopen);
+	tcase_add_test(tc, frame_mac_is_keyed);
 	tcase_add_test(tc, rotation_and_proofs);
 	tcase_add_test(tc, delete_duplicate_reorder);
 	tcase_add_test(tc, forge_and_rechain);
