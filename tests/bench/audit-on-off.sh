@@ -116,6 +116,8 @@ key = $CERTS/gateway.key
 client_ca = $CERTS/ca.pem
 max_frame = 1048576
 max_sessions = 4096
+max_sessions_per_principal = 4096
+max_sessions_per_address = 4096
 $RUN_AS_ROOT
 [upstream]
 address = 127.0.0.1:$ECHO_PORT

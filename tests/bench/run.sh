@@ -148,6 +148,8 @@ key = $CERTS/gateway.key
 client_ca = $CERTS/ca.pem
 max_frame = 1048576
 max_sessions = 4096
+max_sessions_per_principal = 4096
+max_sessions_per_address = 4096
 run_as_root = yes
 
 [upstream]
