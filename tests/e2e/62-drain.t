@@ -61,6 +61,12 @@ my $s = tls_connect(port => $gw->{port}, cert => 'registrar');
 ok($s, 'a registrar session through the gateway');
 my $greeting = read_frame($s);
 like($greeting // '', qr/<svID>slow<\/svID>/, 'the slow registry greets');
+# A login first: before one the gateway answers every command itself.
+write_frame($s, epp_command('<login><clID>registrar1</clID><pw>demo-password-1'
+    . '</pw><options><version>1.0</version><lang>en</lang></options><svcs>'
+    . '<objURI>urn:ietf:params:xml:ns:domain-1.0</objURI></svcs></login>',
+    'SLOW-LOGIN'));
+like(read_frame($s) // '', qr/result code="1000"/, 'logged in');
 write_frame($s, epp_command('<info><domain:info xmlns:domain="urn:ietf:'
     . 'params:xml:ns:domain-1.0"><domain:name>a.example</domain:name>'
     . '</domain:info></info>', 'SLOW-1'));
