@@ -22,11 +22,14 @@
 
 #include <ini.h>
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "change.h"
 #include "config.h"
+#include "fileio.h"
 #include "lock.h"
 #include "policy.h"
 #include "xsd.h"
@@ -145,6 +148,7 @@ static const struct keyword keywords[] = {
 	    1, 86400 },
 	{ "policy", "locks", KW_PATH, F(locks_path), 0, NULL, 0, 0 },
 	{ "policy", "schemas", KW_PATHS, F(schemas), 0, NULL, 0, 0 },
+	{ "policy", "secret_key", KW_PATH, F(secret_key), 0, NULL, 0, 0 },
 	{ "policy", "protect", KW_STRING, F(protect_text), 0,
 	    "ns ds host status registrant contact authinfo transfer delete "
 	    "unknown", 1, 200 },
@@ -1005,6 +1009,62 @@ out:
 	free(list);
 }
 
+/*
+ * The key of the hashes of secrets in change digests (policy.h): from
+ * [policy] secret_key when given, else derived from the audit signing key,
+ * else none (the daemon says so at start).  Derived under a label of its
+ * own, so it is never the key itself.
+ */
+static void
+key_policy(struct parse *ps)
+{
+	static const char label[] = "eppgw-change-secret/1";
+	struct config *cfg = ps->cfg;
+	uint8_t raw[64], key[32];
+	size_t rawlen = sizeof(raw), len = 0;
+	unsigned n = 0;
+	char *data = NULL, err[300];
+	EVP_PKEY *pk = NULL;
+	FILE *f;
+	int line = kw_line(ps, "policy", "secret_key");
+
+	if (cfg->policy == NULL)
+		return;
+	if (cfg->secret_key != NULL) {
+		if (file_read(cfg->secret_key, 4096, 1, &data, &len, NULL, err,
+		    sizeof(err)) != 0) {
+			adderr(ps->errs, ps->file, line, "secret_key: %s", err);
+			return;
+		}
+		if (len < 16) {
+			adderr(ps->errs, ps->file, line, "secret_key: %s: "
+			    "shorter than 16 bytes", cfg->secret_key);
+			goto out;
+		}
+		if (HMAC(EVP_sha256(), data, (int)len,
+		    (const unsigned char *)label, sizeof(label) - 1, key,
+		    &n) != NULL && n == 32)
+			policy_set_secret_key(cfg->policy, key);
+		goto out;
+	}
+	if (cfg->audit_key == NULL || (f = fopen(cfg->audit_key, "r")) == NULL)
+		return;		/* none; check_admin reports a bad path */
+	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pk != NULL && EVP_PKEY_get_raw_private_key(pk, raw, &rawlen) == 1 &&
+	    HMAC(EVP_sha256(), raw, (int)rawlen, (const unsigned char *)label,
+	    sizeof(label) - 1, key, &n) != NULL && n == 32)
+		policy_set_secret_key(cfg->policy, key);
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(key, sizeof(key));
+	if (data != NULL) {
+		OPENSSL_cleanse(data, len);
+		free(data);
+	}
+	EVP_PKEY_free(pk);
+}
+
 static int
 kw_line(const struct parse *ps, const char *sect, const char *name)
 {
@@ -1151,6 +1211,7 @@ validate(struct parse *ps)
 	build_policy(ps);
 	build_xsd(ps);
 	check_admin(ps);
+	key_policy(ps);
 }
 
 static void
@@ -1198,6 +1259,7 @@ config_free(struct config *cfg)
 	free(cfg->state_path);
 	free(cfg->protect_text);
 	free(cfg->schemas);
+	free(cfg->secret_key);
 	policy_free(cfg->policy);
 	xsd_free(cfg->xsd);
 	for (size_t i = 0; i < cfg->nprincipals; i++)

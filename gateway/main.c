@@ -30,6 +30,7 @@
 #include "epp.h"
 #include "log.h"
 #include "metrics.h"
+#include "policy.h"
 #include "proxy.h"
 #include "watch.h"
 #include "sdnotify.h"
@@ -554,6 +555,11 @@ main(int argc, char *argv[])
 	    start_alerts(&d, cfg) != 0 || start_audit(&d, cfg) != 0 ||
 	    start_approvals(&d, cfg) != 0 || start_watch(&d, cfg) != 0)
 		goto out;
+	if (cfg->policy != NULL && !policy_keyed(cfg->policy))
+		log_warn("no [policy] secret_key and no [audit] signing_key: "
+		    "hashes of authInfo values in pending changes and change "
+		    "ids are not keyed (anyone who reads them can test "
+		    "guesses)");
 	log_notice("eppgw %s: listening on %s, registry %s (%s)",
 	    EPPGW_VERSION, cfg->listen.text, cfg->up_address.text,
 	    cfg->up_server_name);

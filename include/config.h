@@ -123,6 +123,7 @@ struct config {
 	unsigned	 protect;	/* enum change_class bits */
 	struct policy	*policy;	/* built from the two above */
 	char		*schemas;	/* extension XSDs, resolved, spaced */
+	char		*secret_key;	/* keys secrets' hashes (policy.h) */
 	struct xsd	*xsd;		/* built-in + those, compiled */
 
 	struct principal *principals;

@@ -141,6 +141,13 @@ const char *epp_msg_object(const struct epp_msg *m, size_t i,
     enum epp_obj_type *type, int *valid);
 size_t epp_msg_nchanges(const struct epp_msg *m);
 const char *epp_msg_change(const struct epp_msg *m, size_t i, unsigned *cls);
+/*
+ * Whether change line i ends in "sha256:HEX", a hash of a secret (an
+ * authInfo, an unknown element holding a password): a plain hash anyone
+ * could test guesses against, so the policy keys it before the line goes
+ * into a change digest or a pending change (policy_canonical).
+ */
+int epp_msg_change_secret(const struct epp_msg *m, size_t i);
 /* The union of the classes of all changes. */
 unsigned epp_msg_classes(const struct epp_msg *m);
 /* Every extension namespace in the command, in document order. */

@@ -103,7 +103,17 @@ const char *decision_name(enum decision d);
  * The canonical change text of m and its digest (policy_judge uses this;
  * exposed for tests and tools).  Returns the text (caller frees) or NULL.
  */
-char *policy_canonical(const struct epp_msg *m, const char *clid,
-    uint8_t digest[32]);
+char *policy_canonical(const struct policy *p, const struct epp_msg *m,
+    const char *clid, uint8_t digest[32]);
+
+/*
+ * The key for the hashes of secrets in change lines (an authInfo, an
+ * unknown element holding a password: epp_msg_change_secret): keyed, a
+ * pending change's text and a change id cannot confirm a guessed secret.
+ * Set once when the configuration is loaded; stable across restarts, so
+ * a resend after a restart still finds its approval.
+ */
+void policy_set_secret_key(struct policy *p, const uint8_t key[32]);
+int policy_keyed(const struct policy *p);
 
 #endif

@@ -1246,6 +1246,12 @@ epp_msg_nchanges(const struct epp_msg *m)
 	return m->nlines;
 }
 
+int
+epp_msg_change_secret(const struct epp_msg *m, size_t i)
+{
+	return i < m->nlines && m->lines[i].secret;
+}
+
 const char *
 epp_msg_change(const struct epp_msg *m, size_t i, unsigned *cls)
 {

@@ -27,6 +27,7 @@ struct epp_obj {
 struct epp_line {
 	char		*text;
 	unsigned	 cls;		/* enum change_class bits, 0 if none */
+	int		 secret;	/* ends in "sha256:HEX" of a secret */
 };
 
 struct epp_msg {
@@ -97,6 +98,9 @@ char *m_normalized(const xmlNode *n);
 int m_ext_uri(struct epp_msg *m, const xmlChar *uri);
 int m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Mark the last line as ending in the hash of a secret (policy.h keys it
+ * before it enters a change digest). */
+void m_line_secret(struct epp_msg *m);
 int m_obj(struct epp_msg *m, enum epp_obj_type t, xmlNode *n);
 int m_c14n(struct epp_msg *m, const xmlNode *n, char **out);
 int m_addr(struct epp_msg *m, xmlNode *a, char *out, size_t len);

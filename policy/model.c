@@ -206,8 +206,16 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 	m->lines = n;
 	n[m->nlines].text = text;
 	n[m->nlines].cls = cls;
+	n[m->nlines].secret = 0;
 	m->nlines++;
 	return 0;
+}
+
+void
+m_line_secret(struct epp_msg *m)
+{
+	if (m->nlines > 0)
+		m->lines[m->nlines - 1].secret = 1;
 }
 
 /*
@@ -472,6 +480,8 @@ unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	r = m_line(m, CLASS_UNKNOWN, "%s.%u=%s sha256:%s", field, nth, shown,
 	    hex);
+	if (r == 0)
+		m_line_secret(m);
 out:
 	if (c14n != NULL)
 		OPENSSL_cleanse(c14n, strlen(c14n));

@@ -236,7 +236,10 @@ authinfo_line(struct epp_msg *m, const char *field, xmlNode *ai,
 	free(v);
 	for (unsigned i = 0; i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return m_line(m, cls, "%s=sha256:%s", field, hex);
+	if (m_line(m, cls, "%s=sha256:%s", field, hex) != 0)
+		return -1;
+	m_line_secret(m);
+	return 0;
 }
 
 static int

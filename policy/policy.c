@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "change.h"
 #include "lock.h"
@@ -16,6 +18,8 @@
 struct policy {
 	unsigned		 protected_classes;
 	struct locklist		*locks;
+	uint8_t			 secret_key[32];	/* see policy_set_secret_key */
+	int			 keyed;
 };
 
 struct policy *
@@ -31,10 +35,24 @@ policy_new(unsigned protected_classes, struct locklist *locks)
 }
 
 void
+policy_set_secret_key(struct policy *p, const uint8_t key[32])
+{
+	memcpy(p->secret_key, key, sizeof(p->secret_key));
+	p->keyed = 1;
+}
+
+int
+policy_keyed(const struct policy *p)
+{
+	return p->keyed;
+}
+
+void
 policy_free(struct policy *p)
 {
 	if (p == NULL)
 		return;
+	OPENSSL_cleanse(p->secret_key, sizeof(p->secret_key));
 	locklist_free(p->locks);
 	free(p);
 }
@@ -140,12 +158,42 @@ sb_add(struct sbuf *b, const char *a, const char *c)
 	    a, c ? c : "");
 }
 
+/*
+ * A change line ending in the plain hash of a secret ("...sha256:HEX"),
+ * keyed: "...hmac:HEX2", HEX2 = HMAC-SHA256(key, HEX).  Without the key a
+ * pending change's text and a change id say nothing that could confirm a
+ * guessed authInfo.  Returns a new string, or NULL.
+ */
+static char *
+keyed_line(const struct policy *p, const char *line)
+{
+	const char *at = strrchr(line, ':');
+	size_t pre;
+	uint8_t md[32];
+	unsigned n = 0;
+	char *out;
+
+	if (at == NULL || at - line < 6 || strncmp(at - 6, "sha256", 6) != 0)
+		return strdup(line);
+	pre = (size_t)(at - 6 - line);
+	if (HMAC(EVP_sha256(), p->secret_key, sizeof(p->secret_key),
+	    (const unsigned char *)at + 1, strlen(at + 1), md, &n) == NULL ||
+	    n != 32 || (out = malloc(pre + 5 + 64 + 1)) == NULL)
+		return NULL;
+	memcpy(out, line, pre);
+	memcpy(out + pre, "hmac:", 5);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + pre + 5 + 2 * i, 3, "%02x", md[i]);
+	return out;
+}
+
 char *
-policy_canonical(const struct epp_msg *m, const char *clid,
-    uint8_t digest[32])
+policy_canonical(const struct policy *p, const struct epp_msg *m,
+    const char *clid, uint8_t digest[32])
 {
 	struct sbuf b = { NULL, 0, 0, 0 };
 	const char **lines = NULL;
+	char **keyed = NULL;
 	size_t n = epp_msg_nchanges(m);
 	unsigned mdlen = 0;
 
@@ -157,14 +205,24 @@ policy_canonical(const struct epp_msg *m, const char *clid,
 	/* Sorted and de-duplicated: order and repetition carry no meaning. */
 	if (n > 0 && (lines = calloc(n, sizeof(*lines))) == NULL)
 		b.failed = 1;
-	for (size_t i = 0; lines != NULL && i < n; i++)
+	if (n > 0 && p != NULL && p->keyed &&
+	    (keyed = calloc(n, sizeof(*keyed))) == NULL)
+		b.failed = 1;
+	for (size_t i = 0; lines != NULL && i < n; i++) {
 		lines[i] = epp_msg_change(m, i, NULL);
-	if (lines != NULL)
+		if (keyed != NULL && epp_msg_change_secret(m, i) &&
+		    (lines[i] = keyed[i] = keyed_line(p, lines[i])) == NULL)
+			b.failed = 1;
+	}
+	if (lines != NULL && !b.failed)
 		qsort(lines, n, sizeof(*lines), cmp_line);
-	for (size_t i = 0; lines != NULL && i < n; i++)
+	for (size_t i = 0; lines != NULL && !b.failed && i < n; i++)
 		if (i == 0 || strcmp(lines[i], lines[i - 1]) != 0)
 			sb_add(&b, lines[i], NULL);
 	free(lines);
+	for (size_t i = 0; keyed != NULL && i < n; i++)
+		free(keyed[i]);
+	free(keyed);
 	if (b.failed || EVP_Digest(b.s, b.len, digest, &mdlen, EVP_sha256(),
 	    NULL) != 1 || mdlen != 32) {
 		free(b.s);
@@ -328,7 +386,7 @@ policy_judge(const struct policy *p, const struct regstate *rs,
 	int valid;
 
 	memset(v, 0, sizeof(*v));
-	if ((v->canonical = policy_canonical(m, clid, v->digest)) == NULL)
+	if ((v->canonical = policy_canonical(p, m, clid, v->digest)) == NULL)
 		return -1;
 	for (int i = 0; i < CHANGE_ID_LEN / 2; i++)
 		snprintf(v->change_id + 2 * i, 3, "%02x", v->digest[i]);

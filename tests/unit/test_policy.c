@@ -763,6 +763,59 @@ START_TEST(digest_differs_per_change)
 }
 END_TEST
 
+/*
+ * A change id and a pending change's text must not let anyone who reads
+ * them test a guess at an authInfo: the hash of the secret is keyed.
+ */
+START_TEST(secret_hashes_are_keyed)
+{
+	const char *xml = envelope(render(D_UPDATE_OPEN "<%1$schg><%1$sauthInfo>"
+	    "<%1$spw>guessable</%1$spw></%1$sauthInfo></%1$schg>"
+	    D_UPDATE_CLOSE, "domain:", "locked.example"), "K-1");
+	struct policy *p = demo_policy(), *q = demo_policy(),
+	    *plain = demo_policy();
+	uint8_t k1[32], k2[32];
+	struct epp_msg *m = NULL;
+	struct verdict a, b, c, d;
+	const char *why;
+	char unkeyed[200] = "";
+
+	memset(k1, 1, sizeof(k1));
+	memset(k2, 2, sizeof(k2));
+	policy_set_secret_key(p, k1);
+	policy_set_secret_key(q, k2);
+	ck_assert(policy_keyed(p) && !policy_keyed(plain));
+	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml,
+	    strlen(xml), &m, &why, NULL, 0), 0);
+	for (size_t i = 0; i < epp_msg_nchanges(m); i++)
+		if (epp_msg_change_secret(m, i))
+			snprintf(unkeyed, sizeof(unkeyed), "%s",
+			    epp_msg_change(m, i, NULL));
+	ck_assert_ptr_nonnull(strstr(unkeyed, "chg.authinfo=sha256:"));
+	ck_assert_int_eq(policy_judge(p, NULL, m, "registrar1", &a), 0);
+	ck_assert_int_eq(policy_judge(p, NULL, m, "registrar1", &b), 0);
+	ck_assert_int_eq(policy_judge(q, NULL, m, "registrar1", &c), 0);
+	ck_assert_int_eq(policy_judge(plain, NULL, m, "registrar1", &d), 0);
+	/* Stable for one key: the resend finds its approval. */
+	ck_assert_str_eq(a.change_id, b.change_id);
+	ck_assert_str_ne(a.change_id, c.change_id);
+	/* The plain hash is nowhere in what is kept or shown. */
+	ck_assert_ptr_null(strstr(a.canonical, unkeyed));
+	ck_assert_ptr_nonnull(strstr(a.canonical, "chg.authinfo=hmac:"));
+	ck_assert_ptr_nonnull(strstr(d.canonical, unkeyed));
+	ck_assert_int_eq(a.decision, DECISION_APPROVAL);
+	ck_assert_uint_eq(a.classes, CLASS_AUTHINFO);
+	verdict_clear(&a);
+	verdict_clear(&b);
+	verdict_clear(&c);
+	verdict_clear(&d);
+	epp_msg_free(m);
+	policy_free(p);
+	policy_free(q);
+	policy_free(plain);
+}
+END_TEST
+
 /* --- redaction and forwarding ------------------------------------------ */
 
 START_TEST(redaction_hides_every_secret)
@@ -857,6 +910,7 @@ policy_suite(void)
 	tcase_add_test(tc, structure_is_checked);
 	tcase_add_test(tc, digest_is_stable);
 	tcase_add_test(tc, digest_differs_per_change);
+	tcase_add_test(tc, secret_hashes_are_keyed);
 	tcase_add_test(tc, redaction_hides_every_secret);
 	tcase_add_test(tc, forwarded_is_what_was_judged);
 	suite_add_tcase(s, tc);
