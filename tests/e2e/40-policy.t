@@ -54,51 +54,9 @@ ok($r2, 'registrar2 (alice\'s certificate) through the gateway')
 
 # ---- the registry's own view ----
 
-my $dn = 0;
-sub direct {
-	my ($inner) = @_;
-	my $doc = epp_raw($direct, epp_command($inner, 'DIRECT-' . ++$dn));
-	BAIL_OUT('direct session to the simulator lost') unless ref $doc;
-	return $doc;
-}
-
-sub direct_domain {
-	my ($name) = @_;
-	my $doc = direct("<info><domain:info $D><domain:name>$name</domain:name>"
-	    . '</domain:info></info>');
-	my $x = xpc($doc);
-	my $v = sub { $x->findvalue($_[0]) };
-	my @l = ("code=" . result_code($doc));
-	push @l, 'clID=' . $v->('//domain:infData/domain:clID');
-	push @l, 'upDate=' . $v->('//domain:infData/domain:upDate');
-	push @l, 'trDate=' . $v->('//domain:infData/domain:trDate');
-	push @l, 'registrant=' . $v->('//domain:infData/domain:registrant');
-	push @l, 'authInfo=' . $v->('//domain:infData/domain:authInfo/domain:pw');
-	push @l, map { 'ns=' . $_->textContent } $x->findnodes('//domain:ns/*');
-	push @l, sort map { 'status=' . $_->getAttribute('s') }
-	    $x->findnodes('//domain:infData/domain:status');
-	push @l, sort map { 'contact=' . $_->getAttribute('type') . ':'
-	    . $_->textContent } $x->findnodes('//domain:infData/domain:contact');
-	for my $d ($x->findnodes('//secDNS:infData/secDNS:dsData')) {
-		push @l, 'ds=' . join(' ', map { $x->findvalue("secDNS:$_", $d) }
-		    qw(keyTag alg digestType digest));
-	}
-	push @l, 'maxSigLife=' . $v->('//secDNS:infData/secDNS:maxSigLife');
-	return join("\n", @l) . "\n";
-}
-
-sub direct_host {
-	my ($name) = @_;
-	my $doc = direct("<info><host:info $H><host:name>$name</host:name>"
-	    . '</host:info></info>');
-	my $x = xpc($doc);
-	return join("\n", "code=" . result_code($doc),
-	    'clID=' . $x->findvalue('//host:infData/host:clID'),
-	    'upDate=' . $x->findvalue('//host:infData/host:upDate'),
-	    sort(map { 'addr=' . $_->textContent } $x->findnodes('//host:addr')),
-	    sort(map { 'status=' . $_->getAttribute('s') }
-	    $x->findnodes('//host:infData/host:status'))) . "\n";
-}
+sub direct { return registry_cmd($direct, @_) }
+sub direct_domain { return registry_domain($direct, @_) }
+sub direct_host { return registry_host($direct, @_) }
 
 # Everything an attack on locked.example could have touched.
 sub snapshot {

@@ -86,13 +86,7 @@ my $reg = session($gw, 'registrar');
 
 # ---- EPP helpers ----
 
-my $dn = 0;
-sub direct {
-	my ($inner) = @_;
-	my $doc = epp_raw($direct, epp_command($inner, 'DIRECT-' . ++$dn));
-	BAIL_OUT('direct session to the simulator lost') unless ref $doc;
-	return $doc;
-}
+sub direct { return registry_cmd($direct, @_) }
 
 # The registry's name servers of a domain, sorted.
 sub ns_at_registry {

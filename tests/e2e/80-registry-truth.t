@@ -280,13 +280,7 @@ my $CONTACT_HIJACK = "<update><contact:update $C><contact:id>reg-1"
 # ---- the registry's own view ----
 
 my $direct;
-my $dn = 0;
-sub direct {
-	my ($inner) = @_;
-	my $doc = epp_raw($direct, epp_command($inner, 'DIRECT-' . ++$dn));
-	BAIL_OUT('direct session to the simulator lost') unless ref $doc;
-	return $doc;
-}
+sub direct { return registry_cmd($direct, @_) }
 
 sub direct_code { return result_code(direct(@_)) // 'none' }
 
@@ -781,9 +775,9 @@ is(sprintf('%04o', (stat($STATE))[2] & 07777), '0600',
 	    . 'direct to both simulators');
 	my $at = sub {		# locked.example at a simulator
 		my ($d) = @_;
-		my $x = xpc(epp_raw($d, epp_command("<info><domain:info $D>"
+		my $x = xpc(registry_cmd($d, "<info><domain:info $D>"
 		    . '<domain:name>locked.example</domain:name></domain:info>'
-		    . '</info>', 'DIRECT-X' . ++$dn)));
+		    . '</info>'));
 		return join(' ', sort((map { $_->textContent }
 		    $x->findnodes('//domain:infData/domain:ns/*')),
 		    map { $_->getAttribute('s') }

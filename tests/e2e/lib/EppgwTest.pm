@@ -60,6 +60,7 @@ our @EXPORT_OK = qw(
 	epp_client epp_close epp_raw epp_read epp_command send_bytes
 	result_code xpc
 	journal_lines journal_find
+	registry_cmd registry_domain registry_host registry_contact
 	ctl totp totp_step demo_seeds
 	%NS
 );
@@ -838,6 +839,73 @@ sub journal_lines {
 		push @out, \%e;
 	}
 	return @out;
+}
+
+# ---- the registry's own view (a session straight to the simulator) ----
+#
+# The state of an object as text lines, for comparing the registry before
+# and after an attack: registry_domain($sess, NAME), registry_host($sess,
+# NAME), registry_contact($sess, ID).  registry_cmd($sess, INNER) sends one
+# command (clTRIDs DIRECT-n) and bails out if the session is gone.
+
+my $direct_n = 0;
+sub registry_cmd {
+	my ($sess, $inner) = @_;
+	my $doc = epp_raw($sess, epp_command($inner, 'DIRECT-' . ++$direct_n));
+	Test::More::BAIL_OUT('direct session to the simulator lost')
+	    unless ref $doc;
+	return $doc;
+}
+
+sub registry_domain {
+	my ($sess, $name) = @_;
+	my $doc = registry_cmd($sess, "<info><domain:info xmlns:domain=\"$NS{domain}\">"
+	    . "<domain:name>$name</domain:name></domain:info></info>");
+	my $x = xpc($doc);
+	my $v = sub { $x->findvalue($_[0]) };
+	my @l = ('code=' . result_code($doc));
+	push @l, 'clID=' . $v->('//domain:infData/domain:clID');
+	push @l, 'upDate=' . $v->('//domain:infData/domain:upDate');
+	push @l, 'trDate=' . $v->('//domain:infData/domain:trDate');
+	push @l, 'registrant=' . $v->('//domain:infData/domain:registrant');
+	push @l, 'authInfo=' . $v->('//domain:infData/domain:authInfo/domain:pw');
+	push @l, map { 'ns=' . $_->textContent } $x->findnodes('//domain:ns/*');
+	push @l, sort map { 'status=' . $_->getAttribute('s') }
+	    $x->findnodes('//domain:infData/domain:status');
+	push @l, sort map { 'contact=' . $_->getAttribute('type') . ':'
+	    . $_->textContent } $x->findnodes('//domain:infData/domain:contact');
+	for my $d ($x->findnodes('//secDNS:infData/secDNS:dsData')) {
+		push @l, 'ds=' . join(' ', map { $x->findvalue("secDNS:$_", $d) }
+		    qw(keyTag alg digestType digest));
+	}
+	push @l, 'maxSigLife=' . $v->('//secDNS:infData/secDNS:maxSigLife');
+	return join("\n", @l) . "\n";
+}
+
+sub registry_host {
+	my ($sess, $name) = @_;
+	my $doc = registry_cmd($sess, "<info><host:info xmlns:host=\"$NS{host}\">"
+	    . "<host:name>$name</host:name></host:info></info>");
+	my $x = xpc($doc);
+	return join("\n", 'code=' . result_code($doc),
+	    'clID=' . $x->findvalue('//host:infData/host:clID'),
+	    'upDate=' . $x->findvalue('//host:infData/host:upDate'),
+	    sort(map { 'addr=' . $_->textContent } $x->findnodes('//host:addr')),
+	    sort(map { 'status=' . $_->getAttribute('s') }
+	    $x->findnodes('//host:infData/host:status'))) . "\n";
+}
+
+sub registry_contact {
+	my ($sess, $id) = @_;
+	my $doc = registry_cmd($sess, '<info><contact:info xmlns:contact="'
+	    . "$NS{contact}\"><contact:id>$id</contact:id></contact:info></info>");
+	my $x = xpc($doc);
+	return join("\n", 'code=' . result_code($doc),
+	    'clID=' . $x->findvalue('//contact:infData/contact:clID'),
+	    'email=' . $x->findvalue('//contact:infData/contact:email'),
+	    'upDate=' . $x->findvalue('//contact:infData/contact:upDate'),
+	    sort(map { 'status=' . $_->getAttribute('s') }
+	    $x->findnodes('//contact:infData/contact:status'))) . "\n";
 }
 
 # Journal entries whose fields equal every given value, e.g.
