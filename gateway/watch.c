@@ -102,7 +102,6 @@ struct watch {
 	struct strmap		*explained;	/* "d:name" -> struct expl */
 	json_t			*drift;		/* the last DRIFT_KEEP */
 	uint64_t		 ndrift, nreadings, nerrors, nlogins;
-	int64_t			 last_cycle;
 	int			 dirty;
 };
 
@@ -898,7 +897,6 @@ refresh_all(struct watch *w)
 			(void)enqueue(w, rs_obj_kind(o), rs_obj_name(o),
 			    "refresh", 0, NULL, NULL);
 	forget_stale(w);
-	w->last_cycle = now_s();
 }
 
 static void

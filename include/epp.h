@@ -103,18 +103,6 @@ const char *epp_msg_result_msg(const struct epp_msg *m);
 const char *epp_msg_svtrid(const struct epp_msg *m);
 
 /*
- * A domain:info response: the domain (normalised), its statuses, its name
- * servers (normalised host names) and its DS records ("tag alg type
- * DIGEST").  NULL / 0 for any other message.
- */
-const char *epp_msg_info_name(const struct epp_msg *m);
-size_t epp_msg_info_nstatus(const struct epp_msg *m);
-const char *epp_msg_info_status(const struct epp_msg *m, size_t i);
-size_t epp_msg_info_nns(const struct epp_msg *m);
-const char *epp_msg_info_ns(const struct epp_msg *m, size_t i);
-size_t epp_msg_info_nds(const struct epp_msg *m);
-const char *epp_msg_info_ds(const struct epp_msg *m, size_t i);
-/*
  * A domain:info or host:info response as regstate.h facts ("status=...",
  * "ns=...", "ds=...", "addr=v4:..."): its kind (EPP_OBJ_NONE for any other
  * message), normalised object name and facts, in reply order.
@@ -123,9 +111,6 @@ enum epp_obj_type epp_msg_info_kind(const struct epp_msg *m);
 const char *epp_msg_info_object(const struct epp_msg *m);
 size_t epp_msg_info_nfacts(const struct epp_msg *m);
 const char *epp_msg_info_fact(const struct epp_msg *m, size_t i);
-/* The registrant and every contact id the reply names. */
-size_t epp_msg_info_ncontacts(const struct epp_msg *m);
-const char *epp_msg_info_contact(const struct epp_msg *m, size_t i);
 
 /*
  * The command model (DESIGN.md section 4).  The command's name such as

@@ -505,87 +505,6 @@ child_of(const xmlNode *n, const char *ns, const char *name)
 	return NULL;
 }
 
-/* What a domain:info response says about the domain's state. */
-static void
-parse_info(struct epp_msg *m, const xmlNode *inf)
-{
-	const xmlNode *c, *h;
-	char norm[NAME_MAX_LEN + 1], *v;
-
-	for (c = inf->children; c != NULL; c = c->next) {
-		if (m_is(c, NS_DOMAIN, "name") && m->info_name == NULL) {
-			if ((v = m_text(c)) == NULL)
-				return;
-			if (name_normalise(v, norm, sizeof(norm)) == NAME_OK) {
-				free(v);
-				v = strdup(norm);
-			}
-			m->info_name = v;
-		} else if (m_is(c, NS_DOMAIN, "status")) {
-			xmlChar *st = xmlGetNoNsProp(c, BAD_CAST "s");
-
-			if (st != NULL)
-				(void)push_str(&m->info_status,
-				    &m->info_nstatus, strdup((char *)st));
-			xmlFree(st);
-		} else if (m_is(c, NS_DOMAIN, "registrant") ||
-		    m_is(c, NS_DOMAIN, "contact")) {
-			if ((v = m_text(c)) != NULL && *v != '\0')
-				(void)push_str(&m->info_contacts,
-				    &m->info_ncontacts, v);
-			else
-				free(v);
-		} else if (m_is(c, NS_DOMAIN, "ns")) {
-			for (h = c->children; h != NULL; h = h->next) {
-				const xmlNode *t = m_is(h, NS_DOMAIN,
-				    "hostAttr") ? child_of(h, NS_DOMAIN,
-				    "hostName") : m_is(h, NS_DOMAIN, "hostObj") ?
-				    h : NULL;
-
-				if (t == NULL || (v = m_text(t)) == NULL)
-					continue;
-				if (name_normalise(v, norm, sizeof(norm)) ==
-				    NAME_OK) {
-					free(v);
-					v = strdup(norm);
-				}
-				(void)push_str(&m->info_ns, &m->info_nns, v);
-			}
-		}
-	}
-}
-
-/* secDNS infData: the DS records the registry holds. */
-static void
-parse_secdns_info(struct epp_msg *m, const xmlNode *inf)
-{
-	const char *ns = (const char *)inf->ns->href;
-
-	for (const xmlNode *d = inf->children; d != NULL; d = d->next) {
-		char *f[4] = { NULL, NULL, NULL, NULL }, *line;
-		const char *names[4] = { "keyTag", "alg", "digestType",
-		    "digest" };
-		size_t len = 0;
-
-		if (!m_is(d, ns, "dsData"))
-			continue;
-		for (int i = 0; i < 4; i++) {
-			const xmlNode *e = child_of(d, ns, names[i]);
-
-			f[i] = e ? m_text(e) : NULL;
-			len += (f[i] ? strlen(f[i]) : 1) + 1;
-		}
-		if ((line = malloc(len + 1)) != NULL) {
-			snprintf(line, len + 1, "%s %s %s %s", f[0] ? f[0] : "-",
-			    f[1] ? f[1] : "-", f[2] ? f[2] : "-",
-			    f[3] ? f[3] : "-");
-			(void)push_str(&m->info_ds, &m->info_nds, line);
-		}
-		for (int i = 0; i < 4; i++)
-			free(f[i]);
-	}
-}
-
 /* One fact of an info reply (see regstate.h), formatted. */
 static void fact(struct epp_msg *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -780,18 +699,14 @@ parse_response(struct epp_msg *m, const xmlNode *rsp)
 		} else if (is_epp(c, "resData")) {
 			const xmlNode *inf = child_of(c, NS_DOMAIN, "infData");
 
-			if (inf != NULL)
-				parse_info(m, inf);
 			if (inf != NULL || (inf = child_of(c, NS_HOST,
 			    "infData")) != NULL)
 				info_facts(m, inf);
 		} else if (is_epp(c, "extension")) {
 			for (const xmlNode *e = c->children; e; e = e->next)
 				if (m_is(e, NS_SECDNS11, "infData") ||
-				    m_is(e, NS_SECDNS10, "infData")) {
-					parse_secdns_info(m, e);
+				    m_is(e, NS_SECDNS10, "infData"))
 					secdns_facts(m, e);
-				}
 		} else if (is_epp(c, "trID")) {
 			for (const xmlNode *t = c->children; t; t = t->next) {
 				if (is_epp(t, "svTRID") && m->svtrid == NULL)
@@ -1138,19 +1053,6 @@ epp_msg_free(struct epp_msg *m)
 	free(m->login_clid);
 	free(m->result_msg);
 	free(m->svtrid);
-	free(m->info_name);
-	for (size_t i = 0; i < m->info_nstatus; i++)
-		free(m->info_status[i]);
-	free(m->info_status);
-	for (size_t i = 0; i < m->info_nns; i++)
-		free(m->info_ns[i]);
-	free(m->info_ns);
-	for (size_t i = 0; i < m->info_nds; i++)
-		free(m->info_ds[i]);
-	free(m->info_ds);
-	for (size_t i = 0; i < m->info_ncontacts; i++)
-		free(m->info_contacts[i]);
-	free(m->info_contacts);
 	free(m->info_fname);
 	for (size_t i = 0; i < m->info_nfacts; i++)
 		free(m->info_facts[i]);
@@ -1377,58 +1279,4 @@ const char *
 epp_msg_info_fact(const struct epp_msg *m, size_t i)
 {
 	return i < epp_msg_info_nfacts(m) ? m->info_facts[i] : NULL;
-}
-
-const char *
-epp_msg_info_name(const struct epp_msg *m)
-{
-	return m->info_name;
-}
-
-size_t
-epp_msg_info_nstatus(const struct epp_msg *m)
-{
-	return m->info_nstatus;
-}
-
-const char *
-epp_msg_info_status(const struct epp_msg *m, size_t i)
-{
-	return i < m->info_nstatus ? m->info_status[i] : NULL;
-}
-
-size_t
-epp_msg_info_nns(const struct epp_msg *m)
-{
-	return m->info_nns;
-}
-
-const char *
-epp_msg_info_ns(const struct epp_msg *m, size_t i)
-{
-	return i < m->info_nns ? m->info_ns[i] : NULL;
-}
-
-size_t
-epp_msg_info_nds(const struct epp_msg *m)
-{
-	return m->info_nds;
-}
-
-const char *
-epp_msg_info_ds(const struct epp_msg *m, size_t i)
-{
-	return i < m->info_nds ? m->info_ds[i] : NULL;
-}
-
-size_t
-epp_msg_info_ncontacts(const struct epp_msg *m)
-{
-	return m->info_ncontacts;
-}
-
-const char *
-epp_msg_info_contact(const struct epp_msg *m, size_t i)
-{
-	return i < m->info_ncontacts ? m->info_contacts[i] : NULL;
 }

@@ -50,16 +50,6 @@ struct epp_msg {
 	char		*result_msg;
 	char		*svtrid;
 
-	/* A domain:info response (RFC 5731 infData, RFC 5910 infData). */
-	char		*info_name;
-	char		**info_status;
-	size_t		 info_nstatus;
-	char		**info_ns;
-	size_t		 info_nns;
-	char		**info_ds;
-	size_t		 info_nds;
-	char		**info_contacts;	/* registrant and contacts */
-	size_t		 info_ncontacts;
 	/* A domain:info or host:info response as facts (regstate.h). */
 	enum epp_obj_type info_kind;
 	char		*info_fname;	/* normalised object name */
