@@ -22,6 +22,34 @@ static struct {
 static size_t nregistered;
 static struct xsd *schemas;
 
+const char *
+unit_corpus_dir(void)
+{
+	const char *d = getenv("EPPGW_CORPUS");
+
+	return d != NULL ? d : "../shared/corpus/epp-samples";
+}
+
+char *
+unit_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	ck_assert_int_ge(n, 0);
+	rewind(f);
+	ck_assert_ptr_nonnull(buf = malloc((size_t)n + 1));
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
 const struct xsd *
 unit_xsd(void)
 {

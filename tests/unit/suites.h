@@ -7,11 +7,19 @@
 #ifndef EPPGW_TEST_SUITES_H
 #define EPPGW_TEST_SUITES_H
 
+#include <stddef.h>
+
 #include <check.h>
 
 typedef Suite *(*unit_suite_fn)(void);
 
 void unit_register(const char *name, unit_suite_fn fn);
+
+/* The shared corpus of real EPP (../shared/corpus, or $EPPGW_CORPUS). */
+const char *unit_corpus_dir(void);
+/* A whole file, NUL-terminated (the caller frees); fails the test if it
+ * cannot be read. */
+char *unit_slurp(const char *path, size_t *len);
 
 /* The built-in EPP schemas, compiled once before the suites run. */
 struct xsd;

@@ -16,32 +16,6 @@
 #include "policy.h"
 #include "suites.h"
 
-static const char *
-corpus_dir(void)
-{
-	const char *d = getenv("EPPGW_CORPUS");
-
-	return d != NULL ? d : "../shared/corpus/epp-samples";
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static void
 join_objects(const struct epp_msg *m, char *buf, size_t len)
 {
@@ -76,8 +50,8 @@ START_TEST(corpus_model_matches_table)
 		while (n < 5 && (f[n++] = strsep(&p, "\t")) != NULL)
 			;
 		ck_assert_ptr_nonnull(f[4]);
-		snprintf(path, sizeof(path), "%s/%s", corpus_dir(), f[0]);
-		xml = slurp(path, &len);
+		snprintf(path, sizeof(path), "%s/%s", unit_corpus_dir(), f[0]);
+		xml = unit_slurp(path, &len);
 		rows++;
 		if (epp_parse_command(unit_xsd(), (uint8_t *)xml, len, &m,
 		    &why, NULL, 0) != 0) {

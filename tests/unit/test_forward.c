@@ -75,14 +75,6 @@
 
 #define SITES	3	/* sites per mutation kind and base */
 
-static const char *
-corpus_dir(void)
-{
-	const char *d = getenv("EPPGW_CORPUS");
-
-	return d != NULL ? d : "../shared/corpus/epp-samples";
-}
-
 static char *xprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
@@ -104,26 +96,6 @@ xprintf(const char *fmt, ...)
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return s;
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	NEED(buf != NULL);
-	NEED(fread(buf, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
 }
 
 /* --- a lexical view of a document ----------------------------------------
@@ -2322,7 +2294,7 @@ START_TEST(forward_what_was_judged)
 
 	ck_assert_ptr_nonnull(r);
 	ck_assert_ptr_nonnull(d);
-	snprintf(mpath, sizeof(mpath), "%s/MANIFEST.tsv", corpus_dir());
+	snprintf(mpath, sizeof(mpath), "%s/MANIFEST.tsv", unit_corpus_dir());
 	f = fopen(mpath, "r");
 	ck_assert_msg(f != NULL, "cannot open %s", mpath);
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -2336,8 +2308,8 @@ START_TEST(forward_what_was_judged)
 		    strcmp(col[2], "hello") != 0))
 			continue;
 		frames++;
-		snprintf(path, sizeof(path), "%s/%s", corpus_dir(), col[0]);
-		xml = slurp(path, &len);
+		snprintf(path, sizeof(path), "%s/%s", unit_corpus_dir(), col[0]);
+		xml = unit_slurp(path, &len);
 		run_base(r, col[0], xml, len, d);
 		free(xml);
 	}
