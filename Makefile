@@ -20,7 +20,7 @@ DESTDIR	?=
 V	?= 0
 
 PKGS	 = libevent libevent_openssl openssl libxml-2.0 inih jansson liboath \
-	   libcurl libidn2
+	   libcurl libidn2 libseccomp
 TESTPKGS = check
 
 ifeq ($(V),1)
@@ -76,6 +76,7 @@ AUDIT_SRCS  = $(wildcard tools/audit/*.c)
 LOAD_SRCS   = tests/bench/epp-load.c
 AUDIT_BENCH_SRCS = tests/bench/audit-bench.c
 JUDGE_BENCH_SRCS = tests/bench/judge-bench.c
+APPROVAL_BENCH_SRCS = tests/bench/approval-bench.c
 ECHO_SRCS   = tests/bench/epp-echo.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -84,6 +85,7 @@ LIB	= $(BUILD)/libeppgw.a
 BINS	= $(BUILD)/eppgw $(BUILD)/eppgw-regsim $(BUILD)/eppgwctl \
 	  $(BUILD)/eppgw-audit
 BENCH_BINS = $(BUILD)/epp-load $(BUILD)/epp-echo $(BUILD)/judge-bench \
+	     $(BUILD)/approval-bench \
 	     $(BUILD)/audit-bench
 UNIT	= $(BUILD)/unit-tests
 
@@ -139,6 +141,10 @@ $(BUILD)/epp-load: $(call obj,$(LOAD_SRCS)) $(LIB)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS) -lm
 
 $(BUILD)/judge-bench: $(call obj,$(JUDGE_BENCH_SRCS)) $(LIB)
+	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
+
+$(BUILD)/approval-bench: $(call obj,$(APPROVAL_BENCH_SRCS)) $(LIB)
 	@if [ "$(V)" != 1 ]; then echo "  LD      $@"; fi
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEPLIBS)
 
@@ -221,6 +227,7 @@ bench: deps
 	$(Q)tests/bench/run.sh $(BUILD)
 	$(Q)tests/bench/audit-on-off.sh $(BUILD)
 	$(Q)$(BUILD)/audit-bench
+	$(Q)$(BUILD)/approval-bench -d $(BUILD)
 
 # Binaries, man pages, the systemd unit and an example configuration.  An
 # existing configuration is never overwritten.

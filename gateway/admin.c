@@ -30,25 +30,23 @@
 #include <openssl/ssl.h>
 
 #include "admin.h"
-#include "alert.h"
+#include "alertlink.h"
 #include "approval.h"
-#include "audit.h"
+#include "auditlink.h"
 #include "config.h"
 #include "lock.h"
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
 #include "policy.h"
-#include "proxy.h"
-#include "regstate.h"
 #include "tls.h"
-#include "watch.h"
 
 #define BODY_MAX	4096
 
 struct admin {
 	struct event_base	*base;
-	struct proxy		*proxy;
+	struct admin_env	 env;
+	struct metrics		*metrics;
 	SSL_CTX			*ctx;
 	struct evhttp		*http;
 	struct evconnlistener	*listener;
@@ -128,7 +126,7 @@ caller(struct admin *a, struct evhttp_request *req)
 	    (bev = evhttp_connection_get_bufferevent(conn)) == NULL ||
 	    tls_peer_fingerprint(bufferevent_openssl_get_ssl(bev), fp) != 0)
 		return NULL;
-	return config_principal_by_fp(proxy_config(a->proxy), fp);
+	return config_principal_by_fp(a->env.config(a->env.arg), fp);
 }
 
 /* The JSON body, or NULL (bad or too big). */
@@ -157,11 +155,9 @@ static void
 audit_event(struct admin *a, const char *event, const char *op,
     const char *id, const char *object, const char *reason)
 {
-	struct audit *au = proxy_audit(a->proxy);
-
-	if (au == NULL)
+	if (a->env.audit == NULL)
 		return;
-	(void)audit_submit(au, "approval", json_pack("{s:s, s:s, s:s?, s:s?, "
+	(void)auditlink_submit(a->env.audit, "approval", json_pack("{s:s, s:s, s:s?, s:s?, "
 	    "s:s?}", "event", event, "operator", op, "change_id", id,
 	    "object", object, "reason", reason), NULL, NULL);
 }
@@ -206,7 +202,7 @@ static void
 do_approve(struct admin *a, struct evhttp_request *req,
     const struct principal *who, const char *id)
 {
-	struct approvals *ap = proxy_approvals(a->proxy);
+	struct approvals *ap = a->env.approvals;
 	const char *object, *reason = NULL, *otp;
 	json_t *body;
 
@@ -232,9 +228,9 @@ do_approve(struct admin *a, struct evhttp_request *req,
 		json_decref(body);
 		log_notice("admin: approval of %.12s by %s refused: %s", id,
 		    who->name, reason);
-		metrics_approval(proxy_metrics(a->proxy), reason);
+		metrics_approval(a->metrics, reason);
 		audit_event(a, "refused", who->name, id, object, reason);
-		alert_emit(proxy_alerter(a->proxy), strcmp(reason,
+		alertlink_emit(a->env.alert, strcmp(reason,
 		    APPROVAL_LOCKED_OUT) == 0 ? "operator_locked_out" :
 		    "approval_refused", json_pack("{s:s, s:s, s:s, s:s}",
 		    "change_id", id, "object", object, "approver", who->name,
@@ -246,9 +242,9 @@ do_approve(struct admin *a, struct evhttp_request *req,
 	json_decref(body);
 	log_notice("admin: change %.12s on %s approved by %s", id, object,
 	    who->name);
-	metrics_approval(proxy_metrics(a->proxy), "granted");
+	metrics_approval(a->metrics, "granted");
 	audit_event(a, "granted", who->name, id, object, NULL);
-	alert_emit(proxy_alerter(a->proxy), "approval_granted", json_pack(
+	alertlink_emit(a->env.alert, "approval_granted", json_pack(
 	    "{s:s, s:s, s:s}", "change_id", id, "object", object, "approver",
 	    who->name));
 	reply_json(req, 200, json_pack("{s:s, s:s, s:s}", "result",
@@ -259,7 +255,7 @@ static void
 do_deny(struct admin *a, struct evhttp_request *req,
     const struct principal *who, const char *id)
 {
-	struct approvals *ap = proxy_approvals(a->proxy);
+	struct approvals *ap = a->env.approvals;
 	const char *object, *reason = NULL;
 
 	if ((object = approvals_object(ap, id)) == NULL) {
@@ -294,11 +290,11 @@ do_reset(struct admin *a, struct evhttp_request *req,
 		    "the operator must reset it");
 		return;
 	}
-	if (config_principal_by_name(proxy_config(a->proxy), name) == NULL) {
+	if (config_principal_by_name(a->env.config(a->env.arg), name) == NULL) {
 		reply_error(req, 404, "unknown_operator", "no such operator");
 		return;
 	}
-	if (approvals_reset_operator(proxy_approvals(a->proxy), name,
+	if (approvals_reset_operator(a->env.approvals, name,
 	    &reason) != 0) {
 		reply_error(req, refusal_code(reason), reason,
 		    refusal_text(reason));
@@ -361,7 +357,7 @@ static void
 do_locks(struct admin *a, struct evhttp_request *req,
     const struct principal *who, const char *op)
 {
-	struct config *cfg = proxy_config(a->proxy);
+	struct config *cfg = a->env.config(a->env.arg);
 	struct locklist *l = policy_locks_mut(cfg->policy);
 	char norm[NAME_MAX_LEN + 3], canon[512], id[13];
 	char approver[APPROVAL_NAME_MAX];
@@ -399,6 +395,8 @@ do_locks(struct admin *a, struct evhttp_request *req,
 			log_err("admin: cannot write %s: %s: the lock is "
 			    "active until restart only", cfg->locks_path,
 			    strerror(errno));
+		if (a->env.locks_changed != NULL)
+			a->env.locks_changed(a->env.arg, "add", norm);
 		log_notice("admin: lock %s added by %s", norm, who->name);
 		audit_event(a, "lock_added", who->name, NULL, norm, NULL);
 		reply_json(req, 200, locks_json(l));
@@ -408,7 +406,7 @@ do_locks(struct admin *a, struct evhttp_request *req,
 	snprintf(canon, sizeof(canon), "%s\nclid=-\ncommand=lock:remove\n"
 	    "object=%s\n", CANON_VERSION, norm);
 	if (EVP_Digest(canon, strlen(canon), digest, &mdlen, EVP_sha256(),
-	    NULL) != 1 || approvals_require(proxy_approvals(a->proxy),
+	    NULL) != 1 || approvals_require(a->env.approvals,
 	    digest, canon, norm, "-", who->name, &need, id, &reason,
 	    approver) != 0) {
 		reply_error(req, 500, APPROVAL_STORAGE,
@@ -431,6 +429,8 @@ do_locks(struct admin *a, struct evhttp_request *req,
 	if (save_locks(cfg->locks_path, l) != 0)
 		log_err("admin: cannot write %s: %s", cfg->locks_path,
 		    strerror(errno));
+	if (a->env.locks_changed != NULL)
+		a->env.locks_changed(a->env.arg, "remove", norm);
 	log_notice("admin: lock %s removed by %s, approved by %s", norm,
 	    who->name, approver);
 	audit_event(a, "lock_removed", who->name, id, norm, approver);
@@ -438,45 +438,67 @@ do_locks(struct admin *a, struct evhttp_request *req,
 }
 
 /*
- * The store's view of an object (watch_state_json) and when its facts
- * last changed (null: not since the gateway first read it), whether it is
- * locked (domains), and whether a watch session stands behind the store
- * at all (without one it holds only what info replies to registrars
- * said).  NULL when the object is not held.
+ * Registry truth lives in the worker (the watch session's store): the
+ * vault asks it (admin_env.ask) and answers the HTTP request when the
+ * answer comes.  A request whose connection closed meanwhile is freed by
+ * evhttp when the reply is sent.
  */
-static json_t *
-state_json(struct admin *a, const char *name)
+struct asked {
+	struct admin		*a;
+	struct evhttp_request	*req;
+	json_t			*show;	/* do_show: the change */
+};
+
+static struct asked *
+asked_new(struct admin *a, struct evhttp_request *req)
 {
-	struct regstate *rs = proxy_regstate(a->proxy);
-	struct watch *w = proxy_watch(a->proxy);
-	const struct rs_obj *o;
-	const char *entry = NULL;
-	json_t *j;
+	struct asked *q;
 
-	if (rs == NULL || (j = watch_state_json(w, rs, name)) == NULL)
-		return NULL;
-	/* The same object watch_state_json chose: a domain first. */
-	if ((o = regstate_get(rs, RS_DOMAIN, name)) == NULL)
-		o = regstate_get(rs, RS_HOST, name);
-	if (o == NULL || json_object_set_new(j, "changed",
-	    rs_obj_changed(o) > 0 ? json_integer(rs_obj_changed(o)) :
-	    json_null()) != 0 || json_object_set_new(j, "watch",
-	    json_boolean(w != NULL)) != 0) {
-		json_decref(j);
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		reply_error(req, 500, "internal", "out of memory");
 		return NULL;
 	}
-	if (rs_obj_kind(o) == RS_DOMAIN) {
-		int locked = policy_domain_locked(
-		    proxy_config(a->proxy)->policy, rs, name, &entry);
+	q->a = a;
+	q->req = req;
+	return q;
+}
 
-		if (json_object_set_new(j, "locked", json_boolean(locked)) !=
-		    0 || (locked && entry != NULL && json_object_set_new(j,
-		    "locked_by", json_string(entry)) != 0)) {
-			json_decref(j);
-			return NULL;
-		}
+/* The worker's answer: {"status": 200 or 404, "body": ..., "message"}. */
+static void
+state_done(void *arg, json_t *ans)
+{
+	struct asked *q = arg;
+	json_int_t status = json_integer_value(json_object_get(ans, "status"));
+	json_t *body = json_object_get(ans, "body");
+
+	if (ans == NULL || (status == 200 && body == NULL))
+		reply_error(q->req, 503, "worker_unavailable",
+		    "no worker answered");
+	else if (status != 200)
+		reply_error(q->req, 404, "not_held", json_string_value(
+		    json_object_get(ans, "message")) ? json_string_value(
+		    json_object_get(ans, "message")) : "not held");
+	else
+		reply_json(q->req, 200, json_incref(body));
+	json_decref(ans);
+	free(q);
+}
+
+static void
+ask(struct admin *a, struct evhttp_request *req, json_t *question,
+    void (*done)(void *, json_t *), json_t *show)
+{
+	struct asked *q;
+
+	if ((q = asked_new(a, req)) == NULL) {
+		json_decref(question);
+		json_decref(show);
+		return;
 	}
-	return j;
+	q->show = show;
+	if (a->env.ask == NULL || a->env.ask(a->env.arg, question, done,
+	    q) != 0)
+		done(q, NULL);
 }
 
 /* GET /v1/state/NAME: NAME as the policy reads it (case, trailing dot,
@@ -484,10 +506,9 @@ state_json(struct admin *a, const char *name)
 static void
 do_state(struct admin *a, struct evhttp_request *req, const char *raw)
 {
-	char norm[NAME_MAX_LEN + 1], msg[NAME_MAX_LEN + 80];
+	char norm[NAME_MAX_LEN + 1];
 	size_t len = 0;
 	char *name;
-	json_t *j;
 
 	if ((name = evhttp_uridecode(raw, 0, &len)) == NULL) {
 		reply_error(req, 500, "internal", "out of memory");
@@ -502,14 +523,8 @@ do_state(struct admin *a, struct evhttp_request *req, const char *raw)
 		return;
 	}
 	free(name);
-	if ((j = state_json(a, norm)) == NULL) {
-		snprintf(msg, sizeof(msg), "the gateway holds no registry "
-		    "state for %s%s", norm, proxy_watch(a->proxy) == NULL ?
-		    " (no watch session is configured)" : "");
-		reply_error(req, 404, "not_held", msg);
-		return;
-	}
-	reply_json(req, 200, j);
+	ask(a, req, json_pack("{s:s, s:s}", "what", "state", "name", norm),
+	    state_done, NULL);
 }
 
 /* GET /v1/drift: what the watch session saw change that no command
@@ -517,15 +532,7 @@ do_state(struct admin *a, struct evhttp_request *req, const char *raw)
 static void
 do_drift(struct admin *a, struct evhttp_request *req)
 {
-	struct watch *w = proxy_watch(a->proxy);
-	json_t *d = watch_drift_json(w);
-
-	if (d == NULL) {
-		reply_error(req, 500, "internal", "out of memory");
-		return;
-	}
-	reply_json(req, 200, json_pack("{s:o, s:b, s:b}", "drift", d,
-	    "watch", w != NULL, "session_up", watch_ready(w)));
+	ask(a, req, json_pack("{s:s}", "what", "drift"), state_done, NULL);
 }
 
 /* Unix seconds of a time as approvals_show_json writes it
@@ -563,18 +570,14 @@ utc_seconds(const char *s)
  * evicted object can bring about.
  */
 static void
-do_show(struct admin *a, struct evhttp_request *req, const char *id)
+show_done(void *arg, json_t *ans)
 {
-	json_t *j = approvals_show_json(proxy_approvals(a->proxy), id), *reg;
-	const char *object;
+	struct asked *q = arg;
+	json_t *j = q->show, *reg = NULL;
 	int64_t created, changed;
 
-	if (j == NULL) {
-		reply_error(req, 404, APPROVAL_UNKNOWN, "no such change");
-		return;
-	}
-	object = json_string_value(json_object_get(j, "object"));
-	reg = object != NULL ? state_json(a, object) : NULL;
+	if (json_integer_value(json_object_get(ans, "status")) == 200)
+		reg = json_incref(json_object_get(ans, "body"));
 	if (reg != NULL) {
 		created = utc_seconds(json_string_value(json_object_get(j,
 		    "created")));
@@ -585,18 +588,44 @@ do_show(struct admin *a, struct evhttp_request *req, const char *id)
 		    json_boolean(changed > 0 && (created < 0 ||
 		    changed >= created))) != 0) {
 			json_decref(reg);
-			json_decref(j);
-			reply_error(req, 500, "internal", "out of memory");
-			return;
+			reg = NULL;
+			goto fail;
 		}
 	}
+	if (ans == NULL) {
+		/* No worker answered: the approver must not read "not
+		 * held" as "nothing changed". */
+		reply_error(q->req, 503, "worker_unavailable",
+		    "the registry state of the change's object cannot be "
+		    "had now");
+		goto out;
+	}
 	if (json_object_set_new(j, "registry", reg != NULL ? reg :
-	    json_null()) != 0) {
-		json_decref(j);
-		reply_error(req, 500, "internal", "out of memory");
+	    json_null()) != 0)
+		goto fail;
+	reply_json(q->req, 200, json_incref(j));
+	goto out;
+fail:
+	reply_error(q->req, 500, "internal", "out of memory");
+out:
+	json_decref(j);
+	json_decref(ans);
+	free(q);
+}
+
+static void
+do_show(struct admin *a, struct evhttp_request *req, const char *id)
+{
+	json_t *j = approvals_show_json(a->env.approvals, id);
+	const char *object;
+
+	if (j == NULL) {
+		reply_error(req, 404, APPROVAL_UNKNOWN, "no such change");
 		return;
 	}
-	reply_json(req, 200, j);
+	object = json_string_value(json_object_get(j, "object"));
+	ask(a, req, json_pack("{s:s, s:s}", "what", "state", "name",
+	    object != NULL ? object : ""), show_done, j);
 }
 
 static void
@@ -657,7 +686,7 @@ handler(struct evhttp_request *req, void *arg)
 		}
 		goto notfound;
 	}
-	if (proxy_approvals(a->proxy) == NULL) {
+	if (a->env.approvals == NULL) {
 		reply_error(req, 503, "approvals_disabled",
 		    "no [approvals] seeds configured");
 		return;
@@ -665,7 +694,7 @@ handler(struct evhttp_request *req, void *arg)
 	if (strcmp(seg[1], "pending") == 0) {
 		if (m == EVHTTP_REQ_GET && n == 2) {
 			reply_json(req, 200, json_pack("{s:o}", "pending",
-			    approvals_list_json(proxy_approvals(a->proxy))));
+			    approvals_list_json(a->env.approvals)));
 			return;
 		}
 		if (m == EVHTTP_REQ_GET && n == 3) {
@@ -703,18 +732,23 @@ notfound:
 }
 
 struct admin *
-admin_start(struct event_base *base, struct proxy *p, char *err,
-    size_t errlen)
+admin_start(struct event_base *base, int fd, const struct admin_env *env,
+    char *err, size_t errlen)
 {
-	struct config *cfg = proxy_config(p);
+	struct config *cfg = env->config(env->arg);
 	struct admin *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
 		snprintf(err, errlen, "out of memory");
+		close(fd);
 		return NULL;
 	}
 	a->base = base;
-	a->proxy = p;
+	a->env = *env;
+	if ((a->metrics = metrics_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if ((a->ctx = admin_ctx(cfg, err, errlen)) == NULL)
 		goto fail;
 	if ((a->http = evhttp_new(base)) == NULL) {
@@ -727,10 +761,9 @@ admin_start(struct event_base *base, struct proxy *p, char *err,
 	evhttp_set_max_headers_size(a->http, 8192);
 	evhttp_set_timeout(a->http, 30);
 	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	a->listener = evconnlistener_new_bind(base, NULL, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    64, (const struct sockaddr *)&cfg->admin_listen.ss,
-	    (int)cfg->admin_listen.len);
+	a->listener = evconnlistener_new(base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 64, fd);
+	fd = -1;
 	if (a->listener == NULL ||
 	    evhttp_bind_listener(a->http, a->listener) == NULL) {
 		snprintf(err, errlen, "admin: cannot listen on %s: %s",
@@ -742,6 +775,8 @@ admin_start(struct event_base *base, struct proxy *p, char *err,
 	}
 	return a;
 fail:
+	if (fd != -1)
+		close(fd);
 	admin_free(a);
 	return NULL;
 }
@@ -749,7 +784,7 @@ fail:
 int
 admin_reload(struct admin *a, char *err, size_t errlen)
 {
-	SSL_CTX *ctx = admin_ctx(proxy_config(a->proxy), err, errlen);
+	SSL_CTX *ctx = admin_ctx(a->env.config(a->env.arg), err, errlen);
 
 	if (ctx == NULL)
 		return -1;
@@ -766,5 +801,12 @@ admin_free(struct admin *a)
 	if (a->http != NULL)
 		evhttp_free(a->http);	/* frees the bound listener too */
 	SSL_CTX_free(a->ctx);
+	metrics_free(a->metrics);
 	free(a);
+}
+
+struct metrics *
+admin_metrics(struct admin *a)
+{
+	return a->metrics;
 }

@@ -1093,6 +1093,30 @@ out:
 	return r;
 }
 
+/*
+ * What a process that writes records through the audit writer may hold:
+ * the frame-MAC key, and a key for secret hashes in change digests
+ * (policy.h) derived under a label of its own.  Neither is the signing key
+ * nor lets anyone compute it.
+ */
+int
+audit_keys(const struct audit *a, uint8_t mac_key[32], uint8_t policy_key[32])
+{
+	static const char label[] = "eppgw-change-secret/1";
+	uint8_t raw[64];
+	size_t rawlen = sizeof(raw);
+	unsigned n = 0;
+	int r = -1;
+
+	memcpy(mac_key, a->mac_key, 32);
+	if (EVP_PKEY_get_raw_private_key(a->key, raw, &rawlen) == 1 &&
+	    HMAC(EVP_sha256(), raw, (int)rawlen, (const unsigned char *)label,
+	    sizeof(label) - 1, policy_key, &n) != NULL && n == 32)
+		r = 0;
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return r;
+}
+
 int
 audit_frame_mac(const struct audit *a, const uint8_t *frame, size_t len,
     char out[65])

@@ -81,6 +81,8 @@ static const struct keyword keywords[] = {
 	    0, 0 },
 	{ "gateway", "user", KW_STRING, F(user), 0, NULL, 1, 32 },
 	{ "gateway", "run_as_root", KW_STRING, F(run_as_root), 0, "no", 2, 3 },
+	{ "gateway", "chroot", KW_STRING, F(chroot_dir), 0, "/var/empty", 1,
+	    255 },
 	{ "upstream", "address", KW_ADDR, F(up_address), 1, NULL, 0, 0 },
 	{ "upstream", "server_name", KW_STRING, F(up_server_name), 1, NULL,
 	    1, 253 },
@@ -1011,57 +1013,62 @@ out:
 
 /*
  * The key of the hashes of secrets in change digests (policy.h): from
- * [policy] secret_key when given, else derived from the audit signing key,
- * else none (the daemon says so at start).  Derived under a label of its
- * own, so it is never the key itself.
+ * [policy] secret_key when given.  Without it the daemon's workers get a
+ * key derived from the audit signing key by the audit writer
+ * (audit_keys): the daemon's parent never reads that key.  Tools that need
+ * the same digests call config_policy_key_from_audit().
  */
 static void
 key_policy(struct parse *ps)
 {
 	static const char label[] = "eppgw-change-secret/1";
 	struct config *cfg = ps->cfg;
-	uint8_t raw[64], key[32];
-	size_t rawlen = sizeof(raw), len = 0;
+	uint8_t key[32];
+	size_t len = 0;
 	unsigned n = 0;
 	char *data = NULL, err[300];
-	EVP_PKEY *pk = NULL;
-	FILE *f;
 	int line = kw_line(ps, "policy", "secret_key");
 
-	if (cfg->policy == NULL)
+	if (cfg->policy == NULL || cfg->secret_key == NULL)
 		return;
-	if (cfg->secret_key != NULL) {
-		if (file_read(cfg->secret_key, 4096, 1, &data, &len, NULL, err,
-		    sizeof(err)) != 0) {
-			adderr(ps->errs, ps->file, line, "secret_key: %s", err);
-			return;
-		}
-		if (len < 16) {
-			adderr(ps->errs, ps->file, line, "secret_key: %s: "
-			    "shorter than 16 bytes", cfg->secret_key);
-			goto out;
-		}
-		if (HMAC(EVP_sha256(), data, (int)len,
-		    (const unsigned char *)label, sizeof(label) - 1, key,
-		    &n) != NULL && n == 32)
-			policy_set_secret_key(cfg->policy, key);
-		goto out;
+	if (file_read(cfg->secret_key, 4096, 1, &data, &len, NULL, err,
+	    sizeof(err)) != 0) {
+		adderr(ps->errs, ps->file, line, "secret_key: %s", err);
+		return;
 	}
-	if (cfg->audit_key == NULL || (f = fopen(cfg->audit_key, "r")) == NULL)
-		return;		/* none; check_admin reports a bad path */
+	if (len < 16)
+		adderr(ps->errs, ps->file, line, "secret_key: %s: "
+		    "shorter than 16 bytes", cfg->secret_key);
+	else if (HMAC(EVP_sha256(), data, (int)len,
+	    (const unsigned char *)label, sizeof(label) - 1, key,
+	    &n) != NULL && n == 32)
+		policy_set_secret_key(cfg->policy, key);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(data, len);
+	free(data);
+}
+
+void
+config_policy_key_from_audit(struct config *cfg)
+{
+	static const char label[] = "eppgw-change-secret/1";
+	uint8_t raw[64], key[32];
+	size_t rawlen = sizeof(raw);
+	unsigned n = 0;
+	EVP_PKEY *pk = NULL;
+	FILE *f;
+
+	if (cfg->policy == NULL || cfg->secret_key != NULL ||
+	    cfg->audit_key == NULL || (f = fopen(cfg->audit_key, "r")) == NULL)
+		return;
 	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (pk != NULL && EVP_PKEY_get_raw_private_key(pk, raw, &rawlen) == 1 &&
 	    HMAC(EVP_sha256(), raw, (int)rawlen, (const unsigned char *)label,
 	    sizeof(label) - 1, key, &n) != NULL && n == 32)
 		policy_set_secret_key(cfg->policy, key);
-out:
 	OPENSSL_cleanse(raw, sizeof(raw));
 	OPENSSL_cleanse(key, sizeof(key));
-	if (data != NULL) {
-		OPENSSL_cleanse(data, len);
-		free(data);
-	}
 	EVP_PKEY_free(pk);
 }
 
@@ -1245,6 +1252,7 @@ config_free(struct config *cfg)
 	free(cfg->regstate_path);
 	free(cfg->locks_path);
 	free(cfg->user);
+	free(cfg->chroot_dir);
 	free(cfg->run_as_root);
 	free(cfg->alert_url);
 	free(cfg->alert_secret);

@@ -32,6 +32,15 @@ log_init(const char *progname, enum log_target target,
 }
 
 void
+log_reopen(void)
+{
+	if (log_target == LOG_TO_SYSLOG) {
+		closelog();
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	}
+}
+
+void
 log_set_level(enum log_level max_level)
 {
 	log_max = max_level;

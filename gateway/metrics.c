@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -41,6 +42,8 @@ struct metrics {
 	struct evhttp	*http;
 	void		(*extra)(void *, struct evbuffer *);
 	void		*extra_arg;
+	void		(*source)(void *, struct evhttp_request *);
+	void		*source_arg;
 };
 
 struct metrics *
@@ -190,17 +193,9 @@ family(struct evbuffer *out, const struct family *f, const char *name,
 	}
 }
 
-static void
-handler(struct evhttp_request *req, void *arg)
+void
+metrics_render(struct metrics *m, struct evbuffer *out)
 {
-	struct metrics *m = arg;
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
-	    strncmp(evhttp_request_get_uri(req), "/metrics", 8) != 0) {
-		evhttp_send_error(req, 404, "try /metrics");
-		return;
-	}
 	scalar(out, "eppgw_sessions_open", "gauge",
 	    "Registrar sessions open now.", m->sessions_open);
 	scalar(out, "eppgw_sessions_total", "counter",
@@ -222,32 +217,82 @@ handler(struct evhttp_request *req, void *arg)
 	    "Approval attempts by result.", "result", NULL);
 	if (m->extra != NULL)
 		m->extra(m->extra_arg, out);
+}
+
+void
+metrics_serve(struct evhttp_request *req, const char *text, size_t len)
+{
+	if (text == NULL) {
+		evhttp_send_error(req, 503, "figures unavailable");
+		return;
+	}
+	evbuffer_add(evhttp_request_get_output_buffer(req), text, len);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+void
+metrics_set_source(struct metrics *m,
+    void (*fn)(void *arg, struct evhttp_request *req), void *arg)
+{
+	m->source = fn;
+	m->source_arg = arg;
+}
+
+void
+metrics_stop_listening(struct metrics *m)
+{
+	if (m->http != NULL)
+		evhttp_free(m->http);
+	m->http = NULL;
+}
+
+static void
+handler(struct evhttp_request *req, void *arg)
+{
+	struct metrics *m = arg;
+	struct evbuffer *out;
+
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET ||
+	    strncmp(evhttp_request_get_uri(req), "/metrics", 8) != 0) {
+		evhttp_send_error(req, 404, "try /metrics");
+		return;
+	}
+	if (m->source != NULL) {
+		m->source(m->source_arg, req);	/* replies later */
+		return;
+	}
+	out = evhttp_request_get_output_buffer(req);
+	metrics_render(m, out);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", NULL);
 }
 
 int
-metrics_listen(struct metrics *m, struct event_base *base,
-    const struct sockaddr_cfg *addr, char *err, size_t errlen)
+metrics_listen(struct metrics *m, struct event_base *base, int fd,
+    char *err, size_t errlen)
 {
 	struct evconnlistener *l;
 
 	if ((m->http = evhttp_new(base)) == NULL) {
 		snprintf(err, errlen, "metrics: cannot create the HTTP server");
+		close(fd);
 		return -1;
 	}
 	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
 	evhttp_set_timeout(m->http, 10);
 	evhttp_set_gencb(m->http, handler, m);
-	l = evconnlistener_new_bind(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
-	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 16,
-	    (const struct sockaddr *)&addr->ss, (int)addr->len);
+	l = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
+	    LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l == NULL || evhttp_bind_listener(m->http, l) == NULL) {
-		snprintf(err, errlen, "metrics: cannot listen on %s: %s",
-		    addr->text, strerror(errno));
+		snprintf(err, errlen, "metrics: cannot serve: %s",
+		    strerror(errno));
 		if (l != NULL)
 			evconnlistener_free(l);
+		else
+			close(fd);
 		return -1;
 	}
 	return 0;

@@ -30,10 +30,10 @@ struct proxy {
 	SSL_CTX			*client_ctx;
 	struct evconnlistener	*listener;
 	struct session_list	 sessions;
-	struct approvals	*approvals;	/* not owned */
-	struct audit		*audit;		/* not owned */
+	struct vaultlink	*vault;		/* not owned; NULL: none */
+	struct auditlink	*audit;		/* not owned; NULL: none */
 	struct metrics		*metrics;	/* not owned */
-	struct alerter		*alerter;	/* not owned */
+	struct alertlink	*alert;		/* not owned; NULL: none */
 	struct regstate		*rs;		/* registry truth (regstate.h) */
 	struct strmap		*per[2];	/* sessions per address, principal */
 	struct watch		*watch;		/* not owned; NULL: none */
@@ -120,21 +120,31 @@ proxy_reload(struct proxy *p, struct config *cfg, char *err, size_t errlen)
 }
 
 int
-proxy_listen(struct proxy *p, char *err, size_t errlen)
+proxy_listen(struct proxy *p, int fd, char *err, size_t errlen)
 {
-	p->listener = evconnlistener_new_bind(p->base, accept_cb, p,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	    LEV_OPT_CLOSE_ON_EXEC, 511,
-	    (const struct sockaddr *)&p->cfg->listen.ss,
-	    (int)p->cfg->listen.len);
+	/* Disabled until proxy_start_accepting: a worker takes sessions
+	 * only once its channels to the others are up. */
+	p->listener = evconnlistener_new(p->base, accept_cb, p,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED,
+	    -1, fd);
 	if (p->listener == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s",
 		    p->cfg->listen.text, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	evconnlistener_set_error_cb(p->listener, accept_error_cb);
-	p->accepting = 1;
 	return 0;
+}
+
+void
+proxy_start_accepting(struct proxy *p)
+{
+	if (p->listener == NULL || p->draining || p->accepting)
+		return;
+	p->accepting = 1;
+	if (p->sessions.count < p->cfg->max_sessions)
+		evconnlistener_enable(p->listener);
 }
 
 void
@@ -151,6 +161,15 @@ proxy_drain(struct proxy *p)
 	proxy_stop_accepting(p);
 	p->draining = 1;
 	session_drain_all(&p->sessions);
+	if (p->sessions.count == 0)
+		event_base_loopexit(p->base, NULL);
+}
+
+void
+proxy_retire(struct proxy *p)
+{
+	proxy_stop_accepting(p);
+	p->draining = 1;
 	if (p->sessions.count == 0)
 		event_base_loopexit(p->base, NULL);
 }
@@ -206,10 +225,10 @@ proxy_client_ctx(const struct proxy *p)
 	return p->client_ctx;
 }
 
-struct approvals *
-proxy_approvals(const struct proxy *p)
+struct vaultlink *
+proxy_vault(const struct proxy *p)
 {
-	return p->approvals;
+	return p->vault;
 }
 
 struct regstate *
@@ -230,16 +249,16 @@ proxy_set_watch(struct proxy *p, struct watch *w)
 	p->watch = w;
 }
 
-struct alerter *
+struct alertlink *
 proxy_alerter(const struct proxy *p)
 {
-	return p->alerter;
+	return p->alert;
 }
 
 void
-proxy_set_alerter(struct proxy *p, struct alerter *a)
+proxy_set_alerter(struct proxy *p, struct alertlink *a)
 {
-	p->alerter = a;
+	p->alert = a;
 }
 
 struct metrics *
@@ -254,22 +273,22 @@ proxy_set_metrics(struct proxy *p, struct metrics *m)
 	p->metrics = m;
 }
 
-struct audit *
+struct auditlink *
 proxy_audit(const struct proxy *p)
 {
 	return p->audit;
 }
 
 void
-proxy_set_audit(struct proxy *p, struct audit *a)
+proxy_set_audit(struct proxy *p, struct auditlink *a)
 {
 	p->audit = a;
 }
 
 void
-proxy_set_approvals(struct proxy *p, struct approvals *a)
+proxy_set_vault(struct proxy *p, struct vaultlink *v)
 {
-	p->approvals = a;
+	p->vault = v;
 }
 
 const char *

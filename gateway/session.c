@@ -31,9 +31,9 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
-#include "alert.h"
+#include "alertlink.h"
 #include "approval.h"
-#include "audit.h"
+#include "auditlink.h"
 #include "config.h"
 #include "conn.h"
 #include "change.h"
@@ -50,6 +50,7 @@
 #include "reply.h"
 #include "session.h"
 #include "tls.h"
+#include "vaultlink.h"
 #include "watch.h"
 
 enum state {
@@ -58,6 +59,7 @@ enum state {
 	ST_GREETING,
 	ST_READY,
 	ST_ASK,		/* the watch session asks the registry first */
+	ST_VAULT,	/* the vault judges a protected change */
 	ST_LOG_CMD,	/* the command's audit record is being made durable */
 	ST_WAIT_REPLY,
 	ST_LOG_RSP,	/* the reply's audit record is being made durable */
@@ -118,6 +120,12 @@ struct session {
 	char			 fwd_object[NAME_MAX_LEN + 1];
 	unsigned		 fwd_classes;
 
+	/* A protected change held while the vault judges it: the judged
+	 * command (what would be forwarded) and its frame's MAC. */
+	struct pipe_out		 held;
+	int			 holding;
+	char			 frame_mac[65];
+
 	/* A command held while the watch session asks the registry. */
 	uint8_t			*ask_xml;
 	size_t			 ask_len;
@@ -136,7 +144,7 @@ struct session {
 	const char		*alert_event;
 	json_t			*alert_body;
 
-	struct audit		*audit;		/* not owned; NULL: none */
+	struct auditlink	*audit;		/* not owned; NULL: none */
 	struct metrics		*metrics;	/* not owned; NULL: none */
 	unsigned		 audit_pending;	/* callbacks still to come */
 	int			 zombie;	/* closed, awaiting them */
@@ -181,6 +189,8 @@ free_memory(struct session *s)
 	free(s->login_clid);
 	free(s->act_xml);
 	free(s->ask_xml);
+	if (s->holding)
+		pipe_out_clear(&s->held);
 	json_decref(s->alert_body);
 	config_unref(s->cfg);
 	SSL_CTX_free(s->client_ctx);
@@ -253,13 +263,14 @@ session_close(struct session *s, const char *why)
 		struct rec_session rs;
 
 		rec_who(s, &rs);
-		(void)audit_submit(s->audit, "session",
+		(void)auditlink_submit(s->audit, "session",
 		    rec_session_close(&rs, why, s->ncmds), NULL, NULL);
 	}
 	s->state = ST_DEAD;
 	release(s);
 	/* A question still out must not call back into a closed session. */
 	watch_cancel(proxy_watch(s->proxy), s);
+	vaultlink_cancel(proxy_vault(s->proxy), s);
 	/* Free from a fresh loop turn: our callers may still look at s. */
 	if (event_base_once(s->base, -1, EV_TIMEOUT, free_cb, s, NULL) != 0)
 		free_cb(-1, 0, s);
@@ -274,6 +285,7 @@ session_drain_all(struct session_list *list)
 		next = s->next;
 		s->draining = 1;
 		switch (s->state) {
+		case ST_VAULT:
 		case ST_LOG_CMD:
 		case ST_WAIT_REPLY:
 		case ST_LOG_RSP:
@@ -480,7 +492,7 @@ run_action(struct session *s)
 
 			/* The outcome of a command answered here. */
 			rec_who(s, &rs);
-			(void)audit_submit(s->audit, "rsp", rec_rsp(&rs,
+			(void)auditlink_submit(s->audit, "rsp", rec_rsp(&rs,
 			    s->cmd_seq, "gateway", s->act_code, s->act_reason,
 			    s->cltrid, s->last_sv, 0), NULL, NULL);
 		}
@@ -512,7 +524,7 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		log_err("session %llu: audit log failed: refusing the command",
 		    (unsigned long long)s->id);
 		metrics_audit_failure(s->metrics);
-		alert_emit(proxy_alerter(s->proxy), "audit_failure",
+		alertlink_emit(proxy_alerter(s->proxy), "audit_failure",
 		    json_pack("{s:s}", "effect", "nothing is forwarded"));
 		free(s->act_xml);
 		s->act_xml = NULL;
@@ -534,11 +546,10 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 static void
 log_and_act(struct session *s, const struct epp_msg *m,
     const struct verdict *v, const char *decision, const char *reason,
-    const char *approver, const uint8_t *frame, size_t frame_len)
+    const char *approver)
 {
 	struct rec_session rs;
 	json_t *rec;
-	char mac[65];
 
 	s->cmd_logged = 0;
 	if (s->audit == NULL) {
@@ -547,10 +558,11 @@ log_and_act(struct session *s, const struct epp_msg *m,
 		return;
 	}
 	rec_who(s, &rs);
-	rec = audit_frame_mac(s->audit, frame, frame_len, mac) == 0 ?
-	    rec_cmd(&rs, m, v, decision, reason, approver, mac) : NULL;
-	if (rec == NULL || audit_submit(s->audit, "cmd", rec, cmd_logged_cb,
-	    s) != 0) {
+	rec = s->frame_mac[0] != '\0' ?
+	    rec_cmd(&rs, m, v, decision, reason, approver, s->frame_mac) :
+	    NULL;
+	if (rec == NULL || auditlink_submit(s->audit, "cmd", rec,
+	    cmd_logged_cb, s) != 0) {
 		free(s->act_xml);
 		s->act_xml = NULL;
 		act_reply(s, 2400, "audit_unavailable", NULL);
@@ -603,47 +615,101 @@ send_alert(struct session *s, const uint64_t *seq, const uint8_t *leaf)
 		json_object_set_new(s->alert_body, "audit_leaf",
 		    json_string(hex));
 	}
-	alert_emit(proxy_alerter(s->proxy), s->alert_event, s->alert_body);
+	alertlink_emit(proxy_alerter(s->proxy), s->alert_event, s->alert_body);
 	s->alert_body = NULL;
 }
 
-/*
- * A protected change: forward it only if a second operator approved exactly
- * this change (a ticket for its digest, object, clID and requester), which
- * is consumed now.  Returns 0 to forward, -1 when answered (act_reply).
- */
-static int
-need_approval(struct session *s, const struct epp_msg *m,
-    const struct verdict *v, const char **reason,
-    char approver[APPROVAL_NAME_MAX])
-{
-	struct approvals *ap = proxy_approvals(s->proxy);
-	char id[13];
-	const char *object;
-	enum approval_need need = NEED_APPROVAL;
+static void finish_command(struct session *s, struct pipe_out *po,
+    const struct verdict *v, const char *decision, const char *reason,
+    const char *approver);
 
-	*reason = APPROVAL_REQUIRED;
-	object = epp_msg_nobjects(m) ? epp_msg_object(m, 0, NULL, NULL) :
+static const char *
+change_object(const struct epp_msg *m)
+{
+	return epp_msg_nobjects(m) ? epp_msg_object(m, 0, NULL, NULL) :
 	    epp_msg_name(m);
-	snprintf(id, sizeof(id), "%s", v->change_id);
-	if (ap != NULL && approvals_require(ap, v->digest, v->canonical,
-	    object, s->clid[0] ? s->clid : "-", s->principal->name, &need, id,
-	    reason, approver) != 0) {
+}
+
+/*
+ * The vault's verdict on a held protected change: forward it only if a
+ * second operator approved exactly this change (a ticket for its digest,
+ * object, clID and requester, consumed now); else answer it.
+ */
+static void
+vault_verdict(void *arg, int rc, enum approval_need need, const char *id,
+    const char *reason, const char *approver)
+{
+	struct session *s = arg;
+	struct pipe_out po;
+	const struct verdict *v;
+	const char *object;
+
+	if (s->state != ST_VAULT || !s->holding)
+		return;
+	po = s->held;
+	s->holding = 0;
+	s->state = ST_READY;
+	v = &po.v;
+	object = change_object(po.msg);
+	if (rc != 0) {
 		/* Cannot record the pending change or consume the ticket. */
-		*reason = "internal";
+		log_err("session %llu: %s: the vault cannot judge change %s: "
+		    "refusing", (unsigned long long)s->id, who(s),
+		    v->change_id);
 		act_reply(s, 2400, "internal", NULL);
-		return -1;
-	}
-	if (need == NEED_NONE) {
+		finish_command(s, &po, v, "reject", "internal", NULL);
+	} else if (need == NEED_NONE) {
 		log_notice("session %llu: %s: change %s on %s approved by %s: "
 		    "ticket consumed, forwarding", (unsigned long long)s->id,
 		    who(s), v->change_id, object, approver);
 		change_alert(s, "ticket_consumed", v, object, approver);
+		/* Approved: forwarded, on record with its approver. */
+		finish_command(s, &po, v, decision_name(DECISION_ALLOW), NULL,
+		    approver);
+	} else {
+		change_alert(s, APPROVAL_REQUIRED, v, object, NULL);
+		act_reply(s, 2304, reason, id[0] ? id : NULL);
+		finish_command(s, &po, v, decision_name(v->decision), reason,
+		    NULL);
+	}
+	if (s->state == ST_READY)
+		client_input(s);
+}
+
+/*
+ * A protected change goes to the vault; the session holds it (nothing
+ * else is read from the registrar) until the verdict.  Without approvals
+ * configured it is simply refused.  Returns 1 when held, 0 when answered
+ * (act_reply).
+ */
+static int
+hold_for_vault(struct session *s, struct pipe_out *po)
+{
+	const struct verdict *v = &po->v;
+	struct vaultlink *vl = proxy_vault(s->proxy);
+	const char *object = change_object(po->msg);
+
+	if (vl == NULL) {
+		change_alert(s, APPROVAL_REQUIRED, v, object, NULL);
+		act_reply(s, 2304, APPROVAL_REQUIRED, v->change_id);
 		return 0;
 	}
-	change_alert(s, APPROVAL_REQUIRED, v, object, NULL);
-	act_reply(s, 2304, *reason, id);
-	return -1;
+	if (vaultlink_require(vl, v->digest, v->canonical, object,
+	    s->clid[0] ? s->clid : "-", s->principal->name, vault_verdict,
+	    s) != 0) {
+		log_err("session %llu: %s: the vault is not reachable: "
+		    "refusing change %s", (unsigned long long)s->id, who(s),
+		    v->change_id);
+		act_reply(s, 2400, "internal", NULL);
+		return 0;
+	}
+	s->held = *po;
+	memset(po, 0, sizeof(*po));
+	s->holding = 1;
+	s->state = ST_VAULT;
+	event_del(s->deadline);
+	s->dl = DL_NONE;
+	return 1;
 }
 
 static void handle_command(struct session *s, const uint8_t *xml,
@@ -708,10 +774,15 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 	const struct verdict *v = NULL;
 	const struct epp_msg *m;
 	const char *decision = "allow", *reason = NULL;
-	char approver[APPROVAL_NAME_MAX] = "";
 
 	clear_inflight(s);
 	s->act = ACT_NONE;
+	/* Ties the record to the exact bytes received: computed while they
+	 * are at hand, as the command may wait for the vault. */
+	s->frame_mac[0] = '\0';
+	if (s->audit != NULL && auditlink_frame_mac(s->audit, xml, len,
+	    s->frame_mac) != 0)
+		s->frame_mac[0] = '\0';
 	if (pipeline_judge(s->cfg->xsd, s->cfg->policy,
 	    proxy_regstate(s->proxy), s->clid, xml, len, &po) != 0)
 		goto nomem;	/* cannot judge: fail closed */
@@ -781,37 +852,51 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 			metrics_command(s->metrics, "unparsable", "reject");
 		goto log;
 	case PIPE_APPROVAL:
-		if (need_approval(s, m, v, &reason, approver) != 0)
-			goto log;
-		/* Approved: forwarded, on record with its approver. */
-		decision = decision_name(DECISION_ALLOW);
-		reason = NULL;
-		break;
+		if (hold_for_vault(s, &po))
+			return;
+		decision = decision_name(v->decision);
+		reason = s->act_reason;
+		goto log;
 	case PIPE_FORWARD:
 		break;
 	}
-	/* What the registry gets is our serialisation of what we judged. */
-	s->act_xml = po.fwd;
-	s->act_len = po.fwd_len;
-	po.fwd = NULL;
-	s->act = ACT_FORWARD;
-	if (m != NULL && epp_msg_mutating(m) && epp_msg_nobjects(m) > 0 &&
-	    (epp_msg_obj_type(m) == EPP_OBJ_DOMAIN ||
-	    epp_msg_obj_type(m) == EPP_OBJ_HOST)) {
-		s->fwd_kind = epp_msg_obj_type(m) == EPP_OBJ_DOMAIN ?
-		    RS_DOMAIN : RS_HOST;
-		snprintf(s->fwd_object, sizeof(s->fwd_object), "%s",
-		    epp_msg_object(m, 0, NULL, NULL));
-		s->fwd_classes = policy_touched(m);
-	}
 log:
-	log_and_act(s, m, v, decision, reason, approver[0] ? approver : NULL,
-	    xml, len);
-	pipe_out_clear(&po);
+	finish_command(s, &po, v, decision, reason, NULL);
 	return;
 nomem:
 	pipe_out_clear(&po);
 	reply_self(s, 2400, "internal", s->cltrid, 1);
+}
+
+/*
+ * Put a judged command on record and act: forward what was judged (our
+ * serialisation of it), unless the gateway answers it itself.
+ */
+static void
+finish_command(struct session *s, struct pipe_out *po,
+    const struct verdict *v, const char *decision, const char *reason,
+    const char *approver)
+{
+	const struct epp_msg *m = po->msg;
+
+	if (s->act != ACT_REPLY) {
+		s->act_xml = po->fwd;
+		s->act_len = po->fwd_len;
+		po->fwd = NULL;
+		s->act = ACT_FORWARD;
+		if (m != NULL && epp_msg_mutating(m) &&
+		    epp_msg_nobjects(m) > 0 &&
+		    (epp_msg_obj_type(m) == EPP_OBJ_DOMAIN ||
+		    epp_msg_obj_type(m) == EPP_OBJ_HOST)) {
+			s->fwd_kind = epp_msg_obj_type(m) == EPP_OBJ_DOMAIN ?
+			    RS_DOMAIN : RS_HOST;
+			snprintf(s->fwd_object, sizeof(s->fwd_object), "%s",
+			    epp_msg_object(m, 0, NULL, NULL));
+			s->fwd_classes = policy_touched(m);
+		}
+	}
+	log_and_act(s, m, v, decision, reason, approver);
+	pipe_out_clear(po);
 }
 
 static void
@@ -952,7 +1037,7 @@ identify(struct session *s)
 		struct rec_session rs;
 
 		rec_who(s, &rs);
-		(void)audit_submit(s->audit, "session", rec_session_open(&rs),
+		(void)auditlink_submit(s->audit, "session", rec_session_open(&rs),
 		    NULL, NULL);
 	}
 	return 0;
@@ -1068,7 +1153,7 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 	    m ? epp_msg_cltrid(m) : NULL, m ? epp_msg_svtrid(m) : NULL,
 	    usec_since(&s->sent));
 	epp_msg_free(m);
-	if (rec == NULL || audit_submit(s->audit, "rsp", rec, rsp_logged_cb,
+	if (rec == NULL || auditlink_submit(s->audit, "rsp", rec, rsp_logged_cb,
 	    s) != 0) {
 		log_err("session %llu: audit log failed: reply relayed "
 		    "unrecorded", (unsigned long long)s->id);

@@ -21,8 +21,8 @@
 
 #include <openssl/crypto.h>
 
-#include "alert.h"
-#include "audit.h"
+#include "alertlink.h"
+#include "auditlink.h"
 #include "change.h"
 #include "config.h"
 #include "conn.h"
@@ -82,8 +82,10 @@ struct watch {
 	struct config		*cfg;		/* our reference */
 	SSL_CTX			*ctx;		/* our reference */
 	struct regstate		*rs;		/* not owned */
-	struct audit		*audit;		/* not owned */
-	struct alerter		*alerter;	/* not owned */
+	struct auditlink	*audit;		/* not owned */
+	struct alertlink	*alerter;	/* not owned */
+	int			(*saver)(void *, const char *, size_t);
+	void			*saver_arg;
 	char			*password;
 
 	enum wstate		 state;
@@ -426,7 +428,8 @@ save(struct watch *w)
 	if (!w->dirty)
 		return;
 	if ((json = regstate_dump(w->rs, &len)) == NULL ||
-	    file_replace(w->cfg->regstate_path, json, len, 0600) != 0) {
+	    (w->saver != NULL ? w->saver(w->saver_arg, json, len) :
+	    file_replace(w->cfg->regstate_path, json, len, 0600)) != 0) {
 		log_err("watch: cannot write the state file %s: %s",
 		    w->cfg->regstate_path, json ? strerror(errno) :
 		    "out of memory");
@@ -518,10 +521,10 @@ drift_emit(struct watch *w, const struct rs_obj *o, json_t *gone,
 	    "gateway explains it", rs_obj_name(o), how, gbuf,
 	    gbuf[0] && abuf[0] ? " " : "", abuf);
 	if (w->audit != NULL)
-		(void)audit_submit(w->audit, "observation", json_deep_copy(rec),
+		(void)auditlink_submit(w->audit, "observation", json_deep_copy(rec),
 		    NULL, NULL);
 	if (w->alerter != NULL)
-		alert_emit(w->alerter, "drift", json_deep_copy(rec));
+		alertlink_emit(w->alerter, "drift", json_deep_copy(rec));
 	json_array_append_new(w->drift, rec);
 	while (json_array_size(w->drift) > DRIFT_KEEP)
 		json_array_remove(w->drift, 0);
@@ -1044,13 +1047,21 @@ watch_reload(struct watch *w, struct config *cfg, SSL_CTX *client_ctx)
 }
 
 void
-watch_set_audit(struct watch *w, struct audit *a)
+watch_set_audit(struct watch *w, struct auditlink *a)
 {
 	w->audit = a;
 }
 
 void
-watch_set_alerter(struct watch *w, struct alerter *a)
+watch_set_saver(struct watch *w, int (*fn)(void *, const char *, size_t),
+    void *arg)
+{
+	w->saver = fn;
+	w->saver_arg = arg;
+}
+
+void
+watch_set_alerter(struct watch *w, struct alertlink *a)
 {
 	w->alerter = a;
 }

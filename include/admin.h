@@ -31,16 +31,45 @@
 #include <stddef.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 struct admin;
-struct proxy;
+struct alertlink;
+struct approvals;
+struct auditlink;
+struct config;
+struct metrics;
 
-/* NULL with a reason in err when the listener cannot be set up. */
-struct admin *admin_start(struct event_base *base, struct proxy *p,
-    char *err, size_t errlen);
+/*
+ * What the admin API runs against, in the vault process (proc.h).
+ * Registry truth is the worker's: ask() sends it a question ({"what":
+ * "state", "name"} or {"what": "drift"}; stolen) and calls done(darg,
+ * answer) once, later (answer NULL: no worker answered); -1 when it cannot
+ * ask at all (done not called).  locks_changed tells the workers of a
+ * lock-list edit.
+ */
+struct admin_env {
+	struct config	*(*config)(void *arg);	/* the current one */
+	struct approvals *approvals;		/* NULL: not configured */
+	struct auditlink *audit;		/* NULL: no audit log */
+	struct alertlink *alert;		/* NULL: no alerts */
+	int		(*ask)(void *arg, json_t *question,
+			    void (*done)(void *darg, json_t *answer),
+			    void *darg);
+	void		(*locks_changed)(void *arg, const char *op,
+			    const char *name);
+	void		*arg;
+};
+
+/* Serve on the bound socket fd (taken, also on failure).  NULL with a
+ * reason in err when the listener cannot be set up. */
+struct admin *admin_start(struct event_base *base, int fd,
+    const struct admin_env *env, char *err, size_t errlen);
 void admin_free(struct admin *a);
 
 /* Reload: new TLS settings for new admin connections.  -1 keeps the old. */
 int admin_reload(struct admin *a, char *err, size_t errlen);
+/* The approvals counters (eppgw_approvals_total). */
+struct metrics *admin_metrics(struct admin *a);
 
 #endif

@@ -9,9 +9,11 @@
  *
  * Everything an approval depends on (per-operator last accepted TOTP step,
  * failure counters, lockouts, tickets, pending changes) is written durably
- * (temp file, fsync, rename, fsync dir) before the call that changed it
- * returns success.  If that write fails the call fails: nothing is granted
- * or consumed that could be forgotten by a crash.
+ * before the call that changed it returns success: one line appended to
+ * the journal next to the state file (one write, one fdatasync), which is
+ * folded into a new state file (temp file, fsync, rename, fsync dir) once
+ * it grows.  If that write fails the call fails: nothing is granted or
+ * consumed that could be forgotten by a crash.
  *
  * Time comes from an injected clock so tests can move it; production uses
  * the real one.  This module does no network I/O and is not thread safe.
@@ -33,7 +35,9 @@ struct seeds;
 typedef int64_t (*approval_clock_fn)(void *arg);
 
 struct approval_opts {
-	const char	*state_path;	/* JSON state file; NULL: memory only */
+	const char	*state_path;	/* JSON state file, and its journal
+					   state_path.journal; NULL: memory
+					   only */
 	unsigned	 ticket_ttl;	/* default 600, at most 3600 */
 	unsigned	 pending_ttl;	/* default 86400 */
 	unsigned	 max_pending;	/* open pending changes: 1000 */
@@ -71,12 +75,18 @@ enum approval_need {
 #define APPROVAL_PENDING_LIMIT	"pending_limit"
 
 /*
- * Open (or create) the state.  Takes ownership of seeds, even on failure
- * (may be NULL: then every approval is refused with no_seed).  -1 with a reason in err, e.g. a
- * corrupt state file: the gateway must then refuse to start.
+ * Open (or create) the state: the state file, then the journal replayed
+ * over it, folded into a new state file.  Takes ownership of seeds, even
+ * on failure (may be NULL: then every approval is refused with no_seed).
+ * -1 with a reason in err, e.g. a corrupt state file or journal line: the
+ * gateway must then refuse to start.
  */
 int approvals_open(const struct approval_opts *o, struct seeds *seeds,
     struct approvals **out, char *err, size_t errlen);
+/*
+ * A clean stop: in the process that opened it, the journal is folded into
+ * a new state file first (if that fails, the next start replays it).
+ */
 void approvals_free(struct approvals *a);
 
 /*

@@ -85,6 +85,16 @@ int audit_failed(const struct audit *a);
 int audit_frame_mac(const struct audit *a, const uint8_t *frame, size_t len,
     char out[65]);
 
+/*
+ * The keys the audit writer hands to the processes it serves
+ * (auditlink.h): the frame-MAC key, and the key for secret hashes in
+ * change digests derived from the signing key under its own label (the
+ * same as [policy] secret_key would give when that is not set).  -1 if
+ * the second cannot be derived.
+ */
+int audit_keys(const struct audit *a, uint8_t mac_key[32],
+    uint8_t policy_key[32]);
+
 /* Group-commit figures since start, for metrics. */
 struct audit_stats {
 	uint64_t	 records;	/* made durable */

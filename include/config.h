@@ -62,6 +62,7 @@ struct config {
 	struct sockaddr_cfg metrics_listen;	/* text[0] == 0: none */
 	char		*user;		/* drop to this user after binding */
 	char		*run_as_root;	/* "yes": root without user is allowed */
+	char		*chroot_dir;	/* workers' empty root (when root) */
 
 	/* [upstream] */
 	struct sockaddr_cfg up_address;
@@ -149,6 +150,12 @@ void config_errors_clear(struct config_errors *errs);
 
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);
+/*
+ * For tools that must compute the daemon's change digests: key the
+ * policy's secret hashes as the daemon's workers do when [policy]
+ * secret_key is not set (from the audit signing key).  A no-op otherwise.
+ */
+void config_policy_key_from_audit(struct config *cfg);
 
 /* Print the effective configuration (defaults included) in config syntax. */
 void config_print(const struct config *cfg, FILE *fp);

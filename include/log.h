@@ -29,6 +29,9 @@ enum log_target {
 void log_init(const char *progname, enum log_target target,
     enum log_level max_level);
 void log_set_level(enum log_level max_level);
+/* A new process (proc.h) closed every inherited descriptor: connect to
+ * syslog again, now, before any sandbox forbids it. */
+void log_reopen(void);
 int log_enabled(enum log_level level);
 
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -20,9 +20,24 @@ struct sockaddr_cfg;
 struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
 
-/* Serve GET /metrics on addr.  -1 with a reason in err. */
-int metrics_listen(struct metrics *m, struct event_base *base,
-    const struct sockaddr_cfg *addr, char *err, size_t errlen);
+/* Serve GET /metrics on fd, a bound listening socket (taken, also on
+ * failure).  -1 with a reason in err. */
+int metrics_listen(struct metrics *m, struct event_base *base, int fd,
+    char *err, size_t errlen);
+
+/*
+ * This process's figures as Prometheus text.  The daemon's page is the
+ * sum of every process's (promsum.h), put together by the parent: a
+ * worker serving /metrics asks for it through its source (set with
+ * metrics_set_source) and answers with metrics_serve (text NULL: 503).
+ */
+void metrics_render(struct metrics *m, struct evbuffer *out);
+struct evhttp_request;
+void metrics_set_source(struct metrics *m,
+    void (*fn)(void *arg, struct evhttp_request *req), void *arg);
+void metrics_serve(struct evhttp_request *req, const char *text, size_t len);
+/* A retiring worker leaves the listener to the new one. */
+void metrics_stop_listening(struct metrics *m);
 
 void metrics_session_opened(struct metrics *m);
 void metrics_session_closed(struct metrics *m);

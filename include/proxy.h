@@ -14,14 +14,14 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
-struct alerter;
-struct approvals;
-struct audit;
+struct alertlink;
+struct auditlink;
 struct config;
 struct metrics;
 struct proxy;
 struct regstate;
 struct session;
+struct vaultlink;
 struct watch;
 
 /* Takes a reference to cfg.  NULL with a reason in err on failure. */
@@ -29,8 +29,13 @@ struct proxy *proxy_new(struct event_base *base, struct config *cfg,
     char *err, size_t errlen);
 void proxy_free(struct proxy *p);
 
-/* Bind and listen on cfg->listen.  -1 with a reason in err. */
-int proxy_listen(struct proxy *p, char *err, size_t errlen);
+/*
+ * Take sessions from fd, a socket bound and listening on cfg->listen (the
+ * parent's, shared by every worker); taken, also on failure.  Accepting
+ * starts with proxy_start_accepting.  -1 with a reason in err.
+ */
+int proxy_listen(struct proxy *p, int fd, char *err, size_t errlen);
+void proxy_start_accepting(struct proxy *p);
 
 /* Swap in a new configuration for new sessions; -1 keeps the old one. */
 int proxy_reload(struct proxy *p, struct config *cfg, char *err,
@@ -43,6 +48,12 @@ void proxy_stop_accepting(struct proxy *p);
  * loop once the last session is gone.
  */
 void proxy_drain(struct proxy *p);
+/*
+ * Retire (after a reload): stop accepting, but let every session run to
+ * its natural end with the configuration it started with; exit the event
+ * loop once the last one is gone.
+ */
+void proxy_retire(struct proxy *p);
 size_t proxy_session_count(const struct proxy *p);
 
 /* For sessions: the state every session started now shares. */
@@ -50,9 +61,9 @@ struct event_base *proxy_base(const struct proxy *p);
 struct config *proxy_config(const struct proxy *p);
 SSL_CTX *proxy_server_ctx(const struct proxy *p);
 SSL_CTX *proxy_client_ctx(const struct proxy *p);
-/* The approvals state (owned by the daemon), or NULL when not configured. */
-struct approvals *proxy_approvals(const struct proxy *p);
-void proxy_set_approvals(struct proxy *p, struct approvals *a);
+/* The channel to the vault (approvals), or NULL when not configured. */
+struct vaultlink *proxy_vault(const struct proxy *p);
+void proxy_set_vault(struct proxy *p, struct vaultlink *v);
 /*
  * Registry truth (regstate.h): the store every judgement consults, kept
  * by the watch session when there is one (watch.h), else fed by the info
@@ -61,15 +72,15 @@ void proxy_set_approvals(struct proxy *p, struct approvals *a);
 struct regstate *proxy_regstate(const struct proxy *p);
 struct watch *proxy_watch(const struct proxy *p);
 void proxy_set_watch(struct proxy *p, struct watch *w);
-/* The webhook alerter (owned by the daemon), or NULL. */
-struct alerter *proxy_alerter(const struct proxy *p);
-void proxy_set_alerter(struct proxy *p, struct alerter *a);
+/* The channel to the alerter, or NULL when not configured. */
+struct alertlink *proxy_alerter(const struct proxy *p);
+void proxy_set_alerter(struct proxy *p, struct alertlink *a);
 /* The metrics (owned by the daemon), or NULL. */
 struct metrics *proxy_metrics(const struct proxy *p);
 void proxy_set_metrics(struct proxy *p, struct metrics *m);
-/* The audit log (owned by the daemon), or NULL when not configured. */
-struct audit *proxy_audit(const struct proxy *p);
-void proxy_set_audit(struct proxy *p, struct audit *a);
+/* The channel to the audit writer, or NULL when not configured. */
+struct auditlink *proxy_audit(const struct proxy *p);
+void proxy_set_audit(struct proxy *p, struct auditlink *a);
 /* A prefix unique to this run of the daemon, for svTRIDs. */
 const char *proxy_run_id(const struct proxy *p);
 /* Called by a session when it has released everything. */

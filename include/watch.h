@@ -37,8 +37,8 @@
 
 #include "regstate.h"
 
-struct alerter;
-struct audit;
+struct alertlink;
+struct auditlink;
 struct config;
 struct watch;
 
@@ -53,8 +53,15 @@ struct watch *watch_new(struct event_base *base, struct config *cfg,
 void watch_free(struct watch *w);
 /* A new configuration (lock list, refresh) and client TLS context. */
 void watch_reload(struct watch *w, struct config *cfg, SSL_CTX *client_ctx);
-void watch_set_audit(struct watch *w, struct audit *a);
-void watch_set_alerter(struct watch *w, struct alerter *a);
+void watch_set_audit(struct watch *w, struct auditlink *a);
+void watch_set_alerter(struct watch *w, struct alertlink *a);
+/*
+ * Who keeps the state file: fn(arg, json, len) returns 0 once it is kept
+ * (a sandboxed worker hands it to the parent, which writes it); without
+ * one the watch replaces the file itself.
+ */
+void watch_set_saver(struct watch *w, int (*fn)(void *arg, const char *json,
+    size_t len), void *arg);
 
 /* Whether the watch session is logged in now. */
 int watch_ready(const struct watch *w);

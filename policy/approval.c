@@ -10,11 +10,48 @@
  * expired).  "Expired" is usually not stored: it is read off the clock, so
  * time passing never needs a write.
  *
- * Every change of state is made in memory, written to disk (temp file,
- * fsync, rename, fsync the directory) and undone in memory if the write
- * fails, so memory never grants what the disk does not hold.  The one
- * exception is failure counting: a refused code stays counted in memory
- * even if it could not be written, which can only make us stricter.
+ * Every change of state is made in memory, made durable and undone in
+ * memory if that fails, so memory never grants what the disk does not
+ * hold.  The one exception is failure counting: a refused code stays
+ * counted in memory even if it could not be written, which can only make
+ * us stricter.
+ *
+ * On disk (issue #11: rewriting the whole state for every change cost
+ * 65 ms at 4,000 pending changes) the state is a snapshot, the state file,
+ * plus a journal, STATE.journal, of what changed since.  A change appends
+ * one line to the journal with one write(2) and one fdatasync.  A line is
+ * a JSON object holding whole entities as they now are, never a
+ * difference:
+ *
+ *	{"generation":G,		the snapshot this line follows
+ *	 "op":"approve",		which call wrote it (for readers only)
+ *	 "drop":[DIGEST,...],		changes purge() forgot
+ *	 "changes":[CHANGE,...],	changes as they now are, by digest
+ *	 "operators":[OPERATOR,...],	operators as they now are, by name
+ *	 "global_failures":[T,...]}	the whole list
+ *
+ * CHANGE and OPERATOR are written exactly as in the snapshot; drop,
+ * changes, operators and global_failures are there when the call changed
+ * them.  One call writes one line, so a crash keeps all of a call or none
+ * of it.  Replay sets each entity a line names to the value it holds
+ * (drops first), so it needs no knowledge of what the call did.
+ *
+ * The snapshot carries its generation (0 in files written before the
+ * journal).  Compaction, once the journal outgrows max(64 KiB, twice the
+ * snapshot) and at a start or clean stop that finds lines in it, writes
+ * the whole state as generation G+1 (temp file, fsync, rename, fsync the
+ * directory) and only then empties the journal.  A crash in between
+ * leaves lines of G next to a snapshot of G+1: the snapshot holds them
+ * already, and they are skipped, not applied twice.  A line newer than the
+ * snapshot means the snapshot is not the one the journal continues: we
+ * refuse to start, as for a corrupt file.  A last line without its newline
+ * (or one that is not JSON) is a write a crash cut short, never
+ * acknowledged: it is ignored, and the start folds the journal into a new
+ * snapshot, so nothing is ever appended after it.
+ *
+ * When a write fails we may not know what reached the journal, so nothing
+ * is appended after it: the next change writes a whole snapshot instead
+ * (resync), which is also what the state looked like before the journal.
  */
 #include <sys/stat.h>
 #include <errno.h>
@@ -30,6 +67,7 @@
 #include "approval.h"
 
 #define STATE_VERSION	1
+#define JOURNAL_MIN	(64 * 1024)	/* compact at max(this, 2 snapshots) */
 #define TICKET_TTL_MAX	3600
 #define WINDOW_MAX	10
 #define RATE_MAX	100	/* attempts per period we can remember */
@@ -75,9 +113,19 @@ struct opstate {
 
 struct approvals {
 	struct approval_opts o;		/* defaults applied */
-	char		*path;		/* NULL: memory only */
+	char		*path;		/* snapshot; NULL: memory only */
 	char		*tmp;
+	char		*jpath;		/* the journal */
 	char		*dir;
+	pid_t		 owner;		/* opened it: only it writes */
+	int		 ready;		/* loaded whole: free may write */
+	int		 resync;	/* next write: a whole snapshot */
+	int64_t		 gen;		/* snapshot the journal follows */
+	uint64_t	 snapsize;	/* bytes in that snapshot */
+	uint64_t	 jsize;		/* bytes of whole journal lines */
+	uint64_t	 jlimit;	/* compact when jsize passes this */
+	uint8_t		(*drops)[32];	/* purged, not journaled */
+	size_t		  ndrops;
 	struct seeds	*seeds;
 	struct change	**changes;
 	size_t		  nchanges;
@@ -314,9 +362,29 @@ find_id(const struct approvals *a, const char *id)
 }
 
 /*
+ * A purged record goes to disk with the next journal line (or snapshot).
+ * Until then it lingers there, which is harmless: the next load purges it
+ * again.  Noting it keeps a replayed state in the order memory had.
+ */
+static void
+drop_note(struct approvals *a, const uint8_t digest[32])
+{
+	uint8_t (*nv)[32];
+
+	if (a->path == NULL)
+		return;
+	if ((nv = reallocarray(a->drops, a->ndrops + 1, sizeof(*nv))) == NULL) {
+		/* The next write is a whole snapshot, which needs no note. */
+		a->resync = 1;
+		return;
+	}
+	a->drops = nv;
+	memcpy(a->drops[a->ndrops++], digest, 32);
+}
+
+/*
  * Forget closed records a while (pending_ttl) after they stopped mattering,
- * so the state file does not grow forever.  Memory only: the next write
- * carries it to disk, and a record that lingers there is harmless.
+ * so the state does not grow forever.  No write of its own: see drop_note().
  */
 static void
 purge(struct approvals *a, int64_t now)
@@ -334,6 +402,7 @@ purge(struct approvals *a, int64_t now)
 			i++;
 			continue;
 		}
+		drop_note(a, c->digest);
 		change_free(c);
 		memmove(&a->changes[i], &a->changes[i + 1],
 		    (a->nchanges - i - 1) * sizeof(a->changes[0]));
@@ -406,7 +475,7 @@ gfail_add(struct approvals *a, int64_t now)
 	return 0;
 }
 
-/* --- persistence ---------------------------------------------------------- */
+/* --- the entities as JSON ------------------------------------------------- */
 
 static json_t *
 change_json(const struct change *c)
@@ -451,34 +520,37 @@ times_json(const int64_t *t, size_t n)
 	return arr;
 }
 
-/* The whole state; never holds a seed or a code, only step counters. */
+/* Never holds a seed or a code, only step counters. */
 static json_t *
-state_json(const struct approvals *a)
+op_json(const struct opstate *op)
+{
+	return json_pack("{s:s, s:I, s:I, s:b, s:o}", "name", op->name,
+	    "last_step", (json_int_t)op->last_step,
+	    "failures", (json_int_t)op->failures, "locked", op->locked,
+	    "attempts", times_json(op->attempts, op->nattempts));
+}
+
+/* The whole state, as the snapshot of generation gen. */
+static json_t *
+state_json(const struct approvals *a, int64_t gen)
 {
 	json_t *root, *changes, *ops, *gf;
 
 	changes = json_array();
 	ops = json_array();
 	gf = times_json(a->gfail, a->ngfail);
-	root = json_pack("{s:i, s:o*, s:o*, s:o*}", "version", STATE_VERSION,
-	    "changes", changes, "operators", ops, "global_failures", gf);
+	root = json_pack("{s:i, s:I, s:o*, s:o*, s:o*}", "version",
+	    STATE_VERSION, "generation", (json_int_t)gen, "changes", changes,
+	    "operators", ops, "global_failures", gf);
 	if (root == NULL || changes == NULL || ops == NULL || gf == NULL)
 		goto fail;
 	for (size_t i = 0; i < a->nchanges; i++)
 		if (json_array_append_new(changes,
 		    change_json(a->changes[i])) == -1)
 			goto fail;
-	for (size_t i = 0; i < a->nops; i++) {
-		const struct opstate *op = &a->ops[i];
-
-		if (json_array_append_new(ops, json_pack(
-		    "{s:s, s:I, s:I, s:b, s:o}", "name", op->name,
-		    "last_step", (json_int_t)op->last_step,
-		    "failures", (json_int_t)op->failures,
-		    "locked", op->locked,
-		    "attempts", times_json(op->attempts, op->nattempts))) == -1)
+	for (size_t i = 0; i < a->nops; i++)
+		if (json_array_append_new(ops, op_json(&a->ops[i])) == -1)
 			goto fail;
-	}
 	return root;
  fail:
 	/* json_pack already dropped its "o*" references on failure. */
@@ -487,13 +559,37 @@ state_json(const struct approvals *a)
 	return NULL;
 }
 
-/* Write text to path so that either the old or the new file survives. */
-static int
-write_durably(const struct approvals *a, const char *text)
+/* --- writing: snapshots --------------------------------------------------- */
+
+static uint64_t
+journal_limit(const struct approvals *a)
 {
-	size_t len = strlen(text), off = 0;
+	return 2 * a->snapsize > JOURNAL_MIN ? 2 * a->snapsize : JOURNAL_MIN;
+}
+
+static int
+dir_sync(const struct approvals *a)
+{
+	int dfd, rc;
+
+	if ((dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rc = fsync(dfd);
+	close(dfd);
+	return rc;
+}
+
+/*
+ * Write text to path so that either the old or the new file survives.
+ * -1: the old file is still in place; -2: the new one replaced it but the
+ * rename may not be durable, so either may be found after a crash.
+ */
+static int
+write_durably(const struct approvals *a, const char *text, size_t len)
+{
+	size_t off = 0;
 	ssize_t w;
-	int fd, dfd, rc = -1;
+	int fd;
 
 	fd = open(a->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
@@ -516,18 +612,7 @@ write_durably(const struct approvals *a, const char *text)
 	fd = -1;
 	if (rename(a->tmp, a->path) == -1)
 		goto fail;
-	/*
-	 * The rename is only durable once the directory is.  If this fails
-	 * the new file may or may not survive a crash; we report failure and
-	 * the caller undoes its change in memory, which the next write then
-	 * makes true on disk as well.
-	 */
-	if ((dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
-	if (fsync(dfd) == 0)
-		rc = 0;
-	close(dfd);
-	return rc;
+	return dir_sync(a) == -1 ? -2 : 0;
  fail:
 	if (fd != -1)
 		close(fd);
@@ -535,25 +620,234 @@ write_durably(const struct approvals *a, const char *text)
 	return -1;
 }
 
+/*
+ * Empty the journal (or create it) once a snapshot that holds all of its
+ * lines is durable: never before, or a crash could lose them.
+ */
 static int
-save(struct approvals *a)
+journal_reset(struct approvals *a)
 {
+	int fd, created = 0, rc = -1;
+
+	fd = open(a->jpath, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		fd = open(a->jpath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+		created = 1;
+	}
+	if (fd == -1)
+		return -1;
+	/* A new name is only durable once its directory is. */
+	if (fsync(fd) == 0 && (!created || dir_sync(a) == 0)) {
+		a->jsize = 0;
+		rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
+/*
+ * Compaction: the whole state as the snapshot of the next generation, then
+ * an empty journal.  0 once the snapshot is durable (the state in memory
+ * is then on disk, whatever happens to the journal).
+ */
+static int
+snapshot(struct approvals *a)
+{
+	int64_t gen = a->gen + 1;
 	json_t *root;
 	char *text;
+	size_t len;
 	int rc;
 
-	if (a->path == NULL)
-		return 0;
-	if ((root = state_json(a)) == NULL)
+	if ((root = state_json(a, gen)) == NULL)
 		return -1;
 	text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(root);
 	if (text == NULL)
 		return -1;
-	rc = write_durably(a, text);
+	len = strlen(text);
+	rc = write_durably(a, text, len);
 	free(text);
+	if (rc == -1)
+		return -1;
+	/*
+	 * From here the file may hold generation gen: never reuse the number,
+	 * and append nothing of an older one until a snapshot is durable.
+	 */
+	a->gen = gen;
+	if (rc == -2) {
+		a->resync = 1;
+		return -1;
+	}
+	a->snapsize = len;
+	a->jlimit = journal_limit(a);
+	a->ndrops = 0;
+	/*
+	 * Lines of the old generation left behind (we could not empty the
+	 * journal) are skipped on load, but what follows them is not known:
+	 * append nothing after them.
+	 */
+	a->resync = journal_reset(a) == -1;
+	return 0;
+}
+
+/* --- writing: the journal ------------------------------------------------- */
+
+/*
+ * A journal record for one call: op names it, and what it changed is added
+ * with rec_add() and rec_set().  Each of these takes a new reference, drops
+ * everything on failure and then returns NULL, so calls chain.
+ */
+static json_t *
+rec_new(const struct approvals *a, const char *op)
+{
+	json_t *rec, *drop;
+	char full[65];
+
+	rec = json_pack("{s:I, s:s}", "generation", (json_int_t)a->gen, "op",
+	    op);
+	if (rec == NULL || a->ndrops == 0)
+		return rec;
+	if (json_object_set_new(rec, "drop", drop = json_array()) == -1)
+		goto fail;
+	for (size_t i = 0; i < a->ndrops; i++) {
+		hex(a->drops[i], 32, full);
+		if (json_array_append_new(drop, json_string(full)) == -1)
+			goto fail;
+	}
+	return rec;
+ fail:
+	json_decref(rec);
+	return NULL;
+}
+
+/* Append v to the array rec[key]. */
+static json_t *
+rec_add(json_t *rec, const char *key, json_t *v)
+{
+	json_t *arr;
+
+	if (rec == NULL || v == NULL)
+		goto fail;
+	if ((arr = json_object_get(rec, key)) == NULL &&
+	    json_object_set_new(rec, key, arr = json_array()) == -1)
+		goto fail;
+	if (json_array_append_new(arr, v) == -1) {
+		v = NULL;
+		goto fail;
+	}
+	return rec;
+ fail:
+	json_decref(v);
+	json_decref(rec);
+	return NULL;
+}
+
+static json_t *
+rec_set(json_t *rec, const char *key, json_t *v)
+{
+	if (rec == NULL || v == NULL || json_object_set_new(rec, key, v) ==
+	    -1) {
+		if (rec == NULL)
+			json_decref(v);
+		json_decref(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+/*
+ * One line, one write(2), one fdatasync.  On failure the line is cut off
+ * again if possible; either way nothing more is appended (resync): a line
+ * behind a partial one would be a corrupt line in the middle.
+ */
+static int
+append(struct approvals *a, const char *line, size_t len)
+{
+	struct stat st;
+	ssize_t w;
+	int fd;
+
+	/* No O_CREAT: a journal that vanished must not restart silently. */
+	if ((fd = open(a->jpath, O_WRONLY | O_APPEND | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		goto fail;
+	/* Behind exactly the lines we know of, or not at all. */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != a->jsize) {
+		close(fd);
+		goto fail;
+	}
+	do
+		w = write(fd, line, len);
+	while (w == -1 && errno == EINTR);
+	if (w != (ssize_t)len || fdatasync(fd) == -1) {
+		if (ftruncate(fd, (off_t)a->jsize) == 0)
+			(void)fdatasync(fd);
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) == -1)
+		goto fail;
+	a->jsize += len;
+	return 0;
+ fail:
+	a->resync = 1;
+	return -1;
+}
+
+/*
+ * Make one call's change durable before it returns: rec (consumed) as a
+ * journal line, or, when the journal cannot take it, the whole state as a
+ * snapshot.  -1: nothing new is on disk that the caller's undo would not
+ * match (but see write_durably() and append() for the windows where a
+ * failed write may still surface after a crash, as before the journal).
+ */
+static int
+persist(struct approvals *a, json_t *rec)
+{
+	char *text = NULL, *nv;
+	size_t len;
+	int rc = -1;
+
+	if (a->path == NULL) {
+		json_decref(rec);
+		return 0;
+	}
+	if (a->resync) {
+		rc = snapshot(a);
+		goto out;
+	}
+	if (rec == NULL || (text = json_dumps(rec, JSON_COMPACT |
+	    JSON_SORT_KEYS)) == NULL)
+		goto out;
+	len = strlen(text);
+	if ((nv = realloc(text, len + 2)) == NULL)
+		goto out;
+	text = nv;
+	text[len++] = '\n';
+	text[len] = '\0';
+	if (append(a, text, len) == -1) {
+		/* As before the journal: the whole state, if that works. */
+		rc = snapshot(a);
+		goto out;
+	}
+	a->ndrops = 0;
+	rc = 0;
+	/*
+	 * Housekeeping: the change is durable already.  If compaction fails,
+	 * try again a limit later, not on every call.
+	 */
+	if (a->jsize > a->jlimit && snapshot(a) == -1)
+		a->jlimit = a->jsize + journal_limit(a);
+ out:
+	free(text);
+	json_decref(rec);
 	return rc;
 }
+
+/* --- reading -------------------------------------------------------------- */
 
 /* Times as recorded (oldest first), keeping the last keep of them. */
 static int
@@ -575,14 +869,19 @@ times_load(json_t *arr, size_t limit, size_t keep, int64_t *out, size_t *n)
 	return 0;
 }
 
+/*
+ * One change.  A snapshot names each change once; a journal line replaces
+ * the change with the same digest (upsert), in its place.
+ */
 static int
-change_load(struct approvals *a, json_t *o)
+change_load(struct approvals *a, json_t *o, int upsert)
 {
 	const char *id, *digest, *canonical, *object, *clid, *requester;
 	const char *state, *approver = NULL, *denied_by = NULL;
 	json_int_t created, expires, ticket_expires = 0;
-	struct change *c = NULL, **nv;
+	struct change *c = NULL, *old, **nv;
 	uint8_t d[32];
+	size_t slot;
 	int s;
 
 	if (json_unpack(o, "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, "
@@ -593,7 +892,10 @@ change_load(struct approvals *a, json_t *o)
 	    "ticket_expires", &ticket_expires, "denied_by", &denied_by) == -1)
 		return -1;
 	if (unhex32(digest, d) == -1 || strncmp(id, digest, 12) != 0 ||
-	    id[12] != '\0' || find_digest(a, d, NULL) != NULL)
+	    id[12] != '\0')
+		return -1;
+	old = find_digest(a, d, &slot);
+	if (old != NULL && !upsert)
 		return -1;
 	for (s = 0; s < CS_NSTATES; s++)
 		if (strcmp(state, cstate_names[s]) == 0)
@@ -612,6 +914,11 @@ change_load(struct approvals *a, json_t *o)
 	if ((approver != NULL && name_copy(c->approver, approver) == -1) ||
 	    (denied_by != NULL && name_copy(c->denied_by, denied_by) == -1))
 		goto fail;
+	if (old != NULL) {
+		a->changes[slot] = c;
+		change_free(old);
+		return 0;
+	}
 	nv = reallocarray(a->changes, a->nchanges + 1, sizeof(*nv));
 	if (nv == NULL)
 		goto fail;
@@ -623,8 +930,27 @@ change_load(struct approvals *a, json_t *o)
 	return -1;
 }
 
+/* A journal's "drop": forget the change, if we still have it. */
 static int
-op_load(struct approvals *a, json_t *o)
+change_drop(struct approvals *a, json_t *v)
+{
+	uint8_t d[32];
+	size_t slot;
+
+	if (!json_is_string(v) || unhex32(json_string_value(v), d) == -1)
+		return -1;
+	if (find_digest(a, d, &slot) == NULL)
+		return 0;
+	change_free(a->changes[slot]);
+	memmove(&a->changes[slot], &a->changes[slot + 1],
+	    (a->nchanges - slot - 1) * sizeof(a->changes[0]));
+	a->nchanges--;
+	return 0;
+}
+
+/* One operator; upsert as for change_load(). */
+static int
+op_load(struct approvals *a, json_t *o, int upsert)
 {
 	const char *name;
 	json_int_t last, failures;
@@ -637,8 +963,9 @@ op_load(struct approvals *a, json_t *o)
 	    "attempts", &attempts) == -1)
 		return -1;
 	if (*name == '\0' || strlen(name) >= APPROVAL_NAME_MAX ||
-	    op_find(a, name) != NULL || last < -1 || failures < 0 ||
-	    failures > 1000000 || (op = op_get(a, name)) == NULL)
+	    (!upsert && op_find(a, name) != NULL) || last < -1 ||
+	    failures < 0 || failures > 1000000 ||
+	    (op = op_get(a, name)) == NULL)
 		return -1;
 	op->last_step = last;
 	op->failures = (unsigned)failures;
@@ -647,37 +974,183 @@ op_load(struct approvals *a, json_t *o)
 	    &op->nattempts);
 }
 
+/* The global failure list, replaced as a whole. */
+static int
+gfail_load(struct approvals *a, json_t *arr)
+{
+	int64_t *t;
+	size_t n;
+
+	if (!json_is_array(arr) || json_array_size(arr) > GLOBAL_CAP_MAX ||
+	    (t = calloc(json_array_size(arr) + 1, sizeof(*t))) == NULL)
+		return -1;
+	if (times_load(arr, GLOBAL_CAP_MAX, a->o.global_cap, t, &n) == -1) {
+		free(t);
+		return -1;
+	}
+	free(a->gfail);
+	a->gfail = t;
+	a->ngfail = n;
+	return 0;
+}
+
 static int
 state_load(struct approvals *a, json_t *root)
 {
 	json_t *changes, *ops, *gf, *v;
+	json_int_t gen = 0;
 	int version;
 	size_t i;
 
-	if (json_unpack(root, "{s:i, s:o, s:o, s:o !}", "version", &version,
-	    "changes", &changes, "operators", &ops, "global_failures",
-	    &gf) == -1 || version != STATE_VERSION ||
-	    !json_is_array(changes) || !json_is_array(ops) ||
-	    !json_is_array(gf))
+	if (json_unpack(root, "{s:i, s?I, s:o, s:o, s:o !}", "version",
+	    &version, "generation", &gen, "changes", &changes, "operators",
+	    &ops, "global_failures", &gf) == -1 || version != STATE_VERSION ||
+	    gen < 0 || !json_is_array(changes) || !json_is_array(ops))
 		return -1;
+	a->gen = gen;
 	json_array_foreach(changes, i, v)
-		if (change_load(a, v) == -1)
+		if (change_load(a, v, 0) == -1)
 			return -1;
 	json_array_foreach(ops, i, v)
-		if (op_load(a, v) == -1)
+		if (op_load(a, v, 0) == -1)
 			return -1;
-	if (json_array_size(gf) > GLOBAL_CAP_MAX ||
-	    (a->gfail = calloc(json_array_size(gf) + 1,
-	    sizeof(*a->gfail))) == NULL)
-		return -1;
-	return times_load(gf, GLOBAL_CAP_MAX, a->o.global_cap, a->gfail,
-	    &a->ngfail);
+	return gfail_load(a, gf);
 }
 
 /*
- * Read the state file, or create it if there is none.  Anything that does
- * not parse or does not validate is refused: guessing would risk
- * forgetting a lockout or the last accepted step.
+ * One journal line over the state.  *last is the generation of the line
+ * before (they never go down).  -1 with *why if it does not belong there.
+ */
+static int
+record_apply(struct approvals *a, json_t *rec, int64_t *last,
+    const char **why)
+{
+	json_t *drop = NULL, *changes = NULL, *ops = NULL, *gf = NULL, *v;
+	json_int_t gen;
+	const char *op;
+	size_t i;
+
+	*why = "not a journal record";
+	if (json_unpack(rec, "{s:I, s:s, s?o, s?o, s?o, s?o !}", "generation",
+	    &gen, "op", &op, "drop", &drop, "changes", &changes, "operators",
+	    &ops, "global_failures", &gf) == -1 || gen < 0)
+		return -1;
+	if (gen < *last) {
+		*why = "generations out of order";
+		return -1;
+	}
+	*last = gen;
+	if (gen > a->gen) {
+		*why = "newer than the state file (was the state file "
+		    "replaced?)";
+		return -1;
+	}
+	/* The snapshot holds it: a compaction stopped before emptying us. */
+	if (gen < a->gen)
+		return 0;
+	if ((drop != NULL && !json_is_array(drop)) ||
+	    (changes != NULL && !json_is_array(changes)) ||
+	    (ops != NULL && !json_is_array(ops)))
+		return -1;
+	/* Drops first: a change purged and then opened again comes last. */
+	json_array_foreach(drop, i, v)
+		if (change_drop(a, v) == -1)
+			return -1;
+	json_array_foreach(changes, i, v)
+		if (change_load(a, v, 1) == -1)
+			return -1;
+	json_array_foreach(ops, i, v)
+		if (op_load(a, v, 1) == -1)
+			return -1;
+	if (gf != NULL && gfail_load(a, gf) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Replay the journal over the snapshot just loaded.  *size is the
+ * journal's length in bytes (-1: there is none).
+ */
+static int
+journal_load(struct approvals *a, int64_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	json_error_t jerr;
+	json_t *rec;
+	const char *why;
+	char *buf = NULL, *nl;
+	size_t len, off = 0, start, lineno = 0;
+	int64_t last = 0;
+	ssize_t r;
+	int fd, rc = -1;
+
+	*size = -1;
+	if ((fd = open(a->jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", a->jpath, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", a->jpath);
+		goto out;
+	}
+	len = (size_t)st.st_size;
+	if ((buf = malloc(len + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", a->jpath);
+		goto out;
+	}
+	while (off < len) {
+		r = read(fd, buf + off, len - off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, errlen, "%s: %s", a->jpath,
+			    r == 0 ? "short read" : strerror(errno));
+			goto out;
+		}
+		off += (size_t)r;
+	}
+	*size = (int64_t)len;
+	for (start = 0; start < len; start = (size_t)(nl - buf) + 1) {
+		lineno++;
+		/*
+		 * A last line without its newline, or that is not JSON, is a
+		 * write a crash cut short: its call never returned success,
+		 * so there is nothing to replay.  Anywhere else it is damage.
+		 */
+		if ((nl = memchr(buf + start, '\n', len - start)) == NULL)
+			break;
+		rec = json_loadb(buf + start, (size_t)(nl - buf) - start,
+		    JSON_REJECT_DUPLICATES, &jerr);
+		if (rec == NULL && (size_t)(nl - buf) + 1 == len)
+			break;
+		if (rec == NULL) {
+			snprintf(err, errlen, "%s:%zu: corrupt approval "
+			    "journal: %s", a->jpath, lineno, jerr.text);
+			goto out;
+		}
+		if (record_apply(a, rec, &last, &why) == -1) {
+			json_decref(rec);
+			snprintf(err, errlen, "%s:%zu: corrupt approval "
+			    "journal: %s", a->jpath, lineno, why);
+			goto out;
+		}
+		json_decref(rec);
+	}
+	a->jsize = start;
+	rc = 0;
+ out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Read the snapshot and replay the journal, or create both if there is no
+ * state yet.  Anything that does not parse or does not validate is
+ * refused: guessing would risk forgetting a lockout or the last accepted
+ * step.
  */
 static int
 state_open(struct approvals *a, char *err, size_t errlen)
@@ -685,6 +1158,7 @@ state_open(struct approvals *a, char *err, size_t errlen)
 	struct stat st;
 	json_error_t jerr;
 	json_t *root;
+	int64_t jlen;
 	int rc;
 
 	if (lstat(a->path, &st) == -1) {
@@ -693,7 +1167,18 @@ state_open(struct approvals *a, char *err, size_t errlen)
 			    strerror(errno));
 			return -1;
 		}
-		if (save(a) == -1) {
+		/*
+		 * Lines continue a snapshot; without it they would be
+		 * applied to nothing (an empty journal holds no state).
+		 */
+		if (lstat(a->jpath, &st) == 0 && (!S_ISREG(st.st_mode) ||
+		    st.st_size > 0)) {
+			snprintf(err, errlen, "%s: approval journal without "
+			    "its state file %s (move both aside to start "
+			    "afresh)", a->jpath, a->path);
+			return -1;
+		}
+		if (snapshot(a) == -1 || a->resync) {
 			snprintf(err, errlen, "%s: cannot create state file: "
 			    "%s", a->path, strerror(errno));
 			return -1;
@@ -716,6 +1201,20 @@ state_open(struct approvals *a, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: corrupt state file", a->path);
 		return -1;
 	}
+	a->snapsize = (uint64_t)st.st_size;
+	a->jlimit = journal_limit(a);
+	if (journal_load(a, &jlen, err, errlen) == -1)
+		return -1;
+	/* What the clock has closed since, as if a call had come. */
+	purge(a, now_of(a));
+	/*
+	 * Start from one file: fold the journal into a new snapshot (or make
+	 * the journal, for a state file older than it).  That also drops a
+	 * cut-short last line and old lines a compaction left.  If it fails,
+	 * the first change writes a whole snapshot.
+	 */
+	if (jlen != 0 && snapshot(a) == -1)
+		a->resync = 1;
 	return 0;
 }
 
@@ -763,9 +1262,11 @@ paths_set(struct approvals *a, const char *path)
 	size_t n = strlen(path);
 
 	if ((a->path = strdup(path)) == NULL ||
-	    (a->tmp = malloc(n + sizeof(".tmp"))) == NULL)
+	    (a->tmp = malloc(n + sizeof(".tmp"))) == NULL ||
+	    (a->jpath = malloc(n + sizeof(".journal"))) == NULL)
 		return -1;
 	snprintf(a->tmp, n + sizeof(".tmp"), "%s.tmp", path);
+	snprintf(a->jpath, n + sizeof(".journal"), "%s.journal", path);
 	if ((slash = strrchr(path, '/')) == NULL)
 		a->dir = strdup(".");
 	else if (slash == path)
@@ -788,6 +1289,7 @@ approvals_open(const struct approval_opts *o, struct seeds *seeds,
 		return -1;
 	}
 	a->seeds = seeds;
+	a->owner = getpid();
 	if (opts_apply(a, o, err, errlen) == -1)
 		goto fail;
 	if (o->state_path != NULL) {
@@ -798,6 +1300,7 @@ approvals_open(const struct approval_opts *o, struct seeds *seeds,
 		if (state_open(a, err, errlen) == -1)
 			goto fail;
 	}
+	a->ready = 1;
 	*out = a;
 	return 0;
  fail:
@@ -810,13 +1313,24 @@ approvals_free(struct approvals *a)
 {
 	if (a == NULL)
 		return;
+	/*
+	 * A clean stop folds the journal into the snapshot, so the next start
+	 * reads one file.  Only a state that was loaded whole, and only in the
+	 * process that opened it: a forked copy must never write.  If this
+	 * fails, the next start replays the journal.
+	 */
+	if (a->ready && a->path != NULL && a->owner == getpid() &&
+	    (a->jsize > 0 || a->resync))
+		(void)snapshot(a);
 	for (size_t i = 0; i < a->nchanges; i++)
 		change_free(a->changes[i]);
 	free(a->changes);
 	free(a->ops);
 	free(a->gfail);
+	free(a->drops);
 	free(a->path);
 	free(a->tmp);
+	free(a->jpath);
 	free(a->dir);
 	seeds_free(a->seeds);
 	free(a);
@@ -830,7 +1344,8 @@ consume(struct approvals *a, struct change *c, enum approval_need *need,
     char id[13], const char **reason, char approver[APPROVAL_NAME_MAX])
 {
 	c->state = CS_CONSUMED;
-	if (save(a) == -1) {
+	if (persist(a, rec_add(rec_new(a, "consume"), "changes",
+	    change_json(c))) == -1) {
 		c->state = CS_APPROVED;
 		*reason = APPROVAL_STORAGE;
 		return -1;
@@ -935,7 +1450,8 @@ approvals_require(struct approvals *a, const uint8_t digest[32],
 		slot = a->nchanges;
 		a->changes[a->nchanges++] = fresh;
 	}
-	if (save(a) == -1) {
+	if (persist(a, rec_add(rec_new(a, "require"), "changes",
+	    change_json(fresh))) == -1) {
 		if (old != NULL)
 			a->changes[slot] = old;
 		else
@@ -962,7 +1478,9 @@ refuse_code(struct approvals *a, struct opstate *op, int64_t now,
 	if (op->failures >= a->o.lockout_after)
 		op->locked = 1;
 	*reason = why;
-	if (gfail_add(a, now) == -1 || save(a) == -1)
+	if (gfail_add(a, now) == -1 || persist(a, rec_set(rec_add(rec_new(a,
+	    "refuse"), "operators", op_json(op)), "global_failures",
+	    times_json(a->gfail, a->ngfail))) == -1)
 		*reason = APPROVAL_STORAGE;
 	return -1;
 }
@@ -1029,7 +1547,8 @@ approvals_approve(struct approvals *a, const char *id, const char *approver,
 	c->state = CS_APPROVED;
 	memcpy(c->approver, approver, strlen(approver) + 1);
 	c->ticket_expires = now + (int64_t)a->o.ticket_ttl;
-	if (save(a) == -1) {
+	if (persist(a, rec_add(rec_add(rec_new(a, "approve"), "operators",
+	    op_json(op)), "changes", change_json(c))) == -1) {
 		*c = saved_c;
 		*op = saved_op;
 		*reason = APPROVAL_STORAGE;
@@ -1059,7 +1578,8 @@ approvals_deny(struct approvals *a, const char *id, const char *op,
 	c->state = CS_DENIED;
 	if (op != NULL)
 		snprintf(c->denied_by, sizeof(c->denied_by), "%s", op);
-	if (save(a) == -1) {
+	if (persist(a, rec_add(rec_new(a, "deny"), "changes",
+	    change_json(c))) == -1) {
 		*c = saved;
 		*reason = APPROVAL_STORAGE;
 		return -1;
@@ -1086,7 +1606,8 @@ approvals_reset_operator(struct approvals *a, const char *name,
 	saved = *op;
 	op->failures = 0;
 	op->locked = 0;
-	if (save(a) == -1) {
+	if (persist(a, rec_add(rec_new(a, "reset"), "operators",
+	    op_json(op))) == -1) {
 		*op = saved;
 		*reason = APPROVAL_STORAGE;
 		return -1;
@@ -1103,11 +1624,13 @@ approvals_revalidate(struct approvals *a,
 	enum cstate *before;
 	int64_t now = now_of(a);
 	int changed = 0;
+	json_t *rec;
 
 	if (a->nchanges == 0)
 		return 0;
 	if ((before = calloc(a->nchanges, sizeof(*before))) == NULL)
 		return -1;
+	rec = rec_new(a, "revalidate");
 	for (size_t i = 0; i < a->nchanges; i++) {
 		struct change *c = a->changes[i];
 		enum cstate s = state_at(c, now);
@@ -1119,9 +1642,12 @@ approvals_revalidate(struct approvals *a,
 		    s == CS_APPROVED ? c->approver : NULL))
 			continue;
 		c->state = CS_EXPIRED;
+		rec = rec_add(rec, "changes", change_json(c));
 		changed = 1;
 	}
-	if (changed && save(a) == -1) {
+	if (!changed)
+		json_decref(rec);
+	else if (persist(a, rec) == -1) {
 		for (size_t i = 0; i < a->nchanges; i++)
 			a->changes[i]->state = before[i];
 		free(before);

@@ -14,7 +14,7 @@ set -eu
 
 PKGS="make gcc clang pkg-config openssl ca-certificates
 libssl-dev libevent-dev libinih-dev libxml2-dev libidn2-dev
-liboath-dev oathtool libjansson-dev libcurl4-openssl-dev check
+liboath-dev oathtool libjansson-dev libcurl4-openssl-dev libseccomp-dev check
 libnet-epp-perl libio-socket-ssl-perl libxml-libxml-perl
 libclang-rt-14-dev mandoc procps git"
 

@@ -181,7 +181,8 @@ sub login_xml {
 	still_serves('an oversized frame');
 }
 {
-	my $rss0 = proc_rss_kb($gw->{pid});
+	my ($wpid) = gateway_procs($gw, 'worker');
+	my $rss0 = proc_rss_kb($wpid);
 	for my $len (0x80000000, 0xFFFFFFFF) {
 		my $e = epp_client(port => $gw->{port});
 		send_bytes($e, pack('N', $len) . ('x' x 1000));
@@ -189,7 +190,7 @@ sub login_xml {
 		ok(defined $t && $t < 2, sprintf('a header announcing %u bytes closes the connection at once', $len));
 		epp_close($e);
 	}
-	my $rss = proc_rss_kb($gw->{pid});
+	my $rss = proc_rss_kb($wpid);
 	ok(defined $rss, "gateway still running (VmRSS ${\($rss // '?')} kB, before $rss0 kB)");
 	# 64 MB, or the baseline plus 32 MB where a sanitizer runtime makes the
 	# baseline large already.

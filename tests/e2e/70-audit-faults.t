@@ -582,16 +582,18 @@ SKIP: {
 	my ($seg) = (segments($gw->{audit_dir}))[-1];
 	my $limit = 12288 + (sort { $b <=> $a } map { file_size($_) } $seg,
 	    $gw->{log})[0];
-	system("$prlimit --pid $gw->{pid} --fsize=$limit: >/dev/null") == 0
+	# The audit writer is the process that writes the log (proc.h).
+	my ($apid) = gateway_procs($gw, 'audit');
+	system("$prlimit --pid $apid --fsize=$limit: >/dev/null") == 0
 	    or skip('FSIZE: prlimit failed', 11);
 	note("FSIZE: file size limit $limit bytes (segment "
 	    . file_size($seg) . ')');
 	my @r = until_refused($s1, 'FS', 100);
 	sleep(0.2);
-	my $died = !alive($gw->{pid});
+	my $died = !alive($gw->{pid}) || !alive($apid);
 	my $st = $died ? stop_gateway($gw) : undef;
-	ok(!$died, 'FSIZE: the gateway survives a write past RLIMIT_FSIZE '
-	    . '(SIGXFSZ ignored, the write fails with EFBIG)')
+	ok(!$died, 'FSIZE: the gateway and its audit writer survive a write '
+	    . 'past RLIMIT_FSIZE (SIGXFSZ ignored, the write fails with EFBIG)')
 	    or diag(sprintf('the gateway died: wait status %d (signal %d%s) '
 	    . 'at clTRID %s; its log ends: %s', $st, $st & 127,
 	    ($st & 127) == 25 ? ' = SIGXFSZ' : '', $r[-1]{trid},

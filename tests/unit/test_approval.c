@@ -1,6 +1,7 @@
 /*
- * test_approval.c: pending changes, tickets, TOTP limits and durable state,
- * all against an injected clock.
+ * test_approval.c: pending changes, tickets, TOTP limits and durable state
+ * (a snapshot and its journal, including what a crash leaves of them), all
+ * against an injected clock.
  */
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 static struct {
 	char		 dir[64];
 	char		 state[128];
+	char		 journal[160];	/* state + ".journal" */
 	char		 seeds[128];
 	int64_t		 now;
 	struct approval_opts o;
@@ -81,6 +83,7 @@ setup(void)
 	snprintf(fx.dir, sizeof(fx.dir), "/tmp/eppgw-appr-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
 	snprintf(fx.state, sizeof(fx.state), "%s/state.json", fx.dir);
+	snprintf(fx.journal, sizeof(fx.journal), "%s.journal", fx.state);
 	snprintf(fx.seeds, sizeof(fx.seeds), "%s/seeds", fx.dir);
 	write_seeds();
 	fx.now = T0;
@@ -94,8 +97,13 @@ setup(void)
 static void
 teardown(void)
 {
+	char tmp[160];
+
 	approvals_free(fx.a);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", fx.state);
+	unlink(tmp);
 	unlink(fx.state);
+	unlink(fx.journal);
 	unlink(fx.seeds);
 	rmdir(fx.dir);
 }
@@ -199,14 +207,74 @@ approve_bad(const char *id, const char *who, const char *otp,
 	ck_assert_str_eq(r, want);
 }
 
-/* The persisted state, parsed. */
+/* A whole file (NUL-terminated), or NULL if there is none. */
+static char *
+read_opt(const char *path, size_t *len)
+{
+	*len = 0;
+	if (access(path, F_OK) == -1)
+		return NULL;
+	return unit_slurp(path, len);
+}
+
+/* Write a file afresh; NULL removes it. */
+static void
+write_file(const char *path, const char *buf, size_t len)
+{
+	int fd;
+
+	if (buf == NULL) {
+		unlink(path);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+static long
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/*
+ * The persisted state as the next start reads it: the state file and its
+ * journal copied aside and opened there (which folds the journal into the
+ * copy's state file), then that state file, parsed.
+ */
 static json_t *
 state_file(void)
 {
+	struct approval_opts o = fx.o;
+	struct approvals *a = NULL;
+	char dir[96], path[128], jpath[160], err[256] = "", *buf;
 	json_error_t e;
-	json_t *root = json_load_file(fx.state, 0, &e);
+	json_t *root;
+	size_t len;
 
+	snprintf(dir, sizeof(dir), "%s/copy", fx.dir);
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(jpath, sizeof(jpath), "%s.journal", path);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	buf = read_opt(fx.state, &len);
+	write_file(path, buf, len);
+	free(buf);
+	buf = read_opt(fx.journal, &len);
+	write_file(jpath, buf, len);
+	free(buf);
+	o.state_path = path;
+	ck_assert_msg(approvals_open(&o, NULL, &a, err, sizeof(err)) == 0,
+	    "%s", err);
+	approvals_free(a);
+	root = json_load_file(path, 0, &e);
 	ck_assert_msg(root != NULL, "%s", e.text);
+	unlink(path);
+	unlink(jpath);
+	rmdir(dir);
 	return root;
 }
 
@@ -693,6 +761,7 @@ START_TEST(storage_failure)
 
 	/* Take the directory away (works as root, unlike chmod). */
 	ck_assert_int_eq(unlink(fx.state), 0);
+	ck_assert_int_eq(unlink(fx.journal), 0);
 	ck_assert_int_eq(unlink(fx.seeds), 0);
 	ck_assert_int_eq(rmdir(fx.dir), 0);
 
@@ -748,16 +817,25 @@ START_TEST(no_secrets)
 	approve_bad(id2, "bob", code(KEY_BOB, 0), APPROVAL_REPLAYED_OTP);
 	approve_ok(id2, "carol", code(KEY_CAROL, -1));
 	REQ(1, id1, &r, ap);
-	for (size_t i = 0; i < fx.ncodes; i++)
-		ck_assert_msg(!file_has(fx.state, fx.codes[i]),
-		    "code in state file");
 	static const char *const secrets[] = {
 		KEY_ALICE, KEY_BOB, KEY_CAROL, B32_ALICE, B32_BOB, B32_CAROL,
 		"MJXWELLUN52H", "bob-totp",
 	};
-	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
-		ck_assert_msg(!file_has(fx.state, secrets[i]),
-		    "seed in state file");
+	/* The journal holds all of it now, the state file after a stop. */
+	for (int pass = 0; pass < 2; pass++) {
+		const char *path = pass == 0 ? fx.journal : fx.state;
+
+		if (pass == 1)
+			reopen();
+		ck_assert_int_gt(file_size(path), 100);
+		for (size_t i = 0; i < fx.ncodes; i++)
+			ck_assert_msg(!file_has(path, fx.codes[i]),
+			    "code in %s", path);
+		for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]);
+		    i++)
+			ck_assert_msg(!file_has(path, secrets[i]),
+			    "seed in %s", path);
+	}
 }
 END_TEST
 
@@ -907,6 +985,628 @@ START_TEST(pending_caps)
 }
 END_TEST
 
+/* --- the journal: crashes, damage, compaction ----------------------------- */
+
+/* Everything the views show of every change, as one string to compare. */
+static char *
+views(void)
+{
+	json_t *all = json_array(), *list = approvals_list_json(fx.a), *v;
+	char *text;
+	size_t i;
+
+	ck_assert_ptr_nonnull(all);
+	ck_assert_ptr_nonnull(list);
+	json_array_foreach(list, i, v) {
+		const char *id = json_string_value(json_object_get(v, "id"));
+
+		ck_assert_int_eq(json_array_append_new(all,
+		    approvals_show_json(fx.a, id)), 0);
+	}
+	ck_assert_int_eq(json_array_append_new(all, list), 0);
+	ck_assert_ptr_nonnull(text = json_dumps(all, JSON_COMPACT |
+	    JSON_SORT_KEYS));
+	json_decref(all);
+	return text;
+}
+
+/* The views are equal (a short message where they are not). */
+static void
+same_views(const char *after, const char *before)
+{
+	size_t i = 0, from;
+
+	while (after[i] != '\0' && after[i] == before[i])
+		i++;
+	from = i > 20 ? i - 20 : 0;
+	ck_assert_msg(after[i] == before[i], "after reopen, at byte %zu: "
+	    "\"%.80s\" where it was \"%.80s\"", i, after + from,
+	    before + from);
+}
+
+/* The files as a crash at this moment would leave them. */
+struct image {
+	char	*state, *journal;
+	size_t	 slen, jlen;
+};
+
+static void
+image_take(struct image *im)
+{
+	im->state = read_opt(fx.state, &im->slen);
+	im->journal = read_opt(fx.journal, &im->jlen);
+	ck_assert_ptr_nonnull(im->state);
+}
+
+static void
+image_put(const struct image *im)
+{
+	write_file(fx.state, im->state, im->slen);
+	write_file(fx.journal, im->journal, im->jlen);
+}
+
+static void
+image_free(struct image *im)
+{
+	free(im->state);
+	free(im->journal);
+	memset(im, 0, sizeof(*im));
+}
+
+/* A copy of im with n bytes of text in its journal at offset at. */
+static struct image
+image_with(const struct image *im, size_t at, const char *text, size_t n)
+{
+	struct image out = *im;
+
+	ck_assert_uint_le(at, im->jlen);
+	ck_assert_ptr_nonnull(out.journal = malloc(im->jlen + n + 1));
+	memcpy(out.journal, im->journal, at);
+	memcpy(out.journal + at, text, n);
+	memcpy(out.journal + at + n, im->journal + at, im->jlen - at);
+	out.jlen = im->jlen + n;
+	return out;
+}
+
+/* Stop without the clean stop: free, then put the crash image back. */
+static void
+crash(const struct image *im)
+{
+	approvals_free(fx.a);
+	fx.a = NULL;
+	image_put(im);
+}
+
+/*
+ * Crash now and start again: the state must be what it was, read from the
+ * journal (not empty, or nothing is tested), which the start folds into a
+ * new state file.
+ */
+static void
+crash_reopen(void)
+{
+	struct image im;
+	char *before = views(), *after;
+
+	image_take(&im);
+	ck_assert_uint_gt(im.jlen, 0);
+	crash(&im);
+	reopen();
+	after = views();
+	same_views(after, before);
+	ck_assert_int_eq(file_size(fx.journal), 0);
+	free(before);
+	free(after);
+	image_free(&im);
+}
+
+static int64_t
+state_generation(void)
+{
+	json_error_t e;
+	json_t *root = json_load_file(fx.state, 0, &e);
+	int64_t gen;
+
+	ck_assert_msg(root != NULL, "%s", e.text);
+	gen = json_integer_value(json_object_get(root, "generation"));
+	json_decref(root);
+	return gen;
+}
+
+/* A digest for tags past 255 too. */
+static void
+digest_n(uint8_t d[32], unsigned tag)
+{
+	memset(d, 0xbb, 32);
+	d[2] = (uint8_t)(tag >> 8);
+	d[3] = (uint8_t)tag;
+}
+
+/*
+ * Every kind of change, for the journal tests: pending changes (1-4), a
+ * ticket (1, bob), consumed (1), a ticket (2, carol), denied (3), and bob
+ * locked out by five wrong codes on 4.  Returns with the clock 200 s on.
+ */
+static void
+every_change(char id1[13], char id3[13], char id4[13], const char **bobs)
+{
+	char id2[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	REQ(1, id1, &r, ap);
+	REQ(2, id2, &r, ap);
+	REQ(3, id3, &r, ap);
+	REQ(4, id4, &r, ap);
+	*bobs = code(KEY_BOB, 0);
+	approve_ok(id1, "bob", *bobs);
+	ck_assert_int_eq(REQ(1, id1, &r, ap), NEED_NONE);
+	approve_ok(id2, "carol", code(KEY_CAROL, 0));
+	ck_assert_int_eq(approvals_deny(fx.a, id3, "carol", &r), 0);
+	for (int i = 0; i < 5; i++) {
+		fx.now += 40;
+		approve_bad(id4, "bob", wrong(KEY_BOB), APPROVAL_INVALID_OTP);
+	}
+}
+
+/* What every_change() left, as the behaviour shows it. */
+static void
+check_every_change(const char *id1, const char *id3, const char *id4)
+{
+	char id[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+
+	ck_assert_str_eq(show_state(id1), "consumed");
+	ck_assert_str_eq(show_state(id3), "denied");
+	ck_assert_str_eq(show_state(id4), "pending");
+	approve_bad(id4, "bob", code(KEY_BOB, 0), APPROVAL_LOCKED_OUT);
+	ck_assert_int_eq(REQ(2, id, &r, ap), NEED_NONE);
+	ck_assert_str_eq(ap, "carol");
+	ck_assert_int_eq(REQ(3, id, &r, ap), NEED_APPROVAL);
+	ck_assert_str_eq(show_state(id3), "denied");
+}
+
+START_TEST(journal_replay)
+{
+	char id1[13], id3[13], id4[13], id5[13], id6[13];
+	char ap[APPROVAL_NAME_MAX];
+	const char *r, *bobs, *c;
+	int64_t gen = state_generation();
+
+	/* Without compaction: all of it comes from the journal. */
+	every_change(id1, id3, id4, &bobs);
+	ck_assert_int_eq(state_generation(), gen);
+	crash_reopen();
+	check_every_change(id1, id3, id4);
+
+	/* A reset, bob's last step and his recent attempts survive too. */
+	ck_assert_int_eq(approvals_reset_operator(fx.a, "bob", &r), 0);
+	crash_reopen();
+	fx.now += 40;
+	REQ(5, id5, &r, ap);
+	REQ(6, id6, &r, ap);
+	c = code(KEY_BOB, 0);
+	approve_ok(id5, "bob", c);
+	crash_reopen();
+	approve_bad(id6, "bob", c, APPROVAL_REPLAYED_OTP);
+	crash_reopen();
+	approve_bad(id6, "bob", wrong(KEY_BOB), APPROVAL_INVALID_OTP);
+	crash_reopen();
+	/* Four codes in 30 s: the three before count. */
+	approve_bad(id6, "bob", code(KEY_BOB, 0), APPROVAL_RATE_LIMITED);
+	ck_assert_str_eq(show_state(id5), "approved");
+	/* Each start after a crash folded the journal in, once. */
+	ck_assert_int_eq(state_generation(), gen + 5);
+}
+END_TEST
+
+/* The same with a compaction (a clean stop) half-way: both files count. */
+START_TEST(journal_replay_compacted)
+{
+	char id1[13], id3[13], id4[13], id5[13], id6[13], ap[APPROVAL_NAME_MAX];
+	const char *r, *bobs;
+	int64_t gen;
+
+	every_change(id1, id3, id4, &bobs);
+	gen = state_generation();
+	reopen();
+	ck_assert_int_gt(state_generation(), gen);
+	ck_assert_int_eq(file_size(fx.journal), 0);
+	REQ(5, id5, &r, ap);
+	REQ(6, id6, &r, ap);
+	fx.now += 60;
+	approve_ok(id5, "carol", code(KEY_CAROL, 0));
+	ck_assert_int_eq(approvals_deny(fx.a, id6, "alice", &r), 0);
+	crash_reopen();
+	check_every_change(id1, id3, id4);
+	ck_assert_str_eq(show_state(id5), "approved");
+	ck_assert_str_eq(show_state(id6), "denied");
+}
+END_TEST
+
+/* A crash in the middle of a write leaves part of a line: ignored. */
+START_TEST(journal_torn)
+{
+	static const char *const torn[] = {
+		"{\"generation\":1,\"op\":\"deny\",\"changes\":[{\"id\":\"aa",
+		"{\"generation\":1,\"op\":\"consume\"}",	/* no newline */
+		"\n",
+		"{\"generation\":1,\"op\":\"re\n",
+		"\0\0\0\0",	/* a size the data never caught up with */
+	};
+	char id1[13], id3[13], id4[13], *before, *after;
+	const char *bobs;
+	struct image im;
+
+	every_change(id1, id3, id4, &bobs);
+	before = views();
+	image_take(&im);
+	crash(&im);
+	for (size_t i = 0; i < sizeof(torn) / sizeof(torn[0]); i++) {
+		/* The NULs: strlen() would see none of them. */
+		struct image cut = image_with(&im, im.jlen, torn[i],
+		    i == 4 ? 4 : strlen(torn[i]));
+
+		image_put(&cut);
+		free(cut.journal);
+		reopen();
+		after = views();
+		same_views(after, before);
+		free(after);
+		/* Cut away: the next line does not follow the torn one. */
+		ck_assert_int_eq(file_size(fx.journal), 0);
+		approvals_free(fx.a);
+		fx.a = NULL;
+	}
+	image_put(&im);
+	reopen();
+	check_every_change(id1, id3, id4);
+	image_free(&im);
+	free(before);
+}
+END_TEST
+
+/* A damaged line anywhere but at the end refuses the start. */
+static void
+open_refused(const struct image *im, const char *want)
+{
+	struct approvals *a = NULL;
+	char err[512] = "", *s, *j;
+	size_t slen, jlen;
+
+	image_put(im);
+	ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_null(a);
+	ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+	/* A refused start changes nothing on disk. */
+	s = read_opt(fx.state, &slen);
+	j = read_opt(fx.journal, &jlen);
+	ck_assert_uint_eq(slen, im->slen);
+	ck_assert_uint_eq(jlen, im->jlen);
+	ck_assert_int_eq(memcmp(s, im->state, slen), 0);
+	if (jlen > 0)
+		ck_assert_int_eq(memcmp(j, im->journal, jlen), 0);
+	free(s);
+	free(j);
+}
+
+START_TEST(journal_corrupt)
+{
+	char id1[13], id3[13], id4[13], line[256], *nl;
+	const char *bobs;
+	struct image im, bad;
+	int64_t gen;
+	size_t first;
+
+	every_change(id1, id3, id4, &bobs);
+	gen = state_generation();
+	image_take(&im);
+	crash(&im);
+	ck_assert_ptr_nonnull(nl = memchr(im.journal, '\n', im.jlen));
+	first = (size_t)(nl - im.journal) + 1;
+	ck_assert_uint_lt(first, im.jlen);
+
+	/*
+	 * Garbage, or a line that is not a record, before others.  After
+	 * "G": a record of the current generation, this on its end.
+	 */
+	static const char *const middle[] = {
+		"{garbage\n", "[]\n", "\n", "G}\n",
+		"G,\"op\":\"x\",\"changes\":[{\"id\":1}]}\n",
+		"G,\"op\":\"x\",\"drop\":[\"aa\"]}\n",
+		"G,\"op\":\"x\",\"operators\":{}}\n",
+		"G,\"op\":\"x\",\"global_failures\":1}\n",
+		"G,\"op\":\"x\",\"op\":\"y\"}\n",
+		"G,\"op\":\"x\",\"extra\":1}\n",
+	};
+	for (size_t i = 0; i < sizeof(middle) / sizeof(middle[0]); i++) {
+		if (middle[i][0] == 'G')
+			snprintf(line, sizeof(line), "{\"generation\":%lld%s",
+			    (long long)gen, middle[i] + 1);
+		else
+			snprintf(line, sizeof(line), "%s", middle[i]);
+		bad = image_with(&im, first, line, strlen(line));
+		open_refused(&bad, ":2: corrupt approval journal");
+		free(bad.journal);
+	}
+
+	/* A whole last line that is JSON but not a valid record: damage. */
+	snprintf(line, sizeof(line), "{\"generation\":%lld,\"op\":\"deny\","
+	    "\"changes\":[{\"id\":\"zz\"}]}\n", (long long)gen);
+	bad = image_with(&im, im.jlen, line, strlen(line));
+	open_refused(&bad, "corrupt approval journal");
+	free(bad.journal);
+
+	/* Lines newer than the state file: it is not the one they follow. */
+	snprintf(line, sizeof(line), "{\"generation\":%lld,\"op\":\"deny\"}\n",
+	    (long long)gen + 1);
+	bad = image_with(&im, im.jlen, line, strlen(line));
+	open_refused(&bad, "newer than the state file");
+	free(bad.journal);
+
+	/* A journal with lines and no state file: refused, not restarted. */
+	ck_assert_int_eq(unlink(fx.state), 0);
+	{
+		struct approvals *a = NULL;
+		char err[512] = "";
+
+		ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, err,
+		    sizeof(err)), -1);
+		ck_assert_msg(strstr(err, "without its state file") != NULL,
+		    "%s", err);
+		ck_assert_int_eq(access(fx.state, F_OK), -1);
+	}
+
+	/* Put back whole, it opens with everything in it. */
+	image_put(&im);
+	reopen();
+	check_every_change(id1, id3, id4);
+	image_free(&im);
+}
+END_TEST
+
+/*
+ * The journal stays under max(64 KiB, twice the state file): compaction
+ * writes a new state file of the next generation, and what it wrote reads
+ * back as it was, with or without the journal lines that followed it.
+ */
+#define NCOMPACT	80
+
+START_TEST(journal_compaction)
+{
+	char id[13], ap[APPROVAL_NAME_MAX], big[8001], *before, *after;
+	enum approval_need need;
+	const char *r;
+	int64_t gen0, gen;
+	uint8_t d[32];
+	long jmax = 0;
+	json_t *list;
+
+	/*
+	 * Texts of 8000 bytes (all kept) make lines of 8 KiB: few calls, few
+	 * fdatasyncs, for a slow disk's sake, and still many compactions.
+	 */
+	gen0 = state_generation();
+	memset(big, 'n', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (unsigned i = 0; i < NCOMPACT; i++) {
+		long j, s, limit;
+
+		digest_n(d, i);
+		ck_assert_int_eq(approvals_require(fx.a, d, big,
+		    "locked.example", "registrar1", "alice", &need, id, &r,
+		    ap), 0);
+		ck_assert_str_eq(r, APPROVAL_REQUIRED);
+		if (i % 2 == 1)
+			ck_assert_int_eq(approvals_deny(fx.a, id, "bob", &r),
+			    0);
+		j = file_size(fx.journal);
+		s = file_size(fx.state);
+		limit = 2 * s > 65536 ? 2 * s : 65536;
+		ck_assert_msg(j <= limit, "journal %ld bytes, state %ld", j,
+		    s);
+		if (j > jmax)
+			jmax = j;
+		if (i == NCOMPACT / 3)
+			crash_reopen();
+	}
+	gen = state_generation();
+	/* By size at about 5, 12 and 60 changes; and the start at 26. */
+	ck_assert_int_ge(gen - gen0, 4);
+	ck_assert_int_gt(jmax, 60000);
+	ck_assert_int_gt(file_size(fx.journal), 0);
+	crash_reopen();
+	ck_assert_int_eq(state_generation(), gen + 1);
+	list = approvals_list_json(fx.a);
+	ck_assert_uint_eq(json_array_size(list), NCOMPACT);
+	json_decref(list);
+	/* And the same after a clean stop. */
+	before = views();
+	reopen();
+	after = views();
+	same_views(after, before);
+	free(before);
+	free(after);
+}
+END_TEST
+
+/*
+ * A crash after compaction wrote the new state file and before it emptied
+ * the journal: the old lines are in the state file already, and skipped.
+ * A temporary file left by a crash before the rename is ignored.
+ */
+START_TEST(journal_compaction_cut)
+{
+	char id1[13], id3[13], id4[13], id5[13], ap[APPROVAL_NAME_MAX];
+	char tmp[160], *before, *after, *old;
+	const char *r, *bobs;
+	struct image im, cut;
+	size_t oldlen;
+	int64_t gen;
+
+	every_change(id1, id3, id4, &bobs);
+	gen = state_generation();
+	old = read_opt(fx.journal, &oldlen);
+	ck_assert_uint_gt(oldlen, 0);
+	before = views();
+	/* The clean stop compacts: state file of gen + 1, journal empty. */
+	approvals_free(fx.a);
+	fx.a = NULL;
+	ck_assert_int_eq(state_generation(), gen + 1);
+	ck_assert_int_eq(file_size(fx.journal), 0);
+	/* ...but say emptying it never reached the disk. */
+	write_file(fx.journal, old, oldlen);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", fx.state);
+	write_file(tmp, "{\"version\":1,\"gen", 17);
+	reopen();
+	after = views();
+	same_views(after, before);
+	free(after);
+	check_every_change(id1, id3, id4);
+
+	/*
+	 * Old lines (several state files old, by now) then current ones: the
+	 * gateway never appends after old lines, but if they were there,
+	 * only the current ones would count.  Replaying the old ones would
+	 * turn 2 (consumed since) back into a ticket.
+	 */
+	free(before);
+	reopen();
+	REQ(5, id5, &r, ap);
+	fx.now += 30;
+	approve_ok(id5, "carol", code(KEY_CAROL, 0));
+	image_take(&im);
+	ck_assert_uint_gt(im.jlen, 0);
+	cut = image_with(&im, 0, old, oldlen);
+	before = views();
+	crash(&cut);
+	reopen();
+	after = views();
+	same_views(after, before);
+	ck_assert_str_eq(show_state(id5), "approved");
+	free(before);
+	free(after);
+	free(old);
+	free(cut.journal);
+	image_free(&im);
+}
+END_TEST
+
+/* A state file from before the journal (no generation) still loads. */
+START_TEST(journal_upgrade)
+{
+	char id[13], ap[APPROVAL_NAME_MAX], *text;
+	const char *r;
+	json_t *st;
+
+	REQ(1, id, &r, ap);
+	approve_ok(id, "bob", code(KEY_BOB, 0));
+	st = state_file();
+	approvals_free(fx.a);
+	fx.a = NULL;
+	ck_assert_int_eq(json_object_del(st, "generation"), 0);
+	ck_assert_ptr_nonnull(text = json_dumps(st, JSON_COMPACT));
+	json_decref(st);
+	write_file(fx.state, text, strlen(text));
+	free(text);
+	ck_assert_int_eq(unlink(fx.journal), 0);
+	reopen();
+	ck_assert_int_eq(file_size(fx.journal), 0);
+	ck_assert_int_eq(state_generation(), 1);
+	ck_assert_str_eq(show_state(id), "approved");
+	approve_bad(id, "carol", code(KEY_CAROL, 0), APPROVAL_NOT_PENDING);
+	ck_assert_int_eq(REQ(1, id, &r, ap), NEED_NONE);
+	crash_reopen();
+	ck_assert_str_eq(show_state(id), "consumed");
+}
+END_TEST
+
+/*
+ * Changes purge() forgot are journaled too: a change opened again after
+ * its old record was purged comes after those opened in between, on disk
+ * as in memory.
+ */
+START_TEST(journal_purge)
+{
+	char id1[13], id2[13], id3[13], ap[APPROVAL_NAME_MAX], *first;
+	const char *r;
+	json_t *list;
+
+	fx.o.pending_ttl = 60;
+	reopen();
+	REQ(1, id1, &r, ap);
+	REQ(3, id3, &r, ap);
+	ck_assert_int_eq(approvals_deny(fx.a, id1, "bob", &r), 0);
+	fx.now += 121;		/* both closed and past keeping */
+	REQ(2, id2, &r, ap);
+	REQ(1, id1, &r, ap);
+	list = approvals_list_json(fx.a);
+	ck_assert_uint_eq(json_array_size(list), 2);
+	first = strdup(json_string_value(json_object_get(json_array_get(list,
+	    0), "id")));
+	json_decref(list);
+	ck_assert_str_eq(first, id2);
+	free(first);
+	/* A later line does not forget it again. */
+	ck_assert_int_eq(approvals_deny(fx.a, id2, "bob", &r), 0);
+	crash_reopen();
+	ck_assert_str_eq(show_state(id1), "pending");
+	ck_assert_ptr_null(approvals_object(fx.a, id3));
+}
+END_TEST
+
+/*
+ * When the journal cannot be written, a change is still made durable as a
+ * whole state file, as before the journal; once it can be, lines follow.
+ */
+START_TEST(journal_fallback)
+{
+	char id1[13], id2[13], id3[13], id4[13], ap[APPROVAL_NAME_MAX];
+	const char *r;
+	int64_t gen;
+	int fd;
+
+	REQ(1, id1, &r, ap);
+	gen = state_generation();
+	/* A directory where the journal was: it can be neither written nor
+	 * emptied. */
+	ck_assert_int_eq(unlink(fx.journal), 0);
+	ck_assert_int_eq(mkdir(fx.journal, 0700), 0);
+	approve_ok(id1, "bob", code(KEY_BOB, 0));
+	ck_assert_int_eq(state_generation(), gen + 1);
+	REQ(2, id2, &r, ap);
+	ck_assert_int_eq(state_generation(), gen + 2);
+	ck_assert_int_eq(rmdir(fx.journal), 0);
+	/* The next change makes a journal again, with its state file. */
+	ck_assert_int_eq(REQ(1, id1, &r, ap), NEED_NONE);
+	ck_assert_int_eq(state_generation(), gen + 3);
+	ck_assert_int_eq(file_size(fx.journal), 0);
+	ck_assert_int_eq(approvals_deny(fx.a, id2, "carol", &r), 0);
+	ck_assert_int_eq(state_generation(), gen + 3);
+	ck_assert_int_gt(file_size(fx.journal), 0);
+	crash_reopen();
+	ck_assert_str_eq(show_state(id1), "consumed");
+	ck_assert_str_eq(show_state(id2), "denied");
+
+	/*
+	 * Bytes behind the last line we wrote (part of a line we could not
+	 * cut off again): a line appended after them would be lost in them,
+	 * so the change goes into a new state file instead.
+	 */
+	gen = state_generation();
+	REQ(3, id3, &r, ap);
+	ck_assert_int_gt(fd = open(fx.journal, O_WRONLY | O_APPEND), -1);
+	ck_assert_int_eq(write(fd, "{\"gen", 5), 5);
+	close(fd);
+	REQ(4, id4, &r, ap);
+	ck_assert_int_eq(state_generation(), gen + 1);
+	ck_assert_int_eq(approvals_deny(fx.a, id3, "bob", &r), 0);
+	crash_reopen();
+	ck_assert_str_eq(show_state(id3), "denied");
+	ck_assert_str_eq(show_state(id4), "pending");
+}
+END_TEST
+
 static Suite *
 approval_suite(void)
 {
@@ -934,6 +1634,15 @@ approval_suite(void)
 	tcase_add_test(tc, no_secrets);
 	tcase_add_test(tc, revalidate);
 	tcase_add_test(tc, json_views);
+	tcase_add_test(tc, journal_replay);
+	tcase_add_test(tc, journal_replay_compacted);
+	tcase_add_test(tc, journal_torn);
+	tcase_add_test(tc, journal_corrupt);
+	tcase_add_test(tc, journal_compaction);
+	tcase_add_test(tc, journal_compaction_cut);
+	tcase_add_test(tc, journal_upgrade);
+	tcase_add_test(tc, journal_purge);
+	tcase_add_test(tc, journal_fallback);
 	suite_add_tcase(s, tc);
 	return s;
 }

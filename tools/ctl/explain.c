@@ -159,6 +159,7 @@ ctl_explain(const struct ctl_opts *o, int argc, char *argv[])
 			config_errors_clear(&errs);
 			return 1;
 		}
+		config_policy_key_from_audit(cfg);
 		pol = cfg->policy;
 		x = cfg->xsd;
 	} else {

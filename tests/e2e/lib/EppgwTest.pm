@@ -55,7 +55,7 @@ our @EXPORT_OK = qw(
 	repo_root build_dir certs_dir run_dir free_port wait_port
 	start_regsim stop_regsim
 	start_gateway stop_gateway gateway_log gateway_log_like gateways_clean
-	sanitizer_report proc_rss_kb
+	sanitizer_report proc_rss_kb gateway_procs
 	tls_connect read_frame write_frame wait_closed
 	epp_client epp_close epp_raw epp_read epp_command send_bytes
 	result_code xpc
@@ -556,6 +556,23 @@ sub gateways_clean {
 		Test::More::is($rep, '', "no sanitizer report in the log of "
 		    . "the gateway on port $gw->{port}");
 	}
+}
+
+# The gateway's processes of one kind (proc.h: audit, alerter, vault,
+# worker): the pids of the parent's children named eppgw-KIND, oldest
+# first.
+sub gateway_procs {
+	my ($gw, $kind) = @_;
+	my @pids;
+	opendir(my $d, '/proc') or return ();
+	for my $pid (sort { $a <=> $b } grep { /^\d+$/ } readdir($d)) {
+		my $st = _slurp("/proc/$pid/status");
+		next unless $st =~ /^Name:\s+eppgw-\Q$kind\E$/m
+		    && $st =~ /^PPid:\s+(\d+)$/m && $1 == $gw->{pid};
+		push @pids, $pid;
+	}
+	closedir($d);
+	return @pids;
 }
 
 # Resident memory of a process in KiB (from /proc), or undef.

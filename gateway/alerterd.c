@@ -1,0 +1,206 @@
+/*
+ * alerterd.c: the alerter process (proc.h).
+ *
+ * It alone reads the webhook HMAC secret.  The others send it events
+ * (alertlink.h); it signs and delivers them (alert.h).  An alert dropped
+ * or given up on is recorded in the audit log through its own channel to
+ * the audit writer.
+ */
+#define _GNU_SOURCE	/* asprintf(3) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "auditlink.h"
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "proc.h"
+#include "sandbox.h"
+
+#define MAX_CLIENTS	64
+
+struct alerterd {
+	struct event_base *base;
+	struct alerter	*alerter;
+	struct auditlink *audit;
+	struct ipc	*ctl;
+	const char	*conf_path;
+	struct ipc	*clients[MAX_CLIENTS];
+};
+
+static void
+dropped(void *arg, const char *event, const char *why)
+{
+	struct alerterd *d = arg;
+
+	(void)auditlink_submit(d->audit, "alert_dropped", json_pack(
+	    "{s:s, s:s}", "event", event, "why", why), NULL, NULL);
+}
+
+static void
+client_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct alerterd *d = arg;
+	json_t *j, *fields;
+	const char *event;
+
+	if (m->type != IPC_ALERT || (j = ipc_msg_json(m, NULL, NULL)) ==
+	    NULL) {
+		ipc_fail(ch, "unexpected message for the alerter");
+		return;
+	}
+	if ((event = json_string_value(json_object_get(j, "event"))) == NULL ||
+	    strlen(event) > 64 ||
+	    !json_is_object(fields = json_object_get(j, "fields"))) {
+		json_decref(j);
+		ipc_fail(ch, "malformed alert");
+		return;
+	}
+	alert_emit(d->alerter, event, json_incref(fields));
+	json_decref(j);
+}
+
+static void
+client_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct alerterd *d = arg;
+
+	(void)why;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (d->clients[i] == ch)
+			d->clients[i] = NULL;
+	ipc_free(ch);
+}
+
+static void
+send_figures(struct alerterd *d, struct ipc *ch, uint32_t id)
+{
+	struct alert_stats st;
+	char *s;
+
+	alerter_stats(d->alerter, &st);
+	if (asprintf(&s, "# HELP eppgw_alerts_total Alerts by "
+	    "outcome.\n# TYPE eppgw_alerts_total counter\n"
+	    "eppgw_alerts_total{outcome=\"queued\"} %llu\n"
+	    "eppgw_alerts_total{outcome=\"sent\"} %llu\n"
+	    "eppgw_alerts_total{outcome=\"failed\"} %llu\n"
+	    "eppgw_alerts_total{outcome=\"dropped\"} %llu\n"
+	    "# HELP eppgw_alert_queue_depth Alerts waiting.\n"
+	    "# TYPE eppgw_alert_queue_depth gauge\n"
+	    "eppgw_alert_queue_depth %zu\n",
+	    (unsigned long long)st.queued, (unsigned long long)st.sent,
+	    (unsigned long long)st.failed, (unsigned long long)st.dropped,
+	    st.depth) == -1)
+		return;
+	(void)ipc_send(ch, IPC_STATS, id, s, strlen(s), -1);
+	free(s);
+}
+
+static void
+ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct alerterd *d = arg;
+	json_t *j;
+	const char *peer;
+	int i;
+
+	switch (m->type) {
+	case IPC_PEER:
+		if (m->fd == -1 || (j = ipc_msg_json(m, NULL, NULL)) == NULL ||
+		    (peer = json_string_value(json_object_get(j, "peer"))) ==
+		    NULL || proc_kind_by_name(peer) < 0) {
+			if (m->fd != -1)
+				close(m->fd);
+			ipc_fail(ch, "bad peer message");
+			return;
+		}
+		if (strcmp(peer, "audit") == 0) {
+			(void)auditlink_attach(d->audit, m->fd);
+			json_decref(j);
+			return;
+		}
+		for (i = 0; i < MAX_CLIENTS && d->clients[i] != NULL; i++)
+			;
+		if (i == MAX_CLIENTS) {
+			log_err("alerter: too many channels");
+			close(m->fd);
+		} else {
+			d->clients[i] = ipc_new(d->base, m->fd, peer, 0,
+			    client_msg, client_closed, d);
+		}
+		json_decref(j);
+		return;
+	case IPC_STOP:
+		event_base_loopbreak(d->base);
+		return;
+	case IPC_STATS_REQ:
+		send_figures(d, ch, m->id);
+		return;
+	case IPC_RELOAD:
+		/* The parent reloaded: those who watch hear of it. */
+		alert_emit(d->alerter, "config_reload", json_pack("{s:s}",
+		    "config", d->conf_path));
+		return;
+	default:
+		ipc_fail(ch, "unexpected message from the parent");
+	}
+}
+
+static void
+ctl_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct alerterd *d = arg;
+
+	(void)ch;
+	(void)why;
+	event_base_loopbreak(d->base);
+}
+
+int
+alerter_proc(struct config *cfg, const char *conf_path, int ctl)
+{
+	struct alerterd d;
+	struct alert_opts o;
+	char err[512];
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.conf_path = conf_path;
+	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
+		log_err("alerter: %s", err);
+		return 1;
+	}
+	if ((d.base = event_base_new()) == NULL ||
+	    (d.audit = auditlink_new(d.base)) == NULL ||
+	    proc_drop_privileges(cfg) != 0)
+		goto out;
+	memset(&o, 0, sizeof(o));
+	o.url = cfg->alert_url;
+	o.secret_path = cfg->alert_secret;
+	o.ca = cfg->alert_ca;
+	o.queue_max = cfg->alert_queue_max;
+	o.retries = cfg->alert_retries;
+	o.timeout_ms = cfg->alert_timeout_ms;
+	if (alerter_open(d.base, &o, &d.alerter, err, sizeof(err)) != 0) {
+		log_err("alerts: %s", err);
+		goto out;
+	}
+	alerter_set_drop_cb(d.alerter, dropped, &d);
+	if ((d.ctl = ipc_new(d.base, ctl, "parent", 0, ctl_msg, ctl_closed,
+	    &d)) == NULL || proc_ready(ctl) != 0)
+		goto out;
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	ipc_free(d.ctl);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		ipc_free(d.clients[i]);
+	alerter_free(d.alerter);
+	auditlink_free(d.audit);
+	if (d.base)
+		event_base_free(d.base);
+	return rc;
+}

@@ -1,0 +1,314 @@
+/*
+ * auditd.c: the audit writer process (proc.h).
+ *
+ * It alone opens the log directory and the signing key.  Every other
+ * process writes records through a channel (auditlink.h): a record is
+ * submitted, made durable by the group commit (audit.h), and answered
+ * with its seq and leaf hash, in order.  Records the log writes itself
+ * (open, recovery, checkpoint, close, break) cannot be submitted.
+ */
+#define _GNU_SOURCE	/* asprintf(3) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "audit.h"
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "proc.h"
+#include "sandbox.h"
+
+struct client {
+	struct client	*next;
+	struct auditd	*d;
+	struct ipc	*ch;
+	char		 name[16];
+	unsigned	 refs;		/* records awaiting durability + 1 */
+};
+
+struct req {
+	struct client	*c;
+	uint32_t	 id;
+};
+
+struct auditd {
+	struct event_base *base;
+	struct audit	*audit;
+	struct ipc	*ctl;
+	struct client	*clients;
+	const struct config *cfg;
+};
+
+static void
+client_unref(struct client *c)
+{
+	struct client **pp;
+
+	if (--c->refs > 0)
+		return;
+	for (pp = &c->d->clients; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	free(c);
+}
+
+static void
+done_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
+{
+	struct req *r = arg;
+	char hex[65] = "";
+
+	if (ipc_alive(r->c->ch)) {
+		if (status == 0)
+			for (int i = 0; i < 32; i++)
+				snprintf(hex + 2 * i, 3, "%02x", leaf[i]);
+		(void)ipc_send_json(r->c->ch, IPC_AUDIT_DONE, r->id,
+		    json_pack("{s:i, s:I, s:s}", "status", status, "seq",
+		    (json_int_t)seq, "leaf", hex), NULL, 0);
+	}
+	client_unref(r->c);
+	free(r);
+}
+
+/* Types only the log itself writes. */
+static int
+own_type(const char *t)
+{
+	static const char *const own[] = { "open", "recovery", "checkpoint",
+	    "break", "close" };
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (strcmp(t, own[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+submit(struct client *c, const struct ipc_msg *m)
+{
+	json_t *j, *fields;
+	const char *t;
+	struct req *r;
+
+	if ((j = ipc_msg_json(m, NULL, NULL)) == NULL ||
+	    (t = json_string_value(json_object_get(j, "t"))) == NULL ||
+	    strlen(t) > 32 || own_type(t) ||
+	    !json_is_object(fields = json_object_get(j, "fields")) ||
+	    json_object_get(fields, "t") != NULL) {
+		json_decref(j);
+		ipc_fail(c->ch, "malformed audit record");
+		return;
+	}
+	/* A session's own close is a record like any other. */
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		json_decref(j);
+		ipc_fail(c->ch, "out of memory");
+		return;
+	}
+	r->c = c;
+	r->id = m->id;
+	c->refs++;
+	if (audit_submit(c->d->audit, t, json_incref(fields), done_cb,
+	    r) != 0)
+		done_cb(r, -1, 0, NULL);
+	json_decref(j);
+}
+
+static void
+client_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct client *c = arg;
+
+	switch (m->type) {
+	case IPC_AUDIT_SUBMIT:
+		submit(c, m);
+		return;
+	case IPC_AUDIT_CHECKPOINT:
+		audit_checkpoint(c->d->audit);
+		return;
+	default:
+		ipc_fail(ch, "unexpected message for the audit writer");
+	}
+}
+
+static void
+client_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct client *c = arg;
+
+	(void)why;
+	ipc_free(ch);
+	c->ch = NULL;
+	client_unref(c);
+}
+
+static void
+add_client(struct auditd *d, const char *name, int fd)
+{
+	uint8_t mac[32], pol[32];
+	char mhex[65], phex[65];
+	struct client *c;
+	int haspol;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->d = d;
+	c->refs = 1;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	if ((c->ch = ipc_new(d->base, fd, name, 0, client_msg, client_closed,
+	    c)) == NULL) {
+		free(c);
+		return;
+	}
+	c->next = d->clients;
+	d->clients = c;
+	haspol = audit_keys(d->audit, mac, pol) == 0;
+	for (int i = 0; i < 32; i++) {
+		snprintf(mhex + 2 * i, 3, "%02x", mac[i]);
+		snprintf(phex + 2 * i, 3, "%02x", pol[i]);
+	}
+	/* The policy key only where [policy] secret_key does not set one. */
+	(void)ipc_send_json(c->ch, IPC_AUDIT_KEYS, 0, json_pack("{s:s, s:s?}",
+	    "mac_key", mhex, "policy_key", haspol && d->cfg->secret_key ==
+	    NULL ? phex : NULL), NULL, 0);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	OPENSSL_cleanse(pol, sizeof(pol));
+	OPENSSL_cleanse(mhex, sizeof(mhex));
+	OPENSSL_cleanse(phex, sizeof(phex));
+}
+
+static char *
+stats_text(struct audit *a)
+{
+	struct audit_stats st;
+	char *s = NULL;
+
+	audit_stats(a, &st);
+	if (asprintf(&s, "# HELP eppgw_audit_records_total Audit "
+	    "records made durable.\n# TYPE eppgw_audit_records_total counter\n"
+	    "eppgw_audit_records_total %llu\n"
+	    "# HELP eppgw_audit_syncs_total Group commits (one fdatasync "
+	    "each).\n# TYPE eppgw_audit_syncs_total counter\n"
+	    "eppgw_audit_syncs_total %llu\n"
+	    "# HELP eppgw_audit_sync_seconds_total Time spent in fdatasync.\n"
+	    "# TYPE eppgw_audit_sync_seconds_total counter\n"
+	    "eppgw_audit_sync_seconds_total %.6f\n"
+	    "# HELP eppgw_audit_sync_seconds_max Longest fdatasync.\n"
+	    "# TYPE eppgw_audit_sync_seconds_max gauge\n"
+	    "eppgw_audit_sync_seconds_max %.6f\n"
+	    "# HELP eppgw_audit_batch_max Largest group commit (records).\n"
+	    "# TYPE eppgw_audit_batch_max gauge\n"
+	    "eppgw_audit_batch_max %llu\n"
+	    "# HELP eppgw_audit_failed 1 once the audit log has failed.\n"
+	    "# TYPE eppgw_audit_failed gauge\neppgw_audit_failed %d\n",
+	    (unsigned long long)st.records, (unsigned long long)st.syncs,
+	    (double)st.sync_us / 1e6, (double)st.sync_us_max / 1e6,
+	    (unsigned long long)st.batch_max, st.failed) == -1)
+		return NULL;
+	return s;
+}
+
+static void
+ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct auditd *d = arg;
+	json_t *j;
+	const char *peer;
+	char *text;
+
+	switch (m->type) {
+	case IPC_PEER:
+		if (m->fd == -1 || (j = ipc_msg_json(m, NULL, NULL)) == NULL ||
+		    (peer = json_string_value(json_object_get(j, "peer"))) ==
+		    NULL || proc_kind_by_name(peer) < 0) {
+			if (m->fd != -1)
+				close(m->fd);
+			ipc_fail(ch, "bad peer message");
+			return;
+		}
+		add_client(d, peer, m->fd);
+		json_decref(j);
+		return;
+	case IPC_STOP:
+		event_base_loopbreak(d->base);
+		return;
+	case IPC_STATS_REQ:
+		if ((text = stats_text(d->audit)) != NULL)
+			(void)ipc_send(ch, IPC_STATS, m->id, text,
+			    strlen(text), -1);
+		free(text);
+		return;
+	case IPC_RELOAD:
+		return;
+	default:
+		ipc_fail(ch, "unexpected message from the parent");
+	}
+}
+
+static void
+ctl_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct auditd *d = arg;
+
+	(void)ch;
+	(void)why;
+	event_base_loopbreak(d->base);
+}
+
+int
+audit_proc(struct config *cfg, int ctl)
+{
+	struct auditd d;
+	struct audit_opts o;
+	char err[512];
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cfg;
+	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
+		log_err("audit: %s", err);
+		return 1;
+	}
+	if ((d.base = event_base_new()) == NULL ||
+	    proc_drop_privileges(cfg) != 0)
+		goto out;
+	memset(&o, 0, sizeof(o));
+	o.dir = cfg->audit_dir;
+	o.signing_key = cfg->audit_key;
+	o.origin = cfg->audit_origin;
+	o.segment_max = cfg->audit_segment_max;
+	o.checkpoint_ms = cfg->audit_checkpoint_ms;
+	o.heartbeat_s = cfg->audit_heartbeat;
+	if (audit_open(d.base, &o, &d.audit, err, sizeof(err)) != 0) {
+		log_err("audit: %s", err);
+		goto out;
+	}
+	log_notice("audit log in %s", cfg->audit_dir);
+	if ((d.ctl = ipc_new(d.base, ctl, "parent", 0, ctl_msg, ctl_closed,
+	    &d)) == NULL || proc_ready(ctl) != 0)
+		goto out;
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	ipc_free(d.ctl);
+	/* Last: the final checkpoint covers every record received. */
+	audit_close(d.audit);
+	while (d.clients != NULL) {
+		struct client *c = d.clients;
+
+		d.clients = c->next;
+		ipc_free(c->ch);
+		free(c);
+	}
+	if (d.base)
+		event_base_free(d.base);
+	return rc;
+}

@@ -1,0 +1,258 @@
+/*
+ * auditlink.c: a channel to the audit writer (auditlink.h).
+ *
+ * Records go out in submit order and the writer answers in that order, so
+ * the pending callbacks are a FIFO; an answer for anything but the oldest
+ * record is a broken peer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "auditlink.h"
+#include "ipc.h"
+#include "log.h"
+
+struct pending {
+	struct pending	*next;
+	uint32_t	 id;
+	audit_cb	 cb;
+	void		*arg;
+};
+
+struct auditlink {
+	struct event_base *base;
+	struct ipc	*ch;
+	int		 keyed;		/* IPC_AUDIT_KEYS received */
+	int		 failed;	/* the writer said the log failed */
+	uint8_t		 mac_key[32];
+	uint8_t		 policy_key[32];
+	int		 has_policy_key;
+	uint32_t	 next_id;
+	struct pending	*head, **tail;
+	void		(*on_ready)(void *);
+	void		*on_ready_arg;
+};
+
+struct auditlink *
+auditlink_new(struct event_base *base)
+{
+	struct auditlink *l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->base = base;
+	l->tail = &l->head;
+	return l;
+}
+
+/* Every record not yet answered fails: it may or may not be on disk. */
+static void
+fail_pending(struct auditlink *l)
+{
+	struct pending *p;
+
+	while ((p = l->head) != NULL) {
+		l->head = p->next;
+		if (l->head == NULL)
+			l->tail = &l->head;
+		if (p->cb != NULL)
+			p->cb(p->arg, -1, 0, NULL);
+		free(p);
+	}
+}
+
+static void
+drop_channel(struct auditlink *l)
+{
+	ipc_free(l->ch);
+	l->ch = NULL;
+	l->keyed = 0;
+	OPENSSL_cleanse(l->mac_key, sizeof(l->mac_key));
+	fail_pending(l);
+}
+
+void
+auditlink_free(struct auditlink *l)
+{
+	if (l == NULL)
+		return;
+	drop_channel(l);
+	OPENSSL_cleanse(l->policy_key, sizeof(l->policy_key));
+	free(l);
+}
+
+static int
+hex32(const char *s, uint8_t out[32])
+{
+	if (s == NULL || strlen(s) != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+static void
+on_done(struct auditlink *l, const struct ipc_msg *m)
+{
+	struct pending *p = l->head;
+	uint8_t leaf[32];
+	json_t *j;
+	int status;
+
+	if (p == NULL || p->id != m->id || (j = ipc_msg_json(m, NULL,
+	    NULL)) == NULL) {
+		ipc_fail(l->ch, "audit answer out of order");
+		return;
+	}
+	status = json_integer_value(json_object_get(j, "status")) == 0 &&
+	    hex32(json_string_value(json_object_get(j, "leaf")), leaf) == 0 ?
+	    0 : -1;
+	if (status != 0)
+		l->failed = 1;
+	l->head = p->next;
+	if (l->head == NULL)
+		l->tail = &l->head;
+	if (p->cb != NULL)
+		p->cb(p->arg, status, status == 0 ? (uint64_t)
+		    json_integer_value(json_object_get(j, "seq")) : 0,
+		    status == 0 ? leaf : NULL);
+	free(p);
+	json_decref(j);
+}
+
+static void
+on_msg(struct ipc *c, const struct ipc_msg *m, void *arg)
+{
+	struct auditlink *l = arg;
+	json_t *j;
+
+	(void)c;
+	switch (m->type) {
+	case IPC_AUDIT_DONE:
+		on_done(l, m);
+		return;
+	case IPC_AUDIT_KEYS:
+		if ((j = ipc_msg_json(m, NULL, NULL)) == NULL ||
+		    hex32(json_string_value(json_object_get(j, "mac_key")),
+		    l->mac_key) != 0) {
+			json_decref(j);
+			ipc_fail(l->ch, "bad keys message");
+			return;
+		}
+		l->has_policy_key = hex32(json_string_value(json_object_get(j,
+		    "policy_key")), l->policy_key) == 0;
+		json_decref(j);
+		l->keyed = 1;
+		if (l->on_ready != NULL)
+			l->on_ready(l->on_ready_arg);
+		return;
+	default:
+		ipc_fail(l->ch, "unexpected message from the audit writer");
+	}
+}
+
+static void
+on_closed(struct ipc *c, const char *why, void *arg)
+{
+	struct auditlink *l = arg;
+
+	(void)c;
+	log_err("audit writer channel closed (%s): nothing more is "
+	    "forwarded until it is back", why);
+	drop_channel(l);
+}
+
+int
+auditlink_attach(struct auditlink *l, int fd)
+{
+	drop_channel(l);
+	l->failed = 0;
+	if ((l->ch = ipc_new(l->base, fd, "audit", 0, on_msg, on_closed,
+	    l)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+auditlink_ready(const struct auditlink *l)
+{
+	return l != NULL && ipc_alive(l->ch) && l->keyed;
+}
+
+void
+auditlink_on_ready(struct auditlink *l, void (*fn)(void *), void *arg)
+{
+	l->on_ready = fn;
+	l->on_ready_arg = arg;
+}
+
+int
+auditlink_failed(const struct auditlink *l)
+{
+	return l == NULL || !auditlink_ready(l) || l->failed;
+}
+
+int
+auditlink_submit(struct auditlink *l, const char *t, json_t *fields,
+    audit_cb cb, void *arg)
+{
+	struct pending *p;
+	json_t *j;
+
+	if (auditlink_failed(l) || (p = calloc(1, sizeof(*p))) == NULL) {
+		json_decref(fields);
+		return -1;
+	}
+	p->id = ++l->next_id;
+	p->cb = cb;
+	p->arg = arg;
+	j = json_pack("{s:s, s:o}", "t", t, "fields", fields ? fields :
+	    json_object());
+	if (ipc_send_json(l->ch, IPC_AUDIT_SUBMIT, p->id, j, NULL, 0) != 0) {
+		free(p);
+		return -1;
+	}
+	*l->tail = p;
+	l->tail = &p->next;
+	return 0;
+}
+
+int
+auditlink_frame_mac(const struct auditlink *l, const uint8_t *frame,
+    size_t len, char out[65])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+
+	if (!auditlink_ready(l) || HMAC(EVP_sha256(), l->mac_key,
+	    sizeof(l->mac_key), frame, len, md, &n) == NULL || n != 32)
+		return -1;
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+int
+auditlink_policy_key(const struct auditlink *l, uint8_t key[32])
+{
+	if (l == NULL || !l->has_policy_key)
+		return -1;
+	memcpy(key, l->policy_key, 32);
+	return 0;
+}
+
+void
+auditlink_checkpoint(struct auditlink *l)
+{
+	if (auditlink_ready(l))
+		(void)ipc_send(l->ch, IPC_AUDIT_CHECKPOINT, 0, NULL, 0, -1);
+}

@@ -1,0 +1,682 @@
+/*
+ * parent.c: the parent process (proc.h): binds, starts, supervises,
+ * reloads, stops.
+ *
+ * It reads the configuration and binds the listeners, then starts the
+ * children in order (audit writer, alerter, vault, worker), each only
+ * once the one before it said it is ready, and hands every new child its
+ * channels to the others.  It never opens a secret: the seeds, the audit
+ * key and the alert secret are opened by the child that uses them.
+ *
+ * A child that dies is started again, and the others get channels to the
+ * new one; a kind that dies more than RESTART_MAX times in RESTART_WINDOW
+ * seconds stops the daemon (something is wrong that restarting will not
+ * fix).  A reload starts new workers with the new configuration and lets
+ * the old ones drain; the vault re-reads the configuration itself.  A stop
+ * drains the workers first, then stops the vault and the alerter, and the
+ * audit writer last, so the final checkpoint covers every record.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "ipc.h"
+#include "log.h"
+#include "proc.h"
+#include "promsum.h"
+#include "sandbox.h"
+#include "sdnotify.h"
+
+#define RESTART_MAX	5
+#define RESTART_WINDOW	60
+#define STATE_MSG_MAX	(256u << 20)
+
+struct parent;
+
+struct child {
+	struct child	*next;
+	struct parent	*P;
+	enum proc_kind	 kind;
+	pid_t		 pid;
+	struct ipc	*ctl;
+	int		 stopped;	/* sent IPC_STOP */
+	int		 old;		/* a worker of an older configuration */
+	char		*figures;	/* its latest metrics page */
+	size_t		 figures_len;
+	uint32_t	 asked;		/* the round it has yet to answer */
+};
+
+/* A worker waiting for the daemon's metrics page. */
+struct asker {
+	struct asker	*next;
+	struct child	*c;
+	uint32_t	 id;
+};
+
+struct parent {
+	struct event_base *base;
+	struct config	*cfg;
+	const char	*conf_path;
+	int		 listen_fd, admin_fd, metrics_fd;
+	struct child	*children;
+	struct event	*ev_term, *ev_int, *ev_hup, *ev_chld;
+	int		 stopping;
+	int		 status;	/* the exit status */
+	time_t		 deaths[PROC_NKINDS][RESTART_MAX];
+	unsigned	 ndeaths[PROC_NKINDS];
+
+	/* Metrics rounds: every child's page, summed (promsum.h), with what
+	 * exited workers had counted. */
+	uint32_t	 round;
+	unsigned	 waiting;
+	struct asker	*askers;
+	struct event	*ev_round;
+	struct promsum	*carried;
+};
+
+static int spawn(struct parent *P, enum proc_kind kind);
+
+static int
+wanted(const struct config *cfg, enum proc_kind k)
+{
+	switch (k) {
+	case PROC_AUDIT:
+		return cfg->audit_dir != NULL;
+	case PROC_ALERTER:
+		return cfg->alert_url != NULL;
+	case PROC_VAULT:
+		return cfg->seeds_path != NULL || cfg->admin_enabled;
+	case PROC_WORKER:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static struct child *
+find_pid(struct parent *P, pid_t pid)
+{
+	for (struct child *c = P->children; c != NULL; c = c->next)
+		if (c->pid == pid)
+			return c;
+	return NULL;
+}
+
+static void
+stop_child(struct child *c)
+{
+	c->stopped++;
+	if (ipc_send(c->ctl, IPC_STOP, 0, NULL, 0, -1) != 0)
+		(void)kill(c->pid, SIGTERM);
+}
+
+/*
+ * The stop, in order: workers (they drain), then the vault and the
+ * alerter, then the audit writer; then the loop ends.
+ */
+static void
+advance_stop(struct parent *P)
+{
+	static const enum proc_kind order[][2] = {
+		{ PROC_WORKER, PROC_WORKER },
+		{ PROC_VAULT, PROC_ALERTER },
+		{ PROC_AUDIT, PROC_AUDIT }
+	};
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		int left = 0;
+
+		for (struct child *c = P->children; c != NULL; c = c->next) {
+			if (c->kind != order[i][0] && c->kind != order[i][1])
+				continue;
+			left++;
+			if (!c->stopped)
+				stop_child(c);
+		}
+		if (left > 0)
+			return;
+	}
+	event_base_loopexit(P->base, NULL);
+}
+
+/* What a worker asks of the parent: keeping the registry state file. */
+/* The round is over: everyone answered, or the time is up. */
+static void
+end_round(struct parent *P)
+{
+	struct promsum *ps = promsum_new();
+	struct asker *a;
+	char *text = NULL, *carried;
+	size_t len = 0, clen = 0;
+
+	event_del(P->ev_round);
+	P->waiting = 0;
+	if (ps != NULL) {
+		for (struct child *c = P->children; c != NULL; c = c->next)
+			if (c->figures != NULL)
+				(void)promsum_add(ps, c->figures,
+				    c->figures_len, 0);
+		if ((carried = promsum_text(P->carried, &clen)) != NULL)
+			(void)promsum_add(ps, carried, clen, 0);
+		free(carried);
+		text = promsum_text(ps, &len);
+		promsum_free(ps);
+	}
+	while ((a = P->askers) != NULL) {
+		P->askers = a->next;
+		if (a->c != NULL && text != NULL)
+			(void)ipc_send(a->c->ctl, IPC_STATS, a->id, text, len,
+			    -1);
+		free(a);
+	}
+	free(text);
+}
+
+static void
+on_round_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	end_round(arg);
+}
+
+/* A worker serves /metrics: ask every child for its page. */
+static void
+ask_figures(struct parent *P, struct child *from, uint32_t id)
+{
+	struct timeval tv = { 1, 0 };
+	struct asker *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return;
+	a->c = from;
+	a->id = id;
+	a->next = P->askers;
+	P->askers = a;
+	if (P->waiting > 0)
+		return;		/* answered with the round under way */
+	P->round++;
+	for (struct child *c = P->children; c != NULL; c = c->next)
+		if (ipc_send(c->ctl, IPC_STATS_REQ, P->round, NULL, 0,
+		    -1) == 0) {
+			c->asked = P->round;
+			P->waiting++;
+		}
+	if (P->waiting == 0)
+		end_round(P);
+	else
+		event_add(P->ev_round, &tv);
+}
+
+static void
+got_figures(struct child *c, const struct ipc_msg *m)
+{
+	struct parent *P = c->P;
+	char *copy;
+
+	if ((copy = malloc(m->len + 1)) == NULL)
+		return;
+	memcpy(copy, m->data, m->len);
+	copy[m->len] = '\0';
+	free(c->figures);
+	c->figures = copy;
+	c->figures_len = m->len;
+	if (m->id != 0 && c->asked == m->id && m->id == P->round) {
+		c->asked = 0;
+		if (P->waiting > 0 && --P->waiting == 0)
+			end_round(P);
+	}
+}
+
+static void
+child_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct child *c = arg;
+
+	if (m->type == IPC_STATS) {
+		got_figures(c, m);
+		return;
+	}
+	if (m->type == IPC_STATS_REQ && c->kind == PROC_WORKER) {
+		ask_figures(c->P, c, m->id);
+		return;
+	}
+
+	if (m->type == IPC_STATE_SAVE && c->kind == PROC_WORKER) {
+		/* An old worker's view is older than the new one's. */
+		if (c->old || c->P->cfg->regstate_path == NULL)
+			return;
+		if (file_replace(c->P->cfg->regstate_path, (const char *)m->data,
+		    m->len, 0600) != 0)
+			log_err("cannot write the state file %s: %s",
+			    c->P->cfg->regstate_path, strerror(errno));
+		return;
+	}
+	ipc_fail(ch, "unexpected message from a child");
+}
+
+static void
+child_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct child *c = arg;
+
+	(void)why;
+	/* A child told to stop closes its channel on its way out; any
+	 * other close means it is dead or broken.  SIGCHLD does the rest. */
+	ipc_free(ch);
+	c->ctl = NULL;
+	if (!c->stopped)
+		(void)kill(c->pid, SIGKILL);
+}
+
+static int
+send_peer(struct child *to, enum proc_kind kind, int fd)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "{\"peer\":\"%s\"}",
+	    proc_name(kind));
+
+	return ipc_send(to->ctl, IPC_PEER, 0, buf, (size_t)n, fd);
+}
+
+/* Give a and b a channel to each other. */
+static int
+introduce(struct child *a, struct child *b)
+{
+	int fds[2], r;
+
+	if (ipc_pair(fds) != 0)
+		return -1;
+	r = send_peer(a, b->kind, fds[0]) | send_peer(b, a->kind, fds[1]);
+	close(fds[0]);
+	close(fds[1]);
+	return r;
+}
+
+/* Block until the child says it is ready; -1 when it died first. */
+static int
+wait_ready(int fd)
+{
+	uint8_t h[IPC_HDR_LEN];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(h)) {
+		n = read(fd, h + got, sizeof(h) - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return h[4] == IPC_READY && h[0] == 0 && h[1] == 0 && h[2] == 0 &&
+	    h[3] == 0 ? 0 : -1;
+}
+
+static int
+spawn(struct parent *P, enum proc_kind kind)
+{
+	struct child *c;
+	int fds[2], keep[4], nkeep = 0, rc;
+	pid_t pid;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL || ipc_pair(fds) != 0) {
+		free(c);
+		log_err("cannot start the %s process: %s", proc_name(kind),
+		    strerror(errno));
+		return -1;
+	}
+	c->P = P;
+	c->kind = kind;
+	if ((pid = fork()) == -1) {
+		log_err("fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		free(c);
+		return -1;
+	}
+	if (pid == 0) {
+		keep[nkeep++] = fds[1];
+		if (kind == PROC_WORKER) {
+			keep[nkeep++] = P->listen_fd;
+			if (P->metrics_fd != -1)
+				keep[nkeep++] = P->metrics_fd;
+		} else if (kind == PROC_VAULT && P->admin_fd != -1)
+			keep[nkeep++] = P->admin_fd;
+		proc_child_setup(kind, keep, (size_t)nkeep);
+		switch (kind) {
+		case PROC_AUDIT:
+			rc = audit_proc(P->cfg, fds[1]);
+			break;
+		case PROC_ALERTER:
+			rc = alerter_proc(P->cfg, P->conf_path, fds[1]);
+			break;
+		case PROC_VAULT:
+			rc = vault_proc(P->cfg, P->conf_path, fds[1],
+			    P->admin_fd);
+			break;
+		default:
+			rc = worker_proc(P->cfg, P->conf_path, fds[1],
+			    P->listen_fd, P->metrics_fd);
+			break;
+		}
+		exit(rc);
+	}
+	close(fds[1]);
+	c->pid = pid;
+	if (wait_ready(fds[0]) != 0) {
+		log_err("the %s process failed to start", proc_name(kind));
+		close(fds[0]);
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+		free(c);
+		return -1;
+	}
+	if ((c->ctl = ipc_new(P->base, fds[0], proc_name(kind), kind ==
+	    PROC_WORKER ? STATE_MSG_MAX : 0, child_msg, child_closed, c)) ==
+	    NULL) {
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+		free(c);
+		return -1;
+	}
+	for (struct child *o = P->children; o != NULL; o = o->next)
+		if (proc_talk(kind, o->kind) && o->ctl != NULL &&
+		    introduce(c, o) != 0)
+			log_err("cannot connect the %s and %s processes",
+			    proc_name(kind), proc_name(o->kind));
+	c->next = P->children;
+	P->children = c;
+	log_info("%s process %ld started", proc_name(kind), (long)pid);
+	return 0;
+}
+
+static void
+unlink_child(struct parent *P, struct child *c)
+{
+	struct child **pp;
+
+	for (pp = &P->children; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	/* Its counters stay in the sum: they must never go back. */
+	if (c->figures != NULL && P->carried != NULL)
+		(void)promsum_add(P->carried, c->figures, c->figures_len, 1);
+	for (struct asker *a = P->askers; a != NULL; a = a->next)
+		if (a->c == c)
+			a->c = NULL;
+	if (c->asked != 0 && c->asked == P->round && P->waiting > 0 &&
+	    --P->waiting == 0)
+		end_round(P);
+	ipc_free(c->ctl);
+	free(c->figures);
+	free(c);
+}
+
+/* Too many deaths of one kind in the window: restarting will not help. */
+static int
+restart_allowed(struct parent *P, enum proc_kind k)
+{
+	time_t now = time(NULL);
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < P->ndeaths[k] && i < RESTART_MAX; i++)
+		if (now - P->deaths[k][i] < RESTART_WINDOW)
+			n++;
+	P->deaths[k][P->ndeaths[k]++ % RESTART_MAX] = now;
+	return n < RESTART_MAX;
+}
+
+static void
+on_chld(evutil_socket_t sig, short what, void *arg)
+{
+	struct parent *P = arg;
+	struct child *c;
+	enum proc_kind kind;
+	int status, old;
+	pid_t pid;
+
+	(void)sig;
+	(void)what;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((c = find_pid(P, pid)) == NULL)
+			continue;
+		kind = c->kind;
+		old = c->old;
+		if (WIFSIGNALED(status))
+			log_err("%s process %ld killed by signal %d",
+			    proc_name(kind), (long)pid, WTERMSIG(status));
+		else if (!P->stopping && !old)
+			log_err("%s process %ld exited with status %d",
+			    proc_name(kind), (long)pid, WEXITSTATUS(status));
+		unlink_child(P, c);
+		if (P->stopping) {
+			advance_stop(P);
+			continue;
+		}
+		if (old)
+			continue;	/* drained after a reload */
+		if (!restart_allowed(P, kind)) {
+			log_err("the %s process died %d times within %ds: "
+			    "stopping", proc_name(kind), RESTART_MAX,
+			    RESTART_WINDOW);
+			P->status = 1;
+			P->stopping = 2;
+			advance_stop(P);
+			continue;
+		}
+		if (spawn(P, kind) != 0) {
+			P->status = 1;
+			P->stopping = 2;
+			advance_stop(P);
+		}
+	}
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct parent *P = arg;
+
+	(void)what;
+	if (P->stopping++) {
+		log_notice("second signal %d: stopping now", (int)sig);
+		/* A second STOP makes a draining worker quit at once. */
+		for (struct child *c = P->children; c != NULL; c = c->next)
+			if (c->kind == PROC_WORKER)
+				stop_child(c);
+		return;
+	}
+	log_notice("signal %d: draining the workers (a second signal stops "
+	    "at once)", (int)sig);
+	sd_notify_state("STOPPING=1");
+	advance_stop(P);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct parent *P = arg;
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg;
+
+	(void)sig;
+	(void)what;
+	if (P->stopping)
+		return;
+	log_notice("SIGHUP: reloading %s", P->conf_path);
+	sd_notify_reloading();
+	if ((cfg = config_load(P->conf_path, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("%s", errs.msgs[i]);
+		config_errors_clear(&errs);
+		log_err("reload failed: keeping the running configuration");
+		sd_notify_state("READY=1");
+		return;
+	}
+	config_errors_clear(&errs);
+	if (cfg->listen.len != P->cfg->listen.len || memcmp(&cfg->listen.ss,
+	    &P->cfg->listen.ss, cfg->listen.len) != 0)
+		log_warn("reload: a new listen address needs a restart");
+	for (int k = 0; k < PROC_NKINDS; k++)
+		if (k != PROC_WORKER && wanted(cfg, k) != wanted(P->cfg, k))
+			log_warn("reload: starting or stopping the %s process "
+			    "needs a restart", proc_name(k));
+	if ((cfg->watch_clid == NULL) != (P->cfg->watch_clid == NULL))
+		log_warn("reload: starting or stopping the watch session "
+		    "needs a restart");
+	config_unref(P->cfg);
+	P->cfg = cfg;
+	/* Old workers finish their sessions with the old configuration. */
+	for (struct child *c = P->children; c != NULL; c = c->next) {
+		if (c->kind == PROC_WORKER && !c->old) {
+			c->old = 1;
+			(void)ipc_send(c->ctl, IPC_RETIRE, 0, NULL, 0, -1);
+		} else if (c->kind != PROC_WORKER)
+			(void)ipc_send(c->ctl, IPC_RELOAD, 0, NULL, 0, -1);
+	}
+	if (spawn(P, PROC_WORKER) != 0) {
+		log_err("reload: cannot start a worker with the new "
+		    "configuration: stopping");
+		P->status = 1;
+		P->stopping = 2;
+		advance_stop(P);
+		return;
+	}
+	log_notice("reload done: new sessions use the new configuration");
+	sd_notify_state("READY=1");
+}
+
+static int
+bind_all(struct parent *P, char *err, size_t errlen)
+{
+	const struct config *cfg = P->cfg;
+
+	if ((P->listen_fd = proc_bind(&cfg->listen, 511, err, errlen)) == -1)
+		return -1;
+	if (cfg->admin_enabled && (P->admin_fd = proc_bind(&cfg->admin_listen,
+	    64, err, errlen)) == -1)
+		return -1;
+	if (cfg->metrics_listen.text[0] != '\0' && (P->metrics_fd =
+	    proc_bind(&cfg->metrics_listen, 16, err, errlen)) == -1)
+		return -1;
+	return 0;
+}
+
+int
+parent_run(struct config *cfg, const char *conf_path)
+{
+	static const enum proc_kind order[] = { PROC_AUDIT, PROC_ALERTER,
+	    PROC_VAULT, PROC_WORKER };
+	struct parent P;
+	char err[512];
+
+	memset(&P, 0, sizeof(P));
+	P.cfg = config_ref(cfg);
+	P.conf_path = conf_path;
+	P.listen_fd = P.admin_fd = P.metrics_fd = -1;
+	P.status = 1;
+	signal(SIGPIPE, SIG_IGN);
+	if ((P.base = event_base_new()) == NULL) {
+		log_err("cannot create the event loop");
+		goto out;
+	}
+	/* Root stays root only when told to (the children drop). */
+	if (geteuid() == 0 && cfg->user == NULL) {
+		if (strcmp(cfg->run_as_root, "yes") != 0) {
+			log_err("refusing to keep running as root: set "
+			    "[gateway] user (or run_as_root = yes)");
+			goto out;
+		}
+		log_warn("running as root (run_as_root = yes); workers run "
+		    "as nobody in their sandbox");
+	}
+	if (sandbox_check_dir(cfg->chroot_dir, err, sizeof(err)) != 0 ||
+	    bind_all(&P, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	P.ev_term = evsignal_new(P.base, SIGTERM, on_stop, &P);
+	P.ev_int = evsignal_new(P.base, SIGINT, on_stop, &P);
+	P.ev_hup = evsignal_new(P.base, SIGHUP, on_hup, &P);
+	P.ev_chld = evsignal_new(P.base, SIGCHLD, on_chld, &P);
+	P.ev_round = evtimer_new(P.base, on_round_timeout, &P);
+	if (P.ev_round == NULL || (P.carried = promsum_new()) == NULL) {
+		log_err("out of memory");
+		goto out;
+	}
+	if (P.ev_term == NULL || P.ev_int == NULL || P.ev_hup == NULL ||
+	    P.ev_chld == NULL || event_add(P.ev_term, NULL) ||
+	    event_add(P.ev_int, NULL) || event_add(P.ev_hup, NULL) ||
+	    event_add(P.ev_chld, NULL)) {
+		log_err("cannot set up signal handling");
+		goto out;
+	}
+	if (cfg->metrics_listen.text[0] != '\0')
+		log_notice("metrics on http://%s/metrics",
+		    cfg->metrics_listen.text);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (wanted(cfg, order[i]) && spawn(&P, order[i]) != 0)
+			goto out;
+	log_notice("eppgw %s: listening on %s, registry %s (%s)",
+	    EPPGW_VERSION, cfg->listen.text, cfg->up_address.text,
+	    cfg->up_server_name);
+	sd_notify_state("READY=1\nSTATUS=serving");
+	P.status = 0;
+	event_base_dispatch(P.base);
+out:
+	/* Whatever is still running goes, in the stop order. */
+	if (P.children != NULL && P.base != NULL) {
+		P.stopping = 2;
+		advance_stop(&P);
+		if (P.children != NULL)
+			event_base_dispatch(P.base);
+	}
+	for (struct child *c = P.children, *n; c != NULL; c = n) {
+		n = c->next;
+		(void)kill(c->pid, SIGKILL);
+		(void)waitpid(c->pid, NULL, 0);
+		ipc_free(c->ctl);
+		free(c->figures);
+		free(c);
+	}
+	if (P.listen_fd != -1)
+		close(P.listen_fd);
+	if (P.admin_fd != -1)
+		close(P.admin_fd);
+	if (P.metrics_fd != -1)
+		close(P.metrics_fd);
+	if (P.ev_term)
+		event_free(P.ev_term);
+	if (P.ev_int)
+		event_free(P.ev_int);
+	if (P.ev_hup)
+		event_free(P.ev_hup);
+	if (P.ev_chld)
+		event_free(P.ev_chld);
+	while (P.askers != NULL) {
+		struct asker *a = P.askers;
+
+		P.askers = a->next;
+		free(a);
+	}
+	if (P.ev_round)
+		event_free(P.ev_round);
+	promsum_free(P.carried);
+	if (P.base)
+		event_base_free(P.base);
+	config_unref(P.cfg);
+	log_notice("stopped");
+	return P.status;
+}

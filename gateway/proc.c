@@ -1,0 +1,166 @@
+/*
+ * proc.c: what every eppgw process shares (proc.h).
+ */
+#define _GNU_SOURCE	/* setresuid(2), close_range(2) */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "proc.h"
+
+static const char *const names[PROC_NKINDS] = {
+	"audit", "alerter", "vault", "worker"
+};
+
+const char *
+proc_name(enum proc_kind k)
+{
+	return k < PROC_NKINDS ? names[k] : "?";
+}
+
+int
+proc_kind_by_name(const char *name)
+{
+	for (int k = 0; k < PROC_NKINDS; k++)
+		if (name != NULL && strcmp(name, names[k]) == 0)
+			return k;
+	return -1;
+}
+
+/*
+ * Who talks to whom: everyone writes audit records and alerts; workers
+ * ask the vault.  The audit writer and the alerter talk to each other (a
+ * dropped alert is recorded).
+ */
+int
+proc_talk(enum proc_kind a, enum proc_kind b)
+{
+	if (a == b)
+		return 0;
+	if (a == PROC_AUDIT || b == PROC_AUDIT || a == PROC_ALERTER ||
+	    b == PROC_ALERTER)
+		return 1;
+	return (a == PROC_VAULT && b == PROC_WORKER) ||
+	    (a == PROC_WORKER && b == PROC_VAULT);
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+proc_child_setup(enum proc_kind k, const int *keep, size_t nkeep)
+{
+	static const int sigs[] = { SIGINT, SIGHUP, SIGTERM, SIGCHLD,
+	    SIGUSR1, SIGUSR2 };
+	char comm[16];
+	int sorted[16];
+	unsigned lo = 3;
+	size_t n = 0;
+
+	snprintf(comm, sizeof(comm), "eppgw-%s", proc_name(k));
+	(void)prctl(PR_SET_NAME, comm, 0, 0, 0);
+	/* The parent's death must not leave a child serving alone. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	/* Ctrl-C and hang-ups reach the whole process group: only the
+	 * parent acts on them, and tells the children. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+	for (size_t i = 0; i < nkeep && n < 16; i++)
+		if (keep[i] >= 3)
+			sorted[n++] = keep[i];
+	qsort(sorted, n, sizeof(int), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)sorted[i] > lo)
+			(void)close_range(lo, (unsigned)sorted[i] - 1, 0);
+		lo = (unsigned)sorted[i] + 1;
+	}
+	(void)close_range(lo, ~0U, 0);
+	log_reopen();
+}
+
+int
+proc_ready(int ctl_fd)
+{
+	uint8_t h[IPC_HDR_LEN] = { 0 };
+
+	h[4] = IPC_READY;
+	return write(ctl_fd, h, sizeof(h)) == (ssize_t)sizeof(h) ? 0 : -1;
+}
+
+/*
+ * Give up root for good.  Without [gateway] user a root daemon stays root
+ * only when told to (run_as_root = yes).
+ */
+int
+proc_drop_privileges(const struct config *cfg)
+{
+	struct passwd *pw;
+
+	if (cfg->user == NULL) {
+		if (geteuid() != 0)
+			return 0;
+		if (strcmp(cfg->run_as_root, "yes") != 0) {
+			log_err("refusing to keep running as root: set "
+			    "[gateway] user (or run_as_root = yes)");
+			return -1;
+		}
+		return 0;
+	}
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		log_err("user %s: no such user", cfg->user);
+		return -1;
+	}
+	if (geteuid() != 0 && geteuid() == pw->pw_uid)
+		return 0;	/* already that user */
+	if (setgroups(1, &pw->pw_gid) != 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+		log_err("cannot drop privileges to %s: %s", cfg->user,
+		    strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		log_err("privileges could be regained after dropping them");
+		return -1;
+	}
+	return 0;
+}
+
+int
+proc_bind(const struct sockaddr_cfg *addr, int backlog, char *err,
+    size_t errlen)
+{
+	int fd, on = 1;
+
+	if ((fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 ||
+	    listen(fd, backlog) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr->text,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}

@@ -1,0 +1,422 @@
+/*
+ * vault.c: the vault process (proc.h).
+ *
+ * It alone reads the TOTP seeds and the approval state, and serves the
+ * admin API, where approvers' HTTP is parsed.  Workers ask it whether a
+ * protected change needs an approval or may consume a ticket
+ * (vaultlink.h); it asks a worker about registry truth for the admin API
+ * (stateq.h) and tells the workers of lock-list edits.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "admin.h"
+#include "alertlink.h"
+#include "approval.h"
+#include "auditlink.h"
+#include "config.h"
+#include "ipc.h"
+#include "lock.h"
+#include "metrics.h"
+#include "log.h"
+#include "policy.h"
+#include "proc.h"
+#include "sandbox.h"
+
+#define MAX_WORKERS	64
+
+struct question {
+	struct question	*next;
+	uint32_t	 id;
+	struct ipc	*worker;
+	void		(*done)(void *, json_t *);
+	void		*darg;
+};
+
+struct vault {
+	struct event_base *base;
+	struct config	*cfg;
+	const char	*conf_path;
+	struct approvals *approvals;
+	struct admin	*admin;
+	struct auditlink *audit;
+	struct alertlink *alert;
+	struct ipc	*ctl;
+	struct ipc	*workers[MAX_WORKERS];
+	struct question	*questions;
+	uint32_t	 next_id;
+};
+
+static struct config *
+current_config(void *arg)
+{
+	return ((struct vault *)arg)->cfg;
+}
+
+static int
+hex32(const char *s, uint8_t out[32])
+{
+	if (s == NULL || strlen(s) != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* Bounds a worker's question must keep (approval.h, policy.h). */
+#define CANON_MAX	(64 * 1024)
+#define NAME_MAX_Q	256
+
+static void
+require(struct vault *v, struct ipc *ch, const struct ipc_msg *m)
+{
+	const char *canon, *object, *clid, *requester, *reason = NULL;
+	char id[13] = "", approver[APPROVAL_NAME_MAX] = "";
+	enum approval_need need = NEED_APPROVAL;
+	uint8_t digest[32];
+	json_t *j;
+	int rc;
+
+	if ((j = ipc_msg_json(m, NULL, NULL)) == NULL ||
+	    hex32(json_string_value(json_object_get(j, "digest")),
+	    digest) != 0 ||
+	    (canon = json_string_value(json_object_get(j, "canonical"))) ==
+	    NULL || strlen(canon) > CANON_MAX ||
+	    (object = json_string_value(json_object_get(j, "object"))) ==
+	    NULL || strlen(object) > NAME_MAX_Q ||
+	    (clid = json_string_value(json_object_get(j, "clid"))) == NULL ||
+	    strlen(clid) > NAME_MAX_Q ||
+	    (requester = json_string_value(json_object_get(j, "requester"))) ==
+	    NULL || strlen(requester) >= APPROVAL_NAME_MAX) {
+		json_decref(j);
+		ipc_fail(ch, "malformed approval question");
+		return;
+	}
+	rc = v->approvals == NULL ? -1 : approvals_require(v->approvals,
+	    digest, canon, object, clid, requester, &need, id, &reason,
+	    approver);
+	(void)ipc_send_json(ch, IPC_VAULT_VERDICT, m->id, json_pack(
+	    "{s:i, s:b, s:s, s:s, s:s}", "rc", rc, "ticket", rc == 0 &&
+	    need == NEED_NONE, "id", id, "reason", reason ? reason : "",
+	    "approver", approver), NULL, 0);
+	json_decref(j);
+}
+
+static void
+answer(struct vault *v, struct ipc *ch, const struct ipc_msg *m)
+{
+	struct question **pp, *q;
+	json_t *j;
+
+	for (pp = &v->questions; (q = *pp) != NULL; pp = &q->next)
+		if (q->id == m->id && q->worker == ch)
+			break;
+	if (q == NULL || (j = ipc_msg_json(m, NULL, NULL)) == NULL) {
+		ipc_fail(ch, "answer to no question");
+		return;
+	}
+	*pp = q->next;
+	q->done(q->darg, j);
+	free(q);
+}
+
+static void
+worker_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct vault *v = arg;
+
+	switch (m->type) {
+	case IPC_VAULT_REQUIRE:
+		require(v, ch, m);
+		return;
+	case IPC_STATE_ANSWER:
+		answer(v, ch, m);
+		return;
+	default:
+		ipc_fail(ch, "unexpected message for the vault");
+	}
+}
+
+/* Questions a worker took with it: no answer (admin replies 503). */
+static void
+drop_questions(struct vault *v, struct ipc *ch)
+{
+	struct question **pp = &v->questions, *q;
+
+	while ((q = *pp) != NULL) {
+		if (ch != NULL && q->worker != ch) {
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		q->done(q->darg, NULL);
+		free(q);
+	}
+}
+
+static void
+worker_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct vault *v = arg;
+
+	(void)why;
+	for (int i = 0; i < MAX_WORKERS; i++)
+		if (v->workers[i] == ch)
+			v->workers[i] = NULL;
+	drop_questions(v, ch);
+	ipc_free(ch);
+}
+
+static int
+ask(void *arg, json_t *question, void (*done)(void *, json_t *), void *darg)
+{
+	struct vault *v = arg;
+	struct question *q;
+	struct ipc *w = NULL;
+
+	for (int i = 0; i < MAX_WORKERS && w == NULL; i++)
+		if (ipc_alive(v->workers[i]))
+			w = v->workers[i];
+	if (w == NULL || (q = calloc(1, sizeof(*q))) == NULL) {
+		json_decref(question);
+		return -1;
+	}
+	q->id = ++v->next_id;
+	q->worker = w;
+	q->done = done;
+	q->darg = darg;
+	if (ipc_send_json(w, IPC_STATE_QUERY, q->id, question, NULL, 0) != 0) {
+		free(q);
+		return -1;
+	}
+	q->next = v->questions;
+	v->questions = q;
+	return 0;
+}
+
+static void
+locks_changed(void *arg, const char *op, const char *name)
+{
+	struct vault *v = arg;
+
+	for (int i = 0; i < MAX_WORKERS; i++)
+		if (ipc_alive(v->workers[i]))
+			(void)ipc_send_json(v->workers[i], IPC_LOCK, 0,
+			    json_pack("{s:s, s:s}", "op", op, "name", name),
+			    NULL, 0);
+}
+
+/*
+ * After a reload, a ticket whose requester or approver is gone, or whose
+ * approver may no longer approve that object, is dropped.
+ */
+static int
+ticket_still_valid(void *arg, const char *object, const char *requester,
+    const char *approver)
+{
+	const struct config *cfg = arg;
+	const struct principal *a;
+
+	if (config_principal_by_name(cfg, requester) == NULL)
+		return 0;
+	if (approver == NULL)
+		return 1;
+	a = config_principal_by_name(cfg, approver);
+	return a != NULL && principal_may_approve(a, object);
+}
+
+static void
+reload(struct vault *v)
+{
+	struct config_errors errs = { NULL, 0 };
+	struct config *cfg;
+	char err[512];
+
+	if ((cfg = config_load(v->conf_path, &errs)) == NULL) {
+		config_errors_clear(&errs);
+		return;	/* the parent has said why */
+	}
+	config_errors_clear(&errs);
+	config_unref(v->cfg);
+	v->cfg = cfg;
+	if (v->approvals != NULL && approvals_revalidate(v->approvals,
+	    ticket_still_valid, cfg) != 0)
+		log_err("reload: could not revalidate approval tickets");
+	if (v->admin != NULL && admin_reload(v->admin, err, sizeof(err)) != 0)
+		log_err("reload: admin listener keeps its old TLS settings: %s",
+		    err);
+}
+
+static void
+ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct vault *v = arg;
+	struct evbuffer *b;
+	json_t *j;
+	const char *peer;
+	int i;
+
+	switch (m->type) {
+	case IPC_PEER:
+		if (m->fd == -1 || (j = ipc_msg_json(m, NULL, NULL)) == NULL ||
+		    (peer = json_string_value(json_object_get(j, "peer"))) ==
+		    NULL || proc_kind_by_name(peer) < 0) {
+			if (m->fd != -1)
+				close(m->fd);
+			ipc_fail(ch, "bad peer message");
+			return;
+		}
+		if (strcmp(peer, "audit") == 0)
+			(void)auditlink_attach(v->audit, m->fd);
+		else if (strcmp(peer, "alerter") == 0)
+			(void)alertlink_attach(v->alert, m->fd);
+		else if (strcmp(peer, "worker") == 0) {
+			for (i = 0; i < MAX_WORKERS && v->workers[i] != NULL;
+			    i++)
+				;
+			if (i == MAX_WORKERS)
+				close(m->fd);
+			else
+				v->workers[i] = ipc_new(v->base, m->fd,
+				    "worker", 0, worker_msg, worker_closed, v);
+		} else
+			close(m->fd);
+		json_decref(j);
+		return;
+	case IPC_STOP:
+		event_base_loopbreak(v->base);
+		return;
+	case IPC_RELOAD:
+		reload(v);
+		return;
+	case IPC_STATS_REQ:
+		if (v->admin != NULL && (b = evbuffer_new()) != NULL) {
+			metrics_render(admin_metrics(v->admin), b);
+			(void)ipc_send(ch, IPC_STATS, m->id,
+			    evbuffer_pullup(b, -1), evbuffer_get_length(b), -1);
+			evbuffer_free(b);
+		} else
+			(void)ipc_send(ch, IPC_STATS, m->id, NULL, 0, -1);
+		return;
+	default:
+		ipc_fail(ch, "unexpected message from the parent");
+	}
+}
+
+static void
+ctl_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct vault *v = arg;
+
+	(void)ch;
+	(void)why;
+	event_base_loopbreak(v->base);
+}
+
+/*
+ * Seeds and approval state: the seeds file must be private (mode 0600,
+ * ours); a corrupt state file stops the start: an approval must never be
+ * forgotten or invented.
+ */
+static int
+open_approvals(struct vault *v)
+{
+	const struct config *cfg = v->cfg;
+	struct approval_opts o;
+	struct seeds *seeds = NULL;
+	char err[512];
+
+	if (cfg->seeds_path == NULL)
+		return 0;
+	if (seeds_load(cfg->seeds_path, &seeds, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	memset(&o, 0, sizeof(o));
+	o.state_path = cfg->state_path;
+	o.ticket_ttl = cfg->ticket_ttl;
+	o.pending_ttl = cfg->pending_ttl;
+	o.max_pending = cfg->max_pending;
+	o.max_pending_requester = cfg->max_pending_principal;
+	o.window = cfg->totp_window;
+	o.rate_attempts = cfg->rate_attempts;
+	o.rate_period = cfg->rate_period;
+	o.lockout_after = cfg->lockout_after;
+	o.global_cap = cfg->global_cap;
+	o.global_period = cfg->global_period;
+	if (approvals_open(&o, seeds, &v->approvals, err, sizeof(err)) != 0) {
+		log_err("approvals: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+vault_proc(struct config *cfg, const char *conf_path, int ctl, int admin_fd)
+{
+	struct vault v;
+	struct admin_env env;
+	char err[512];
+	int rc = 1;
+
+	memset(&v, 0, sizeof(v));
+	v.cfg = config_ref(cfg);
+	v.conf_path = conf_path;
+	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
+		log_err("vault: %s", err);
+		goto out;
+	}
+	if ((v.base = event_base_new()) == NULL ||
+	    (v.audit = auditlink_new(v.base)) == NULL ||
+	    (v.alert = alertlink_new(v.base)) == NULL ||
+	    proc_drop_privileges(cfg) != 0 || open_approvals(&v) != 0)
+		goto out;
+	if (admin_fd != -1) {
+		memset(&env, 0, sizeof(env));
+		env.config = current_config;
+		env.approvals = v.approvals;
+		env.audit = cfg->audit_dir != NULL ? v.audit : NULL;
+		env.alert = cfg->alert_url != NULL ? v.alert : NULL;
+		env.ask = ask;
+		env.locks_changed = locks_changed;
+		env.arg = &v;
+		if ((v.admin = admin_start(v.base, admin_fd, &env, err,
+		    sizeof(err))) == NULL) {
+			admin_fd = -1;
+			log_err("%s", err);
+			goto out;
+		}
+		admin_fd = -1;
+		log_notice("admin listener on %s", cfg->admin_listen.text);
+	}
+	if ((v.ctl = ipc_new(v.base, ctl, "parent", 0, ctl_msg, ctl_closed,
+	    &v)) == NULL || proc_ready(ctl) != 0)
+		goto out;
+	event_base_dispatch(v.base);
+	rc = 0;
+out:
+	if (admin_fd != -1)
+		close(admin_fd);
+	ipc_free(v.ctl);
+	for (int i = 0; i < MAX_WORKERS; i++) {
+		ipc_free(v.workers[i]);
+		v.workers[i] = NULL;
+	}
+	drop_questions(&v, NULL);
+	admin_free(v.admin);
+	approvals_free(v.approvals);
+	auditlink_free(v.audit);
+	alertlink_free(v.alert);
+	if (v.base)
+		event_base_free(v.base);
+	config_unref(v.cfg);
+	return rc;
+}

@@ -1,0 +1,426 @@
+/*
+ * worker.c: an EPP worker process (proc.h).
+ *
+ * It serves the registrar sessions: TLS, framing, parse, validate, judge,
+ * relay, and runs the watch session.  Everything it needs from disk (TLS
+ * keys and certificates, the watch password, the registry state file) is
+ * read before it enters its sandbox (sandbox.h); after that it cannot
+ * open a file, and no TOTP seed, approval state, audit signing key or
+ * alert secret was ever in its memory: those are the vault's, the audit
+ * writer's and the alerter's, reached through channels (ipc.h).
+ *
+ * It takes sessions only once every configured channel is up, so no
+ * command is ever judged without the audit log, the vault or the keys.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <libxml/catalog.h>
+#include <openssl/crypto.h>
+
+#include "alertlink.h"
+#include "auditlink.h"
+#include "config.h"
+#include "ipc.h"
+#include "lock.h"
+#include "log.h"
+#include "metrics.h"
+#include "policy.h"
+#include "proc.h"
+#include "proxy.h"
+#include "sandbox.h"
+#include "stateq.h"
+#include "vaultlink.h"
+#include "watch.h"
+
+#define DRAIN_TIMEOUT_SEC	10
+#define STATE_MSG_MAX		(256u << 20)
+
+/* A /metrics request waiting for the daemon's page from the parent. */
+struct scrape {
+	struct scrape	*next;
+	uint32_t	 id;
+	struct evhttp_request *req;
+};
+
+struct worker {
+	struct event_base *base;
+	struct config	*cfg;
+	const char	*conf_path;
+	struct proxy	*proxy;
+	struct metrics	*metrics;
+	struct watch	*watch;
+	struct auditlink *audit;	/* NULL: no audit log */
+	struct alertlink *alert;	/* NULL: no alerts */
+	struct vaultlink *vault;	/* NULL: no vault */
+	struct ipc	*ctl;
+	struct scrape	*scrapes;
+	uint32_t	 next_scrape;
+	int		 serving;
+	int		 stopping;
+};
+
+static void
+worker_metrics(void *arg, struct evbuffer *out)
+{
+	struct worker *w = arg;
+
+	watch_metrics(w->watch, proxy_regstate(w->proxy), out);
+}
+
+static void
+ask_figures(void *arg, struct evhttp_request *req)
+{
+	struct worker *w = arg;
+	struct scrape *sc;
+
+	if ((sc = calloc(1, sizeof(*sc))) == NULL) {
+		metrics_serve(req, NULL, 0);
+		return;
+	}
+	sc->id = ++w->next_scrape;
+	sc->req = req;
+	if (ipc_send(w->ctl, IPC_STATS_REQ, sc->id, NULL, 0, -1) != 0) {
+		free(sc);
+		metrics_serve(req, NULL, 0);
+		return;
+	}
+	sc->next = w->scrapes;
+	w->scrapes = sc;
+}
+
+/* The daemon's page (NULL: the parent is gone). */
+static void
+got_figures(struct worker *w, uint32_t id, const char *text, size_t len)
+{
+	struct scrape **pp, *sc;
+
+	for (pp = &w->scrapes; (sc = *pp) != NULL; ) {
+		if (text != NULL && sc->id != id) {
+			pp = &sc->next;
+			continue;
+		}
+		*pp = sc->next;
+		metrics_serve(sc->req, text, len);
+		free(sc);
+	}
+}
+
+/* This process's own figures, for the parent to add up. */
+static void
+send_figures(struct worker *w, uint32_t id)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL)
+		return;
+	metrics_render(w->metrics, b);
+	(void)ipc_send(w->ctl, IPC_STATS, id, evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b), -1);
+	evbuffer_free(b);
+}
+
+/*
+ * After a reload: the new worker takes new sessions (and the metrics
+ * listener, and the watch session); this one serves its own to their
+ * end with the configuration they started with.
+ */
+static void
+retire(struct worker *w)
+{
+	if (w->stopping++)
+		return;
+	log_info("worker %ld: retiring with %zu sessions",
+	    (long)getpid(), proxy_session_count(w->proxy));
+	metrics_stop_listening(w->metrics);
+	proxy_set_watch(w->proxy, NULL);
+	watch_free(w->watch);
+	w->watch = NULL;
+	proxy_retire(w->proxy);
+}
+
+/* The parent keeps the state file: it is written off this loop. */
+static int
+save_state(void *arg, const char *json, size_t len)
+{
+	struct worker *w = arg;
+
+	return ipc_send(w->ctl, IPC_STATE_SAVE, 0, json, len, -1);
+}
+
+/* Serve once every configured channel is up. */
+static void
+maybe_serve(struct worker *w)
+{
+	uint8_t key[32];
+
+	if (w->serving || w->stopping)
+		return;
+	if ((w->audit != NULL && !auditlink_ready(w->audit)) ||
+	    (w->alert != NULL && !alertlink_ready(w->alert)) ||
+	    (w->vault != NULL && !vaultlink_ready(w->vault)))
+		return;
+	if (w->cfg->policy != NULL && w->cfg->secret_key == NULL &&
+	    auditlink_policy_key(w->audit, key) == 0) {
+		policy_set_secret_key(w->cfg->policy, key);
+		OPENSSL_cleanse(key, sizeof(key));
+	}
+	if (w->cfg->policy != NULL && !policy_keyed(w->cfg->policy))
+		log_warn("no [policy] secret_key and no [audit] signing_key: "
+		    "hashes of authInfo values in pending changes and change "
+		    "ids are not keyed (anyone who reads them can test "
+		    "guesses)");
+	w->serving = 1;
+	proxy_start_accepting(w->proxy);
+	log_info("worker %ld: serving", (long)getpid());
+}
+
+static void
+audit_ready(void *arg)
+{
+	maybe_serve(arg);
+}
+
+/* The vault's lock-list edits and its questions about registry truth. */
+static void
+vault_request(void *arg, uint16_t type, uint32_t id, json_t *msg)
+{
+	struct worker *w = arg;
+	struct policy *pol = proxy_config(w->proxy)->policy;
+	const char *op = json_string_value(json_object_get(msg, "op"));
+	const char *name = json_string_value(json_object_get(msg, "name"));
+	const char *why = NULL;
+
+	if (type == IPC_STATE_QUERY) {
+		(void)vaultlink_answer(w->vault, id, stateq_answer(pol,
+		    proxy_regstate(w->proxy), w->watch, msg));
+		return;
+	}
+	if (pol == NULL || op == NULL || name == NULL)
+		return;
+	if (strcmp(op, "add") == 0) {
+		if (locklist_add(policy_locks_mut(pol), name, &why) != 0)
+			log_warn("lock %s from the vault: %s", name, why);
+	} else if (strcmp(op, "remove") == 0)
+		(void)locklist_remove(policy_locks_mut(pol), name);
+}
+
+static void
+on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(w->base);
+}
+
+static void
+ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { DRAIN_TIMEOUT_SEC, 0 };
+	const char *peer;
+	json_t *j;
+	int r = -1;
+
+	switch (m->type) {
+	case IPC_PEER:
+		if (m->fd == -1 || (j = ipc_msg_json(m, NULL, NULL)) == NULL ||
+		    (peer = json_string_value(json_object_get(j, "peer"))) ==
+		    NULL) {
+			if (m->fd != -1)
+				close(m->fd);
+			ipc_fail(ch, "bad peer message");
+			return;
+		}
+		if (strcmp(peer, "audit") == 0 && w->audit != NULL)
+			r = auditlink_attach(w->audit, m->fd);
+		else if (strcmp(peer, "alerter") == 0 && w->alert != NULL)
+			r = alertlink_attach(w->alert, m->fd);
+		else if (strcmp(peer, "vault") == 0 && w->vault != NULL)
+			r = vaultlink_attach(w->vault, m->fd);
+		else
+			close(m->fd);
+		if (r != 0)
+			log_warn("worker: cannot use the channel to %s", peer);
+		json_decref(j);
+		maybe_serve(w);
+		return;
+	case IPC_STOP:
+		if (w->stopping++) {
+			event_base_loopbreak(w->base);
+			return;
+		}
+		log_info("worker %ld: draining %zu sessions", (long)getpid(),
+		    proxy_session_count(w->proxy));
+		proxy_drain(w->proxy);
+		(void)event_base_once(w->base, -1, EV_TIMEOUT, on_stop_timeout,
+		    w, &tv);
+		return;
+	case IPC_RETIRE:
+		retire(w);
+		return;
+	case IPC_STATS_REQ:
+		send_figures(w, m->id);
+		return;
+	case IPC_STATS:
+		got_figures(w, m->id, (const char *)m->data, m->len);
+		return;
+	case IPC_RELOAD:
+		return;	/* a reload starts new workers */
+	default:
+		ipc_fail(ch, "unexpected message from the parent");
+	}
+}
+
+static void
+ctl_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)ch;
+	(void)why;
+	/* The parent is gone: nobody supervises, nothing is kept. */
+	w->ctl = NULL;
+	ipc_free(ch);
+	got_figures(w, 0, NULL, 0);
+	event_base_loopbreak(w->base);
+}
+
+/* Who the worker runs as once sandboxed: the daemon's user, or nobody
+ * when root was allowed to stay root (the worker needs no file). */
+static void
+sandbox_user(const struct config *cfg, struct sandbox_opts *o)
+{
+	struct passwd *pw;
+
+	o->drop = 0;
+	if (geteuid() != 0)
+		return;
+	pw = getpwnam(cfg->user != NULL ? cfg->user : "nobody");
+	if (pw == NULL)
+		return;
+	o->uid = pw->pw_uid;
+	o->gid = pw->pw_gid;
+	o->drop = 1;
+}
+
+int
+worker_proc(struct config *cfg, const char *conf_path, int ctl,
+    int listen_fd, int metrics_fd)
+{
+	struct worker w;
+	struct sandbox_opts so;
+	char err[512];
+	int rc = 1;
+
+	memset(&w, 0, sizeof(w));
+	w.cfg = cfg;
+	w.conf_path = conf_path;
+	if ((w.base = event_base_new()) == NULL ||
+	    (w.metrics = metrics_new()) == NULL)
+		goto out;
+	if ((cfg->audit_dir != NULL && (w.audit = auditlink_new(w.base)) ==
+	    NULL) || (cfg->alert_url != NULL && (w.alert =
+	    alertlink_new(w.base)) == NULL) || ((cfg->seeds_path != NULL ||
+	    cfg->admin_enabled) && (w.vault = vaultlink_new(w.base)) == NULL))
+		goto out;
+	if ((w.proxy = proxy_new(w.base, cfg, err, sizeof(err))) == NULL ||
+	    proxy_listen(w.proxy, listen_fd, err, sizeof(err)) != 0) {
+		listen_fd = -1;
+		log_err("%s", err);
+		goto out;
+	}
+	listen_fd = -1;
+	proxy_set_metrics(w.proxy, w.metrics);
+	proxy_set_audit(w.proxy, w.audit);
+	proxy_set_alerter(w.proxy, w.alert);
+	proxy_set_vault(w.proxy, w.vault);
+	metrics_set_extra(w.metrics, worker_metrics, &w);
+	metrics_set_source(w.metrics, ask_figures, &w);
+	if (metrics_fd != -1) {
+		if (metrics_listen(w.metrics, w.base, metrics_fd, err,
+		    sizeof(err)) != 0) {
+			metrics_fd = -1;
+			log_err("%s", err);
+			goto out;
+		}
+		metrics_fd = -1;
+	}
+	if ((w.ctl = ipc_new(w.base, ctl, "parent", STATE_MSG_MAX, ctl_msg,
+	    ctl_closed, &w)) == NULL)
+		goto out;
+	if (cfg->watch_clid != NULL) {
+		if ((w.watch = watch_new(w.base, cfg,
+		    proxy_client_ctx(w.proxy), proxy_regstate(w.proxy), err,
+		    sizeof(err))) == NULL) {
+			log_err("watch: %s", err);
+			goto out;
+		}
+		watch_set_audit(w.watch, w.audit);
+		watch_set_alerter(w.watch, w.alert);
+		watch_set_saver(w.watch, save_state, &w);
+		proxy_set_watch(w.proxy, w.watch);
+	}
+	if (w.audit != NULL)
+		auditlink_on_ready(w.audit, audit_ready, &w);
+	if (w.vault != NULL)
+		vaultlink_on_request(w.vault, vault_request, &w);
+
+	/*
+	 * Everything from disk is in: from here on, nothing more.  What
+	 * libraries would read lazily is settled now: the time zone (UTC,
+	 * as every time the gateway writes), libxml2's catalogs (none), and
+	 * jansson's hash seed (it would read /dev/urandom on first use).
+	 */
+	if (setenv("TZ", "UTC0", 1) == 0)
+		tzset();
+	xmlCatalogSetDefaults(XML_CATA_ALLOW_NONE);
+	json_object_seed(0);
+	memset(&so, 0, sizeof(so));
+	so.chroot_dir = geteuid() == 0 ? cfg->chroot_dir : NULL;
+	sandbox_user(cfg, &so);
+	if (sandbox_enter(&so, err, sizeof(err)) != 0 ||
+	    sandbox_verify(conf_path, err, sizeof(err)) != 0) {
+		log_err("worker: sandbox: %s", err);
+		goto out;
+	}
+	if (proc_ready(ctl) != 0)
+		goto out;
+	maybe_serve(&w);
+	event_base_dispatch(w.base);
+	log_notice("worker %ld: stopped with %zu sessions open",
+	    (long)getpid(), proxy_session_count(w.proxy));
+	rc = 0;
+out:
+	if (listen_fd != -1)
+		close(listen_fd);
+	if (metrics_fd != -1)
+		close(metrics_fd);
+	/* The watch hands its state over one last time; sessions closing
+	 * after it must not reach for it. */
+	if (w.proxy != NULL)
+		proxy_set_watch(w.proxy, NULL);
+	watch_free(w.watch);
+	proxy_free(w.proxy);
+	/* What this worker counted outlives it in the parent's sum. */
+	if (w.ctl != NULL && w.metrics != NULL)
+		send_figures(&w, 0);
+	got_figures(&w, 0, NULL, 0);
+	ipc_flush(w.ctl);
+	ipc_free(w.ctl);
+	vaultlink_free(w.vault);
+	auditlink_free(w.audit);
+	alertlink_free(w.alert);
+	metrics_free(w.metrics);
+	if (w.base)
+		event_base_free(w.base);
+	return rc;
+}

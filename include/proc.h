@@ -1,0 +1,68 @@
+/*
+ * proc.h: eppgw's processes (docs/privsep.md, eppgw(8) PRIVILEGE
+ * SEPARATION).
+ *
+ *   parent   reads the configuration, binds the listeners, starts and
+ *            supervises the others, reloads; holds no secret.
+ *   audit    the audit log: its directory, its signing key, group commit.
+ *   alerter  the webhook HMAC secret and the deliveries.
+ *   vault    TOTP seeds, approval state, the admin API listener.
+ *   worker   the registrar sessions: TLS, framing, parse, validate,
+ *            judge, relay; the watch session.  Sandboxed after start-up:
+ *            no secret of the others ever enters it.
+ *
+ * The parent hands each child its channels to the others (ipc.h,
+ * IPC_PEER).  Every child exits when its channel to the parent closes.
+ */
+#ifndef EPPGW_PROC_H
+#define EPPGW_PROC_H
+
+#include <stddef.h>
+
+struct config;
+struct sockaddr_cfg;
+
+enum proc_kind {
+	PROC_AUDIT = 0,
+	PROC_ALERTER,
+	PROC_VAULT,
+	PROC_WORKER,
+	PROC_NKINDS
+};
+
+/* "audit", "alerter", "vault", "worker". */
+const char *proc_name(enum proc_kind k);
+/* The kind named, or -1. */
+int proc_kind_by_name(const char *name);
+/* Whether processes of these kinds talk to each other. */
+int proc_talk(enum proc_kind a, enum proc_kind b);
+
+/*
+ * In a new child: name it ("eppgw-worker" in /proc/PID/comm), put the
+ * signals back to their defaults (the terminal's SIGINT and SIGHUP are
+ * the parent's business), close every descriptor but 0-2 and keep[],
+ * reconnect syslog.
+ */
+void proc_child_setup(enum proc_kind k, const int *keep, size_t nkeep);
+/* Tell the parent a child is ready, on its channel (blocking). */
+int proc_ready(int ctl_fd);
+
+/* A bound, listening, non-blocking socket on addr, or -1 with err. */
+int proc_bind(const struct sockaddr_cfg *addr, int backlog, char *err,
+    size_t errlen);
+
+/* Drop to the configured user (a no-op when not root). -1 logged. */
+int proc_drop_privileges(const struct config *cfg);
+
+/* Child entry points: each returns the process's exit status. */
+int audit_proc(struct config *cfg, int ctl);
+int alerter_proc(struct config *cfg, const char *conf_path, int ctl);
+int vault_proc(struct config *cfg, const char *conf_path, int ctl,
+    int admin_fd);
+int worker_proc(struct config *cfg, const char *conf_path, int ctl,
+    int listen_fd, int metrics_fd);
+
+/* The parent: run everything until stopped; the exit status. */
+int parent_run(struct config *cfg, const char *conf_path);
+
+#endif
