@@ -67,6 +67,9 @@ struct vstate {
 	size_t		 nnames;
 	long		 cur_index;
 	int		 break_pending;	/* the next line is an accepted break */
+	int		 unknown_v;	/* a record of a version not known */
+	uint64_t	 unknown_v_seq;
+	char		 unknown_v_text[17];
 };
 
 static void
@@ -448,8 +451,9 @@ add_target(struct vstate *st, const char *path, enum target_kind kind)
 	snprintf(t->src, sizeof(t->src), "%s", path);
 	cs = checkpoint_open(note, len, st->o->vkey, &t->cp, err, sizeof(err));
 	if (cs != CHECKPOINT_OK) {
-		fail(st, kind == T_KNOWN ? AUDIT_CANNOT : AUDIT_TAMPERED,
-		    "%s: %s", path, err);
+		/* Evidence the reviewer vouches for that does not match
+		 * this log is a finding, not an inability to verify. */
+		fail(st, AUDIT_TAMPERED, "%s: %s", path, err);
 		return -1;
 	}
 	return 0;
@@ -757,17 +761,37 @@ verify_line(struct vstate *st, const char *p, size_t len, uint64_t seg_seq,
 		fail(st, AUDIT_TAMPERED, "missing v, seq, ts, t or prev");
 		return -1;
 	}
-	if (!span_is(&f.v, "1")) {
-		fail(st, AUDIT_CANNOT, "unknown record version %.*s",
-		    (int)(f.v.n > 16 ? 16 : f.v.n), f.v.p);
-		return -1;
-	}
 	if (span_u64(&f.seq, &seq) == -1 || seq != r->records) {
 		fail(st, AUDIT_TAMPERED, "seq %.*s, expected %llu (a record "
 		    "was removed, duplicated or moved)",
 		    (int)(f.seq.n > 24 ? 24 : f.seq.n), f.seq.p,
 		    (unsigned long long)r->records);
 		return -1;
+	}
+	/*
+	 * A version this verifier does not know is read as an opaque record
+	 * (its leaf still goes into the tree): if a trusted checkpoint
+	 * covers it and does not match, the log is INVALID like any other
+	 * altered record; only a record the signatures do vouch for leaves
+	 * the verdict at "cannot verify" (audit_verify_dir, at the end).
+	 * Otherwise flipping the version digit would turn "tampered" into
+	 * "cannot verify".
+	 */
+	if (!span_is(&f.v, "1")) {
+		if (!st->unknown_v) {
+			st->unknown_v = 1;
+			st->unknown_v_seq = seq;
+			snprintf(st->unknown_v_text, sizeof(st->unknown_v_text),
+			    "%.*s", (int)(f.v.n > 16 ? 16 : f.v.n), f.v.p);
+		}
+		if (f.prev.n != 2 * MERKLE_HASH_LEN + 2 ||
+		    memcmp(f.prev.p + 1, st->prev_hex, 2 * MERKLE_HASH_LEN) !=
+		    0) {
+			fail(st, AUDIT_TAMPERED, "prev mismatch at seq %llu",
+			    (unsigned long long)seq);
+			return -1;
+		}
+		goto append;
 	}
 	/* A break record is only ever the first line of its segment, and
 	 * only once accept_break() has checked that it covers a failure. */
@@ -847,6 +871,7 @@ verify_line(struct vstate *st, const char *p, size_t len, uint64_t seg_seq,
 		answered(r, req);
 
 	st->seg_closed = span_is(&f.t, "\"close\"");
+append:
 	merkle_range_append(&r->range, leaf);
 	memcpy(r->last_leaf, leaf, MERKLE_HASH_LEN);
 	merkle_hex(leaf, st->prev_hex);
@@ -1327,12 +1352,16 @@ audit_verify_dir(const char *dir, const struct audit_verify_opts *o,
 	}
 	for (size_t i = 0; i < st.ntargets; i++)
 		if (strcmp(st.targets[i].cp.origin, r->origin) != 0) {
-			fail(&st, st.targets[i].kind == T_KNOWN ?
-			    AUDIT_CANNOT : AUDIT_TAMPERED, "%s: checkpoint of "
+			fail(&st, AUDIT_TAMPERED, "%s: checkpoint of "
 			    "another log (%s)", st.targets[i].src,
 			    st.targets[i].cp.origin);
 			goto out;
 		}
+	if (st.unknown_v) {
+		fail(&st, AUDIT_CANNOT, "unknown record version %s at seq %llu",
+		    st.unknown_v_text, (unsigned long long)st.unknown_v_seq);
+		goto out;
+	}
 	unsealed = r->records - r->sealed;
 	if (r->latest_note == NULL)
 		unsealed = r->records;

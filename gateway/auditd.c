@@ -129,9 +129,6 @@ client_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 	case IPC_AUDIT_SUBMIT:
 		submit(c, m);
 		return;
-	case IPC_AUDIT_CHECKPOINT:
-		audit_checkpoint(c->d->audit);
-		return;
 	default:
 		ipc_fail(ch, "unexpected message for the audit writer");
 	}

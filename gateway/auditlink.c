@@ -250,9 +250,3 @@ auditlink_policy_key(const struct auditlink *l, uint8_t key[32])
 	return 0;
 }
 
-void
-auditlink_checkpoint(struct auditlink *l)
-{
-	if (auditlink_ready(l))
-		(void)ipc_send(l->ch, IPC_AUDIT_CHECKPOINT, 0, NULL, 0, -1);
-}

@@ -202,8 +202,11 @@ dispatch(struct ipc *c)
 		uint16_t type = (uint16_t)(h[4] | h[5] << 8);
 		uint16_t flags = (uint16_t)(h[6] | h[7] << 8);
 
+		/* Only IPC_PEER hands over a descriptor: anywhere else one
+		 * would be a leak the handler does not expect. */
 		if (len > c->max || type == IPC_NONE || type >= IPC_TYPE_MAX ||
-		    (flags & ~IPC_F_FD) != 0) {
+		    (flags & ~IPC_F_FD) != 0 ||
+		    ((flags & IPC_F_FD) != 0) != (type == IPC_PEER)) {
 			ipc_fail(c, "malformed message header");
 			break;
 		}

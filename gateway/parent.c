@@ -30,7 +30,9 @@
 #include "config.h"
 #include "fileio.h"
 #include "ipc.h"
+#include "lock.h"
 #include "log.h"
+#include "policy.h"
 #include "proc.h"
 #include "promsum.h"
 #include "sandbox.h"
@@ -149,6 +151,29 @@ advance_stop(struct parent *P)
 }
 
 /* What a worker asks of the parent: keeping the registry state file. */
+/*
+ * A lock-list edit made through the admin API (the vault saved the file):
+ * kept here too, so that a worker or vault started later has it.
+ */
+static void
+keep_lock(struct parent *P, const struct ipc_msg *m)
+{
+	json_t *j = ipc_msg_json(m, NULL, NULL);
+	const char *op = json_string_value(json_object_get(j, "op"));
+	const char *name = json_string_value(json_object_get(j, "name"));
+	const char *why = NULL;
+	struct locklist *l;
+
+	if (P->cfg->policy != NULL && op != NULL && name != NULL) {
+		l = policy_locks_mut(P->cfg->policy);
+		if (strcmp(op, "add") == 0)
+			(void)locklist_add(l, name, &why);
+		else if (strcmp(op, "remove") == 0)
+			(void)locklist_remove(l, name);
+	}
+	json_decref(j);
+}
+
 /* The round is over: everyone answered, or the time is up. */
 static void
 end_round(struct parent *P)
@@ -251,6 +276,10 @@ child_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 		return;
 	}
 
+	if (m->type == IPC_LOCK && c->kind == PROC_VAULT) {
+		keep_lock(c->P, m);
+		return;
+	}
 	if (m->type == IPC_STATE_SAVE && c->kind == PROC_WORKER) {
 		/* An old worker's view is older than the new one's. */
 		if (c->old || c->P->cfg->regstate_path == NULL)
@@ -509,7 +538,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct parent *P = arg;
 	struct config_errors errs = { NULL, 0 };
-	struct config *cfg;
+	struct config *cfg, *old;
+	char err[512];
 
 	(void)sig;
 	(void)what;
@@ -526,35 +556,54 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	config_errors_clear(&errs);
+	for (int k = 0; k < PROC_NKINDS; k++)
+		if (wanted(cfg, k) != wanted(P->cfg, k)) {
+			log_err("reload: starting or stopping the %s process "
+			    "needs a restart: keeping the running "
+			    "configuration", proc_name(k));
+			goto refuse;
+		}
+	if (sandbox_check_dir(cfg->chroot_dir, err, sizeof(err)) != 0) {
+		log_err("reload: %s: keeping the running configuration", err);
+		goto refuse;
+	}
 	if (cfg->listen.len != P->cfg->listen.len || memcmp(&cfg->listen.ss,
 	    &P->cfg->listen.ss, cfg->listen.len) != 0)
 		log_warn("reload: a new listen address needs a restart");
-	for (int k = 0; k < PROC_NKINDS; k++)
-		if (k != PROC_WORKER && wanted(cfg, k) != wanted(P->cfg, k))
-			log_warn("reload: starting or stopping the %s process "
-			    "needs a restart", proc_name(k));
-	if ((cfg->watch_clid == NULL) != (P->cfg->watch_clid == NULL))
-		log_warn("reload: starting or stopping the watch session "
-		    "needs a restart");
-	config_unref(P->cfg);
+	old = P->cfg;
 	P->cfg = cfg;
-	/* Old workers finish their sessions with the old configuration. */
+	/*
+	 * A worker with the new configuration first; only once it is ready
+	 * do the old ones retire (they finish their sessions with the
+	 * configuration those started with).
+	 */
+	for (struct child *c = P->children; c != NULL; c = c->next)
+		if (c->kind == PROC_WORKER && !c->old)
+			c->old = 2;	/* to retire */
+	if (spawn(P, PROC_WORKER) != 0) {
+		log_err("reload: no worker starts with the new configuration: "
+		    "keeping the running one");
+		for (struct child *c = P->children; c != NULL; c = c->next)
+			if (c->old == 2)
+				c->old = 0;
+		P->cfg = old;
+		config_unref(cfg);
+		sd_notify_state("READY=1");
+		return;
+	}
+	config_unref(old);
 	for (struct child *c = P->children; c != NULL; c = c->next) {
-		if (c->kind == PROC_WORKER && !c->old) {
+		if (c->old == 2) {
 			c->old = 1;
 			(void)ipc_send(c->ctl, IPC_RETIRE, 0, NULL, 0, -1);
 		} else if (c->kind != PROC_WORKER)
 			(void)ipc_send(c->ctl, IPC_RELOAD, 0, NULL, 0, -1);
 	}
-	if (spawn(P, PROC_WORKER) != 0) {
-		log_err("reload: cannot start a worker with the new "
-		    "configuration: stopping");
-		P->status = 1;
-		P->stopping = 2;
-		advance_stop(P);
-		return;
-	}
 	log_notice("reload done: new sessions use the new configuration");
+	sd_notify_state("READY=1");
+	return;
+refuse:
+	config_unref(cfg);
 	sd_notify_state("READY=1");
 }
 

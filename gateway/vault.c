@@ -46,6 +46,8 @@ struct vault {
 	struct alertlink *alert;
 	struct ipc	*ctl;
 	struct ipc	*workers[MAX_WORKERS];
+	uint64_t	 worker_gen[MAX_WORKERS];	/* attach order */
+	uint64_t	 next_gen;
 	struct question	*questions;
 	uint32_t	 next_id;
 };
@@ -182,9 +184,14 @@ ask(void *arg, json_t *question, void (*done)(void *, json_t *), void *darg)
 	struct question *q;
 	struct ipc *w = NULL;
 
-	for (int i = 0; i < MAX_WORKERS && w == NULL; i++)
-		if (ipc_alive(v->workers[i]))
+	/* The newest worker: after a reload the old one is retiring and
+	 * has handed the watch session over. */
+	for (int i = 0, best = -1; i < MAX_WORKERS; i++)
+		if (ipc_alive(v->workers[i]) && (best == -1 ||
+		    v->worker_gen[i] > v->worker_gen[best])) {
+			best = i;
 			w = v->workers[i];
+		}
 	if (w == NULL || (q = calloc(1, sizeof(*q))) == NULL) {
 		json_decref(question);
 		return -1;
@@ -212,6 +219,10 @@ locks_changed(void *arg, const char *op, const char *name)
 			(void)ipc_send_json(v->workers[i], IPC_LOCK, 0,
 			    json_pack("{s:s, s:s}", "op", op, "name", name),
 			    NULL, 0);
+	/* The parent too: a worker or vault it starts later must not come
+	 * up with the lock list as it was loaded. */
+	(void)ipc_send_json(v->ctl, IPC_LOCK, 0, json_pack("{s:s, s:s}", "op",
+	    op, "name", name), NULL, 0);
 }
 
 /*
@@ -240,9 +251,15 @@ reload(struct vault *v)
 	struct config *cfg;
 	char err[512];
 
+	/* Loaded again here, as this process's user: it may fail where
+	 * the parent's load did not (a file the user cannot read). */
 	if ((cfg = config_load(v->conf_path, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("vault: %s", errs.msgs[i]);
+		log_err("vault: reload failed: keeping the running "
+		    "configuration for approvals and the admin API");
 		config_errors_clear(&errs);
-		return;	/* the parent has said why */
+		return;
 	}
 	config_errors_clear(&errs);
 	config_unref(v->cfg);
@@ -284,9 +301,11 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 				;
 			if (i == MAX_WORKERS)
 				close(m->fd);
-			else
+			else {
 				v->workers[i] = ipc_new(v->base, m->fd,
 				    "worker", 0, worker_msg, worker_closed, v);
+				v->worker_gen[i] = ++v->next_gen;
+			}
 		} else
 			close(m->fd);
 		json_decref(j);

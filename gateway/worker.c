@@ -63,7 +63,8 @@ struct worker {
 	struct scrape	*scrapes;
 	uint32_t	 next_scrape;
 	int		 serving;
-	int		 stopping;
+	int		 stopping;	/* IPC_STOPs received */
+	int		 retired;
 };
 
 static void
@@ -72,6 +73,12 @@ worker_metrics(void *arg, struct evbuffer *out)
 	struct worker *w = arg;
 
 	watch_metrics(w->watch, proxy_regstate(w->proxy), out);
+	if (w->alert != NULL)
+		evbuffer_add_printf(out, "# HELP eppgw_alerts_lost_total "
+		    "Alerts a worker could not hand to the alerter.\n"
+		    "# TYPE eppgw_alerts_lost_total counter\n"
+		    "eppgw_alerts_lost_total %llu\n",
+		    (unsigned long long)alertlink_lost(w->alert));
 }
 
 static void
@@ -134,7 +141,7 @@ send_figures(struct worker *w, uint32_t id)
 static void
 retire(struct worker *w)
 {
-	if (w->stopping++)
+	if (w->retired++ || w->stopping)
 		return;
 	log_info("worker %ld: retiring with %zu sessions",
 	    (long)getpid(), proxy_session_count(w->proxy));
@@ -160,7 +167,7 @@ maybe_serve(struct worker *w)
 {
 	uint8_t key[32];
 
-	if (w->serving || w->stopping)
+	if (w->serving || w->stopping || w->retired)
 		return;
 	if ((w->audit != NULL && !auditlink_ready(w->audit)) ||
 	    (w->alert != NULL && !alertlink_ready(w->alert)) ||
@@ -294,22 +301,29 @@ ctl_closed(struct ipc *ch, const char *why, void *arg)
 	event_base_loopbreak(w->base);
 }
 
-/* Who the worker runs as once sandboxed: the daemon's user, or nobody
- * when root was allowed to stay root (the worker needs no file). */
-static void
+/*
+ * Who the worker runs as once sandboxed: the daemon's user, or nobody
+ * when root was allowed to stay root (the worker needs no file).  A
+ * worker never keeps root: -1 when neither user exists.
+ */
+static int
 sandbox_user(const struct config *cfg, struct sandbox_opts *o)
 {
+	const char *name = cfg->user != NULL ? cfg->user : "nobody";
 	struct passwd *pw;
 
 	o->drop = 0;
 	if (geteuid() != 0)
-		return;
-	pw = getpwnam(cfg->user != NULL ? cfg->user : "nobody");
-	if (pw == NULL)
-		return;
+		return 0;
+	if ((pw = getpwnam(name)) == NULL || pw->pw_uid == 0) {
+		log_err("worker: no user %s to run as: refusing to run the "
+		    "worker as root", name);
+		return -1;
+	}
 	o->uid = pw->pw_uid;
 	o->gid = pw->pw_gid;
 	o->drop = 1;
+	return 0;
 }
 
 int
@@ -386,7 +400,8 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 	json_object_seed(0);
 	memset(&so, 0, sizeof(so));
 	so.chroot_dir = geteuid() == 0 ? cfg->chroot_dir : NULL;
-	sandbox_user(cfg, &so);
+	if (sandbox_user(cfg, &so) != 0)
+		goto out;
 	if (sandbox_enter(&so, err, sizeof(err)) != 0 ||
 	    sandbox_verify(conf_path, err, sizeof(err)) != 0) {
 		log_err("worker: sandbox: %s", err);
@@ -404,15 +419,15 @@ out:
 		close(listen_fd);
 	if (metrics_fd != -1)
 		close(metrics_fd);
+	/* What this worker counted outlives it in the parent's sum. */
+	if (w.ctl != NULL && w.metrics != NULL && w.proxy != NULL)
+		send_figures(&w, 0);
 	/* The watch hands its state over one last time; sessions closing
 	 * after it must not reach for it. */
 	if (w.proxy != NULL)
 		proxy_set_watch(w.proxy, NULL);
 	watch_free(w.watch);
 	proxy_free(w.proxy);
-	/* What this worker counted outlives it in the parent's sum. */
-	if (w.ctl != NULL && w.metrics != NULL)
-		send_figures(&w, 0);
 	got_figures(&w, 0, NULL, 0);
 	ipc_flush(w.ctl);
 	ipc_free(w.ctl);

@@ -47,6 +47,5 @@ int auditlink_frame_mac(const struct auditlink *l, const uint8_t *frame,
 /* The key for secret hashes in change digests, derived by the writer from
  * its signing key (policy.h); -1 if it sent none. */
 int auditlink_policy_key(const struct auditlink *l, uint8_t key[32]);
-void auditlink_checkpoint(struct auditlink *l);
 
 #endif

@@ -5,9 +5,9 @@
  * A message is a 12-byte header (payload length, type, flags, request id;
  * little-endian) and a payload of at most the channel's maximum.  Most
  * payloads are one JSON object, optionally followed by a NUL and raw bytes
- * (ipc_send_json, ipc_msg_json).  A message may carry one file descriptor
- * (SCM_RIGHTS): that is how the parent hands a child its channels to the
- * other children.
+ * (ipc_send_json, ipc_msg_json).  IPC_PEER, and only it, carries one file
+ * descriptor (SCM_RIGHTS): that is how the parent hands a child its
+ * channels to the other children.
  *
  * A channel that sends something malformed (a length over the maximum, an
  * unknown type, a descriptor where none belongs, a payload that is not the
@@ -43,9 +43,8 @@ enum ipc_type {
 	IPC_STATE_SAVE,		/* worker -> parent: registry state to keep */
 	/* any -> audit writer */
 	IPC_AUDIT_KEYS,		/* audit -> peer: keys it may use */
-	IPC_AUDIT_SUBMIT,	/* {"t", "fields"} (+ NUL + raw frame) */
+	IPC_AUDIT_SUBMIT,	/* {"t", "fields"} */
 	IPC_AUDIT_DONE,		/* audit -> peer: {"status","seq","leaf"} */
-	IPC_AUDIT_CHECKPOINT,	/* ask for a checkpoint now */
 	IPC_STATS_REQ,		/* worker -> parent: the daemon's figures;
 				 * parent -> child: yours */
 	IPC_STATS,		/* Prometheus text, the answer (same id) */

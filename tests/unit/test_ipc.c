@@ -230,6 +230,17 @@ START_TEST(malformed_closes)
 	malformed(flag, sizeof(flag), 0, "malformed");
 	malformed(big, sizeof(big), 1024, "malformed");
 	malformed(nofd, sizeof(nofd), 0, "descriptor");
+	{
+		/* IPC_PEER without its descriptor flag; a descriptor flag
+		 * on any other type. */
+		static const uint8_t bare[] = { 0, 0, 0, 0, IPC_PEER, 0, 0,
+		    0, 0, 0, 0, 0 };
+		static const uint8_t other[] = { 0, 0, 0, 0, IPC_STATS, 0, 1,
+		    0, 0, 0, 0, 0 };
+
+		malformed(bare, sizeof(bare), 0, "malformed");
+		malformed(other, sizeof(other), 0, "malformed");
+	}
 }
 END_TEST
 

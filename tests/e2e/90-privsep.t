@@ -1,0 +1,858 @@
+#!/usr/bin/perl
+# 90-privsep.t: privilege separation (issue #11, eppgw(8) PRIVILEGE
+# SEPARATION, include/proc.h): the live gateway's processes, looked at from
+# outside, as root.
+#
+#   secrets in memory   after a full flow (login, a held change, an approval
+#                       through the admin API with a TOTP code, the resend,
+#                       signed alerts, audit records) every process's memory
+#                       is read through /proc/PID/maps and /proc/PID/mem and
+#                       searched for the TOTP seeds (raw and base32), the
+#                       audit signing key (its 32 raw bytes, its PEM text)
+#                       and the alert secret: none in the worker or the
+#                       parent; each in its holder (vault, audit writer,
+#                       alerter), which proves the search finds what it
+#                       looks for, and in no other process
+#   sandbox             the worker: Seccomp 2, NoNewPrivs 1, uid nobody (not
+#                       0), no capabilities, its root is the chroot
+#                       (/var/empty), the log says it serves (only after its
+#                       sandbox self-check passed); vault, audit writer and
+#                       alerter: NoNewPrivs 1; not dumpable, seen on a
+#                       second gateway started as an unprivileged user:
+#                       the kernel shows /proc/PID/status of a non-dumpable
+#                       process as root's, of a dumpable one as its owner's
+#                       (the parent is the control)
+#   pending flood       one requester's flood of large, distinct protected
+#                       changes stops at max_pending_per_principal with
+#                       2304 pending_limit, the vault's state files stay
+#                       small, and another principal's domain:check keeps
+#                       answering (p99 latency < 500 ms)
+#   crash containment   kill -9 of the worker under load from 4 clients: their
+#                       sessions drop, the other processes stay, a new worker
+#                       serves, the audit log verifies, an approval works;
+#                       kill -9 of the vault: a new vault, the pending
+#                       change is still there and can be approved, the
+#                       registrar's session survives; the new processes hold
+#                       what they should and nothing more
+#   clean stop          SIGTERM stops everything; the audit log verifies
+#                       sealed (exit 0)
+#
+#   prove -v -I tests/e2e/lib tests/e2e/90-privsep.t      (as root)
+use strict;
+use warnings;
+
+use Digest::SHA qw(hmac_sha256_hex);
+use Fcntl qw(O_RDONLY SEEK_SET);
+use File::Copy qw(copy);
+use File::Spec;
+use IO::Select;
+use IO::Socket::INET;
+use JSON::PP;
+use MIME::Base64 qw(decode_base64);
+use POSIX qw(_exit ceil);
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+use EppgwTest qw(:all);
+
+$SIG{PIPE} = 'IGNORE';
+
+my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
+my $H = 'xmlns:host="urn:ietf:params:xml:ns:host-1.0"';
+my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
+my $VKEY = File::Spec->catfile(certs_dir(), 'audit.pub');
+my $CHROOT = '/var/empty';	# [gateway] chroot, the default
+my $CAP = 8;			# [approvals] max_pending_per_principal
+my $T0 = time;
+
+plan(skip_all => 'needs root: reads other processes\' memory, checks the '
+    . 'chroot and the uid switch') unless $> == 0;
+for my $bin (qw(eppgw eppgw-regsim eppgwctl eppgw-audit)) {
+	my $p = File::Spec->catfile(build_dir(), $bin);
+	plan(skip_all => "$p missing: make $p") unless -x $p;
+}
+plan(skip_all => 'oathtool missing (apt-get install oathtool)')
+    unless grep { -x "$_/oathtool" } split /:/, $ENV{PATH};
+my ($NOBODY_UID, $NOBODY_GID) = (getpwnam('nobody'))[2, 3];
+plan(skip_all => 'no user nobody') unless defined $NOBODY_UID;
+
+# ---- small helpers ----
+
+sub slurp {
+	my ($path) = @_;
+	open(my $fh, '<', $path) or return '';
+	local $/;
+	return scalar <$fh>;
+}
+
+# Poll $cond every 50 ms for up to $secs seconds; its last value.
+sub wait_for {
+	my ($secs, $cond) = @_;
+	my $deadline = time + $secs;
+	my $v;
+	until ($v = $cond->()) {
+		last if time > $deadline;
+		sleep(0.05);
+	}
+	return $v;
+}
+
+sub base32_decode {
+	my ($s) = @_;
+	my $alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+	$s = uc $s;
+	$s =~ s/=+$//;
+	my $bits = join('', map {
+		my $i = index($alpha, $_);
+		die "not base32: $s" if $i < 0;
+		sprintf('%05b', $i);
+	} split //, $s);
+	return pack('B*', substr($bits, 0, 8 * int(length($bits) / 8)));
+}
+
+sub status_field {
+	my ($pid, $field) = @_;
+	return slurp("/proc/$pid/status") =~ /^\Q$field\E:\t(.*)$/m ? $1 : undef;
+}
+
+# ---- the secrets, as the test knows them ----
+
+my %SECRET;	# label => bytes to look for
+my %HOLDER;	# label => the process kind that must hold it (undef: none
+		# needs to, but no other kind may)
+for my $name (sort keys %{demo_seeds()}) {
+	my $b32 = demo_seeds()->{$name}{seed};
+	$SECRET{"seed-$name-raw"} = base32_decode($b32);
+	$SECRET{"seed-$name-base32"} = $b32;
+	$HOLDER{"seed-$name-raw"} = $HOLDER{"seed-$name-base32"} = 'vault';
+}
+{
+	# certs/dev/audit.key: PKCS#8 PEM; the DER of an Ed25519 key is 48
+	# bytes, a fixed 16-byte prefix and the 32-byte private key.
+	my $pem = slurp(File::Spec->catfile(certs_dir(), 'audit.key'));
+	my ($b64) = $pem =~ /-----BEGIN PRIVATE KEY-----\s*(.*?)\s*-----END/s;
+	my $der = decode_base64($b64 // '');
+	is(length($der), 48, 'certs/dev/audit.key is a 48-byte Ed25519 PKCS#8 key');
+	is(unpack('H*', substr($der, 0, 16)), '302e020100300506032b657004220420',
+	    'with the Ed25519 PKCS#8 prefix');
+	$SECRET{'audit-key-raw'} = substr($der, 16, 32);
+	(my $line = $b64) =~ s/\s+//g;
+	$SECRET{'audit-key-pem'} = $line;
+	$HOLDER{'audit-key-raw'} = 'audit';
+	$HOLDER{'audit-key-pem'} = 'audit';
+}
+my $ALERT_SECRET = 'privsep-alert-secret-' . join('', map {
+    sprintf('%08x', int(rand(2**32))) } 1 .. 4);
+$SECRET{'alert-secret'} = $ALERT_SECRET;
+$HOLDER{'alert-secret'} = 'alerter';
+
+# What a holder must be shown to hold: at least one label of each group.
+my %MUST = (
+	vault => [map { ["seed-$_-raw", "seed-$_-base32"] }
+	    sort keys %{demo_seeds()}],
+	audit => [['audit-key-raw']],
+	alerter => [['alert-secret']],
+);
+
+# ---- reading a process's memory ----
+
+# Search every readable mapping of $pid (but [vvar*], [vsyscall] and
+# anonymous ones over 1 GiB) for every value of %SECRET.  Returns { found =>
+# { label => count }, bytes => read, regions => n, failed => regions with a
+# read error, skipped => regions left out, error => why the scan could not
+# run }.
+sub scan_memory {
+	my ($pid) = @_;
+	my %r = (found => {}, bytes => 0, regions => 0, failed => 0,
+	    skipped => 0);
+	my $maxlen = 0;
+	for (values %SECRET) { $maxlen = length if length > $maxlen }
+	open(my $maps, '<', "/proc/$pid/maps")
+	    or return { %r, error => "maps: $!" };
+	my @maps = <$maps>;
+	close($maps);
+	sysopen(my $mem, "/proc/$pid/mem", O_RDONLY)
+	    or return { %r, error => "mem: $!" };
+	binmode($mem);
+	no warnings 'portable';
+	for my $line (@maps) {
+		my ($range, $perms, undef, undef, undef, $path) =
+		    split(' ', $line, 6);
+		$path //= '';
+		$path =~ s/\s+$//;
+		next unless $perms =~ /^r/;
+		next if $path =~ /^\[(?:vvar|vsyscall)/;
+		my ($lo, $hi) = map { hex } split /-/, $range;
+		# A sanitizer's shadow memory (terabytes of reserved zeros in
+		# an ASan build) is no place for a secret and would take hours.
+		if ($path eq '' && $hi - $lo > 1 << 30) {
+			$r{skipped}++;
+			next;
+		}
+		$r{regions}++;
+		my $tail = '';
+		for (my $at = $lo; $at < $hi; ) {
+			my $want = $hi - $at > 4 << 20 ? 4 << 20 : $hi - $at;
+			my $buf;
+			my $n = sysseek($mem, $at, SEEK_SET)
+			    ? sysread($mem, $buf, $want) : undef;
+			unless ($n) {	# EIO: a region that cannot be read
+				$r{failed}++;
+				last;
+			}
+			$r{bytes} += $n;
+			my $hay = $tail . $buf;
+			for my $label (keys %SECRET) {
+				my $needle = $SECRET{$label};
+				my $from = 0;
+				# Only matches that end in the new bytes: the
+				# tail was searched with the previous chunk.
+				my $min_end = length($tail);
+				while ((my $i = index($hay, $needle, $from)) >= 0) {
+					$r{found}{$label}++
+					    if $i + length($needle) > $min_end;
+					$from = $i + 1;
+				}
+			}
+			$tail = substr($hay, -($maxlen - 1 || 1));
+			$at += $n;
+		}
+	}
+	close($mem);
+	return \%r;
+}
+
+# Every gateway process, kind => [pids]; the parent is 'parent'.
+sub all_procs {
+	my ($gw) = @_;
+	my %p = (parent => [$gw->{pid}]);
+	$p{$_} = [gateway_procs($gw, $_)] for qw(audit alerter vault worker);
+	return \%p;
+}
+
+# The memory checks on the processes of $gw (kinds => [pids]); $when names
+# the moment in test names.
+sub check_memory {
+	my ($procs, $when) = @_;
+	for my $kind (qw(parent worker vault audit alerter)) {
+		for my $pid (@{$procs->{$kind} // []}) {
+			my $t = time;
+			my $s = scan_memory($pid);
+			my $what = "$when: $kind $pid";
+			ok(!$s->{error} && $s->{bytes} > 1 << 20,
+			    sprintf('%s: memory read (%d regions, %.1f MiB, %d '
+			    . 'unreadable, %.2f s%s)', $what, $s->{regions},
+			    $s->{bytes} / 1048576, $s->{failed}, time - $t,
+			    $s->{skipped} ? ", $s->{skipped} anonymous regions "
+			    . 'over 1 GiB skipped' : ''))
+			    or diag($s->{error} // 'less than 1 MiB read');
+			my @bad = sort grep { ($HOLDER{$_} // '') ne $kind }
+			    keys %{$s->{found}};
+			ok(!@bad, "$what: holds no secret that is not its own"
+			    . ($kind =~ /^(?:parent|worker)$/ ? ' (none at all)'
+			    : '')) or diag("found in $kind $pid: "
+			    . join(', ', map { "$_ x$s->{found}{$_}" } @bad));
+			note("$what: found " . join(', ', map {
+			    "$_ x$s->{found}{$_}" } sort keys %{$s->{found}}))
+			    if %{$s->{found}};
+			for my $group (@{$MUST{$kind} // []}) {
+				my @hit = grep { $s->{found}{$_} } @$group;
+				ok(@hit, "$what: holds its " . join(' or ', @$group)
+				    . ' (the search finds what it looks for)');
+			}
+		}
+	}
+}
+
+# ---- a webhook receiver (as 65-alerts.t) ----
+
+my $got = run_dir() . '/alerts.jsonl';
+my $srv = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1',
+    LocalPort => 0, ReuseAddr => 1) or die "receiver: $!";
+my $rport = $srv->sockport;
+my $rpid = fork() // die "fork: $!";
+if ($rpid == 0) {
+	my $deadline = time + 180;
+	while (time < $deadline) {
+		my $c = $srv->accept or next;
+		my ($head, $body) = ('', '');
+		while (defined(my $l = <$c>)) {
+			last if $l eq "\r\n";
+			$head .= $l;
+		}
+		my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
+		read($c, $body, $len // 0);
+		my ($sig) = $head =~ /^X-Eppgw-Signature:\s*sha256=([0-9a-f]+)/mi;
+		open(my $fh, '>>', $got) or _exit(1);
+		print $fh encode_json({ body => $body, valid => (defined $sig
+		    && $sig eq hmac_sha256_hex($body, $ALERT_SECRET)) ? 1 : 0 }),
+		    "\n";
+		close($fh);
+		print $c "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+		    . "Connection: close\r\n\r\n";
+		close($c);
+	}
+	_exit(0);
+}
+close($srv);
+
+# The first alert of $event about change $id (a decoded body), with its
+# signature's validity; () after 10 s.
+sub wait_alert {
+	my ($event, $id) = @_;
+	my @r;
+	wait_for(10, sub {
+		open(my $fh, '<', $got) or return 0;
+		for my $l (<$fh>) {
+			my $a = eval { decode_json($l) } or next;
+			my $b = eval { decode_json($a->{body}) } or next;
+			next unless ($b->{event} // '') eq $event
+			    && ($b->{change_id} // '') eq $id;
+			@r = ($b, $a->{valid});
+			return 1;
+		}
+		return 0;
+	});
+	return @r;
+}
+
+# ---- the gateway ----
+
+my $rs = start_regsim();
+my $gw = start_gateway(regsim => $rs, policy => { locks => ['locked.example'] },
+    approvals => { max_pending_per_principal => $CAP, max_pending => 100 },
+    audit => 1, alerts => { url => "http://127.0.0.1:$rport/hook",
+    secret_text => $ALERT_SECRET });
+ok($gw->{pid}, "gateway $gw->{pid} on port $gw->{port}: approvals (demo seeds, "
+    . "$CAP pending per requester), audit, alerts");
+my $direct = epp_client(port => $rs->{port})
+    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
+for my $h (map { "ps$_.dns.example" } 1 .. 3) {
+	is(result_code(registry_cmd($direct, "<create><host:create $H>"
+	    . "<host:name>$h</host:name></host:create></create>")), 1000,
+	    "$h created directly at the registry");
+}
+
+my %start = %{all_procs($gw)};
+for my $kind (qw(audit alerter vault worker)) {
+	is(scalar(@{$start{$kind}}), 1, "one $kind process: "
+	    . join(' ', @{$start{$kind}}));
+}
+{
+	my $ok = 1;
+	for my $kind (qw(audit alerter vault worker)) {
+		for my $pid (@{$start{$kind}}) {
+			$ok &&= slurp("/proc/$pid/comm") eq "eppgw-$kind\n";
+		}
+	}
+	ok($ok, 'each child is named eppgw-KIND in /proc/PID/comm');
+}
+
+# ---- EPP helpers ----
+
+sub ns_update {
+	my ($name, $op, @hosts) = @_;
+	return "<update><domain:update $D><domain:name>$name</domain:name>"
+	    . "<domain:$op><domain:ns>" . join('', map {
+	    "<domain:hostObj>$_</domain:hostObj>" } @hosts)
+	    . "</domain:ns></domain:$op></domain:update></update>";
+}
+sub info_cmd {
+	my ($trid, $name) = @_;
+	return epp_command("<info><domain:info $D><domain:name>"
+	    . ($name // 'open.example') . '</domain:name></domain:info></info>',
+	    $trid);
+}
+sub check_cmd {
+	my ($trid) = @_;
+	return epp_command("<check><domain:check $D><domain:name>open.example"
+	    . '</domain:name><domain:name>free-name.example</domain:name>'
+	    . '</domain:check></check>', $trid);
+}
+
+my $tn = 0;
+sub send_cmd {
+	my ($sess, $inner) = @_;
+	my $trid = 'PS-' . ++$tn;
+	my $doc = eval { epp_raw($sess, epp_command($inner, $trid)) };
+	my %r = (trid => $trid, code => result_code($doc) // 'none',
+	    reason => '', id => '');
+	if (ref $doc) {
+		my $why = xpc($doc)->findvalue('//epp:result/epp:extValue/'
+		    . 'epp:reason');
+		($r{reason}, $r{id}) = $why =~ /^(\S+)(?: ([0-9a-f]{12}))?$/;
+		$r{reason} //= $why;
+		$r{id} //= '';
+	}
+	$r{journal} = scalar(journal_find($rs, clTRID => $trid));
+	return \%r;
+}
+
+sub held {
+	my ($sess, $inner, $label) = @_;
+	my $r = send_cmd($sess, $inner);
+	ok($r->{code} eq '2304' && $r->{reason} eq 'approval_required'
+	    && $r->{id} && !$r->{journal}, "$label: 2304 approval_required "
+	    . "$r->{id}, not forwarded") or diag("code $r->{code} reason "
+	    . "$r->{reason}, journal $r->{journal}");
+	return $r;
+}
+
+sub passed {
+	my ($sess, $inner, $label) = @_;
+	my $r = send_cmd($sess, $inner);
+	ok($r->{code} eq '1000' && $r->{journal}, "$label: 1000, executed by "
+	    . 'the registry') or diag("code $r->{code} reason $r->{reason} "
+	    . "$r->{id}, journal $r->{journal}");
+	return $r;
+}
+
+sub registry_has_ns {
+	my ($host) = @_;
+	return registry_domain($direct, 'locked.example') =~ /^ns=\Q$host\E$/m;
+}
+
+# ---- TOTP codes (as 50-approval.t) ----
+
+my %last;	# operator => the last step the gateway accepted
+sub fresh_code {
+	my ($who, $min_life) = @_;
+	$min_life //= 5;
+	for my $try (1 .. 3) {
+		my $now = time;
+		my $cur = totp_step($who, $now);
+		for my $s ($cur - 1 .. $cur + 1) {
+			next if $s <= ($last{$who} // -1)
+			    || ($s + 2) * 30 - $now < $min_life;
+			return ($s, totp($who, $s - $cur, $now));
+		}
+		my $wait = ($cur + 1) * 30 - $now + 0.3;
+		note(sprintf('waiting %.1f s for a new TOTP step for %s', $wait,
+		    $who));
+		sleep($wait);
+	}
+	BAIL_OUT("no fresh TOTP step for $who");
+}
+
+sub approve_ok {
+	my ($who, $id, $label) = @_;
+	my ($s, $code) = fresh_code($who);
+	my ($rc, $out, $err) = ctl($gw, $who, 'approve', $id, '--otp', $code);
+	$last{$who} = $s if $rc == 0;
+	ok($rc == 0 && $out =~ /^approved \Q$id\E/m, "$label: $who approves "
+	    . "$id through the admin API") or diag("exit $rc: $out$err");
+	return $rc == 0;
+}
+
+# ---- 1. a full flow, then every process's memory ----
+
+my $reg = epp_client(port => $gw->{port})
+    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
+ok($reg, 'registrar logged in through the gateway');
+is(result_code(epp_raw($reg, info_cmd('PS-INFO-1'))), 1000,
+    'a domain:info passes');
+{
+	my $A = held($reg, ns_update('locked.example', 'add', 'ps1.dns.example'),
+	    'flow: add ps1.dns.example to locked.example');
+	my ($b, $valid) = wait_alert('approval_required', $A->{id});
+	ok($b && $valid, 'the alerter sent a signed approval_required alert');
+	approve_ok('bob', $A->{id}, 'flow');
+	passed($reg, ns_update('locked.example', 'add', 'ps1.dns.example'),
+	    'flow: the resend');
+	ok(registry_has_ns('ps1.dns.example'),
+	    'the registry has ps1.dns.example on locked.example');
+	($b, $valid) = wait_alert('ticket_consumed', $A->{id});
+	ok($b && $valid, 'the alerter sent a signed ticket_consumed alert');
+	my @segs = glob("$gw->{audit_dir}/seg-*.jsonl");
+	my $log = join('', map { slurp($_) } @segs);
+	ok($log =~ /"t":"cmd"/ && $log =~ /\Q$A->{id}\E/,
+	    'the audit writer logged the commands');
+}
+check_memory(\%start, 'after the flow');
+
+# ---- 2. the sandbox ----
+
+sub check_worker_sandbox {
+	my ($pid, $when) = @_;
+	my $st = slurp("/proc/$pid/status");
+	my $w = "$when: worker $pid";
+	like($st, qr/^Seccomp:\t2$/m, "$w: Seccomp 2 (filter)");
+	like($st, qr/^NoNewPrivs:\t1$/m, "$w: NoNewPrivs 1");
+	my ($uids) = $st =~ /^Uid:\t(.*)$/m;
+	my ($gids) = $st =~ /^Gid:\t(.*)$/m;
+	my @u = split ' ', $uids // '';
+	my @g = split ' ', $gids // '';
+	ok(@u == 4 && !grep({ $_ == 0 } @u), "$w: no uid is 0 ($uids)");
+	ok(@u == 4 && !grep({ $_ != $NOBODY_UID } @u)
+	    && @g == 4 && !grep({ $_ != $NOBODY_GID } @g),
+	    "$w: runs as nobody ($NOBODY_UID/$NOBODY_GID) in every id");
+	like($st, qr/^Groups:\t(?:\Q$NOBODY_GID\E[ ]*)?$/m,
+	    "$w: no supplementary group but its own");
+	like($st, qr/^CapPrm:\t0+$/m, "$w: no permitted capability");
+	like($st, qr/^CapEff:\t0+$/m, "$w: no effective capability");
+	is(readlink("/proc/$pid/root"), $CHROOT, "$w: its root is $CHROOT");
+	gateway_log_like($gw, qr/worker $pid: serving/,
+	    "$w: serving (after its sandbox self-check)");
+	unlike(gateway_log($gw), qr/worker: sandbox:/, "$w: no sandbox error");
+}
+check_worker_sandbox($start{worker}[0], 'start');
+for my $kind (qw(vault audit alerter)) {
+	my $pid = $start{$kind}[0];
+	is(status_field($pid, 'NoNewPrivs'), 1, "$kind $pid: NoNewPrivs 1");
+}
+is(status_field($gw->{pid}, 'PPid'), $$, 'the parent is this test\'s child');
+
+# ---- 5. a flood of distinct protected changes ----
+
+my $state_journal = "$gw->{state}.journal";
+{
+	my $alice = epp_client(port => $gw->{port}, cert => 'alice')
+	    or BAIL_OUT("alice: $Net::EPP::Simple::Error");
+	# Another principal's reads, from a child, until told to stop.
+	my $lat = run_dir() . '/latencies.txt';
+	my $stop = run_dir() . '/latencies.stop';
+	pipe(my $lr, my $lw) or die "pipe: $!";
+	my $cpid = fork() // die "fork: $!";
+	if ($cpid == 0) {
+		close($lr);
+		my $e = eval { epp_client(port => $gw->{port}, cert => 'carol') };
+		open(my $fh, '>', $lat) or _exit(1);
+		syswrite($lw, $e ? "up\n" : "nologin\n");
+		my $deadline = time + 60;
+		my $n = 0;
+		while ($e && !-e $stop && time < $deadline) {
+			my $t = time;
+			my $doc = eval { epp_raw($e, check_cmd('LAT-' . ++$n)) };
+			printf $fh "%.6f %.6f %s\n", $t, time - $t,
+			    result_code($doc) // 'none';
+		}
+		close($fh);
+		_exit(0);
+	}
+	close($lw);
+	my $ready = '';
+	IO::Select->new($lr)->can_read(15) and sysread($lr, $ready, 64);
+	is($ready, "up\n", 'carol\'s session for domain:check is up');
+	sleep(0.3);	# a few checks before the flood
+
+	my $before = (-s $gw->{state} // 0) + (-s $state_journal // 0);
+	my $N = 250;
+	my (%reason, @flood_trids);
+	my $f0 = time;
+	for my $n (1 .. $N) {
+		# 100 name servers: about 5 KiB of canonical text each, so that
+		# $N of them kept would be well over 1 MiB.
+		my @hosts = map { sprintf('ns%03d-%04d.flood-%s.example', $_, $n,
+		    'p' x 24) } 1 .. 100;
+		my $trid = "FLOOD-$n";
+		push @flood_trids, $trid;
+		my $doc = eval { epp_raw($alice, epp_command(ns_update(
+		    'locked.example', 'add', @hosts), $trid)) };
+		my $code = result_code($doc) // 'none';
+		my ($why) = (ref $doc ? xpc($doc)->findvalue(
+		    '//epp:result/epp:extValue/epp:reason') : '') =~ /^(\S*)/;
+		$reason{"$code " . ($why // '')}++;
+		last if $code eq 'none';
+	}
+	my $f1 = time;
+	open(my $sfh, '>', $stop) or die "$stop: $!";
+	close($sfh);
+	waitpid($cpid, 0);
+	note(sprintf('flood of %d changes: %.2f s; replies: %s', $N, $f1 - $f0,
+	    join(', ', map { "$_ x$reason{$_}" } sort keys %reason)));
+	is($reason{'2304 approval_required'} // 0, $CAP, "the first $CAP "
+	    . 'distinct changes are recorded: 2304 approval_required');
+	is($reason{'2304 pending_limit'} // 0, $N - $CAP, 'the other '
+	    . ($N - $CAP) . ' are answered 2304 pending_limit');
+	my %executed = map { ($_->{clTRID} // '') => 1 } journal_lines($rs);
+	ok(!grep({ $executed{$_} } @flood_trids),
+	    'the registry executed none of the flood');
+	my $after = (-s $gw->{state} // 0) + (-s $state_journal // 0);
+	ok(-e $gw->{state} && -e $state_journal, 'the vault\'s state files: '
+	    . "$gw->{state} and its .journal");
+	ok($after < 1 << 20, sprintf('they stay bounded: %d bytes after the '
+	    . 'flood (%d before), under 1 MiB', $after, $before));
+	my ($rc, $out, $err) = ctl($gw, 'carol', 'pending');
+	is(scalar(() = $out =~ /^[0-9a-f]{12}\s+pending\s+locked\.example\s+\S+\s+alice\b/mg),
+	    $CAP, "eppgwctl pending lists $CAP of alice's changes")
+	    or diag("exit $rc: $out$err");
+
+	my (@during, $bad);
+	for my $l (split /\n/, slurp($lat)) {
+		my ($t, $d, $code) = split ' ', $l;
+		$bad++ if $code ne '1000';
+		push @during, $d if $t >= $f0 && $t + $d <= $f1;
+	}
+	ok(!$bad, 'every domain:check of carol answered 1000')
+	    or diag("$bad did not");
+	ok(@during >= 20, scalar(@during) . ' checks answered during the flood');
+	my @s = sort { $a <=> $b } @during;
+	my $p99 = @s ? $s[ceil(0.99 * @s) - 1] : 99;
+	my $p50 = @s ? $s[ceil(0.5 * @s) - 1] : 99;
+	ok($p99 < 0.5, sprintf('their latency: p50 %.1f ms, p99 %.1f ms '
+	    . '(< 500 ms), max %.1f ms', $p50 * 1000, $p99 * 1000,
+	    (@s ? $s[-1] : 99) * 1000));
+	epp_close($alice);
+}
+
+# ---- 3. crash containment: the worker ----
+
+# $n clients doing domain:check and domain:info in a loop until their
+# session drops (or $secs pass); they report "up I" after their first
+# answer and "end I COUNT WHY" on one pipe.
+sub hammer {
+	my ($n, $secs) = @_;
+	pipe(my $r, my $w) or die "pipe: $!";
+	my @pids;
+	for my $i (1 .. $n) {
+		my $pid = fork() // die "fork: $!";
+		if ($pid == 0) {
+			close($r);
+			my $e = eval { epp_client(port => $gw->{port}) };
+			unless ($e) {
+				syswrite($w, "end $i 0 nologin\n");
+				_exit(0);
+			}
+			my ($ok, $why, $deadline) = (0, 'deadline', time + $secs);
+			while (time < $deadline) {
+				my $trid = "HM-$i-$ok";
+				my $doc = eval { epp_raw($e, $ok % 2 ?
+				    check_cmd($trid) : info_cmd($trid)) };
+				my $code = result_code($doc);
+				if (!defined $code) { $why = 'dropped'; last }
+				if ($code != 1000) { $why = "code-$code"; last }
+				syswrite($w, "up $i\n") if ++$ok == 1;
+			}
+			syswrite($w, "end $i $ok $why\n");
+			_exit(0);
+		}
+		push @pids, $pid;
+	}
+	close($w);
+	return ($r, @pids);
+}
+
+# Read lines from $fh until $done->(\@lines) or $secs pass.
+sub read_lines {
+	my ($fh, $lines, $secs, $done) = @_;
+	my $sel = IO::Select->new($fh);
+	my $deadline = time + $secs;
+	my $buf = '';
+	while (!$done->($lines) && (my $left = $deadline - time) > 0) {
+		next unless $sel->can_read($left);
+		my $n = sysread($fh, $buf, 4096, length $buf);
+		last unless $n;
+		while ($buf =~ s/^([^\n]*)\n//) { push @$lines, $1 }
+	}
+	return $done->($lines);
+}
+
+my %now;
+{
+	my $W = $start{worker}[0];
+	my ($pipe, @cpids) = hammer(4, 30);
+	my @lines;
+	ok(read_lines($pipe, \@lines, 20, sub { grep({ /^up / } @{$_[0]}) == 4 }),
+	    '4 clients doing domain:check and domain:info in a loop');
+	sleep(0.5);	# a few more answers each
+	# A lock added through the admin API after start: a worker started
+	# later must have it too (the parent keeps lock edits), or a crash
+	# would quietly unlock the name.
+	my ($lrc, $lout, $lerr) = ctl($gw, 'bob', 'lock', 'open.example');
+	ok($lrc == 0, 'bob locks open.example before the crash')
+	    or diag("exit $lrc: $lout$lerr");
+	my $tk = time;
+	ok(kill('KILL', $W), "kill -9 the worker $W");
+	my $ends = read_lines($pipe, \@lines, 10,
+	    sub { grep({ /^end / } @{$_[0]}) == 4 });
+	my @ends = grep { /^end / } @lines;
+	my @dropped = grep { /^end \d+ \d+ dropped$/ } @ends;
+	ok($ends && @dropped == 4, sprintf('every client\'s session dropped '
+	    . '(within %.1f s)', time - $tk)) or diag(join("\n", @ends));
+	my ($min) = sort { $a <=> $b } map { /^end \d+ (\d+)/ ? $1 : 0 } @ends;
+	ok(($min // 0) > 1, 'each had had answers before (' . join(', ',
+	    map { /^end (\d+) (\d+)/ ? "client $1: $2" : () } @ends) . ')');
+	waitpid($_, 0) for @cpids;
+	close($pipe);
+
+	my @new = ();
+	wait_for(10, sub { @new = grep { $_ != $W } gateway_procs($gw,
+	    'worker'); @new });
+	ok(@new == 1, sprintf('a new worker (%s) within %.1f s',
+	    "@new", time - $tk));
+	%now = %{all_procs($gw)};
+	ok(kill(0, $gw->{pid}), 'the parent lives on');
+	for my $kind (qw(audit alerter vault)) {
+		is("@{$now{$kind}}", "@{$start{$kind}}",
+		    "the $kind process is still $start{$kind}[0]");
+	}
+	gateway_log_like($gw, qr/worker process $W killed by signal 9/,
+	    'the parent logged the death');
+	my $e;
+	wait_for(10, sub { $e = epp_client(port => $gw->{port}) });
+	ok($e, 'a new session logs in');
+	is(result_code(epp_raw($e, info_cmd('PS-AFTER-1'))), 1000,
+	    'and its domain:info answers 1000');
+	epp_close($e) if $e;
+	check_worker_sandbox($new[0], 'restarted') if @new;
+
+	my $vout = qx{"$AUDIT" verify --vkey "$VKEY" "$gw->{audit_dir}" 2>&1};
+	my $vrc = $? >> 8;
+	ok($vrc == 0 || $vrc == 2, "eppgw-audit verify of the running "
+	    . "gateway's log: exit $vrc (0, or 2: unsealed tail)")
+	    or diag($vout);
+
+	# The approval flow, through the new worker.
+	$reg = epp_client(port => $gw->{port})
+	    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
+	held($reg, ns_update('open.example', 'add', 'ps9.dns.example'),
+	    'after the worker restart: open.example (locked through the admin '
+	    . 'API before the crash) is still locked');
+	my $B = held($reg, ns_update('locked.example', 'add', 'ps2.dns.example'),
+	    'after the worker restart: add ps2.dns.example');
+	approve_ok('carol', $B->{id}, 'after the worker restart');
+	passed($reg, ns_update('locked.example', 'add', 'ps2.dns.example'),
+	    'after the worker restart: the resend');
+	ok(registry_has_ns('ps2.dns.example'),
+	    'the registry has ps2.dns.example on locked.example');
+}
+
+# ---- 3. crash containment: the vault ----
+{
+	my $C = held($reg, ns_update('locked.example', 'add', 'ps3.dns.example'),
+	    'before the vault dies: add ps3.dns.example');
+	my $V = $now{vault}[0];
+	my $tk = time;
+	ok(kill('KILL', $V), "kill -9 the vault $V");
+	my @new;
+	wait_for(10, sub { @new = grep { $_ != $V } gateway_procs($gw,
+	    'vault'); @new });
+	ok(@new == 1, sprintf('a new vault (%s) within %.1f s', "@new",
+	    time - $tk));
+	gateway_log_like($gw, qr/vault process $V killed by signal 9/,
+	    'the parent logged the death');
+	my ($rc, $out, $err);
+	wait_for(10, sub { ($rc, $out, $err) = ctl($gw, 'bob', 'pending');
+	    $rc == 0 });
+	ok($rc == 0 && $out =~ /^\Q$C->{id}\E\s+pending\s+locked\.example\s/m,
+	    "eppgwctl pending still lists $C->{id}") or diag("exit $rc: $out$err");
+	is("@{[gateway_procs($gw, 'worker')]}", "@{$now{worker}}",
+	    'the worker was not restarted');
+	is(result_code(epp_raw($reg, info_cmd('PS-AFTER-2'))), 1000,
+	    'the registrar\'s session survived: domain:info answers 1000');
+	approve_ok('bob', $C->{id}, 'after the vault restart');
+	# The worker gets its channel to the new vault from the parent, which
+	# may come a moment after the vault answers the admin API: a refusal
+	# meanwhile is tried again (a refused resend consumes no ticket).
+	my ($r, @seen);
+	wait_for(10, sub {
+		$r = send_cmd($reg, ns_update('locked.example', 'add',
+		    'ps3.dns.example'));
+		push @seen, "$r->{code} $r->{reason} $r->{id}";
+		return 1 if $r->{code} eq '1000';
+		sleep(0.2);
+		return 0;
+	});
+	ok($r->{code} eq '1000' && $r->{journal}, 'after the vault restart: the '
+	    . 'resend goes through') or diag('replies: ' . join('; ', @seen));
+	note('replies before it: ' . join('; ', @seen[0 .. $#seen - 1]))
+	    if @seen > 1;
+	ok(registry_has_ns('ps3.dns.example'),
+	    'the registry has ps3.dns.example on locked.example');
+	%now = %{all_procs($gw)};
+	is("@{$now{vault}}", "@new", 'one vault');
+}
+
+# The restarted processes hold what they should, and nothing more.
+check_memory(\%now, 'after the restarts');
+
+epp_close($reg);
+epp_close($direct);
+gateways_clean();
+{
+	my $vout = qx{"$AUDIT" verify --vkey "$VKEY" "$gw->{audit_dir}" 2>&1};
+	is($? >> 8, 0, 'after the clean stop, eppgw-audit verify exits 0 '
+	    . '(valid and sealed)') or diag($vout);
+}
+
+# ---- 2. not dumpable: a gateway started as nobody ----
+#
+# A process that drops root is made non-dumpable by the kernel whatever it
+# asks for, so only a gateway started unprivileged tells whether the
+# secret holders ask (PR_SET_DUMPABLE 0) themselves.  The kernel shows the
+# /proc/PID files of a non-dumpable process as root's, of a dumpable one as
+# its owner's; the parent, which asks nothing, is the control.
+SKIP: {
+	my ($setpriv) = grep { -x } map { "$_/setpriv" } split /:/, $ENV{PATH};
+	skip('setpriv missing (util-linux)', 1) unless $setpriv;
+	my $dir = run_dir();
+	chmod(0711, $dir) or die "chmod $dir: $!";
+	my $ud = "$dir/unpriv";
+	mkdir($ud, 0700) or die "$ud: $!";
+	chown($NOBODY_UID, $NOBODY_GID, $ud) or die "chown $ud: $!";
+	my $own = sub {
+		my ($path, $text, $from) = @_;
+		if (defined $from) {
+			copy($from, $path) or die "copy $from: $!";
+		} else {
+			open(my $fh, '>', $path) or die "$path: $!";
+			print $fh $text;
+			close($fh);
+		}
+		chmod(0600, $path) or die "chmod $path: $!";
+		chown($NOBODY_UID, $NOBODY_GID, $path) or die "chown $path: $!";
+		return $path;
+	};
+	my $certs = certs_dir();
+	$own->("$ud/$_.key", undef, "$certs/$_.key") for qw(gateway upstream audit);
+	$own->("$ud/demo.seeds", undef, File::Spec->catfile(repo_root(),
+	    'examples', 'demo.seeds'));
+	$own->("$ud/alert.secret", $ALERT_SECRET);
+	my $wrap = "$dir/wrap";
+	mkdir($wrap, 0755) or die "$wrap: $!";
+	open(my $wf, '>', "$wrap/eppgw") or die "$wrap/eppgw: $!";
+	print $wf "#!/bin/sh\nexec '$setpriv' --reuid=$NOBODY_UID "
+	    . "--regid=$NOBODY_GID --clear-groups -- '"
+	    . File::Spec->catfile(build_dir(), 'eppgw') . "' \"\$@\"\n";
+	close($wf);
+	chmod(0755, "$wrap/eppgw") or die "chmod: $!";
+	my $ugw = eval {
+		local $ENV{EPPGW_BUILD} = $wrap;
+		start_gateway(regsim => $rs,
+		    gateway => { key => "$ud/gateway.key", run_as_root => undef },
+		    upstream => { key => "$ud/upstream.key" },
+		    admin => { key => "$ud/gateway.key" },
+		    policy => { locks => ['locked.example'] },
+		    approvals => { seeds => "$ud/demo.seeds",
+		    state => "$ud/approvals.json" },
+		    audit => { dir => "$ud/audit", signing_key => "$ud/audit.key" },
+		    alerts => { url => "http://127.0.0.1:$rport/unpriv",
+		    secret => "$ud/alert.secret" });
+	};
+	ok($ugw, 'a second gateway started as nobody') or diag($@);
+	skip('no unprivileged gateway', 1) unless $ugw;
+	my $p = all_procs($ugw);
+	my $owner = sub { (stat("/proc/$_[0]/status"))[4] };
+	is((split ' ', status_field($ugw->{pid}, 'Uid'))[1], $NOBODY_UID,
+	    "its parent $ugw->{pid} runs as nobody");
+	is($owner->($ugw->{pid}), $NOBODY_UID, 'the parent is dumpable (the '
+	    . 'control): its /proc/PID/status is nobody\'s');
+	for my $kind (qw(vault audit alerter)) {
+		my ($pid) = @{$p->{$kind}};
+		ok($pid, "its $kind process: " . ($pid // 'none')) or next;
+		is((split ' ', status_field($pid, 'Uid') // '')[1], $NOBODY_UID,
+		    "$kind $pid runs as nobody");
+		is($owner->($pid), 0, "$kind $pid is not dumpable: its "
+		    . '/proc/PID/status is shown as root\'s');
+		is(status_field($pid, 'NoNewPrivs'), 1, "$kind $pid: NoNewPrivs 1");
+	}
+	my ($wpid) = @{$p->{worker}};
+	is(status_field($wpid // 0, 'Seccomp'), 2, 'its worker has its seccomp '
+	    . 'filter without root too');
+	is(stop_gateway($ugw), 0, 'the nobody gateway stops cleanly');
+}
+
+kill('TERM', $rpid);
+waitpid($rpid, 0);
+note(sprintf('90-privsep.t took %.1f s', time - $T0));
+done_testing();
