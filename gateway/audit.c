@@ -105,6 +105,8 @@ struct audit {
 	struct merkle_range	 range;
 	struct buf		 out;
 	uint64_t		 sealed;	/* records covered, own cp included */
+	uint64_t		 file_size;	/* ...by the checkpoint file */
+	struct timespec		 last_file_cp;	/* its last replacement */
 	struct timespec		 last_cp;
 	char			*pending_note;	/* to write to DIR/checkpoint */
 };
@@ -644,7 +646,8 @@ writer_fail(struct audit *a, struct audit_entry *list)
 }
 
 static int
-write_batch(struct audit *a, struct audit_entry *batch, int want_cp)
+write_batch(struct audit *a, struct audit_entry *batch, int want_cp,
+    int publish)
 {
 	struct audit_entry *e, *group = batch, **link = &group;
 	char *note = NULL;
@@ -684,6 +687,13 @@ write_batch(struct audit *a, struct audit_entry *batch, int want_cp)
 		}
 		note = a->pending_note;
 		a->pending_note = NULL;
+		if (publish) {
+			a->file_size = a->next_seq;
+			clock_gettime(CLOCK_MONOTONIC, &a->last_file_cp);
+		} else {
+			free(note);	/* in the segment; the file waits */
+			note = NULL;
+		}
 	}
 	if (write_out(a) == -1) {
 		free(note);
@@ -712,19 +722,20 @@ writer_main(void *arg)
 	struct audit_entry *batch;
 	struct timespec deadline;
 	int64_t period;
-	int stop, want_cp, unsealed, asked;
+	int stop, want_cp, publish, unsealed, asked;
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		while (a->qhead == NULL && !a->stop && !a->cp_wanted &&
 		    !atomic_load(&a->failed)) {
-			unsealed = a->next_seq > a->sealed;
+			unsealed = a->next_seq > a->sealed ||
+			    a->file_size < a->next_seq;
 			period = unsealed ? (int64_t)a->o.checkpoint_ms :
 			    (int64_t)a->o.heartbeat_s * 1000;
-			if (ms_since(&a->last_cp) >= period)
+			if (ms_since(&a->last_file_cp) >= period)
 				break;
 			/* The condvar waits on CLOCK_MONOTONIC. */
-			deadline = a->last_cp;
+			deadline = a->last_file_cp;
 			timespec_add_ms(&deadline, period);
 			pthread_cond_timedwait(&a->cv, &a->mu, &deadline);
 		}
@@ -741,13 +752,22 @@ writer_main(void *arg)
 		a->cp_wanted = 0;
 		pthread_mutex_unlock(&a->mu);
 
+		/*
+		 * Every batch ends with a signed checkpoint record in the same
+		 * write and fdatasync, so no record is acknowledged before a
+		 * signature covers it, and at start whatever follows the last
+		 * signature was not written by this writer (resume, set_aside).
+		 * The checkpoint file is replaced at the old cadence only: it
+		 * costs a file replacement with its fsyncs.
+		 */
 		unsealed = a->next_seq > a->sealed || batch != NULL;
-		want_cp = !stop && (asked ||
-		    (unsealed && ms_since(&a->last_cp) >=
+		publish = !stop && (asked ||
+		    (unsealed && ms_since(&a->last_file_cp) >=
 		    (int64_t)a->o.checkpoint_ms) ||
-		    ms_since(&a->last_cp) >= (int64_t)a->o.heartbeat_s * 1000);
-		if ((batch != NULL || want_cp) &&
-		    write_batch(a, batch, want_cp) == -1)
+		    ms_since(&a->last_file_cp) >=
+		    (int64_t)a->o.heartbeat_s * 1000);
+		want_cp = batch != NULL || publish;
+		if (want_cp && write_batch(a, batch, 1, publish) == -1)
 			return NULL;
 
 		pthread_mutex_lock(&a->mu);
@@ -936,6 +956,163 @@ recovery_fields(const struct audit_verify_result *r)
 	return f;
 }
 
+/*
+ * Read fd from off to its end into memory (a segment: at most a few
+ * segment_max).  NULL on failure.
+ */
+static uint8_t *
+read_rest(int fd, off_t off, size_t *len)
+{
+	struct stat sb;
+	uint8_t *buf;
+	size_t got = 0;
+	ssize_t n;
+
+	if (fstat(fd, &sb) == -1 || sb.st_size < off)
+		return NULL;
+	*len = (size_t)(sb.st_size - off);
+	if ((buf = malloc(*len ? *len : 1)) == NULL)
+		return NULL;
+	while (got < *len) {
+		n = pread(fd, buf + got, *len - got, off + (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	return buf;
+}
+
+/*
+ * What no signature covers is not part of the log: a crash's torn or
+ * unsynced tail, or lines someone added without the key (records the
+ * writer never wrote; signing over them would vouch for them).  It is
+ * moved out of the log, never deleted: the rest of the last
+ * authenticated segment after its last authenticated line is copied to
+ * unauthenticated/<segment>.<stamp> and cut off, and every later segment
+ * is moved there whole.  *out describes it for the recovery record (NULL:
+ * nothing to set aside).  -1 with err on failure.
+ */
+static int
+set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
+    char *err, size_t errlen)
+{
+	char **names = NULL, stamp[32], dst[256], hex[65];
+	size_t n = 0, idx, total = 0, lines = 0;
+	json_t *files = NULL;
+	EVP_MD_CTX *md = NULL;
+	uint8_t *buf = NULL, h[32];
+	int ufd = -1, fd = -1, rc = -1;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	*out = NULL;
+	if (r->auth_segment[0] == '\0') {
+		seterr(err, errlen, "audit: no signature in %s verifies with "
+		    "this key: refusing to start", a->dir);
+		return -1;
+	}
+	if (audit_list_segments(a->dir, &names, &n) == -1) {
+		seterr(err, errlen, "audit: cannot list %s", a->dir);
+		return -1;
+	}
+	for (idx = 0; idx < n && strcmp(names[idx], r->auth_segment) != 0;
+	    idx++)
+		;
+	if (idx == n)
+		goto fail;
+	if ((fd = openat(a->dirfd, names[idx], O_RDWR | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 || (buf = read_rest(fd, (off_t)r->auth_offset,
+	    &total)) == NULL)
+		goto fail;
+	if (total == 0 && idx + 1 == n) {
+		rc = 0;		/* everything is signed */
+		goto out;
+	}
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	if ((mkdirat(a->dirfd, AUDIT_UNAUTH_DIR, 0750) == -1 &&
+	    errno != EEXIST) || (ufd = openat(a->dirfd, AUDIT_UNAUTH_DIR,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	    (files = json_array()) == NULL || (md = EVP_MD_CTX_new()) ==
+	    NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto fail;
+	if (total > 0) {
+		int tfd;
+
+		snprintf(dst, sizeof(dst), "%s.%s.tail", names[idx], stamp);
+		if ((tfd = openat(ufd, dst, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1)
+			goto fail;
+		if (write_all(a, tfd, (const char *)buf, total) == -1 ||
+		    fsync(tfd) == -1) {
+			close(tfd);
+			goto fail;
+		}
+		close(tfd);
+		/* Only once the copy is durable is the segment cut. */
+		if (ftruncate(fd, (off_t)r->auth_offset) == -1 ||
+		    fsync(fd) == -1)
+			goto fail;
+		EVP_DigestUpdate(md, buf, total);
+		for (size_t i = 0; i < total; i++)
+			lines += buf[i] == '\n';
+		json_array_append_new(files, json_string(dst));
+	}
+	for (size_t i = idx + 1; i < n; i++) {
+		size_t len = 0;
+		int sfd;
+
+		free(buf);
+		buf = NULL;
+		if ((sfd = openat(a->dirfd, names[i], O_RDONLY | O_CLOEXEC |
+		    O_NOFOLLOW)) == -1)
+			goto fail;
+		buf = read_rest(sfd, 0, &len);
+		close(sfd);
+		if (buf == NULL)
+			goto fail;
+		snprintf(dst, sizeof(dst), "%s.%s", names[i], stamp);
+		if (renameat(a->dirfd, names[i], ufd, dst) == -1)
+			goto fail;
+		EVP_DigestUpdate(md, buf, len);
+		for (size_t j = 0; j < len; j++)
+			lines += buf[j] == '\n';
+		total += len;
+		json_array_append_new(files, json_string(dst));
+	}
+	if (fsync(ufd) == -1 || fsync(a->dirfd) == -1 ||
+	    EVP_DigestFinal_ex(md, h, NULL) != 1)
+		goto fail;
+	merkle_hex(h, hex);
+	log_warn("audit: %zu lines (%zu bytes) after the last signature in "
+	    "%s were not written by this log's writer or not finished: set "
+	    "aside in %s/%s, sha256 %s", lines, total, a->dir, a->dir,
+	    AUDIT_UNAUTH_DIR, hex);
+	*out = json_pack("{s:I, s:I, s:s, s:s, s:o}", "records",
+	    (json_int_t)lines, "bytes", (json_int_t)total, "sha256", hex,
+	    "dir", AUDIT_UNAUTH_DIR, "files", files);
+	files = NULL;
+	rc = *out != NULL ? 0 : -1;
+	goto out;
+ fail:
+	seterr(err, errlen, "audit: cannot set aside the unauthenticated "
+	    "tail of %s: %s", a->dir, strerror(errno));
+ out:
+	json_decref(files);
+	EVP_MD_CTX_free(md);
+	free(buf);
+	if (fd != -1)
+		close(fd);
+	if (ufd != -1)
+		close(ufd);
+	audit_free_segments(names, n);
+	return rc;
+}
+
 /* Verify the existing log and set up the state to continue it. */
 static int
 resume(struct audit *a, char *err, size_t errlen)
@@ -943,7 +1120,7 @@ resume(struct audit *a, char *err, size_t errlen)
 	struct audit_verify_opts vo;
 	struct audit_verify_result r;
 	struct note_verifier v;
-	json_t *ps = NULL, *rec = NULL;
+	json_t *ps = NULL, *rec = NULL, *aside = NULL;
 	char hex[65];
 	int rc = -1;
 
@@ -970,6 +1147,20 @@ resume(struct audit *a, char *err, size_t errlen)
 		log_warn("audit: the log in %s holds %llu operator break(s); "
 		    "it verifies from the last one on", a->dir,
 		    (unsigned long long)r.breaks);
+	/* Never sign over what this writer did not write: set it aside,
+	 * then continue the log as it is without it. */
+	if (set_aside(a, &r, &aside, err, errlen) == -1)
+		goto out;
+	if (aside != NULL) {
+		audit_verify_free(&r);
+		audit_verify_dir(a->dir, &vo, &r);
+		if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT) {
+			seterr(err, errlen, "audit: the log in %s fails "
+			    "verification after setting aside its "
+			    "unauthenticated tail: %s", a->dir, r.error);
+			goto out;
+		}
+	}
 	snprintf(a->log_id, sizeof(a->log_id), "%s", r.log_id);
 	a->next_seq = r.records;
 	a->range = r.range;
@@ -977,12 +1168,15 @@ resume(struct audit *a, char *err, size_t errlen)
 	merkle_hex(r.last_segment_sha256, hex);
 	ps = json_pack("{s:s, s:s, s:I}", "name", r.last_segment, "sha256",
 	    hex, "last_seq", (json_int_t)(r.records - 1));
-	if (!r.last_closed) {
+	if (!r.last_closed || aside != NULL) {
 		log_warn("audit: %s ended without close (%llu torn bytes, %zu "
 		    "unanswered commands): writing a recovery record",
 		    r.last_segment, (unsigned long long)r.torn_bytes,
 		    r.nunanswered);
 		if ((rec = recovery_fields(&r)) == NULL)
+			goto nomem;
+		if (aside != NULL && json_object_set(rec, "set_aside",
+		    aside) != 0)
 			goto nomem;
 	}
 	if (ps == NULL)
@@ -999,6 +1193,7 @@ resume(struct audit *a, char *err, size_t errlen)
  out:
 	json_decref(ps);
 	json_decref(rec);
+	json_decref(aside);
 	audit_verify_free(&r);
 	return rc;
 }
@@ -1174,6 +1369,7 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	pthread_cond_init(&a->scv, NULL);
 	pthread_condattr_destroy(&ca);
 	clock_gettime(CLOCK_MONOTONIC, &a->last_cp);
+	a->last_file_cp = a->last_cp;
 	if ((a->dir = strdup(o->dir)) == NULL ||
 	    (a->seg_sha = EVP_MD_CTX_new()) == NULL) {
 		seterr(err, errlen, "audit: out of memory");

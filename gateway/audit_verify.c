@@ -67,6 +67,7 @@ struct vstate {
 	size_t		 nnames;
 	long		 cur_index;
 	int		 break_pending;	/* the next line is an accepted break */
+	uint64_t	 cur_end;	/* offset after the line being verified */
 	int		 unknown_v;	/* a record of a version not known */
 	uint64_t	 unknown_v_seq;
 	char		 unknown_v_text[17];
@@ -482,6 +483,23 @@ note_latest(struct vstate *st, const char *note, uint64_t size)
 	r->sealed = size;
 }
 
+/*
+ * A verified signature covers the records before the end of the line
+ * being verified: everything up to here is authenticated.  The writer
+ * sets aside what lies beyond (docs/audit-log.md, Start-up).
+ */
+static void
+authenticated(struct vstate *st, uint64_t records)
+{
+	struct audit_verify_result *r = st->r;
+
+	if (st->o->vkey == NULL || records < r->auth_records)
+		return;
+	r->auth_records = records;
+	r->auth_offset = st->cur_end;
+	snprintf(r->auth_segment, sizeof(r->auth_segment), "%s", st->seg);
+}
+
 static int
 load_targets(struct vstate *st)
 {
@@ -550,6 +568,7 @@ check_targets(struct vstate *st)
 			return -1;
 		}
 		note_latest(st, t->note, t->cp.size);
+		authenticated(st, r->records);
 	}
 	return 0;
 }
@@ -662,11 +681,29 @@ check_recovery(struct vstate *st, json_t *j, uint64_t seq)
 	json_int_t good = json_integer_value(json_object_get(j, "good_bytes"));
 	json_int_t torn = json_integer_value(json_object_get(j, "torn_bytes"));
 
-	if (!st->expect_recovery || st->lineno != 2) {
+	json_t *aside = json_object_get(j, "set_aside");
+
+	/* After a clean close only a writer that set something aside has
+	 * anything to recover from. */
+	if ((!st->expect_recovery && !json_is_object(aside)) ||
+	    st->lineno != 2) {
 		fail(st, AUDIT_TAMPERED, "unexpected recovery record");
 		return -1;
 	}
 	st->expect_recovery = 0;
+	if (json_is_object(aside)) {
+		st->r->set_aside_records += (uint64_t)json_integer_value(
+		    json_object_get(aside, "records"));
+		st->r->set_aside_bytes += (uint64_t)json_integer_value(
+		    json_object_get(aside, "bytes"));
+		warn(st, "%s:%llu (seq %llu): %lld records (%lld bytes) that "
+		    "no signature covered were set aside at start, sha256 %s",
+		    st->seg, (unsigned long long)st->lineno,
+		    (unsigned long long)seq, (long long)json_integer_value(
+		    json_object_get(aside, "records")), (long long)
+		    json_integer_value(json_object_get(aside, "bytes")),
+		    jstr(aside, "sha256") ? jstr(aside, "sha256") : "?");
+	}
 	if (seg == NULL || strcmp(seg, st->pseg_name) != 0 ||
 	    (uint64_t)good != st->pseg_good ||
 	    (uint64_t)torn != st->pseg_torn ||
@@ -730,6 +767,8 @@ check_checkpoint(struct vstate *st, json_t *j, uint64_t seq)
 	}
 	r->checkpoints++;
 	note_latest(st, note, cp.size);
+	/* The checkpoint line itself: its note is what was just checked. */
+	authenticated(st, cp.size + 1);
 	return 0;
 }
 
@@ -962,6 +1001,7 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			break;		/* a partial last line */
 		st->lineno++;
+		st->cur_end = (uint64_t)(nl + 1 - base);
 		saved = r->verdict;
 		if (verify_line(st, p, (size_t)(nl - p), seg_seq,
 		    nl + 1 == end) == 0)

@@ -32,6 +32,7 @@ enum audit_verdict {
 #define AUDIT_SEG_NAMELEN	(4 + 20 + 6)
 #define AUDIT_CHECKPOINT_FILE	"checkpoint"
 #define AUDIT_CHECKPOINT_DIR	"checkpoints"
+#define AUDIT_UNAUTH_DIR	"unauthenticated"	/* set aside at start */
 #define AUDIT_MAX_WARNINGS	8
 
 /*
@@ -81,6 +82,19 @@ struct audit_verify_result {
 	merkle_hash	 torn_sha256;
 	uint64_t	*unanswered;	/* cmd seqs without an rsp */
 	size_t		 nunanswered;
+	/*
+	 * With a vkey: the records a verified signature covers (a checkpoint
+	 * record, its own line included, or a checkpoint file), and where
+	 * they end: the segment and the offset after the last of them.
+	 * What follows is not authenticated (a crash's torn tail, or lines
+	 * someone added without the key).
+	 */
+	uint64_t	 auth_records;
+	char		 auth_segment[AUDIT_SEG_NAMELEN + 1];
+	uint64_t	 auth_offset;
+	/* Records and bytes the writer set aside as unauthenticated, from
+	 * the recovery records. */
+	uint64_t	 set_aside_records, set_aside_bytes;
 
 	/* Where the first failure was found, for eppgw-audit break:
 	 * the index of its segment in name order, -1 before any segment

@@ -115,7 +115,7 @@ cmd_verify(int argc, char *argv[])
 	struct audit_verify_result r;
 	struct note_verifier v;
 	const char **known = NULL;
-	char breaks[32];
+	char breaks[128];
 	int ch;
 
 	memset(&o, 0, sizeof(o));
@@ -152,6 +152,12 @@ cmd_verify(int argc, char *argv[])
 	if (r.breaks > 0)
 		snprintf(breaks, sizeof(breaks), "; breaks %llu",
 		    (unsigned long long)r.breaks);
+	/* Reported apart: they are not part of the signed log. */
+	if (r.set_aside_records > 0 || r.set_aside_bytes > 0)
+		snprintf(breaks + strlen(breaks), sizeof(breaks) -
+		    strlen(breaks), "; set aside unauthenticated %llu records "
+		    "(%llu bytes)", (unsigned long long)r.set_aside_records,
+		    (unsigned long long)r.set_aside_bytes);
 	printf("records %llu, segments %llu, %llu bytes; checkpoints %llu, "
 	    "sealed %llu; known %zu; recoveries %llu%s: %s\n",
 	    (unsigned long long)r.records, (unsigned long long)r.segments,
