@@ -89,6 +89,8 @@ struct audit {
 	struct audit_opts	 o;
 	char			*dir;
 	int			 dirfd, cpdirfd, fd;
+	int			 pubfd;		/* publish_dir, or -1 */
+	char			 pubname[CHECKPOINT_MAX_NAME + 8];
 	char			 segname[AUDIT_SEG_NAMELEN + 1];
 	uint64_t		 seg_bytes;
 	int64_t			 seg_day;
@@ -365,6 +367,39 @@ atomic_write(struct audit *a, int dirfd, const char *name, const char *data)
 	return r;
 }
 
+/*
+ * A copy of the latest checkpoint outside the log ([audit] publish_dir:
+ * a directory a witness or a backup job collects from), so that removing
+ * the newest segments together with the checkpoint file, or rolling the
+ * log back, is caught by `eppgw-audit verify --known-checkpoint DIR`.
+ * Best effort: a failure is logged, the log itself is not affected.
+ */
+static void
+publish(struct audit *a, const char *note)
+{
+	char tmp[CHECKPOINT_MAX_NAME + 16];
+	size_t len = strlen(note);
+	int fd;
+
+	if (a->pubfd == -1)
+		return;
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", a->pubname);
+	if ((fd = openat(a->pubfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0644)) == -1)
+		goto fail;
+	if (write(fd, note, len) != (ssize_t)len || fsync(fd) == -1) {
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) == -1 || renameat(a->pubfd, tmp, a->pubfd,
+	    a->pubname) == -1 || fsync(a->pubfd) == -1)
+		goto fail;
+	return;
+ fail:
+	log_warn("audit: cannot publish the checkpoint to %s: %s",
+	    a->o.publish_dir, strerror(errno));
+}
+
 static int
 write_pending_note(struct audit *a)
 {
@@ -373,6 +408,8 @@ write_pending_note(struct audit *a)
 	if (a->pending_note != NULL) {
 		r = atomic_write(a, a->dirfd, AUDIT_CHECKPOINT_FILE,
 		    a->pending_note);
+		if (r == 0)
+			publish(a, a->pending_note);
 		free(a->pending_note);
 		a->pending_note = NULL;
 	}
@@ -395,6 +432,8 @@ seal(struct audit *a)
 	r = atomic_write(a, a->cpdirfd, name, note) == -1 ||
 	    atomic_write(a, a->dirfd, AUDIT_CHECKPOINT_FILE, note) == -1 ?
 	    -1 : 0;
+	if (r == 0)
+		publish(a, note);
 	free(note);
 	return r;
 }
@@ -605,9 +644,10 @@ syncer_main(void *arg)
 				    "the audit log has FAILED and nothing more "
 				    "will be forwarded", a->dir, a->segname,
 				    strerror(errno));
-			else if (note != NULL)
-				rc = atomic_write(a, a->dirfd,
-				    AUDIT_CHECKPOINT_FILE, note);
+			else if (note != NULL &&
+			    (rc = atomic_write(a, a->dirfd,
+			    AUDIT_CHECKPOINT_FILE, note)) == 0)
+				publish(a, note);
 		}
 		free(note);
 
@@ -932,6 +972,19 @@ open_dirs(struct audit *a, char *err, size_t errlen)
 	}
 	remove_temporaries(a->dirfd);
 	remove_temporaries(a->cpdirfd);
+	if (a->o.publish_dir != NULL) {
+		if ((a->pubfd = open(a->o.publish_dir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1) {
+			seterr(err, errlen, "audit: publish_dir %s: %s",
+			    a->o.publish_dir, strerror(errno));
+			return -1;
+		}
+		/* One file per log, named by its origin ("/" is "_"). */
+		snprintf(a->pubname, sizeof(a->pubname), "%s.cp", a->origin);
+		for (char *c = a->pubname; *c != '\0'; c++)
+			if (*c == '/')
+				*c = '_';
+	}
 	return 0;
 }
 
@@ -1243,6 +1296,8 @@ audit_free(struct audit *a)
 		close(a->fd);
 	if (a->cpdirfd != -1)
 		close(a->cpdirfd);
+	if (a->pubfd != -1)
+		close(a->pubfd);
 	if (a->dirfd != -1)
 		close(a->dirfd);
 	EVP_MD_CTX_free(a->seg_sha);
@@ -1346,7 +1401,7 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 		seterr(err, errlen, "audit: out of memory");
 		return -1;
 	}
-	a->efd = a->fd = a->dirfd = a->cpdirfd = -1;
+	a->efd = a->fd = a->dirfd = a->cpdirfd = a->pubfd = -1;
 	a->qtail = &a->qhead;
 	a->stail = &a->shead;
 	a->dtail = &a->dhead;

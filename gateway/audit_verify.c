@@ -500,6 +500,91 @@ authenticated(struct vstate *st, uint64_t records)
 	snprintf(r->auth_segment, sizeof(r->auth_segment), "%s", st->seg);
 }
 
+/* The origin in the first segment's open record ("" when unknown). */
+static void
+log_origin(const char *dir, char *out, size_t outlen)
+{
+	char **names = NULL, path[4096], line[4096];
+	size_t n = 0;
+	json_t *j;
+	FILE *f;
+
+	out[0] = '\0';
+	if (audit_list_segments(dir, &names, &n) == -1 || n == 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/%s", dir, names[0]);
+	if ((f = fopen(path, "r")) == NULL)
+		goto out;
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    (j = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL)) != NULL) {
+		if (json_string_value(json_object_get(j, "origin")) != NULL)
+			snprintf(out, outlen, "%s", json_string_value(
+			    json_object_get(j, "origin")));
+		json_decref(j);
+	}
+	fclose(f);
+ out:
+	audit_free_segments(names, n);
+}
+
+/*
+ * --known-checkpoint DIR: a witness's or a reviewer's collection of
+ * checkpoints (the gateway's [audit] publish_dir, copies taken over time,
+ * of any number of logs).  Of those of this log's origin, the one with
+ * the most records counts: it catches removals and rollbacks back to it.
+ * A file of this origin that is not a valid checkpoint by the trusted key
+ * fails as any known checkpoint does.
+ */
+static int
+add_known_dir(struct vstate *st, const char *dir)
+{
+	char origin[CHECKPOINT_MAX_NAME], path[4096], *best = NULL;
+	uint64_t best_size = 0;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	log_origin(st->dir, origin, sizeof(origin));
+	if ((d = opendir(dir)) == NULL) {
+		fail(st, AUDIT_CANNOT, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct checkpoint cp;
+		char *note, err[256];
+		size_t len, n = strlen(de->d_name);
+		int enoent;
+
+		if (n < 4 || strcmp(de->d_name + n - 3, ".cp") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if ((note = slurp(path, CHECKPOINT_MAX_NOTE, &len,
+		    &enoent)) == NULL)
+			continue;
+		/* Unsigned parse first: only this log's origin matters. */
+		if (checkpoint_open(note, len, NULL, &cp, err,
+		    sizeof(err)) == CHECKPOINT_OK &&
+		    strcmp(cp.origin, origin) == 0 &&
+		    (best == NULL || cp.size > best_size)) {
+			free(best);
+			if ((best = strdup(path)) == NULL) {
+				free(note);
+				rc = -1;
+				break;
+			}
+			best_size = cp.size;
+		}
+		free(note);
+	}
+	closedir(d);
+	if (rc == 0 && best != NULL)
+		rc = add_target(st, best, T_KNOWN);
+	else if (rc == 0)
+		warn(st, "%s: no checkpoint of %s", dir, origin);
+	free(best);
+	return rc;
+}
+
 static int
 load_targets(struct vstate *st)
 {
@@ -526,9 +611,15 @@ load_targets(struct vstate *st)
 		}
 		closedir(d);
 	}
-	for (size_t i = 0; i < st->o->nknown; i++)
-		if (add_target(st, st->o->known[i], T_KNOWN) == -1)
+	for (size_t i = 0; i < st->o->nknown; i++) {
+		struct stat sb;
+
+		if (stat(st->o->known[i], &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			if (add_known_dir(st, st->o->known[i]) == -1)
+				return -1;
+		} else if (add_target(st, st->o->known[i], T_KNOWN) == -1)
 			return -1;
+	}
 	if (st->ntargets > 1)
 		qsort(st->targets, st->ntargets, sizeof(*st->targets),
 		    cmp_targets);

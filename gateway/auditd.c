@@ -281,6 +281,7 @@ audit_proc(struct config *cfg, int ctl)
 	o.dir = cfg->audit_dir;
 	o.signing_key = cfg->audit_key;
 	o.origin = cfg->audit_origin;
+	o.publish_dir = cfg->audit_publish_dir;
 	o.segment_max = cfg->audit_segment_max;
 	o.checkpoint_ms = cfg->audit_checkpoint_ms;
 	o.heartbeat_s = cfg->audit_heartbeat;

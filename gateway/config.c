@@ -107,6 +107,7 @@ static const struct keyword keywords[] = {
 	    "60", 1, 3600 },
 	{ "audit", "dir", KW_PATH, F(audit_dir), 0, NULL, 0, 0 },
 	{ "audit", "signing_key", KW_PATH, F(audit_key), 0, NULL, 0, 0 },
+	{ "audit", "publish_dir", KW_PATH, F(audit_publish_dir), 0, NULL, 0, 0 },
 	{ "audit", "origin", KW_STRING, F(audit_origin), 0, "eppgw/audit",
 	    1, 200 },
 	{ "audit", "segment_max", KW_SIZE, F(audit_segment_max), 0,
@@ -1260,6 +1261,7 @@ config_free(struct config *cfg)
 	free(cfg->audit_dir);
 	free(cfg->audit_key);
 	free(cfg->audit_origin);
+	free(cfg->audit_publish_dir);
 	free(cfg->admin_cert);
 	free(cfg->admin_key);
 	free(cfg->admin_ca);

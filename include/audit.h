@@ -42,6 +42,7 @@ struct audit_opts {
 	const char	*dir;		/* audit_dir */
 	const char	*signing_key;	/* Ed25519 PKCS#8 PEM */
 	const char	*origin;	/* checkpoint origin line, "eppgw/demo" */
+	const char	*publish_dir;	/* a copy of each checkpoint; NULL: none */
 	size_t		 segment_max;	/* rotate at this size (0: default) */
 	unsigned	 checkpoint_ms;	/* under load, at most this often */
 	unsigned	 heartbeat_s;	/* idle checkpoint */

@@ -85,6 +85,7 @@ struct config {
 	char		*audit_dir;
 	char		*audit_key;
 	char		*audit_origin;
+	char		*audit_publish_dir;	/* checkpoint copies, or NULL */
 	size_t		 audit_segment_max;
 	unsigned	 audit_checkpoint_ms;
 	unsigned	 audit_heartbeat;
