@@ -74,11 +74,15 @@ enum deadline {
 	DL_LOGIN,	/* no successful login yet: login_timeout from the start */
 	DL_IDLE,
 	DL_FRAME,
-	DL_FLUSH
+	DL_FLUSH,
+	DL_VAULT	/* a protected change waits for the vault's verdict */
 };
 
 /* How long a final reply may take to reach a registrar that does not read. */
 #define FLUSH_TIMEOUT_SEC	5
+/* How long a protected change waits for the vault: a stuck vault must not
+ * hold the session for ever (the change is then refused, 2400). */
+#define VAULT_TIMEOUT_SEC	5
 
 struct session {
 	uint64_t		 id;
@@ -649,6 +653,10 @@ vault_verdict(void *arg, int rc, enum approval_need need, const char *id,
 	po = s->held;
 	s->holding = 0;
 	s->state = ST_READY;
+	if (s->dl == DL_VAULT) {
+		event_del(s->deadline);
+		s->dl = DL_NONE;
+	}
 	v = &po.v;
 	object = change_object(po.msg);
 	if (rc != 0) {
@@ -707,8 +715,7 @@ hold_for_vault(struct session *s, struct pipe_out *po)
 	memset(po, 0, sizeof(*po));
 	s->holding = 1;
 	s->state = ST_VAULT;
-	event_del(s->deadline);
-	s->dl = DL_NONE;
+	arm(s, DL_VAULT, VAULT_TIMEOUT_SEC);
 	return 1;
 }
 
@@ -926,6 +933,14 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		log_notice("session %llu: %s: frame not complete after %us",
 		    (unsigned long long)s->id, who(s), s->cfg->frame_timeout);
 		session_close(s, "frame timeout");
+		break;
+	case DL_VAULT:
+		log_err("session %llu: %s: no verdict from the vault within "
+		    "%us: refusing the change", (unsigned long long)s->id,
+		    who(s), VAULT_TIMEOUT_SEC);
+		vaultlink_cancel(proxy_vault(s->proxy), s);
+		s->dl = DL_NONE;
+		vault_verdict(s, -1, NEED_APPROVAL, "", "internal", "");
 		break;
 	case DL_FLUSH:
 	case DL_NONE:

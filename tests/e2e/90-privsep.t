@@ -763,6 +763,27 @@ my %now;
 	is("@{$now{vault}}", "@new", 'one vault');
 }
 
+# ---- a vault that hangs: only the commands that wait on it wait ----
+{
+	my ($V) = @{$now{vault}};
+	ok(kill('STOP', $V), "SIGSTOP the vault $V");
+	my $t = time;
+	my $r = send_cmd($reg, ns_update('locked.example', 'add',
+	    'ps4.dns.example'));
+	my $took = time - $t;
+	ok($r->{code} eq '2400' && !$r->{journal}, sprintf('a protected '
+	    . 'change while the vault hangs: 2400 after %.1f s, not forwarded',
+	    $took)) or diag("code $r->{code} reason $r->{reason}");
+	cmp_ok($took, '<', 9, 'within the vault timeout (5 s), not for ever');
+	my $e = epp_client(port => $gw->{port});
+	is($e ? result_code(epp_raw($e, info_cmd('PS-HUNG'))) : 'none', 1000,
+	    'meanwhile another session is served');
+	epp_close($e) if $e;
+	ok(kill('CONT', $V), 'SIGCONT the vault');
+	held($reg, ns_update('locked.example', 'add', 'ps4.dns.example'),
+	    'the vault back: the change is held for approval again');
+}
+
 # The restarted processes hold what they should, and nothing more.
 check_memory(\%now, 'after the restarts');
 
