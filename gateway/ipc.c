@@ -21,6 +21,9 @@
 #define IPC_F_FD	0x0001	/* the message carries a descriptor */
 #define IPC_FDQ		8	/* descriptors received ahead of their message */
 #define IPC_READ	65536
+/* Output a peer has not taken yet: past this, sending fails (the caller
+ * fails closed) rather than memory growing without bound. */
+#define IPC_QUEUE_MAX	(64u << 20)
 
 struct chunk {
 	struct chunk	*next;
@@ -45,6 +48,7 @@ struct ipc {
 	size_t		 nfdq;
 
 	struct chunk	*out_head, **out_tail;
+	size_t		 out_bytes;
 
 	int		 closed;	/* fd gone, on_closed called */
 	int		 wfailed;	/* a write failed: closing soon */
@@ -86,6 +90,7 @@ drop_output(struct ipc *c)
 		free(ch);
 	}
 	c->out_tail = &c->out_head;
+	c->out_bytes = 0;
 }
 
 /* Close the descriptor and tell the owner, once. */
@@ -170,6 +175,7 @@ flush(struct ipc *c)
 			ch->fd = -1;
 		}
 		ch->off += (size_t)n;
+		c->out_bytes -= (size_t)n;
 		if (ch->off < ch->len)
 			continue;
 		c->out_head = ch->next;
@@ -404,7 +410,7 @@ ipc_send(struct ipc *c, uint16_t type, uint32_t id, const void *data,
 	int was_empty;
 
 	if (!ipc_alive(c) || len > c->max || type == IPC_NONE ||
-	    type >= IPC_TYPE_MAX)
+	    type >= IPC_TYPE_MAX || c->out_bytes + len > IPC_QUEUE_MAX)
 		return -1;
 	if ((ch = malloc(sizeof(*ch) + IPC_HDR_LEN + len)) == NULL)
 		return -1;
@@ -427,6 +433,7 @@ ipc_send(struct ipc *c, uint16_t type, uint32_t id, const void *data,
 	was_empty = c->out_head == NULL;
 	*c->out_tail = ch;
 	c->out_tail = &ch->next;
+	c->out_bytes += ch->len;
 	if (was_empty)
 		flush(c);
 	return 0;

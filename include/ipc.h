@@ -13,7 +13,9 @@
  * unknown type, a descriptor where none belongs, a payload that is not the
  * expected JSON) is closed by the receiver: one broken peer costs its own
  * channel, never the receiving process.  Sending never blocks: what the
- * kernel does not take is queued and written when the socket drains.
+ * kernel does not take is queued and written when the socket drains; a
+ * peer that stops reading lets at most 64 MiB queue up, then sending to it
+ * fails (and the sender fails closed).
  */
 #ifndef EPPGW_IPC_H
 #define EPPGW_IPC_H

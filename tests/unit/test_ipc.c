@@ -328,6 +328,30 @@ START_TEST(free_inside_handler)
 }
 END_TEST
 
+/* A peer that stops reading cannot make the sender queue without bound. */
+START_TEST(bounded_queue)
+{
+	struct event_base *base = event_base_new();
+	struct ipc *a;
+	size_t len = 4u << 20;
+	uint8_t *buf = calloc(1, len);
+	int fds[2], sent = 0;
+
+	ck_assert_int_eq(ipc_pair(fds), 0);
+	a = ipc_new(base, fds[0], "a", 0, NULL, NULL, NULL);
+	while (sent < 64 && ipc_send(a, IPC_STATE_SAVE, 1, buf, len, -1) == 0)
+		sent++;
+	/* 64 MiB queued at most (a little more is in the socket buffer). */
+	ck_assert_int_ge(sent, 15);
+	ck_assert_int_le(sent, 17);
+	ck_assert_int_eq(ipc_alive(a), 1);
+	ipc_free(a);
+	close(fds[1]);
+	free(buf);
+	event_base_free(base);
+}
+END_TEST
+
 static Suite *
 ipc_suite(void)
 {
@@ -342,6 +366,7 @@ ipc_suite(void)
 	tcase_add_test(tc, json_payloads);
 	tcase_add_test(tc, peer_gone);
 	tcase_add_test(tc, free_inside_handler);
+	tcase_add_test(tc, bounded_queue);
 	suite_add_tcase(s, tc);
 	return s;
 }
