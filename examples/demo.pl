@@ -545,7 +545,10 @@ my @steps = (
 	why   => 'Every command and reply above is in run/audit, hash-chained '
 	    . 'in a Merkle tree with signed checkpoints. While the gateway runs '
 	    . 'the newest records are not sealed yet (exit 2); run-demo.sh '
-	    . 'verifies again after stopping the gateway (exit 0).',
+	    . 'verifies again after stopping the gateway (exit 0). Then the '
+	    . 'reviewer\'s question, in one command: who changed the name '
+	    . 'servers of locked.example during this run, who approved it, and '
+	    . 'what did the registry answer?',
 	run   => sub {
 		my ($ctx) = @_;
 		my @cmd = ('verify', '--vkey', 'certs/dev/audit.pub', $AUDIT_DIR);
@@ -556,22 +559,41 @@ my @steps = (
 		    unless $rc == 0 || $rc == 2;
 		push @lines, $rc == 0 ? 'exit 0: valid and sealed'
 		    : 'exit 2: valid; the tail is not sealed while the gateway runs';
-		# The newest record of the approved resend: who asked, who approved.
-		my ($src, $sout) = run_tool('eppgw-audit', 'show', '--type', 'cmd',
-		    '--object', 'locked.example', $AUDIT_DIR);
-		my ($rec) = reverse grep { /"cltrid":"DEMO-RESEND"/ } split /\n/, $sout;
-		my $r = $rec ? eval { JSON::PP::decode_json($rec) } : undef;
-		die "eppgw-audit show: no record of the resend DEMO-RESEND\n"
-		    unless $src == 0 && $r;
-		push @lines, '$ eppgw-audit show --type cmd --object locked.example '
-		    . $AUDIT_DIR, sprintf('  the resend DEMO-RESEND: seq %s, %s by %s '
-		    . '(clID %s), change %s, decision %s, approver %s', $r->{seq},
-		    $r->{cmd}, $r->{principal}, $r->{clid}, $r->{change_id},
-		    $r->{decision} // '?', $r->{approver} // 'none');
-		die "the audit record of DEMO-RESEND names no approver bob\n"
+		# This run only: the log outlives a run.  $^T is when it started.
+		my $since = POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime($^T));
+		my @q = ('changes', '--object', 'locked.example', '--class', 'ns',
+		    '--since', $since);
+		my ($crc, $cout, $cerr) = run_tool('eppgw-audit', @q, $AUDIT_DIR);
+		die "eppgw-audit changes: exit $crc: $cerr" unless $crc == 0;
+		push @lines, '$ ' . join(' ', 'eppgw-audit', @q, $AUDIT_DIR),
+		    map { "  $_" } split /\n/, $cout;
+		# The same rows as JSON, to check the approved change's row.
+		my ($jrc, $jout, $jerr) = run_tool('eppgw-audit', @q, '--format',
+		    'json', $AUDIT_DIR);
+		my $rows = $jrc == 0 ? eval { JSON::PP::decode_json($jout) } : undef;
+		die "eppgw-audit changes --format json: exit $jrc: $jerr"
+		    unless ref $rows eq 'ARRAY';
+		my ($r) = reverse grep { ($_->{cltrid} // '') eq 'DEMO-RESEND' }
+		    @$rows;
+		die "eppgw-audit changes: no row for the resend DEMO-RESEND\n"
+		    unless $r;
+		die "the row of DEMO-RESEND names no approver bob\n"
 		    unless ($r->{approver} // '') eq 'bob';
-		die "the audit record of DEMO-RESEND is not an allowed command\n"
+		die "the row of DEMO-RESEND is not an allowed command\n"
 		    unless ($r->{decision} // '') eq 'allow';
+		die "the row of DEMO-RESEND has no registry reply 1000\n"
+		    unless ($r->{reply} // 0) == 1000
+		    && ($r->{reply_from} // '') eq 'registry';
+		die "no held row for the change $ctx->{change_id}\n"
+		    unless grep { ($_->{decision} // '') eq 'approval_required'
+		    && ($_->{change_id} // '') eq $ctx->{change_id} } @$rows;
+		push @lines, sprintf('the approved change: seq %s, %s by %s (clID %s), '
+		    . 'change %s, approved by %s, the registry answered %s',
+		    $r->{seq}, $r->{command}, $r->{principal}, $r->{clid},
+		    $r->{change_id}, $r->{approver}, $r->{reply});
+		push @lines, 'and the drift row: the same name server removed at the '
+		    . 'registry, no command through the gateway explains it'
+		    if grep { $_->{kind} eq 'drift' } @$rows;
 		return @lines;
 	},
 },

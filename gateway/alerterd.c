@@ -103,23 +103,16 @@ static void
 ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct alerterd *d = arg;
-	json_t *j;
-	const char *peer;
-	int i;
+	int i, k;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if (m->fd == -1 || (j = ipc_msg_json(m, NULL, NULL)) == NULL ||
-		    (peer = json_string_value(json_object_get(j, "peer"))) ==
-		    NULL || proc_kind_by_name(peer) < 0) {
-			if (m->fd != -1)
-				close(m->fd);
+		if ((k = proc_peer(m)) < 0) {
 			ipc_fail(ch, "bad peer message");
 			return;
 		}
-		if (strcmp(peer, "audit") == 0) {
+		if (k == PROC_AUDIT) {
 			(void)auditlink_attach(d->audit, m->fd);
-			json_decref(j);
 			return;
 		}
 		for (i = 0; i < MAX_CLIENTS && d->clients[i] != NULL; i++)
@@ -128,10 +121,9 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 			log_err("alerter: too many channels");
 			close(m->fd);
 		} else {
-			d->clients[i] = ipc_new(d->base, m->fd, peer, 0,
+			d->clients[i] = ipc_new(d->base, m->fd, proc_name(k), 0,
 			    client_msg, client_closed, d);
 		}
-		json_decref(j);
 		return;
 	case IPC_STOP:
 		event_base_loopbreak(d->base);

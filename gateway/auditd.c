@@ -217,22 +217,16 @@ static void
 ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct auditd *d = arg;
-	json_t *j;
-	const char *peer;
 	char *text;
+	int k;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if (m->fd == -1 || (j = ipc_msg_json(m, NULL, NULL)) == NULL ||
-		    (peer = json_string_value(json_object_get(j, "peer"))) ==
-		    NULL || proc_kind_by_name(peer) < 0) {
-			if (m->fd != -1)
-				close(m->fd);
+		if ((k = proc_peer(m)) < 0) {
 			ipc_fail(ch, "bad peer message");
 			return;
 		}
-		add_client(d, peer, m->fd);
-		json_decref(j);
+		add_client(d, proc_name(k), m->fd);
 		return;
 	case IPC_STOP:
 		event_base_loopbreak(d->base);

@@ -14,6 +14,7 @@
 
 #include "auditlink.h"
 #include "ipc.h"
+#include "merkle.h"
 #include "log.h"
 
 struct pending {
@@ -85,19 +86,11 @@ auditlink_free(struct auditlink *l)
 	free(l);
 }
 
+/* 64 hex digits (a key, a digest) into 32 bytes; -1 if not. */
 static int
 hex32(const char *s, uint8_t out[32])
 {
-	if (s == NULL || strlen(s) != 64)
-		return -1;
-	for (int i = 0; i < 32; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
+	return s != NULL ? merkle_unhex(s, strlen(s), out) : -1;
 }
 
 static void

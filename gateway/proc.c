@@ -98,6 +98,21 @@ proc_child_setup(enum proc_kind k, const int *keep, size_t nkeep)
 }
 
 int
+proc_peer(const struct ipc_msg *m)
+{
+	json_t *j = NULL;
+	int k = -1;
+
+	if (m->fd != -1 && (j = ipc_msg_json(m, NULL, NULL)) != NULL)
+		k = proc_kind_by_name(json_string_value(json_object_get(j,
+		    "peer")));
+	json_decref(j);
+	if (k < 0 && m->fd != -1)
+		close(m->fd);
+	return k;
+}
+
+int
 proc_ready(int ctl_fd)
 {
 	uint8_t h[IPC_HDR_LEN] = { 0 };

@@ -19,6 +19,7 @@
 #include "auditlink.h"
 #include "config.h"
 #include "ipc.h"
+#include "merkle.h"
 #include "lock.h"
 #include "metrics.h"
 #include "log.h"
@@ -58,19 +59,11 @@ current_config(void *arg)
 	return ((struct vault *)arg)->cfg;
 }
 
+/* 64 hex digits (a key, a digest) into 32 bytes; -1 if not. */
 static int
 hex32(const char *s, uint8_t out[32])
 {
-	if (s == NULL || strlen(s) != 64)
-		return -1;
-	for (int i = 0; i < 32; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
+	return s != NULL ? merkle_unhex(s, strlen(s), out) : -1;
 }
 
 /* Bounds a worker's question must keep (approval.h, policy.h). */
@@ -277,25 +270,19 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct vault *v = arg;
 	struct evbuffer *b;
-	json_t *j;
-	const char *peer;
-	int i;
+	int i, k;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if (m->fd == -1 || (j = ipc_msg_json(m, NULL, NULL)) == NULL ||
-		    (peer = json_string_value(json_object_get(j, "peer"))) ==
-		    NULL || proc_kind_by_name(peer) < 0) {
-			if (m->fd != -1)
-				close(m->fd);
+		if ((k = proc_peer(m)) < 0) {
 			ipc_fail(ch, "bad peer message");
 			return;
 		}
-		if (strcmp(peer, "audit") == 0)
+		if (k == PROC_AUDIT)
 			(void)auditlink_attach(v->audit, m->fd);
-		else if (strcmp(peer, "alerter") == 0)
+		else if (k == PROC_ALERTER)
 			(void)alertlink_attach(v->alert, m->fd);
-		else if (strcmp(peer, "worker") == 0) {
+		else if (k == PROC_WORKER) {
 			for (i = 0; i < MAX_WORKERS && v->workers[i] != NULL;
 			    i++)
 				;
@@ -308,7 +295,6 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 			}
 		} else
 			close(m->fd);
-		json_decref(j);
 		return;
 	case IPC_STOP:
 		event_base_loopbreak(v->base);

@@ -233,31 +233,25 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct worker *w = arg;
 	struct timeval tv = { DRAIN_TIMEOUT_SEC, 0 };
-	const char *peer;
-	json_t *j;
-	int r = -1;
+	int r = -1, k;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if (m->fd == -1 || (j = ipc_msg_json(m, NULL, NULL)) == NULL ||
-		    (peer = json_string_value(json_object_get(j, "peer"))) ==
-		    NULL) {
-			if (m->fd != -1)
-				close(m->fd);
+		if ((k = proc_peer(m)) < 0) {
 			ipc_fail(ch, "bad peer message");
 			return;
 		}
-		if (strcmp(peer, "audit") == 0 && w->audit != NULL)
+		if (k == PROC_AUDIT && w->audit != NULL)
 			r = auditlink_attach(w->audit, m->fd);
-		else if (strcmp(peer, "alerter") == 0 && w->alert != NULL)
+		else if (k == PROC_ALERTER && w->alert != NULL)
 			r = alertlink_attach(w->alert, m->fd);
-		else if (strcmp(peer, "vault") == 0 && w->vault != NULL)
+		else if (k == PROC_VAULT && w->vault != NULL)
 			r = vaultlink_attach(w->vault, m->fd);
 		else
 			close(m->fd);
 		if (r != 0)
-			log_warn("worker: cannot use the channel to %s", peer);
-		json_decref(j);
+			log_warn("worker: cannot use the channel to %s",
+			    proc_name(k));
 		maybe_serve(w);
 		return;
 	case IPC_STOP:

@@ -44,6 +44,13 @@ int proc_talk(enum proc_kind a, enum proc_kind b);
  * reconnect syslog.
  */
 void proc_child_setup(enum proc_kind k, const int *keep, size_t nkeep);
+/*
+ * Who an IPC_PEER message introduces (its kind) with its descriptor, or
+ * -1 after closing the descriptor: the caller then fails the channel.
+ */
+struct ipc_msg;
+int proc_peer(const struct ipc_msg *m);
+
 /* Tell the parent a child is ready, on its channel (blocking). */
 int proc_ready(int ctl_fd);
 

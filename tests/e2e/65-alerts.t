@@ -20,36 +20,8 @@ my $got = "$dir/alerts.jsonl";
 
 # A minimal HTTP receiver in a child: one JSON line per POST, with the
 # signature header and whether it verifies.
-my $srv = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1',
-    LocalPort => 0, ReuseAddr => 1) or die "receiver: $!";
-my $rport = $srv->sockport;
-my $rpid = fork() // die "fork: $!";
-if ($rpid == 0) {
-	my $deadline = time + 120;
-	while (time < $deadline) {
-		my $c = $srv->accept or next;
-		my ($head, $body) = ('', '');
-		while (defined(my $l = <$c>)) {
-			last if $l eq "\r\n";
-			$head .= $l;
-		}
-		my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
-		read($c, $body, $len // 0);
-		my ($sig) = $head =~ /^X-Eppgw-Signature:\s*sha256=([0-9a-f]+)/mi;
-		my ($ts) = $head =~ /^X-Eppgw-Timestamp:\s*(\d+)/mi;
-		open(my $fh, '>>', $got) or _exit(1);
-		print $fh encode_json({ body => $body, ts => $ts,
-		    valid => (defined $sig && $sig eq
-		    hmac_sha256_hex($body, $SECRET)) ? 1 : 0,
-		    head => $head }), "\n";
-		close($fh);
-		print $c "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-		    . "Connection: close\r\n\r\n";
-		close($c);
-	}
-	_exit(0);
-}
-close($srv);
+my ($rport, $rpid) = webhook_receiver(secret => $SECRET, file => $got,
+    seconds => 120);
 
 sub alerts {
 	open(my $fh, '<', $got) or return ();

@@ -267,34 +267,8 @@ sub check_memory {
 # ---- a webhook receiver (as 65-alerts.t) ----
 
 my $got = run_dir() . '/alerts.jsonl';
-my $srv = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1',
-    LocalPort => 0, ReuseAddr => 1) or die "receiver: $!";
-my $rport = $srv->sockport;
-my $rpid = fork() // die "fork: $!";
-if ($rpid == 0) {
-	my $deadline = time + 180;
-	while (time < $deadline) {
-		my $c = $srv->accept or next;
-		my ($head, $body) = ('', '');
-		while (defined(my $l = <$c>)) {
-			last if $l eq "\r\n";
-			$head .= $l;
-		}
-		my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
-		read($c, $body, $len // 0);
-		my ($sig) = $head =~ /^X-Eppgw-Signature:\s*sha256=([0-9a-f]+)/mi;
-		open(my $fh, '>>', $got) or _exit(1);
-		print $fh encode_json({ body => $body, valid => (defined $sig
-		    && $sig eq hmac_sha256_hex($body, $ALERT_SECRET)) ? 1 : 0 }),
-		    "\n";
-		close($fh);
-		print $c "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
-		    . "Connection: close\r\n\r\n";
-		close($c);
-	}
-	_exit(0);
-}
-close($srv);
+my ($rport, $rpid) = webhook_receiver(secret => $ALERT_SECRET, file => $got,
+    seconds => 180);
 
 # The first alert of $event about change $id (a decoded body), with its
 # signature's validity; () after 10 s.

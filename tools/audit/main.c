@@ -3,8 +3,11 @@
  *
  *   verify [--vkey F] [--known-checkpoint F]... [--require-sealed] DIR
  *   show [--object X] [--clid X] [--principal X] [--decision X] [--class X]
- *        [--type T] [--since T] [--until T] [--table] [--follow] DIR
- *   prove --seq N [--vkey F] DIR
+ *        [--type T] [--since T] [--until T] [--table] [--follow] [--vkey F]
+ *        DIR
+ *   changes --object NAME [--class C] [--since T] [--until T]
+ *        [--format table|csv|json] [--vkey F] DIR       (changes.c)
+ *   prove --seq N [--vkey F] DIR                       (prove.c)
  *   verify-proof --vkey F [--line-file F] PROOF
  *   consistency --old F [--vkey F] DIR
  *   vkey --name NAME PUBKEY
@@ -19,23 +22,23 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "audit.h"
+#include "audit_cli.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
 #include "merkle.h"
 
-#define EXIT_USAGE	3
-
-static void
-usage(void)
+void
+audit_usage(void)
 {
 	fprintf(stderr,
 	    "usage: eppgw-audit verify [--vkey F] [--known-checkpoint F]... "
@@ -43,7 +46,12 @@ usage(void)
 	    "       eppgw-audit show [--object X] [--clid X] [--principal X] "
 	    "[--decision X]\n"
 	    "                        [--class X] [--type T] [--since T] "
-	    "[--until T] [--table] [--follow] DIR\n"
+	    "[--until T] [--table]\n"
+	    "                        [--follow] [--vkey F] DIR\n"
+	    "       eppgw-audit changes --object NAME [--class C] [--since T] "
+	    "[--until T]\n"
+	    "                        [--format table|csv|json] [--vkey F] "
+	    "DIR\n"
 	    "       eppgw-audit prove --seq N [--vkey F] DIR\n"
 	    "       eppgw-audit verify-proof --vkey F [--line-file F] PROOF\n"
 	    "       eppgw-audit consistency --old F [--vkey F] DIR\n"
@@ -51,32 +59,6 @@ usage(void)
 	    "       eppgw-audit break --key F --reason TEXT [--operator NAME] "
 	    "[--origin O] DIR\n");
 	exit(EXIT_USAGE);
-}
-
-static void
-die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), noreturn));
-
-static void
-die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "eppgw-audit: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(code);
-}
-
-static void
-load_vkey(const char *path, struct note_verifier *v)
-{
-	char err[512];
-
-	if (note_verifier_load(path, v, err, sizeof(err)) == -1)
-		die(EXIT_USAGE, "%s", err);
 }
 
 static char *
@@ -87,12 +69,12 @@ read_file(const char *path, size_t max, size_t *len)
 	size_t n;
 
 	if ((f = fopen(path, "r")) == NULL)
-		die(EXIT_USAGE, "%s: %s", path, strerror(errno));
+		audit_die(EXIT_USAGE, "%s: %s", path, strerror(errno));
 	if ((buf = malloc(max + 1)) == NULL)
-		die(EXIT_USAGE, "out of memory");
+		audit_die(EXIT_USAGE, "out of memory");
 	n = fread(buf, 1, max + 1, f);
 	if (ferror(f) || n > max)
-		die(EXIT_USAGE, "%s: %s", path, ferror(f) ? "read error" :
+		audit_die(EXIT_USAGE, "%s: %s", path, ferror(f) ? "read error" :
 		    "too large");
 	fclose(f);
 	buf[n] = '\0';
@@ -123,24 +105,24 @@ cmd_verify(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
-			load_vkey(optarg, &v);
+			audit_load_vkey(optarg, &v);
 			o.vkey = &v;
 			break;
 		case 'K':
 			if ((known = realloc(known, (o.nknown + 1) *
 			    sizeof(*known))) == NULL)
-				die(EXIT_USAGE, "out of memory");
+				audit_die(EXIT_USAGE, "out of memory");
 			known[o.nknown++] = optarg;
 			break;
 		case 's':
 			o.require_sealed = 1;
 			break;
 		default:
-			usage();
+			audit_usage();
 		}
 	}
 	if (argc - optind != 1)
-		usage();
+		audit_usage();
 	o.known = known;
 	audit_verify_dir(argv[optind], &o, &r);
 	if (r.error[0] != '\0')
@@ -175,9 +157,14 @@ cmd_verify(int argc, char *argv[])
 /* ---- show ---- */
 
 struct filter {
-	const char	*object, *clid, *principal, *decision, *class, *type;
-	const char	*since, *until;
+	const char	*clid, *principal, *decision, *class, *type;
+	struct audit_object object;
+	int		 has_object;
+	struct audit_range range;
 	int		 table;
+	int		 verified;	/* --vkey given */
+	uint64_t	 sealed;	/* a verified checkpoint's size */
+	uint64_t	 unsealed_shown;
 };
 
 static int
@@ -195,14 +182,30 @@ str_or_member(json_t *j, const char *key, const char *want)
 	return 0;
 }
 
+/* The object as the gateway stores it (normalised), or as given without
+ * regard to case, as show always compared. */
+static int
+object_member(const struct filter *f, json_t *j, const char *key)
+{
+	json_t *v = json_object_get(j, key), *e;
+	size_t i;
+
+	if (json_is_string(v))
+		return audit_object_is(&f->object, json_string_value(v)) ||
+		    strcasecmp(json_string_value(v), f->object.given) == 0;
+	json_array_foreach(v, i, e)
+		if (json_is_string(e) && (audit_object_is(&f->object,
+		    json_string_value(e)) || strcasecmp(json_string_value(e),
+		    f->object.given) == 0))
+			return 1;
+	return 0;
+}
+
 static int
 matches(const struct filter *f, json_t *j)
 {
-	const char *ts = json_string_value(json_object_get(j, "ts"));
-
-	if (f->object != NULL && !str_or_member(j, "objects", f->object) &&
-	    !str_or_member(j, "object", f->object) &&
-	    !str_or_member(j, "obj", f->object))
+	if (f->has_object && !object_member(f, j, "objects") &&
+	    !object_member(f, j, "object") && !object_member(f, j, "obj"))
 		return 0;
 	if (f->clid != NULL && !str_or_member(j, "clid", f->clid))
 		return 0;
@@ -216,16 +219,13 @@ matches(const struct filter *f, json_t *j)
 		return 0;
 	if (f->type != NULL && !str_or_member(j, "t", f->type))
 		return 0;
-	/* RFC 3339 UTC strings of one layout order as text; a prefix such
-	 * as "2025-06-01" works as a bound. */
-	if (f->since != NULL && (ts == NULL || strcmp(ts, f->since) < 0))
-		return 0;
-	if (f->until != NULL && (ts == NULL || strncmp(ts, f->until,
-	    strlen(f->until)) > 0))
-		return 0;
-	return 1;
+	/* Instants, not text: "+01:00" and "-1h" mean what they say. */
+	return audit_range_has(&f->range, json_string_value(
+	    json_object_get(j, "ts")));
 }
 
+/* A table cell: a string, an integer or a list joined with ","; "-" when
+ * empty, control bytes as "?" (clTRIDs and names are registrar input). */
 static const char *
 field(json_t *j, const char *k, char *buf, size_t len)
 {
@@ -234,53 +234,235 @@ field(json_t *j, const char *k, char *buf, size_t len)
 
 	buf[0] = '\0';
 	if (json_is_string(v))
-		return json_string_value(v);
-	if (json_is_integer(v)) {
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
 		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
-		return buf;
-	}
-	json_array_foreach(v, i, e) {
-		if (json_is_string(e) && off + 2 < len)
-			off += (size_t)snprintf(buf + off, len - off, "%s%s",
-			    i ? "," : "", json_string_value(e));
-		if (off >= len)
-			break;
-	}
+	else
+		json_array_foreach(v, i, e) {
+			if (json_is_string(e) && off + 2 < len)
+				off += (size_t)snprintf(buf + off, len - off,
+				    "%s%s", i ? "," : "",
+				    json_string_value(e));
+			if (off >= len)
+				break;
+		}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "-");
+	for (char *p = buf; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return buf;
 }
 
+/* The first of two members that is set. */
+static const char *
+field2(json_t *j, const char *k1, const char *k2, char *buf, size_t len)
+{
+	field(j, k1, buf, len);
+	return strcmp(buf, "-") != 0 ? buf : field(j, k2, buf, len);
+}
+
+#define SHOW_TITLES	"SEQ", "TS", "TYPE", "CLID", "PRINCIPAL", \
+			"OBJECTS", "COMMAND", "DECISION", "CODE", \
+			"APPROVER", "REPLY"
+#define SHOW_FORMAT	"%-8s %-27s %-11s %-12s %-10s %-24s %-16s %-17s " \
+			"%-5s %-10s %-5s"
+
+/* One line of the table, without the padding of its last column. */
 static void
-show_line(const struct filter *f, const char *line, size_t len)
+table_print(const struct filter *f, const char *seq, const char *ts,
+    const char *t, const char *clid, const char *principal,
+    const char *objects, const char *cmd, const char *decision,
+    const char *code, const char *approver, const char *reply,
+    const char *sealed)
+{
+	char line[4096];
+	size_t n;
+
+	snprintf(line, sizeof(line), SHOW_FORMAT " %s", seq, ts, t, clid,
+	    principal, objects, cmd, decision, code, approver, reply,
+	    f->verified ? sealed : "");
+	n = strlen(line);
+	while (n > 0 && line[n - 1] == ' ')
+		line[--n] = '\0';
+	puts(line);
+}
+
+/*
+ * One table row.  CODE is the code of an rsp record; REPLY, on a cmd row,
+ * the code of the reply to that command (its rsp record names it by req);
+ * APPROVER the approver whose ticket a command used, or the operator of an
+ * approval record; DECISION a cmd's decision, or the event of an approval
+ * or session record.
+ */
+static void
+table_row(struct filter *f, json_t *j, int reply)
+{
+	char b[11][256];
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(j,
+	    "seq"));
+
+	if (reply >= 0)
+		snprintf(b[10], sizeof(b[10]), "%d", reply);
+	else
+		snprintf(b[10], sizeof(b[10]), "-");
+	table_print(f, field(j, "seq", b[0], 256), field(j, "ts", b[1], 256),
+	    field(j, "t", b[2], 256), field(j, "clid", b[3], 256),
+	    field(j, "principal", b[4], 256), field2(j, "objects", "object",
+	    b[5], 256), field(j, "cmd", b[6], 256), field2(j, "decision",
+	    "event", b[7], 256), json_is_integer(json_object_get(j, "code")) ?
+	    field(j, "code", b[8], 256) : "-", field2(j, "approver",
+	    "operator", b[9], 256), b[10], seq < f->sealed ? "yes" : "no");
+}
+
+/*
+ * The table holds a cmd row back until its reply has been read, so REPLY
+ * can be filled in: rows wait in a queue, in log order, and leave it from
+ * the front.  A reply that does not come (a crash: the recovery record
+ * lists the command as unanswered) or comes late under --follow does not
+ * hold the rows behind it for ever.
+ */
+#define SHOW_HOLD_MS	2000	/* --follow: the longest wait for a reply */
+#define SHOW_MAX_QUEUE	65536
+
+struct shown {
+	json_t		*rec;
+	uint64_t	 seq;
+	int		 waiting;	/* a cmd, its reply not read yet */
+	int		 reply;		/* its code, -1: none */
+	int64_t		 at;		/* read when (ms, monotonic) */
+};
+
+struct showq {
+	struct shown	*q;
+	size_t		 head, n, cap;
+	int		 follow;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The queued row of seq (the queue is in seq order), or NULL. */
+static struct shown *
+queued(struct showq *s, uint64_t seq)
+{
+	size_t lo = s->head, hi = s->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->q[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n && s->q[lo].seq == seq ? &s->q[lo] : NULL;
+}
+
+static void
+queue_flush(struct filter *f, struct showq *s, int all)
+{
+	int64_t now = mono_ms();
+	struct shown *h;
+
+	while (s->head < s->n) {
+		h = &s->q[s->head];
+		if (h->waiting && !all && s->n - s->head < SHOW_MAX_QUEUE &&
+		    (!s->follow || now - h->at < SHOW_HOLD_MS))
+			break;
+		table_row(f, h->rec, h->reply);
+		json_decref(h->rec);
+		s->head++;
+	}
+	if (s->head == s->n)
+		s->head = s->n = 0;
+}
+
+static void
+queue_add(struct showq *s, json_t *j)
+{
+	struct shown *e;
+
+	if (s->n == s->cap) {
+		/* Reuse what the front has left before growing. */
+		if (s->head > 0) {
+			memmove(s->q, s->q + s->head, (s->n - s->head) *
+			    sizeof(*s->q));
+			s->n -= s->head;
+			s->head = 0;
+		} else {
+			s->cap = s->cap ? 2 * s->cap : 256;
+			if ((s->q = realloc(s->q, s->cap * sizeof(*s->q))) ==
+			    NULL)
+				audit_die(EXIT_USAGE, "out of memory");
+		}
+	}
+	e = &s->q[s->n++];
+	e->rec = json_incref(j);
+	e->seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
+	e->waiting = str_or_member(j, "t", "cmd");
+	e->reply = -1;
+	e->at = mono_ms();
+}
+
+/* What a record says about the rows waiting for replies. */
+static void
+queue_note(struct showq *s, json_t *j)
+{
+	struct shown *e;
+	json_t *v;
+	size_t i;
+
+	if (s->head == s->n)
+		return;
+	if (str_or_member(j, "t", "rsp")) {
+		if ((e = queued(s, (uint64_t)json_integer_value(
+		    json_object_get(j, "req")))) != NULL && e->waiting) {
+			e->waiting = 0;
+			if (json_is_integer(json_object_get(j, "code")))
+				e->reply = (int)json_integer_value(
+				    json_object_get(j, "code"));
+		}
+	} else if (str_or_member(j, "t", "recovery"))
+		json_array_foreach(json_object_get(j, "unanswered"), i, v)
+			if ((e = queued(s, (uint64_t)json_integer_value(v))) !=
+			    NULL)
+				e->waiting = 0;
+}
+
+static void
+show_line(struct filter *f, struct showq *s, const char *line, size_t len)
 {
 	json_t *j;
 	json_error_t jerr;
-	char b[6][256];
 
 	if ((j = json_loadb(line, len, 0, &jerr)) == NULL)
 		return;
+	if (f->table)
+		queue_note(s, j);
 	if (matches(f, j)) {
-		if (!f->table)
+		if (f->table)
+			queue_add(s, j);
+		else {
 			printf("%.*s\n", (int)len, line);
-		else
-			printf("%-8s %-27s %-10s %-12s %-10s %-24s %-16s "
-			    "%-10s %s\n", field(j, "seq", b[0], 256),
-			    field(j, "ts", b[1], 256), field(j, "t", b[2], 256),
-			    field(j, "clid", b[3], 256),
-			    field(j, "principal", b[4], 256),
-			    field(j, "objects", b[5], 256),
-			    json_string_value(json_object_get(j, "cmd")) ?
-			    json_string_value(json_object_get(j, "cmd")) : "",
-			    json_string_value(json_object_get(j, "decision")) ?
-			    json_string_value(json_object_get(j, "decision")) :
-			    "", json_is_integer(json_object_get(j, "code")) ?
-			    field(j, "code", b[0], 256) : "");
+			if (f->verified && (uint64_t)json_integer_value(
+			    json_object_get(j, "seq")) >= f->sealed)
+				f->unsealed_shown++;
+		}
 	}
 	json_decref(j);
+	if (f->table)
+		queue_flush(f, s, 0);
 }
 
 /* Print the complete lines of path from *off on; advance *off. */
 static void
-show_file(const struct filter *f, const char *path, long *off)
+show_file(struct filter *f, struct showq *s, const char *path, long *off)
 {
 	FILE *fp;
 	char *line = NULL;
@@ -296,7 +478,7 @@ show_file(const struct filter *f, const char *path, long *off)
 	while ((n = getline(&line, &cap, fp)) > 0) {
 		if (line[n - 1] != '\n')
 			break;		/* being written: read it later */
-		show_line(f, line, (size_t)n - 1);
+		show_line(f, s, line, (size_t)n - 1);
 		*off += n;
 	}
 	free(line);
@@ -318,39 +500,69 @@ cmd_show(int argc, char *argv[])
 		{ "until", required_argument, NULL, 'u' },
 		{ "table", no_argument, NULL, 'T' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "vkey", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct filter f;
+	struct showq q;
+	struct note_verifier v;
+	struct audit_verify_opts o;
+	struct audit_verify_result r;
 	char **names, path[4096], cur[AUDIT_SEG_NAMELEN + 1] = "";
 	size_t n;
 	long off = 0;
-	int ch, follow = 0;
+	int ch, follow = 0, have_key = 0;
 
 	memset(&f, 0, sizeof(f));
+	memset(&q, 0, sizeof(q));
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'o': f.object = optarg; break;
+		case 'o':
+			if (audit_object_init(&f.object, optarg) == -1)
+				audit_die(EXIT_USAGE, "--object: empty name");
+			f.has_object = 1;
+			break;
 		case 'c': f.clid = optarg; break;
 		case 'p': f.principal = optarg; break;
 		case 'd': f.decision = optarg; break;
 		case 'C': f.class = optarg; break;
 		case 't': f.type = optarg; break;
-		case 's': f.since = optarg; break;
-		case 'u': f.until = optarg; break;
+		case 's': audit_range_set(&f.range, "--since", optarg); break;
+		case 'u': audit_range_set(&f.range, "--until", optarg); break;
 		case 'T': f.table = 1; break;
 		case 'f': follow = 1; break;
-		default: usage();
+		case 'k':
+			audit_load_vkey(optarg, &v);
+			have_key = 1;
+			break;
+		default: audit_usage();
 		}
 	}
 	if (argc - optind != 1)
-		usage();
+		audit_usage();
+	/* A record is sealed some time after it is written: what --follow
+	 * shows never is, yet. */
+	if (have_key && follow)
+		audit_die(EXIT_USAGE, "--vkey and --follow: a record being "
+		    "followed is not sealed yet");
+	if (have_key) {
+		memset(&o, 0, sizeof(o));
+		o.vkey = &v;
+		o.want_seq = -1;
+		audit_verify_dir(argv[optind], &o, &r);
+		if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT)
+			audit_die((int)r.verdict, "%s: %s", argv[optind],
+			    r.error);
+		f.verified = 1;
+		f.sealed = r.sealed;
+		audit_verify_free(&r);
+	}
+	q.follow = follow;
 	if (f.table)
-		printf("%-8s %-27s %-10s %-12s %-10s %-24s %-16s %-10s %s\n",
-		    "SEQ", "TS", "TYPE", "CLID", "PRINCIPAL", "OBJECTS",
-		    "COMMAND", "DECISION", "CODE");
+		table_print(&f, SHOW_TITLES, "SEALED");
 	for (;;) {
 		if (audit_list_segments(argv[optind], &names, &n) == -1)
-			die(EXIT_USAGE, "%s: %s", argv[optind],
+			audit_die(EXIT_USAGE, "%s: %s", argv[optind],
 			    strerror(errno));
 		for (size_t i = 0; i < n; i++) {
 			if (strcmp(names[i], cur) < 0)
@@ -361,83 +573,26 @@ cmd_show(int argc, char *argv[])
 			}
 			snprintf(path, sizeof(path), "%s/%s", argv[optind],
 			    names[i]);
-			show_file(&f, path, &off);
+			show_file(&f, &q, path, &off);
 		}
 		audit_free_segments(names, n);
 		if (!follow)
 			break;
+		queue_flush(&f, &q, 0);
+		fflush(stdout);
 		usleep(300 * 1000);
 	}
+	queue_flush(&f, &q, 1);
+	free(q.q);
+	if (f.unsealed_shown > 0)
+		fprintf(stderr, "eppgw-audit: %llu of the records shown are "
+		    "not covered by a verified checkpoint (seq %llu on)\n",
+		    (unsigned long long)f.unsealed_shown,
+		    (unsigned long long)f.sealed);
 	return 0;
 }
 
-/* ---- proofs ---- */
-
-static void
-verified_log(const char *dir, const struct note_verifier *v, int64_t seq,
-    struct audit_verify_result *r)
-{
-	struct audit_verify_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.vkey = v;
-	o.keep_leaves = 1;
-	o.want_seq = seq;
-	audit_verify_dir(dir, &o, r);
-	if (r->verdict == AUDIT_TAMPERED || r->verdict == AUDIT_CANNOT)
-		die((int)r->verdict, "%s", r->error);
-	if (r->latest_note == NULL)
-		die(1, "%s: no checkpoint to prove against", dir);
-}
-
-static int
-cmd_prove(int argc, char *argv[])
-{
-	static const struct option lo[] = {
-		{ "seq", required_argument, NULL, 'n' },
-		{ "vkey", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct audit_verify_result r;
-	struct note_verifier v, *vp = NULL;
-	merkle_hash proof[MERKLE_MAX_PROOF];
-	size_t plen;
-	long long seq = -1;
-	char *end, *doc;
-	int ch;
-
-	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			errno = 0;
-			seq = strtoll(optarg, &end, 10);
-			if (errno || *end != '\0' || seq < 0)
-				die(EXIT_USAGE, "bad --seq %s", optarg);
-			break;
-		case 'k':
-			load_vkey(optarg, &v);
-			vp = &v;
-			break;
-		default:
-			usage();
-		}
-	}
-	if (argc - optind != 1 || seq < 0)
-		usage();
-	verified_log(argv[optind], vp, seq, &r);
-	if ((uint64_t)seq >= r.sealed)
-		die(1, "seq %lld is not covered by the latest checkpoint "
-		    "(size %llu) yet", seq, (unsigned long long)r.sealed);
-	if (merkle_inclusion_proof(r.leaves, r.sealed, (uint64_t)seq, proof,
-	    &plen) == -1 || r.want_line == NULL)
-		die(1, "cannot prove seq %lld", seq);
-	doc = tlog_proof_format(r.want_line, r.want_len, (uint64_t)seq, proof,
-	    plen, r.latest_note);
-	fputs(doc, stdout);
-	free(doc);
-	audit_verify_free(&r);
-	return 0;
-}
+/* ---- proofs (prove: prove.c) ---- */
 
 static int
 cmd_verify_proof(int argc, char *argv[])
@@ -459,24 +614,24 @@ cmd_verify_proof(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'k':
-			load_vkey(optarg, &v);
+			audit_load_vkey(optarg, &v);
 			have_key = 1;
 			break;
 		case 'l':
 			linefile = optarg;
 			break;
 		default:
-			usage();
+			audit_usage();
 		}
 	}
 	if (argc - optind != 1 || !have_key)
-		usage();
+		audit_usage();
 	text = read_file(argv[optind], 1 << 24, &len);
 	if (tlog_proof_parse(text, len, &p, err, sizeof(err)) == -1)
-		die(1, "%s: %s", argv[optind], err);
+		audit_die(1, "%s: %s", argv[optind], err);
 	if (checkpoint_open(p.note, p.notelen, &v, &cp, err, sizeof(err)) !=
 	    CHECKPOINT_OK)
-		die(1, "%s: %s", argv[optind], err);
+		audit_die(1, "%s: %s", argv[optind], err);
 	if (linefile != NULL) {
 		line = read_file(linefile, 1 << 24, &dlen);
 		if (dlen > 0 && line[dlen - 1] == '\n')
@@ -486,13 +641,13 @@ cmd_verify_proof(int argc, char *argv[])
 		data = (const char *)p.extra;
 		dlen = p.extralen;
 	} else
-		die(EXIT_USAGE, "the proof carries no record: give "
+		audit_die(EXIT_USAGE, "the proof carries no record: give "
 		    "--line-file");
 	merkle_leaf_hash(data, dlen, leaf);
 	if (merkle_inclusion_verify(p.index, cp.size, leaf, p.hashes,
 	    p.nhashes, cp.root) == -1)
-		die(1, "%s: the record is not at index %llu of %s at size "
-		    "%llu", argv[optind], (unsigned long long)p.index,
+		audit_die(1, "%s: the record is not at index %llu of %s at "
+		    "size %llu", argv[optind], (unsigned long long)p.index,
 		    cp.origin, (unsigned long long)cp.size);
 	printf("%.*s\n", (int)dlen, data);
 	fprintf(stderr, "eppgw-audit: seq %llu is in %s at size %llu: OK\n",
@@ -528,19 +683,19 @@ cmd_consistency(int argc, char *argv[])
 			old = optarg;
 			break;
 		case 'k':
-			load_vkey(optarg, &v);
+			audit_load_vkey(optarg, &v);
 			vp = &v;
 			break;
 		default:
-			usage();
+			audit_usage();
 		}
 	}
 	if (argc - optind != 1 || old == NULL)
-		usage();
+		audit_usage();
 	text = read_file(old, CHECKPOINT_MAX_NOTE, &len);
 	if (checkpoint_open(text, len, vp, &oldcp, err, sizeof(err)) !=
 	    CHECKPOINT_OK)
-		die(1, "%s: %s", old, err);
+		audit_die(1, "%s: %s", old, err);
 	/* The log must contain the old checkpoint: verify with it known. */
 	memset(&o, 0, sizeof(o));
 	o.vkey = vp;
@@ -550,14 +705,14 @@ cmd_consistency(int argc, char *argv[])
 	o.nknown = 1;
 	audit_verify_dir(argv[optind], &o, &r);
 	if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT)
-		die((int)r.verdict, "%s", r.error);
+		audit_die((int)r.verdict, "%s", r.error);
 	if (r.latest_note == NULL || checkpoint_open(r.latest_note,
 	    strlen(r.latest_note), NULL, &newcp, err, sizeof(err)) !=
 	    CHECKPOINT_OK)
-		die(1, "no latest checkpoint");
+		audit_die(1, "no latest checkpoint");
 	if (merkle_consistency_proof(r.leaves, newcp.size, oldcp.size, proof,
 	    &plen) == -1)
-		die(1, "cannot prove %llu -> %llu",
+		audit_die(1, "cannot prove %llu -> %llu",
 		    (unsigned long long)oldcp.size,
 		    (unsigned long long)newcp.size);
 	/* The tlog-witness add-checkpoint body. */
@@ -586,15 +741,15 @@ cmd_vkey(int argc, char *argv[])
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (ch != 'n')
-			usage();
+			audit_usage();
 		name = optarg;
 	}
 	if (argc - optind != 1 || name == NULL)
-		usage();
-	load_vkey(argv[optind], &v);
+		audit_usage();
+	audit_load_vkey(argv[optind], &v);
 	if (note_verifier_set_name(&v, name) == -1 ||
 	    note_verifier_format(&v, out, sizeof(out)) == -1)
-		die(EXIT_USAGE, "bad key name %s", name);
+		audit_die(EXIT_USAGE, "bad key name %s", name);
 	printf("%s\n", out);
 	return 0;
 }
@@ -611,7 +766,7 @@ operator_name(const char *given)
 		return given;
 	if ((pw = getpwuid(getuid())) != NULL)
 		return pw->pw_name;
-	die(EXIT_USAGE, "who is the operator? give --operator");
+	audit_die(EXIT_USAGE, "who is the operator? give --operator");
 }
 
 static int
@@ -644,16 +799,16 @@ cmd_break(int argc, char *argv[])
 			o.origin = optarg;
 			break;
 		default:
-			usage();
+			audit_usage();
 		}
 	}
 	if (argc - optind != 1 || o.signing_key == NULL || o.reason == NULL ||
 	    *o.reason == '\0')
-		usage();
+		audit_usage();
 	o.dir = argv[optind];
 	o.operator = operator_name(o.operator);
 	if ((rc = audit_break(&o, seg, sizeof(seg), err, sizeof(err))) != 0)
-		die(rc == 1 ? 1 : EXIT_USAGE, "%s", err);
+		audit_die(rc == 1 ? 1 : EXIT_USAGE, "%s", err);
 	printf("break recorded by %s in %s/%s\n", o.operator, o.dir, seg);
 	return 0;
 }
@@ -662,7 +817,7 @@ int
 main(int argc, char *argv[])
 {
 	if (argc < 2)
-		usage();
+		audit_usage();
 	if (strcmp(argv[1], "-V") == 0) {
 		printf("eppgw-audit %s\n", EPPGW_VERSION);
 		return 0;
@@ -671,8 +826,10 @@ main(int argc, char *argv[])
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "show") == 0)
 		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(argv[1], "changes") == 0)
+		return audit_cmd_changes(argc - 1, argv + 1);
 	if (strcmp(argv[1], "prove") == 0)
-		return cmd_prove(argc - 1, argv + 1);
+		return audit_cmd_prove(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify-proof") == 0)
 		return cmd_verify_proof(argc - 1, argv + 1);
 	if (strcmp(argv[1], "consistency") == 0)
@@ -681,5 +838,5 @@ main(int argc, char *argv[])
 		return cmd_vkey(argc - 1, argv + 1);
 	if (strcmp(argv[1], "break") == 0)
 		return cmd_break(argc - 1, argv + 1);
-	usage();
+	audit_usage();
 }

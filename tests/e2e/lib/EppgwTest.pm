@@ -55,7 +55,7 @@ our @EXPORT_OK = qw(
 	repo_root build_dir certs_dir run_dir free_port wait_port
 	start_regsim stop_regsim
 	start_gateway stop_gateway gateway_log gateway_log_like gateways_clean
-	sanitizer_report proc_rss_kb gateway_procs
+	sanitizer_report proc_rss_kb gateway_procs webhook_receiver
 	tls_connect read_frame write_frame wait_closed
 	epp_client epp_close epp_raw epp_read epp_command send_bytes
 	result_code xpc
@@ -573,6 +573,52 @@ sub gateway_procs {
 	}
 	closedir($d);
 	return @pids;
+}
+
+# ---- a webhook receiver ----
+
+# A minimal HTTP receiver for the gateway's alerts, in a child process:
+# each POST is appended to file as one JSON line { body, ts (the
+# X-Eppgw-Timestamp header), valid (the X-Eppgw-Signature verifies with
+# secret), head } and answered 200.  Runs for seconds (default 120).
+# Returns (port, pid): kill('TERM', pid) and waitpid it when done.
+sub webhook_receiver {
+	my (%o) = @_;
+	require Digest::SHA;
+	require JSON::PP;
+	my $srv = IO::Socket::INET->new(Listen => 16,
+	    LocalAddr => '127.0.0.1', LocalPort => 0, ReuseAddr => 1)
+	    or croak "receiver: $!";
+	my $port = $srv->sockport;
+	my $pid = fork() // croak "fork: $!";
+	if ($pid == 0) {
+		my $deadline = time + ($o{seconds} // 120);
+		while (time < $deadline) {
+			my $c = $srv->accept or next;
+			my ($head, $body) = ('', '');
+			while (defined(my $l = <$c>)) {
+				last if $l eq "\r\n";
+				$head .= $l;
+			}
+			my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
+			read($c, $body, $len // 0);
+			my ($sig) = $head =~
+			    /^X-Eppgw-Signature:\s*sha256=([0-9a-f]+)/mi;
+			my ($ts) = $head =~ /^X-Eppgw-Timestamp:\s*(\d+)/mi;
+			open(my $fh, '>>', $o{file}) or POSIX::_exit(1);
+			print $fh JSON::PP::encode_json({ body => $body,
+			    ts => $ts, head => $head, valid => (defined $sig &&
+			    $sig eq Digest::SHA::hmac_sha256_hex($body,
+			    $o{secret})) ? 1 : 0 }), "\n";
+			close($fh);
+			print $c "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+			    . "Connection: close\r\n\r\n";
+			close($c);
+		}
+		POSIX::_exit(0);
+	}
+	close($srv);
+	return ($port, $pid);
 }
 
 # Resident memory of a process in KiB (from /proc), or undef.
