@@ -1350,7 +1350,7 @@ out:
  * nor lets anyone compute it.
  */
 int
-audit_keys(const struct audit *a, uint8_t mac_key[32], uint8_t policy_key[32])
+audit_policy_key(EVP_PKEY *key, uint8_t out[32])
 {
 	static const char label[] = "eppgw-change-secret/1";
 	uint8_t raw[64];
@@ -1358,13 +1358,19 @@ audit_keys(const struct audit *a, uint8_t mac_key[32], uint8_t policy_key[32])
 	unsigned n = 0;
 	int r = -1;
 
-	memcpy(mac_key, a->mac_key, 32);
-	if (EVP_PKEY_get_raw_private_key(a->key, raw, &rawlen) == 1 &&
+	if (EVP_PKEY_get_raw_private_key(key, raw, &rawlen) == 1 &&
 	    HMAC(EVP_sha256(), raw, (int)rawlen, (const unsigned char *)label,
-	    sizeof(label) - 1, policy_key, &n) != NULL && n == 32)
+	    sizeof(label) - 1, out, &n) != NULL && n == 32)
 		r = 0;
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return r;
+}
+
+int
+audit_keys(const struct audit *a, uint8_t mac_key[32], uint8_t policy_key[32])
+{
+	memcpy(mac_key, a->mac_key, 32);
+	return audit_policy_key(a->key, policy_key);
 }
 
 int

@@ -28,6 +28,7 @@
 #include <openssl/x509.h>
 
 #include "change.h"
+#include "audit.h"
 #include "config.h"
 #include "fileio.h"
 #include "lock.h"
@@ -1052,10 +1053,7 @@ key_policy(struct parse *ps)
 void
 config_policy_key_from_audit(struct config *cfg)
 {
-	static const char label[] = "eppgw-change-secret/1";
-	uint8_t raw[64], key[32];
-	size_t rawlen = sizeof(raw);
-	unsigned n = 0;
+	uint8_t key[32];
 	EVP_PKEY *pk = NULL;
 	FILE *f;
 
@@ -1064,11 +1062,9 @@ config_policy_key_from_audit(struct config *cfg)
 		return;
 	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
-	if (pk != NULL && EVP_PKEY_get_raw_private_key(pk, raw, &rawlen) == 1 &&
-	    HMAC(EVP_sha256(), raw, (int)rawlen, (const unsigned char *)label,
-	    sizeof(label) - 1, key, &n) != NULL && n == 32)
+	/* The key the audit writer hands the workers (audit_keys). */
+	if (pk != NULL && audit_policy_key(pk, key) == 0)
 		policy_set_secret_key(cfg->policy, key);
-	OPENSSL_cleanse(raw, sizeof(raw));
 	OPENSSL_cleanse(key, sizeof(key));
 	EVP_PKEY_free(pk);
 }

@@ -30,9 +30,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "ipc.h"
-#include "lock.h"
 #include "log.h"
-#include "policy.h"
 #include "proc.h"
 #include "promsum.h"
 #include "sandbox.h"
@@ -150,7 +148,6 @@ advance_stop(struct parent *P)
 	event_base_loopexit(P->base, NULL);
 }
 
-/* What a worker asks of the parent: keeping the registry state file. */
 /*
  * A lock-list edit made through the admin API (the vault saved the file):
  * kept here too, so that a worker or vault started later has it.
@@ -159,18 +156,8 @@ static void
 keep_lock(struct parent *P, const struct ipc_msg *m)
 {
 	json_t *j = ipc_msg_json(m, NULL, NULL);
-	const char *op = json_string_value(json_object_get(j, "op"));
-	const char *name = json_string_value(json_object_get(j, "name"));
-	const char *why = NULL;
-	struct locklist *l;
 
-	if (P->cfg->policy != NULL && op != NULL && name != NULL) {
-		l = policy_locks_mut(P->cfg->policy);
-		if (strcmp(op, "add") == 0)
-			(void)locklist_add(l, name, &why);
-		else if (strcmp(op, "remove") == 0)
-			(void)locklist_remove(l, name);
-	}
+	(void)proc_apply_lock(P->cfg->policy, j);
 	json_decref(j);
 }
 
@@ -262,6 +249,9 @@ got_figures(struct child *c, const struct ipc_msg *m)
 	}
 }
 
+/* What a child sends the parent: its figures; a worker's requests for
+ * the daemon's figures and its registry state file; the vault's lock
+ * edits. */
 static void
 child_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {

@@ -15,7 +15,9 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "lock.h"
 #include "log.h"
+#include "policy.h"
 #include "proc.h"
 
 static const char *const names[PROC_NKINDS] = {
@@ -110,6 +112,31 @@ proc_peer(const struct ipc_msg *m)
 	if (k < 0 && m->fd != -1)
 		close(m->fd);
 	return k;
+}
+
+int
+proc_apply_lock(struct policy *pol, const json_t *msg)
+{
+	const char *op = json_string_value(json_object_get(msg, "op"));
+	const char *name = json_string_value(json_object_get(msg, "name"));
+	const char *why = NULL;
+	struct locklist *l;
+
+	if (pol == NULL || op == NULL || name == NULL)
+		return -1;
+	l = policy_locks_mut(pol);
+	if (strcmp(op, "add") == 0) {
+		if (locklist_add(l, name, &why) != 0) {
+			log_warn("lock %s from the vault: %s", name, why);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(op, "remove") == 0) {
+		(void)locklist_remove(l, name);
+		return 0;
+	}
+	return -1;
 }
 
 int

@@ -28,7 +28,6 @@
 #include "auditlink.h"
 #include "config.h"
 #include "ipc.h"
-#include "lock.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
@@ -200,22 +199,12 @@ vault_request(void *arg, uint16_t type, uint32_t id, json_t *msg)
 {
 	struct worker *w = arg;
 	struct policy *pol = proxy_config(w->proxy)->policy;
-	const char *op = json_string_value(json_object_get(msg, "op"));
-	const char *name = json_string_value(json_object_get(msg, "name"));
-	const char *why = NULL;
 
-	if (type == IPC_STATE_QUERY) {
+	if (type == IPC_STATE_QUERY)
 		(void)vaultlink_answer(w->vault, id, stateq_answer(pol,
 		    proxy_regstate(w->proxy), w->watch, msg));
-		return;
-	}
-	if (pol == NULL || op == NULL || name == NULL)
-		return;
-	if (strcmp(op, "add") == 0) {
-		if (locklist_add(policy_locks_mut(pol), name, &why) != 0)
-			log_warn("lock %s from the vault: %s", name, why);
-	} else if (strcmp(op, "remove") == 0)
-		(void)locklist_remove(policy_locks_mut(pol), name);
+	else
+		(void)proc_apply_lock(pol, msg);
 }
 
 static void

@@ -31,6 +31,7 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #define AUDIT_DEFAULT_SEGMENT_MAX	(64UL * 1024 * 1024)
 #define AUDIT_DEFAULT_CHECKPOINT_MS	2000
@@ -95,6 +96,8 @@ int audit_frame_mac(const struct audit *a, const uint8_t *frame, size_t len,
  */
 int audit_keys(const struct audit *a, uint8_t mac_key[32],
     uint8_t policy_key[32]);
+/* That policy key from a signing key (for tools: config.h). */
+int audit_policy_key(EVP_PKEY *key, uint8_t out[32]);
 
 /* Group-commit figures since start, for metrics. */
 struct audit_stats {

@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct config;
 struct sockaddr_cfg;
 
@@ -50,6 +52,15 @@ void proc_child_setup(enum proc_kind k, const int *keep, size_t nkeep);
  */
 struct ipc_msg;
 int proc_peer(const struct ipc_msg *m);
+
+/*
+ * An IPC_LOCK message's lock-list edit ({"op": "add" | "remove", "name"}),
+ * made through the admin API, applied to pol's lock list (in a worker, and
+ * in the parent for the children it starts later).  -1 if malformed or
+ * refused (logged).
+ */
+struct policy;
+int proc_apply_lock(struct policy *pol, const json_t *msg);
 
 /* Tell the parent a child is ready, on its channel (blocking). */
 int proc_ready(int ctl_fd);
