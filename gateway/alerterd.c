@@ -103,15 +103,17 @@ static void
 ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct alerterd *d = arg;
-	int i, k;
+	int i, k, alerts;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if ((k = proc_peer(m)) < 0) {
+		if ((k = proc_peer(m, &alerts)) < 0) {
 			ipc_fail(ch, "bad peer message");
 			return;
 		}
-		if (k == PROC_AUDIT) {
+		/* The audit writer's records channel; on its alerts
+		 * channel it is a client like any other. */
+		if (k == PROC_AUDIT && !alerts) {
 			(void)auditlink_attach(d->audit, m->fd);
 			return;
 		}

@@ -694,9 +694,14 @@ write_batch(struct audit *a, struct audit_entry *batch, int want_cp,
 
 	for (e = batch; e != NULL; link = &e->next, e = e->next) {
 		if (need_rotation(a)) {
-			/* Seal the records so far into the old segment. */
+			/*
+			 * Seal the records so far into the old segment:
+			 * signed before they are acknowledged, as every
+			 * batch is.
+			 */
 			*link = NULL;
-			if (write_out(a) == -1) {
+			if ((group != e && append_checkpoint(a) == -1) ||
+			    write_out(a) == -1) {
 				writer_fail(a, group);
 				writer_fail(a, e);
 				return -1;

@@ -11,14 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
+#include "alertlink.h"
 #include "audit.h"
+#include "audit_verify.h"
+#include "checkpoint.h"
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
+#include "merkle.h"
 #include "proc.h"
 #include "sandbox.h"
 
@@ -38,6 +43,9 @@ struct req {
 struct auditd {
 	struct event_base *base;
 	struct audit	*audit;
+	struct alertlink *alert;	/* its own alerts: checkpoints */
+	struct event	*ev_announce;
+	uint64_t	 announced;	/* size of the last one sent */
 	struct ipc	*ctl;
 	struct client	*clients;
 	const struct config *cfg;
@@ -213,20 +221,66 @@ stats_text(struct audit *a)
 	return s;
 }
 
+/*
+ * Every checkpoint the log publishes (the checkpoint file) goes to the
+ * alert webhook too, at most once a CHECKPOINT_ALERT_SEC, as a signed
+ * `checkpoint` event: a copy outside the machine, which catches a log
+ * later cut short or rolled back with its checkpoint files (eppgw-audit
+ * verify --known-checkpoint).  Read from the file the writer replaced,
+ * so nothing is announced that is not durable.
+ */
+#define CHECKPOINT_ALERT_SEC	60
+
+static void
+announce(evutil_socket_t fd, short what, void *arg)
+{
+	struct auditd *d = arg;
+	struct checkpoint cp;
+	char path[4096], note[CHECKPOINT_MAX_NOTE + 1], err[256], root[65];
+	ssize_t n;
+	int nfd;
+
+	(void)fd;
+	(void)what;
+	if (d->alert == NULL || !alertlink_ready(d->alert))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", d->cfg->audit_dir,
+	    AUDIT_CHECKPOINT_FILE);
+	if ((nfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(nfd, note, sizeof(note) - 1);
+	close(nfd);
+	if (n <= 0)
+		return;
+	note[n] = '\0';
+	if (checkpoint_open(note, (size_t)n, NULL, &cp, err, sizeof(err)) !=
+	    CHECKPOINT_OK || cp.size == d->announced)
+		return;
+	d->announced = cp.size;
+	merkle_hex(cp.root, root);
+	alertlink_emit(d->alert, "checkpoint", json_pack("{s:s, s:I, s:s, "
+	    "s:s}", "origin", cp.origin, "size", (json_int_t)cp.size, "root",
+	    root, "note", note));
+}
+
 static void
 ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct auditd *d = arg;
 	char *text;
-	int k;
+	int k, alerts;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if ((k = proc_peer(m)) < 0) {
+		if ((k = proc_peer(m, &alerts)) < 0) {
 			ipc_fail(ch, "bad peer message");
 			return;
 		}
-		add_client(d, proc_name(k), m->fd);
+		if (alerts && k == PROC_ALERTER) {
+			(void)alertlink_attach(d->alert, m->fd);
+			announce(-1, 0, d);
+		} else
+			add_client(d, proc_name(k), m->fd);
 		return;
 	case IPC_STOP:
 		event_base_loopbreak(d->base);
@@ -271,6 +325,11 @@ audit_proc(struct config *cfg, int ctl)
 	if ((d.base = event_base_new()) == NULL ||
 	    proc_drop_privileges(cfg) != 0)
 		goto out;
+	if (cfg->alert_url != NULL && ((d.alert = alertlink_new(d.base)) ==
+	    NULL || (d.ev_announce = event_new(d.base, -1, EV_PERSIST,
+	    announce, &d)) == NULL || event_add(d.ev_announce,
+	    &(struct timeval){ CHECKPOINT_ALERT_SEC, 0 }) != 0))
+		goto out;
 	memset(&o, 0, sizeof(o));
 	o.dir = cfg->audit_dir;
 	o.signing_key = cfg->audit_key;
@@ -293,6 +352,9 @@ out:
 	ipc_free(d.ctl);
 	/* Last: the final checkpoint covers every record received. */
 	audit_close(d.audit);
+	if (d.ev_announce != NULL)
+		event_free(d.ev_announce);
+	alertlink_free(d.alert);
 	while (d.clients != NULL) {
 		struct client *c = d.clients;
 

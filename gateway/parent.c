@@ -298,26 +298,45 @@ child_closed(struct ipc *ch, const char *why, void *arg)
 }
 
 static int
-send_peer(struct child *to, enum proc_kind kind, int fd)
+send_peer(struct child *to, enum proc_kind kind, int alerts, int fd)
 {
 	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "{\"peer\":\"%s\"}",
-	    proc_name(kind));
+	int n = snprintf(buf, sizeof(buf), "{\"peer\":\"%s\"%s}",
+	    proc_name(kind), alerts ? ",\"role\":\"alerts\"" : "");
 
 	return ipc_send(to->ctl, IPC_PEER, 0, buf, (size_t)n, fd);
 }
 
-/* Give a and b a channel to each other. */
+/* One channel between a and b; alerts: the one the audit writer sends
+ * its own alerts on (proc.h, proc_peer). */
 static int
-introduce(struct child *a, struct child *b)
+pair_up(struct child *a, struct child *b, int alerts)
 {
 	int fds[2], r;
 
 	if (ipc_pair(fds) != 0)
 		return -1;
-	r = send_peer(a, b->kind, fds[0]) | send_peer(b, a->kind, fds[1]);
+	r = send_peer(a, b->kind, alerts, fds[0]) |
+	    send_peer(b, a->kind, alerts, fds[1]);
 	close(fds[0]);
 	close(fds[1]);
+	return r;
+}
+
+/*
+ * Give a and b a channel to each other.  The audit writer and the alerter
+ * get two: on one the alerter writes records (a dropped alert), on the
+ * other the audit writer sends alerts (its checkpoints): each channel
+ * has one client and one server.
+ */
+static int
+introduce(struct child *a, struct child *b)
+{
+	int r = pair_up(a, b, 0);
+
+	if ((a->kind == PROC_AUDIT && b->kind == PROC_ALERTER) ||
+	    (a->kind == PROC_ALERTER && b->kind == PROC_AUDIT))
+		r |= pair_up(a, b, 1);
 	return r;
 }
 

@@ -100,14 +100,22 @@ proc_child_setup(enum proc_kind k, const int *keep, size_t nkeep)
 }
 
 int
-proc_peer(const struct ipc_msg *m)
+proc_peer(const struct ipc_msg *m, int *alerts)
 {
 	json_t *j = NULL;
+	const char *role;
 	int k = -1;
 
-	if (m->fd != -1 && (j = ipc_msg_json(m, NULL, NULL)) != NULL)
+	*alerts = 0;
+	if (m->fd != -1 && (j = ipc_msg_json(m, NULL, NULL)) != NULL) {
 		k = proc_kind_by_name(json_string_value(json_object_get(j,
 		    "peer")));
+		role = json_string_value(json_object_get(j, "role"));
+		if (role != NULL && strcmp(role, "alerts") == 0)
+			*alerts = 1;
+		else if (role != NULL)
+			k = -1;
+	}
 	json_decref(j);
 	if (k < 0 && m->fd != -1)
 		close(m->fd);

@@ -222,11 +222,13 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct worker *w = arg;
 	struct timeval tv = { DRAIN_TIMEOUT_SEC, 0 };
-	int r = -1, k;
+	int r = -1, k, alerts;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if ((k = proc_peer(m)) < 0) {
+		if ((k = proc_peer(m, &alerts)) < 0 || alerts) {
+			if (k >= 0)
+				close(m->fd);
 			ipc_fail(ch, "bad peer message");
 			return;
 		}

@@ -49,9 +49,12 @@ void proc_child_setup(enum proc_kind k, const int *keep, size_t nkeep);
 /*
  * Who an IPC_PEER message introduces (its kind) with its descriptor, or
  * -1 after closing the descriptor: the caller then fails the channel.
+ * *alerts is set on the second channel between the audit writer and the
+ * alerter ({"role": "alerts"}), the one the audit writer sends its own
+ * alerts on.
  */
 struct ipc_msg;
-int proc_peer(const struct ipc_msg *m);
+int proc_peer(const struct ipc_msg *m, int *alerts);
 
 /*
  * An IPC_LOCK message's lock-list edit ({"op": "add" | "remove", "name"}),

@@ -7,6 +7,7 @@ use strict;
 use warnings;
 use Digest::SHA qw(hmac_sha256_hex);
 use IO::Socket::INET;
+use File::Spec;
 use JSON::PP;
 use POSIX qw(_exit);
 use Test::More;
@@ -76,6 +77,26 @@ is(result_code($doc), 1000, 'the resend goes through');
 ($a, $b) = wait_alert('ticket_consumed');
 ok($a && $a->{valid}, 'ticket_consumed alert: the protected change executed');
 is($b->{approver}, 'bob', 'with its approver');
+
+# The audit log's checkpoints go to the webhook too (#13 item 4): a copy
+# outside the machine, which `eppgw-audit verify --known-checkpoint`
+# holds a log against.
+($a, $b) = wait_alert('checkpoint');
+ok($a && $a->{valid}, 'a signed checkpoint alert');
+is($b->{origin}, 'eppgw/e2e', 'of the log\'s origin');
+like($b->{note} // '', qr/\A\Qeppgw\/e2e\E\n\d+\n\S+\n\n\x{2014} \Qeppgw\/e2e\E /,
+    'carrying the signed note (C2SP checkpoint)');
+if ($b && $b->{note}) {
+	my $known = run_dir() . '/known.cp';
+	open(my $kf, '>', $known) or die;
+	print $kf $b->{note};
+	close($kf);
+	my $vkey = File::Spec->catfile(certs_dir(), 'audit.pub');
+	my $audit = File::Spec->catfile(build_dir(), 'eppgw-audit');
+	my $out = qx{"$audit" verify --vkey "$vkey" --known-checkpoint "$known" "$gw->{audit_dir}" 2>&1};
+	ok(($? >> 8) == 0 || ($? >> 8) == 2, 'the log verifies against the '
+	    . 'checkpoint the webhook received') or diag($out);
+}
 epp_close($epp);
 stop_gateway($gw);
 

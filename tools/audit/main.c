@@ -12,6 +12,8 @@
  *   consistency --old F [--vkey F] DIR
  *   vkey --name NAME PUBKEY
  *   break --key F --reason TEXT [--operator NAME] [--origin O] DIR
+ *   export (--change ID | --seq N) --vkey F [-o FILE] DIR   (bundle.c)
+ *   verify-bundle [--vkey F] FILE                          (bundle.c)
  *
  * verify exits 0 valid and sealed, 1 tampered, 2 valid with warnings,
  * 3 cannot verify.  The other commands exit 0 on success, 1 when a proof
@@ -32,6 +34,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "audit_bundle.h"
 #include "audit_cli.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
@@ -57,7 +60,10 @@ audit_usage(void)
 	    "       eppgw-audit consistency --old F [--vkey F] DIR\n"
 	    "       eppgw-audit vkey --name NAME PUBKEY\n"
 	    "       eppgw-audit break --key F --reason TEXT [--operator NAME] "
-	    "[--origin O] DIR\n");
+	    "[--origin O] DIR\n"
+	    "       eppgw-audit export (--change ID | --seq N) --vkey F "
+	    "[-o FILE] DIR\n"
+	    "       eppgw-audit verify-bundle [--vkey F] FILE\n");
 	exit(EXIT_USAGE);
 }
 
@@ -838,5 +844,9 @@ main(int argc, char *argv[])
 		return cmd_vkey(argc - 1, argv + 1);
 	if (strcmp(argv[1], "break") == 0)
 		return cmd_break(argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0)
+		return audit_cmd_export(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify-bundle") == 0)
+		return audit_cmd_verify_bundle(argc - 1, argv + 1);
 	audit_usage();
 }

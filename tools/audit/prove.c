@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "audit_bundle.h"
 #include "audit_cli.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
@@ -298,31 +299,48 @@ prove_fast(const char *dir, const struct note_verifier *v, int64_t seq)
 	return rc;
 }
 
+void
+audit_verified_tree(const char *dir, const struct note_verifier *v,
+    int64_t want_seq, struct audit_verify_result *r)
+{
+	struct audit_verify_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.vkey = v;
+	o.keep_leaves = 1;
+	o.want_seq = want_seq;
+	audit_verify_dir(dir, &o, r);
+	if (r->verdict == AUDIT_TAMPERED || r->verdict == AUDIT_CANNOT)
+		audit_die((int)r->verdict, "%s", r->error);
+	if (r->latest_note == NULL)
+		audit_die(1, "%s: no checkpoint to prove against", dir);
+}
+
+void
+audit_inclusion(const struct audit_verify_result *r, uint64_t seq,
+    merkle_hash proof[MERKLE_MAX_PROOF], size_t *plen)
+{
+	if (seq >= r->sealed)
+		audit_die(1, "seq %llu is not covered by the latest checkpoint "
+		    "(size %llu) yet", (unsigned long long)seq,
+		    (unsigned long long)r->sealed);
+	if (merkle_inclusion_proof(r->leaves, r->sealed, seq, proof,
+	    plen) == -1)
+		audit_die(1, "cannot prove seq %llu", (unsigned long long)seq);
+}
+
 /* The slow way: verify everything, keeping the leaves. */
 static int
 prove_verified(const char *dir, const struct note_verifier *v, int64_t seq)
 {
-	struct audit_verify_opts o;
 	struct audit_verify_result r;
 	merkle_hash proof[MERKLE_MAX_PROOF];
 	size_t plen;
 	char *doc;
 
-	memset(&o, 0, sizeof(o));
-	o.vkey = v;
-	o.keep_leaves = 1;
-	o.want_seq = seq;
-	audit_verify_dir(dir, &o, &r);
-	if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT)
-		audit_die((int)r.verdict, "%s", r.error);
-	if (r.latest_note == NULL)
-		audit_die(1, "%s: no checkpoint to prove against", dir);
-	if ((uint64_t)seq >= r.sealed)
-		audit_die(1, "seq %lld is not covered by the latest checkpoint "
-		    "(size %llu) yet", (long long)seq,
-		    (unsigned long long)r.sealed);
-	if (merkle_inclusion_proof(r.leaves, r.sealed, (uint64_t)seq, proof,
-	    &plen) == -1 || r.want_line == NULL)
+	audit_verified_tree(dir, v, seq, &r);
+	audit_inclusion(&r, (uint64_t)seq, proof, &plen);
+	if (r.want_line == NULL)
 		audit_die(1, "cannot prove seq %lld", (long long)seq);
 	doc = tlog_proof_format(r.want_line, r.want_len, (uint64_t)seq, proof,
 	    plen, r.latest_note);
