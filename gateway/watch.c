@@ -455,26 +455,6 @@ save_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The class a changed fact belongs to, for what a change explains. */
-static unsigned
-fact_class(enum rs_kind k, const char *fact)
-{
-	if (k == RS_HOST)
-		return CLASS_HOST;
-	if (strncmp(fact, "ns=", 3) == 0 || strncmp(fact, "nsaddr=", 7) == 0)
-		return CLASS_NS;
-	if (strncmp(fact, "ds=", 3) == 0 || strncmp(fact, "key=", 4) == 0 ||
-	    strncmp(fact, "maxsiglife=", 11) == 0)
-		return CLASS_DS;
-	if (strncmp(fact, "registrant=", 11) == 0)
-		return CLASS_REGISTRANT;
-	if (strncmp(fact, "contact=", 8) == 0)
-		return CLASS_CONTACT;
-	if (strncmp(fact, "exists=", 7) == 0)
-		return CLASS_DELETE;
-	return CLASS_STATUS;
-}
-
 /*
  * Statuses the registry derives from other facts (RFC 5731 section 2.3):
  * they follow a change, they are never one of their own.
@@ -542,6 +522,7 @@ drift_check(struct watch *w, const struct rs_obj *o, const struct rs_diff *d,
 	struct expl *e;
 	unsigned explained = 0;
 	json_t *gone = json_array(), *added = json_array();
+	int host;
 
 	snprintf(key, sizeof(key), "%c:%s", rs_obj_kind(o) == RS_DOMAIN ?
 	    'd' : 'h', rs_obj_name(o));
@@ -553,13 +534,14 @@ drift_check(struct watch *w, const struct rs_obj *o, const struct rs_diff *d,
 		if (e->until < now_s() || sent >= e->at)
 			free(strmap_del(w->explained, key));
 	}
+	host = rs_obj_kind(o) == RS_HOST;
 	for (size_t i = 0; i < d->ngone; i++)
 		if (!derived(d->gone[i]) &&
-		    !(fact_class(rs_obj_kind(o), d->gone[i]) & explained))
+		    !(change_fact_class(host, d->gone[i]) & explained))
 			json_array_append_new(gone, json_string(d->gone[i]));
 	for (size_t i = 0; i < d->nadded; i++)
 		if (!derived(d->added[i]) &&
-		    !(fact_class(rs_obj_kind(o), d->added[i]) & explained))
+		    !(change_fact_class(host, d->added[i]) & explained))
 			json_array_append_new(added, json_string(d->added[i]));
 	if (json_array_size(gone) + json_array_size(added) > 0)
 		drift_emit(w, o, gone, added, how);

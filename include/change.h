@@ -28,5 +28,11 @@ const char *change_class_name(unsigned bit);
 unsigned change_class_parse(const char *token);
 /* "ns,ds" for a set of classes (empty string for none). */
 void change_classes_format(unsigned classes, char *buf, size_t len);
+/*
+ * The class a registry fact (regstate.h: "ns=...", "ds=...",
+ * "status=...") belongs to, for what a change explains and what drift
+ * touches; host: the fact is a host's (every host fact is class host).
+ */
+unsigned change_fact_class(int host, const char *fact);
 
 #endif

@@ -47,3 +47,22 @@ change_classes_format(unsigned classes, char *buf, size_t len)
 		off += (size_t)n;
 	}
 }
+
+unsigned
+change_fact_class(int host, const char *fact)
+{
+	if (host)
+		return CLASS_HOST;
+	if (strncmp(fact, "ns=", 3) == 0 || strncmp(fact, "nsaddr=", 7) == 0)
+		return CLASS_NS;
+	if (strncmp(fact, "ds=", 3) == 0 || strncmp(fact, "key=", 4) == 0 ||
+	    strncmp(fact, "maxsiglife=", 11) == 0)
+		return CLASS_DS;
+	if (strncmp(fact, "registrant=", 11) == 0)
+		return CLASS_REGISTRANT;
+	if (strncmp(fact, "contact=", 8) == 0)
+		return CLASS_CONTACT;
+	if (strncmp(fact, "exists=", 7) == 0)
+		return CLASS_DELETE;
+	return CLASS_STATUS;
+}

@@ -107,27 +107,6 @@ changes_something(json_t *rec)
 	return 0;
 }
 
-/* The class of a registry fact, as the watch session explains drift
- * (gateway/watch.c, fact_class). */
-static unsigned
-fact_class(const char *kind, const char *fact)
-{
-	if (kind != NULL && strcmp(kind, "host") == 0)
-		return CLASS_HOST;
-	if (strncmp(fact, "ns=", 3) == 0 || strncmp(fact, "nsaddr=", 7) == 0)
-		return CLASS_NS;
-	if (strncmp(fact, "ds=", 3) == 0 || strncmp(fact, "key=", 4) == 0 ||
-	    strncmp(fact, "maxsiglife=", 11) == 0)
-		return CLASS_DS;
-	if (strncmp(fact, "registrant=", 11) == 0)
-		return CLASS_REGISTRANT;
-	if (strncmp(fact, "contact=", 8) == 0)
-		return CLASS_CONTACT;
-	if (strncmp(fact, "exists=", 7) == 0)
-		return CLASS_DELETE;
-	return CLASS_STATUS;
-}
-
 static unsigned
 drift_classes(json_t *rec)
 {
@@ -140,7 +119,9 @@ drift_classes(json_t *rec)
 	for (size_t k = 0; k < 2; k++)
 		json_array_foreach(json_object_get(rec, keys[k]), i, v)
 			if (json_is_string(v))
-				cls |= fact_class(kind, json_string_value(v));
+				cls |= change_fact_class(kind != NULL &&
+				    strcmp(kind, "host") == 0,
+				    json_string_value(v));
 	return cls;
 }
 
