@@ -167,12 +167,6 @@ sub alive {
 	return $st !~ /^\d+ \(.*\) [ZX] /s;
 }
 
-sub slurp {
-	my ($path) = @_;
-	open(my $fh, '<', $path) or return '';
-	local $/;
-	return scalar <$fh>;
-}
 
 sub file_size { return -s $_[0] // 0 }
 

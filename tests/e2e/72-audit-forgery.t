@@ -28,12 +28,6 @@ sub verify {
 	return ($? >> 8, $out);
 }
 
-sub slurp {
-	my ($path) = @_;
-	open(my $fh, '<', $path) or return '';
-	local $/;
-	return scalar <$fh>;
-}
 
 sub segments {
 	my ($adir) = @_;

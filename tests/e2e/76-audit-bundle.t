@@ -96,12 +96,6 @@ sub audit {
 	return ($st & 127 ? 128 + ($st & 127) : $st >> 8, $out, $e);
 }
 
-sub slurp {
-	my ($f) = @_;
-	open(my $fh, '<', $f) or return '';
-	local $/;
-	return <$fh> // '';
-}
 
 sub spew {
 	my ($f, $s) = @_;

@@ -120,12 +120,6 @@ sub wait_until {
 	return $v;
 }
 
-sub slurp {
-	my ($path) = @_;
-	open(my $fh, '<', $path) or return '';
-	local $/;
-	return scalar <$fh>;
-}
 
 # The watch's state file as a hash: { "domain:NAME" => object }, or undef
 # when it is missing or not valid JSON.

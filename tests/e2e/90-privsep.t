@@ -78,12 +78,6 @@ plan(skip_all => 'no user nobody') unless defined $NOBODY_UID;
 
 # ---- small helpers ----
 
-sub slurp {
-	my ($path) = @_;
-	open(my $fh, '<', $path) or return '';
-	local $/;
-	return scalar <$fh>;
-}
 
 # Poll $cond every 50 ms for up to $secs seconds; its last value.
 sub wait_for {

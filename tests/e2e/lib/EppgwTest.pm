@@ -55,7 +55,7 @@ our @EXPORT_OK = qw(
 	repo_root build_dir certs_dir run_dir free_port wait_port
 	start_regsim stop_regsim
 	start_gateway stop_gateway gateway_log gateway_log_like gateways_clean
-	sanitizer_report proc_rss_kb gateway_procs webhook_receiver
+	sanitizer_report proc_rss_kb gateway_procs webhook_receiver slurp
 	tls_connect read_frame write_frame wait_closed
 	epp_client epp_close epp_raw epp_read epp_command send_bytes
 	result_code xpc
@@ -177,7 +177,7 @@ sub start_regsim {
 	unless (wait_port('127.0.0.1', $port, 15)) {
 		stop_regsim($rs);
 		croak "eppgw-regsim did not start; see $rs->{log}:\n"
-		    . _slurp($rs->{log});
+		    . slurp($rs->{log});
 	}
 	return $rs;
 }
@@ -240,7 +240,7 @@ my %demo_seeds;
 sub demo_seeds {
 	return \%demo_seeds if %demo_seeds;
 	my $path = File::Spec->catfile(repo_root(), 'examples', 'demo.seeds');
-	for my $line (split /\n/, _slurp($path)) {
+	for my $line (split /\n/, slurp($path)) {
 		next if $line =~ /^\s*(#|$)/;
 		my ($name, $alg, $digits, $step, $seed) = split ' ', $line;
 		$demo_seeds{$name} = { alg => $alg, digits => $digits,
@@ -483,7 +483,7 @@ sub start_gateway {
 	# would show up in the log as a failed handshake.
 	my $deadline = time + 15;
 	while (time < $deadline) {
-		last if _slurp($gw->{log}) =~ /listening on/;
+		last if slurp($gw->{log}) =~ /listening on/;
 		if (waitpid($gw->{pid}, WNOHANG) == $gw->{pid}) {
 			@children = grep { $_->[0] != $gw->{pid} } @children;
 			delete $gw->{pid};
@@ -491,9 +491,9 @@ sub start_gateway {
 		}
 		sleep(0.05);
 	}
-	unless ($gw->{pid} && _slurp($gw->{log}) =~ /listening on/) {
+	unless ($gw->{pid} && slurp($gw->{log}) =~ /listening on/) {
 		stop_gateway($gw);
-		croak "eppgw did not start; see $gw->{log}:\n" . _slurp($gw->{log})
+		croak "eppgw did not start; see $gw->{log}:\n" . slurp($gw->{log})
 		    . "config $gw->{conf}:\n$conf";
 	}
 	return $gw;
@@ -509,7 +509,7 @@ sub stop_gateway {
 # The gateway's log (stderr) so far.
 sub gateway_log {
 	my ($gw) = @_;
-	return _slurp($gw->{log});
+	return slurp($gw->{log});
 }
 
 # A test: the gateway's log matches $re within $wait seconds (default 3;
@@ -533,7 +533,7 @@ sub gateway_log_like {
 # file, or ''.
 sub sanitizer_report {
 	my ($path) = @_;
-	my $log = _slurp($path);
+	my $log = slurp($path);
 	my @hits = grep { /ERROR: (?:Address|Leak)Sanitizer|runtime error:/ }
 	    split /\n/, $log;
 	return '' unless @hits;
@@ -566,7 +566,7 @@ sub gateway_procs {
 	my @pids;
 	opendir(my $d, '/proc') or return ();
 	for my $pid (sort { $a <=> $b } grep { /^\d+$/ } readdir($d)) {
-		my $st = _slurp("/proc/$pid/status");
+		my $st = slurp("/proc/$pid/status");
 		next unless $st =~ /^Name:\s+eppgw-\Q$kind\E$/m
 		    && $st =~ /^PPid:\s+(\d+)$/m && $1 == $gw->{pid};
 		push @pids, $pid;
@@ -624,7 +624,7 @@ sub webhook_receiver {
 # Resident memory of a process in KiB (from /proc), or undef.
 sub proc_rss_kb {
 	my ($pid) = @_;
-	my $st = _slurp("/proc/$pid/status");
+	my $st = slurp("/proc/$pid/status");
 	return $st =~ /^VmRSS:\s+(\d+)\s+kB/m ? $1 : undef;
 }
 
@@ -876,11 +876,12 @@ sub result_code {
 
 # ---- the journal ----
 
-sub _slurp {
+# A whole file ('' when it is missing or empty).
+sub slurp {
 	my ($path) = @_;
 	open(my $fh, '<', $path) or return '';
 	local $/;
-	return scalar <$fh>;
+	return scalar(<$fh>) // '';
 }
 
 # Parse the simulator's journal (a start_regsim() handle or a path) into
@@ -890,7 +891,7 @@ sub journal_lines {
 	my ($rs) = @_;
 	my $path = ref $rs ? $rs->{journal} : $rs;
 	my @out;
-	for my $line (split /\n/, _slurp($path)) {
+	for my $line (split /\n/, slurp($path)) {
 		my ($ts, @kv) = split / /, $line;
 		my %e = (ts => $ts, line => $line);
 		for (@kv) {
@@ -1027,8 +1028,8 @@ sub ctl {
 		}
 		sleep(0.02);
 	}
-	my @r = ($st & 127 ? 128 + ($st & 127) : $st >> 8, _slurp($out),
-	    _slurp($err));
+	my @r = ($st & 127 ? 128 + ($st & 127) : $st >> 8, slurp($out),
+	    slurp($err));
 	unlink($in, $out, $err);
 	return @r;
 }
