@@ -18,8 +18,18 @@ void audit_usage(void) __attribute__((noreturn));
 /* "eppgw-audit: MESSAGE" on stderr, exit code. */
 void audit_die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
-/* A --vkey file, or exit 3. */
-void audit_load_vkey(const char *path, struct note_verifier *v);
+/* "eppgw-audit: warning: MESSAGE" on stderr. */
+void audit_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A --vkey: a file (SPKI PEM, or a verifier key string), or the verifier
+ * key string itself when no such file exists; exit 3 if it is neither.
+ * A key string binds the key to its name (note_verifier); one whose hash
+ * is not its key's loads with a warning and trusts no signature.
+ */
+void audit_load_vkey(const char *arg, struct note_verifier *v);
+/* A --witness key: a verifier key string of type 4 (tlog-cosignature),
+ * or a file holding one; exit 3 if it is neither. */
+void audit_load_witness(const char *arg, struct cosig_verifier *w);
 
 /*
  * --since and --until (rfc3339.h): an RFC 3339 date-time with Z or an
@@ -57,6 +67,35 @@ int audit_object_init(struct audit_object *o, const char *name);
 int audit_object_is(const struct audit_object *o, const char *stored);
 /* The name rows show: the normalised name, else as given. */
 const char *audit_object_name(const struct audit_object *o);
+
+/*
+ * verify --witness W... --quorum K (tools/audit/witness.c): each known
+ * checkpoint must carry valid cosignatures of at least K of the listed
+ * witnesses.
+ */
+struct audit_quorum {
+	struct cosig_verifier	*w;
+	size_t			 nw;
+	unsigned long		 k;		/* 0: no --quorum */
+	size_t			 least;		/* fewest valid on one */
+	size_t			 checked;	/* known checkpoints counted */
+};
+
+/* Add one --witness (a repeated one counts once); exit 3 if bad. */
+void audit_quorum_add(struct audit_quorum *q, const char *arg);
+/*
+ * Count the cosignatures on the known checkpoints (files, or of a
+ * directory those of the log's origin with the most records) of the log
+ * of origin: 0 quorum met, 1 a listed witness's cosignature or the log's
+ * signature fails, 3 a checkpoint short of the quorum or unreadable.
+ * Says why on stderr.
+ */
+int audit_quorum_check(struct audit_quorum *q, const char * const *known,
+    size_t nknown, const struct note_verifier *v, const char *origin);
+void audit_quorum_free(struct audit_quorum *q);
+
+/* eppgw-audit witness (tools/audit/witness.c). */
+int audit_cmd_witness(int argc, char *argv[]);
 
 /* eppgw-audit changes (tools/audit/changes.c). */
 int audit_cmd_changes(int argc, char *argv[]);

@@ -7,6 +7,17 @@
  * space, base64(key ID || signature).  The Ed25519 key ID is the first
  * four bytes of SHA-256(name || 0x0A || 0x01 || public key), and the
  * verifier key string is "name+hex(key ID)+base64(0x01 || public key)".
+ *
+ * A verifier key string binds the key to its name: a signature counts
+ * only when its line carries that name and that key ID.  A PEM key has no
+ * name, so a verifier made from one cannot check the name.
+ *
+ * Witness cosignatures (C2SP tlog-cosignature, cosignature/v1, Ed25519,
+ * signature type 0x04) are further signature lines on a checkpoint: key
+ * ID SHA-256(name || 0x0A || 0x04 || public key)[:4], signature
+ * u64 big-endian POSIX time || Ed25519 signature of "cosignature/v1\n"
+ * "time <decimal time>\n" and the whole note text (with its final
+ * newline, without the signature lines).
  */
 #ifndef EPPGW_CHECKPOINT_H
 #define EPPGW_CHECKPOINT_H
@@ -31,12 +42,23 @@ struct checkpoint {
 /*
  * A trusted Ed25519 key.  An empty name (a key read from a PEM file, which
  * carries none) trusts signature lines of any name whose key ID matches
- * this key under that name.
+ * this key under that name.  A named verifier trusts only lines of its
+ * name whose key ID is its id (which a verifier key string states: one
+ * whose id is not its key's trusts no line).
  */
 struct note_verifier {
 	char		name[CHECKPOINT_MAX_NAME];
 	uint8_t		id[4];
 	uint8_t		pub[32];
+};
+
+/* What a verifier key string is (note_ and cosig_verifier_decode). */
+enum note_vkey_status {
+	NOTE_VKEY_OK = 0,
+	NOTE_VKEY_MALFORMED,		/* not name+hex8+base64(type || key) */
+	NOTE_VKEY_WRONG_TYPE,		/* well formed, another signature type */
+	NOTE_VKEY_HASH_MISMATCH		/* well formed, but the hash is not
+					   its key's: it trusts nothing */
 };
 
 enum checkpoint_status {
@@ -52,7 +74,8 @@ int checkpoint_key_load(const char *path, EVP_PKEY **key, char *err,
 
 /*
  * A verifier from a file: an SPKI PEM public key, or a file holding a
- * verifier key string.  -1 with err on failure.
+ * verifier key string (one whose hash is not its key's loads, and trusts
+ * nothing).  -1 with err on failure.
  */
 int note_verifier_load(const char *path, struct note_verifier *v, char *err,
     size_t errlen);
@@ -61,8 +84,17 @@ int note_verifier_from_pkey(EVP_PKEY *key, const char *name,
     struct note_verifier *v);
 /* Give a verifier a name (and so a key ID); -1 if the name is bad. */
 int note_verifier_set_name(struct note_verifier *v, const char *name);
-/* Parse "name+hex8+base64"; -1 if malformed. */
+/* Parse "name+hex8+base64"; -1 if malformed or its hash is wrong. */
 int note_verifier_parse(const char *s, struct note_verifier *v);
+/*
+ * Parse "name+hex8+base64(0x01 || key)", saying what is wrong.  With
+ * NOTE_VKEY_HASH_MISMATCH v is filled in with the hash as stated, so it
+ * trusts no signature line (checkpoint_open says why).
+ */
+enum note_vkey_status note_verifier_decode(const char *s,
+    struct note_verifier *v);
+/* 1 if a named verifier's id is its key's (or it has no name), else 0. */
+int note_verifier_consistent(const struct note_verifier *v);
 /* Format the verifier key string; the verifier needs a name.  -1 if not. */
 int note_verifier_format(const struct note_verifier *v, char *buf,
     size_t len);
@@ -84,6 +116,67 @@ char *checkpoint_sign(EVP_PKEY *key, const char *name,
 enum checkpoint_status checkpoint_open(const char *note, size_t len,
     const struct note_verifier *v, struct checkpoint *out, char *err,
     size_t errlen);
+
+/*
+ * Witness cosignatures (C2SP tlog-cosignature, Ed25519 cosignature/v1).
+ * A witness key is named; its verifier key string is
+ * "name+hex(key ID)+base64(0x04 || public key)".
+ */
+#define COSIG_V1_HEADER		"cosignature/v1\n"
+#define COSIG_MAX_TIME		INT64_MAX	/* the spec's 2^63 - 1 */
+
+struct cosig_verifier {
+	char		name[CHECKPOINT_MAX_NAME];
+	uint8_t		id[4];
+	uint8_t		pub[32];
+};
+
+/* From a key (public or private) and a name; -1 if either is bad. */
+int cosig_verifier_from_pkey(EVP_PKEY *key, const char *name,
+    struct cosig_verifier *w);
+/* Parse "name+hex8+base64(0x04 || key)" (as note_verifier_decode). */
+enum note_vkey_status cosig_verifier_decode(const char *s,
+    struct cosig_verifier *w);
+/* Format the verifier key string; -1 if it does not fit. */
+int cosig_verifier_format(const struct cosig_verifier *w, char *buf,
+    size_t len);
+/* 1 if the verifier's id is its key's, else 0. */
+int cosig_verifier_consistent(const struct cosig_verifier *w);
+
+/*
+ * The message a cosignature at time t signs over a note text of len
+ * bytes (the body with its final newline).  malloc'd, or NULL.
+ */
+uint8_t *cosig_message(uint64_t t, const char *text, size_t len,
+    size_t *msglen);
+
+/*
+ * The signed note with a cosignature by key under name at time t added
+ * as its last signature line (a line of the same name and key ID is
+ * replaced; the others are kept).  malloc'd, or NULL with err.
+ */
+char *checkpoint_cosign(EVP_PKEY *key, const char *name, uint64_t t,
+    const char *note, size_t len, char *err, size_t errlen);
+
+enum cosig_status {
+	COSIG_ABSENT = 0,	/* no line of its name and key ID */
+	COSIG_OK,		/* its cosignature verifies */
+	COSIG_BAD		/* a line of its name and key ID fails */
+};
+
+struct cosig_result {
+	enum cosig_status status;
+	uint64_t	  time;		/* COSIG_OK: its time */
+};
+
+/*
+ * The cosignatures of n witnesses on a signed note: res[i] for w[i].
+ * Lines of other names or key IDs are ignored.  -1 with err if the note
+ * is malformed.
+ */
+int checkpoint_cosigs(const char *note, size_t len,
+    const struct cosig_verifier *w, size_t n, struct cosig_result *res,
+    char *err, size_t errlen);
 
 /* C2SP tlog-proof@v1. */
 struct tlog_proof {

@@ -18,7 +18,13 @@
 
 #define EMDASH		"\xe2\x80\x94"	/* U+2014 opens a signature line */
 #define SIG_ALG_ED25519	0x01
+#define SIG_ALG_COSIG_V1 0x04		/* tlog-cosignature, Ed25519 */
 #define ED25519_SIGLEN	64
+#define COSIG_LEN	(4 + 8 + ED25519_SIGLEN)	/* key ID, time, sig */
+/* A signature line's decoded bytes: any length a note can hold (an
+ * ML-DSA cosignature of another witness is 2432 bytes). */
+#define SIGLINE_MAX	(CHECKPOINT_MAX_NOTE / 4 * 3)
+#define VKEY_MAX	2048		/* decoded type || key of a vkey */
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -87,12 +93,14 @@ checkpoint_b64_decode(const char *in, size_t len, uint8_t *out,
 	return r;
 }
 
+/* SHA-256(name || 0x0A || alg || pub)[:4] */
 static void
-key_id(const char *name, const uint8_t pub[32], uint8_t id[4])
+key_id_alg(const char *name, uint8_t alg, const uint8_t pub[32],
+    uint8_t id[4])
 {
 	uint8_t md[SHA256_DIGEST_LENGTH];
 	EVP_MD_CTX *c;
-	const uint8_t sep[2] = { 0x0a, SIG_ALG_ED25519 };
+	const uint8_t sep[2] = { 0x0a, alg };
 
 	memset(id, 0, 4);
 	if ((c = EVP_MD_CTX_new()) == NULL)
@@ -104,6 +112,12 @@ key_id(const char *name, const uint8_t pub[32], uint8_t id[4])
 	    EVP_DigestFinal_ex(c, md, NULL) == 1)
 		memcpy(id, md, 4);
 	EVP_MD_CTX_free(c);
+}
+
+static void
+key_id(const char *name, const uint8_t pub[32], uint8_t id[4])
+{
+	key_id_alg(name, SIG_ALG_ED25519, pub, id);
 }
 
 /* A key name is non-empty, has no spaces or '+' and no control bytes. */
@@ -206,36 +220,82 @@ note_verifier_set_name(struct note_verifier *v, const char *name)
 	return 0;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;	/* as Go's note.NewVerifier */
+	return -1;
+}
+
+/*
+ * "name+hex8+base64(type || 32-byte key)": the name, the key and the
+ * hash as stated, which must be the key's (C2SP signed-note).
+ */
+static enum note_vkey_status
+vkey_parse(const char *s, uint8_t type, char name[CHECKPOINT_MAX_NAME],
+    uint8_t id[4], uint8_t pub[32])
+{
+	const char *p1, *p2;
+	uint8_t raw[VKEY_MAX], want[4];
+	size_t n;
+	int hi, lo;
+
+	if ((p1 = strchr(s, '+')) == NULL || (p2 = strchr(p1 + 1, '+')) ==
+	    NULL || !valid_name(s, (size_t)(p1 - s)) || p2 - p1 != 9)
+		return NOTE_VKEY_MALFORMED;
+	for (int i = 0; i < 4; i++) {
+		if ((hi = hexval(p1[1 + 2 * i])) == -1 ||
+		    (lo = hexval(p1[2 + 2 * i])) == -1)
+			return NOTE_VKEY_MALFORMED;
+		id[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (checkpoint_b64_decode(p2 + 1, strlen(p2 + 1), raw, sizeof(raw),
+	    &n) == -1 || n < 2)
+		return NOTE_VKEY_MALFORMED;
+	if (raw[0] != type)
+		return NOTE_VKEY_WRONG_TYPE;
+	if (n != 33)
+		return NOTE_VKEY_MALFORMED;
+	memcpy(name, s, (size_t)(p1 - s));
+	name[p1 - s] = '\0';
+	memcpy(pub, raw + 1, 32);
+	key_id_alg(name, type, pub, want);
+	return memcmp(want, id, 4) == 0 ? NOTE_VKEY_OK :
+	    NOTE_VKEY_HASH_MISMATCH;
+}
+
+enum note_vkey_status
+note_verifier_decode(const char *s, struct note_verifier *v)
+{
+	enum note_vkey_status st;
+
+	memset(v, 0, sizeof(*v));
+	st = vkey_parse(s, SIG_ALG_ED25519, v->name, v->id, v->pub);
+	if (st != NOTE_VKEY_OK && st != NOTE_VKEY_HASH_MISMATCH)
+		memset(v, 0, sizeof(*v));
+	return st;
+}
+
 int
 note_verifier_parse(const char *s, struct note_verifier *v)
 {
-	const char *p1, *p2;
-	uint8_t raw[64], id[4];
-	size_t n;
-	unsigned x;
+	return note_verifier_decode(s, v) == NOTE_VKEY_OK ? 0 : -1;
+}
 
-	memset(v, 0, sizeof(*v));
-	if ((p1 = strchr(s, '+')) == NULL || (p2 = strchr(p1 + 1, '+')) ==
-	    NULL || !valid_name(s, (size_t)(p1 - s)) || p2 - p1 != 9)
-		return -1;
-	for (int i = 0; i < 4; i++) {
-		if (sscanf(p1 + 1 + 2 * i, "%2x", &x) != 1)
-			return -1;
-		id[i] = (uint8_t)x;
-	}
-	for (int i = 0; i < 8; i++)
-		if (strchr("0123456789abcdef", p1[1 + i]) == NULL)
-			return -1;
-	if (checkpoint_b64_decode(p2 + 1, strlen(p2 + 1), raw, sizeof(raw),
-	    &n) == -1 || n != 33 || raw[0] != SIG_ALG_ED25519)
-		return -1;
-	memcpy(v->name, s, (size_t)(p1 - s));
-	memcpy(v->pub, raw + 1, 32);
-	key_id(v->name, v->pub, v->id);
-	/* The ID is derived, so a string that disagrees is corrupt. */
-	if (memcmp(v->id, id, 4) != 0)
-		return -1;
-	return 0;
+int
+note_verifier_consistent(const struct note_verifier *v)
+{
+	uint8_t id[4];
+
+	if (v->name[0] == '\0')
+		return 1;
+	key_id(v->name, v->pub, id);
+	return memcmp(id, v->id, 4) == 0;
 }
 
 int
@@ -281,7 +341,16 @@ note_verifier_load(const char *path, struct note_verifier *v, char *err,
 		while (len > 0 && (buf[len - 1] == '\n' ||
 		    buf[len - 1] == '\r' || buf[len - 1] == ' '))
 			buf[--len] = '\0';
-		if (note_verifier_parse(buf, v) == -1) {
+		switch (note_verifier_decode(buf, v)) {
+		case NOTE_VKEY_OK:
+		case NOTE_VKEY_HASH_MISMATCH:	/* trusts nothing */
+			break;
+		case NOTE_VKEY_WRONG_TYPE:
+			seterr(err, errlen, "%s: a verifier key of another "
+			    "signature type, not an Ed25519 log key (type 1)",
+			    path);
+			goto out;
+		default:
 			seterr(err, errlen, "%s: not a PEM public key or a "
 			    "verifier key", path);
 			goto out;
@@ -310,33 +379,25 @@ checkpoint_body(const struct checkpoint *cp, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-char *
-checkpoint_sign(EVP_PKEY *key, const char *name, const struct checkpoint *cp)
+/* Ed25519 signature of msg into sig[64]; -1 on failure. */
+static int
+ed25519_sign(EVP_PKEY *key, const void *msg, size_t len,
+    uint8_t sig[ED25519_SIGLEN])
 {
-	char body[CHECKPOINT_MAX_NAME + 128], sigb64[128], *note = NULL;
-	uint8_t raw[4 + ED25519_SIGLEN], pub[32];
-	size_t siglen = ED25519_SIGLEN, publen = sizeof(pub), len;
-	EVP_MD_CTX *c = NULL;
+	EVP_MD_CTX *c;
+	size_t siglen = ED25519_SIGLEN;
+	int rc = -1;
 
-	if (!valid_name(name, strlen(name)) ||
-	    checkpoint_body(cp, body, sizeof(body)) == -1 ||
-	    EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1)
+	if ((c = EVP_MD_CTX_new()) == NULL)
 		goto out;
-	key_id(name, pub, raw);
-	if ((c = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(c, NULL, NULL, NULL, key) != 1 ||
-	    EVP_DigestSign(c, raw + 4, &siglen, (const uint8_t *)body,
-	    strlen(body)) != 1 || siglen != ED25519_SIGLEN)
-		goto out;
-	checkpoint_b64_encode(raw, sizeof(raw), sigb64);
-	len = strlen(body) + strlen(name) + strlen(sigb64) + 16;
-	if ((note = malloc(len)) == NULL)
-		goto out;
-	snprintf(note, len, "%s\n" EMDASH " %s %s\n", body, name, sigb64);
+	if (EVP_DigestSignInit(c, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestSign(c, sig, &siglen, msg, len) == 1 &&
+	    siglen == ED25519_SIGLEN)
+		rc = 0;
  out:
 	ERR_clear_error();
 	EVP_MD_CTX_free(c);
-	return note;
+	return rc;
 }
 
 static int
@@ -359,6 +420,48 @@ ed25519_verify(const uint8_t pub[32], const void *msg, size_t len,
 	EVP_MD_CTX_free(c);
 	EVP_PKEY_free(k);
 	return ok;
+}
+
+/* "— name base64(raw)\n", malloc'd, or NULL. */
+static char *
+sig_line_format(const char *name, const uint8_t *raw, size_t n)
+{
+	char *line;
+	size_t len, off;
+
+	len = strlen(EMDASH) + 2 + strlen(name) + 4 * (n / 3 + 1) + 2;
+	if ((line = malloc(len)) == NULL)
+		return NULL;
+	off = (size_t)snprintf(line, len, EMDASH " %s ", name);
+	off += checkpoint_b64_encode(raw, n, line + off);
+	line[off++] = '\n';
+	line[off] = '\0';
+	return line;
+}
+
+char *
+checkpoint_sign(EVP_PKEY *key, const char *name, const struct checkpoint *cp)
+{
+	char body[CHECKPOINT_MAX_NAME + 128], *line = NULL, *note = NULL;
+	uint8_t raw[4 + ED25519_SIGLEN], pub[32];
+	size_t publen = sizeof(pub), len;
+
+	if (!valid_name(name, strlen(name)) ||
+	    checkpoint_body(cp, body, sizeof(body)) == -1 ||
+	    EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1)
+		goto out;
+	key_id(name, pub, raw);
+	if (ed25519_sign(key, body, strlen(body), raw + 4) == -1 ||
+	    (line = sig_line_format(name, raw, sizeof(raw))) == NULL)
+		goto out;
+	len = strlen(body) + 1 + strlen(line) + 1;
+	if ((note = malloc(len)) == NULL)
+		goto out;
+	snprintf(note, len, "%s\n%s", body, line);
+ out:
+	ERR_clear_error();
+	free(line);
+	return note;
 }
 
 /* Decimal without sign, leading zeros (except "0") or overflow. */
@@ -414,23 +517,22 @@ parse_body(const char *text, size_t len, struct checkpoint *out, char *err,
 	return CHECKPOINT_OK;
 }
 
-enum checkpoint_status
-checkpoint_open(const char *note, size_t len, const struct note_verifier *v,
-    struct checkpoint *out, char *err, size_t errlen)
+/*
+ * The text of a signed note ends at its first blank line: *textlen bytes,
+ * with the final newline; the signature lines start at note + *textlen +
+ * 1.  -1 with err if len bytes are no signed note.
+ */
+static int
+note_text(const char *note, size_t len, size_t *textlen, char *err,
+    size_t errlen)
 {
-	const char *sep = NULL, *p, *end = note + len, *nl, *sp;
-	uint8_t raw[4 + ED25519_SIGLEN + 16], id[4];
-	char name[CHECKPOINT_MAX_NAME];
-	enum checkpoint_status st;
-	size_t textlen, nl_, n, nsig = 0;
-	int trusted = 0;
+	const char *sep = NULL;
 
 	if (len == 0 || len > CHECKPOINT_MAX_NOTE || note[len - 1] != '\n' ||
 	    memchr(note, '\0', len) != NULL) {
 		seterr(err, errlen, "checkpoint: not a note");
-		return CHECKPOINT_MALFORMED;
+		return -1;
 	}
-	/* The text ends at the first blank line. */
 	for (size_t i = 0; i + 1 < len; i++)
 		if (note[i] == '\n' && note[i + 1] == '\n') {
 			sep = note + i;
@@ -438,52 +540,385 @@ checkpoint_open(const char *note, size_t len, const struct note_verifier *v,
 		}
 	if (sep == NULL || sep == note) {
 		seterr(err, errlen, "checkpoint: no signature block");
+		return -1;
+	}
+	*textlen = (size_t)(sep - note) + 1;
+	return 0;
+}
+
+/* One signature line: "— name base64(key ID || signature)". */
+struct sig_line {
+	const char	*start;		/* the line */
+	size_t		 len;		/* with its newline */
+	char		 name[CHECKPOINT_MAX_NAME];
+	uint8_t		 raw[SIGLINE_MAX];
+	size_t		 n;		/* decoded bytes, >= 5 */
+};
+
+/* The signature line at p, which ends before end; -1 if malformed. */
+static int
+sig_line_parse(const char *p, const char *end, struct sig_line *sl)
+{
+	const char *nl, *sp;
+	size_t len;
+
+	if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		return -1;
+	len = (size_t)(nl - p);
+	if (len < 4 || memcmp(p, EMDASH " ", 4) != 0 ||
+	    (sp = memchr(p + 4, ' ', len - 4)) == NULL ||
+	    !valid_name(p + 4, (size_t)(sp - p - 4)) ||
+	    checkpoint_b64_decode(sp + 1, (size_t)(nl - sp - 1), sl->raw,
+	    sizeof(sl->raw), &sl->n) == -1 || sl->n < 5)
+		return -1;
+	memcpy(sl->name, p + 4, (size_t)(sp - p - 4));
+	sl->name[sp - p - 4] = '\0';
+	sl->start = p;
+	sl->len = len + 1;
+	return 0;
+}
+
+/*
+ * What one signature line means to verifier v: 1 its trusted signature,
+ * 0 another key's (ignored), -1 its failing signature.  *other is set
+ * when the line is v's key under another name.
+ */
+static int
+note_sig_check(const struct note_verifier *v, const struct sig_line *sl,
+    const char *note, size_t textlen, int *other)
+{
+	uint8_t id[4];
+
+	key_id(sl->name, v->pub, id);
+	if (v->name[0] != '\0') {
+		if (strcmp(v->name, sl->name) != 0) {
+			if (memcmp(id, sl->raw, 4) == 0)
+				*other = 1;
+			return 0;
+		}
+		if (memcmp(v->id, sl->raw, 4) != 0)
+			return 0;	/* the key ID the verifier states */
+	}
+	if (memcmp(id, sl->raw, 4) != 0)
+		return 0;		/* another key: ignore it */
+	if (sl->n != 4 + ED25519_SIGLEN ||
+	    !ed25519_verify(v->pub, note, textlen, sl->raw + 4, sl->n - 4))
+		return -1;
+	return 1;
+}
+
+static enum checkpoint_status
+untrusted(const struct note_verifier *v, const char *other, char *err,
+    size_t errlen)
+{
+	if (!note_verifier_consistent(v))
+		seterr(err, errlen, "checkpoint: the verifier key of %s "
+		    "states a key hash that is not its key's: it trusts no "
+		    "signature", v->name);
+	else if (other[0] != '\0')
+		seterr(err, errlen, "checkpoint: signed by the key under the "
+		    "name %s, not %s: the verifier key binds the key to its "
+		    "name", other, v->name);
+	else
+		seterr(err, errlen, "checkpoint: no signature by a trusted "
+		    "key");
+	return CHECKPOINT_UNTRUSTED;
+}
+
+enum checkpoint_status
+checkpoint_open(const char *note, size_t len, const struct note_verifier *v,
+    struct checkpoint *out, char *err, size_t errlen)
+{
+	struct sig_line *sl;
+	const char *p, *end = note + len;
+	char other[CHECKPOINT_MAX_NAME] = "";
+	enum checkpoint_status st;
+	size_t textlen, nsig = 0;
+	int trusted = 0, o, rc;
+
+	if (note_text(note, len, &textlen, err, errlen) == -1) {
+		memset(out, 0, sizeof(*out));
 		return CHECKPOINT_MALFORMED;
 	}
-	textlen = (size_t)(sep - note) + 1;
 	if ((st = parse_body(note, textlen, out, err, errlen)) !=
 	    CHECKPOINT_OK)
 		return st;
-
-	for (p = sep + 2; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		nl_ = (size_t)(nl - p);
-		if (nl_ < 4 || memcmp(p, EMDASH " ", 4) != 0 ||
-		    (sp = memchr(p + 4, ' ', nl_ - 4)) == NULL ||
-		    !valid_name(p + 4, (size_t)(sp - p - 4)) ||
-		    checkpoint_b64_decode(sp + 1, (size_t)(nl - sp - 1), raw,
-		    sizeof(raw), &n) == -1 || n < 5) {
+	if ((sl = malloc(sizeof(*sl))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return CHECKPOINT_MALFORMED;
+	}
+	for (p = note + textlen + 1; p < end; p += sl->len) {
+		if (sig_line_parse(p, end, sl) == -1) {
 			seterr(err, errlen, "checkpoint: bad signature line");
-			return CHECKPOINT_MALFORMED;
+			st = CHECKPOINT_MALFORMED;
+			goto out;
 		}
 		nsig++;
 		if (v == NULL)
 			continue;
-		memcpy(name, p + 4, (size_t)(sp - p - 4));
-		name[sp - p - 4] = '\0';
-		if (v->name[0] != '\0' && strcmp(v->name, name) != 0)
-			continue;
-		key_id(name, v->pub, id);
-		if (memcmp(id, raw, 4) != 0)
-			continue;	/* another key: ignore it */
+		o = 0;
+		rc = note_sig_check(v, sl, note, textlen, &o);
+		if (o && other[0] == '\0')
+			snprintf(other, sizeof(other), "%s", sl->name);
 		/* A known key's failed signature rejects the whole note. */
-		if (n != 4 + ED25519_SIGLEN ||
-		    !ed25519_verify(v->pub, note, textlen, raw + 4, n - 4)) {
+		if (rc == -1) {
 			seterr(err, errlen, "checkpoint: signature by %s does "
-			    "not verify", name);
-			return CHECKPOINT_BAD_SIGNATURE;
+			    "not verify", sl->name);
+			st = CHECKPOINT_BAD_SIGNATURE;
+			goto out;
 		}
-		trusted = 1;
+		trusted |= rc;
 	}
 	if (nsig == 0) {
 		seterr(err, errlen, "checkpoint: no signature");
-		return CHECKPOINT_MALFORMED;
+		st = CHECKPOINT_MALFORMED;
+	} else if (v != NULL && !trusted)
+		st = untrusted(v, other, err, errlen);
+ out:
+	free(sl);
+	return st;
+}
+
+/* ---- witness cosignatures (C2SP tlog-cosignature) ---- */
+
+int
+cosig_verifier_from_pkey(EVP_PKEY *key, const char *name,
+    struct cosig_verifier *w)
+{
+	size_t len = 32;
+
+	memset(w, 0, sizeof(*w));
+	if (name == NULL || !valid_name(name, strlen(name)) ||
+	    EVP_PKEY_get_id(key) != EVP_PKEY_ED25519 ||
+	    EVP_PKEY_get_raw_public_key(key, w->pub, &len) != 1 || len != 32) {
+		ERR_clear_error();
+		return -1;
 	}
-	if (v != NULL && !trusted) {
-		seterr(err, errlen, "checkpoint: no signature by a trusted key");
-		return CHECKPOINT_UNTRUSTED;
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	key_id_alg(w->name, SIG_ALG_COSIG_V1, w->pub, w->id);
+	return 0;
+}
+
+enum note_vkey_status
+cosig_verifier_decode(const char *s, struct cosig_verifier *w)
+{
+	enum note_vkey_status st;
+
+	memset(w, 0, sizeof(*w));
+	st = vkey_parse(s, SIG_ALG_COSIG_V1, w->name, w->id, w->pub);
+	if (st != NOTE_VKEY_OK && st != NOTE_VKEY_HASH_MISMATCH)
+		memset(w, 0, sizeof(*w));
+	return st;
+}
+
+int
+cosig_verifier_format(const struct cosig_verifier *w, char *buf, size_t len)
+{
+	uint8_t raw[33];
+	char b64[64];
+	int n;
+
+	raw[0] = SIG_ALG_COSIG_V1;
+	memcpy(raw + 1, w->pub, 32);
+	checkpoint_b64_encode(raw, sizeof(raw), b64);
+	n = snprintf(buf, len, "%s+%02x%02x%02x%02x+%s", w->name, w->id[0],
+	    w->id[1], w->id[2], w->id[3], b64);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+cosig_verifier_consistent(const struct cosig_verifier *w)
+{
+	uint8_t id[4];
+
+	key_id_alg(w->name, SIG_ALG_COSIG_V1, w->pub, id);
+	return memcmp(id, w->id, 4) == 0;
+}
+
+uint8_t *
+cosig_message(uint64_t t, const char *text, size_t len, size_t *msglen)
+{
+	char head[64];
+	uint8_t *m;
+	int n;
+
+	n = snprintf(head, sizeof(head), COSIG_V1_HEADER "time %llu\n",
+	    (unsigned long long)t);
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    (m = malloc((size_t)n + len)) == NULL)
+		return NULL;
+	memcpy(m, head, (size_t)n);
+	memcpy(m + n, text, len);
+	*msglen = (size_t)n + len;
+	return m;
+}
+
+/* The cosignature line of key under name at t over a note's text. */
+static char *
+cosig_line(EVP_PKEY *key, const char *name, uint64_t t, const char *text,
+    size_t textlen, uint8_t id[4])
+{
+	uint8_t raw[COSIG_LEN], pub[32], *msg = NULL;
+	size_t publen = sizeof(pub), msglen;
+	char *line = NULL;
+
+	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519 ||
+	    EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1 ||
+	    publen != 32)
+		goto out;
+	key_id_alg(name, SIG_ALG_COSIG_V1, pub, id);
+	memcpy(raw, id, 4);
+	for (int i = 0; i < 8; i++)
+		raw[4 + i] = (uint8_t)(t >> (56 - 8 * i));
+	if ((msg = cosig_message(t, text, textlen, &msglen)) == NULL ||
+	    ed25519_sign(key, msg, msglen, raw + 12) == -1)
+		goto out;
+	line = sig_line_format(name, raw, sizeof(raw));
+ out:
+	ERR_clear_error();
+	free(msg);
+	return line;
+}
+
+/* Append len bytes to buf (cap CHECKPOINT_MAX_NOTE); -1 if too long. */
+static int
+note_append(char *buf, size_t *off, const char *s, size_t len)
+{
+	if (*off + len > CHECKPOINT_MAX_NOTE)
+		return -1;
+	memcpy(buf + *off, s, len);
+	*off += len;
+	buf[*off] = '\0';
+	return 0;
+}
+
+char *
+checkpoint_cosign(EVP_PKEY *key, const char *name, uint64_t t,
+    const char *note, size_t len, char *err, size_t errlen)
+{
+	struct checkpoint cp;
+	struct sig_line *sl = NULL;
+	const char *p, *end = note + len;
+	char *out = NULL, *line = NULL;
+	uint8_t id[4];
+	size_t textlen, off = 0;
+	int ok = 0;
+
+	if (!valid_name(name, strlen(name)) || t > COSIG_MAX_TIME) {
+		seterr(err, errlen, "cosign: bad witness name or time");
+		return NULL;
 	}
-	return CHECKPOINT_OK;
+	if (note_text(note, len, &textlen, err, errlen) == -1 ||
+	    parse_body(note, textlen, &cp, err, errlen) != CHECKPOINT_OK)
+		return NULL;
+	if ((line = cosig_line(key, name, t, note, textlen, id)) == NULL) {
+		seterr(err, errlen, "cosign: cannot sign with the witness key");
+		return NULL;
+	}
+	if ((sl = malloc(sizeof(*sl))) == NULL ||
+	    (out = malloc(CHECKPOINT_MAX_NOTE + 1)) == NULL)
+		goto out;
+	if (note_append(out, &off, note, textlen + 1) == -1)
+		goto toolong;
+	/* The other lines as they are; an older line of ours goes. */
+	for (p = note + textlen + 1; p < end; p += sl->len) {
+		if (sig_line_parse(p, end, sl) == -1) {
+			seterr(err, errlen, "checkpoint: bad signature line");
+			goto out;
+		}
+		if (strcmp(sl->name, name) == 0 && memcmp(sl->raw, id, 4) == 0)
+			continue;
+		if (note_append(out, &off, sl->start, sl->len) == -1)
+			goto toolong;
+	}
+	if (note_append(out, &off, line, strlen(line)) == -1)
+		goto toolong;
+	ok = 1;
+	goto out;
+ toolong:
+	seterr(err, errlen, "cosign: the note would exceed %d bytes",
+	    CHECKPOINT_MAX_NOTE);
+ out:
+	if (!ok) {
+		free(out);
+		out = NULL;
+	}
+	free(sl);
+	free(line);
+	return out;
+}
+
+/* Whether one cosignature line of witness w verifies over the text. */
+static enum cosig_status
+cosig_check(const struct cosig_verifier *w, const struct sig_line *sl,
+    const char *text, size_t textlen, uint64_t *t)
+{
+	uint8_t *msg;
+	size_t msglen;
+	int ok;
+
+	if (sl->n != COSIG_LEN)
+		return COSIG_BAD;
+	*t = 0;
+	for (int i = 0; i < 8; i++)
+		*t = *t << 8 | sl->raw[4 + i];
+	if (*t > COSIG_MAX_TIME ||
+	    (msg = cosig_message(*t, text, textlen, &msglen)) == NULL)
+		return COSIG_BAD;
+	ok = ed25519_verify(w->pub, msg, msglen, sl->raw + 12,
+	    ED25519_SIGLEN);
+	free(msg);
+	return ok ? COSIG_OK : COSIG_BAD;
+}
+
+int
+checkpoint_cosigs(const char *note, size_t len,
+    const struct cosig_verifier *w, size_t n, struct cosig_result *res,
+    char *err, size_t errlen)
+{
+	struct checkpoint cp;
+	struct sig_line *sl;
+	const char *p, *end = note + len;
+	enum cosig_status st;
+	size_t textlen;
+	uint64_t t;
+	int rc = -1;
+
+	if (n > 0)
+		memset(res, 0, n * sizeof(*res));
+	if (note_text(note, len, &textlen, err, errlen) == -1 ||
+	    parse_body(note, textlen, &cp, err, errlen) != CHECKPOINT_OK)
+		return -1;
+	if ((sl = malloc(sizeof(*sl))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	for (p = note + textlen + 1; p < end; p += sl->len) {
+		if (sig_line_parse(p, end, sl) == -1) {
+			seterr(err, errlen, "checkpoint: bad signature line");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			/* Name and key ID, as stated and as derived. */
+			if (strcmp(sl->name, w[i].name) != 0 ||
+			    memcmp(sl->raw, w[i].id, 4) != 0 ||
+			    !cosig_verifier_consistent(&w[i]))
+				continue;
+			/* A failing line of a witness is sticky. */
+			st = cosig_check(&w[i], sl, note, textlen, &t);
+			if (st == COSIG_BAD)
+				res[i].status = COSIG_BAD;
+			else if (res[i].status != COSIG_BAD) {
+				res[i].status = COSIG_OK;
+				if (t > res[i].time)
+					res[i].time = t;
+			}
+		}
+	}
+	rc = 0;
+ out:
+	free(sl);
+	return rc;
 }
 
 char *

@@ -87,6 +87,163 @@ START_TEST(sign_and_open)
 }
 END_TEST
 
+/* Verifier key strings: what parses, and what each kind refuses. */
+START_TEST(verifier_strings)
+{
+	struct note_verifier v;
+	EVP_PKEY *k = new_key();
+	char vk[512], up[512];
+
+	/* A type 1 vkey from transparency-dev/formats' tests (its key has
+	 * a '+' in it), and a type 4 (witness) one. */
+	ck_assert_int_eq(note_verifier_decode("TEST+7997405c+AQcC+FTVKf0jlTd"
+	    "HDY3rbevmnKxxPjigCXlVtGe6RIr6", &v), NOTE_VKEY_OK);
+	ck_assert_str_eq(v.name, "TEST");
+	ck_assert_mem_eq(v.id, "\x79\x97\x40\x5c", 4);
+	ck_assert_int_eq(note_verifier_consistent(&v), 1);
+	ck_assert_int_eq(note_verifier_decode("remora.n621.de+da77ade7+BOvN63"
+	    "jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2", &v),
+	    NOTE_VKEY_WRONG_TYPE);
+	ck_assert_int_eq(note_verifier_parse("remora.n621.de+da77ade7+BOvN63"
+	    "jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2", &v), -1);
+	/* Upper-case hex reads as Go's note.NewVerifier reads it. */
+	ck_assert_int_eq(note_verifier_from_pkey(k, "eppgw/test", &v), 0);
+	ck_assert_int_eq(note_verifier_format(&v, vk, sizeof(vk)), 0);
+	snprintf(up, sizeof(up), "%s", vk);
+	for (char *p = up + 11; p < up + 19; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 'a' + 'A');
+	ck_assert_int_eq(note_verifier_decode(up, &v), NOTE_VKEY_OK);
+	/* Well formed, but the hash is not the key's: it loads (and will
+	 * trust nothing); note_verifier_parse refuses it as before. */
+	up[11] = up[11] == '0' ? '1' : '0';
+	ck_assert_int_eq(note_verifier_decode(up, &v),
+	    NOTE_VKEY_HASH_MISMATCH);
+	ck_assert_str_eq(v.name, "eppgw/test");
+	ck_assert_int_eq(note_verifier_consistent(&v), 0);
+	ck_assert_int_eq(note_verifier_parse(up, &v), -1);
+	/* Malformed. */
+	{
+		const char *bad[] = {
+			"",
+			"eppgw/test",
+			"eppgw/test+4688d6a1",
+			"+4688d6a1+AVe4uN4JTdUdMgEjFvUU0MwoOpKbwrWR7cnaXLnV84cT",
+			"eppgw test+4688d6a1+AVe4uN4JTdUdMgEjFvUU0MwoOpKbwrWR7cnaXLnV84cT",
+			"eppgw/test+4688d6a+AVe4uN4JTdUdMgEjFvUU0MwoOpKbwrWR7cnaXLnV84cT",
+			"eppgw/test+4688d6a1x+AVe4uN4JTdUdMgEjFvUU0MwoOpKbwrWR7cnaXLnV84cT",
+			"eppgw/test+4688d6g1+AVe4uN4JTdUdMgEjFvUU0MwoOpKbwrWR7cnaXLnV84cT",
+			"eppgw/test+4688d6a1+AVe4uN4JTdUdMgEjFvUU0MwoOpKbwrWR7cnaXLnV84c",
+			"eppgw/test+4688d6a1+AVe4uN4JTdUdMgEjFvUU0MwoOpKbwrWR7cnaXLnV84cT=",
+			"eppgw/test+4688d6a1+AVe4uN4JTdUdMgEjFvUU0MwoOpKbwrWR7cnaXLnV8w==",
+			"eppgw/test+4688d6a1+AQ==",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			ck_assert_msg(note_verifier_decode(bad[i], &v) ==
+			    NOTE_VKEY_MALFORMED, "%s", bad[i]);
+	}
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* A verifier key string binds the key to its name; a PEM key cannot. */
+START_TEST(name_binding)
+{
+	EVP_PKEY *k = new_key();
+	struct checkpoint cp, got;
+	struct note_verifier named, other, pem, bad, loaded;
+	char *note, *renamed, err[256], vk[512], path[] = "/tmp/vkXXXXXX";
+	FILE *f;
+	int fd;
+
+	sample(&cp);
+	note = checkpoint_sign(k, "eppgw/test", &cp);
+	renamed = checkpoint_sign(k, "eppgw/other", &cp);
+	ck_assert_int_eq(note_verifier_from_pkey(k, "eppgw/test", &named), 0);
+	ck_assert_int_eq(note_verifier_format(&named, vk, sizeof(vk)), 0);
+	ck_assert_int_eq(note_verifier_decode(vk, &named), NOTE_VKEY_OK);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &named, &got, err,
+	    sizeof(err)), CHECKPOINT_OK);
+	/* The same key's valid signature under another name: untrusted,
+	 * and the reason says so. */
+	ck_assert_int_eq(checkpoint_open(renamed, strlen(renamed), &named, &got,
+	    err, sizeof(err)), CHECKPOINT_UNTRUSTED);
+	ck_assert_ptr_nonnull(strstr(err, "under the name eppgw/other, not "
+	    "eppgw/test"));
+	ck_assert_int_eq(note_verifier_from_pkey(k, "eppgw/other", &other), 0);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &other, &got, err,
+	    sizeof(err)), CHECKPOINT_UNTRUSTED);
+	ck_assert_int_eq(checkpoint_open(renamed, strlen(renamed), &other,
+	    &got, err, sizeof(err)), CHECKPOINT_OK);
+	/* A PEM key has no name: either name passes (documented). */
+	ck_assert_int_eq(note_verifier_from_pkey(k, NULL, &pem), 0);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &pem, &got, err,
+	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(checkpoint_open(renamed, strlen(renamed), &pem, &got,
+	    err, sizeof(err)), CHECKPOINT_OK);
+	/* A stated hash that is not the key's trusts nothing, and says so. */
+	vk[11] = vk[11] == '0' ? '1' : '0';
+	ck_assert_int_eq(note_verifier_decode(vk, &bad),
+	    NOTE_VKEY_HASH_MISMATCH);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &bad, &got, err,
+	    sizeof(err)), CHECKPOINT_UNTRUSTED);
+	ck_assert_ptr_nonnull(strstr(err, "not its key's"));
+	/* So does such a string in a file, which loads. */
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+	fprintf(f, "%s\n", vk);
+	fclose(f);
+	ck_assert_int_eq(note_verifier_load(path, &loaded, err, sizeof(err)),
+	    0);
+	ck_assert_int_eq(note_verifier_consistent(&loaded), 0);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &loaded, &got,
+	    err, sizeof(err)), CHECKPOINT_UNTRUSTED);
+	/* A witness key in the file is no log key. */
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZp"
+	    "Xh34x7onlmtw2\n");
+	fclose(f);
+	ck_assert_int_eq(note_verifier_load(path, &loaded, err, sizeof(err)),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "another signature type"));
+	unlink(path);
+	free(note);
+	free(renamed);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* Signature lines of other keys are ignored whatever their length (an
+ * ML-DSA cosignature is 2432 bytes), as Go's note.Open ignores them. */
+START_TEST(long_foreign_lines)
+{
+	EVP_PKEY *k = new_key();
+	struct checkpoint cp, got;
+	struct note_verifier v;
+	uint8_t raw[2432];
+	char *note, *b64, *big, err[256];
+	size_t len;
+
+	sample(&cp);
+	note = checkpoint_sign(k, "eppgw/test", &cp);
+	memset(raw, 0x5a, sizeof(raw));
+	ck_assert_ptr_nonnull(b64 = malloc(4 * sizeof(raw) / 3 + 8));
+	checkpoint_b64_encode(raw, sizeof(raw), b64);
+	len = strlen(note) + strlen(b64) + 64;
+	ck_assert_ptr_nonnull(big = malloc(len));
+	snprintf(big, len, "%s\xe2\x80\x94 witness.example/mldsa %s\n", note,
+	    b64);
+	ck_assert_int_eq(note_verifier_from_pkey(k, "eppgw/test", &v), 0);
+	ck_assert_int_eq(checkpoint_open(big, strlen(big), &v, &got, err,
+	    sizeof(err)), CHECKPOINT_OK);
+	free(big);
+	free(b64);
+	free(note);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
 START_TEST(forgeries)
 {
 	EVP_PKEY *k = new_key(), *other = new_key();
@@ -254,6 +411,9 @@ checkpoint_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, sign_and_open);
+	tcase_add_test(tc, verifier_strings);
+	tcase_add_test(tc, name_binding);
+	tcase_add_test(tc, long_foreign_lines);
 	tcase_add_test(tc, forgeries);
 	tcase_add_test(tc, tlog_proof);
 	tcase_add_test(tc, dev_keys);

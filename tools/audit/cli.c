@@ -1,11 +1,14 @@
 /*
  * cli.c: what the eppgw-audit commands share (see audit_cli.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/stat.h>
 
 #include "audit_cli.h"
 #include "rfc3339.h"
@@ -24,12 +27,112 @@ audit_die(int code, const char *fmt, ...)
 }
 
 void
-audit_load_vkey(const char *path, struct note_verifier *v)
+audit_warn(const char *fmt, ...)
 {
-	char err[512];
+	va_list ap;
 
-	if (note_verifier_load(path, v, err, sizeof(err)) == -1)
-		audit_die(EXIT_USAGE, "%s", err);
+	fprintf(stderr, "eppgw-audit: warning: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+}
+
+/* Whether an argument names a file (else it may be a key string). */
+static int
+is_file(const char *arg)
+{
+	struct stat sb;
+
+	return stat(arg, &sb) == 0 || strchr(arg, '+') == NULL;
+}
+
+/* The key hash a verifier states, as hex. */
+static void
+hex_id(const uint8_t id[4], char out[9])
+{
+	snprintf(out, 9, "%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
+}
+
+void
+audit_load_vkey(const char *arg, struct note_verifier *v)
+{
+	char err[512], id[9];
+
+	if (is_file(arg)) {
+		if (note_verifier_load(arg, v, err, sizeof(err)) == -1)
+			audit_die(EXIT_USAGE, "%s", err);
+	} else {
+		switch (note_verifier_decode(arg, v)) {
+		case NOTE_VKEY_OK:
+		case NOTE_VKEY_HASH_MISMATCH:
+			break;
+		case NOTE_VKEY_WRONG_TYPE:
+			audit_die(EXIT_USAGE, "%s: a verifier key of another "
+			    "signature type (a witness key?), not an Ed25519 "
+			    "log key (type 1)", arg);
+		default:
+			audit_die(EXIT_USAGE, "%s: no such file, and not a "
+			    "verifier key string name+hash+base64(0x01 || key)",
+			    arg);
+		}
+	}
+	if (!note_verifier_consistent(v)) {
+		hex_id(v->id, id);
+		audit_warn("the verifier key %s+%s states a key hash that is "
+		    "not its key's: no signature will count", v->name, id);
+	}
+}
+
+/* A small file holding one verifier key string, blanks at its end cut. */
+static char *
+read_key_file(const char *path)
+{
+	char buf[4096], *s;
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		audit_die(EXIT_USAGE, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	if (ferror(f) || !feof(f))
+		audit_die(EXIT_USAGE, "%s: %s", path, ferror(f) ?
+		    "read error" : "too large for a verifier key");
+	fclose(f);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+	    buf[n - 1] == ' '))
+		n--;
+	buf[n] = '\0';
+	if ((s = strdup(buf)) == NULL)
+		audit_die(EXIT_USAGE, "out of memory");
+	return s;
+}
+
+void
+audit_load_witness(const char *arg, struct cosig_verifier *w)
+{
+	char *s, id[9];
+
+	s = is_file(arg) ? read_key_file(arg) : strdup(arg);
+	if (s == NULL)
+		audit_die(EXIT_USAGE, "out of memory");
+	switch (cosig_verifier_decode(s, w)) {
+	case NOTE_VKEY_OK:
+		break;
+	case NOTE_VKEY_HASH_MISMATCH:
+		hex_id(w->id, id);
+		audit_warn("the witness key %s+%s states a key hash that is "
+		    "not its key's: it counts for nothing", w->name, id);
+		break;
+	case NOTE_VKEY_WRONG_TYPE:
+		audit_die(EXIT_USAGE, "--witness %s: not a witness key (a "
+		    "cosignature key is type 4: eppgw-audit vkey --witness)",
+		    arg);
+	default:
+		audit_die(EXIT_USAGE, "--witness %s: not a witness verifier "
+		    "key name+hash+base64(0x04 || key)", arg);
+	}
+	free(s);
 }
 
 static int64_t

@@ -1,7 +1,8 @@
 /*
  * eppgw-audit: the compliance reviewer's tool (see docs/audit-log.md).
  *
- *   verify [--vkey F] [--known-checkpoint F]... [--require-sealed] DIR
+ *   verify [--vkey F] [--known-checkpoint F]... [--require-sealed]
+ *        [--witness W... --quorum K] DIR
  *   show [--object X] [--clid X] [--principal X] [--decision X] [--class X]
  *        [--type T] [--since T] [--until T] [--table] [--follow] [--vkey F]
  *        DIR
@@ -10,13 +11,21 @@
  *   prove --seq N [--vkey F] DIR                       (prove.c)
  *   verify-proof --vkey F [--line-file F] PROOF
  *   consistency --old F [--vkey F] DIR
- *   vkey --name NAME PUBKEY
+ *   vkey [--witness] --name NAME PUBKEY
+ *   witness --key F --name NAME --log-vkey V --state DIR [--proof F]
+ *        [-o FILE] CHECKPOINT                            (witness.c)
  *   break --key F --reason TEXT [--operator NAME] [--origin O] DIR
  *   export (--change ID | --seq N) --vkey F [-o FILE] DIR   (bundle.c)
  *   verify-bundle [--vkey F] FILE                          (bundle.c)
  *
+ * --vkey V (every command): a PEM public key, a file holding a verifier
+ * key string, or the string itself; a string binds the key to its name.
+ *
  * verify exits 0 valid and sealed, 1 tampered, 2 valid with warnings,
- * 3 cannot verify.  The other commands exit 0 on success, 1 when a proof
+ * 3 cannot verify (also: a known checkpoint short of the --quorum).
+ * witness exits 0 cosigned, 1 refused (rollback, fork, bad proof or log
+ * signature), 3 usage, I/O or a proof that is missing or from another
+ * size.  The other commands exit 0 on success, 1 when a proof
  * fails, 3 on usage or I/O errors.  break exits 0 when it recorded a break,
  * 1 when there is nothing it may break (the log verifies, or a checkpoint
  * file is bad), 3 on usage or I/O errors.
@@ -45,7 +54,8 @@ audit_usage(void)
 {
 	fprintf(stderr,
 	    "usage: eppgw-audit verify [--vkey F] [--known-checkpoint F]... "
-	    "[--require-sealed] DIR\n"
+	    "[--require-sealed]\n"
+	    "                        [--witness W... --quorum K] DIR\n"
 	    "       eppgw-audit show [--object X] [--clid X] [--principal X] "
 	    "[--decision X]\n"
 	    "                        [--class X] [--type T] [--since T] "
@@ -58,7 +68,10 @@ audit_usage(void)
 	    "       eppgw-audit prove --seq N [--vkey F] DIR\n"
 	    "       eppgw-audit verify-proof --vkey F [--line-file F] PROOF\n"
 	    "       eppgw-audit consistency --old F [--vkey F] DIR\n"
-	    "       eppgw-audit vkey --name NAME PUBKEY\n"
+	    "       eppgw-audit vkey [--witness] --name NAME PUBKEY\n"
+	    "       eppgw-audit witness --key F --name NAME --log-vkey V "
+	    "--state DIR\n"
+	    "                        [--proof F] [-o FILE] CHECKPOINT\n"
 	    "       eppgw-audit break --key F --reason TEXT [--operator NAME] "
 	    "[--origin O] DIR\n"
 	    "       eppgw-audit export (--change ID | --seq N) --vkey F "
@@ -90,6 +103,61 @@ read_file(const char *path, size_t max, size_t *len)
 
 /* ---- verify ---- */
 
+/* --witness and --quorum go together, with what they count on. */
+static void
+verify_quorum_usage(const struct audit_verify_opts *o,
+    const struct audit_quorum *q)
+{
+	if (q->nw > 0 && q->k == 0)
+		audit_die(EXIT_USAGE, "--witness needs --quorum K: how many "
+		    "of the witnesses must have cosigned");
+	if (q->k == 0)
+		return;
+	if (q->nw == 0)
+		audit_die(EXIT_USAGE, "--quorum needs the witnesses' keys "
+		    "(--witness)");
+	if (o->nknown == 0)
+		audit_die(EXIT_USAGE, "--quorum counts the cosignatures on the "
+		    "--known-checkpoint files: give one");
+	if (o->vkey == NULL)
+		audit_die(EXIT_USAGE, "--quorum needs --vkey: the log's own "
+		    "signature on the cosigned checkpoints is required too");
+}
+
+/*
+ * The verdict with the witnesses counted: a failing cosignature of a
+ * listed witness is tampering (1); a checkpoint short of the quorum
+ * cannot be relied on (3) unless the log is tampered anyway.
+ */
+static int
+quorum_verdict(int verdict, int qrc)
+{
+	if (verdict == AUDIT_TAMPERED || qrc == 1)
+		return AUDIT_TAMPERED;
+	if (verdict == AUDIT_CANNOT || qrc != 0)
+		return AUDIT_CANNOT;
+	return verdict;
+}
+
+/* The verdict of verify, with --quorum counted, and the summary's note. */
+static int
+verify_quorum(struct audit_quorum *q, const struct audit_verify_opts *o,
+    const struct audit_verify_result *r, char *note, size_t len)
+{
+	int qrc = EXIT_USAGE;	/* no origin: nothing could be counted */
+
+	note[0] = '\0';
+	if (q->k == 0)
+		return (int)r->verdict;
+	if (r->origin[0] != '\0') {
+		qrc = audit_quorum_check(q, o->known, o->nknown, o->vkey,
+		    r->origin);
+		snprintf(note, len, " (cosigned by at least %zu of %zu "
+		    "witnesses, quorum %lu)", q->least, q->nw, q->k);
+	}
+	return quorum_verdict((int)r->verdict, qrc);
+}
+
 static int
 cmd_verify(int argc, char *argv[])
 {
@@ -97,16 +165,20 @@ cmd_verify(int argc, char *argv[])
 		{ "vkey", required_argument, NULL, 'k' },
 		{ "known-checkpoint", required_argument, NULL, 'K' },
 		{ "require-sealed", no_argument, NULL, 's' },
+		{ "witness", required_argument, NULL, 'w' },
+		{ "quorum", required_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct audit_verify_opts o;
 	struct audit_verify_result r;
+	struct audit_quorum q;
 	struct note_verifier v;
 	const char **known = NULL;
-	char breaks[128];
-	int ch;
+	char breaks[128], witnessed[128], *end;
+	int ch, verdict;
 
 	memset(&o, 0, sizeof(o));
+	memset(&q, 0, sizeof(q));
 	o.want_seq = -1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
@@ -123,14 +195,27 @@ cmd_verify(int argc, char *argv[])
 		case 's':
 			o.require_sealed = 1;
 			break;
+		case 'w':
+			audit_quorum_add(&q, optarg);
+			break;
+		case 'q':
+			errno = 0;
+			q.k = strtoul(optarg, &end, 10);
+			if (errno || *end != '\0' || q.k == 0 ||
+			    optarg[0] == '-' || q.k > 1000)
+				audit_die(EXIT_USAGE, "bad --quorum %s",
+				    optarg);
+			break;
 		default:
 			audit_usage();
 		}
 	}
 	if (argc - optind != 1)
 		audit_usage();
+	verify_quorum_usage(&o, &q);
 	o.known = known;
 	audit_verify_dir(argv[optind], &o, &r);
+	verdict = verify_quorum(&q, &o, &r, witnessed, sizeof(witnessed));
 	if (r.error[0] != '\0')
 		fprintf(stderr, "eppgw-audit: %s\n", r.error);
 	for (size_t i = 0; i < r.nwarnings; i++)
@@ -147,17 +232,18 @@ cmd_verify(int argc, char *argv[])
 		    "(%llu bytes)", (unsigned long long)r.set_aside_records,
 		    (unsigned long long)r.set_aside_bytes);
 	printf("records %llu, segments %llu, %llu bytes; checkpoints %llu, "
-	    "sealed %llu; known %zu; recoveries %llu%s: %s\n",
+	    "sealed %llu; known %zu%s; recoveries %llu%s: %s\n",
 	    (unsigned long long)r.records, (unsigned long long)r.segments,
 	    (unsigned long long)r.bytes, (unsigned long long)r.checkpoints,
-	    (unsigned long long)r.sealed, o.nknown,
+	    (unsigned long long)r.sealed, o.nknown, witnessed,
 	    (unsigned long long)r.recoveries, breaks,
-	    r.verdict == AUDIT_VALID ? "VALID" :
-	    r.verdict == AUDIT_WARNINGS ? "VALID WITH WARNINGS" :
-	    r.verdict == AUDIT_TAMPERED ? "INVALID" : "CANNOT VERIFY");
+	    verdict == AUDIT_VALID ? "VALID" :
+	    verdict == AUDIT_WARNINGS ? "VALID WITH WARNINGS" :
+	    verdict == AUDIT_TAMPERED ? "INVALID" : "CANNOT VERIFY");
 	audit_verify_free(&r);
+	audit_quorum_free(&q);
 	free(known);
-	return (int)r.verdict;
+	return verdict;
 }
 
 /* ---- show ---- */
@@ -738,22 +824,38 @@ cmd_vkey(int argc, char *argv[])
 {
 	static const struct option lo[] = {
 		{ "name", required_argument, NULL, 'n' },
+		{ "witness", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct note_verifier v;
+	struct cosig_verifier w;
+	EVP_PKEY *k;
 	const char *name = NULL;
 	char out[512];
-	int ch;
+	int ch, witness = 0;
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch != 'n')
+		if (ch == 'n')
+			name = optarg;
+		else if (ch == 'w')
+			witness = 1;
+		else
 			audit_usage();
-		name = optarg;
 	}
 	if (argc - optind != 1 || name == NULL)
 		audit_usage();
 	audit_load_vkey(argv[optind], &v);
-	if (note_verifier_set_name(&v, name) == -1 ||
+	if (witness) {
+		/* The same Ed25519 key, as a cosignature (type 4) key. */
+		if ((k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
+		    v.pub, sizeof(v.pub))) == NULL)
+			audit_die(EXIT_USAGE, "%s: not an Ed25519 key",
+			    argv[optind]);
+		if (cosig_verifier_from_pkey(k, name, &w) == -1 ||
+		    cosig_verifier_format(&w, out, sizeof(out)) == -1)
+			audit_die(EXIT_USAGE, "bad key name %s", name);
+		EVP_PKEY_free(k);
+	} else if (note_verifier_set_name(&v, name) == -1 ||
 	    note_verifier_format(&v, out, sizeof(out)) == -1)
 		audit_die(EXIT_USAGE, "bad key name %s", name);
 	printf("%s\n", out);
@@ -848,5 +950,7 @@ main(int argc, char *argv[])
 		return audit_cmd_export(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify-bundle") == 0)
 		return audit_cmd_verify_bundle(argc - 1, argv + 1);
+	if (strcmp(argv[1], "witness") == 0)
+		return audit_cmd_witness(argc - 1, argv + 1);
 	audit_usage();
 }
