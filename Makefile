@@ -226,6 +226,7 @@ bench: deps
 	$(Q)$(BUILD)/judge-bench tests/bench/cmd-1500.xml 2
 	$(Q)tests/bench/run.sh $(BUILD)
 	$(Q)tests/bench/audit-on-off.sh $(BUILD)
+	$(Q)tests/bench/workers.sh $(BUILD)
 	$(Q)$(BUILD)/audit-bench
 	$(Q)$(BUILD)/approval-bench -d $(BUILD)
 

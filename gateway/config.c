@@ -70,6 +70,7 @@ static const struct keyword keywords[] = {
 	    1, 86400 },
 	{ "gateway", "frame_timeout", KW_UINT, F(frame_timeout), 0, "30",
 	    1, 3600 },
+	{ "gateway", "workers", KW_UINT, F(workers), 0, "0", 0, 64 },
 	{ "gateway", "max_sessions", KW_UINT, F(max_sessions), 0, "1024",
 	    1, 1000000 },
 	{ "gateway", "max_sessions_per_principal", KW_UINT,

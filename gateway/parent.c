@@ -3,18 +3,22 @@
  * reloads, stops.
  *
  * It reads the configuration and binds the listeners, then starts the
- * children in order (audit writer, alerter, vault, worker), each only
- * once the one before it said it is ready, and hands every new child its
- * channels to the others.  It never opens a secret: the seeds, the audit
- * key and the alert secret are opened by the child that uses them.
+ * children in order (audit writer, alerter, watch process, vault, then
+ * `[gateway] workers` workers), each only once the one before it said it
+ * is ready, and hands every new child its channels to the others.  It
+ * never opens a secret: the seeds, the audit key, the alert secret and
+ * the watch password are opened by the child that uses them.  It counts
+ * every worker's sessions per principal and per address (admission), so
+ * that those caps hold for the daemon, not per worker.
  *
  * A child that dies is started again, and the others get channels to the
  * new one; a kind that dies more than RESTART_MAX times in RESTART_WINDOW
  * seconds stops the daemon (something is wrong that restarting will not
- * fix).  A reload starts new workers with the new configuration and lets
- * the old ones drain; the vault re-reads the configuration itself.  A stop
- * drains the workers first, then stops the vault and the alerter, and the
- * audit writer last, so the final checkpoint covers every record.
+ * fix).  A reload starts new workers and a new watch process with the new
+ * configuration and lets the old workers drain; the vault re-reads the
+ * configuration itself.  A stop drains the workers first, then stops the
+ * vault, the alerter and the watch process, and the audit writer last, so
+ * the final checkpoint covers every record.
  */
 #include <errno.h>
 #include <signal.h>
@@ -35,10 +39,12 @@
 #include "promsum.h"
 #include "sandbox.h"
 #include "sdnotify.h"
+#include "strmap.h"
 
 #define RESTART_MAX	5
 #define RESTART_WINDOW	60
 #define STATE_MSG_MAX	(256u << 20)
+#define MAX_SLOTS	64		/* [gateway] workers at most */
 
 struct parent;
 
@@ -50,9 +56,12 @@ struct child {
 	struct ipc	*ctl;
 	int		 stopped;	/* sent IPC_STOP */
 	int		 old;		/* a worker of an older configuration */
+	unsigned	 slot;		/* a worker's listener */
 	char		*figures;	/* its latest metrics page */
 	size_t		 figures_len;
 	uint32_t	 asked;		/* the round it has yet to answer */
+	struct strmap	*admitted;	/* a worker's sessions: token ->
+					   "ADDRESS PRINCIPAL" */
 };
 
 /* A worker waiting for the daemon's metrics page. */
@@ -66,7 +75,14 @@ struct parent {
 	struct event_base *base;
 	struct config	*cfg;
 	const char	*conf_path;
-	int		 listen_fd, admin_fd, metrics_fd;
+	/* One EPP listener per worker slot, a SO_REUSEPORT group: the
+	 * kernel spreads connections over them evenly (one shared socket
+	 * would give most to whichever worker wakes first).  A worker
+	 * started again, or after a reload, takes its slot's socket, so no
+	 * queued connection is lost. */
+	int		 listen_fds[MAX_SLOTS];
+	unsigned	 nslots;
+	int		 admin_fd, metrics_fd;
 	struct child	*children;
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_chld;
 	int		 stopping;
@@ -81,9 +97,14 @@ struct parent {
 	struct asker	*askers;
 	struct event	*ev_round;
 	struct promsum	*carried;
+
+	/* Admission: every worker's sessions, per address and per
+	 * principal (counts as pointer-sized integers, never 0). */
+	struct strmap	*per_addr, *per_principal;
+	unsigned	 nadmitted;
 };
 
-static int spawn(struct parent *P, enum proc_kind kind);
+static int spawn(struct parent *P, enum proc_kind kind, unsigned slot);
 
 static int
 wanted(const struct config *cfg, enum proc_kind k)
@@ -95,6 +116,7 @@ wanted(const struct config *cfg, enum proc_kind k)
 		return cfg->alert_url != NULL;
 	case PROC_VAULT:
 		return cfg->seeds_path != NULL || cfg->admin_enabled;
+	case PROC_WATCH:
 	case PROC_WORKER:
 		return 1;
 	default:
@@ -126,17 +148,18 @@ stop_child(struct child *c)
 static void
 advance_stop(struct parent *P)
 {
-	static const enum proc_kind order[][2] = {
-		{ PROC_WORKER, PROC_WORKER },
-		{ PROC_VAULT, PROC_ALERTER },
-		{ PROC_AUDIT, PROC_AUDIT }
+	static const enum proc_kind order[][3] = {
+		{ PROC_WORKER, PROC_WORKER, PROC_WORKER },
+		{ PROC_VAULT, PROC_ALERTER, PROC_WATCH },
+		{ PROC_AUDIT, PROC_AUDIT, PROC_AUDIT }
 	};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		int left = 0;
 
 		for (struct child *c = P->children; c != NULL; c = c->next) {
-			if (c->kind != order[i][0] && c->kind != order[i][1])
+			if (c->kind != order[i][0] && c->kind != order[i][1] &&
+			    c->kind != order[i][2])
 				continue;
 			left++;
 			if (!c->stopped)
@@ -249,9 +272,130 @@ got_figures(struct child *c, const struct ipc_msg *m)
 	}
 }
 
+static unsigned
+count_of(struct strmap *m, const char *key)
+{
+	return (unsigned)(uintptr_t)strmap_get(m, key);
+}
+
+static int
+count_add(struct strmap *m, const char *key, int delta)
+{
+	uintptr_t n = (uintptr_t)strmap_get(m, key);
+
+	if (delta < 0 && n <= 1) {
+		(void)strmap_del(m, key);
+		return 0;
+	}
+	return strmap_put(m, key, (void *)(delta < 0 ? n - 1 : n + 1), NULL);
+}
+
+/* One admitted session gone: "ADDRESS PRINCIPAL" (an address has no
+ * space; a principal's name may not). */
+static void
+uncount(struct parent *P, char *who)
+{
+	char *sp = strchr(who, ' ');
+
+	if (sp == NULL)
+		return;
+	*sp = '\0';
+	(void)count_add(P->per_addr, who, -1);
+	(void)count_add(P->per_principal, sp + 1, -1);
+	*sp = ' ';
+	if (P->nadmitted > 0)
+		P->nadmitted--;
+}
+
+/*
+ * A worker asks to admit a session: {"addr", "principal"}.  Answered at
+ * once, with the current configuration's caps: {"ok": true} (counted
+ * until IPC_LEAVE with the same id, or until that worker exits), or
+ * {"ok": false, "why": the cap}.
+ */
+static void
+admit(struct child *c, const struct ipc_msg *m)
+{
+	struct parent *P = c->P;
+	const char *addr, *principal, *why = NULL;
+	char key[16], *who = NULL;
+	json_t *j;
+	int ok = 0;
+
+	if ((j = ipc_msg_json(m, NULL, NULL)) == NULL ||
+	    (addr = json_string_value(json_object_get(j, "addr"))) == NULL ||
+	    (principal = json_string_value(json_object_get(j,
+	    "principal"))) == NULL || strlen(addr) > 64 ||
+	    strchr(addr, ' ') != NULL || strlen(principal) > 256) {
+		json_decref(j);
+		ipc_fail(c->ctl, "malformed admission request");
+		return;
+	}
+	snprintf(key, sizeof(key), "%u", m->id);
+	if (c->admitted == NULL && (c->admitted = strmap_new()) == NULL)
+		why = "internal";
+	else if (strmap_get(c->admitted, key) != NULL)
+		why = "internal";	/* a token used twice */
+	else if (P->nadmitted >= P->cfg->max_sessions)
+		why = "max_sessions";
+	else if (count_of(P->per_principal, principal) >=
+	    P->cfg->max_sessions_principal)
+		why = "max_sessions_per_principal";
+	else if (count_of(P->per_addr, addr) >= P->cfg->max_sessions_address)
+		why = "max_sessions_per_address";
+	else if ((who = malloc(strlen(addr) + strlen(principal) + 2)) ==
+	    NULL || snprintf(who, strlen(addr) + strlen(principal) + 2,
+	    "%s %s", addr, principal) < 0 ||
+	    strmap_put(c->admitted, key, who, NULL) != 0) {
+		free(who);
+		why = "internal";
+	} else if (count_add(P->per_addr, addr, 1) != 0 ||
+	    count_add(P->per_principal, principal, 1) != 0) {
+		uncount(P, who);
+		free(strmap_del(c->admitted, key));
+		why = "internal";
+	} else {
+		P->nadmitted++;
+		ok = 1;
+	}
+	(void)ipc_send_json(c->ctl, IPC_ADMITTED, m->id, ok ?
+	    json_pack("{s:b}", "ok", 1) : json_pack("{s:b, s:s}", "ok", 0,
+	    "why", why), NULL, 0);
+	json_decref(j);
+}
+
+static void
+leave(struct child *c, const struct ipc_msg *m)
+{
+	char key[16], *who;
+
+	snprintf(key, sizeof(key), "%u", m->id);
+	if (c->admitted != NULL &&
+	    (who = strmap_del(c->admitted, key)) != NULL) {
+		uncount(c->P, who);
+		free(who);
+	}
+}
+
+/* A worker exited: its sessions are gone with it. */
+static void
+leave_all(struct child *c)
+{
+	const char *key;
+	size_t cur = 0;
+	void *v;
+
+	if (c->admitted == NULL)
+		return;
+	while ((key = strmap_next(c->admitted, &cur, &v)) != NULL)
+		uncount(c->P, v);
+	strmap_free(c->admitted, free);
+	c->admitted = NULL;
+}
+
 /* What a child sends the parent: its figures; a worker's requests for
- * the daemon's figures and its registry state file; the vault's lock
- * edits. */
+ * the daemon's figures and for admissions; the watch process's registry
+ * state file; the vault's lock edits. */
 static void
 child_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
@@ -265,13 +409,22 @@ child_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 		ask_figures(c->P, c, m->id);
 		return;
 	}
+	if (m->type == IPC_ADMIT && c->kind == PROC_WORKER) {
+		admit(c, m);
+		return;
+	}
+	if (m->type == IPC_LEAVE && c->kind == PROC_WORKER) {
+		leave(c, m);
+		return;
+	}
 
 	if (m->type == IPC_LOCK && c->kind == PROC_VAULT) {
 		keep_lock(c->P, m);
 		return;
 	}
-	if (m->type == IPC_STATE_SAVE && c->kind == PROC_WORKER) {
-		/* An old worker's view is older than the new one's. */
+	if (m->type == IPC_STATE_SAVE && c->kind == PROC_WATCH) {
+		/* A replaced watch process's view is older than the new
+		 * one's. */
 		if (c->old || c->P->cfg->regstate_path == NULL)
 			return;
 		if (file_replace(c->P->cfg->regstate_path, (const char *)m->data,
@@ -360,8 +513,9 @@ wait_ready(int fd)
 	    h[3] == 0 ? 0 : -1;
 }
 
+/* slot: a worker's listener (listen_fds); 0 for the other kinds. */
 static int
-spawn(struct parent *P, enum proc_kind kind)
+spawn(struct parent *P, enum proc_kind kind, unsigned slot)
 {
 	struct child *c;
 	int fds[2], keep[4], nkeep = 0, rc;
@@ -375,6 +529,7 @@ spawn(struct parent *P, enum proc_kind kind)
 	}
 	c->P = P;
 	c->kind = kind;
+	c->slot = slot;
 	if ((pid = fork()) == -1) {
 		log_err("fork: %s", strerror(errno));
 		close(fds[0]);
@@ -385,7 +540,7 @@ spawn(struct parent *P, enum proc_kind kind)
 	if (pid == 0) {
 		keep[nkeep++] = fds[1];
 		if (kind == PROC_WORKER) {
-			keep[nkeep++] = P->listen_fd;
+			keep[nkeep++] = P->listen_fds[slot];
 			if (P->metrics_fd != -1)
 				keep[nkeep++] = P->metrics_fd;
 		} else if (kind == PROC_VAULT && P->admin_fd != -1)
@@ -402,9 +557,12 @@ spawn(struct parent *P, enum proc_kind kind)
 			rc = vault_proc(P->cfg, P->conf_path, fds[1],
 			    P->admin_fd);
 			break;
+		case PROC_WATCH:
+			rc = watch_proc(P->cfg, P->conf_path, fds[1]);
+			break;
 		default:
 			rc = worker_proc(P->cfg, P->conf_path, fds[1],
-			    P->listen_fd, P->metrics_fd);
+			    P->listen_fds[slot], P->metrics_fd);
 			break;
 		}
 		exit(rc);
@@ -420,21 +578,33 @@ spawn(struct parent *P, enum proc_kind kind)
 		return -1;
 	}
 	if ((c->ctl = ipc_new(P->base, fds[0], proc_name(kind), kind ==
-	    PROC_WORKER ? STATE_MSG_MAX : 0, child_msg, child_closed, c)) ==
+	    PROC_WATCH ? STATE_MSG_MAX : 0, child_msg, child_closed, c)) ==
 	    NULL) {
 		(void)kill(pid, SIGKILL);
 		(void)waitpid(pid, NULL, 0);
 		free(c);
 		return -1;
 	}
+	/* Not to a watch process being replaced (a reload): everyone
+	 * moves to the new one. */
 	for (struct child *o = P->children; o != NULL; o = o->next)
 		if (proc_talk(kind, o->kind) && o->ctl != NULL &&
-		    introduce(c, o) != 0)
+		    !(o->kind == PROC_WATCH && o->old) && introduce(c, o) != 0)
 			log_err("cannot connect the %s and %s processes",
 			    proc_name(kind), proc_name(o->kind));
 	c->next = P->children;
 	P->children = c;
 	log_info("%s process %ld started", proc_name(kind), (long)pid);
+	return 0;
+}
+
+/* As many workers as the configuration asks for. */
+static int
+spawn_workers(struct parent *P)
+{
+	for (unsigned i = 0; i < P->nslots; i++)
+		if (spawn(P, PROC_WORKER, i) != 0)
+			return -1;
 	return 0;
 }
 
@@ -448,6 +618,7 @@ unlink_child(struct parent *P, struct child *c)
 			*pp = c->next;
 			break;
 		}
+	leave_all(c);
 	/* Its counters stay in the sum: they must never go back. */
 	if (c->figures != NULL && P->carried != NULL)
 		(void)promsum_add(P->carried, c->figures, c->figures_len, 1);
@@ -482,6 +653,7 @@ on_chld(evutil_socket_t sig, short what, void *arg)
 	struct parent *P = arg;
 	struct child *c;
 	enum proc_kind kind;
+	unsigned slot;
 	int status, old;
 	pid_t pid;
 
@@ -492,6 +664,7 @@ on_chld(evutil_socket_t sig, short what, void *arg)
 			continue;
 		kind = c->kind;
 		old = c->old;
+		slot = c->slot;
 		if (WIFSIGNALED(status))
 			log_err("%s process %ld killed by signal %d",
 			    proc_name(kind), (long)pid, WTERMSIG(status));
@@ -514,7 +687,7 @@ on_chld(evutil_socket_t sig, short what, void *arg)
 			advance_stop(P);
 			continue;
 		}
-		if (spawn(P, kind) != 0) {
+		if (spawn(P, kind, slot) != 0) {
 			P->status = 1;
 			P->stopping = 2;
 			advance_stop(P);
@@ -579,22 +752,33 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if (cfg->listen.len != P->cfg->listen.len || memcmp(&cfg->listen.ss,
 	    &P->cfg->listen.ss, cfg->listen.len) != 0)
 		log_warn("reload: a new listen address needs a restart");
+	if (proc_workers(cfg) != P->nslots)
+		log_warn("reload: a new number of workers needs a restart: "
+		    "keeping %u", P->nslots);
 	old = P->cfg;
 	P->cfg = cfg;
 	/*
-	 * A worker with the new configuration first; only once it is ready
-	 * do the old ones retire (they finish their sessions with the
-	 * configuration those started with).
+	 * Workers and a watch process with the new configuration first;
+	 * only once they are ready do the old workers retire (they finish
+	 * their sessions with the configuration those started with) and the
+	 * old watch process stop.
 	 */
 	for (struct child *c = P->children; c != NULL; c = c->next)
-		if (c->kind == PROC_WORKER && !c->old)
+		if ((c->kind == PROC_WORKER || c->kind == PROC_WATCH) &&
+		    !c->old)
 			c->old = 2;	/* to retire */
-	if (spawn(P, PROC_WORKER) != 0) {
-		log_err("reload: no worker starts with the new configuration: "
-		    "keeping the running one");
-		for (struct child *c = P->children; c != NULL; c = c->next)
+	if (spawn_workers(P) != 0 || spawn(P, PROC_WATCH, 0) != 0) {
+		log_err("reload: the new configuration's workers or watch "
+		    "process did not start: keeping the running ones");
+		for (struct child *c = P->children; c != NULL; c = c->next) {
 			if (c->old == 2)
 				c->old = 0;
+			else if ((c->kind == PROC_WORKER ||
+			    c->kind == PROC_WATCH) && !c->old) {
+				c->old = 1;	/* not started again */
+				stop_child(c);
+			}
+		}
 		P->cfg = old;
 		config_unref(cfg);
 		sd_notify_state("READY=1");
@@ -604,8 +788,12 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	for (struct child *c = P->children; c != NULL; c = c->next) {
 		if (c->old == 2) {
 			c->old = 1;
-			(void)ipc_send(c->ctl, IPC_RETIRE, 0, NULL, 0, -1);
-		} else if (c->kind != PROC_WORKER)
+			if (c->kind == PROC_WATCH)
+				stop_child(c);
+			else
+				(void)ipc_send(c->ctl, IPC_RETIRE, 0, NULL, 0,
+				    -1);
+		} else if (c->kind != PROC_WORKER && c->kind != PROC_WATCH)
 			(void)ipc_send(c->ctl, IPC_RELOAD, 0, NULL, 0, -1);
 	}
 	log_notice("reload done: new sessions use the new configuration");
@@ -621,13 +809,16 @@ bind_all(struct parent *P, char *err, size_t errlen)
 {
 	const struct config *cfg = P->cfg;
 
-	if ((P->listen_fd = proc_bind(&cfg->listen, 511, err, errlen)) == -1)
-		return -1;
+	P->nslots = proc_workers(cfg);
+	for (unsigned i = 0; i < P->nslots && i < MAX_SLOTS; i++)
+		if ((P->listen_fds[i] = proc_bind(&cfg->listen, 511, 1, err,
+		    errlen)) == -1)
+			return -1;
 	if (cfg->admin_enabled && (P->admin_fd = proc_bind(&cfg->admin_listen,
-	    64, err, errlen)) == -1)
+	    64, 0, err, errlen)) == -1)
 		return -1;
 	if (cfg->metrics_listen.text[0] != '\0' && (P->metrics_fd =
-	    proc_bind(&cfg->metrics_listen, 16, err, errlen)) == -1)
+	    proc_bind(&cfg->metrics_listen, 16, 0, err, errlen)) == -1)
 		return -1;
 	return 0;
 }
@@ -636,14 +827,16 @@ int
 parent_run(struct config *cfg, const char *conf_path)
 {
 	static const enum proc_kind order[] = { PROC_AUDIT, PROC_ALERTER,
-	    PROC_VAULT, PROC_WORKER };
+	    PROC_WATCH, PROC_VAULT };
 	struct parent P;
 	char err[512];
 
 	memset(&P, 0, sizeof(P));
 	P.cfg = config_ref(cfg);
 	P.conf_path = conf_path;
-	P.listen_fd = P.admin_fd = P.metrics_fd = -1;
+	for (unsigned i = 0; i < MAX_SLOTS; i++)
+		P.listen_fds[i] = -1;
+	P.admin_fd = P.metrics_fd = -1;
 	P.status = 1;
 	signal(SIGPIPE, SIG_IGN);
 	if ((P.base = event_base_new()) == NULL) {
@@ -670,7 +863,9 @@ parent_run(struct config *cfg, const char *conf_path)
 	P.ev_hup = evsignal_new(P.base, SIGHUP, on_hup, &P);
 	P.ev_chld = evsignal_new(P.base, SIGCHLD, on_chld, &P);
 	P.ev_round = evtimer_new(P.base, on_round_timeout, &P);
-	if (P.ev_round == NULL || (P.carried = promsum_new()) == NULL) {
+	if (P.ev_round == NULL || (P.carried = promsum_new()) == NULL ||
+	    (P.per_addr = strmap_new()) == NULL ||
+	    (P.per_principal = strmap_new()) == NULL) {
 		log_err("out of memory");
 		goto out;
 	}
@@ -685,8 +880,10 @@ parent_run(struct config *cfg, const char *conf_path)
 		log_notice("metrics on http://%s/metrics",
 		    cfg->metrics_listen.text);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		if (wanted(cfg, order[i]) && spawn(&P, order[i]) != 0)
+		if (wanted(cfg, order[i]) && spawn(&P, order[i], 0) != 0)
 			goto out;
+	if (spawn_workers(&P) != 0)
+		goto out;
 	log_notice("eppgw %s: listening on %s, registry %s (%s)",
 	    EPPGW_VERSION, cfg->listen.text, cfg->up_address.text,
 	    cfg->up_server_name);
@@ -707,10 +904,14 @@ out:
 		(void)waitpid(c->pid, NULL, 0);
 		ipc_free(c->ctl);
 		free(c->figures);
+		strmap_free(c->admitted, free);
 		free(c);
 	}
-	if (P.listen_fd != -1)
-		close(P.listen_fd);
+	strmap_free(P.per_addr, NULL);
+	strmap_free(P.per_principal, NULL);
+	for (unsigned i = 0; i < MAX_SLOTS; i++)
+		if (P.listen_fds[i] != -1)
+			close(P.listen_fds[i]);
 	if (P.admin_fd != -1)
 		close(P.admin_fd);
 	if (P.metrics_fd != -1)

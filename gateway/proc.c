@@ -11,7 +11,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <libxml/catalog.h>
 
 #include "config.h"
 #include "ipc.h"
@@ -19,9 +22,10 @@
 #include "log.h"
 #include "policy.h"
 #include "proc.h"
+#include "sandbox.h"
 
 static const char *const names[PROC_NKINDS] = {
-	"audit", "alerter", "vault", "worker"
+	"audit", "alerter", "vault", "watch", "worker"
 };
 
 const char *
@@ -52,6 +56,11 @@ proc_talk(enum proc_kind a, enum proc_kind b)
 	if (a == PROC_AUDIT || b == PROC_AUDIT || a == PROC_ALERTER ||
 	    b == PROC_ALERTER)
 		return 1;
+	/* The watch process with the workers (their copies of its store)
+	 * and the vault (the admin API's questions, lock-list edits). */
+	if (a == PROC_WATCH || b == PROC_WATCH)
+		return a == PROC_WORKER || b == PROC_WORKER ||
+		    a == PROC_VAULT || b == PROC_VAULT;
 	return (a == PROC_VAULT && b == PROC_WORKER) ||
 	    (a == PROC_WORKER && b == PROC_VAULT);
 }
@@ -196,14 +205,16 @@ proc_drop_privileges(const struct config *cfg)
 }
 
 int
-proc_bind(const struct sockaddr_cfg *addr, int backlog, char *err,
-    size_t errlen)
+proc_bind(const struct sockaddr_cfg *addr, int backlog, int reuseport,
+    char *err, size_t errlen)
 {
 	int fd, on = 1;
 
 	if ((fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) != 0) ||
 	    bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 ||
 	    listen(fd, backlog) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", addr->text,
@@ -213,4 +224,70 @@ proc_bind(const struct sockaddr_cfg *addr, int backlog, char *err,
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * Who a sandboxed process runs as: the daemon's user, or nobody when root
+ * was allowed to stay root (it needs no file).  Never root: -1 when
+ * neither user exists.
+ */
+static int
+sandbox_user(const struct config *cfg, const char *who,
+    struct sandbox_opts *o)
+{
+	const char *name = cfg->user != NULL ? cfg->user : "nobody";
+	struct passwd *pw;
+
+	o->drop = 0;
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(name)) == NULL || pw->pw_uid == 0) {
+		log_err("%s: no user %s to run as: refusing to run as root",
+		    who, name);
+		return -1;
+	}
+	o->uid = pw->pw_uid;
+	o->gid = pw->pw_gid;
+	o->drop = 1;
+	return 0;
+}
+
+int
+proc_sandbox(const struct config *cfg, const char *conf_path, const char *who)
+{
+	struct sandbox_opts so;
+	char err[512];
+
+	/*
+	 * Everything from disk is in: from here on, nothing more.  What
+	 * libraries would read lazily is settled now: the time zone (UTC,
+	 * as every time the gateway writes), libxml2's catalogs (none), and
+	 * jansson's hash seed (it would read /dev/urandom on first use).
+	 */
+	if (setenv("TZ", "UTC0", 1) == 0)
+		tzset();
+	xmlCatalogSetDefaults(XML_CATA_ALLOW_NONE);
+	json_object_seed(0);
+	memset(&so, 0, sizeof(so));
+	so.chroot_dir = geteuid() == 0 ? cfg->chroot_dir : NULL;
+	if (sandbox_user(cfg, who, &so) != 0)
+		return -1;
+	if (sandbox_enter(&so, err, sizeof(err)) != 0 ||
+	    sandbox_verify(conf_path, err, sizeof(err)) != 0) {
+		log_err("%s: sandbox: %s", who, err);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned
+proc_workers(const struct config *cfg)
+{
+	long n;
+
+	if (cfg->workers > 0)
+		return cfg->workers;
+	/* One per core, within reason: more than 16 rarely pays. */
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
 }

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "ipc.h"
 #include "lock.h"
 #include "log.h"
 #include "policy.h"
@@ -22,6 +23,13 @@
 #include "strmap.h"
 #include "session.h"
 #include "tls.h"
+
+/* A session waiting for the parent's admission. */
+struct admit_wait {
+	struct admit_wait *next;
+	uint32_t	 token;
+	struct session	*s;
+};
 
 struct proxy {
 	struct event_base	*base;
@@ -36,8 +44,14 @@ struct proxy {
 	struct alertlink	*alert;		/* not owned; NULL: none */
 	struct regstate		*rs;		/* registry truth (regstate.h) */
 	struct strmap		*per[2];	/* sessions per address, principal */
-	struct watch		*watch;		/* not owned; NULL: none */
+	struct statelink	*state;		/* not owned */
 	uint64_t		 next_id;
+	unsigned		 max_sessions;	/* in this worker */
+	int			(*admit_send)(void *, uint16_t, uint32_t,
+				    json_t *);
+	void			*admit_arg;
+	struct admit_wait	*admit_waits;
+	uint32_t		 next_token;
 	int			 accepting;
 	int			 draining;
 	char			 run_id[24];
@@ -53,10 +67,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)salen;
 	if (session_start(p, &p->sessions, ++p->next_id, fd, sa) != 0)
 		return;
-	if (p->sessions.count >= p->cfg->max_sessions) {
+	if (p->sessions.count >= p->max_sessions) {
 		/* Leave further clients in the backlog until one leaves. */
-		log_warn("max_sessions (%u) reached: not accepting",
-		    p->cfg->max_sessions);
+		log_warn("max_sessions (%u) reached in this worker: not "
+		    "accepting", p->max_sessions);
 		evconnlistener_disable(p->listener);
 	}
 }
@@ -116,6 +130,7 @@ proxy_reload(struct proxy *p, struct config *cfg, char *err, size_t errlen)
 	p->server_ctx = sctx;
 	p->client_ctx = cctx;
 	p->cfg = config_ref(cfg);
+	p->max_sessions = cfg->max_sessions;
 	return 0;
 }
 
@@ -143,7 +158,7 @@ proxy_start_accepting(struct proxy *p)
 	if (p->listener == NULL || p->draining || p->accepting)
 		return;
 	p->accepting = 1;
-	if (p->sessions.count < p->cfg->max_sessions)
+	if (p->sessions.count < p->max_sessions)
 		evconnlistener_enable(p->listener);
 }
 
@@ -198,6 +213,12 @@ proxy_free(struct proxy *p)
 	regstate_free(p->rs);
 	strmap_free(p->per[0], NULL);
 	strmap_free(p->per[1], NULL);
+	while (p->admit_waits != NULL) {
+		struct admit_wait *a = p->admit_waits;
+
+		p->admit_waits = a->next;
+		free(a);
+	}
 	free(p);
 }
 
@@ -237,16 +258,16 @@ proxy_regstate(const struct proxy *p)
 	return p->rs;
 }
 
-struct watch *
-proxy_watch(const struct proxy *p)
+struct statelink *
+proxy_state(const struct proxy *p)
 {
-	return p->watch;
+	return p->state;
 }
 
 void
-proxy_set_watch(struct proxy *p, struct watch *w)
+proxy_set_state(struct proxy *p, struct statelink *l)
 {
-	p->watch = w;
+	p->state = l;
 }
 
 struct alertlink *
@@ -328,6 +349,99 @@ proxy_session_gone(struct proxy *p, struct session *s)
 		event_base_loopexit(p->base, NULL);
 	/* The list count was already decremented by the session. */
 	if (p->accepting && p->listener != NULL &&
-	    p->sessions.count < p->cfg->max_sessions)
+	    p->sessions.count < p->max_sessions)
 		evconnlistener_enable(p->listener);
+}
+
+void
+proxy_set_admission(struct proxy *p, int (*send)(void *, uint16_t, uint32_t,
+    json_t *), void *arg)
+{
+	p->admit_send = send;
+	p->admit_arg = arg;
+}
+
+int
+proxy_admit(struct proxy *p, struct session *s, const char *addr,
+    const char *principal, uint32_t *token)
+{
+	struct admit_wait *a;
+
+	if (p->admit_send == NULL || (a = calloc(1, sizeof(*a))) == NULL)
+		return -1;
+	/* Never 0: a session holds 0 for "not admitted". */
+	if (++p->next_token == 0)
+		++p->next_token;
+	a->token = p->next_token;
+	a->s = s;
+	if (p->admit_send(p->admit_arg, IPC_ADMIT, a->token, json_pack(
+	    "{s:s, s:s}", "addr", addr, "principal", principal)) != 0) {
+		free(a);
+		return -1;
+	}
+	a->next = p->admit_waits;
+	p->admit_waits = a;
+	*token = a->token;
+	return 0;
+}
+
+static struct admit_wait *
+admit_take(struct proxy *p, uint32_t token)
+{
+	struct admit_wait **pp, *a;
+
+	for (pp = &p->admit_waits; (a = *pp) != NULL; pp = &a->next)
+		if (a->token == token) {
+			*pp = a->next;
+			return a;
+		}
+	return NULL;
+}
+
+void
+proxy_admit_cancel(struct proxy *p, uint32_t token)
+{
+	struct admit_wait *a = admit_take(p, token);
+
+	if (a == NULL)
+		return;
+	free(a);
+	/* The parent may count it by now: it is let go all the same. */
+	proxy_leave(p, token);
+}
+
+void
+proxy_leave(struct proxy *p, uint32_t token)
+{
+	if (p->admit_send != NULL && token != 0)
+		(void)p->admit_send(p->admit_arg, IPC_LEAVE, token,
+		    json_object());
+}
+
+void
+proxy_admitted(struct proxy *p, uint32_t token, int ok, const char *why)
+{
+	struct admit_wait *a = admit_take(p, token);
+	struct session *s;
+
+	if (a == NULL) {
+		/* Cancelled meanwhile: proxy_admit_cancel let it go. */
+		return;
+	}
+	s = a->s;
+	free(a);
+	session_admitted(s, ok, why);
+}
+
+void
+proxy_admission_lost(struct proxy *p)
+{
+	struct admit_wait *a;
+
+	p->admit_send = NULL;
+	while ((a = p->admit_waits) != NULL) {
+		p->admit_waits = a->next;
+		session_admitted(a->s, 0, "no parent");
+		free(a);
+	}
 }

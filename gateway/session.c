@@ -49,12 +49,13 @@
 #include "regstate.h"
 #include "reply.h"
 #include "session.h"
+#include "statelink.h"
 #include "tls.h"
 #include "vaultlink.h"
-#include "watch.h"
 
 enum state {
 	ST_HANDSHAKE = 0,
+	ST_ADMIT,	/* the parent counts it against the caps */
 	ST_CONNECTING,
 	ST_GREETING,
 	ST_READY,
@@ -104,7 +105,9 @@ struct session {
 	const struct principal	*principal;	/* owned by cfg */
 	char			 addr[INET6_ADDRSTRLEN]; /* the peer's, no port */
 	int			 counted_addr;	/* proxy_count_take'n */
-	int			 counted_principal;
+	uint32_t		 admitted;	/* the parent's token, or 0 */
+	uint32_t		 admitting;	/* the token asked for, or 0 */
+	int			 opened;	/* admitted and counted open */
 	char			 fp_hex[96];
 	char			 clid[CONFIG_CLID_MAX + 1];  /* logged in */
 
@@ -239,10 +242,12 @@ release(struct session *s)
 {
 	if (s->counted_addr)
 		proxy_count_drop(s->proxy, PROXY_PER_ADDRESS, s->addr);
-	if (s->counted_principal)
-		proxy_count_drop(s->proxy, PROXY_PER_PRINCIPAL,
-		    s->principal->name);
-	s->counted_addr = s->counted_principal = 0;
+	if (s->admitting != 0)
+		proxy_admit_cancel(s->proxy, s->admitting);
+	if (s->admitted != 0)
+		proxy_leave(s->proxy, s->admitted);
+	s->counted_addr = 0;
+	s->admitting = s->admitted = 0;
 	conn_free(s->client);
 	conn_free(s->up);
 	s->client = s->up = NULL;
@@ -261,7 +266,7 @@ session_close(struct session *s, const char *why)
 	log_info("session %llu: %s: closed (%s) after %llu commands",
 	    (unsigned long long)s->id, who(s), why,
 	    (unsigned long long)s->ncmds);
-	if (s->principal != NULL)
+	if (s->opened)
 		metrics_session_closed(s->metrics);
 	if (s->audit != NULL && s->principal != NULL) {
 		struct rec_session rs;
@@ -273,7 +278,7 @@ session_close(struct session *s, const char *why)
 	s->state = ST_DEAD;
 	release(s);
 	/* A question still out must not call back into a closed session. */
-	watch_cancel(proxy_watch(s->proxy), s);
+	statelink_cancel(proxy_state(s->proxy), s);
 	vaultlink_cancel(proxy_vault(s->proxy), s);
 	/* Free from a fresh loop turn: our callers may still look at s. */
 	if (event_base_once(s->base, -1, EV_TIMEOUT, free_cb, s, NULL) != 0)
@@ -766,7 +771,7 @@ ask_registry(struct session *s, const char *domain, const uint8_t *xml,
 	s->state = ST_ASK;
 	event_del(s->deadline);
 	s->dl = DL_NONE;
-	watch_ask(proxy_watch(s->proxy), domain, ask_cb, s);
+	statelink_ask(proxy_state(s->proxy), domain, ask_cb, s);
 }
 
 /*
@@ -828,7 +833,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 			goto nomem;
 	}
 	if (po.judged && po.v.need_state[0] != '\0') {
-		if (!s->asked && watch_ready(proxy_watch(s->proxy))) {
+		if (!s->asked && statelink_askable(proxy_state(s->proxy))) {
 			ask_registry(s, po.v.need_state, xml, len);
 			pipe_out_clear(&po);
 			return;
@@ -915,8 +920,13 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (s->dl) {
 	case DL_HANDSHAKE:
-		log_notice("session %llu: %s: TLS handshake timed out",
-		    (unsigned long long)s->id, s->peer);
+		if (s->state == ST_ADMIT)
+			log_err("session %llu: %s: no admission from the parent "
+			    "within %us", (unsigned long long)s->id, s->peer,
+			    s->cfg->handshake_timeout);
+		else
+			log_notice("session %llu: %s: TLS handshake timed out",
+			    (unsigned long long)s->id, s->peer);
 		session_close(s, "handshake timeout");
 		break;
 	case DL_LOGIN:
@@ -1029,21 +1039,22 @@ identify(struct session *s)
 		    s->fp_hex);
 		return -1;
 	}
-	if (proxy_count_take(s->proxy, PROXY_PER_PRINCIPAL, s->principal->name,
-	    s->cfg->max_sessions_principal) != 0) {
-		log_warn("session %llu: %s: principal %s already has %u "
-		    "sessions (max_sessions_per_principal): refused",
-		    (unsigned long long)s->id, s->peer, s->principal->name,
-		    s->cfg->max_sessions_principal);
-		return -1;
-	}
-	s->counted_principal = 1;
 	if (!(s->principal->roles & ROLE_REQUESTER)) {
 		log_warn("session %llu: %s: principal %s has no requester "
 		    "role: refused on the EPP listener",
 		    (unsigned long long)s->id, s->peer, s->principal->name);
 		return -1;
 	}
+	return 0;
+}
+
+/* Admitted: the session counts as open from here. */
+static void
+opened(struct session *s)
+{
+	SSL *ssl = conn_ssl(s->client);
+
+	s->opened = 1;
 	log_info("session %llu: %s: principal %s (%s, %s)",
 	    (unsigned long long)s->id, s->peer, s->principal->name,
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
@@ -1055,7 +1066,6 @@ identify(struct session *s)
 		(void)auditlink_submit(s->audit, "session", rec_session_open(&rs),
 		    NULL, NULL);
 	}
-	return 0;
 }
 
 /*
@@ -1078,7 +1088,7 @@ relay_reply(struct session *s, size_t n, int code)
 	/* The registry executed a change: read the object again now, and
 	 * what it shows of these classes is no drift. */
 	if (code >= 1000 && code < 2000 && s->fwd_object[0] != '\0')
-		watch_changed(proxy_watch(s->proxy), s->fwd_kind,
+		statelink_changed(proxy_state(s->proxy), s->fwd_kind,
 		    s->fwd_object, s->fwd_classes);
 	/* Track logins: the policy and the records need the clID. */
 	if (s->cmd == EPP_CMD_LOGIN && code >= 1000 && code < 2000) {
@@ -1155,7 +1165,7 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 	}
 	/* An info reply is the registry's word too (watch.h). */
 	if (m != NULL)
-		watch_reply(proxy_watch(s->proxy), proxy_regstate(s->proxy), m,
+		statelink_reply(proxy_state(s->proxy), m,
 		    (int64_t)time(NULL));
 	if (s->audit == NULL || !s->cmd_logged) {
 		epp_msg_free(m);
@@ -1288,6 +1298,52 @@ client_connected_cb(struct conn *c, void *arg)
 		session_close(s, "unknown client certificate");
 		return;
 	}
+	/* The caps per principal and per address hold across workers: the
+	 * parent counts.  Its answer is due within the handshake timeout. */
+	s->state = ST_ADMIT;
+	arm(s, DL_HANDSHAKE, s->cfg->handshake_timeout);
+	if (proxy_admit(s->proxy, s, s->addr, s->principal->name,
+	    &s->admitting) != 0) {
+		log_err("session %llu: %s: cannot ask the parent to admit it",
+		    (unsigned long long)s->id, s->peer);
+		session_close(s, "not admitted");
+	}
+}
+
+void
+session_admitted(struct session *s, int ok, const char *why)
+{
+	if (s->state != ST_ADMIT)
+		return;
+	event_del(s->deadline);
+	s->dl = DL_NONE;
+	if (!ok) {
+		s->admitting = 0;	/* the parent did not count it */
+		if (why != NULL && strcmp(why, "max_sessions_per_principal") == 0)
+			log_warn("session %llu: %s: principal %s already has %u "
+			    "sessions (max_sessions_per_principal): refused",
+			    (unsigned long long)s->id, s->peer,
+			    s->principal->name, s->cfg->max_sessions_principal);
+		else if (why != NULL &&
+		    strcmp(why, "max_sessions_per_address") == 0)
+			log_warn("session %llu: %s already has %u sessions "
+			    "(max_sessions_per_address): refused",
+			    (unsigned long long)s->id, s->addr,
+			    s->cfg->max_sessions_address);
+		else if (why != NULL && strcmp(why, "max_sessions") == 0)
+			log_warn("session %llu: %s: the daemon has %u sessions "
+			    "(max_sessions): refused", (unsigned long long)s->id,
+			    s->peer, s->cfg->max_sessions);
+		else
+			log_warn("session %llu: %s: not admitted (%s)",
+			    (unsigned long long)s->id, s->peer,
+			    why != NULL ? why : "?");
+		session_close(s, "not admitted");
+		return;
+	}
+	s->admitted = s->admitting;
+	s->admitting = 0;
+	opened(s);
 	/* Registrar input waits in its buffer until the registry greets. */
 	connect_upstream(s);
 }

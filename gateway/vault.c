@@ -4,8 +4,8 @@
  * It alone reads the TOTP seeds and the approval state, and serves the
  * admin API, where approvers' HTTP is parsed.  Workers ask it whether a
  * protected change needs an approval or may consume a ticket
- * (vaultlink.h); it asks a worker about registry truth for the admin API
- * (stateq.h) and tells the workers of lock-list edits.
+ * (vaultlink.h); it asks the watch process about registry truth for the
+ * admin API (stateq.h) and tells it and the workers of lock-list edits.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +32,7 @@
 struct question {
 	struct question	*next;
 	uint32_t	 id;
-	struct ipc	*worker;
+	struct ipc	*ch;		/* the watch process */
 	void		(*done)(void *, json_t *);
 	void		*darg;
 };
@@ -47,8 +47,7 @@ struct vault {
 	struct alertlink *alert;
 	struct ipc	*ctl;
 	struct ipc	*workers[MAX_WORKERS];
-	uint64_t	 worker_gen[MAX_WORKERS];	/* attach order */
-	uint64_t	 next_gen;
+	struct ipc	*watch;		/* the newest watch process */
 	struct question	*questions;
 	uint32_t	 next_id;
 };
@@ -112,7 +111,7 @@ answer(struct vault *v, struct ipc *ch, const struct ipc_msg *m)
 	json_t *j;
 
 	for (pp = &v->questions; (q = *pp) != NULL; pp = &q->next)
-		if (q->id == m->id && q->worker == ch)
+		if (q->id == m->id && q->ch == ch)
 			break;
 	if (q == NULL || (j = ipc_msg_json(m, NULL, NULL)) == NULL) {
 		ipc_fail(ch, "answer to no question");
@@ -132,22 +131,28 @@ worker_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 	case IPC_VAULT_REQUIRE:
 		require(v, ch, m);
 		return;
-	case IPC_STATE_ANSWER:
-		answer(v, ch, m);
-		return;
 	default:
 		ipc_fail(ch, "unexpected message for the vault");
 	}
 }
 
-/* Questions a worker took with it: no answer (admin replies 503). */
+static void
+watch_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	if (m->type == IPC_STATE_ANSWER)
+		answer(arg, ch, m);
+	else
+		ipc_fail(ch, "unexpected message for the vault");
+}
+
+/* Questions a watch process took with it: no answer (admin replies 503). */
 static void
 drop_questions(struct vault *v, struct ipc *ch)
 {
 	struct question **pp = &v->questions, *q;
 
 	while ((q = *pp) != NULL) {
-		if (ch != NULL && q->worker != ch) {
+		if (ch != NULL && q->ch != ch) {
 			pp = &q->next;
 			continue;
 		}
@@ -166,6 +171,17 @@ worker_closed(struct ipc *ch, const char *why, void *arg)
 	for (int i = 0; i < MAX_WORKERS; i++)
 		if (v->workers[i] == ch)
 			v->workers[i] = NULL;
+	ipc_free(ch);
+}
+
+static void
+watch_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct vault *v = arg;
+
+	(void)why;
+	if (v->watch == ch)
+		v->watch = NULL;
 	drop_questions(v, ch);
 	ipc_free(ch);
 }
@@ -175,22 +191,14 @@ ask(void *arg, json_t *question, void (*done)(void *, json_t *), void *darg)
 {
 	struct vault *v = arg;
 	struct question *q;
-	struct ipc *w = NULL;
+	struct ipc *w = v->watch;
 
-	/* The newest worker: after a reload the old one is retiring and
-	 * has handed the watch session over. */
-	for (int i = 0, best = -1; i < MAX_WORKERS; i++)
-		if (ipc_alive(v->workers[i]) && (best == -1 ||
-		    v->worker_gen[i] > v->worker_gen[best])) {
-			best = i;
-			w = v->workers[i];
-		}
-	if (w == NULL || (q = calloc(1, sizeof(*q))) == NULL) {
+	if (!ipc_alive(w) || (q = calloc(1, sizeof(*q))) == NULL) {
 		json_decref(question);
 		return -1;
 	}
 	q->id = ++v->next_id;
-	q->worker = w;
+	q->ch = w;
 	q->done = done;
 	q->darg = darg;
 	if (ipc_send_json(w, IPC_STATE_QUERY, q->id, question, NULL, 0) != 0) {
@@ -212,6 +220,9 @@ locks_changed(void *arg, const char *op, const char *name)
 			(void)ipc_send_json(v->workers[i], IPC_LOCK, 0,
 			    json_pack("{s:s, s:s}", "op", op, "name", name),
 			    NULL, 0);
+	if (ipc_alive(v->watch))
+		(void)ipc_send_json(v->watch, IPC_LOCK, 0, json_pack(
+		    "{s:s, s:s}", "op", op, "name", name), NULL, 0);
 	/* The parent too: a worker or vault it starts later must not come
 	 * up with the lock list as it was loaded. */
 	(void)ipc_send_json(v->ctl, IPC_LOCK, 0, json_pack("{s:s, s:s}", "op",
@@ -293,8 +304,15 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 			else {
 				v->workers[i] = ipc_new(v->base, m->fd,
 				    "worker", 0, worker_msg, worker_closed, v);
-				v->worker_gen[i] = ++v->next_gen;
 			}
+		} else if (k == PROC_WATCH) {
+			/* After a reload the newest one answers. */
+			if (v->watch != NULL) {
+				drop_questions(v, v->watch);
+				ipc_free(v->watch);
+			}
+			v->watch = ipc_new(v->base, m->fd, "watch", 0,
+			    watch_msg, watch_closed, v);
 		} else
 			close(m->fd);
 		return;
@@ -417,6 +435,8 @@ out:
 		ipc_free(v.workers[i]);
 		v.workers[i] = NULL;
 	}
+	ipc_free(v.watch);
+	v.watch = NULL;
 	drop_questions(&v, NULL);
 	admin_free(v.admin);
 	approvals_free(v.approvals);

@@ -1129,18 +1129,37 @@ watch_changed(struct watch *w, enum rs_kind k, const char *name,
 	(void)enqueue(w, k, name, "change", 1, NULL, NULL);
 }
 
-void
-watch_reply(struct watch *w, struct regstate *rs, const struct epp_msg *m,
-    int64_t now)
+int
+watch_reply_facts(const struct epp_msg *m, enum rs_kind *k, const char **name,
+    const char ***facts, size_t *n)
 {
-	enum rs_kind k;
-	const char *name = epp_msg_info_object(m), **f;
-	size_t n = epp_msg_info_nfacts(m);
+	const char **f;
 
-	if (epp_msg_info_kind(m) == EPP_OBJ_NONE || name == NULL ||
-	    epp_msg_result_code(m) != 1000)
+	*facts = NULL;
+	*n = 0;
+	if (m == NULL || epp_msg_info_kind(m) == EPP_OBJ_NONE ||
+	    epp_msg_info_object(m) == NULL || epp_msg_result_code(m) != 1000)
+		return -1;
+	*k = epp_msg_info_kind(m) == EPP_OBJ_DOMAIN ? RS_DOMAIN : RS_HOST;
+	*name = epp_msg_info_object(m);
+	*n = epp_msg_info_nfacts(m);
+	if ((f = calloc(*n ? *n : 1, sizeof(*f))) == NULL)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		f[i] = epp_msg_info_fact(m, i);
+	*facts = f;
+	return 0;
+}
+
+void
+watch_seen(struct watch *w, struct regstate *rs, enum rs_kind k,
+    const char *name, const char *const *facts, size_t n, int64_t now)
+{
+	const struct rs_obj *o;
+	int before;
+
+	if (!valid_name(name))
 		return;
-	k = epp_msg_info_kind(m) == EPP_OBJ_DOMAIN ? RS_DOMAIN : RS_HOST;
 	if (w != NULL) {
 		/*
 		 * The watch session's own readings are the truth it keeps:
@@ -1152,20 +1171,11 @@ watch_reply(struct watch *w, struct regstate *rs, const struct epp_msg *m,
 			(void)enqueue(w, k, name, "seen", 0, NULL, NULL);
 		return;
 	}
-	if ((f = calloc(n ? n : 1, sizeof(*f))) == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		f[i] = epp_msg_info_fact(m, i);
-	{
-		const struct rs_obj *o = regstate_get(rs, k, name);
-		int before = k == RS_DOMAIN && o != NULL && status_locked(o);
-
-		if (regstate_put(rs, k, name, f, n, now, NULL) == 0 &&
-		    k == RS_DOMAIN)
-			log_status_lock(name, before, regstate_get(rs, k,
-			    name));
-	}
-	free(f);
+	o = regstate_get(rs, k, name);
+	before = k == RS_DOMAIN && o != NULL && status_locked(o);
+	if (regstate_put(rs, k, name, facts, n, now, NULL) == 0 &&
+	    k == RS_DOMAIN)
+		log_status_lock(name, before, regstate_get(rs, k, name));
 }
 
 json_t *

@@ -1,19 +1,22 @@
 /*
  * worker.c: an EPP worker process (proc.h).
  *
- * It serves the registrar sessions: TLS, framing, parse, validate, judge,
- * relay, and runs the watch session.  Everything it needs from disk (TLS
- * keys and certificates, the watch password, the registry state file) is
- * read before it enters its sandbox (sandbox.h); after that it cannot
- * open a file, and no TOTP seed, approval state, audit signing key or
- * alert secret was ever in its memory: those are the vault's, the audit
- * writer's and the alerter's, reached through channels (ipc.h).
+ * It serves registrar sessions: TLS, framing, parse, validate, judge,
+ * relay.  There are `[gateway] workers` of them, sharing the listening
+ * socket; the parent counts sessions per principal and per address for
+ * all of them (IPC_ADMIT).  Everything a worker needs from disk (TLS keys
+ * and certificates) is read before it enters its sandbox (sandbox.h);
+ * after that it cannot open a file, and no TOTP seed, approval state,
+ * audit signing key, alert secret or watch password was ever in its
+ * memory: those are the vault's, the audit writer's, the alerter's and
+ * the watch process's, reached through channels (ipc.h).  It judges
+ * against its copy of the watch process's registry state (statelink.h).
  *
- * It takes sessions only once every configured channel is up, so no
- * command is ever judged without the audit log, the vault or the keys.
+ * It takes sessions only once every configured channel is up and the
+ * registry state has arrived, so no command is ever judged without the
+ * audit log, the vault, the keys or the registry's word.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <libxml/catalog.h>
 #include <openssl/crypto.h>
 
 #include "alertlink.h"
@@ -33,13 +35,11 @@
 #include "policy.h"
 #include "proc.h"
 #include "proxy.h"
-#include "sandbox.h"
-#include "stateq.h"
+#include "statelink.h"
 #include "vaultlink.h"
-#include "watch.h"
 
 #define DRAIN_TIMEOUT_SEC	10
-#define STATE_MSG_MAX		(256u << 20)
+#define STATE_LOST_SEC		10	/* without the watch process's store */
 
 /* A /metrics request waiting for the daemon's page from the parent. */
 struct scrape {
@@ -54,7 +54,9 @@ struct worker {
 	const char	*conf_path;
 	struct proxy	*proxy;
 	struct metrics	*metrics;
-	struct watch	*watch;
+	struct statelink *state;
+	struct event	*state_lost;	/* armed while the store's channel is
+					   down */
 	struct auditlink *audit;	/* NULL: no audit log */
 	struct alertlink *alert;	/* NULL: no alerts */
 	struct vaultlink *vault;	/* NULL: no vault */
@@ -64,6 +66,7 @@ struct worker {
 	int		 serving;
 	int		 stopping;	/* IPC_STOPs received */
 	int		 retired;
+	int		 failed;	/* exit status 1 */
 };
 
 static void
@@ -71,7 +74,6 @@ worker_metrics(void *arg, struct evbuffer *out)
 {
 	struct worker *w = arg;
 
-	watch_metrics(w->watch, proxy_regstate(w->proxy), out);
 	if (w->alert != NULL)
 		evbuffer_add_printf(out, "# HELP eppgw_alerts_lost_total "
 		    "Alerts a worker could not hand to the alerter.\n"
@@ -133,9 +135,9 @@ send_figures(struct worker *w, uint32_t id)
 }
 
 /*
- * After a reload: the new worker takes new sessions (and the metrics
- * listener, and the watch session); this one serves its own to their
- * end with the configuration they started with.
+ * After a reload: the new workers take new sessions (and the metrics
+ * listener); this one serves its own to their end with the configuration
+ * they started with.
  */
 static void
 retire(struct worker *w)
@@ -145,19 +147,7 @@ retire(struct worker *w)
 	log_info("worker %ld: retiring with %zu sessions",
 	    (long)getpid(), proxy_session_count(w->proxy));
 	metrics_stop_listening(w->metrics);
-	proxy_set_watch(w->proxy, NULL);
-	watch_free(w->watch);
-	w->watch = NULL;
 	proxy_retire(w->proxy);
-}
-
-/* The parent keeps the state file: it is written off this loop. */
-static int
-save_state(void *arg, const char *json, size_t len)
-{
-	struct worker *w = arg;
-
-	return ipc_send(w->ctl, IPC_STATE_SAVE, 0, json, len, -1);
 }
 
 /* Serve once every configured channel is up. */
@@ -170,7 +160,8 @@ maybe_serve(struct worker *w)
 		return;
 	if ((w->audit != NULL && !auditlink_ready(w->audit)) ||
 	    (w->alert != NULL && !alertlink_ready(w->alert)) ||
-	    (w->vault != NULL && !vaultlink_ready(w->vault)))
+	    (w->vault != NULL && !vaultlink_ready(w->vault)) ||
+	    !statelink_ready(w->state))
 		return;
 	if (w->cfg->policy != NULL && w->cfg->secret_key == NULL &&
 	    auditlink_policy_key(w->audit, key) == 0) {
@@ -188,23 +179,77 @@ maybe_serve(struct worker *w)
 }
 
 static void
-audit_ready(void *arg)
+channel_ready(void *arg)
 {
-	maybe_serve(arg);
+	struct worker *w = arg;
+
+	if (w->state_lost != NULL)
+		event_del(w->state_lost);
+	maybe_serve(w);
 }
 
-/* The vault's lock-list edits and its questions about registry truth. */
+/*
+ * The channel to the watch process closed.  When that process died, the
+ * parent starts a new one and this worker gets the store again at once.
+ * If nothing comes, the copy would go stale for good (no change reaches
+ * it): better to exit and be started afresh, with every channel.
+ */
+static void
+state_lost(void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { STATE_LOST_SEC, 0 };
+
+	if (w->state_lost != NULL && !w->stopping)
+		event_add(w->state_lost, &tv);
+}
+
+static void
+state_lost_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	log_err("worker %ld: no registry state from the watch process for "
+	    "%ds: exiting, to be started again", (long)getpid(),
+	    STATE_LOST_SEC);
+	w->failed = 1;
+	event_base_loopbreak(w->base);
+}
+
+/* The vault's lock-list edits. */
 static void
 vault_request(void *arg, uint16_t type, uint32_t id, json_t *msg)
 {
 	struct worker *w = arg;
-	struct policy *pol = proxy_config(w->proxy)->policy;
 
-	if (type == IPC_STATE_QUERY)
-		(void)vaultlink_answer(w->vault, id, stateq_answer(pol,
-		    proxy_regstate(w->proxy), w->watch, msg));
-	else
-		(void)proc_apply_lock(pol, msg);
+	(void)id;
+	if (type == IPC_LOCK)
+		(void)proc_apply_lock(proxy_config(w->proxy)->policy, msg);
+}
+
+/* Admission (proxy.h): the parent counts every worker's sessions. */
+static int
+to_parent(void *arg, uint16_t type, uint32_t id, json_t *msg)
+{
+	struct worker *w = arg;
+
+	return ipc_send_json(w->ctl, type, id, msg, NULL, 0);
+}
+
+static void
+admitted(struct worker *w, const struct ipc_msg *m)
+{
+	json_t *j = ipc_msg_json(m, NULL, NULL);
+
+	if (j == NULL) {
+		ipc_fail(w->ctl, "malformed admission");
+		return;
+	}
+	proxy_admitted(w->proxy, m->id, json_is_true(json_object_get(j, "ok")),
+	    json_string_value(json_object_get(j, "why")));
+	json_decref(j);
 }
 
 static void
@@ -238,6 +283,8 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 			r = alertlink_attach(w->alert, m->fd);
 		else if (k == PROC_VAULT && w->vault != NULL)
 			r = vaultlink_attach(w->vault, m->fd);
+		else if (k == PROC_WATCH)
+			r = statelink_attach(w->state, m->fd);
 		else
 			close(m->fd);
 		if (r != 0)
@@ -265,6 +312,9 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 	case IPC_STATS:
 		got_figures(w, m->id, (const char *)m->data, m->len);
 		return;
+	case IPC_ADMITTED:
+		admitted(w, m);
+		return;
 	case IPC_RELOAD:
 		return;	/* a reload starts new workers */
 	default:
@@ -282,33 +332,9 @@ ctl_closed(struct ipc *ch, const char *why, void *arg)
 	/* The parent is gone: nobody supervises, nothing is kept. */
 	w->ctl = NULL;
 	ipc_free(ch);
+	proxy_admission_lost(w->proxy);
 	got_figures(w, 0, NULL, 0);
 	event_base_loopbreak(w->base);
-}
-
-/*
- * Who the worker runs as once sandboxed: the daemon's user, or nobody
- * when root was allowed to stay root (the worker needs no file).  A
- * worker never keeps root: -1 when neither user exists.
- */
-static int
-sandbox_user(const struct config *cfg, struct sandbox_opts *o)
-{
-	const char *name = cfg->user != NULL ? cfg->user : "nobody";
-	struct passwd *pw;
-
-	o->drop = 0;
-	if (geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(name)) == NULL || pw->pw_uid == 0) {
-		log_err("worker: no user %s to run as: refusing to run the "
-		    "worker as root", name);
-		return -1;
-	}
-	o->uid = pw->pw_uid;
-	o->gid = pw->pw_gid;
-	o->drop = 1;
-	return 0;
 }
 
 int
@@ -316,7 +342,6 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
     int listen_fd, int metrics_fd)
 {
 	struct worker w;
-	struct sandbox_opts so;
 	char err[512];
 	int rc = 1;
 
@@ -342,6 +367,7 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 	proxy_set_audit(w.proxy, w.audit);
 	proxy_set_alerter(w.proxy, w.alert);
 	proxy_set_vault(w.proxy, w.vault);
+	proxy_set_admission(w.proxy, to_parent, &w);
 	metrics_set_extra(w.metrics, worker_metrics, &w);
 	metrics_set_source(w.metrics, ask_figures, &w);
 	if (metrics_fd != -1) {
@@ -353,52 +379,33 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 		}
 		metrics_fd = -1;
 	}
-	if ((w.ctl = ipc_new(w.base, ctl, "parent", STATE_MSG_MAX, ctl_msg,
-	    ctl_closed, &w)) == NULL)
+	if ((w.ctl = ipc_new(w.base, ctl, "parent", 0, ctl_msg, ctl_closed,
+	    &w)) == NULL)
 		goto out;
-	if (cfg->watch_clid != NULL) {
-		if ((w.watch = watch_new(w.base, cfg,
-		    proxy_client_ctx(w.proxy), proxy_regstate(w.proxy), err,
-		    sizeof(err))) == NULL) {
-			log_err("watch: %s", err);
-			goto out;
-		}
-		watch_set_audit(w.watch, w.audit);
-		watch_set_alerter(w.watch, w.alert);
-		watch_set_saver(w.watch, save_state, &w);
-		proxy_set_watch(w.proxy, w.watch);
-	}
+	/* Long enough for the watch session's own reply timeout. */
+	if ((w.state = statelink_new(w.base, proxy_regstate(w.proxy),
+	    cfg->watch_clid != NULL, 2 * cfg->up_reply_timeout + 5)) == NULL)
+		goto out;
+	statelink_on_ready(w.state, channel_ready, &w);
+	statelink_on_lost(w.state, state_lost, &w);
+	if ((w.state_lost = evtimer_new(w.base, state_lost_timeout, &w)) ==
+	    NULL)
+		goto out;
+	proxy_set_state(w.proxy, w.state);
 	if (w.audit != NULL)
-		auditlink_on_ready(w.audit, audit_ready, &w);
+		auditlink_on_ready(w.audit, channel_ready, &w);
 	if (w.vault != NULL)
 		vaultlink_on_request(w.vault, vault_request, &w);
 
-	/*
-	 * Everything from disk is in: from here on, nothing more.  What
-	 * libraries would read lazily is settled now: the time zone (UTC,
-	 * as every time the gateway writes), libxml2's catalogs (none), and
-	 * jansson's hash seed (it would read /dev/urandom on first use).
-	 */
-	if (setenv("TZ", "UTC0", 1) == 0)
-		tzset();
-	xmlCatalogSetDefaults(XML_CATA_ALLOW_NONE);
-	json_object_seed(0);
-	memset(&so, 0, sizeof(so));
-	so.chroot_dir = geteuid() == 0 ? cfg->chroot_dir : NULL;
-	if (sandbox_user(cfg, &so) != 0)
+	if (proc_sandbox(cfg, conf_path, "worker") != 0)
 		goto out;
-	if (sandbox_enter(&so, err, sizeof(err)) != 0 ||
-	    sandbox_verify(conf_path, err, sizeof(err)) != 0) {
-		log_err("worker: sandbox: %s", err);
-		goto out;
-	}
 	if (proc_ready(ctl) != 0)
 		goto out;
 	maybe_serve(&w);
 	event_base_dispatch(w.base);
 	log_notice("worker %ld: stopped with %zu sessions open",
 	    (long)getpid(), proxy_session_count(w.proxy));
-	rc = 0;
+	rc = w.failed;
 out:
 	if (listen_fd != -1)
 		close(listen_fd);
@@ -407,12 +414,10 @@ out:
 	/* What this worker counted outlives it in the parent's sum. */
 	if (w.ctl != NULL && w.metrics != NULL && w.proxy != NULL)
 		send_figures(&w, 0);
-	/* The watch hands its state over one last time; sessions closing
-	 * after it must not reach for it. */
-	if (w.proxy != NULL)
-		proxy_set_watch(w.proxy, NULL);
-	watch_free(w.watch);
 	proxy_free(w.proxy);
+	statelink_free(w.state);
+	if (w.state_lost != NULL)
+		event_free(w.state_lost);
 	got_figures(&w, 0, NULL, 0);
 	ipc_flush(w.ctl);
 	ipc_free(w.ctl);

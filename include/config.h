@@ -55,6 +55,7 @@ struct config {
 	unsigned	 handshake_timeout;
 	unsigned	 idle_timeout;
 	unsigned	 frame_timeout;
+	unsigned	 workers;	/* worker processes; 0: one per core */
 	unsigned	 max_sessions;
 	unsigned	 max_sessions_principal;	/* each principal */
 	unsigned	 max_sessions_address;	/* each source address */

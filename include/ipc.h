@@ -42,7 +42,7 @@ enum ipc_type {
 	IPC_RETIRE,		/* parent -> worker: no new sessions; exit
 				 * when the last one ends (a reload) */
 	IPC_RELOAD,		/* parent -> child: re-read the configuration */
-	IPC_STATE_SAVE,		/* worker -> parent: registry state to keep */
+	IPC_STATE_SAVE,		/* watch -> parent: registry state to keep */
 	/* any -> audit writer */
 	IPC_AUDIT_KEYS,		/* audit -> peer: keys it may use */
 	IPC_AUDIT_SUBMIT,	/* {"t", "fields"} */
@@ -55,9 +55,18 @@ enum ipc_type {
 	/* worker <-> vault */
 	IPC_VAULT_REQUIRE,	/* worker -> vault: a protected change */
 	IPC_VAULT_VERDICT,	/* vault -> worker: need, id, reason, approver */
-	IPC_LOCK,		/* vault -> worker: {"op": add|remove, "name"} */
-	IPC_STATE_QUERY,	/* vault -> worker: {"what": state|drift} */
-	IPC_STATE_ANSWER,	/* worker -> vault: JSON */
+	IPC_LOCK,		/* vault -> worker, watch: {"op", "name"} */
+	IPC_STATE_QUERY,	/* vault -> watch: {"what": state|drift} */
+	IPC_STATE_ANSWER,	/* watch -> vault: JSON */
+	IPC_STATE_SYNC,		/* watch -> worker: the whole store */
+	IPC_STATE_PUT,		/* watch -> worker: one object, or gone */
+	IPC_STATE_ASK,		/* worker -> watch: {"name"} read it now */
+	IPC_STATE_ASKED,	/* watch -> worker: {"ok"} (same id) */
+	IPC_STATE_CHANGED,	/* worker -> watch: a change was executed */
+	IPC_STATE_SEEN,		/* worker -> watch: an info reply's facts */
+	IPC_ADMIT,		/* worker -> parent: {"addr","principal"} */
+	IPC_ADMITTED,		/* parent -> worker: {"ok","why"} (same id) */
+	IPC_LEAVE,		/* worker -> parent: a session admitted ended */
 	IPC_TYPE_MAX
 };
 

@@ -7,9 +7,13 @@
  *   audit    the audit log: its directory, its signing key, group commit.
  *   alerter  the webhook HMAC secret and the deliveries.
  *   vault    TOTP seeds, approval state, the admin API listener.
- *   worker   the registrar sessions: TLS, framing, parse, validate,
- *            judge, relay; the watch session.  Sandboxed after start-up:
- *            no secret of the others ever enters it.
+ *   watch    registry truth: the store of what the registry says
+ *            (regstate.h) and the watch session that reads it (watch.h);
+ *            the workers hold copies (statelink.h).  Sandboxed as a
+ *            worker is.
+ *   worker   the registrar sessions (`[gateway] workers` of them): TLS,
+ *            framing, parse, validate, judge, relay.  Sandboxed after
+ *            start-up: no secret of the others ever enters it.
  *
  * The parent hands each child its channels to the others (ipc.h,
  * IPC_PEER).  Every child exits when its channel to the parent closes.
@@ -28,11 +32,12 @@ enum proc_kind {
 	PROC_AUDIT = 0,
 	PROC_ALERTER,
 	PROC_VAULT,
+	PROC_WATCH,
 	PROC_WORKER,
 	PROC_NKINDS
 };
 
-/* "audit", "alerter", "vault", "worker". */
+/* "audit", "alerter", "vault", "watch", "worker". */
 const char *proc_name(enum proc_kind k);
 /* The kind named, or -1. */
 int proc_kind_by_name(const char *name);
@@ -68,9 +73,24 @@ int proc_apply_lock(struct policy *pol, const json_t *msg);
 /* Tell the parent a child is ready, on its channel (blocking). */
 int proc_ready(int ctl_fd);
 
-/* A bound, listening, non-blocking socket on addr, or -1 with err. */
-int proc_bind(const struct sockaddr_cfg *addr, int backlog, char *err,
-    size_t errlen);
+/*
+ * A bound, listening, non-blocking socket on addr, or -1 with err.
+ * reuseport: one of a group on the same address (SO_REUSEPORT), among
+ * which the kernel spreads new connections evenly.
+ */
+int proc_bind(const struct sockaddr_cfg *addr, int backlog, int reuseport,
+    char *err, size_t errlen);
+
+/*
+ * Enter the sandbox for good (a worker, the watch process): settle what
+ * libraries would read lazily, chroot and switch user when root, no new
+ * privileges, the seccomp filter, then the self check (sandbox.h).  -1
+ * logged (who names the process).
+ */
+int proc_sandbox(const struct config *cfg, const char *conf_path,
+    const char *who);
+/* The number of workers to run: [gateway] workers, or one per core. */
+unsigned proc_workers(const struct config *cfg);
 
 /* Drop to the configured user (a no-op when not root). -1 logged. */
 int proc_drop_privileges(const struct config *cfg);
@@ -80,6 +100,7 @@ int audit_proc(struct config *cfg, int ctl);
 int alerter_proc(struct config *cfg, const char *conf_path, int ctl);
 int vault_proc(struct config *cfg, const char *conf_path, int ctl,
     int admin_fd);
+int watch_proc(struct config *cfg, const char *conf_path, int ctl);
 int worker_proc(struct config *cfg, const char *conf_path, int ctl,
     int listen_fd, int metrics_fd);
 

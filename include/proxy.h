@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 struct alertlink;
@@ -22,7 +23,7 @@ struct proxy;
 struct regstate;
 struct session;
 struct vaultlink;
-struct watch;
+struct statelink;
 
 /* Takes a reference to cfg.  NULL with a reason in err on failure. */
 struct proxy *proxy_new(struct event_base *base, struct config *cfg,
@@ -65,13 +66,13 @@ SSL_CTX *proxy_client_ctx(const struct proxy *p);
 struct vaultlink *proxy_vault(const struct proxy *p);
 void proxy_set_vault(struct proxy *p, struct vaultlink *v);
 /*
- * Registry truth (regstate.h): the store every judgement consults, kept
- * by the watch session when there is one (watch.h), else fed by the info
- * replies registrars receive.  The store outlives reloads.
+ * Registry truth (regstate.h): this worker's copy of the watch process's
+ * store, which every judgement consults, and the link that keeps it equal
+ * to that store and asks the watch session (statelink.h).
  */
 struct regstate *proxy_regstate(const struct proxy *p);
-struct watch *proxy_watch(const struct proxy *p);
-void proxy_set_watch(struct proxy *p, struct watch *w);
+struct statelink *proxy_state(const struct proxy *p);
+void proxy_set_state(struct proxy *p, struct statelink *l);
 /* The channel to the alerter, or NULL when not configured. */
 struct alertlink *proxy_alerter(const struct proxy *p);
 void proxy_set_alerter(struct proxy *p, struct alertlink *a);
@@ -99,5 +100,32 @@ enum proxy_count {
 int proxy_count_take(struct proxy *p, enum proxy_count c, const char *key,
     unsigned max);
 void proxy_count_drop(struct proxy *p, enum proxy_count c, const char *key);
+
+/*
+ * Admission: max_sessions and the caps per principal and per address
+ * hold for the whole daemon, so the parent counts every worker's sessions
+ * (IPC_ADMIT, IPC_LEAVE).  A worker stops accepting only when it alone
+ * holds max_sessions (handshakes included).  send(arg, type, id, msg) hands a message to it (msg
+ * stolen; 0 once queued).  Each worker also counts its own sessions per
+ * address at accept (proxy_count_take), which keeps one address from
+ * costing TLS handshakes beyond its cap.
+ */
+void proxy_set_admission(struct proxy *p, int (*send)(void *arg,
+    uint16_t type, uint32_t id, json_t *msg), void *arg);
+/*
+ * Ask for s, now identified as principal from addr: session_admitted(s,
+ * ...) follows unless proxy_admit_cancel(token) comes first.  0 with
+ * *token set; -1 when the parent cannot be asked (refuse the session).
+ */
+int proxy_admit(struct proxy *p, struct session *s, const char *addr,
+    const char *principal, uint32_t *token);
+void proxy_admit_cancel(struct proxy *p, uint32_t token);
+/* An admitted session ended. */
+void proxy_leave(struct proxy *p, uint32_t token);
+/* The parent's answer (why: a cap's name when refused). */
+void proxy_admitted(struct proxy *p, uint32_t token, int ok,
+    const char *why);
+/* The parent is gone: every answer awaited is a refusal. */
+void proxy_admission_lost(struct proxy *p);
 
 #endif

@@ -106,6 +106,23 @@ size_t regstate_domains_naming_contact(const struct regstate *rs,
 void regstate_set_askable(struct regstate *rs, int askable);
 int regstate_askable(const struct regstate *rs);
 
+/*
+ * Told of every object added, read again, pinned, unpinned, removed or
+ * evicted: fn(arg, kind, name) after the change (regstate_get then says
+ * what the object is now, or NULL).  Lets the watch process keep the
+ * workers' copies equal to its store (statelink.h).  NULL: none.
+ */
+void regstate_set_observer(struct regstate *rs, void (*fn)(void *arg,
+    enum rs_kind k, const char *name), void *arg);
+/* Forget every object (the observer is not told).  -1: out of memory,
+ * nothing changed. */
+int regstate_clear(struct regstate *rs);
+/* Hold an object exactly as another store holds it (a worker's copy of
+ * the watch process's store).  0, or -1 as regstate_put. */
+int regstate_mirror(struct regstate *rs, enum rs_kind k, const char *name,
+    const char *const *facts, size_t nfacts, int64_t refreshed,
+    int64_t changed, int pinned);
+
 /* Iterate over every object: *cursor starts at 0; NULL at the end. */
 const struct rs_obj *regstate_next(const struct regstate *rs, size_t *cursor);
 

@@ -34,6 +34,11 @@ int session_start(struct proxy *p, struct session_list *list, uint64_t id,
 
 /* Tear every session down at once (daemon shutdown). */
 void session_abort_all(struct session_list *list);
+/*
+ * The parent's answer to proxy_admit: ok, or refused (why: the cap's
+ * name, e.g. "max_sessions_per_principal"), and the session closes.
+ */
+void session_admitted(struct session *s, int ok, const char *why);
 
 /*
  * Drain: idle sessions close now; a session with a command in flight closes

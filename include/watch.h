@@ -40,6 +40,7 @@
 struct alertlink;
 struct auditlink;
 struct config;
+struct epp_msg;
 struct watch;
 
 /*
@@ -86,11 +87,19 @@ void watch_changed(struct watch *w, enum rs_kind k, const char *name,
     unsigned classes);
 
 /*
- * A domain:info or host:info reply that reached a registrar: registry
- * truth too.  Works on a NULL watch (then the store is simply updated).
+ * A domain:info or host:info reply (code 1000) as the object it describes:
+ * 0 with *facts a new array of pointers into m (free it), or -1 when m is
+ * not one.
  */
-void watch_reply(struct watch *w, struct regstate *rs,
-    const struct epp_msg *reply, int64_t now);
+int watch_reply_facts(const struct epp_msg *m, enum rs_kind *k,
+    const char **name, const char ***facts, size_t *n);
+/*
+ * What an info reply that reached a registrar says is registry truth too:
+ * with a watch session (w), it only says which objects to watch (the
+ * session reads them itself); without one (w NULL), rs is updated.
+ */
+void watch_seen(struct watch *w, struct regstate *rs, enum rs_kind k,
+    const char *name, const char *const *facts, size_t n, int64_t now);
 
 /* The recent drift observations, newest last (for the admin API). */
 json_t *watch_drift_json(const struct watch *w);

@@ -39,7 +39,16 @@ struct regstate {
 	struct strmap	*index;		/* "ns:host"/"c:id" -> rs_refs */
 	size_t		 max;
 	int		 askable;
+	void		(*observer)(void *, enum rs_kind, const char *);
+	void		*observer_arg;
 };
+
+static void
+notify(const struct regstate *rs, enum rs_kind k, const char *name)
+{
+	if (rs->observer != NULL)
+		rs->observer(rs->observer_arg, k, name);
+}
 
 static void
 obj_free(void *p)
@@ -317,7 +326,9 @@ make_room(struct regstate *rs)
 	    obj_key(key, sizeof(key), victim->kind, victim->name) != 0)
 		return -1;
 	unindex(rs, victim);
-	obj_free(strmap_del(rs->objs, key));
+	o = strmap_del(rs->objs, key);
+	notify(rs, o->kind, o->name);
+	obj_free(o);
 	return 0;
 }
 
@@ -458,8 +469,10 @@ regstate_put(struct regstate *rs, enum rs_kind k, const char *name,
 		 * and the policy asks the registry again. */
 		unindex(rs, o);
 		obj_free(strmap_del(rs->objs, key));
+		notify(rs, k, name);
 		return -1;
 	}
+	notify(rs, k, name);
 	return 0;
 fail:
 	obj_free(o);
@@ -472,8 +485,10 @@ regstate_pin(struct regstate *rs, enum rs_kind k, const char *name,
 {
 	struct rs_obj *o = (struct rs_obj *)regstate_get(rs, k, name);
 
-	if (o != NULL)
+	if (o != NULL && o->pinned != (pinned != 0)) {
 		o->pinned = pinned != 0;
+		notify(rs, k, name);
+	}
 }
 
 void
@@ -487,6 +502,33 @@ regstate_del(struct regstate *rs, enum rs_kind k, const char *name)
 		return;
 	unindex(rs, o);
 	obj_free(strmap_del(rs->objs, key));
+	notify(rs, k, name);
+}
+
+void
+regstate_set_observer(struct regstate *rs, void (*fn)(void *, enum rs_kind,
+    const char *), void *arg)
+{
+	rs->observer = fn;
+	rs->observer_arg = arg;
+}
+
+int
+regstate_clear(struct regstate *rs)
+{
+	struct strmap *objs, *index;
+
+	if ((objs = strmap_new()) == NULL)
+		return -1;
+	if ((index = strmap_new()) == NULL) {
+		strmap_free(objs, NULL);
+		return -1;
+	}
+	strmap_free(rs->objs, obj_free);
+	strmap_free(rs->index, refs_free);
+	rs->objs = objs;
+	rs->index = index;
+	return 0;
 }
 
 static size_t
@@ -572,6 +614,18 @@ set_changed(struct regstate *rs, enum rs_kind k, const char *name,
 
 	if (o != NULL)
 		o->changed = changed;
+}
+
+int
+regstate_mirror(struct regstate *rs, enum rs_kind k, const char *name,
+    const char *const *facts, size_t nfacts, int64_t refreshed,
+    int64_t changed, int pinned)
+{
+	if (regstate_put(rs, k, name, facts, nfacts, refreshed, NULL) != 0)
+		return -1;
+	regstate_pin(rs, k, name, pinned);
+	set_changed(rs, k, name, changed);
+	return 0;
 }
 
 int

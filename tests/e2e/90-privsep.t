@@ -1,39 +1,62 @@
 #!/usr/bin/perl
 # 90-privsep.t: privilege separation (issue #11, eppgw(8) PRIVILEGE
-# SEPARATION, include/proc.h): the live gateway's processes, looked at from
-# outside, as root.
+# SEPARATION, include/proc.h, docs/privsep.md): the live gateway's
+# processes, looked at from outside, as root.  The gateway runs two worker
+# processes ([gateway] workers = 2) and a watch process whose registry
+# login (clID watcher) has a random password nobody else uses.
 #
+#   processes           one audit writer, alerter, vault and watch process,
+#                       exactly two workers, each named eppgw-KIND in
+#                       /proc/PID/comm; the watch session logs in
 #   secrets in memory   after a full flow (login, a held change, an approval
 #                       through the admin API with a TOTP code, the resend,
 #                       signed alerts, audit records) every process's memory
 #                       is read through /proc/PID/maps and /proc/PID/mem and
 #                       searched for the TOTP seeds (raw and base32), the
-#                       audit signing key (its 32 raw bytes, its PEM text)
-#                       and the alert secret: none in the worker or the
-#                       parent; each in its holder (vault, audit writer,
-#                       alerter), which proves the search finds what it
-#                       looks for, and in no other process
-#   sandbox             the worker: Seccomp 2, NoNewPrivs 1, uid nobody (not
-#                       0), no capabilities, its root is the chroot
-#                       (/var/empty), the log says it serves (only after its
-#                       sandbox self-check passed); vault, audit writer and
-#                       alerter: NoNewPrivs 1; not dumpable, seen on a
-#                       second gateway started as an unprivileged user:
-#                       the kernel shows /proc/PID/status of a non-dumpable
-#                       process as root's, of a dumpable one as its owner's
-#                       (the parent is the control)
+#                       audit signing key (its 32 raw bytes, its PEM text),
+#                       the alert secret and the watch password: none at all
+#                       in the workers or the parent; each in its holder
+#                       (vault, audit writer, alerter, watch), which proves
+#                       the search finds what it looks for, and in no other
+#                       process (the watch process holds its password and
+#                       nothing else)
+#   sandbox             both workers and the watch process: Seccomp 2,
+#                       NoNewPrivs 1, uid nobody (not 0), no capabilities,
+#                       their root is the chroot (/var/empty), the log says
+#                       each worker serves and the watch process started
+#                       (both only after the sandbox self-check passed);
+#                       vault, audit writer and alerter: NoNewPrivs 1; not
+#                       dumpable, seen on a second gateway started as an
+#                       unprivileged user (one worker per core, a watch
+#                       session): the kernel shows /proc/PID/status of a
+#                       non-dumpable process as root's, of a dumpable one as
+#                       its owner's (the parent is the control); its watch
+#                       process and workers have their seccomp filter
 #   pending flood       one requester's flood of large, distinct protected
 #                       changes stops at max_pending_per_principal with
 #                       2304 pending_limit, the vault's state files stay
 #                       small, and another principal's domain:check keeps
 #                       answering (p99 latency < 500 ms)
-#   crash containment   kill -9 of the worker under load from 4 clients: their
-#                       sessions drop, the other processes stay, a new worker
-#                       serves, the audit log verifies, an approval works;
+#   crash containment   clients doing domain:check and domain:info in a loop
+#                       until both workers serve some (which worker holds a
+#                       connection: /proc/net/tcp and /proc/PID/fd), then
+#                       kill -9 of one worker: its clients' sessions drop,
+#                       the other worker's clients keep getting 1000 answers
+#                       during and after the kill, a new worker appears (two
+#                       again), the other processes stay, the audit log
+#                       verifies (0 or 2), a lock added through the admin
+#                       API before the crash holds in the new worker, an
+#                       approval works through it;
 #                       kill -9 of the vault: a new vault, the pending
 #                       change is still there and can be approved, the
-#                       registrar's session survives; the new processes hold
-#                       what they should and nothing more
+#                       registrar's session survives, the workers stay;
+#                       kill -9 of the watch process: a new one (sandboxed,
+#                       logged in again), the workers are not restarted, the
+#                       registrar's session survives and its domain:info
+#                       answers 1000, changes to a locked domain (lock list,
+#                       and one the registry reports UpdateProhibited) are
+#                       still held with 2304; the new processes hold what
+#                       they should and nothing more
 #   clean stop          SIGTERM stops everything; the audit log verifies
 #                       sealed (exit 0)
 #
@@ -139,6 +162,12 @@ my $ALERT_SECRET = 'privsep-alert-secret-' . join('', map {
     sprintf('%08x', int(rand(2**32))) } 1 .. 4);
 $SECRET{'alert-secret'} = $ALERT_SECRET;
 $HOLDER{'alert-secret'} = 'alerter';
+# The watch session's password (the registry login of clID watcher): 16
+# random letters and digits (what EPP's pwType allows), used nowhere else.
+my $WATCH_PW = join('', map {
+    ('A' .. 'Z', 'a' .. 'z', '0' .. '9')[int(rand(62))] } 1 .. 16);
+$SECRET{'watch-password'} = $WATCH_PW;
+$HOLDER{'watch-password'} = 'watch';
 
 # What a holder must be shown to hold: at least one label of each group.
 my %MUST = (
@@ -146,6 +175,7 @@ my %MUST = (
 	    sort keys %{demo_seeds()}],
 	audit => [['audit-key-raw']],
 	alerter => [['alert-secret']],
+	watch => [['watch-password']],
 );
 
 # ---- reading a process's memory ----
@@ -220,7 +250,8 @@ sub scan_memory {
 sub all_procs {
 	my ($gw) = @_;
 	my %p = (parent => [$gw->{pid}]);
-	$p{$_} = [gateway_procs($gw, $_)] for qw(audit alerter vault worker);
+	$p{$_} = [gateway_procs($gw, $_)]
+	    for qw(audit alerter vault watch worker);
 	return \%p;
 }
 
@@ -228,7 +259,7 @@ sub all_procs {
 # the moment in test names.
 sub check_memory {
 	my ($procs, $when) = @_;
-	for my $kind (qw(parent worker vault audit alerter)) {
+	for my $kind (qw(parent worker watch vault audit alerter)) {
 		for my $pid (@{$procs->{$kind} // []}) {
 			my $t = time;
 			my $s = scan_memory($pid);
@@ -286,13 +317,25 @@ sub wait_alert {
 
 # ---- the gateway ----
 
-my $rs = start_regsim();
-my $gw = start_gateway(regsim => $rs, policy => { locks => ['locked.example'] },
+# The simulator knows one more registrar: the gateway's watch login.
+my $SEED = run_dir() . '/regsim-watch.seed';
+{
+	open(my $fh, '>', $SEED) or die "$SEED: $!";
+	print $fh slurp(File::Spec->catfile(repo_root(), 'examples',
+	    'regsim.seed')), "\n# the gateway's watch session (90-privsep.t)\n"
+	    . "registrar watcher $WATCH_PW\n";
+	close($fh) or die "$SEED: $!";
+}
+my $rs = start_regsim(seed => $SEED);
+my $gw = start_gateway(regsim => $rs, gateway => { workers => 2 },
+    watch => { clid => 'watcher', password => $WATCH_PW },
+    policy => { locks => ['locked.example'] },
     approvals => { max_pending_per_principal => $CAP, max_pending => 100 },
     audit => 1, alerts => { url => "http://127.0.0.1:$rport/hook",
     secret_text => $ALERT_SECRET });
-ok($gw->{pid}, "gateway $gw->{pid} on port $gw->{port}: approvals (demo seeds, "
-    . "$CAP pending per requester), audit, alerts");
+ok($gw->{pid}, "gateway $gw->{pid} on port $gw->{port}: 2 workers, a watch "
+    . "session as watcher, approvals (demo seeds, $CAP pending per "
+    . 'requester), audit, alerts');
 my $direct = epp_client(port => $rs->{port})
     or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
 for my $h (map { "ps$_.dns.example" } 1 .. 3) {
@@ -301,19 +344,47 @@ for my $h (map { "ps$_.dns.example" } 1 .. 3) {
 	    "$h created directly at the registry");
 }
 
+# The registry's journal: successful logins of the watch session.
+sub watch_logins {
+	return scalar(() = journal_find($rs, cmd => 'login', clID => 'watcher',
+	    code => 1000));
+}
+ok(wait_for(15, sub { watch_logins() >= 1 }), 'the watch session logged in '
+    . 'to the registry as watcher (its password is in use)');
+
+# Every child process of $pid: pid => comm.
+sub children_of {
+	my ($pid) = @_;
+	my %c;
+	opendir(my $d, '/proc') or return {};
+	for my $p (grep { /^\d+$/ } readdir($d)) {
+		my $st = slurp("/proc/$p/status");
+		next unless $st =~ /^PPid:\s+(\d+)$/m && $1 == $pid;
+		($c{$p} = slurp("/proc/$p/comm")) =~ s/\n$//;
+	}
+	closedir($d);
+	return \%c;
+}
+
 my %start = %{all_procs($gw)};
-for my $kind (qw(audit alerter vault worker)) {
+for my $kind (qw(audit alerter vault watch)) {
 	is(scalar(@{$start{$kind}}), 1, "one $kind process: "
 	    . join(' ', @{$start{$kind}}));
 }
+is(scalar(@{$start{worker}}), 2, 'two worker processes ([gateway] workers '
+    . '= 2): ' . join(' ', @{$start{worker}}));
 {
 	my $ok = 1;
-	for my $kind (qw(audit alerter vault worker)) {
+	for my $kind (qw(audit alerter vault watch worker)) {
 		for my $pid (@{$start{$kind}}) {
 			$ok &&= slurp("/proc/$pid/comm") eq "eppgw-$kind\n";
 		}
 	}
 	ok($ok, 'each child is named eppgw-KIND in /proc/PID/comm');
+	my $c = children_of($gw->{pid});
+	is(join(' ', sort values %$c), 'eppgw-alerter eppgw-audit eppgw-vault '
+	    . 'eppgw-watch eppgw-worker eppgw-worker', 'and the parent has no '
+	    . 'other child');
 }
 
 # ---- EPP helpers ----
@@ -440,10 +511,12 @@ check_memory(\%start, 'after the flow');
 
 # ---- 2. the sandbox ----
 
-sub check_worker_sandbox {
-	my ($pid, $when) = @_;
+# The sandbox of a worker or of the watch process (proc_sandbox): the
+# same filter, uid, chroot and self check for both.
+sub check_sandbox {
+	my ($kind, $pid, $when) = @_;
 	my $st = slurp("/proc/$pid/status");
-	my $w = "$when: worker $pid";
+	my $w = "$when: $kind $pid";
 	like($st, qr/^Seccomp:\t2$/m, "$w: Seccomp 2 (filter)");
 	like($st, qr/^NoNewPrivs:\t1$/m, "$w: NoNewPrivs 1");
 	my ($uids) = $st =~ /^Uid:\t(.*)$/m;
@@ -459,11 +532,20 @@ sub check_worker_sandbox {
 	like($st, qr/^CapPrm:\t0+$/m, "$w: no permitted capability");
 	like($st, qr/^CapEff:\t0+$/m, "$w: no effective capability");
 	is(readlink("/proc/$pid/root"), $CHROOT, "$w: its root is $CHROOT");
-	gateway_log_like($gw, qr/worker $pid: serving/,
-	    "$w: serving (after its sandbox self-check)");
-	unlike(gateway_log($gw), qr/worker: sandbox:/, "$w: no sandbox error");
+	if ($kind eq 'worker') {
+		gateway_log_like($gw, qr/worker $pid: serving/,
+		    "$w: serving (after its sandbox self-check)");
+	} else {
+		# The watch process logs nothing when ready: the parent logs
+		# its start once it is ready, after its sandbox self-check.
+		gateway_log_like($gw, qr/watch process $pid started/,
+		    "$w: started (ready only after its sandbox self-check)");
+	}
+	unlike(gateway_log($gw), qr/(?:worker|watch): sandbox:/,
+	    "$w: no sandbox error");
 }
-check_worker_sandbox($start{worker}[0], 'start');
+check_sandbox('worker', $_, 'start') for @{$start{worker}};
+check_sandbox('watch', $start{watch}[0], 'start');
 for my $kind (qw(vault audit alerter)) {
 	my $pid = $start{$kind}[0];
 	is(status_field($pid, 'NoNewPrivs'), 1, "$kind $pid: NoNewPrivs 1");
@@ -563,65 +645,167 @@ my $state_journal = "$gw->{state}.journal";
 	epp_close($alice);
 }
 
-# ---- 3. crash containment: the worker ----
+# ---- 3. crash containment: one of the workers ----
 
-# $n clients doing domain:check and domain:info in a loop until their
-# session drops (or $secs pass); they report "up I" after their first
-# answer and "end I COUNT WHY" on one pipe.
-sub hammer {
-	my ($n, $secs) = @_;
-	pipe(my $r, my $w) or die "pipe: $!";
-	my @pids;
-	for my $i (1 .. $n) {
-		my $pid = fork() // die "fork: $!";
-		if ($pid == 0) {
-			close($r);
-			my $e = eval { epp_client(port => $gw->{port}) };
-			unless ($e) {
-				syswrite($w, "end $i 0 nologin\n");
-				_exit(0);
-			}
-			my ($ok, $why, $deadline) = (0, 'deadline', time + $secs);
-			while (time < $deadline) {
-				my $trid = "HM-$i-$ok";
-				my $doc = eval { epp_raw($e, $ok % 2 ?
-				    check_cmd($trid) : info_cmd($trid)) };
-				my $code = result_code($doc);
-				if (!defined $code) { $why = 'dropped'; last }
-				if ($code != 1000) { $why = "code-$code"; last }
-				syswrite($w, "up $i\n") if ++$ok == 1;
-			}
-			syswrite($w, "end $i $ok $why\n");
-			_exit(0);
+# The worker (one of @workers) that holds the gateway's end of the TCP
+# connection whose client end is local port $cport, or undef: the inode of
+# that connection from /proc/net/tcp and tcp6 (local port the gateway's,
+# remote port $cport), then the worker one of whose /proc/PID/fd/* links
+# to socket:[INODE].
+sub conn_worker {
+	my ($cport, @workers) = @_;
+	my %inode;
+	for my $file ('/proc/net/tcp', '/proc/net/tcp6') {
+		for my $l (split /\n/, slurp($file)) {
+			my @f = split ' ', $l;
+			next unless @f > 9 && $f[1] =~ /:([0-9A-Fa-f]{4})$/;
+			my $lport = hex($1);
+			next unless $f[2] =~ /:([0-9A-Fa-f]{4})$/;
+			my $rport = hex($1);
+			$inode{$f[9]} = 1 if $lport == $gw->{port}
+			    && $rport == $cport && $f[9] ne '0';
 		}
-		push @pids, $pid;
 	}
-	close($w);
-	return ($r, @pids);
+	return undef unless %inode;
+	for my $pid (@workers) {
+		opendir(my $d, "/proc/$pid/fd") or next;
+		my @fds = grep { /^\d+$/ } readdir($d);
+		closedir($d);
+		for my $fd (@fds) {
+			my $t = readlink("/proc/$pid/fd/$fd") // next;
+			return $pid if $t =~ /^socket:\[(\d+)\]$/ && $inode{$1};
+		}
+	}
+	return undef;
 }
 
-# Read lines from $fh until $done->(\@lines) or $secs pass.
+# The worker serving an EPP client (Net::EPP::Client keeps its socket in
+# {connection}), or undef.
+sub client_worker {
+	my ($e, @workers) = @_;
+	my $c = ($e && $e->{connection}) or return undef;
+	return conn_worker($c->sockport, @workers);
+}
+
+# A new registrar session that worker $pid serves, or undef.  A new
+# connection goes to whichever worker accepts it first, and an idle one
+# may take many in a row: the other workers (@others) are stopped
+# (SIGSTOP) while it is made, so that only $pid can accept it.
+sub session_on {
+	my ($pid, @others) = @_;
+	kill('STOP', @others) if @others;
+	my $e = eval { epp_client(port => $gw->{port}) };
+	kill('CONT', @others) if @others;
+	return undef unless $e;
+	return $e if (client_worker($e, $pid) // 0) == $pid;
+	epp_close($e);
+	return undef;
+}
+
+# Client $i, in a child process: domain:check and domain:info in a loop
+# until its session drops, an answer is not 1000, the file $stop exists or
+# $secs pass.  It reports on $w: "port I PORT" once logged in (its local
+# port), "up I" after its first answer, and last "end I COUNT WHY FIRST
+# LAST GAP GAPEND": its answers (all 1000), why it ended (dropped, code-N,
+# stopped, deadline, nologin), the times of its first and last answers,
+# the longest wait for an answer and when that wait ended.
+sub hammer_client {
+	my ($r, $w, $i, $stop, $secs) = @_;
+	my $pid = fork() // die "fork: $!";
+	return $pid if $pid;
+	close($r);
+	my $e = eval { epp_client(port => $gw->{port}) };
+	unless ($e) {
+		syswrite($w, "end $i 0 nologin 0 0 0 0\n");
+		_exit(0);
+	}
+	syswrite($w, "port $i " . $e->{connection}->sockport . "\n");
+	my ($ok, $why, $deadline) = (0, 'deadline', time + $secs);
+	my ($first, $last, $gap, $gapend) = (0, time, 0, 0);
+	while (time < $deadline) {
+		if (-e $stop) { $why = 'stopped'; last }
+		my $trid = "HM-$i-$ok";
+		my $doc = eval { epp_raw($e, $ok % 2 ? check_cmd($trid)
+		    : info_cmd($trid)) };
+		my $code = result_code($doc);
+		if (!defined $code) { $why = 'dropped'; last }
+		if ($code != 1000) { $why = "code-$code"; last }
+		my $t = time;
+		($gap, $gapend) = ($t - $last, $t) if $t - $last > $gap;
+		$first ||= $t;
+		$last = $t;
+		syswrite($w, "up $i\n") if ++$ok == 1;
+	}
+	syswrite($w, sprintf("end %d %d %s %.3f %.3f %.3f %.3f\n", $i, $ok,
+	    $why, $first, $last, $gap, $gapend));
+	_exit(0);
+}
+
+# Read lines from $fh until $done->(\@lines) or $secs pass.  What follows
+# the last full line is kept for the next call.
+my %partial;
 sub read_lines {
 	my ($fh, $lines, $secs, $done) = @_;
 	my $sel = IO::Select->new($fh);
 	my $deadline = time + $secs;
-	my $buf = '';
+	my $buf = \$partial{fileno($fh)};
+	$$buf //= '';
 	while (!$done->($lines) && (my $left = $deadline - time) > 0) {
 		next unless $sel->can_read($left);
-		my $n = sysread($fh, $buf, 4096, length $buf);
+		my $n = sysread($fh, $$buf, 4096, length $$buf);
 		last unless $n;
-		while ($buf =~ s/^([^\n]*)\n//) { push @$lines, $1 }
+		while ($$buf =~ s/^([^\n]*)\n//) { push @$lines, $1 }
 	}
 	return $done->($lines);
 }
 
+# The clients' "end" lines: I => [COUNT, WHY, FIRST, LAST, GAP, GAPEND].
+sub ends_of {
+	my ($lines) = @_;
+	return { map { /^end (\d+) (.*)$/ ? ($1 => [split ' ', $2]) : () }
+	    @$lines };
+}
+
 my %now;
 {
-	my $W = $start{worker}[0];
-	my ($pipe, @cpids) = hammer(4, 30);
-	my @lines;
-	ok(read_lines($pipe, \@lines, 20, sub { grep({ /^up / } @{$_[0]}) == 4 }),
-	    '4 clients doing domain:check and domain:info in a loop');
+	my @W0 = @{$start{worker}};
+	my $stop = run_dir() . '/hammer.stop';
+	pipe(my $hr, my $hw) or die "pipe: $!";
+	my (@cpids, %at, @lines);
+	# Clients, one at a time, until both workers serve some (4 at
+	# least).  A new connection goes to whichever worker accepts it
+	# first; a busy worker loses to an idle one more often than not, but
+	# after 8 clients on one worker, it is stopped (SIGSTOP) while the
+	# next client connects, so that only the other can take it: then
+	# that one is the worker killed (its clients' answers stalled).
+	my ($n, $paused) = (0, undef);
+	while ($n < 16) {
+		my %by = map { $_ => 1 } grep { $_ ne 'none' } values %at;
+		my ($busy) = $n >= 8 && keys %by == 1 ? keys %by : ();
+		kill('STOP', $busy) if $busy;
+		my $i = ++$n;
+		push @cpids, hammer_client($hr, $hw, $i, $stop, 90);
+		read_lines($hr, \@lines, 15,
+		    sub { grep { /^(?:up|end) $i\b/ } @{$_[0]} });
+		kill('CONT', $busy) if $busy;
+		$paused //= $busy;
+		my ($p) = map { /^port $i (\d+)$/ ? $1 : () } @lines;
+		$at{$i} = (defined $p && grep { $_ eq "up $i" } @lines)
+		    ? conn_worker($p, @W0) // 'none' : 'none';
+		%by = map { $_ => 1 } grep { $_ ne 'none' } values %at;
+		last if $n >= 4 && keys %by == 2;
+		sleep(0.1);
+	}
+	close($hw);
+	my %on;		# worker => [its clients]
+	push @{$on{$at{$_}}}, $_ for sort { $a <=> $b } keys %at;
+	my $desc = join('; ', map { "worker $_: clients @{$on{$_}}" }
+	    sort keys %on);
+	ok(@W0 == 2 && $on{$W0[0]} && $on{$W0[1]}, "$n clients doing "
+	    . "domain:check and domain:info in a loop, on both workers ($desc"
+	    . ($paused ? "; worker $paused paused for the last" : '') . ')');
+	ok(!$on{none}, 'each client answered, its connection found in a '
+	    . 'worker') or diag(join("\n", @lines));
 	sleep(0.5);	# a few more answers each
 	# A lock added through the admin API after start: a worker started
 	# later must have it too (the parent keeps lock edits), or a crash
@@ -629,40 +813,70 @@ my %now;
 	my ($lrc, $lout, $lerr) = ctl($gw, 'bob', 'lock', 'open.example');
 	ok($lrc == 0, 'bob locks open.example before the crash')
 	    or diag("exit $lrc: $lout$lerr");
+	my ($W, $S) = @W0;
+	($W, $S) = ($S, $W) if $paused && $paused == $S;
+	my @victims = @{$on{$W} // []};
+	my @survivors = @{$on{$S} // []};
 	my $tk = time;
-	ok(kill('KILL', $W), "kill -9 the worker $W");
-	my $ends = read_lines($pipe, \@lines, 10,
-	    sub { grep({ /^end / } @{$_[0]}) == 4 });
-	my @ends = grep { /^end / } @lines;
-	my @dropped = grep { /^end \d+ \d+ dropped$/ } @ends;
-	ok($ends && @dropped == 4, sprintf('every client\'s session dropped '
-	    . '(within %.1f s)', time - $tk)) or diag(join("\n", @ends));
-	my ($min) = sort { $a <=> $b } map { /^end \d+ (\d+)/ ? $1 : 0 } @ends;
-	ok(($min // 0) > 1, 'each had had answers before (' . join(', ',
-	    map { /^end (\d+) (\d+)/ ? "client $1: $2" : () } @ends) . ')');
-	waitpid($_, 0) for @cpids;
-	close($pipe);
+	ok(kill('KILL', $W), "kill -9 the worker $W (clients @victims; the "
+	    . "worker $S serves clients @survivors)");
+	my $gone = read_lines($hr, \@lines, 10, sub { my $e = ends_of($_[0]);
+	    !grep { !$e->{$_} } @victims });
+	my $end = ends_of(\@lines);
+	ok($gone && @victims
+	    && !grep({ ($end->{$_}[1] // '') ne 'dropped' } @victims),
+	    sprintf('the sessions of the clients on worker %d dropped (within '
+	    . '%.1f s)', $W, time - $tk))
+	    or diag(join("\n", grep { /^end / } @lines));
+	ok(@victims && !grep({ ($end->{$_}[0] // 0) <= 1 } @victims), 'each '
+	    . 'had had answers before (' . join(', ', map { "client $_: "
+	    . ($end->{$_}[0] // '?') } @victims) . ')');
+	my @ended = grep { $end->{$_} } @survivors;
+	ok(@survivors && !@ended, "the sessions on worker $S go on")
+	    or diag(join("\n", grep { /^end / } @lines));
 
-	my @new = ();
-	wait_for(10, sub { @new = grep { $_ != $W } gateway_procs($gw,
-	    'worker'); @new });
-	ok(@new == 1, sprintf('a new worker (%s) within %.1f s',
-	    "@new", time - $tk));
+	my (@new, @w);
+	wait_for(10, sub { @w = gateway_procs($gw, 'worker');
+	    @new = grep { $_ != $W && $_ != $S } @w; @new && @w == 2 });
+	my $tnew = time;
+	ok(@new == 1 && "@w" eq join(' ', sort { $a <=> $b } $S, @new),
+	    sprintf('a new worker (%s) within %.1f s: two workers again (%s)',
+	    "@new", $tnew - $tk, "@w"));
+	# The other worker's clients go on a while after, then stop.
+	sleep(1);
+	open(my $sfh, '>', $stop) or die "$stop: $!";
+	close($sfh);
+	read_lines($hr, \@lines, 15, sub { my $e = ends_of($_[0]);
+	    !grep { !$e->{$_} } keys %at });
+	waitpid($_, 0) for @cpids;
+	close($hr);
+	$end = ends_of(\@lines);
+	for my $i (@survivors) {
+		my ($count, $why, $first, $last, $gap, $gapend) =
+		    @{$end->{$i} // []};
+		ok(($why // '') eq 'stopped' && $first < $tk && $last > $tnew
+		    && $gap < 2, sprintf('client %d on worker %d: %d answers, '
+		    . 'all 1000, from %.1f s before the kill to %.1f s after '
+		    . 'the new worker appeared (longest wait %.2f s < 2 s, '
+		    . 'over %+.2f s from the kill)', $i, $S, $count // 0,
+		    $tk - ($first || 0), ($last || 0) - $tnew, $gap // 99,
+		    ($gapend || 0) - $tk)) or diag('end ' . join(' ', $i,
+		    @{$end->{$i} // []}));
+	}
+
 	%now = %{all_procs($gw)};
 	ok(kill(0, $gw->{pid}), 'the parent lives on');
-	for my $kind (qw(audit alerter vault)) {
+	for my $kind (qw(audit alerter vault watch)) {
 		is("@{$now{$kind}}", "@{$start{$kind}}",
 		    "the $kind process is still $start{$kind}[0]");
 	}
 	gateway_log_like($gw, qr/worker process $W killed by signal 9/,
 	    'the parent logged the death');
-	my $e;
-	wait_for(10, sub { $e = epp_client(port => $gw->{port}) });
-	ok($e, 'a new session logs in');
-	is(result_code(epp_raw($e, info_cmd('PS-AFTER-1'))), 1000,
+	my $e = @new ? session_on($new[0], $S) : undef;
+	ok($e, 'a new session on the new worker ' . ($new[0] // 'none'));
+	is($e ? result_code(epp_raw($e, info_cmd('PS-AFTER-1'))) : 'none', 1000,
 	    'and its domain:info answers 1000');
-	epp_close($e) if $e;
-	check_worker_sandbox($new[0], 'restarted') if @new;
+	check_sandbox('worker', $new[0], 'restarted') if @new;
 
 	my $vout = qx{"$AUDIT" verify --vkey "$VKEY" "$gw->{audit_dir}" 2>&1};
 	my $vrc = $? >> 8;
@@ -671,11 +885,12 @@ my %now;
 	    or diag($vout);
 
 	# The approval flow, through the new worker.
-	$reg = epp_client(port => $gw->{port})
+	epp_close($reg);
+	$reg = $e // epp_client(port => $gw->{port})
 	    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
 	held($reg, ns_update('open.example', 'add', 'ps9.dns.example'),
 	    'after the worker restart: open.example (locked through the admin '
-	    . 'API before the crash) is still locked');
+	    . 'API before the crash) is still locked in the new worker');
 	my $B = held($reg, ns_update('locked.example', 'add', 'ps2.dns.example'),
 	    'after the worker restart: add ps2.dns.example');
 	approve_ok('carol', $B->{id}, 'after the worker restart');
@@ -683,6 +898,13 @@ my %now;
 	    'after the worker restart: the resend');
 	ok(registry_has_ns('ps2.dns.example'),
 	    'the registry has ps2.dns.example on locked.example');
+	# A domain the registry reports UpdateProhibited (frozen.example, not
+	# on the lock list): its state comes from the watch session.
+	is(result_code(epp_raw($reg, info_cmd('PS-FROZEN-1', 'frozen.example'))),
+	    1000, 'a domain:info of frozen.example (serverUpdateProhibited at '
+	    . 'the registry)');
+	held($reg, ns_update('frozen.example', 'add', 'ps9.dns.example'),
+	    'frozen.example, UpdateProhibited at the registry');
 }
 
 # ---- 3. crash containment: the vault ----
@@ -705,7 +927,7 @@ my %now;
 	ok($rc == 0 && $out =~ /^\Q$C->{id}\E\s+pending\s+locked\.example\s/m,
 	    "eppgwctl pending still lists $C->{id}") or diag("exit $rc: $out$err");
 	is("@{[gateway_procs($gw, 'worker')]}", "@{$now{worker}}",
-	    'the worker was not restarted');
+	    'the workers were not restarted');
 	is(result_code(epp_raw($reg, info_cmd('PS-AFTER-2'))), 1000,
 	    'the registrar\'s session survived: domain:info answers 1000');
 	approve_ok('bob', $C->{id}, 'after the vault restart');
@@ -750,6 +972,52 @@ my %now;
 	ok(kill('CONT', $V), 'SIGCONT the vault');
 	held($reg, ns_update('locked.example', 'add', 'ps4.dns.example'),
 	    'the vault back: the change is held for approval again');
+}
+
+# ---- 3. crash containment: the watch process ----
+{
+	my ($WA) = @{$now{watch}};
+	my @workers = @{$now{worker}};
+	my $logins = watch_logins();
+	my $tk = time;
+	ok(kill('KILL', $WA), "kill -9 the watch process $WA");
+	my @new;
+	wait_for(10, sub { @new = grep { $_ != $WA } gateway_procs($gw,
+	    'watch'); @new });
+	ok(@new == 1, sprintf('a new watch process (%s) within %.1f s', "@new",
+	    time - $tk));
+	gateway_log_like($gw, qr/watch process $WA killed by signal 9/,
+	    'the parent logged the death');
+	is("@{[gateway_procs($gw, 'worker')]}", "@workers",
+	    'the workers were not restarted');
+	is(result_code(epp_raw($reg, info_cmd('PS-AFTER-3'))), 1000,
+	    'the registrar\'s session survived: domain:info answers 1000');
+	held($reg, ns_update('locked.example', 'add', 'ps5.dns.example'),
+	    'after the watch restart: a change on locked.example');
+	held($reg, ns_update('frozen.example', 'add', 'ps5.dns.example'),
+	    'after the watch restart: a change on frozen.example '
+	    . '(UpdateProhibited at the registry)');
+	check_sandbox('watch', $new[0], 'restarted') if @new;
+	ok(wait_for(15, sub { watch_logins() > $logins }), 'the new watch '
+	    . 'process logged in to the registry as watcher');
+	# The vault's registry-state questions go to the new watch process.
+	my ($rc, $out, $err);
+	wait_for(15, sub { ($rc, $out, $err) = ctl($gw, 'bob', 'state',
+	    'locked.example'); $rc == 0 && $out =~ /^session\s+up$/m });
+	ok($rc == 0 && $out =~ /^session\s+up$/m
+	    && $out =~ /ns1\.locked\.example/, 'eppgwctl state locked.example '
+	    . 'answers from the new watch process: its session up, the name '
+	    . 'servers') or diag("exit $rc: $out$err");
+	# It was forked with the lock-list edits made since the start.
+	($rc, $out, $err) = ctl($gw, 'bob', 'state', 'open.example');
+	ok($rc == 0 && $out =~ /^locked\s+yes/m, 'eppgwctl state open.example: '
+	    . 'locked (through the admin API, before the crashes)')
+	    or diag("exit $rc: $out$err");
+	%now = %{all_procs($gw)};
+	is("@{$now{watch}}", "@new", 'one watch process');
+	for my $kind (qw(audit alerter vault)) {
+		is(scalar(@{$now{$kind}}), 1, "one $kind process");
+	}
 }
 
 # The restarted processes hold what they should, and nothing more.
@@ -797,6 +1065,8 @@ SKIP: {
 	$own->("$ud/demo.seeds", undef, File::Spec->catfile(repo_root(),
 	    'examples', 'demo.seeds'));
 	$own->("$ud/alert.secret", $ALERT_SECRET);
+	$own->("$ud/watch.pw", "$WATCH_PW\n");
+	my $logins = watch_logins();
 	my $wrap = "$dir/wrap";
 	mkdir($wrap, 0755) or die "$wrap: $!";
 	open(my $wf, '>', "$wrap/eppgw") or die "$wrap/eppgw: $!";
@@ -816,7 +1086,9 @@ SKIP: {
 		    state => "$ud/approvals.json" },
 		    audit => { dir => "$ud/audit", signing_key => "$ud/audit.key" },
 		    alerts => { url => "http://127.0.0.1:$rport/unpriv",
-		    secret => "$ud/alert.secret" });
+		    secret => "$ud/alert.secret" },
+		    watch => { clid => 'watcher', password_file => "$ud/watch.pw",
+		    state => "$ud/regstate.json" });
 	};
 	ok($ugw, 'a second gateway started as nobody') or diag($@);
 	skip('no unprivileged gateway', 1) unless $ugw;
@@ -826,18 +1098,32 @@ SKIP: {
 	    "its parent $ugw->{pid} runs as nobody");
 	is($owner->($ugw->{pid}), $NOBODY_UID, 'the parent is dumpable (the '
 	    . 'control): its /proc/PID/status is nobody\'s');
-	for my $kind (qw(vault audit alerter)) {
+	for my $kind (qw(vault audit alerter watch)) {
 		my ($pid) = @{$p->{$kind}};
-		ok($pid, "its $kind process: " . ($pid // 'none')) or next;
+		ok($pid && @{$p->{$kind}} == 1, "its $kind process: "
+		    . (join(' ', @{$p->{$kind}}) || 'none')) or next;
 		is((split ' ', status_field($pid, 'Uid') // '')[1], $NOBODY_UID,
 		    "$kind $pid runs as nobody");
 		is($owner->($pid), 0, "$kind $pid is not dumpable: its "
 		    . '/proc/PID/status is shown as root\'s');
 		is(status_field($pid, 'NoNewPrivs'), 1, "$kind $pid: NoNewPrivs 1");
 	}
-	my ($wpid) = @{$p->{worker}};
-	is(status_field($wpid // 0, 'Seccomp'), 2, 'its worker has its seccomp '
-	    . 'filter without root too');
+	is(status_field($p->{watch}[0] // 0, 'Seccomp'), 2, 'its watch process '
+	    . 'has its seccomp filter without root too');
+	ok(wait_for(15, sub { watch_logins() > $logins }), 'its watch session '
+	    . 'logged in as watcher (the watch process read its password file)');
+	# [gateway] workers unset: one per core (at most 16).
+	my ($cores) = (qx{getconf _NPROCESSORS_ONLN 2>/dev/null} // '')
+	    =~ /^(\d+)/;
+	$cores = 1 unless $cores;
+	$cores = 16 if $cores > 16;
+	is(scalar(@{$p->{worker}}), $cores, "one worker per core: $cores ("
+	    . join(' ', @{$p->{worker}}) . ')');
+	for my $wpid (@{$p->{worker}}) {
+		is(status_field($wpid, 'Seccomp'), 2, "its worker $wpid has its "
+		    . 'seccomp filter without root too');
+		is(status_field($wpid, 'NoNewPrivs'), 1, "worker $wpid: NoNewPrivs 1");
+	}
 	is(stop_gateway($ugw), 0, 'the nobody gateway stops cleanly');
 }
 

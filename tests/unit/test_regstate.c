@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "epp.h"
 #include "regstate.h"
 #include "strmap.h"
@@ -318,6 +320,120 @@ START_TEST(facts_of_replies)
 }
 END_TEST
 
+/*
+ * The watch process keeps every worker's copy equal to its store through
+ * the store's observer (watchd.c, statelink.c).  The property: whatever
+ * the store does (readings, pins, evictions, removals), a copy that
+ * follows the observer's calls ends equal to it.
+ */
+static void
+follow(void *arg, enum rs_kind k, const char *name)
+{
+	struct regstate **pair = arg;
+	const struct rs_obj *o = regstate_get(pair[0], k, name);
+	const char *f[16];
+	size_t n;
+
+	if (o == NULL) {
+		regstate_del(pair[1], k, name);
+		return;
+	}
+	n = rs_obj_nfacts(o);
+	ck_assert_uint_le(n, 16);
+	for (size_t i = 0; i < n; i++)
+		f[i] = rs_obj_fact(o, i);
+	ck_assert_int_eq(regstate_mirror(pair[1], k, name, f, n,
+	    rs_obj_refreshed(o), rs_obj_changed(o), rs_obj_pinned(o)), 0);
+}
+
+static void
+assert_same(struct regstate *a, struct regstate *b)
+{
+	size_t la, lb;
+	char *da = regstate_dump(a, &la), *db = regstate_dump(b, &lb);
+	json_t *ja = json_loadb(da, la, 0, NULL), *jb = json_loadb(db, lb, 0,
+	    NULL);
+	json_t *oa = json_object_get(ja, "objects");
+	json_t *ob = json_object_get(jb, "objects");
+
+	/* The same objects, whatever the order of the dump. */
+	ck_assert_uint_eq(regstate_count(a), regstate_count(b));
+	for (size_t i = 0; i < json_array_size(oa); i++) {
+		json_t *x = json_array_get(oa, i), *y = NULL;
+
+		for (size_t j = 0; j < json_array_size(ob) && y == NULL; j++)
+			if (json_equal(json_object_get(x, "name"),
+			    json_object_get(json_array_get(ob, j), "name")) &&
+			    json_equal(json_object_get(x, "kind"),
+			    json_object_get(json_array_get(ob, j), "kind")))
+				y = json_array_get(ob, j);
+		ck_assert_ptr_nonnull(y);
+		ck_assert(json_equal(x, y));
+	}
+	json_decref(ja);
+	json_decref(jb);
+	free(da);
+	free(db);
+}
+
+START_TEST(copy_follows_store)
+{
+	struct regstate *pair[2];
+	static const char *const names[] = { "a.example", "b.example",
+	    "c.example", "d.example", "e.example", "ns1.a.example" };
+	static const char *const facts[] = { "status=ok",
+	    "status=serverUpdateProhibited", "ns=ns1.a.example",
+	    "ns=ns2.b.example", "ds=1 13 2 AB", "addr=v4:192.0.2.1" };
+	unsigned seed = 12345;
+
+	pair[0] = regstate_new(4);	/* small: evictions happen */
+	pair[1] = regstate_new(0);	/* unbounded: evicts only when told */
+	regstate_set_observer(pair[0], follow, pair);
+	for (int step = 0; step < 5000; step++) {
+		enum rs_kind k;
+		const char *name, *f[3];
+		size_t n;
+
+		seed = seed * 1103515245u + 12345u;
+		k = (seed >> 8) & 1 ? RS_DOMAIN : RS_HOST;
+		name = names[(seed >> 12) % 6];
+		switch ((seed >> 20) % 5) {
+		case 0:
+		case 1:
+			n = (seed >> 24) % 4;
+			for (size_t i = 0; i < n; i++)
+				f[i] = facts[(seed >> (i * 3)) % 6];
+			(void)regstate_put(pair[0], k, name, f, n, step, NULL);
+			break;
+		case 2:
+			regstate_pin(pair[0], k, name, 1);
+			break;
+		case 3:
+			regstate_pin(pair[0], k, name, 0);
+			break;
+		default:
+			regstate_del(pair[0], k, name);
+			break;
+		}
+		assert_same(pair[0], pair[1]);
+		/* The copy's reverse index follows too. */
+		{
+			const char *u0[8], *u1[8];
+
+			ck_assert_uint_eq(regstate_domains_using_host(pair[0],
+			    "ns1.a.example", u0, 8),
+			    regstate_domains_using_host(pair[1],
+			    "ns1.a.example", u1, 8));
+		}
+	}
+	/* A copy replaced at once (a new channel). */
+	ck_assert_int_eq(regstate_clear(pair[1]), 0);
+	ck_assert_uint_eq(regstate_count(pair[1]), 0);
+	regstate_free(pair[0]);
+	regstate_free(pair[1]);
+}
+END_TEST
+
 static Suite *
 regstate_suite(void)
 {
@@ -331,6 +447,7 @@ regstate_suite(void)
 	tcase_add_test(tc, dump_and_load);
 	tcase_add_test(tc, last_changed);
 	tcase_add_test(tc, facts_of_replies);
+	tcase_add_test(tc, copy_follows_store);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,471 @@
+/*
+ * watchd.c: the watch process (proc.h): the one owner of registry truth.
+ *
+ * It holds the store of what the registry says (regstate.h) and runs the
+ * watch session that reads it (watch.h), with the watch login's password
+ * and the upstream TLS key.  Every worker judges against a copy of the
+ * store (statelink.h): this process sends each worker the whole store when
+ * their channel is made, then every object that changes, in order.  The
+ * workers ask it for objects the store does not hold, tell it of changes
+ * the registry executed and of info replies they relayed.  The vault asks
+ * it about the store for the admin API (stateq.h) and tells it of
+ * lock-list edits.
+ *
+ * One process, so that several workers never run several watch sessions
+ * (registries limit sessions per registrar) nor disagree about what the
+ * registry said.  It parses registry replies, not registrar input, but is
+ * sandboxed as a worker is all the same.  A reload replaces it: the new
+ * one reads the state file, then every watched object again.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <openssl/ssl.h>
+
+#include "alertlink.h"
+#include "auditlink.h"
+#include "config.h"
+#include "ipc.h"
+#include "log.h"
+#include "names.h"
+#include "proc.h"
+#include "sandbox.h"
+#include "stateq.h"
+#include "tls.h"
+#include "watch.h"
+
+#define MAX_WORKERS	64
+#define STATE_MSG_MAX	(256u << 20)
+#define FACTS_MAX	4096
+
+struct watchd;
+
+/* A worker's ask, waiting for the watch session. */
+struct pending {
+	struct pending	*next, *prev;
+	struct watchd	*d;
+	struct ipc	*ch;		/* NULL once that channel closed */
+	uint32_t	 id;
+};
+
+struct watchd {
+	struct event_base *base;
+	struct config	*cfg;
+	struct regstate	*rs;
+	struct watch	*watch;		/* NULL: no [upstream] clid */
+	SSL_CTX		*client_ctx;
+	struct auditlink *audit;	/* NULL: no audit log */
+	struct alertlink *alert;	/* NULL: no alerts */
+	struct ipc	*ctl;
+	struct ipc	*vault;
+	struct ipc	*workers[MAX_WORKERS];
+	struct pending	*pending;
+	uint64_t	 nputs;
+};
+
+static void
+send_stats(struct watchd *d, uint32_t id)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL)
+		return;
+	watch_metrics(d->watch, d->rs, b);
+	evbuffer_add_printf(b, "# HELP eppgw_state_updates_total Objects "
+	    "sent to the workers' copies of the store.\n"
+	    "# TYPE eppgw_state_updates_total counter\n"
+	    "eppgw_state_updates_total %llu\n", (unsigned long long)d->nputs);
+	(void)ipc_send(d->ctl, IPC_STATS, id, evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b), -1);
+	evbuffer_free(b);
+}
+
+/* One object as the store holds it now (statelink.c, on_put). */
+static json_t *
+object_json(const struct regstate *rs, enum rs_kind k, const char *name)
+{
+	const struct rs_obj *o = regstate_get(rs, k, name);
+	const char *kind = k == RS_DOMAIN ? "d" : "h";
+	json_t *f;
+
+	if (o == NULL)
+		return json_pack("{s:s, s:s, s:b}", "k", kind, "n", name,
+		    "gone", 1);
+	if ((f = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < rs_obj_nfacts(o); i++)
+		json_array_append_new(f, json_string(rs_obj_fact(o, i)));
+	return json_pack("{s:s, s:s, s:I, s:I, s:b, s:o}", "k", kind, "n",
+	    name, "r", (json_int_t)rs_obj_refreshed(o), "c",
+	    (json_int_t)rs_obj_changed(o), "p", rs_obj_pinned(o), "f", f);
+}
+
+/* The store changed (regstate_set_observer): every copy follows. */
+static void
+store_changed(void *arg, enum rs_kind k, const char *name)
+{
+	struct watchd *d = arg;
+	json_t *j = object_json(d->rs, k, name);
+
+	for (int i = 0; i < MAX_WORKERS; i++) {
+		if (!ipc_alive(d->workers[i]))
+			continue;
+		/* A copy that missed an object would be wrong: that worker
+		 * loses its channel, and asks fail closed until the parent
+		 * gives it a new one with the whole store. */
+		if (j == NULL || ipc_send_json(d->workers[i], IPC_STATE_PUT,
+		    0, json_incref(j), NULL, 0) != 0)
+			ipc_fail(d->workers[i], "cannot send an object");
+		d->nputs++;
+	}
+	json_decref(j);
+}
+
+/* The whole store, to a worker whose channel is new. */
+static int
+sync_worker(struct watchd *d, struct ipc *ch)
+{
+	size_t len = 0;
+	char *dump;
+	int r;
+
+	if ((dump = regstate_dump(d->rs, &len)) == NULL)
+		return -1;
+	r = ipc_send_json(ch, IPC_STATE_SYNC, 0, json_pack("{s:b}", "askable",
+	    d->watch != NULL), dump, len);
+	free(dump);
+	return r;
+}
+
+static void
+pending_unlink(struct watchd *d, struct pending *p)
+{
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		d->pending = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+}
+
+/* The watch session's answer to a worker's ask. */
+static void
+asked(void *arg, int ok)
+{
+	struct pending *p = arg;
+
+	if (p->ch != NULL)
+		(void)ipc_send_json(p->ch, IPC_STATE_ASKED, p->id, json_pack(
+		    "{s:b}", "ok", ok == 0), NULL, 0);
+	pending_unlink(p->d, p);
+	free(p);
+}
+
+static int
+kind_of(const json_t *j, enum rs_kind *k)
+{
+	const char *s = json_string_value(json_object_get(j, "k"));
+
+	if (s != NULL && strcmp(s, "d") == 0)
+		*k = RS_DOMAIN;
+	else if (s != NULL && strcmp(s, "h") == 0)
+		*k = RS_HOST;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+worker_ask(struct watchd *d, struct ipc *ch, uint32_t id, const json_t *j)
+{
+	const char *name = json_string_value(json_object_get(j, "name"));
+	struct pending *p;
+
+	if (name == NULL || strlen(name) > NAME_MAX_LEN)
+		return -1;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return ipc_send_json(ch, IPC_STATE_ASKED, id, json_pack("{s:b}",
+		    "ok", 0), NULL, 0);
+	p->d = d;
+	p->ch = ch;
+	p->id = id;
+	p->next = d->pending;
+	if (d->pending != NULL)
+		d->pending->prev = p;
+	d->pending = p;
+	if (d->watch == NULL)
+		asked(p, -1);
+	else
+		watch_ask(d->watch, name, asked, p);
+	return 0;
+}
+
+static int
+worker_seen(struct watchd *d, const json_t *j)
+{
+	const char *name = json_string_value(json_object_get(j, "n"));
+	const json_t *f = json_object_get(j, "f");
+	const char **facts;
+	enum rs_kind k;
+	size_t n;
+	int r = -1;
+
+	if (kind_of(j, &k) != 0 || name == NULL ||
+	    strlen(name) > NAME_MAX_LEN || !json_is_array(f) ||
+	    (n = json_array_size(f)) > FACTS_MAX ||
+	    (facts = calloc(n ? n : 1, sizeof(*facts))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((facts[i] = json_string_value(json_array_get(f, i))) ==
+		    NULL)
+			goto out;
+	watch_seen(d->watch, d->rs, k, name, facts, n, (int64_t)time(NULL));
+	r = 0;
+out:
+	free(facts);
+	return r;
+}
+
+static void
+worker_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct watchd *d = arg;
+	const char *name;
+	enum rs_kind k;
+	json_t *j;
+	int r = -1;
+
+	if ((j = ipc_msg_json(m, NULL, NULL)) == NULL) {
+		ipc_fail(ch, "malformed message from a worker");
+		return;
+	}
+	switch (m->type) {
+	case IPC_STATE_ASK:
+		r = worker_ask(d, ch, m->id, j);
+		break;
+	case IPC_STATE_CHANGED:
+		name = json_string_value(json_object_get(j, "n"));
+		if (kind_of(j, &k) == 0 && name != NULL &&
+		    strlen(name) <= NAME_MAX_LEN &&
+		    json_is_integer(json_object_get(j, "classes"))) {
+			watch_changed(d->watch, k, name, (unsigned)
+			    json_integer_value(json_object_get(j, "classes")));
+			r = 0;
+		}
+		break;
+	case IPC_STATE_SEEN:
+		r = worker_seen(d, j);
+		break;
+	default:
+		break;
+	}
+	json_decref(j);
+	if (r != 0)
+		ipc_fail(ch, "unexpected or malformed message from a worker");
+}
+
+static void
+worker_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct watchd *d = arg;
+
+	(void)why;
+	for (int i = 0; i < MAX_WORKERS; i++)
+		if (d->workers[i] == ch)
+			d->workers[i] = NULL;
+	/* Its asks still run; their answers go nowhere. */
+	for (struct pending *p = d->pending; p != NULL; p = p->next)
+		if (p->ch == ch)
+			p->ch = NULL;
+	ipc_free(ch);
+}
+
+/* The vault: the admin API's questions and lock-list edits. */
+static void
+vault_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct watchd *d = arg;
+	json_t *j;
+
+	if ((m->type != IPC_STATE_QUERY && m->type != IPC_LOCK) ||
+	    (j = ipc_msg_json(m, NULL, NULL)) == NULL) {
+		ipc_fail(ch, "unexpected or malformed message from the vault");
+		return;
+	}
+	if (m->type == IPC_STATE_QUERY)
+		(void)ipc_send_json(ch, IPC_STATE_ANSWER, m->id,
+		    stateq_answer(d->cfg->policy, d->rs, d->watch, j), NULL, 0);
+	else
+		(void)proc_apply_lock(d->cfg->policy, j);
+	json_decref(j);
+}
+
+static void
+vault_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct watchd *d = arg;
+
+	(void)why;
+	if (d->vault == ch)
+		d->vault = NULL;
+	ipc_free(ch);
+}
+
+static void
+add_worker(struct watchd *d, int fd)
+{
+	struct ipc *ch;
+	int i;
+
+	for (i = 0; i < MAX_WORKERS && d->workers[i] != NULL; i++)
+		;
+	if (i == MAX_WORKERS) {
+		log_err("watch: more than %d workers: channel refused",
+		    MAX_WORKERS);
+		close(fd);
+		return;
+	}
+	if ((ch = ipc_new(d->base, fd, "worker", STATE_MSG_MAX, worker_msg,
+	    worker_closed, d)) == NULL)
+		return;
+	if (sync_worker(d, ch) != 0) {
+		log_err("watch: cannot send the store to a worker");
+		ipc_free(ch);
+		return;
+	}
+	d->workers[i] = ch;
+}
+
+/* The parent keeps the state file: it is written off this loop. */
+static int
+save_state(void *arg, const char *json, size_t len)
+{
+	struct watchd *d = arg;
+
+	return ipc_send(d->ctl, IPC_STATE_SAVE, 0, json, len, -1);
+}
+
+static void
+ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+{
+	struct watchd *d = arg;
+	int k, alerts, r = 0;
+
+	switch (m->type) {
+	case IPC_PEER:
+		if ((k = proc_peer(m, &alerts)) < 0 || alerts) {
+			if (k >= 0)
+				close(m->fd);
+			ipc_fail(ch, "bad peer message");
+			return;
+		}
+		if (k == PROC_AUDIT && d->audit != NULL)
+			r = auditlink_attach(d->audit, m->fd);
+		else if (k == PROC_ALERTER && d->alert != NULL)
+			r = alertlink_attach(d->alert, m->fd);
+		else if (k == PROC_VAULT) {
+			ipc_free(d->vault);
+			d->vault = ipc_new(d->base, m->fd, "vault", 0, vault_msg,
+			    vault_closed, d);
+		} else if (k == PROC_WORKER)
+			add_worker(d, m->fd);
+		else
+			close(m->fd);
+		if (r != 0)
+			log_warn("watch: cannot use the channel to %s",
+			    proc_name(k));
+		return;
+	case IPC_STOP:
+		event_base_loopbreak(d->base);
+		return;
+	case IPC_STATS_REQ:
+		send_stats(d, m->id);
+		return;
+	case IPC_RELOAD:
+		return;	/* a reload starts a new watch process */
+	default:
+		ipc_fail(ch, "unexpected message from the parent");
+	}
+}
+
+static void
+ctl_closed(struct ipc *ch, const char *why, void *arg)
+{
+	struct watchd *d = arg;
+
+	(void)why;
+	d->ctl = NULL;
+	ipc_free(ch);
+	event_base_loopbreak(d->base);
+}
+
+int
+watch_proc(struct config *cfg, const char *conf_path, int ctl)
+{
+	struct watchd d;
+	char err[512];
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cfg;
+	/* The watch login's password is a secret: out of the workers'
+	 * reach even when they run as the same user. */
+	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
+		log_err("watch: %s", err);
+		goto out;
+	}
+	if ((d.base = event_base_new()) == NULL ||
+	    (d.rs = regstate_new(cfg->state_max)) == NULL)
+		goto out;
+	if ((cfg->audit_dir != NULL && (d.audit = auditlink_new(d.base)) ==
+	    NULL) || (cfg->alert_url != NULL && (d.alert =
+	    alertlink_new(d.base)) == NULL))
+		goto out;
+	if ((d.ctl = ipc_new(d.base, ctl, "parent", STATE_MSG_MAX, ctl_msg,
+	    ctl_closed, &d)) == NULL)
+		goto out;
+	if (cfg->watch_clid != NULL) {
+		if ((d.client_ctx = tls_client_ctx(cfg, err, sizeof(err))) ==
+		    NULL || (d.watch = watch_new(d.base, cfg, d.client_ctx,
+		    d.rs, err, sizeof(err))) == NULL) {
+			log_err("watch: %s", err);
+			goto out;
+		}
+		watch_set_audit(d.watch, d.audit);
+		watch_set_alerter(d.watch, d.alert);
+		watch_set_saver(d.watch, save_state, &d);
+	}
+	/* From here on every change reaches the workers' copies. */
+	regstate_set_observer(d.rs, store_changed, &d);
+	if (proc_sandbox(cfg, conf_path, "watch") != 0)
+		goto out;
+	if (proc_ready(ctl) != 0)
+		goto out;
+	event_base_dispatch(d.base);
+	rc = 0;
+out:
+	/* The watch hands its state over one last time. */
+	regstate_set_observer(d.rs, NULL, NULL);
+	watch_free(d.watch);
+	while (d.pending != NULL) {
+		struct pending *p = d.pending;
+
+		d.pending = p->next;
+		free(p);
+	}
+	for (int i = 0; i < MAX_WORKERS; i++)
+		ipc_free(d.workers[i]);
+	ipc_free(d.vault);
+	ipc_flush(d.ctl);
+	ipc_free(d.ctl);
+	auditlink_free(d.audit);
+	alertlink_free(d.alert);
+	SSL_CTX_free(d.client_ctx);
+	regstate_free(d.rs);
+	if (d.base)
+		event_base_free(d.base);
+	return rc;
+}
