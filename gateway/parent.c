@@ -102,6 +102,7 @@ struct parent {
 	 * principal (counts as pointer-sized integers, never 0). */
 	struct strmap	*per_addr, *per_principal;
 	unsigned	 nadmitted;
+	unsigned	 nworkers_started;	/* numbers the workers */
 };
 
 static int spawn(struct parent *P, enum proc_kind kind, unsigned slot);
@@ -442,11 +443,12 @@ child_closed(struct ipc *ch, const char *why, void *arg)
 	struct child *c = arg;
 
 	(void)why;
-	/* A child told to stop closes its channel on its way out; any
-	 * other close means it is dead or broken.  SIGCHLD does the rest. */
+	/* A child told to stop, or a retired worker, closes its channel on
+	 * its way out; any other close means it is dead or broken.  SIGCHLD
+	 * does the rest. */
 	ipc_free(ch);
 	c->ctl = NULL;
-	if (!c->stopped)
+	if (!c->stopped && !c->old)
 		(void)kill(c->pid, SIGKILL);
 }
 
@@ -562,6 +564,7 @@ spawn(struct parent *P, enum proc_kind kind, unsigned slot)
 			break;
 		default:
 			rc = worker_proc(P->cfg, P->conf_path, fds[1],
+			    P->nworkers_started + 1,
 			    P->listen_fds[slot], P->metrics_fd);
 			break;
 		}
@@ -569,6 +572,8 @@ spawn(struct parent *P, enum proc_kind kind, unsigned slot)
 	}
 	close(fds[1]);
 	c->pid = pid;
+	if (kind == PROC_WORKER)
+		P->nworkers_started++;
 	if (wait_ready(fds[0]) != 0) {
 		log_err("the %s process failed to start", proc_name(kind));
 		close(fds[0]);

@@ -445,3 +445,9 @@ proxy_admission_lost(struct proxy *p)
 		free(a);
 	}
 }
+
+void
+proxy_set_first_session(struct proxy *p, uint64_t after)
+{
+	p->next_id = after;
+}

@@ -339,7 +339,7 @@ ctl_closed(struct ipc *ch, const char *why, void *arg)
 
 int
 worker_proc(struct config *cfg, const char *conf_path, int ctl,
-    int listen_fd, int metrics_fd)
+    unsigned number, int listen_fd, int metrics_fd)
 {
 	struct worker w;
 	char err[512];
@@ -368,6 +368,7 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 	proxy_set_alerter(w.proxy, w.alert);
 	proxy_set_vault(w.proxy, w.vault);
 	proxy_set_admission(w.proxy, to_parent, &w);
+	proxy_set_first_session(w.proxy, (uint64_t)number * 1000000000u);
 	metrics_set_extra(w.metrics, worker_metrics, &w);
 	metrics_set_source(w.metrics, ask_figures, &w);
 	if (metrics_fd != -1) {

@@ -101,8 +101,11 @@ int alerter_proc(struct config *cfg, const char *conf_path, int ctl);
 int vault_proc(struct config *cfg, const char *conf_path, int ctl,
     int admin_fd);
 int watch_proc(struct config *cfg, const char *conf_path, int ctl);
+/* number: this worker's, unique in the daemon's life (from 1); its
+ * sessions are numbered from number * 10^9 + 1, so that no two sessions
+ * of the daemon share a number in the log. */
 int worker_proc(struct config *cfg, const char *conf_path, int ctl,
-    int listen_fd, int metrics_fd);
+    unsigned number, int listen_fd, int metrics_fd);
 
 /* The parent: run everything until stopped; the exit status. */
 int parent_run(struct config *cfg, const char *conf_path);

@@ -82,6 +82,8 @@ void proxy_set_metrics(struct proxy *p, struct metrics *m);
 /* The channel to the audit writer, or NULL when not configured. */
 struct auditlink *proxy_audit(const struct proxy *p);
 void proxy_set_audit(struct proxy *p, struct auditlink *a);
+/* Sessions are numbered from after + 1 (unique in the daemon's log). */
+void proxy_set_first_session(struct proxy *p, uint64_t after);
 /* A prefix unique to this run of the daemon, for svTRIDs. */
 const char *proxy_run_id(const struct proxy *p);
 /* Called by a session when it has released everything. */
