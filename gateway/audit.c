@@ -12,6 +12,9 @@
  * record (and recovery and checkpoint records), synced, then renamed into
  * place, so a segment never exists without its open record.  The latest
  * checkpoint is replaced atomically (temp, fsync, rename, fsync dir).
+ * When a segment is sealed, its leaf hashes (kept as the lines are
+ * written) go to seg-N.leaves beside it (audit_verify.h), a cache for
+ * eppgw-audit prove, written off the hot path by a thread of its own.
  */
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -36,6 +39,7 @@
 #include "audit.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "fileio.h"
 #include "log.h"
 #include "merkle.h"
 
@@ -108,6 +112,13 @@ struct audit {
 	struct buf		 out;
 	uint64_t		 sealed;	/* records covered, own cp included */
 	uint64_t		 file_size;	/* ...by the checkpoint file */
+	/* The leaf hashes of the current segment's lines, for its index;
+	 * seg_leaves_lost when memory ran out (then it gets none). */
+	merkle_hash		*seg_leaves;
+	uint64_t		 seg_nleaves, seg_capleaves, seg_first;
+	int			 seg_leaves_lost;
+	pthread_t		 ithr;		/* writes the last index */
+	int			 ithr_started;
 	struct timespec		 last_file_cp;	/* its last replacement */
 	struct timespec		 last_cp;
 	char			*pending_note;	/* to write to DIR/checkpoint */
@@ -194,6 +205,30 @@ stamp_record(struct audit *a, json_t *fields)
 }
 
 /*
+ * Keep a line's leaf hash for the segment's index.  The index is a cache:
+ * when memory runs out the segment simply gets none.
+ */
+static void
+keep_leaf(struct audit *a, const merkle_hash h)
+{
+	merkle_hash *nl;
+	uint64_t cap;
+
+	if (a->seg_leaves_lost)
+		return;
+	if (a->seg_nleaves == a->seg_capleaves) {
+		cap = a->seg_capleaves ? 2 * a->seg_capleaves : 4096;
+		if ((nl = realloc(a->seg_leaves, cap * sizeof(*nl))) == NULL) {
+			a->seg_leaves_lost = 1;
+			return;
+		}
+		a->seg_leaves = nl;
+		a->seg_capleaves = cap;
+	}
+	memcpy(a->seg_leaves[a->seg_nleaves++], h, MERKLE_HASH_LEN);
+}
+
+/*
  * Serialise one stamped record onto a->out: dump compact with sorted
  * keys, hash the bytes as written, advance the chain.
  */
@@ -221,6 +256,7 @@ emit_record(struct audit *a, json_t *fields, uint64_t *seqp,
 	a->out.p[a->out.len + n] = '\n';
 	a->out.len += n + 1;
 	merkle_range_append(&a->range, h);
+	keep_leaf(a, h);
 	merkle_hex(h, a->prev_hex);
 	if (seqp != NULL)
 		*seqp = a->next_seq;
@@ -438,6 +474,107 @@ seal(struct audit *a)
 	return r;
 }
 
+/* ---- Leaf indexes ---- */
+
+struct index_job {
+	char		*path;		/* DIR/seg-N.leaves */
+	merkle_hash	*leaves;
+	uint64_t	 first, count, seg_bytes;
+};
+
+/* Write one index: temp, fsync, rename, fsync dir (file_replace). */
+static void *
+index_main(void *arg)
+{
+	struct index_job *j = arg;
+	size_t len = AUDIT_LEAVES_HDR + (size_t)j->count * MERKLE_HASH_LEN;
+	uint8_t *buf;
+
+	if ((buf = malloc(len)) == NULL) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	audit_leaves_header(buf, j->first, j->count, j->seg_bytes);
+	memcpy(buf + AUDIT_LEAVES_HDR, j->leaves,
+	    (size_t)j->count * MERKLE_HASH_LEN);
+	if (file_replace(j->path, buf, len, 0440) == 0)
+		goto out;
+ fail:
+	log_warn("audit: cannot write the leaf index %s: %s; proofs hash "
+	    "that segment instead (the index is only a cache)", j->path,
+	    strerror(errno));
+ out:
+	free(buf);
+	free(j->leaves);
+	free(j->path);
+	free(j);
+	return NULL;
+}
+
+/* Wait for the index being written, if any. */
+static void
+index_join(struct audit *a)
+{
+	if (a->ithr_started) {
+		pthread_join(a->ithr, NULL);
+		a->ithr_started = 0;
+	}
+}
+
+/*
+ * The current segment is sealed (its close record and the seal over it
+ * are durable): write its index, in a thread of its own unless wait
+ * (shutdown), so no record waits for it.  Its leaves go with the job;
+ * the next segment collects its own.  Nothing here can fail the log.
+ */
+static void
+index_sealed(struct audit *a, int wait)
+{
+	char name[AUDIT_LEAVES_NAMELEN + 1];
+	struct index_job *j;
+	size_t plen;
+
+	index_join(a);
+	if (a->seg_leaves_lost || a->seg_nleaves == 0 ||
+	    a->seg_nleaves != a->next_seq - a->seg_first ||
+	    audit_leaves_name(a->segname, name) == -1)
+		return;
+	plen = strlen(a->dir) + 1 + strlen(name) + 1;
+	if ((j = calloc(1, sizeof(*j))) == NULL ||
+	    (j->path = malloc(plen)) == NULL) {
+		free(j);
+		log_warn("audit: no memory for the leaf index of %s",
+		    a->segname);
+		return;
+	}
+	snprintf(j->path, plen, "%s/%s", a->dir, name);
+	j->leaves = a->seg_leaves;
+	j->first = a->seg_first;
+	j->count = a->seg_nleaves;
+	j->seg_bytes = a->seg_bytes;
+	a->seg_leaves = NULL;
+	a->seg_nleaves = a->seg_capleaves = 0;
+	if (!wait && pthread_create(&a->ithr, NULL, index_main, j) == 0) {
+		a->ithr_started = 1;
+		return;
+	}
+	(void)index_main(j);
+}
+
+/* An index under a segment's name that does not describe it now: gone
+ * (a new segment of that name, a segment set aside or cut short). */
+static void
+drop_index(struct audit *a, const char *segname)
+{
+	char name[AUDIT_LEAVES_NAMELEN + 1];
+
+	if (audit_leaves_name(segname, name) == 0 &&
+	    unlinkat(a->dirfd, name, 0) == -1 && errno != ENOENT)
+		log_warn("audit: cannot remove the stale leaf index %s/%s: "
+		    "%s (prove will not trust it: its root would differ)",
+		    a->dir, name, strerror(errno));
+}
+
 /*
  * Start the segment whose first record is seq next_seq: open record
  * (naming the previous segment), the recovery record if any, and a
@@ -454,6 +591,12 @@ start_segment(struct audit *a, json_t *prev_segment, json_t *recovery)
 	snprintf(a->segname, sizeof(a->segname), "%s%020llu%s",
 	    AUDIT_SEG_PREFIX, (unsigned long long)a->next_seq,
 	    AUDIT_SEG_SUFFIX);
+	/* Its lines' leaves, for its index once it is sealed; an index
+	 * left under this name describes something else. */
+	a->seg_first = a->next_seq;
+	a->seg_nleaves = 0;
+	a->seg_leaves_lost = 0;
+	drop_index(a, a->segname);
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", a->segname);
 	(void)unlinkat(a->dirfd, tmp, 0);
 	if ((fd = openat(a->dirfd, tmp, O_WRONLY | O_APPEND | O_CREAT |
@@ -506,6 +649,7 @@ rotate(struct audit *a)
 	if (append_type(a, "close", json_pack("{s:s}", "reason",
 	    "rotate")) == -1 || flush_out(a) == -1 || seal(a) == -1)
 		return -1;
+	index_sealed(a, 0);
 	EVP_DigestFinal_ex(a->seg_sha, h, NULL);
 	merkle_hex(h, hex);
 	(void)fchmod(a->fd, 0440);
@@ -821,12 +965,16 @@ writer_main(void *arg)
 	}
 	pthread_mutex_unlock(&a->mu);
 
-	/* Clean shutdown: close, then a seal over every line. */
+	/* Clean shutdown: close, then a seal over every line, then the
+	 * last segment's index. */
 	wait_synced(a);
 	if (audit_failed(a) || append_type(a, "close", json_pack("{s:s}",
 	    "reason", "shutdown")) == -1 || flush_out(a) == -1 ||
 	    seal(a) == -1)
 		writer_fail(a, NULL);
+	else
+		index_sealed(a, 1);
+	index_join(a);
 	return NULL;
 }
 
@@ -945,6 +1093,12 @@ remove_temporaries(int dirfd)
 		n = strlen(de->d_name);
 		if (de->d_name[0] == '.' && n > 5 &&
 		    strcmp(de->d_name + n - 4, ".tmp") == 0)
+			(void)unlinkat(dirfd, de->d_name, 0);
+		/* A leaf index's temporary (file_replace names it so). */
+		else if (strncmp(de->d_name, AUDIT_SEG_PREFIX,
+		    strlen(AUDIT_SEG_PREFIX)) == 0 && n > 11 &&
+		    strcmp(de->d_name + n - 11, AUDIT_LEAVES_SUFFIX ".tmp") ==
+		    0)
 			(void)unlinkat(dirfd, de->d_name, 0);
 	}
 	closedir(d);
@@ -1111,7 +1265,9 @@ set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
 			goto fail;
 		}
 		close(tfd);
-		/* Only once the copy is durable is the segment cut. */
+		/* Only once the copy is durable is the segment cut, and
+		 * then no index may describe it as it was. */
+		drop_index(a, names[idx]);
 		if (ftruncate(fd, (off_t)r->auth_offset) == -1 ||
 		    fsync(fd) == -1)
 			goto fail;
@@ -1134,6 +1290,7 @@ set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
 		if (buf == NULL)
 			goto fail;
 		snprintf(dst, sizeof(dst), "%s.%s", names[i], stamp);
+		drop_index(a, names[i]);
 		if (renameat(a->dirfd, names[i], ufd, dst) == -1)
 			goto fail;
 		EVP_DigestUpdate(md, buf, len);
@@ -1288,6 +1445,7 @@ audit_free(struct audit *a)
 
 	if (a == NULL)
 		return;
+	index_join(a);
 	while ((e = a->qhead) != NULL) {
 		a->qhead = e->next;
 		json_decref(e->fields);
@@ -1313,6 +1471,7 @@ audit_free(struct audit *a)
 	free(a->snote);
 	free(a->pending_note);
 	free(a->out.p);
+	free(a->seg_leaves);
 	free(a->dir);
 	free(a);
 }

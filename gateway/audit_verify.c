@@ -388,6 +388,130 @@ audit_free_segments(char **names, size_t n)
 	free(names);
 }
 
+/* ---- Leaf indexes (a cache beside sealed segments) ---- */
+
+int
+audit_leaves_name(const char *segname, char out[AUDIT_LEAVES_NAMELEN + 1])
+{
+	size_t base = AUDIT_SEG_NAMELEN - strlen(AUDIT_SEG_SUFFIX);
+
+	if (seg_name_seq(segname, NULL) == -1)
+		return -1;
+	memcpy(out, segname, base);
+	memcpy(out + base, AUDIT_LEAVES_SUFFIX, sizeof(AUDIT_LEAVES_SUFFIX));
+	return 0;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+void
+audit_leaves_header(uint8_t out[AUDIT_LEAVES_HDR], uint64_t first,
+    uint64_t count, uint64_t seg_bytes)
+{
+	memcpy(out, AUDIT_LEAVES_MAGIC, AUDIT_LEAVES_MAGIC_LEN);
+	put_be64(out + AUDIT_LEAVES_MAGIC_LEN, first);
+	put_be64(out + AUDIT_LEAVES_MAGIC_LEN + 8, count);
+	put_be64(out + AUDIT_LEAVES_MAGIC_LEN + 16, seg_bytes);
+}
+
+static int
+read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = read(fd, p, len)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+audit_leaves_read(const char *dir, const char *segname, uint64_t first,
+    uint64_t seg_bytes, merkle_hash **leaves, uint64_t *count, char *why,
+    size_t whylen)
+{
+	char name[AUDIT_LEAVES_NAMELEN + 1], path[4096];
+	uint8_t hdr[AUDIT_LEAVES_HDR];
+	struct stat sb;
+	uint64_t n;
+	merkle_hash *l = NULL;
+	int fd, rc = -1;
+
+	*leaves = NULL;
+	*count = 0;
+	if (audit_leaves_name(segname, name) == -1) {
+		snprintf(why, whylen, "%s: not a segment name", segname);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT)
+			return 1;
+		snprintf(why, whylen, "%s: %s", name, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    read_full(fd, hdr, sizeof(hdr)) == -1 ||
+	    memcmp(hdr, AUDIT_LEAVES_MAGIC, AUDIT_LEAVES_MAGIC_LEN) != 0) {
+		snprintf(why, whylen, "%s: not a leaf index", name);
+		goto out;
+	}
+	n = get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN + 8);
+	if (get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN) != first ||
+	    get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN + 16) != seg_bytes) {
+		snprintf(why, whylen, "%s describes another segment: first "
+		    "seq %llu, %llu bytes", name, (unsigned long long)
+		    get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN), (unsigned long long)
+		    get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN + 16));
+		goto out;
+	}
+	/* A line is one byte at least: no more leaves than bytes. */
+	if (n == 0 || n > seg_bytes ||
+	    (uint64_t)sb.st_size != AUDIT_LEAVES_HDR + n * MERKLE_HASH_LEN) {
+		snprintf(why, whylen, "%s: %llu bytes, not the %llu leaves its "
+		    "header says", name, (unsigned long long)sb.st_size,
+		    (unsigned long long)n);
+		goto out;
+	}
+	if ((l = malloc((size_t)n * sizeof(*l))) == NULL) {
+		snprintf(why, whylen, "%s: out of memory", name);
+		goto out;
+	}
+	if (read_full(fd, l, (size_t)n * sizeof(*l)) == -1) {
+		snprintf(why, whylen, "%s: cannot read it", name);
+		goto out;
+	}
+	*leaves = l;
+	*count = n;
+	l = NULL;
+	rc = 0;
+ out:
+	free(l);
+	close(fd);
+	return rc;
+}
+
 /* ---- Checkpoints held outside the segments ---- */
 
 static char *
@@ -1053,10 +1177,11 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 	char path[4096], msg[sizeof(r->error)];
 	const char *base = NULL, *p, *end, *nl = NULL;
 	struct stat sb;
-	uint64_t seg_seq, before;
+	uint64_t seg_seq, before, icount = 0, imismatch = 0;
 	enum audit_verdict saved;
-	merkle_hash h;
-	int fd, rc = -1;
+	merkle_hash h, *ileaves = NULL;
+	char iwhy[200] = "";
+	int fd, rc = -1, ires = 1;
 
 	(void)seg_name_seq(name, &seg_seq);
 	snprintf(path, sizeof(path), "%s/%s", st->dir, name);
@@ -1083,6 +1208,10 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 		goto out;
 	}
 	(void)madvise((void *)base, (size_t)sb.st_size, MADV_SEQUENTIAL);
+	/* Its leaf index, if any, is compared line by line (a cache that
+	 * no signature covers: a mismatch is a warning). */
+	ires = audit_leaves_read(st->dir, name, seg_seq, (uint64_t)sb.st_size,
+	    &ileaves, &icount, iwhy, sizeof(iwhy));
 	st->seg = name;
 	st->lineno = 0;
 	st->seg_closed = 0;
@@ -1095,8 +1224,13 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 		st->cur_end = (uint64_t)(nl + 1 - base);
 		saved = r->verdict;
 		if (verify_line(st, p, (size_t)(nl - p), seg_seq,
-		    nl + 1 == end) == 0)
+		    nl + 1 == end) == 0) {
+			if (ires == 0 && imismatch == 0 && (st->lineno >
+			    icount || memcmp(ileaves[st->lineno - 1],
+			    r->last_leaf, MERKLE_HASH_LEN) != 0))
+				imismatch = st->lineno;
 			continue;
+		}
 		/*
 		 * A failing line starts a torn tail only if what follows
 		 * cannot be a record the writer completed: it holds a NUL
@@ -1117,6 +1251,18 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 	}
 	r->bytes += (uint64_t)sb.st_size;
 	r->segments++;
+	if (ires == 0 && imismatch != 0)
+		snprintf(iwhy, sizeof(iwhy), "its leaf %llu is not the hash "
+		    "of line %llu", (unsigned long long)(imismatch - 1),
+		    (unsigned long long)imismatch);
+	else if (ires == 0 && r->records - before != icount)
+		snprintf(iwhy, sizeof(iwhy), "%llu leaves for %llu records",
+		    (unsigned long long)icount,
+		    (unsigned long long)(r->records - before));
+	if (ires == -1 || (ires == 0 && (imismatch != 0 ||
+	    r->records - before != icount)))
+		warn(st, "%s: the leaf index does not match the segment (%s): "
+		    "ignored, a cache no signature covers", name, iwhy);
 	/* Describe this segment for the next one's open record. */
 	st->have_pseg = 1;
 	snprintf(st->pseg_name, sizeof(st->pseg_name), "%s", name);
@@ -1147,6 +1293,7 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 	}
 	rc = 0;
  out:
+	free(ileaves);
 	st->seg = NULL;
 	if (base != NULL)
 		munmap((void *)base, (size_t)sb.st_size);

@@ -130,6 +130,43 @@ int audit_list_segments(const char *dir, char ***names, size_t *n);
 void audit_free_segments(char **names, size_t n);
 
 /*
+ * The leaf index of a sealed segment, seg-<first seq>.leaves beside it
+ * (docs/audit-log.md, "Leaf index"): written by the writer when it seals
+ * a segment (rotation, shutdown), read by eppgw-audit prove so that a
+ * proof need not hash every line of every segment.  A cache, never
+ * evidence: no signature covers it, and a proof made with it is given
+ * only when the root of all leaves is a signed checkpoint's root.
+ *
+ * Layout: the 16-byte magic, then three unsigned 64-bit big-endian
+ * integers (the segment's first seq, its record count, its size in
+ * bytes), then count 32-byte RFC 6962 leaf hashes in seq order.
+ */
+#define AUDIT_LEAVES_SUFFIX	".leaves"
+#define AUDIT_LEAVES_MAGIC	"eppgw-leaves v1\n"	/* 16 bytes */
+#define AUDIT_LEAVES_MAGIC_LEN	16
+#define AUDIT_LEAVES_HDR	(AUDIT_LEAVES_MAGIC_LEN + 3 * 8)
+#define AUDIT_LEAVES_NAMELEN	(4 + 20 + 7)
+
+/* The index name of a segment name (seg-N.jsonl -> seg-N.leaves); -1 if
+ * segname is not a segment name. */
+int audit_leaves_name(const char *segname, char out[AUDIT_LEAVES_NAMELEN + 1]);
+
+/* The header of an index (AUDIT_LEAVES_HDR bytes into out). */
+void audit_leaves_header(uint8_t out[AUDIT_LEAVES_HDR], uint64_t first,
+    uint64_t count, uint64_t seg_bytes);
+
+/*
+ * Read the index of segment segname under dir, which must say it starts
+ * at first and describes a segment of seg_bytes bytes: 0 with its leaves
+ * (*leaves, malloc'd) and *count; 1 when there is no index; -1 when it
+ * cannot be used (why says, e.g. a size that is not the segment's).  The
+ * leaves themselves are not checked: that is the caller's root check.
+ */
+int audit_leaves_read(const char *dir, const char *segname, uint64_t first,
+    uint64_t seg_bytes, merkle_hash **leaves, uint64_t *count, char *why,
+    size_t whylen);
+
+/*
  * Top-level fields of one compact, key-sorted JSON line, located without
  * allocation.  -1 if the line is not such an object.
  */

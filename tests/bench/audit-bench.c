@@ -2,13 +2,24 @@
  * audit-bench: the audit writer with group commit at 64 concurrent
  * submitters (records/s, p50 added latency against a bare fdatasync p50
  * measured in the same run on the same file system), then eppgw-audit
- * verify throughput over the log it wrote.  Goals are printed as ratios.
+ * verify throughput over the log it wrote, then eppgw-audit prove for an
+ * early and a late record with the segments' leaf indexes (seg-N.leaves)
+ * and with them moved aside (every line hashed), as the median of 5 runs
+ * each on a warm page cache.  Goals are printed as ratios.
  *
- *   audit-bench [-d DIR] [-n RECORDS] [-c SUBMITTERS]
+ *   audit-bench [-d DIR] [-n RECORDS] [-c SUBMITTERS] [-s SEGMENT_MAX]
+ *               [-a EPPGW_AUDIT]
+ *
+ * -a: the eppgw-audit to time (default: the one beside audit-bench; the
+ * prove timing is skipped when there is none).
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +113,119 @@ submit(struct submitter *s)
 	}
 }
 
+/* Wall time of one `eppgw-audit prove --seq seq --vkey pub dir`, or -1
+ * if it did not exit 0. */
+static double
+time_prove(const char *bin, const char *pub, const char *dir, uint64_t seq)
+{
+	char sq[32];
+	double t = now_us();
+	pid_t pid;
+	int st, fd;
+
+	snprintf(sq, sizeof(sq), "%llu", (unsigned long long)seq);
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		if ((fd = open("/dev/null", O_WRONLY)) != -1) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl(bin, bin, "prove", "--seq", sq, "--vkey", pub, dir,
+		    (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) != 0)
+		return -1;
+	return (now_us() - t) / 1e6;
+}
+
+/* The median of 5 runs after a warm-up run. */
+static double
+prove_median(const char *bin, const char *pub, const char *dir, uint64_t seq)
+{
+	double v[5];
+
+	if (time_prove(bin, pub, dir, seq) < 0)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		if ((v[i] = time_prove(bin, pub, dir, seq)) < 0)
+			return -1;
+	return p50(v, 5);
+}
+
+/* Move the leaf indexes of dir to aside (back with back set). */
+static int
+move_indexes(const char *dir, const char *aside, int back)
+{
+	char from[4200], to[4200];
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+	int moved = 0;
+
+	if ((d = opendir(back ? aside : dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 8 || strcmp(de->d_name + n - 7, ".leaves") != 0)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", back ? aside : dir,
+		    de->d_name);
+		snprintf(to, sizeof(to), "%s/%s", back ? dir : aside,
+		    de->d_name);
+		if (rename(from, to) == 0)
+			moved++;
+	}
+	closedir(d);
+	return moved;
+}
+
+/*
+ * prove for an early and a late record, with the indexes and without
+ * (the way before them): the median times and their ratio.
+ */
+static void
+bench_prove(const char *bin, const char *base_dir, const char *dir,
+    EVP_PKEY *pk, uint64_t records, uint64_t segments)
+{
+	char pub[4200], aside[4200];
+	uint64_t seqs[2] = { 10, records > 20 ? records - 10 : 0 };
+	const char *what[2] = { "early", "late" };
+	double with[2], without[2];
+	int nidx;
+	FILE *f;
+
+	snprintf(pub, sizeof(pub), "%s/audit.pub", base_dir);
+	snprintf(aside, sizeof(aside), "%s/leaves-aside", base_dir);
+	if ((f = fopen(pub, "w")) == NULL)
+		return;
+	PEM_write_PUBKEY(f, pk);
+	fclose(f);
+	if (mkdir(aside, 0700) == -1 && errno != EEXIST)
+		return;
+	for (int i = 0; i < 2; i++)
+		with[i] = prove_median(bin, pub, dir, seqs[i]);
+	nidx = move_indexes(dir, aside, 0);
+	for (int i = 0; i < 2; i++)
+		without[i] = prove_median(bin, pub, dir, seqs[i]);
+	(void)move_indexes(dir, aside, 1);
+	(void)rmdir(aside);
+	for (int i = 0; i < 2; i++) {
+		if (with[i] < 0 || without[i] < 0) {
+			printf("prove --seq %llu: FAILED\n",
+			    (unsigned long long)seqs[i]);
+			continue;
+		}
+		printf("prove --seq %llu (%s; %llu segments, %d leaf indexes): "
+		    "%.3f s with the indexes, %.3f s hashing every line: "
+		    "%.1fx faster\n", (unsigned long long)seqs[i], what[i],
+		    (unsigned long long)segments, nidx, with[i], without[i],
+		    without[i] / with[i]);
+	}
+}
+
 static double
 bare_fdatasync_p50(const char *dir)
 {
@@ -130,7 +254,10 @@ int
 main(int argc, char *argv[])
 {
 	char tmpl[] = "/tmp/audit-bench.XXXXXX", *base_dir = NULL;
-	char dir[4096], key[4096], err[512];
+	char dir[4096], key[4096], err[512], bin[4096], *self;
+	const char *prover = NULL;
+	size_t segmax = 0;
+	uint64_t vrecords, vsegments;
 	struct submitter subs[MAX_SUBMITTERS];
 	struct audit_verify_opts vo;
 	struct audit_verify_result vr;
@@ -145,16 +272,24 @@ main(int argc, char *argv[])
 	long n = 200000;
 	int c = 64, ch;
 
-	while ((ch = getopt(argc, argv, "d:n:c:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:n:c:s:a:")) != -1) {
 		switch (ch) {
 		case 'd': base_dir = optarg; break;
 		case 'n': n = atol(optarg); break;
 		case 'c': c = atoi(optarg); break;
+		case 's': segmax = (size_t)atol(optarg); break;
+		case 'a': prover = optarg; break;
 		default:
 			fprintf(stderr, "usage: audit-bench [-d DIR] "
-			    "[-n RECORDS] [-c SUBMITTERS]\n");
+			    "[-n RECORDS] [-c SUBMITTERS] [-s SEGMENT_MAX] "
+			    "[-a EPPGW_AUDIT]\n");
 			return 2;
 		}
+	}
+	if (prover == NULL && (self = strdup(argv[0])) != NULL) {
+		snprintf(bin, sizeof(bin), "%s/eppgw-audit", dirname(self));
+		free(self);
+		prover = bin;
 	}
 	if (c < 1 || c > MAX_SUBMITTERS || n < c)
 		return 2;
@@ -182,6 +317,7 @@ main(int argc, char *argv[])
 	o.dir = dir;
 	o.signing_key = key;
 	o.origin = "eppgw/bench";
+	o.segment_max = segmax;
 	base = event_base_new();
 	if (audit_open(base, &o, &b.a, err, sizeof(err)) == -1) {
 		fprintf(stderr, "audit-bench: %s\n", err);
@@ -221,7 +357,13 @@ main(int argc, char *argv[])
 	printf("verify: %.1f MB, %llu records in %.3f s: %.0f MB/s (goal >= "
 	    "200: %.2fx), verdict %d\n", mb, (unsigned long long)vr.records,
 	    el, mb / el, mb / el / 200.0, vr.verdict);
+	vrecords = vr.records;
+	vsegments = vr.segments;
 	audit_verify_free(&vr);
+	if (prover != NULL && access(prover, X_OK) == 0)
+		bench_prove(prover, base_dir, dir, pk, vrecords, vsegments);
+	else
+		printf("prove: no %s, not timed\n", prover ? prover : "?");
 	EVP_PKEY_free(pk);
 	free(b.lat);
 	if (argc == 1 || strcmp(base_dir, tmpl) == 0) {

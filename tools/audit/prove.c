@@ -3,22 +3,40 @@
  * of one record in the tree of the latest checkpoint (C2SP tlog-proof).
  *
  * A proof rests on two things: the checkpoint's signature, and that the
- * first `size` lines of the log hash to its root.  Checking those takes
+ * first `size` leaves of the log hash to its root.  Checking those takes
  * the leaf hash of every line (SHA-256 over bytes), not the whole
  * verification, which also reads the layout of every line and checks the
  * signature of every checkpoint record: in a 100 MB log of 109,000
- * records, 34,000 Ed25519 verifications, seconds for one proof.  So the
- * lines are only hashed; the largest signed checkpoint (the checkpoint
- * file, the newest seal, the last checkpoint record) is opened, and when
- * its root is the root of those hashes the proof is made from them.  A
- * proof made so is exactly the one the whole verification would give.
+ * records, 34,000 Ed25519 verifications, seconds for one proof.
  *
- * Anything else goes the slow way, the whole verification, which says
- * what is wrong: a root that differs (a line altered, removed, added), a
+ * Nor does it take every line: the writer leaves beside each segment it
+ * seals the leaf hashes of its lines, seg-N.leaves (audit_verify.h).  So
+ * the fast way reads and hashes the record's own segment (its line, and
+ * every other line of it, so an alteration there fails as before) and
+ * the segments without an index that fits (the open one), and takes for
+ * every other sealed segment the 32 bytes a record of its index instead
+ * of the segment.  An index fits when its header names the segment as it
+ * is (first seq, size in bytes) and its count is what the log says the
+ * segment holds (up to the next segment's first seq, or for the last
+ * segment up to the size of a seal).  Nothing in an index is trusted:
+ * the largest signed checkpoint (the checkpoint file, the newest seal,
+ * the last checkpoint record read) is opened, and the root of all the
+ * leaves at its size must be its root.  A proof made so is exactly the
+ * one the whole verification would give.  It does not see a line altered
+ * in another sealed, indexed segment without changing its size (verify
+ * does): the proof is still right, since the leaves it rests on are
+ * those the checkpoint signs.
+ *
+ * When that fails, the indexes are left aside (a warning names any that
+ * does not match its segment) and every line is hashed, as before; when
+ * that fails too, the slow way, the whole verification, says what is
+ * wrong: a root that differs (a line altered, removed, added), a
  * checkpoint larger than the log, a bad signature, segments that do not
  * follow each other (a break, whose skipped seqs have filler leaves), a
  * torn line before the last segment's end.
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +55,12 @@
 #define CP_PREFIX	"{\"note\":"	/* keys are sorted: only a
 					   checkpoint record starts so */
 
+/* How the fast way treats the leaf indexes. */
+enum index_mode {
+	INDEX_USE,	/* take those that fit; hash the other segments */
+	INDEX_CHECK	/* hash every segment; report indexes that differ */
+};
+
 struct hashed {
 	merkle_hash	*leaves;
 	uint64_t	 n, cap;
@@ -44,6 +68,7 @@ struct hashed {
 	char		*line;		/* its line, no newline */
 	size_t		 linelen;
 	char		*cp;		/* the last checkpoint record */
+	unsigned	 indexed;	/* segments taken from their index */
 };
 
 static void
@@ -67,6 +92,24 @@ keep(char **dst, size_t *dlen, const char *s, size_t len)
 	*dst = c;
 	if (dlen != NULL)
 		*dlen = len;
+	return 0;
+}
+
+/* Room for more leaves. */
+static int
+reserve(struct hashed *h, uint64_t more)
+{
+	merkle_hash *nl;
+	uint64_t cap = h->cap ? h->cap : 65536;
+
+	if (h->n + more <= h->cap)
+		return 0;
+	while (cap < h->n + more)
+		cap *= 2;
+	if ((nl = realloc(h->leaves, cap * sizeof(*nl))) == NULL)
+		return -1;
+	h->leaves = nl;
+	h->cap = cap;
 	return 0;
 }
 
@@ -106,12 +149,8 @@ hash_segment(struct hashed *h, const char *path, int last)
 			break;
 		}
 		n--;
-		if (h->n == h->cap) {
-			h->cap = h->cap ? 2 * h->cap : 65536;
-			if ((h->leaves = realloc(h->leaves, h->cap *
-			    sizeof(*h->leaves))) == NULL)
-				goto out;
-		}
+		if (reserve(h, 1) == -1)
+			goto out;
 		merkle_leaf_hash(line, (size_t)n, h->leaves[h->n]);
 		if ((int64_t)h->n == h->want &&
 		    keep(&h->line, &h->linelen, line, (size_t)n) == -1)
@@ -126,6 +165,108 @@ hash_segment(struct hashed *h, const char *path, int last)
  out:
 	free(line);
 	fclose(fp);
+	return rc;
+}
+
+/* The size of a regular file, or -1. */
+static int64_t
+file_size(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return -1;
+	return (int64_t)sb.st_size;
+}
+
+/*
+ * The index of segment i fits when its header names the segment as it is
+ * (first seq, size) and its count is what the log says the segment holds:
+ * up to the next segment's first seq, or for the last segment up to the
+ * size of a seal (a segment is indexed only once sealed).  0 with its
+ * leaves appended to h, 1 when there is no index, -1 when there is one
+ * that does not fit (why says).
+ */
+static int
+take_index(struct hashed *h, const char *dir, char **names, size_t i,
+    size_t n, char *why, size_t whylen)
+{
+	char path[4096], iname[AUDIT_LEAVES_NAMELEN + 1];
+	merkle_hash *l = NULL;
+	uint64_t count, first = h->n;
+	int64_t size;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+	if ((size = file_size(path)) < 0)
+		return 1;
+	if ((rc = audit_leaves_read(dir, names[i], first, (uint64_t)size, &l,
+	    &count, why, whylen)) != 0)
+		return rc;
+	if (i + 1 < n) {
+		if (segment_first(names[i + 1]) != (int64_t)(first + count)) {
+			(void)audit_leaves_name(names[i], iname);
+			snprintf(why, whylen, "%s: %llu leaves, the segment "
+			    "holds %lld records", iname,
+			    (unsigned long long)count,
+			    (long long)(segment_first(names[i + 1]) -
+			    (int64_t)first));
+			rc = -1;
+		}
+	} else {
+		snprintf(path, sizeof(path), "%s/%s/%llu.cp", dir,
+		    AUDIT_CHECKPOINT_DIR, (unsigned long long)(first + count));
+		if (file_size(path) < 0) {
+			(void)audit_leaves_name(names[i], iname);
+			snprintf(why, whylen, "%s: no seal covers its %llu "
+			    "leaves", iname, (unsigned long long)count);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && reserve(h, count) == -1) {
+		snprintf(why, whylen, "%s: out of memory", names[i]);
+		rc = -1;
+	}
+	if (rc == 0) {
+		memcpy(h->leaves + h->n, l, (size_t)count * sizeof(*l));
+		h->n += count;
+		h->indexed++;
+	}
+	free(l);
+	return rc;
+}
+
+/*
+ * After hashing a segment (its leaves are h->leaves[first, h->n)),
+ * whether an index beside it differs from them: 1 if so, 0 if it
+ * matches or is missing.  One that does not even fit is 0 too, reported
+ * here when report is set (else it was when it was refused).
+ */
+static int
+index_differs(const struct hashed *h, const char *dir, const char *name,
+    uint64_t first, int report)
+{
+	char path[4096], why[256];
+	merkle_hash *l = NULL;
+	uint64_t count;
+	int64_t size;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((size = file_size(path)) < 0)
+		return 0;
+	switch (audit_leaves_read(dir, name, first, (uint64_t)size, &l,
+	    &count, why, sizeof(why))) {
+	case 1:
+		return 0;
+	case -1:
+		if (report)
+			audit_warn("%s/%s: ignored", dir, why);
+		return 0;
+	}
+	rc = count != h->n - first || memcmp(l, h->leaves + first,
+	    (size_t)count * sizeof(*l)) != 0;
+	free(l);
 	return rc;
 }
 
@@ -247,44 +388,85 @@ latest(const char *dir, const struct note_verifier *v, const struct hashed *h,
 
 /*
  * The fast way: 0 and the proof written, 1 when seq is not covered yet
- * (the message given), -1 when the slow way must decide.
+ * (the message given), -1 when the next way must decide.  *indexed: how
+ * many segments came from their index (INDEX_USE).  An index that differs
+ * from the segment it was compared with (all in INDEX_CHECK, the
+ * record's own in INDEX_USE) is named in a warning once the proof is
+ * made: then the segment is right and the index wrong.
  */
 static int
-prove_fast(const char *dir, const struct note_verifier *v, int64_t seq)
+prove_fast(const char *dir, const struct note_verifier *v, int64_t seq,
+    enum index_mode mode, unsigned *indexed)
 {
 	struct hashed h;
 	struct checkpoint cp;
-	merkle_hash proof[MERKLE_MAX_PROOF], root;
-	char **names = NULL, path[4096], *note = NULL, *doc;
+	merkle_hash proof[MERKLE_MAX_PROOF], root, leaf;
+	char **names = NULL, path[4096], why[256], *note = NULL, *doc;
+	char iname[AUDIT_LEAVES_NAMELEN + 1];
 	size_t n = 0, plen;
-	int rc = -1;
+	unsigned char *differs = NULL;
+	int64_t next;
+	uint64_t first;
+	int rc = -1, own;
 
 	memset(&h, 0, sizeof(h));
 	h.want = seq;
-	if (audit_list_segments(dir, &names, &n) == -1 || n == 0)
+	if (audit_list_segments(dir, &names, &n) == -1 || n == 0 ||
+	    (differs = calloc(n, 1)) == NULL)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		/* Segments follow each other, or a break sits between. */
 		if (segment_first(names[i]) != (int64_t)h.n)
 			goto out;
+		first = h.n;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		next = i + 1 < n ? segment_first(names[i + 1]) : INT64_MAX;
+		own = seq >= (int64_t)first && seq < next;
+		/* The record's own segment is always read and hashed: its
+		 * line, and every other line of it, as before. */
+		if (mode == INDEX_USE && !own) {
+			switch (take_index(&h, dir, names, i, n, why,
+			    sizeof(why))) {
+			case 0:
+				continue;
+			case -1:
+				audit_warn("%s/%s: ignored, %s hashed instead",
+				    dir, why, names[i]);
+				break;
+			}
+		}
 		if (hash_segment(&h, path, i == n - 1) == -1)
 			goto out;
+		if (mode == INDEX_CHECK || own)
+			differs[i] = (unsigned char)index_differs(&h, dir,
+			    names[i], first, mode == INDEX_USE);
 	}
 	if (latest(dir, v, &h, &note, &cp) == -1)
 		goto out;
-	merkle_root(h.leaves, cp.size, root);
-	if (memcmp(root, cp.root, MERKLE_HASH_LEN) != 0)
-		goto out;
 	if ((uint64_t)seq >= cp.size) {
+		/* Nothing to prove yet, if the leaves are what it signs. */
+		merkle_root(h.leaves, cp.size, root);
+		if (memcmp(root, cp.root, MERKLE_HASH_LEN) != 0)
+			goto out;
 		fprintf(stderr, "eppgw-audit: seq %lld is not covered by the "
 		    "latest checkpoint (size %llu) yet\n", (long long)seq,
 		    (unsigned long long)cp.size);
 		rc = 1;
 		goto out;
 	}
+	/*
+	 * The proof holds the roots of the subtrees beside the record's
+	 * path: folded with the record's leaf they give the root of all the
+	 * leaves at the checkpoint's size.  So the root check is the check
+	 * of the proof itself, log n hashes on top of the n the proof took
+	 * (not another n for merkle_root).
+	 */
 	if (h.line == NULL || merkle_inclusion_proof(h.leaves, cp.size,
 	    (uint64_t)seq, proof, &plen) == -1)
+		goto out;
+	merkle_leaf_hash(h.line, h.linelen, leaf);
+	if (merkle_inclusion_root((uint64_t)seq, cp.size, leaf, proof, plen,
+	    root) == -1 || memcmp(root, cp.root, MERKLE_HASH_LEN) != 0)
 		goto out;
 	if ((doc = tlog_proof_format(h.line, h.linelen, (uint64_t)seq, proof,
 	    plen, note)) == NULL)
@@ -293,6 +475,15 @@ prove_fast(const char *dir, const struct note_verifier *v, int64_t seq)
 	free(doc);
 	rc = 0;
  out:
+	if (indexed != NULL)
+		*indexed = h.indexed;
+	/* The log gave the proof: the indexes that differ were wrong. */
+	for (size_t i = 0; rc >= 0 && differs != NULL && i < n; i++)
+		if (differs[i] && audit_leaves_name(names[i], iname) == 0)
+			audit_warn("%s/%s does not match %s: ignored (the "
+			    "leaf index is a cache no signature covers)", dir,
+			    iname, names[i]);
+	free(differs);
 	audit_free_segments(names, n);
 	hashed_free(&h);
 	free(note);
@@ -362,6 +553,7 @@ audit_cmd_prove(int argc, char *argv[])
 	};
 	struct note_verifier v, *vp = NULL;
 	long long seq = -1;
+	unsigned indexed;
 	char *end;
 	int ch, rc;
 
@@ -383,7 +575,19 @@ audit_cmd_prove(int argc, char *argv[])
 	}
 	if (argc - optind != 1 || seq < 0)
 		audit_usage();
-	if ((rc = prove_fast(argv[optind], vp, seq)) >= 0)
+	/* With the leaf indexes; without them, every line hashed; then
+	 * the whole verification. */
+	if ((rc = prove_fast(argv[optind], vp, seq, INDEX_USE,
+	    &indexed)) >= 0)
 		return rc;
+	if (indexed > 0) {
+		if ((rc = prove_fast(argv[optind], vp, seq, INDEX_CHECK,
+		    NULL)) >= 0) {
+			audit_warn("the leaf indexes (seg-*%s) in %s do not "
+			    "match the log: proved from every line instead",
+			    AUDIT_LEAVES_SUFFIX, argv[optind]);
+			return rc;
+		}
+	}
 	return prove_verified(argv[optind], vp, seq);
 }
