@@ -132,6 +132,20 @@ proc_peer(const struct ipc_msg *m, int *alerts)
 }
 
 int
+proc_peer_plain(struct ipc *ch, const struct ipc_msg *m)
+{
+	int k, alerts;
+
+	if ((k = proc_peer(m, &alerts)) < 0 || alerts) {
+		if (k >= 0)
+			close(m->fd);
+		ipc_fail(ch, "bad peer message");
+		return -1;
+	}
+	return k;
+}
+
+int
 proc_apply_lock(struct policy *pol, const json_t *msg)
 {
 	const char *op = json_string_value(json_object_get(msg, "op"));

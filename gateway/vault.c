@@ -281,16 +281,12 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct vault *v = arg;
 	struct evbuffer *b;
-	int i, k, alerts;
+	int i, k;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if ((k = proc_peer(m, &alerts)) < 0 || alerts) {
-			if (k >= 0)
-				close(m->fd);
-			ipc_fail(ch, "bad peer message");
+		if ((k = proc_peer_plain(ch, m)) < 0)
 			return;
-		}
 		if (k == PROC_AUDIT)
 			(void)auditlink_attach(v->audit, m->fd);
 		else if (k == PROC_ALERTER)

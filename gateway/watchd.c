@@ -352,16 +352,12 @@ static void
 ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct watchd *d = arg;
-	int k, alerts, r = 0;
+	int k, r = 0;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if ((k = proc_peer(m, &alerts)) < 0 || alerts) {
-			if (k >= 0)
-				close(m->fd);
-			ipc_fail(ch, "bad peer message");
+		if ((k = proc_peer_plain(ch, m)) < 0)
 			return;
-		}
 		if (k == PROC_AUDIT && d->audit != NULL)
 			r = auditlink_attach(d->audit, m->fd);
 		else if (k == PROC_ALERTER && d->alert != NULL)

@@ -267,16 +267,12 @@ ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 {
 	struct worker *w = arg;
 	struct timeval tv = { DRAIN_TIMEOUT_SEC, 0 };
-	int r = -1, k, alerts;
+	int r = -1, k;
 
 	switch (m->type) {
 	case IPC_PEER:
-		if ((k = proc_peer(m, &alerts)) < 0 || alerts) {
-			if (k >= 0)
-				close(m->fd);
-			ipc_fail(ch, "bad peer message");
+		if ((k = proc_peer_plain(ch, m)) < 0)
 			return;
-		}
 		if (k == PROC_AUDIT && w->audit != NULL)
 			r = auditlink_attach(w->audit, m->fd);
 		else if (k == PROC_ALERTER && w->alert != NULL)

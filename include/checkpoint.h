@@ -199,6 +199,9 @@ int tlog_proof_parse(const char *text, size_t len, struct tlog_proof *p,
 void tlog_proof_free(struct tlog_proof *p);
 
 /* Strict standard base64 (canonical padding).  Decode returns -1 if not. */
+/* A decimal without sign, leading zeros (but "0") or overflow, as
+ * checkpoints and proofs write sizes and indexes: 0, or -1. */
+int checkpoint_parse_u64(const char *s, size_t len, uint64_t *out);
 size_t checkpoint_b64_encode(const void *in, size_t len, char *out);	/* out >= 4*ceil(len/3)+1 */
 int checkpoint_b64_decode(const char *in, size_t len, uint8_t *out, size_t outmax,
     size_t *outlen);

@@ -60,6 +60,10 @@ void proc_child_setup(enum proc_kind k, const int *keep, size_t nkeep);
  */
 struct ipc_msg;
 int proc_peer(const struct ipc_msg *m, int *alerts);
+/* The same, for a process that takes no "alerts" channel: the kind, or -1
+ * after closing the descriptor and failing ch (the control channel). */
+struct ipc;
+int proc_peer_plain(struct ipc *ch, const struct ipc_msg *m);
 
 /*
  * An IPC_LOCK message's lock-list edit ({"op": "add" | "remove", "name"}),

@@ -464,9 +464,8 @@ checkpoint_sign(EVP_PKEY *key, const char *name, const struct checkpoint *cp)
 	return note;
 }
 
-/* Decimal without sign, leading zeros (except "0") or overflow. */
-static int
-parse_u64(const char *s, size_t len, uint64_t *out)
+int
+checkpoint_parse_u64(const char *s, size_t len, uint64_t *out)
 {
 	uint64_t v = 0;
 
@@ -501,7 +500,7 @@ parse_body(const char *text, size_t len, struct checkpoint *out, char *err,
 	p = nl + 1;
 	/* size */
 	if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
-	    parse_u64(p, (size_t)(nl - p), &out->size) == -1) {
+	    checkpoint_parse_u64(p, (size_t)(nl - p), &out->size) == -1) {
 		seterr(err, errlen, "checkpoint: bad tree size line");
 		return CHECKPOINT_MALFORMED;
 	}
@@ -992,7 +991,7 @@ tlog_proof_parse(const char *text, size_t len, struct tlog_proof *p,
 			goto trunc;
 	}
 	if (nl - s < 7 || memcmp(s, "index ", 6) != 0 ||
-	    parse_u64(s + 6, (size_t)(nl - s - 6), &p->index) == -1) {
+	    checkpoint_parse_u64(s + 6, (size_t)(nl - s - 6), &p->index) == -1) {
 		seterr(err, errlen, "proof: bad index line");
 		goto bad;
 	}

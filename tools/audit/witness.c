@@ -238,24 +238,6 @@ struct wproof {
 	size_t		 notelen;
 };
 
-/* Decimal, no sign or leading zeros. */
-static int
-parse_size(const char *s, size_t len, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9' ||
-		    v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /*
  * "old N\n", one base64 hash a line, a blank line, the new checkpoint
  * (C2SP tlog-witness add-checkpoint).  -1 with the reason if malformed.
@@ -270,7 +252,7 @@ wproof_parse(const char *text, size_t len, struct wproof *p,
 	memset(p, 0, sizeof(*p));
 	*why = "no \"old SIZE\" line";
 	if ((nl = memchr(s, '\n', len)) == NULL || nl - s < 5 ||
-	    memcmp(s, "old ", 4) != 0 || parse_size(s + 4,
+	    memcmp(s, "old ", 4) != 0 || checkpoint_parse_u64(s + 4,
 	    (size_t)(nl - s - 4), &p->old) == -1)
 		return -1;
 	for (s = nl + 1;; s = nl + 1) {
