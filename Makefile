@@ -227,6 +227,7 @@ bench: deps
 	$(Q)tests/bench/run.sh $(BUILD)
 	$(Q)tests/bench/audit-on-off.sh $(BUILD)
 	$(Q)tests/bench/workers.sh $(BUILD)
+	$(Q)tests/bench/haproxy.sh $(BUILD)
 	$(Q)$(BUILD)/audit-bench
 	$(Q)$(BUILD)/approval-bench -d $(BUILD)
 

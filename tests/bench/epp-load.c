@@ -12,8 +12,22 @@
  *
  * Output: one machine-readable line on stdout, human text on stderr.
  *
+ * With several --cmd files each session sends them in turn (session i starts
+ * at file i mod the count), so that at any moment the mix is even.
+ *
  * With --idle N the tool only opens and logs in N sessions, prints a "ready"
  * line, and holds them open so that the caller can read the target's memory.
+ *
+ * With --churn each of the -n sessions loops over a whole connection:
+ * connect, TLS handshake (full: no resumption), greeting, login, logout,
+ * the server's 1500 reply, close; the figures are then per connection
+ * (conns_per_s, the latency of a whole cycle, CPU and context switches per
+ * connection).
+ *
+ * For every --pid the tool reads, at the boundaries of the measured phase,
+ * utime + stime (/proc/PID/stat) and the context switches (voluntary +
+ * nonvoluntary, /proc/PID/task/TID/status summed over the threads) of the
+ * process and of its children, and reports them per command (connection).
  */
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -44,6 +58,7 @@
 
 #define READ_CHUNK	16384
 #define MAX_PIDS	4
+#define MAX_CMDS	8
 #define MAX_EVENTS	256
 #define SETUP_TIMEOUT_S	60
 #define TRID_PLACEHOLDER "@@CLTRID@@"
@@ -60,6 +75,7 @@ enum state {
 	ST_LOGIN,	/* <login> sent or being sent, waiting for the reply */
 	ST_READY,	/* logged in, waiting for the clock to start */
 	ST_CMD,		/* command loop */
+	ST_LOGOUT,	/* --churn: <logout> sent, waiting for its 1500 */
 	ST_CLOSED,
 	ST_FAILED
 };
@@ -78,7 +94,7 @@ struct session {
 	struct frame_decoder *dec;
 	uint8_t		*out;		/* the frame being sent */
 	size_t		 out_len, out_off, out_cap;
-	uint64_t	 t_sent;	/* ns, CLOCK_MONOTONIC */
+	uint64_t	 t_sent;	/* ns, CLOCK_MONOTONIC; --churn: connect() */
 	char		 trid[TRID_LEN + 1];
 };
 
@@ -86,15 +102,18 @@ struct pid_watch {
 	char		 name[32];
 	pid_t		 pid;
 	uint64_t	 ticks0, ticks1;
+	uint64_t	 csw0, csw1;	/* voluntary + nonvoluntary, all tasks */
 	int		 ok;
 };
 
 struct options {
-	const char	*connect, *cert, *key, *ca, *cmd_file;
+	const char	*connect, *cert, *key, *ca;
+	const char	*cmd_files[MAX_CMDS];
+	unsigned	 ncmds;
 	const char	*servername, *login, *label;
 	unsigned	 sessions, idle, ramp;
 	double		 seconds, warmup, hold;
-	int		 quiet;
+	int		 quiet, churn;
 	struct pid_watch pids[MAX_PIDS];
 	unsigned	 npids;
 };
@@ -112,11 +131,13 @@ struct load {
 	int		 ep;
 	struct session	*s;
 	unsigned	 n;
-	/* The command template, split around the clTRID placeholder. */
-	char		*cmd;
-	size_t		 cmd_pre, cmd_post_off, cmd_post_len;
-	uint8_t		*login_frame;
-	size_t		 login_len;
+	/* The command templates, split around the clTRID placeholder. */
+	struct cmd_tmpl {
+		char	*xml;
+		size_t	 pre, post_off, post_len;
+	}		 cmds_t[MAX_CMDS];
+	uint8_t		*login_frame, *logout_frame;
+	size_t		 login_len, logout_len;
 	enum phase	 phase;
 	unsigned	 next_start, in_setup, logged_in, failed, fail_logged;
 	uint64_t	 t_start, t_phase_end, t_ready;
@@ -286,12 +307,50 @@ one_ticks(pid_t pid, uint64_t *ticks, long *ppid)
 }
 
 /*
- * utime + stime of a process and of its children, in clock ticks: eppgw
- * is a parent with its workers, vault, audit writer and alerter (proc.h),
- * and its cost per command is theirs together.
+ * Context switches (voluntary + nonvoluntary) of every thread of a
+ * process: /proc/PID/status counts only the thread it names, so sum
+ * /proc/PID/task/TID/status.  A thread that exited between two readings
+ * takes its count with it; the relays measured here keep their threads.
+ */
+static uint64_t
+one_csw(pid_t pid)
+{
+	char path[96], line[128];
+	struct dirent *de;
+	unsigned long long v;
+	uint64_t sum = 0;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task/%.20s/status",
+		    (long)pid, de->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (sscanf(line, "voluntary_ctxt_switches: %llu",
+			    &v) == 1 ||
+			    sscanf(line, "nonvoluntary_ctxt_switches: %llu",
+			    &v) == 1)
+				sum += v;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+/*
+ * utime + stime (clock ticks) and context switches of a process and of its
+ * children: eppgw is a parent with its workers, vault, audit writer and
+ * alerter (proc.h), and its cost per command is theirs together.
  */
 static int
-proc_ticks(pid_t pid, uint64_t *ticks)
+proc_ticks(pid_t pid, uint64_t *ticks, uint64_t *csw)
 {
 	struct dirent *de;
 	uint64_t t;
@@ -300,6 +359,7 @@ proc_ticks(pid_t pid, uint64_t *ticks)
 
 	if (one_ticks(pid, ticks, &ppid) != 0)
 		return -1;
+	*csw = one_csw(pid);
 	if ((d = opendir("/proc")) == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
@@ -308,8 +368,10 @@ proc_ticks(pid_t pid, uint64_t *ticks)
 
 		if (*end != '\0' || c <= 0 || c == (long)pid)
 			continue;
-		if (one_ticks((pid_t)c, &t, &ppid) == 0 && ppid == (long)pid)
+		if (one_ticks((pid_t)c, &t, &ppid) == 0 && ppid == (long)pid) {
 			*ticks += t;
+			*csw += one_csw((pid_t)c);
+		}
 	}
 	closedir(d);
 	return 0;
@@ -374,7 +436,7 @@ session_close(struct load *L, struct session *s, enum state final)
 	}
 	if (was_setup)
 		L->in_setup--;
-	if (s->st == ST_READY || s->st == ST_CMD)
+	if (s->st == ST_READY || s->st == ST_CMD || s->st == ST_LOGOUT)
 		L->logged_in--;
 	s->registered = 0;
 	s->st = final;
@@ -432,11 +494,27 @@ queue_login(struct load *L, struct session *s)
 	return 0;
 }
 
-/* Build the next command frame: header, template with a fresh clTRID. */
+static int
+queue_logout(struct load *L, struct session *s)
+{
+	if (out_reserve(s, L->logout_len) == -1)
+		return -1;
+	memcpy(s->out, L->logout_frame, L->logout_len);
+	s->out_len = L->logout_len;
+	s->out_off = 0;
+	return 0;
+}
+
+/*
+ * Build the next command frame: header, template with a fresh clTRID.
+ * Several templates take turns, each session starting at its own.
+ */
 static int
 queue_command(struct load *L, struct session *s)
 {
-	size_t payload = L->cmd_pre + TRID_LEN + L->cmd_post_len;
+	const struct cmd_tmpl *c =
+	    &L->cmds_t[(s->id + s->seq) % L->o.ncmds];
+	size_t payload = c->pre + TRID_LEN + c->post_len;
 	uint8_t *p;
 
 	if (out_reserve(s, FRAME_HEADER_LEN + payload) == -1)
@@ -445,11 +523,11 @@ queue_command(struct load *L, struct session *s)
 	p = s->out;
 	(void)frame_header_write(p, payload);
 	p += FRAME_HEADER_LEN;
-	memcpy(p, L->cmd, L->cmd_pre);
-	p += L->cmd_pre;
+	memcpy(p, c->xml, c->pre);
+	p += c->pre;
 	memcpy(p, s->trid, TRID_LEN);
 	p += TRID_LEN;
-	memcpy(p, L->cmd + L->cmd_post_off, L->cmd_post_len);
+	memcpy(p, c->xml + c->post_off, c->post_len);
 	s->out_len = FRAME_HEADER_LEN + payload;
 	s->out_off = 0;
 	s->t_sent = now_ns();
@@ -514,7 +592,27 @@ on_frame(struct load *L, struct session *s, const uint8_t *xml, size_t len)
 		s->st = ST_READY;
 		L->in_setup--;
 		L->logged_in++;
+		if (L->o.churn) {
+			if (queue_logout(L, s) == -1) {
+				session_fail(L, s, "out of memory");
+				return -1;
+			}
+			s->st = ST_LOGOUT;
+		}
 		return 0;
+	case ST_LOGOUT:
+		/* One whole connection done; ramp_up starts the next one. */
+		if ((code = result_code(xml, len)) != 1500) {
+			session_fail(L, s, "logout: result code %d", code);
+			return -1;
+		}
+		if (L->phase == PH_MEASURE) {
+			L->cmds++;
+			if (lat_add(&L->lat, now_ns() - s->t_sent) == -1)
+				L->errors++;
+		}
+		session_close(L, s, ST_CLOSED);
+		return -1;
 	case ST_CMD:
 		on_response(L, s, xml, len);
 		return s->st == ST_CMD ? 0 : -1;
@@ -616,6 +714,8 @@ session_drive(struct load *L, struct session *s, uint32_t ev)
 	uint8_t buf[READ_CHUNK];
 	int r;
 
+	if (s->st == ST_NEW || s->st == ST_CLOSED || s->st == ST_FAILED)
+		return;
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		s->readable = 1;
 	if (s->st == ST_CONNECTING) {
@@ -662,6 +762,7 @@ session_connect(struct load *L, struct session *s)
 
 	s->st = ST_CONNECTING;
 	L->in_setup++;
+	s->t_sent = now_ns();
 	s->fd = socket(L->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (s->fd == -1) {
@@ -678,10 +779,42 @@ session_connect(struct load *L, struct session *s)
 	session_interest(L, s, EPOLLOUT);
 }
 
+/*
+ * A --churn session starts its next connection afresh: new decoder (the
+ * old one may hold the rest of the last frame), empty output.
+ */
+static void
+session_restart(struct load *L, struct session *s)
+{
+	frame_decoder_free(s->dec);
+	if ((s->dec = frame_decoder_new(FRAME_DEFAULT_MAX)) == NULL) {
+		fprintf(stderr, "epp-load: out of memory\n");
+		L->errors++;
+		L->failed++;
+		s->st = ST_FAILED;
+		return;
+	}
+	s->out_len = s->out_off = 0;
+	s->readable = 0;
+	session_connect(L, s);
+}
+
 /* Keep at most --ramp sessions in setup so the listen backlog never overflows. */
 static void
 ramp_up(struct load *L)
 {
+	unsigned i;
+
+	if (L->o.churn) {
+		/* Outside the epoll batch: a closed session's last event is
+		 * never taken for its next connection's. */
+		if (L->phase != PH_WARMUP && L->phase != PH_MEASURE)
+			return;
+		for (i = 0; i < L->n && L->in_setup < L->o.ramp; i++)
+			if (L->s[i].st == ST_NEW || L->s[i].st == ST_CLOSED)
+				session_restart(L, &L->s[i]);
+		return;
+	}
 	while (L->phase == PH_SETUP && L->next_start < L->n &&
 	    L->in_setup < L->o.ramp)
 		session_connect(L, &L->s[L->next_start++]);
@@ -698,9 +831,9 @@ measure_snapshot(struct load *L, int end)
 	for (i = 0; i < L->o.npids; i++) {
 		w = &L->o.pids[i];
 		if (!end)
-			w->ok = proc_ticks(w->pid, &w->ticks0) == 0;
+			w->ok = proc_ticks(w->pid, &w->ticks0, &w->csw0) == 0;
 		else if (w->ok)
-			w->ok = proc_ticks(w->pid, &w->ticks1) == 0;
+			w->ok = proc_ticks(w->pid, &w->ticks1, &w->csw1) == 0;
 	}
 	if (!end) {
 		getrusage(RUSAGE_SELF, &L->ru0);
@@ -818,6 +951,12 @@ run_loop(struct load *L)
 	int i, n;
 
 	L->t_start = now_ns();
+	if (L->o.churn) {
+		/* No setup phase: connecting is what is measured. */
+		L->t_ready = L->t_start;
+		L->phase = PH_WARMUP;
+		L->t_phase_end = L->t_start + secs_ns(L->o.warmup);
+	}
 	ramp_up(L);
 	while (L->phase != PH_END) {
 		if (stop_requested) {
@@ -852,6 +991,7 @@ report(struct load *L)
 {
 	double secs = (double)(L->t_meas1 - L->t_meas0) / 1e9;
 	double cmds = (double)L->cmds, self_us, busy = 0, tick_us;
+	const char *unit = L->o.churn ? "conn" : "cmd";
 	struct pid_watch *w;
 	unsigned i;
 
@@ -864,27 +1004,33 @@ report(struct load *L)
 	tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK);
 	if (L->o.label != NULL)
 		printf("%s ", L->o.label);
-	printf("sessions=%u secs=%.3f cmds=%llu cmds_per_s=%.0f p50_us=%.1f "
+	/* --churn: the unit is a connection (conns=, conns_per_s=, ...). */
+	printf("sessions=%u secs=%.3f %ss=%llu %ss_per_s=%.0f p50_us=%.1f "
 	    "p90_us=%.1f p99_us=%.1f max_us=%.1f bad=%llu errors=%llu "
-	    "cpu_us_per_cmd=%.1f busy_pct=%.0f", L->n, secs,
-	    (unsigned long long)L->cmds, secs > 0 ? cmds / secs : 0,
+	    "cpu_us_per_%s=%.1f busy_pct=%.0f", L->n, secs, unit,
+	    (unsigned long long)L->cmds, unit, secs > 0 ? cmds / secs : 0,
 	    lat_pct_us(&L->lat, 0.50), lat_pct_us(&L->lat, 0.90),
 	    lat_pct_us(&L->lat, 0.99), lat_pct_us(&L->lat, 1.0),
 	    (unsigned long long)L->bad, (unsigned long long)L->errors,
-	    cmds > 0 ? self_us / cmds : 0, busy);
+	    unit, cmds > 0 ? self_us / cmds : 0, busy);
 	for (i = 0; i < L->o.npids; i++) {
 		w = &L->o.pids[i];
 		if (w->ok && cmds > 0)
-			printf(" %s_cpu_us_per_cmd=%.1f", w->name,
-			    (double)(w->ticks1 - w->ticks0) * tick_us / cmds);
+			printf(" %s_cpu_us_per_%s=%.1f %s_csw_per_%s=%.2f",
+			    w->name, unit,
+			    (double)(w->ticks1 - w->ticks0) * tick_us / cmds,
+			    w->name, unit,
+			    (double)(w->csw1 - w->csw0) / cmds);
 		else
-			printf(" %s_cpu_us_per_cmd=NA", w->name);
+			printf(" %s_cpu_us_per_%s=NA %s_csw_per_%s=NA",
+			    w->name, unit, w->name, unit);
 	}
 	putchar('\n');
 	fflush(stdout);
-	say(L, "%u sessions: %.0f commands/s over %.2f s, p50 %.0f us, "
+	say(L, "%u sessions: %.0f %ss/s over %.2f s, p50 %.0f us, "
 	    "p99 %.0f us, %llu bad, %llu errors", L->n,
-	    secs > 0 ? cmds / secs : 0, secs, lat_pct_us(&L->lat, 0.50),
+	    secs > 0 ? cmds / secs : 0, L->o.churn ? "connection" : "command",
+	    secs, lat_pct_us(&L->lat, 0.50),
 	    lat_pct_us(&L->lat, 0.99), (unsigned long long)L->bad,
 	    (unsigned long long)L->errors);
 }
@@ -979,26 +1125,33 @@ fail:
 	return NULL;
 }
 
-/* Load the command and split it around the clTRID placeholder. */
+/* Load each command and split it around the clTRID placeholder. */
 static int
-load_command(struct load *L)
+load_commands(struct load *L)
 {
+	struct cmd_tmpl *c;
 	size_t len;
+	unsigned i;
 	char *p;
 
-	if ((L->cmd = read_file(L->o.cmd_file, &len)) == NULL)
-		return -1;
-	/* Trailing newlines would only add bytes to every frame. */
-	while (len > 0 && (L->cmd[len - 1] == '\n' || L->cmd[len - 1] == '\r'))
-		L->cmd[--len] = '\0';
-	if ((p = strstr(L->cmd, TRID_PLACEHOLDER)) == NULL) {
-		fprintf(stderr, "epp-load: %s: no %s placeholder for the "
-		    "clTRID\n", L->o.cmd_file, TRID_PLACEHOLDER);
-		return -1;
+	for (i = 0; i < L->o.ncmds; i++) {
+		c = &L->cmds_t[i];
+		if ((c->xml = read_file(L->o.cmd_files[i], &len)) == NULL)
+			return -1;
+		/* Trailing newlines would only add bytes to every frame. */
+		while (len > 0 && (c->xml[len - 1] == '\n' ||
+		    c->xml[len - 1] == '\r'))
+			c->xml[--len] = '\0';
+		if ((p = strstr(c->xml, TRID_PLACEHOLDER)) == NULL) {
+			fprintf(stderr, "epp-load: %s: no %s placeholder for "
+			    "the clTRID\n", L->o.cmd_files[i],
+			    TRID_PLACEHOLDER);
+			return -1;
+		}
+		c->pre = (size_t)(p - c->xml);
+		c->post_off = c->pre + strlen(TRID_PLACEHOLDER);
+		c->post_len = len - c->post_off;
 	}
-	L->cmd_pre = (size_t)(p - L->cmd);
-	L->cmd_post_off = L->cmd_pre + strlen(TRID_PLACEHOLDER);
-	L->cmd_post_len = len - L->cmd_post_off;
 	return 0;
 }
 
@@ -1026,6 +1179,28 @@ load_command(struct load *L)
     "    <clTRID>bench-login</clTRID>\n" \
     "  </command>\n" \
     "</epp>\n"
+
+#define LOGOUT_XML \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n" \
+    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\">\n" \
+    "  <command>\n" \
+    "    <logout/>\n" \
+    "    <clTRID>bench-logout</clTRID>\n" \
+    "  </command>\n" \
+    "</epp>\n"
+
+static int
+build_logout(struct load *L)
+{
+	size_t n = sizeof(LOGOUT_XML) - 1;
+
+	if ((L->logout_frame = malloc(FRAME_HEADER_LEN + n)) == NULL)
+		return -1;
+	(void)frame_header_write(L->logout_frame, n);
+	memcpy(L->logout_frame + FRAME_HEADER_LEN, LOGOUT_XML, n);
+	L->logout_len = FRAME_HEADER_LEN + n;
+	return 0;
+}
 
 static int
 build_login(struct load *L)
@@ -1091,20 +1266,26 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: epp-load -c HOST:PORT --cert F --key F --ca F --cmd FILE\n"
+"usage: epp-load -c HOST:PORT --cert F --key F --ca F --cmd FILE [--cmd FILE]...\n"
 "                [-n SESSIONS] [-t SECONDS] [-w WARMUP] [--login CLID:PW]\n"
 "                [--servername NAME] [--ramp N] [--pid NAME=PID]...\n"
 "                [--label TEXT] [-q]\n"
+"       epp-load -c HOST:PORT --cert F --key F --ca F --churn [-n PARALLEL]\n"
+"                [-t SECONDS] [-w WARMUP] [--pid NAME=PID]... [--label TEXT]\n"
 "       epp-load -c HOST:PORT --cert F --key F --ca F --idle N [--hold S]\n"
 "\n"
 "  -n N           concurrent sessions (default 1)\n"
 "  -t S           measured seconds (default 3)\n"
 "  -w S           warm-up seconds after login, not measured (default 1)\n"
-"  --cmd FILE     EPP command; " TRID_PLACEHOLDER " is replaced by the clTRID\n"
+"  --cmd FILE     EPP command; " TRID_PLACEHOLDER " is replaced by the clTRID;\n"
+"                 up to 8, sent in turn by every session\n"
+"  --churn        new connections: connect, TLS, greeting, login, logout,\n"
+"                 close, again; figures per connection\n"
 "  --login C:P    clID and password (default registrar1:demo-password-1)\n"
 "  --servername   expected server name and SNI (default localhost)\n"
 "  --ramp N       sessions in setup at once (default 64)\n"
-"  --pid NAME=PID report NAME_cpu_us_per_cmd for PID over the measured phase\n"
+"  --pid NAME=PID report NAME_cpu_us_per_cmd and NAME_csw_per_cmd (context\n"
+"                 switches) of PID and its children over the measured phase\n"
 "  --label TEXT   prefix for the result line\n"
 "  --idle N       open and log in N sessions, print \"ready\", hold them\n"
 "  --hold S       seconds to hold idle sessions (default 5; SIGTERM ends)\n"
@@ -1157,7 +1338,7 @@ parse_secs(const char *s, double *out)
 }
 
 enum { OPT_CERT = 256, OPT_KEY, OPT_CA, OPT_CMD, OPT_LOGIN, OPT_SNI,
-    OPT_IDLE, OPT_HOLD, OPT_RAMP, OPT_PID, OPT_LABEL };
+    OPT_IDLE, OPT_HOLD, OPT_RAMP, OPT_PID, OPT_LABEL, OPT_CHURN };
 
 static int
 parse_options(struct options *o, int argc, char **argv)
@@ -1178,6 +1359,7 @@ parse_options(struct options *o, int argc, char **argv)
 		{ "ramp", required_argument, NULL, OPT_RAMP },
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "label", required_argument, NULL, OPT_LABEL },
+		{ "churn", no_argument, NULL, OPT_CHURN },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -1200,7 +1382,12 @@ parse_options(struct options *o, int argc, char **argv)
 		case OPT_CERT: o->cert = optarg; break;
 		case OPT_KEY: o->key = optarg; break;
 		case OPT_CA: o->ca = optarg; break;
-		case OPT_CMD: o->cmd_file = optarg; break;
+		case OPT_CMD:
+			if (o->ncmds == MAX_CMDS)
+				bad = 1;
+			else
+				o->cmd_files[o->ncmds++] = optarg;
+			break;
 		case OPT_LOGIN: o->login = optarg; break;
 		case OPT_SNI: o->servername = optarg; break;
 		case OPT_IDLE: bad |= parse_uint(optarg, &o->idle); break;
@@ -1208,13 +1395,15 @@ parse_options(struct options *o, int argc, char **argv)
 		case OPT_RAMP: bad |= parse_uint(optarg, &o->ramp); break;
 		case OPT_PID: bad |= parse_pid(o, optarg); break;
 		case OPT_LABEL: o->label = optarg; break;
+		case OPT_CHURN: o->churn = 1; break;
 		case 'q': o->quiet = 1; break;
 		default: bad = 1; break;
 		}
 	}
 	if (optind != argc || o->connect == NULL || o->cert == NULL ||
 	    o->key == NULL || o->ca == NULL ||
-	    (o->idle == 0 && o->cmd_file == NULL) ||
+	    (o->idle == 0 && !o->churn && o->ncmds == 0) ||
+	    (o->idle != 0 && o->churn) ||
 	    (o->idle == 0 && o->sessions == 0) || o->ramp == 0)
 		bad = 1;
 	return bad ? -1 : 0;
@@ -1237,6 +1426,7 @@ int
 main(int argc, char **argv)
 {
 	struct load L;
+	unsigned i;
 	int rc = 1;
 
 	memset(&L, 0, sizeof(L));
@@ -1247,9 +1437,10 @@ main(int argc, char **argv)
 	}
 	L.n = L.o.idle ? L.o.idle : L.o.sessions;
 	install_signals();
-	if (resolve(&L, L.o.connect) == -1 || build_login(&L) == -1)
+	if (resolve(&L, L.o.connect) == -1 || build_login(&L) == -1 ||
+	    build_logout(&L) == -1)
 		goto out;
-	if (!L.o.idle && load_command(&L) == -1)
+	if (!L.o.idle && !L.o.churn && load_commands(&L) == -1)
 		goto out;
 	if ((L.ctx = client_ctx(&L.o)) == NULL)
 		goto out;
@@ -1289,7 +1480,9 @@ out:
 		close(L.ep);
 	SSL_CTX_free(L.ctx);
 	free(L.lat.ns);
-	free(L.cmd);
+	for (i = 0; i < MAX_CMDS; i++)
+		free(L.cmds_t[i].xml);
 	free(L.login_frame);
+	free(L.logout_frame);
 	return rc;
 }
