@@ -43,7 +43,6 @@
 
 #define RESTART_MAX	5
 #define RESTART_WINDOW	60
-#define STATE_MSG_MAX	(256u << 20)
 #define MAX_SLOTS	64		/* [gateway] workers at most */
 
 struct parent;
@@ -583,7 +582,7 @@ spawn(struct parent *P, enum proc_kind kind, unsigned slot)
 		return -1;
 	}
 	if ((c->ctl = ipc_new(P->base, fds[0], proc_name(kind), kind ==
-	    PROC_WATCH ? STATE_MSG_MAX : 0, child_msg, child_closed, c)) ==
+	    PROC_WATCH ? IPC_MAX_STATE : 0, child_msg, child_closed, c)) ==
 	    NULL) {
 		(void)kill(pid, SIGKILL);
 		(void)waitpid(pid, NULL, 0);

@@ -11,8 +11,6 @@
 #include "statelink.h"
 #include "watch.h"
 
-#define STATE_MSG_MAX	(256u << 20)	/* the whole store, as loaded */
-#define FACTS_MAX	4096		/* facts of one object */
 
 struct ask {
 	struct ask	*next;
@@ -100,15 +98,44 @@ statelink_free(struct statelink *l)
 	free(l);
 }
 
-static int
-kind_of(const char *k, enum rs_kind *out)
+const char *
+statelink_kind_name(enum rs_kind k)
 {
-	if (k != NULL && strcmp(k, "d") == 0)
-		*out = RS_DOMAIN;
-	else if (k != NULL && strcmp(k, "h") == 0)
-		*out = RS_HOST;
+	return k == RS_DOMAIN ? "d" : "h";
+}
+
+int
+statelink_object(const json_t *j, enum rs_kind *k, const char **name)
+{
+	const char *s = json_string_value(json_object_get(j, "k"));
+
+	if (s != NULL && strcmp(s, "d") == 0)
+		*k = RS_DOMAIN;
+	else if (s != NULL && strcmp(s, "h") == 0)
+		*k = RS_HOST;
 	else
 		return -1;
+	*name = json_string_value(json_object_get(j, "n"));
+	return *name != NULL && strlen(*name) <= NAME_MAX_LEN ? 0 : -1;
+}
+
+int
+statelink_facts(const json_t *j, const char ***facts, size_t *n)
+{
+	const json_t *f = json_object_get(j, "f");
+	const char **v;
+
+	*facts = NULL;
+	if (!json_is_array(f) || (*n = json_array_size(f)) >
+	    STATELINK_FACTS_MAX || (v = calloc(*n ? *n : 1,
+	    sizeof(*v))) == NULL)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if ((v[i] = json_string_value(json_array_get(f, i))) == NULL) {
+			free(v);
+			return -1;
+		}
+	*facts = v;
 	return 0;
 }
 
@@ -147,7 +174,7 @@ on_sync(struct statelink *l, const struct ipc_msg *m)
 static int
 on_put(struct statelink *l, const struct ipc_msg *m)
 {
-	json_t *j, *f;
+	json_t *j;
 	const char *name, **facts = NULL;
 	enum rs_kind k;
 	size_t n;
@@ -155,23 +182,15 @@ on_put(struct statelink *l, const struct ipc_msg *m)
 
 	if ((j = ipc_msg_json(m, NULL, NULL)) == NULL)
 		return -1;
-	name = json_string_value(json_object_get(j, "n"));
-	if (kind_of(json_string_value(json_object_get(j, "k")), &k) != 0 ||
-	    name == NULL || strlen(name) > NAME_MAX_LEN)
+	if (statelink_object(j, &k, &name) != 0)
 		goto out;
 	if (json_is_true(json_object_get(j, "gone"))) {
 		regstate_del(l->copy, k, name);
 		r = 0;
 		goto out;
 	}
-	f = json_object_get(j, "f");
-	if (!json_is_array(f) || (n = json_array_size(f)) > FACTS_MAX ||
-	    (facts = calloc(n ? n : 1, sizeof(*facts))) == NULL)
+	if (statelink_facts(j, &facts, &n) != 0)
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		if ((facts[i] = json_string_value(json_array_get(f, i))) ==
-		    NULL)
-			goto out;
 	/* A copy that cannot hold it reads as unknown: the policy asks. */
 	if (regstate_mirror(l->copy, k, name, facts, n,
 	    json_integer_value(json_object_get(j, "r")),
@@ -253,7 +272,7 @@ statelink_attach(struct statelink *l, int fd)
 	l->ch = NULL;
 	l->synced = 0;
 	fail_asks(l, 1);
-	if ((l->ch = ipc_new(l->base, fd, "watch", STATE_MSG_MAX, on_msg,
+	if ((l->ch = ipc_new(l->base, fd, "watch", IPC_MAX_STATE, on_msg,
 	    on_closed, l)) == NULL)
 		return -1;
 	return 0;
@@ -347,7 +366,7 @@ statelink_changed(struct statelink *l, enum rs_kind k, const char *name,
 	if (l == NULL || !ipc_alive(l->ch))
 		return;
 	(void)ipc_send_json(l->ch, IPC_STATE_CHANGED, 0, json_pack(
-	    "{s:s, s:s, s:I}", "k", k == RS_DOMAIN ? "d" : "h", "n", name,
+	    "{s:s, s:s, s:I}", "k", statelink_kind_name(k), "n", name,
 	    "classes", (json_int_t)classes), NULL, 0);
 }
 
@@ -370,7 +389,7 @@ statelink_reply(struct statelink *l, const struct epp_msg *m, int64_t now)
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(f, json_string(facts[i]));
 		(void)ipc_send_json(l->ch, IPC_STATE_SEEN, 0, json_pack(
-		    "{s:s, s:s, s:o}", "k", k == RS_DOMAIN ? "d" : "h", "n",
+		    "{s:s, s:s, s:o}", "k", statelink_kind_name(k), "n",
 		    name, "f", f), NULL, 0);
 	}
 	free(facts);

@@ -33,13 +33,12 @@
 #include "names.h"
 #include "proc.h"
 #include "sandbox.h"
+#include "statelink.h"
 #include "stateq.h"
 #include "tls.h"
 #include "watch.h"
 
 #define MAX_WORKERS	64
-#define STATE_MSG_MAX	(256u << 20)
-#define FACTS_MAX	4096
 
 struct watchd;
 
@@ -88,7 +87,7 @@ static json_t *
 object_json(const struct regstate *rs, enum rs_kind k, const char *name)
 {
 	const struct rs_obj *o = regstate_get(rs, k, name);
-	const char *kind = k == RS_DOMAIN ? "d" : "h";
+	const char *kind = statelink_kind_name(k);
 	json_t *f;
 
 	if (o == NULL)
@@ -165,20 +164,6 @@ asked(void *arg, int ok)
 }
 
 static int
-kind_of(const json_t *j, enum rs_kind *k)
-{
-	const char *s = json_string_value(json_object_get(j, "k"));
-
-	if (s != NULL && strcmp(s, "d") == 0)
-		*k = RS_DOMAIN;
-	else if (s != NULL && strcmp(s, "h") == 0)
-		*k = RS_HOST;
-	else
-		return -1;
-	return 0;
-}
-
-static int
 worker_ask(struct watchd *d, struct ipc *ch, uint32_t id, const json_t *j)
 {
 	const char *name = json_string_value(json_object_get(j, "name"));
@@ -206,27 +191,16 @@ worker_ask(struct watchd *d, struct ipc *ch, uint32_t id, const json_t *j)
 static int
 worker_seen(struct watchd *d, const json_t *j)
 {
-	const char *name = json_string_value(json_object_get(j, "n"));
-	const json_t *f = json_object_get(j, "f");
-	const char **facts;
+	const char *name, **facts;
 	enum rs_kind k;
 	size_t n;
-	int r = -1;
 
-	if (kind_of(j, &k) != 0 || name == NULL ||
-	    strlen(name) > NAME_MAX_LEN || !json_is_array(f) ||
-	    (n = json_array_size(f)) > FACTS_MAX ||
-	    (facts = calloc(n ? n : 1, sizeof(*facts))) == NULL)
+	if (statelink_object(j, &k, &name) != 0 ||
+	    statelink_facts(j, &facts, &n) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if ((facts[i] = json_string_value(json_array_get(f, i))) ==
-		    NULL)
-			goto out;
 	watch_seen(d->watch, d->rs, k, name, facts, n, (int64_t)time(NULL));
-	r = 0;
-out:
 	free(facts);
-	return r;
+	return 0;
 }
 
 static void
@@ -247,9 +221,7 @@ worker_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 		r = worker_ask(d, ch, m->id, j);
 		break;
 	case IPC_STATE_CHANGED:
-		name = json_string_value(json_object_get(j, "n"));
-		if (kind_of(j, &k) == 0 && name != NULL &&
-		    strlen(name) <= NAME_MAX_LEN &&
+		if (statelink_object(j, &k, &name) == 0 &&
 		    json_is_integer(json_object_get(j, "classes"))) {
 			watch_changed(d->watch, k, name, (unsigned)
 			    json_integer_value(json_object_get(j, "classes")));
@@ -328,7 +300,7 @@ add_worker(struct watchd *d, int fd)
 		close(fd);
 		return;
 	}
-	if ((ch = ipc_new(d->base, fd, "worker", STATE_MSG_MAX, worker_msg,
+	if ((ch = ipc_new(d->base, fd, "worker", IPC_MAX_STATE, worker_msg,
 	    worker_closed, d)) == NULL)
 		return;
 	if (sync_worker(d, ch) != 0) {
@@ -420,7 +392,7 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 	    NULL) || (cfg->alert_url != NULL && (d.alert =
 	    alertlink_new(d.base)) == NULL))
 		goto out;
-	if ((d.ctl = ipc_new(d.base, ctl, "parent", STATE_MSG_MAX, ctl_msg,
+	if ((d.ctl = ipc_new(d.base, ctl, "parent", IPC_MAX_STATE, ctl_msg,
 	    ctl_closed, &d)) == NULL)
 		goto out;
 	if (cfg->watch_clid != NULL) {

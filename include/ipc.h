@@ -28,6 +28,7 @@
 
 #define IPC_HDR_LEN		12
 #define IPC_MAX_DEFAULT		(8u << 20)	/* largest payload */
+#define IPC_MAX_STATE		(256u << 20)	/* the whole registry state */
 
 /*
  * Every message type, in one place.  The direction is in the comment;

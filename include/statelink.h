@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "regstate.h"
 
@@ -65,5 +66,17 @@ void statelink_changed(struct statelink *l, enum rs_kind k, const char *name,
  * process; without a watch session they also go into the copy at once. */
 void statelink_reply(struct statelink *l, const struct epp_msg *reply,
     int64_t now);
+
+/*
+ * An object as the IPC_STATE_* messages carry it, for both ends (this
+ * link and the watch process): {"k": "d" | "h", "n": NAME, "f": [FACT]}.
+ */
+#define STATELINK_FACTS_MAX	4096	/* facts of one object */
+const char *statelink_kind_name(enum rs_kind k);	/* "d", "h" */
+/* "k" and "n" of j: 0 with *name borrowed from j, or -1 (malformed). */
+int statelink_object(const json_t *j, enum rs_kind *k, const char **name);
+/* "f" of j: 0 with *facts a new array (free it) of strings borrowed from
+ * j, or -1 (malformed, too many, out of memory). */
+int statelink_facts(const json_t *j, const char ***facts, size_t *n);
 
 #endif
