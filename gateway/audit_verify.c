@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 
 #include "audit_verify.h"
+#include "strmap.h"
 
 enum target_kind { T_FILE, T_ARCHIVE, T_KNOWN };
 
@@ -35,6 +36,7 @@ struct target {
 };
 
 struct vstate {
+	struct strmap			*open;	/* sess -> itself, as text */
 	const char			*dir;
 	const struct audit_verify_opts	*o;
 	struct audit_verify_result	*r;
@@ -277,6 +279,12 @@ audit_scan_line(const char *s, size_t n, struct audit_line *f)
 		case 4:
 			if (memcmp(k.p, "prev", 4) == 0)
 				dst = &f->prev;
+			else if (memcmp(k.p, "sess", 4) == 0)
+				dst = &f->sess;
+			break;
+		case 5:
+			if (memcmp(k.p, "event", 5) == 0)
+				dst = &f->event;
 			break;
 		}
 		if (dst != NULL) {
@@ -889,6 +897,63 @@ check_open(struct vstate *st, json_t *j, uint64_t seq, uint64_t seg_seq)
 	return 0;
 }
 
+/* A session record opens or closes sess (st->open). */
+static int
+track_session(struct vstate *st, const struct audit_line *f)
+{
+	char key[32];
+	void *old = NULL;
+
+	if (f->sess.n == 0 || f->sess.n >= sizeof(key))
+		return 0;
+	memcpy(key, f->sess.p, f->sess.n);
+	key[f->sess.n] = '\0';
+	if (st->open == NULL && (st->open = strmap_new()) == NULL)
+		return -1;
+	if (span_is(&f->event, "\"close\"")) {
+		(void)strmap_del(st->open, key);
+		return 0;
+	}
+	if (!span_is(&f->event, "\"open\""))
+		return 0;
+	return strmap_put(st->open, key, st, &old);
+}
+
+static void
+forget_sessions(struct vstate *st)
+{
+	strmap_free(st->open, NULL);
+	st->open = NULL;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* st->open into r->open_sessions, sorted; -1 out of memory. */
+static int
+list_open_sessions(struct vstate *st)
+{
+	struct audit_verify_result *r = st->r;
+	size_t cur = 0, n = st->open ? strmap_count(st->open) : 0;
+	const char *k;
+	void *v;
+
+	if (n == 0)
+		return 0;
+	if ((r->open_sessions = calloc(n, sizeof(uint64_t))) == NULL)
+		return -1;
+	while ((k = strmap_next(st->open, &cur, &v)) != NULL &&
+	    r->nopen_sessions < n)
+		r->open_sessions[r->nopen_sessions++] = strtoull(k, NULL, 10);
+	qsort(r->open_sessions, r->nopen_sessions, sizeof(uint64_t), cmp_u64);
+	return 0;
+}
+
 static int
 check_recovery(struct vstate *st, json_t *j, uint64_t seq)
 {
@@ -1104,8 +1169,16 @@ verify_line(struct vstate *st, const char *p, size_t len, uint64_t seg_seq,
 	if (span_is(&f.t, "\"checkpoint\"") &&
 	    check_checkpoint(st, j, seq) == -1)
 		goto out;
-	if (span_is(&f.t, "\"recovery\"") && check_recovery(st, j, seq) == -1)
-		goto out;
+	if (span_is(&f.t, "\"recovery\"")) {
+		if (check_recovery(st, j, seq) == -1)
+			goto out;
+		/* It named them: they ended in the crash. */
+		r->nunanswered = 0;
+		forget_sessions(st);
+	}
+	if (span_is(&f.t, "\"session\"") && f.sess.p != NULL &&
+	    f.event.p != NULL && track_session(st, &f) == -1)
+		goto nomem;
 	if (span_is(&f.t, "\"close\"")) {
 		if (!final) {
 			fail(st, AUDIT_TAMPERED, "records follow a close "
@@ -1114,8 +1187,10 @@ verify_line(struct vstate *st, const char *p, size_t len, uint64_t seg_seq,
 		}
 		/* A clean shutdown has answered or abandoned everything. */
 		if (jstr(j, "reason") != NULL &&
-		    strcmp(jstr(j, "reason"), "shutdown") == 0)
+		    strcmp(jstr(j, "reason"), "shutdown") == 0) {
 			r->nunanswered = 0;
+			forget_sessions(st);
+		}
 	}
 	if (span_is(&f.t, "\"cmd\"") && push_u64(&r->unanswered,
 	    &r->nunanswered, &st->cap_unanswered, seq) == -1)
@@ -1548,6 +1623,7 @@ accept_break(struct vstate *st, size_t i, enum audit_verdict saved)
 	}
 	/* Replies to commands before the break may be lost in it. */
 	r->nunanswered = 0;
+	forget_sessions(st);
 	st->expect_recovery = 0;
 	st->break_pending = 1;
 	r->breaks++;
@@ -1658,6 +1734,9 @@ audit_verify_dir(const char *dir, const struct audit_verify_opts *o,
 	if (o->vkey == NULL)
 		warn(&st, "no --vkey: checkpoint signatures were not checked");
  out:
+	if (list_open_sessions(&st) == -1)
+		warn(&st, "out of memory listing open sessions");
+	forget_sessions(&st);
 	for (size_t i = 0; i < st.ntargets; i++)
 		free(st.targets[i].note);
 	free(st.targets);
@@ -1670,10 +1749,13 @@ audit_verify_free(struct audit_verify_result *r)
 {
 	free(r->latest_note);
 	free(r->unanswered);
+	free(r->open_sessions);
 	free(r->leaves);
 	free(r->want_line);
 	r->latest_note = NULL;
 	r->unanswered = NULL;
+	r->open_sessions = NULL;
+	r->nopen_sessions = 0;
 	r->leaves = NULL;
 	r->want_line = NULL;
 }

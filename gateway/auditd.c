@@ -32,6 +32,7 @@ struct client {
 	struct auditd	*d;
 	struct ipc	*ch;
 	char		 name[16];
+	uint64_t	 no;		/* unique in this process's life */
 	unsigned	 refs;		/* records awaiting durability + 1 */
 };
 
@@ -48,6 +49,7 @@ struct auditd {
 	uint64_t	 announced;	/* size of the last one sent */
 	struct ipc	*ctl;
 	struct client	*clients;
+	uint64_t	 nclients;	/* ever attached */
 	const struct config *cfg;
 };
 
@@ -97,18 +99,55 @@ own_type(const char *t)
 	return 0;
 }
 
+/*
+ * A record's tie to its session's command (audit_submit_ref): "ref" is
+ * keep (a cmd), req (its rsp: the writer fills in req) or drop (the
+ * session ends).  The key is the client and the record's sess, so one
+ * worker cannot touch another's.  0 with *op, -1 if malformed.
+ */
+static int
+ref_of(const struct client *c, json_t *j, json_t *fields,
+    enum audit_ref_op *op, char key[64])
+{
+	const char *ref = json_string_value(json_object_get(j, "ref"));
+	json_t *sess = json_object_get(fields, "sess");
+
+	*op = AUDIT_REF_NONE;
+	if (json_object_get(j, "ref") == NULL)
+		return 0;
+	if (ref == NULL || !json_is_integer(sess))
+		return -1;
+	if (strcmp(ref, "keep") == 0)
+		*op = AUDIT_REF_KEEP;
+	else if (strcmp(ref, "req") == 0) {
+		/* The writer's to fill in, and only the writer's. */
+		if (json_object_get(fields, "req") != NULL)
+			return -1;
+		*op = AUDIT_REF_REQ;
+	} else if (strcmp(ref, "drop") == 0)
+		*op = AUDIT_REF_DROP;
+	else
+		return -1;
+	snprintf(key, 64, "%llu/%lld", (unsigned long long)c->no,
+	    (long long)json_integer_value(sess));
+	return 0;
+}
+
 static void
 submit(struct client *c, const struct ipc_msg *m)
 {
 	json_t *j, *fields;
 	const char *t;
 	struct req *r;
+	enum audit_ref_op op;
+	char key[64];
 
 	if ((j = ipc_msg_json(m, NULL, NULL)) == NULL ||
 	    (t = json_string_value(json_object_get(j, "t"))) == NULL ||
 	    strlen(t) > 32 || own_type(t) ||
 	    !json_is_object(fields = json_object_get(j, "fields")) ||
-	    json_object_get(fields, "t") != NULL) {
+	    json_object_get(fields, "t") != NULL ||
+	    ref_of(c, j, fields, &op, key) != 0) {
 		json_decref(j);
 		ipc_fail(c->ch, "malformed audit record");
 		return;
@@ -122,10 +161,22 @@ submit(struct client *c, const struct ipc_msg *m)
 	r->c = c;
 	r->id = m->id;
 	c->refs++;
-	if (audit_submit(c->d->audit, t, json_incref(fields), done_cb,
-	    r) != 0)
+	if (audit_submit_ref(c->d->audit, t, json_incref(fields), op, key,
+	    done_cb, r) != 0)
 		done_cb(r, -1, 0, NULL);
 	json_decref(j);
+}
+
+/* The log has failed: every peer stops forwarding now. */
+static void
+log_failed(void *arg)
+{
+	struct auditd *d = arg;
+
+	for (struct client *c = d->clients; c != NULL; c = c->next)
+		if (ipc_alive(c->ch))
+			(void)ipc_send(c->ch, IPC_AUDIT_FAILED, 0, NULL, 0,
+			    -1);
 }
 
 static void
@@ -167,6 +218,7 @@ add_client(struct auditd *d, const char *name, int fd)
 	}
 	c->d = d;
 	c->refs = 1;
+	c->no = ++d->nclients;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	if ((c->ch = ipc_new(d->base, fd, name, 0, client_msg, client_closed,
 	    c)) == NULL) {
@@ -184,6 +236,8 @@ add_client(struct auditd *d, const char *name, int fd)
 	(void)ipc_send_json(c->ch, IPC_AUDIT_KEYS, 0, json_pack("{s:s, s:s?}",
 	    "mac_key", mhex, "policy_key", haspol && d->cfg->secret_key ==
 	    NULL ? phex : NULL), NULL, 0);
+	if (audit_failed(d->audit))
+		(void)ipc_send(c->ch, IPC_AUDIT_FAILED, 0, NULL, 0, -1);
 	OPENSSL_cleanse(mac, sizeof(mac));
 	OPENSSL_cleanse(pol, sizeof(pol));
 	OPENSSL_cleanse(mhex, sizeof(mhex));
@@ -342,6 +396,7 @@ audit_proc(struct config *cfg, int ctl)
 		log_err("audit: %s", err);
 		goto out;
 	}
+	audit_on_failure(d.audit, log_failed, &d);
 	log_notice("audit log in %s", cfg->audit_dir);
 	if ((d.ctl = ipc_new(d.base, ctl, "parent", 0, ctl_msg, ctl_closed,
 	    &d)) == NULL || proc_ready(ctl) != 0)

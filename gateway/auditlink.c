@@ -133,6 +133,10 @@ on_msg(struct ipc *c, const struct ipc_msg *m, void *arg)
 	case IPC_AUDIT_DONE:
 		on_done(l, m);
 		return;
+	case IPC_AUDIT_FAILED:
+		/* Its records' answers follow; nothing more goes out. */
+		l->failed = 1;
+		return;
 	case IPC_AUDIT_KEYS:
 		if ((j = ipc_msg_json(m, NULL, NULL)) == NULL ||
 		    hex32(json_string_value(json_object_get(j, "mac_key")),
@@ -198,6 +202,14 @@ int
 auditlink_submit(struct auditlink *l, const char *t, json_t *fields,
     audit_cb cb, void *arg)
 {
+	return auditlink_submit_ref(l, t, fields, AUDIT_REF_NONE, cb, arg);
+}
+
+int
+auditlink_submit_ref(struct auditlink *l, const char *t, json_t *fields,
+    enum audit_ref_op op, audit_cb cb, void *arg)
+{
+	static const char *const ops[] = { NULL, "keep", "req", "drop" };
 	struct pending *p;
 	json_t *j;
 
@@ -208,8 +220,8 @@ auditlink_submit(struct auditlink *l, const char *t, json_t *fields,
 	p->id = ++l->next_id;
 	p->cb = cb;
 	p->arg = arg;
-	j = json_pack("{s:s, s:o}", "t", t, "fields", fields ? fields :
-	    json_object());
+	j = json_pack("{s:s, s:o, s:s*}", "t", t, "fields", fields ? fields :
+	    json_object(), "ref", ops[op]);
 	if (ipc_send_json(l->ch, IPC_AUDIT_SUBMIT, p->id, j, NULL, 0) != 0) {
 		free(p);
 		return -1;

@@ -110,14 +110,13 @@ rec_cmd(const struct rec_session *rs, const struct epp_msg *m,
 }
 
 json_t *
-rec_rsp(const struct rec_session *rs, uint64_t req, const char *src,
+rec_rsp(const struct rec_session *rs, const char *src,
     int code, const char *msg, const char *cltrid, const char *svtrid,
     uint64_t rtt_us)
 {
 	json_t *o = json_object();
 
 	add_session(o, rs);
-	json_object_set_new(o, "req", json_integer((json_int_t)req));
 	json_object_set_new(o, "src", json_string(src));
 	json_object_set_new(o, "code", code >= 0 ? json_integer(code) :
 	    json_null());

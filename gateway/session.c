@@ -63,7 +63,8 @@ enum state {
 	ST_VAULT,	/* the vault judges a protected change */
 	ST_LOG_CMD,	/* the command's audit record is being made durable */
 	ST_WAIT_REPLY,
-	ST_LOG_RSP,	/* the reply's audit record is being made durable */
+	ST_LOG_RSP,	/* the command waits for the record of the reply
+			 * before it to be durable */
 	ST_CLOSING,
 	ST_DEAD
 };
@@ -118,8 +119,10 @@ struct session {
 
 	struct timespec		 sent;
 	struct timespec		 started;	/* connection accepted */
-	uint64_t		 cmd_seq;	/* its audit record */
-	int			 cmd_logged;
+	uint64_t		 cmd_seq;	/* its audit record, once durable */
+	int			 cmd_submitted;	/* its record is on its way */
+	int			 rsp_pending;	/* the last reply's record is not
+						 * durable yet */
 
 	/* What a forwarded change touches, to tell the watch session once
 	 * the registry has executed it (watch_changed). */
@@ -272,8 +275,10 @@ session_close(struct session *s, const char *why)
 		struct rec_session rs;
 
 		rec_who(s, &rs);
-		(void)auditlink_submit(s->audit, "session",
-		    rec_session_close(&rs, why, s->ncmds), NULL, NULL);
+		/* It forgets a command record no reply will name. */
+		(void)auditlink_submit_ref(s->audit, "session",
+		    rec_session_close(&rs, why, s->ncmds), AUDIT_REF_DROP,
+		    NULL, NULL);
 	}
 	s->state = ST_DEAD;
 	release(s);
@@ -479,12 +484,20 @@ act_reply(struct session *s, int code, const char *reason,
 }
 
 /* Run what was decided for the command, now that it is on record. */
+static void rsp_logged_cb(void *arg, int status, uint64_t seq,
+    const uint8_t leaf[32]);
+
 static void
 run_action(struct session *s)
 {
 	uint8_t *xml = s->act_xml;
 	int act = s->act;
 
+	/* Nothing is forwarded before the last reply is on record. */
+	if (act == ACT_FORWARD && s->rsp_pending) {
+		s->state = ST_LOG_RSP;
+		return;
+	}
 	s->act = ACT_NONE;
 	s->act_xml = NULL;
 	s->state = ST_READY;
@@ -496,14 +509,19 @@ run_action(struct session *s)
 	if (act == ACT_REPLY) {
 		reply_detail(s, s->act_code, s->act_reason,
 		    s->act_detail[0] ? s->act_detail : NULL, s->cltrid, 0);
-		if (s->audit != NULL && s->cmd_logged) {
+		if (s->audit != NULL && s->cmd_submitted) {
 			struct rec_session rs;
 
 			/* The outcome of a command answered here. */
 			rec_who(s, &rs);
-			(void)auditlink_submit(s->audit, "rsp", rec_rsp(&rs,
-			    s->cmd_seq, "gateway", s->act_code, s->act_reason,
-			    s->cltrid, s->last_sv, 0), NULL, NULL);
+			s->cmd_submitted = 0;
+			if (auditlink_submit_ref(s->audit, "rsp", rec_rsp(&rs,
+			    "gateway", s->act_code, s->act_reason, s->cltrid,
+			    s->last_sv, 0), AUDIT_REF_REQ, rsp_logged_cb,
+			    s) == 0) {
+				s->audit_pending++;
+				s->rsp_pending = 1;
+			}
 		}
 	}
 	if (s->state == ST_READY && s->draining) {
@@ -538,14 +556,37 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		free(s->act_xml);
 		s->act_xml = NULL;
 		act_reply(s, 2400, "audit_unavailable", NULL);
-	} else {
+	} else
 		s->cmd_seq = seq;
-		s->cmd_logged = 1;
-	}
 	send_alert(s, status == 0 ? &seq : NULL, status == 0 ? leaf : NULL);
 	run_action(s);
 	if (s->state == ST_READY)
 		client_input(s);
+}
+
+/*
+ * A read-only command's record, forwarded without waiting for it: the
+ * next group commit makes it durable (or the log has failed, and the
+ * next command finds it so).
+ */
+static void
+quick_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
+{
+	struct session *s = arg;
+
+	(void)leaf;
+	s->audit_pending--;
+	if (s->zombie) {
+		if (s->audit_pending == 0)
+			free_memory(s);
+		return;
+	}
+	if (status != 0) {
+		log_err("session %llu: audit log failed: a read-only command "
+		    "was forwarded unrecorded", (unsigned long long)s->id);
+		metrics_audit_failure(s->metrics);
+	} else
+		s->cmd_seq = seq;
 }
 
 /*
@@ -559,19 +600,28 @@ log_and_act(struct session *s, const struct epp_msg *m,
 {
 	struct rec_session rs;
 	json_t *rec;
+	int quick;
 
-	s->cmd_logged = 0;
+	s->cmd_submitted = 0;
+	s->cmd_seq = 0;
 	if (s->audit == NULL) {
 		send_alert(s, NULL, NULL);
 		run_action(s);
 		return;
 	}
+	/*
+	 * A command that changes nothing is forwarded at once; its record
+	 * follows in order and the next group commit makes it durable.
+	 * Everything else waits for its record (docs/audit-log.md).
+	 */
+	quick = s->act == ACT_FORWARD && m != NULL && epp_msg_read_only(m) &&
+	    s->alert_body == NULL;
 	rec_who(s, &rs);
 	rec = s->frame_mac[0] != '\0' ?
 	    rec_cmd(&rs, m, v, decision, reason, approver, s->frame_mac) :
 	    NULL;
-	if (rec == NULL || auditlink_submit(s->audit, "cmd", rec,
-	    cmd_logged_cb, s) != 0) {
+	if (rec == NULL || auditlink_submit_ref(s->audit, "cmd", rec,
+	    AUDIT_REF_KEEP, quick ? quick_logged_cb : cmd_logged_cb, s) != 0) {
 		free(s->act_xml);
 		s->act_xml = NULL;
 		act_reply(s, 2400, "audit_unavailable", NULL);
@@ -580,6 +630,11 @@ log_and_act(struct session *s, const struct epp_msg *m,
 		return;
 	}
 	s->audit_pending++;
+	s->cmd_submitted = 1;
+	if (quick) {
+		run_action(s);
+		return;
+	}
 	s->state = ST_LOG_CMD;
 	event_del(s->deadline);
 	s->dl = DL_NONE;
@@ -1109,6 +1164,10 @@ relay_reply(struct session *s, size_t n, int code)
 	client_input(s);
 }
 
+/*
+ * The last reply's record is durable (or the log failed): a command held
+ * for it may go on.
+ */
 static void
 rsp_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 {
@@ -1122,16 +1181,24 @@ rsp_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 			free_memory(s);
 		return;
 	}
+	s->rsp_pending = 0;
+	if (status != 0) {
+		/* The reply went to the registrar unrecorded: nothing more
+		 * is forwarded (the link has failed). */
+		log_err("session %llu: audit log failed: a reply was relayed "
+		    "unrecorded", (unsigned long long)s->id);
+		metrics_audit_failure(s->metrics);
+		if (s->state == ST_LOG_RSP && s->act == ACT_FORWARD) {
+			free(s->act_xml);
+			s->act_xml = NULL;
+			act_reply(s, 2400, "audit_unavailable", NULL);
+		}
+	}
 	if (s->state != ST_LOG_RSP)
 		return;
-	if (status != 0)
-		/* The registry has acted already; its answer still goes to
-		 * the registrar, and the next command will be refused. */
-		log_err("session %llu: audit log failed: reply to clTRID "
-		    "%.64s relayed unrecorded", (unsigned long long)s->id,
-		    s->cltrid ? s->cltrid : "-");
-	s->state = ST_WAIT_REPLY;
-	relay_reply(s, s->act_len, s->act_code);
+	run_action(s);
+	if (s->state == ST_READY)
+		client_input(s);
 }
 
 static uint64_t
@@ -1167,29 +1234,32 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 	if (m != NULL)
 		statelink_reply(proxy_state(s->proxy), m,
 		    (int64_t)time(NULL));
-	if (s->audit == NULL || !s->cmd_logged) {
+	if (s->audit == NULL || !s->cmd_submitted) {
 		epp_msg_free(m);
 		relay_reply(s, n, code);
 		return;
 	}
+	/*
+	 * On record in order, then relayed at once: the next command of
+	 * this session is not forwarded before this record is durable
+	 * (run_action), so the registrar may see the reply first.
+	 */
 	rec_who(s, &rs);
-	rec = rec_rsp(&rs, s->cmd_seq, "registry", code,
+	rec = rec_rsp(&rs, "registry", code,
 	    m ? epp_msg_result_msg(m) : "unparsable reply",
 	    m ? epp_msg_cltrid(m) : NULL, m ? epp_msg_svtrid(m) : NULL,
 	    usec_since(&s->sent));
 	epp_msg_free(m);
-	if (rec == NULL || auditlink_submit(s->audit, "rsp", rec, rsp_logged_cb,
-	    s) != 0) {
+	s->cmd_submitted = 0;
+	if (rec == NULL || auditlink_submit_ref(s->audit, "rsp", rec,
+	    AUDIT_REF_REQ, rsp_logged_cb, s) != 0)
 		log_err("session %llu: audit log failed: reply relayed "
 		    "unrecorded", (unsigned long long)s->id);
-		relay_reply(s, n, code);
-		return;
+	else {
+		s->audit_pending++;
+		s->rsp_pending = 1;
 	}
-	s->audit_pending++;
-	s->state = ST_LOG_RSP;
-	s->act_len = n;
-	s->act_code = code;
-	event_del(s->up_deadline);
+	relay_reply(s, n, code);
 }
 
 static void
@@ -1249,13 +1319,6 @@ up_error_cb(struct conn *c, void *arg, const char *why, int eof)
 	struct session *s = arg;
 
 	(void)c;
-	/*
-	 * The reply is in hand and being recorded (a logout's 1500 comes
-	 * with the registry's close): relay it first.  The next command
-	 * will find the registry gone.
-	 */
-	if (s->state == ST_LOG_RSP)
-		return;
 	upstream_failed(s, eof ? "closed by the registry" : why);
 }
 

@@ -76,7 +76,35 @@ typedef void (*audit_cb)(void *arg, int status, uint64_t seq,
 int audit_submit(struct audit *a, const char *t, json_t *fields, audit_cb cb,
     void *arg);
 
+/*
+ * A reply's record names its command's seq (req), but the gateway does not
+ * wait for a read-only command's record before it forwards the command, so
+ * the reply may be submitted before that seq is known.  The writer ties
+ * them instead, in line order: a record submitted with AUDIT_REF_KEEP and a
+ * key leaves its seq under that key; a later one with AUDIT_REF_REQ and the
+ * same key gets it as its "req" field (null, logged, if there is none) and
+ * removes it; AUDIT_REF_DROP removes it (a session that ends without a
+ * reply).  Keys are the caller's: one per session of one client.
+ */
+enum audit_ref_op {
+	AUDIT_REF_NONE = 0,
+	AUDIT_REF_KEEP,
+	AUDIT_REF_REQ,
+	AUDIT_REF_DROP
+};
+int audit_submit_ref(struct audit *a, const char *t, json_t *fields,
+    enum audit_ref_op op, const char *key, audit_cb cb, void *arg);
+/* Keys held for replies not yet written, for tests and metrics. */
+size_t audit_refs_held(struct audit *a);
+
 int audit_failed(const struct audit *a);
+/*
+ * fn runs once on the event-loop thread as soon as the loop learns that
+ * the log has failed, before the failed records' callbacks: the audit
+ * writer tells every process at once, so that none forwards a read-only
+ * command it would otherwise not hear about until its next record.
+ */
+void audit_on_failure(struct audit *a, void (*fn)(void *arg), void *arg);
 
 /*
  * HMAC-SHA256 of a data unit as received, in hex, with a key derived from

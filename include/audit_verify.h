@@ -82,6 +82,11 @@ struct audit_verify_result {
 	merkle_hash	 torn_sha256;
 	uint64_t	*unanswered;	/* cmd seqs without an rsp */
 	size_t		 nunanswered;
+	/* Sessions opened and not closed since the last recovery or clean
+	 * close, in ascending order: at a crash, the last reply of each and
+	 * its last read-only command may not have been written. */
+	uint64_t	*open_sessions;
+	size_t		 nopen_sessions;
 	/*
 	 * With a vkey: the records a verified signature covers (a checkpoint
 	 * record, its own line included, or a checkpoint file), and where
@@ -175,7 +180,7 @@ struct audit_span {
 	size_t		 n;
 };
 struct audit_line {
-	struct audit_span prev, seq, t, ts, v, req;
+	struct audit_span prev, seq, t, ts, v, req, sess, event;
 };
 int audit_scan_line(const char *s, size_t n, struct audit_line *f);
 

@@ -40,6 +40,13 @@ void auditlink_on_ready(struct auditlink *l, void (*fn)(void *arg),
 /* As audit_submit(); fields is stolen.  NULL l: -1. */
 int auditlink_submit(struct auditlink *l, const char *t, json_t *fields,
     audit_cb cb, void *arg);
+/*
+ * As audit_submit_ref(), keyed by the record's "sess" field (required
+ * with an op): keep on a session's cmd, req on its rsp (without a req
+ * field: the writer fills it in), drop on its close.
+ */
+int auditlink_submit_ref(struct auditlink *l, const char *t, json_t *fields,
+    enum audit_ref_op op, audit_cb cb, void *arg);
 int auditlink_failed(const struct auditlink *l);
 /* As audit_frame_mac(), with the writer's key. */
 int auditlink_frame_mac(const struct auditlink *l, const uint8_t *frame,

@@ -91,6 +91,13 @@ void epp_msg_free(struct epp_msg *m);
 
 enum epp_kind epp_msg_kind(const struct epp_msg *m);
 enum epp_cmd epp_msg_cmd(const struct epp_msg *m);
+/*
+ * Whether m changes nothing at the registry: hello, check, info.  Its
+ * audit record need not be durable before it is forwarded
+ * (docs/audit-log.md).  Not poll (an ack dequeues a message) nor transfer
+ * (a query is one op of the element that also requests one).
+ */
+int epp_msg_read_only(const struct epp_msg *m);
 const char *epp_cmd_name(enum epp_cmd c);
 
 /* The client transaction id, whitespace-collapsed; NULL if absent. */

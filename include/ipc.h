@@ -46,8 +46,9 @@ enum ipc_type {
 	IPC_STATE_SAVE,		/* watch -> parent: registry state to keep */
 	/* any -> audit writer */
 	IPC_AUDIT_KEYS,		/* audit -> peer: keys it may use */
-	IPC_AUDIT_SUBMIT,	/* {"t", "fields"} */
+	IPC_AUDIT_SUBMIT,	/* {"t", "fields", "ref"?} */
 	IPC_AUDIT_DONE,		/* audit -> peer: {"status","seq","leaf"} */
+	IPC_AUDIT_FAILED,	/* audit -> every peer: the log has failed */
 	IPC_STATS_REQ,		/* worker -> parent: the daemon's figures;
 				 * parent -> child: yours */
 	IPC_STATS,		/* Prometheus text, the answer (same id) */

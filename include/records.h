@@ -37,8 +37,12 @@ json_t *rec_cmd(const struct rec_session *rs, const struct epp_msg *m,
     const struct verdict *v, const char *decision, const char *reason,
     const char *approver, const char *frame_mac);
 
-/* The outcome of command record req: from the registry or the gateway. */
-json_t *rec_rsp(const struct rec_session *rs, uint64_t req, const char *src,
+/*
+ * The outcome of the session's command: from the registry or the gateway.
+ * Without req: the audit writer fills in the command record's seq
+ * (auditlink_submit_ref), which may not be known yet.
+ */
+json_t *rec_rsp(const struct rec_session *rs, const char *src,
     int code, const char *msg, const char *cltrid, const char *svtrid,
     uint64_t rtt_us);
 

@@ -1081,6 +1081,15 @@ epp_msg_cmd(const struct epp_msg *m)
 	return m->cmd;
 }
 
+int
+epp_msg_read_only(const struct epp_msg *m)
+{
+	if (m->kind == EPP_KIND_HELLO)
+		return 1;
+	return m->kind == EPP_KIND_COMMAND && (m->cmd == EPP_CMD_CHECK ||
+	    m->cmd == EPP_CMD_INFO);
+}
+
 const char *
 epp_msg_cltrid(const struct epp_msg *m)
 {

@@ -735,7 +735,8 @@ START_TEST(torn_tail_recovery)
 	ck_assert_msg(strstr(b, "\"t\":\"recovery\"") != NULL &&
 	    strstr(b, "\"torn_bytes\":0,") != NULL &&
 	    strstr(b, "\"set_aside\":{") != NULL &&
-	    strstr(b, "\"unanswered\":[") != NULL, "%s", b);
+	    strstr(b, "\"unanswered\":[") != NULL &&
+	    strstr(b, "\"open_sessions\":[") != NULL, "%s", b);
 	free(b);
 
 	/* The recovery record must describe the torn bytes exactly. */
@@ -745,6 +746,87 @@ START_TEST(torn_tail_recovery)
 	spew(seg, b, len);
 	EXPECT(&fx, NULL, 0, AUDIT_TAMPERED);
 	free(b);
+	fx_free(&fx);
+}
+END_TEST
+
+/*
+ * A reply submitted before its command's record is written (the gateway
+ * does not wait for a read-only command's record) still names that
+ * command's seq; a dropped key or one never kept gives req null; nothing
+ * is held once every key is used.
+ */
+START_TEST(replies_name_their_commands)
+{
+	struct fixture fx;
+	struct event_base *base = event_base_new();
+	struct waiter w = { 0, 0, 0, 1 };
+	struct audit *a;
+	char seg[512], *b, *line, want[64];
+	size_t len;
+	uint64_t cmd_seq[3];
+	int nrsp = 0;
+
+	fx_init(&fx);
+	a = open_log(&fx, base, 0, NULL);
+	/* Two sessions interleaved, all submitted before any is written. */
+	ck_assert_int_eq(audit_submit_ref(a, "cmd", json_pack("{s:i, s:s}",
+	    "sess", 1, "cmd", "domain:info"), AUDIT_REF_KEEP, "c/1",
+	    on_durable, &w), 0);
+	ck_assert_int_eq(audit_submit_ref(a, "cmd", json_pack("{s:i, s:s}",
+	    "sess", 2, "cmd", "domain:check"), AUDIT_REF_KEEP, "c/2",
+	    on_durable, &w), 0);
+	ck_assert_int_eq(audit_submit_ref(a, "rsp", json_pack("{s:i, s:i}",
+	    "sess", 2, "code", 1000), AUDIT_REF_REQ, "c/2", on_durable, &w),
+	    0);
+	ck_assert_int_eq(audit_submit_ref(a, "rsp", json_pack("{s:i, s:i}",
+	    "sess", 1, "code", 1000), AUDIT_REF_REQ, "c/1", on_durable, &w),
+	    0);
+	/* A session that ends without its reply, and one never kept. */
+	ck_assert_int_eq(audit_submit_ref(a, "cmd", json_pack("{s:i, s:s}",
+	    "sess", 3, "cmd", "domain:info"), AUDIT_REF_KEEP, "c/3",
+	    on_durable, &w), 0);
+	ck_assert_int_eq(audit_submit_ref(a, "session", json_pack("{s:i, s:s}",
+	    "sess", 3, "event", "close"), AUDIT_REF_DROP, "c/3", on_durable,
+	    &w), 0);
+	ck_assert_int_eq(audit_submit_ref(a, "rsp", json_pack("{s:i, s:i}",
+	    "sess", 3, "code", 2400), AUDIT_REF_REQ, "c/3", on_durable, &w),
+	    0);
+	ck_assert_int_eq(audit_submit_ref(a, "cmd", json_pack("{s:i}",
+	    "sess", 4), AUDIT_REF_REQ, NULL, on_durable, &w), -1);
+	while (w.done < 7)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(w.failed, 0);
+	ck_assert_uint_eq(audit_refs_held(a), 0);
+	audit_close(a);
+	event_base_free(base);
+
+	segment(&fx, 0, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	for (line = strtok(b, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		const char *q = strstr(line, "\"seq\":");
+		uint64_t seq = q ? strtoull(q + 6, NULL, 10) : 0;
+
+		if (strstr(line, "\"t\":\"cmd\"") != NULL) {
+			int sess = atoi(strstr(line, "\"sess\":") + 7);
+
+			cmd_seq[sess - 1] = seq;
+		} else if (strstr(line, "\"t\":\"rsp\"") != NULL) {
+			int sess = atoi(strstr(line, "\"sess\":") + 7);
+
+			if (sess == 3)
+				snprintf(want, sizeof(want), "\"req\":null");
+			else
+				snprintf(want, sizeof(want), "\"req\":%llu,",
+				    (unsigned long long)cmd_seq[sess - 1]);
+			ck_assert_msg(strstr(line, want) != NULL, "%s: %s",
+			    want, line);
+			nrsp++;
+		}
+	}
+	ck_assert_int_eq(nrsp, 3);
+	free(b);
+	EXPECT(&fx, NULL, 1, AUDIT_VALID);
 	fx_free(&fx);
 }
 END_TEST
@@ -839,6 +921,7 @@ audit_suite(void)
 	tcase_add_test(tc, torn_tail_recovery);
 	tcase_add_test(tc, refuse_to_start);
 	tcase_add_test(tc, fail_closed);
+	tcase_add_test(tc, replies_name_their_commands);
 	tcase_add_test(tc, single_bit_flips);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);

@@ -84,12 +84,13 @@ START_TEST(unparsable_frame_is_recorded_by_mac)
 }
 END_TEST
 
-START_TEST(rsp_record_links_its_command)
+START_TEST(rsp_record_leaves_req_to_the_writer)
 {
-	char *s = dump(rec_rsp(&who, 17, "registry", 1000, "Command "
+	char *s = dump(rec_rsp(&who, "registry", 1000, "Command "
 	    "completed successfully", "R-1", "regsim-000001", 321));
 
-	ck_assert_ptr_nonnull(strstr(s, "\"req\":17"));
+	/* The command's seq may not be known yet: audit_submit_ref. */
+	ck_assert_ptr_null(strstr(s, "\"req\""));
 	ck_assert_ptr_nonnull(strstr(s, "\"src\":\"registry\""));
 	ck_assert_ptr_nonnull(strstr(s, "\"code\":1000"));
 	ck_assert_ptr_nonnull(strstr(s, "\"svtrid\":\"regsim-000001\""));
@@ -110,7 +111,7 @@ records_suite(void)
 
 	tcase_add_test(tc, cmd_record_fields_and_no_secret);
 	tcase_add_test(tc, unparsable_frame_is_recorded_by_mac);
-	tcase_add_test(tc, rsp_record_links_its_command);
+	tcase_add_test(tc, rsp_record_leaves_req_to_the_writer);
 	suite_add_tcase(s, tc);
 	return s;
 }
