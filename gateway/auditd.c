@@ -72,15 +72,18 @@ static void
 done_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 {
 	struct req *r = arg;
-	char hex[65] = "";
+	uint8_t msg[1 + 8 + 32];
 
 	if (ipc_alive(r->c->ch)) {
+		/* Binary and batched (ipc_set_batching): one per record. */
+		memset(msg, 0, sizeof(msg));
+		msg[0] = status == 0 ? 0 : 1;
+		for (int i = 0; i < 8; i++)
+			msg[1 + i] = (uint8_t)(seq >> (8 * i));
 		if (status == 0)
-			for (int i = 0; i < 32; i++)
-				snprintf(hex + 2 * i, 3, "%02x", leaf[i]);
-		(void)ipc_send_json(r->c->ch, IPC_AUDIT_DONE, r->id,
-		    json_pack("{s:i, s:I, s:s}", "status", status, "seq",
-		    (json_int_t)seq, "leaf", hex), NULL, 0);
+			memcpy(msg + 9, leaf, 32);
+		(void)ipc_send(r->c->ch, IPC_AUDIT_DONE, r->id, msg,
+		    sizeof(msg), -1);
 	}
 	client_unref(r->c);
 	free(r);
@@ -225,6 +228,7 @@ add_client(struct auditd *d, const char *name, int fd)
 		free(c);
 		return;
 	}
+	ipc_set_batching(c->ch, 1);
 	c->next = d->clients;
 	d->clients = c;
 	haspol = audit_keys(d->audit, mac, pol) == 0;
@@ -414,6 +418,7 @@ out:
 		struct client *c = d.clients;
 
 		d.clients = c->next;
+		ipc_kick(c->ch);	/* the last answers */
 		ipc_free(c->ch);
 		free(c);
 	}

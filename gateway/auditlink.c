@@ -81,6 +81,7 @@ auditlink_free(struct auditlink *l)
 {
 	if (l == NULL)
 		return;
+	ipc_kick(l->ch);	/* records queued this turn: a session's close */
 	drop_channel(l);
 	OPENSSL_cleanse(l->policy_key, sizeof(l->policy_key));
 	free(l);
@@ -93,33 +94,30 @@ hex32(const char *s, uint8_t out[32])
 	return s != NULL ? merkle_unhex(s, strlen(s), out) : -1;
 }
 
+/* IPC_AUDIT_DONE: status, seq, leaf (ipc.h). */
 static void
 on_done(struct auditlink *l, const struct ipc_msg *m)
 {
 	struct pending *p = l->head;
-	uint8_t leaf[32];
-	json_t *j;
+	uint64_t seq = 0;
 	int status;
 
-	if (p == NULL || p->id != m->id || (j = ipc_msg_json(m, NULL,
-	    NULL)) == NULL) {
+	if (p == NULL || p->id != m->id || m->len != 1 + 8 + 32) {
 		ipc_fail(l->ch, "audit answer out of order");
 		return;
 	}
-	status = json_integer_value(json_object_get(j, "status")) == 0 &&
-	    hex32(json_string_value(json_object_get(j, "leaf")), leaf) == 0 ?
-	    0 : -1;
+	status = m->data[0] == 0 ? 0 : -1;
+	for (int i = 7; i >= 0; i--)
+		seq = seq << 8 | m->data[1 + i];
 	if (status != 0)
 		l->failed = 1;
 	l->head = p->next;
 	if (l->head == NULL)
 		l->tail = &l->head;
 	if (p->cb != NULL)
-		p->cb(p->arg, status, status == 0 ? (uint64_t)
-		    json_integer_value(json_object_get(j, "seq")) : 0,
-		    status == 0 ? leaf : NULL);
+		p->cb(p->arg, status, status == 0 ? seq : 0,
+		    status == 0 ? m->data + 9 : NULL);
 	free(p);
-	json_decref(j);
 }
 
 static void
@@ -176,6 +174,7 @@ auditlink_attach(struct auditlink *l, int fd)
 	if ((l->ch = ipc_new(l->base, fd, "audit", 0, on_msg, on_closed,
 	    l)) == NULL)
 		return -1;
+	ipc_set_batching(l->ch, 1);
 	return 0;
 }
 

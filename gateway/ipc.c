@@ -21,6 +21,7 @@
 #define IPC_F_FD	0x0001	/* the message carries a descriptor */
 #define IPC_FDQ		8	/* descriptors received ahead of their message */
 #define IPC_READ	65536
+#define IPC_IOV		64	/* messages gathered into one sendmsg(2) */
 /* Output a peer has not taken yet: past this, sending fails (the caller
  * fails closed) rather than memory growing without bound. */
 #define IPC_QUEUE_MAX	(64u << 20)
@@ -50,6 +51,7 @@ struct ipc {
 	struct chunk	*out_head, **out_tail;
 	size_t		 out_bytes;
 
+	int		 batching;	/* ipc_set_batching */
 	int		 closed;	/* fd gone, on_closed called */
 	int		 wfailed;	/* a write failed: closing soon */
 	int		 busy;		/* dispatching: defer the free */
@@ -121,24 +123,37 @@ ipc_fail(struct ipc *c, const char *why)
 	shut(c, why);
 }
 
-/* Write queued chunks until done or the kernel pushes back. */
+/*
+ * Write queued chunks until done or the kernel pushes back.  Chunks go out
+ * several to a sendmsg(2), but one that carries a descriptor goes alone:
+ * the descriptor must arrive with the first byte of its own message.
+ */
 static void
 flush(struct ipc *c)
 {
-	struct chunk *ch;
+	struct chunk *ch, *k;
 	ssize_t n;
+	size_t left;
 
 	while ((ch = c->out_head) != NULL) {
-		struct iovec iov = { ch->buf + ch->off, ch->len - ch->off };
+		struct iovec iov[IPC_IOV];
 		struct msghdr mh;
 		union {
 			struct cmsghdr	hdr;
 			char		buf[CMSG_SPACE(sizeof(int))];
 		} cm;
+		size_t niov = 0;
 
 		memset(&mh, 0, sizeof(mh));
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
+		iov[niov].iov_base = ch->buf + ch->off;
+		iov[niov++].iov_len = ch->len - ch->off;
+		for (k = ch->next; ch->fd == -1 && k != NULL && k->fd == -1 &&
+		    niov < IPC_IOV; k = k->next) {
+			iov[niov].iov_base = k->buf;
+			iov[niov++].iov_len = k->len;
+		}
+		mh.msg_iov = iov;
+		mh.msg_iovlen = niov;
 		if (ch->fd != -1) {
 			struct cmsghdr *h;
 
@@ -174,16 +189,34 @@ flush(struct ipc *c)
 			close(ch->fd);
 			ch->fd = -1;
 		}
-		ch->off += (size_t)n;
 		c->out_bytes -= (size_t)n;
-		if (ch->off < ch->len)
-			continue;
-		c->out_head = ch->next;
-		if (c->out_head == NULL)
-			c->out_tail = &c->out_head;
-		free(ch);
+		for (left = (size_t)n; left > 0 && (ch = c->out_head) != NULL; ) {
+			if (left < ch->len - ch->off) {
+				ch->off += left;
+				break;
+			}
+			left -= ch->len - ch->off;
+			c->out_head = ch->next;
+			if (c->out_head == NULL)
+				c->out_tail = &c->out_head;
+			free(ch);
+		}
 	}
 	event_del(c->ev_write);
+}
+
+void
+ipc_set_batching(struct ipc *c, int on)
+{
+	if (c != NULL)
+		c->batching = on;
+}
+
+void
+ipc_kick(struct ipc *c)
+{
+	if (ipc_alive(c) && c->out_head != NULL)
+		flush(c);
 }
 
 static void
@@ -434,7 +467,10 @@ ipc_send(struct ipc *c, uint16_t type, uint32_t id, const void *data,
 	*c->out_tail = ch;
 	c->out_tail = &ch->next;
 	c->out_bytes += ch->len;
-	if (was_empty)
+	if (was_empty && c->batching)
+		/* on_write runs once the callbacks already due have run. */
+		event_active(c->ev_write, EV_WRITE, 0);
+	else if (was_empty)
 		flush(c);
 	return 0;
 }

@@ -47,7 +47,8 @@ enum ipc_type {
 	/* any -> audit writer */
 	IPC_AUDIT_KEYS,		/* audit -> peer: keys it may use */
 	IPC_AUDIT_SUBMIT,	/* {"t", "fields", "ref"?} */
-	IPC_AUDIT_DONE,		/* audit -> peer: {"status","seq","leaf"} */
+	IPC_AUDIT_DONE,		/* audit -> peer: status (1 byte, 0: durable),
+				 * seq (8, little-endian), leaf (32) */
 	IPC_AUDIT_FAILED,	/* audit -> every peer: the log has failed */
 	IPC_STATS_REQ,		/* worker -> parent: the daemon's figures;
 				 * parent -> child: yours */
@@ -127,6 +128,15 @@ json_t *ipc_msg_json(const struct ipc_msg *m, const uint8_t **raw,
 
 /* Write out everything queued, blocking (a process about to exit). */
 void ipc_flush(struct ipc *c);
+/*
+ * Batching, for channels that carry many small messages (audit records and
+ * their answers): a message is not written at once but once the event loop
+ * has run the callbacks already due, so what one loop turn queues goes out
+ * in one sendmsg(2) and wakes the peer once.  ipc_kick() writes what it can
+ * now, without blocking (before a free).
+ */
+void ipc_set_batching(struct ipc *c, int on);
+void ipc_kick(struct ipc *c);
 
 /* A connected pair, both ends close-on-exec.  -1 on failure. */
 int ipc_pair(int fds[2]);

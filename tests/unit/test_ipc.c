@@ -187,6 +187,62 @@ START_TEST(descriptors)
 }
 END_TEST
 
+/*
+ * Batching: nothing is written until the loop runs, then many messages go
+ * out together, in order, each descriptor with its own message, a large
+ * one whole.
+ */
+START_TEST(batched_in_order_with_descriptors)
+{
+	struct event_base *base = event_base_new();
+	struct rx r = { 0 };
+	struct ipc *a, *b;
+	int fds[2], p[2];
+	uint8_t peek;
+	size_t big = 300000;
+	uint8_t *blob = calloc(1, big);
+
+	ck_assert_int_eq(ipc_pair(fds), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	r.base = base;
+	r.stop_after = 60;
+	a = ipc_new(base, fds[0], "a", 0, rx_msg, rx_closed, &r);
+	b = ipc_new(base, fds[1], "b", 0, rx_msg, rx_closed, &r);
+	ipc_set_batching(a, 1);
+	for (uint32_t i = 0; i < 60; i++) {
+		int fd = i == 0 || i == 31 || i == 59 ? p[1] : -1;
+
+		if (i == 40)
+			ck_assert_int_eq(ipc_send(a, IPC_STATE_SAVE, i, blob,
+			    big, -1), 0);
+		else
+			ck_assert_int_eq(ipc_send(a, fd != -1 ? IPC_PEER :
+			    IPC_ALERT, i, "x", 1, fd), 0);
+	}
+	/* Queued, not written: the peer has nothing yet. */
+	ck_assert_int_eq(recv(fds[1], &peek, 1, MSG_PEEK | MSG_DONTWAIT), -1);
+	run(base);
+	ck_assert_msg(r.n == 60, "%d received, closed %d (%s)", r.n, r.closed,
+	    r.why);
+	for (int i = 0; i < 60; i++) {
+		ck_assert_uint_eq(r.ids[i], (uint32_t)i);
+		ck_assert_uint_eq(r.lens[i], i == 40 ? big : 1);
+		if (i == 0 || i == 31 || i == 59) {
+			ck_assert_int_ne(r.fds[i], -1);
+			close(r.fds[i]);
+		} else
+			ck_assert_int_eq(r.fds[i], -1);
+	}
+	close(p[0]);
+	close(p[1]);
+	ipc_free(a);
+	ipc_free(b);
+	free(r.last);
+	free(blob);
+	event_base_free(base);
+}
+END_TEST
+
 /* Raw bytes on the socket, as a broken or hostile peer would send. */
 static void
 malformed(const uint8_t *bytes, size_t len, size_t max, const char *why)
@@ -362,6 +418,7 @@ ipc_suite(void)
 	tcase_add_test(tc, in_order_with_ids);
 	tcase_add_test(tc, large_message);
 	tcase_add_test(tc, descriptors);
+	tcase_add_test(tc, batched_in_order_with_descriptors);
 	tcase_add_test(tc, malformed_closes);
 	tcase_add_test(tc, json_payloads);
 	tcase_add_test(tc, peer_gone);
