@@ -768,6 +768,7 @@ syncer_main(void *arg)
 		a->snote = NULL;
 		a->spending = 0;
 		a->sbusy = 1;
+		pthread_cond_broadcast(&a->scv);	/* the writer may go on */
 		fd = a->fd;
 		failed = atomic_load(&a->failed);
 		pthread_mutex_unlock(&a->mu);
@@ -975,6 +976,15 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
+		/*
+		 * One batch waits for the syncer at most: what comes in
+		 * meanwhile becomes one batch with one signature, written as
+		 * the syncer takes the last one.  No record waits longer for
+		 * it (the fdatasync under way could not cover it anyway), and
+		 * under load a batch is what arrived during one fdatasync.
+		 */
+		while (a->spending && !atomic_load(&a->failed))
+			pthread_cond_wait(&a->scv, &a->mu);
 		while (a->qhead == NULL && !a->stop && !a->cp_wanted &&
 		    !atomic_load(&a->failed)) {
 			unsealed = a->next_seq > a->sealed ||
