@@ -69,6 +69,10 @@ struct audit {
 	struct event_base	*base;
 	struct event		*ev;
 	int			 efd;
+	/* Submitted during this loop turn, the loop's alone: handed to the
+	 * writer together, with one lock and one wake-up (push_local). */
+	struct audit_entry	*lhead, **ltail;
+	struct event		*ev_submit;
 	pthread_t		 thr;
 	int			 thr_started;
 
@@ -1076,6 +1080,40 @@ run_done(struct audit *a)
 	}
 }
 
+/* The loop: hand this turn's records to the writer. */
+static void
+push_local(struct audit *a)
+{
+	struct audit_entry *e;
+
+	if (a->lhead == NULL)
+		return;
+	pthread_mutex_lock(&a->mu);
+	if (atomic_load(&a->failed)) {
+		/* The writer has stopped: fail them after what it failed,
+		 * through the syncer, so callbacks keep their order. */
+		for (e = a->lhead; e != NULL; e = e->next)
+			e->status = -1;
+		append_list(&a->stail, a->lhead);
+		a->spending = 1;
+		pthread_cond_broadcast(&a->scv);
+	} else {
+		append_list(&a->qtail, a->lhead);
+		pthread_cond_signal(&a->cv);
+	}
+	pthread_mutex_unlock(&a->mu);
+	a->lhead = NULL;
+	a->ltail = &a->lhead;
+}
+
+static void
+on_submit(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	push_local(arg);
+}
+
 static void
 on_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -1117,18 +1155,22 @@ audit_submit_ref(struct audit *a, const char *t, json_t *fields,
 	e->fields = fields;
 	e->cb = cb;
 	e->arg = arg;
-	pthread_mutex_lock(&a->mu);
+	/* a->stop is only ever set by this thread (audit_close). */
 	if (atomic_load(&a->failed) || a->stop) {
-		pthread_mutex_unlock(&a->mu);
 		json_decref(fields);
 		free(e->ref_key);
 		free(e);
 		return -1;
 	}
-	*a->qtail = e;
-	a->qtail = &e->next;
-	pthread_cond_signal(&a->cv);
-	pthread_mutex_unlock(&a->mu);
+	/*
+	 * Records come in bursts (a batch of IPC messages): the writer
+	 * takes the whole burst once the loop has run what is due, rather
+	 * than waking for the first record and racing us for the lock.
+	 */
+	if (a->lhead == NULL)
+		event_active(a->ev_submit, EV_TIMEOUT, 0);
+	*a->ltail = e;
+	a->ltail = &e->next;
 	return 0;
 }
 
@@ -1172,6 +1214,7 @@ audit_failed(const struct audit *a)
 void
 audit_checkpoint(struct audit *a)
 {
+	push_local(a);		/* it follows what was submitted */
 	pthread_mutex_lock(&a->mu);
 	a->cp_wanted = 1;
 	pthread_cond_signal(&a->cv);
@@ -1569,7 +1612,15 @@ audit_free(struct audit *a)
 		free(e->ref_key);
 		free(e);
 	}
+	while ((e = a->lhead) != NULL) {
+		a->lhead = e->next;
+		json_decref(e->fields);
+		free(e->ref_key);
+		free(e);
+	}
 	strmap_free(a->refs, free);
+	if (a->ev_submit != NULL)
+		event_free(a->ev_submit);
 	if (a->ev != NULL)
 		event_free(a->ev);
 	if (a->efd != -1)
@@ -1691,6 +1742,7 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 		return -1;
 	}
 	a->efd = a->fd = a->dirfd = a->cpdirfd = a->pubfd = -1;
+	a->ltail = &a->lhead;
 	if ((a->refs = strmap_new()) == NULL) {
 		free(a);
 		seterr(err, errlen, "audit: out of memory");
@@ -1744,7 +1796,8 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	    resume(a, err, errlen)) == -1)
 		goto fail;
 
-	if ((a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	if ((a->ev_submit = event_new(base, -1, 0, on_submit, a)) == NULL ||
+	    (a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 	    (a->ev = event_new(base, a->efd, EV_READ | EV_PERSIST, on_wake,
 	    a)) == NULL || event_add(a->ev, NULL) == -1) {
 		seterr(err, errlen, "audit: cannot set up the wake-up event");
@@ -1772,6 +1825,7 @@ audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	push_local(a);
 	if (a->thr_started) {
 		pthread_mutex_lock(&a->mu);
 		a->stop = 1;
