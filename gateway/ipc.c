@@ -491,7 +491,12 @@ ipc_send_json(struct ipc *c, uint16_t type, uint32_t id, json_t *j,
 	if (text == NULL)
 		return -1;
 	tlen = strlen(text);
-	len = tlen + (rawlen > 0 ? 1 + rawlen : 0);
+	if (rawlen == 0) {		/* the common case: no second copy */
+		rc = ipc_send(c, type, id, text, tlen, -1);
+		free(text);
+		return rc;
+	}
+	len = tlen + 1 + rawlen;
 	if ((buf = malloc(len ? len : 1)) != NULL) {
 		memcpy(buf, text, tlen);
 		if (rawlen > 0) {

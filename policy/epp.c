@@ -1244,13 +1244,16 @@ epp_msg_serialise(const struct epp_msg *m, uint8_t **out, size_t *len)
 int
 epp_msg_redacted(const struct epp_msg *m, char **out, size_t *len)
 {
-	xmlDocPtr copy;
+	xmlDocPtr copy = NULL;
 	int r;
 
-	if ((copy = xmlCopyDoc(m->doc, 1)) == NULL)
-		return -1;
-	m_redact(xmlDocGetRootElement(copy));
-	r = dump(copy, (uint8_t **)out, len);
+	/* Most commands hold no secret: nothing to copy and replace. */
+	if (m_has_secret(xmlDocGetRootElement(m->doc)))
+		if ((copy = xmlCopyDoc(m->doc, 1)) == NULL)
+			return -1;
+	if (copy != NULL)
+		m_redact(xmlDocGetRootElement(copy));
+	r = dump(copy != NULL ? copy : m->doc, (uint8_t **)out, len);
 	xmlFreeDoc(copy);
 	if (r == 0) {
 		/* NUL-terminate for callers that want a string. */

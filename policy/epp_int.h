@@ -97,6 +97,8 @@ int m_addr(struct epp_msg *m, xmlNode *a, char *out, size_t len);
 int m_is_secret(const xmlNode *n);
 /* Replace every secret under n and its siblings with "REDACTED". */
 void m_redact(xmlNode *n);
+/* Whether n or anything under it is what m_redact() replaces. */
+int m_has_secret(const xmlNode *n);
 int m_fail(struct epp_msg *m, const char *why);
 
 /* An allowed child: local name, minimum and maximum count. */

@@ -402,13 +402,13 @@ m_redact(xmlNode *n)
 }
 
 /* Whether n or anything under it is a secret. */
-static int
-has_secret(const xmlNode *n)
+int
+m_has_secret(const xmlNode *n)
 {
 	if (m_is_secret(n))
 		return 1;
 	for (const xmlNode *c = n->children; c != NULL; c = c->next)
-		if (c->type == XML_ELEMENT_NODE && has_secret(c))
+		if (c->type == XML_ELEMENT_NODE && m_has_secret(c))
 			return 1;
 	return 0;
 }
@@ -449,7 +449,7 @@ unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 	/* Numbered, so repeating or reordering them is another change: the
 	 * gateway cannot know that they mean the same. */
 	nth = ++m->nunknown;
-	if (!has_secret(n)) {
+	if (!m_has_secret(n)) {
 		if (m_c14n(m, n, &c14n) != 0)
 			return -1;
 		if (unknown_budget(m, c14n) == 0)

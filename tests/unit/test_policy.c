@@ -855,6 +855,50 @@ START_TEST(redaction_hides_every_secret)
 }
 END_TEST
 
+/* Without a secret the record's XML is exactly what is forwarded (no copy
+ * is redacted); with one, never. */
+START_TEST(redaction_without_secret_is_the_forwarded_form)
+{
+	char *info = strdup(envelope("<info><d:info xmlns:d=\"" DOM "\">"
+	    "<d:name hosts=\"all\">open.example</d:name></d:info></info>",
+	    "R-3"));
+	const char *auth = envelope("<info><d:info xmlns:d=\"" DOM "\">"
+	    "<d:name>open.example</d:name><d:authInfo><d:pw>SECRET-i</d:pw>"
+	    "</d:authInfo></d:info></info>", "R-4");
+	const char *docs[] = { info, auth };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct epp_msg *m = NULL;
+		const char *why;
+		char *red = NULL;
+		uint8_t *fwd = NULL;
+		size_t rlen, flen;
+
+		ck_assert_int_eq(epp_parse_command(unit_xsd(),
+		    (const uint8_t *)docs[i], strlen(docs[i]), &m, &why, NULL,
+		    0), 0);
+		ck_assert_int_eq(epp_msg_redacted(m, &red, &rlen), 0);
+		ck_assert_int_eq(epp_msg_serialise(m, &fwd, &flen), 0);
+		if (i == 0) {
+			ck_assert_msg(rlen == flen, "%s\n---\n%.*s", red,
+			    (int)flen, (const char *)fwd);
+			ck_assert_mem_eq(red, fwd, flen);
+		} else {
+			ck_assert_ptr_null(strstr(red, "SECRET"));
+			char *f = strndup((const char *)fwd, flen);
+
+			/* The registry gets it; the log never does. */
+			ck_assert_ptr_nonnull(strstr(f, "SECRET-i"));
+			free(f);
+		}
+		free(red);
+		free(fwd);
+		epp_msg_free(m);
+	}
+	free(info);
+}
+END_TEST
+
 START_TEST(forwarded_is_what_was_judged)
 {
 	const char *xml = envelope("<update><d:update xmlns:d=\"" DOM "\">"
@@ -912,6 +956,7 @@ policy_suite(void)
 	tcase_add_test(tc, digest_differs_per_change);
 	tcase_add_test(tc, secret_hashes_are_keyed);
 	tcase_add_test(tc, redaction_hides_every_secret);
+	tcase_add_test(tc, redaction_without_secret_is_the_forwarded_form);
 	tcase_add_test(tc, forwarded_is_what_was_judged);
 	suite_add_tcase(s, tc);
 	return s;
