@@ -34,6 +34,7 @@
 #include <openssl/hmac.h>
 
 #include "alert.h"
+#include "hex.h"
 #include "log.h"
 
 #define ALERT_MAX_INFLIGHT	4
@@ -417,10 +418,9 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 static int
 sign_body(const struct alerter *a, struct alert_item *it)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	char *p;
+	int n;
 
 	if (a->secret == NULL) {
 		it->sig[0] = '\0';
@@ -430,12 +430,8 @@ sign_body(const struct alerter *a, struct alert_item *it)
 	    (const unsigned char *)it->body, it->bodylen, md, &mdlen) == NULL ||
 	    mdlen != 32)
 		return -1;
-	p = it->sig + snprintf(it->sig, sizeof(it->sig), "sha256=");
-	for (unsigned int i = 0; i < mdlen; i++) {
-		*p++ = hex[md[i] >> 4];
-		*p++ = hex[md[i] & 0xf];
-	}
-	*p = '\0';
+	n = snprintf(it->sig, sizeof(it->sig), "sha256=");
+	hex_encode(md, mdlen, it->sig + n);
 	return 0;
 }
 

@@ -40,6 +40,7 @@
 #include "audit_verify.h"
 #include "checkpoint.h"
 #include "fileio.h"
+#include "hex.h"
 #include "log.h"
 #include "merkle.h"
 #include "strmap.h"
@@ -1583,8 +1584,7 @@ create_log(struct audit *a, char *err, size_t errlen)
 		seterr(err, errlen, "audit: no randomness");
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(id); i++)
-		snprintf(a->log_id + 2 * i, 3, "%02x", id[i]);
+	hex_encode(id, sizeof(id), a->log_id);
 	audit_genesis(a->origin, a->log_id, g);
 	merkle_hex(g, a->prev_hex);
 	a->next_seq = 0;
@@ -1669,8 +1669,7 @@ derive_mac_key(struct audit *a, char *err, size_t errlen)
 		seterr(err, errlen, "audit: cannot derive the frame MAC key");
 		goto out;
 	}
-	for (int i = 0; i < 8; i++)
-		snprintf(a->mac_key_id + 2 * i, 3, "%02x", id[i]);
+	hex_encode(id, 8, a->mac_key_id);
 	r = 0;
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
@@ -1717,8 +1716,7 @@ audit_frame_mac(const struct audit *a, const uint8_t *frame, size_t len,
 	if (HMAC(EVP_sha256(), a->mac_key, sizeof(a->mac_key), frame, len, md,
 	    &n) == NULL || n != 32)
 		return -1;
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, 32, out);
 	return 0;
 }
 
@@ -2158,8 +2156,7 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 	    sizeof(id)) == 1) {
 		/* Not one record verifies: a new log id, from genesis. */
 		snprintf(a->origin, sizeof(a->origin), "%s", o->origin);
-		for (size_t i = 0; i < sizeof(id); i++)
-			snprintf(a->log_id + 2 * i, 3, "%02x", id[i]);
+		hex_encode(id, sizeof(id), a->log_id);
 	} else {
 		seterr(err, errlen, "audit: no record of %s verifies; give "
 		    "the origin", a->dir);

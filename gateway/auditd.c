@@ -21,6 +21,7 @@
 #include "audit_verify.h"
 #include "checkpoint.h"
 #include "config.h"
+#include "hex.h"
 #include "ipc.h"
 #include "log.h"
 #include "merkle.h"
@@ -232,10 +233,8 @@ add_client(struct auditd *d, const char *name, int fd)
 	c->next = d->clients;
 	d->clients = c;
 	haspol = audit_keys(d->audit, mac, pol) == 0;
-	for (int i = 0; i < 32; i++) {
-		snprintf(mhex + 2 * i, 3, "%02x", mac[i]);
-		snprintf(phex + 2 * i, 3, "%02x", pol[i]);
-	}
+	hex_encode(mac, 32, mhex);
+	hex_encode(pol, 32, phex);
 	/* The policy key only where [policy] secret_key does not set one. */
 	(void)ipc_send_json(c->ch, IPC_AUDIT_KEYS, 0, json_pack("{s:s, s:s?}",
 	    "mac_key", mhex, "policy_key", haspol && d->cfg->secret_key ==

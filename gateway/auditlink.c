@@ -13,8 +13,8 @@
 #include <openssl/hmac.h>
 
 #include "auditlink.h"
+#include "hex.h"
 #include "ipc.h"
-#include "merkle.h"
 #include "log.h"
 
 struct pending {
@@ -91,7 +91,7 @@ auditlink_free(struct auditlink *l)
 static int
 hex32(const char *s, uint8_t out[32])
 {
-	return s != NULL ? merkle_unhex(s, strlen(s), out) : -1;
+	return s != NULL ? hex_decode(s, strlen(s), out, 32) : -1;
 }
 
 /* IPC_AUDIT_DONE: status, seq, leaf (ipc.h). */
@@ -240,8 +240,7 @@ auditlink_frame_mac(const struct auditlink *l, const uint8_t *frame,
 	if (!auditlink_ready(l) || HMAC(EVP_sha256(), l->mac_key,
 	    sizeof(l->mac_key), frame, len, md, &n) == NULL || n != 32)
 		return -1;
-	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, n, out);
 	return 0;
 }
 

@@ -34,11 +34,12 @@
 #include "alertlink.h"
 #include "approval.h"
 #include "auditlink.h"
+#include "change.h"
 #include "config.h"
 #include "conn.h"
-#include "change.h"
 #include "epp.h"
 #include "frame.h"
+#include "hex.h"
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
@@ -672,8 +673,7 @@ send_alert(struct session *s, const uint64_t *seq, const uint8_t *leaf)
 	if (s->alert_body == NULL)
 		return;
 	if (seq != NULL && leaf != NULL) {
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", leaf[i]);
+		hex_encode(leaf, 32, hex);
 		json_object_set_new(s->alert_body, "audit_seq",
 		    json_integer((json_int_t)*seq));
 		json_object_set_new(s->alert_body, "audit_leaf",

@@ -18,11 +18,11 @@
 #include "approval.h"
 #include "auditlink.h"
 #include "config.h"
+#include "hex.h"
 #include "ipc.h"
-#include "merkle.h"
 #include "lock.h"
-#include "metrics.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "proc.h"
 #include "sandbox.h"
@@ -62,7 +62,7 @@ current_config(void *arg)
 static int
 hex32(const char *s, uint8_t out[32])
 {
-	return s != NULL ? merkle_unhex(s, strlen(s), out) : -1;
+	return s != NULL ? hex_decode(s, strlen(s), out, 32) : -1;
 }
 
 /* Bounds a worker's question must keep (approval.h, policy.h). */

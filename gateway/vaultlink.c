@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "ipc.h"
 #include "log.h"
 #include "vaultlink.h"
@@ -174,8 +175,7 @@ vaultlink_require(struct vaultlink *l, const uint8_t digest[32],
 
 	if (!vaultlink_ready(l) || (w = calloc(1, sizeof(*w))) == NULL)
 		return -1;
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+	hex_encode(digest, 32, hex);
 	w->id = ++l->next_id;
 	w->cb = cb;
 	w->arg = arg;

@@ -65,6 +65,7 @@
 #include <jansson.h>
 
 #include "approval.h"
+#include "hex.h"
 
 #define STATE_VERSION	1
 #define JOURNAL_MIN	(64 * 1024)	/* compact at max(this, 2 snapshots) */
@@ -150,44 +151,6 @@ now_of(const struct approvals *a)
 	return a->o.clock(a->o.clock_arg);
 }
 
-static void
-hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-unhex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Exactly 64 lower-case hex digits into 32 bytes. */
-static int
-unhex32(const char *s, uint8_t out[32])
-{
-	if (strlen(s) != 64)
-		return -1;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = unhex_digit(s[2 * i]), lo = unhex_digit(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* Copy a name that must fit; -1 if it does not. */
 static int
 name_copy(char dst[APPROVAL_NAME_MAX], const char *src)
@@ -260,7 +223,7 @@ change_new(const uint8_t digest[32], const char *canonical,
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	memcpy(c->digest, digest, 32);
-	hex(digest, 32, full);
+	hex_encode(digest, 32, full);
 	memcpy(c->id, full, 12);
 	c->id[12] = '\0';
 	c->canonical = bounded_text(canonical);
@@ -347,7 +310,7 @@ find_id(const struct approvals *a, const char *id)
 
 		if (c >= 'A' && c <= 'F')
 			c = (char)(c - 'A' + 'a');
-		if (unhex_digit(c) < 0)
+		if (c == '\0' || strchr("0123456789abcdef", c) == NULL)
 			return NULL;
 		want[i] = c;
 	}
@@ -483,7 +446,7 @@ change_json(const struct change *c)
 	json_t *o;
 	char full[65];
 
-	hex(c->digest, 32, full);
+	hex_encode(c->digest, 32, full);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}",
 	    "id", c->id, "digest", full, "canonical", c->canonical,
 	    "object", c->object, "clid", c->clid, "requester", c->requester,
@@ -712,7 +675,7 @@ rec_new(const struct approvals *a, const char *op)
 	if (json_object_set_new(rec, "drop", drop = json_array()) == -1)
 		goto fail;
 	for (size_t i = 0; i < a->ndrops; i++) {
-		hex(a->drops[i], 32, full);
+		hex_encode(a->drops[i], 32, full);
 		if (json_array_append_new(drop, json_string(full)) == -1)
 			goto fail;
 	}
@@ -891,7 +854,8 @@ change_load(struct approvals *a, json_t *o, int upsert)
 	    "state", &state, "approver", &approver,
 	    "ticket_expires", &ticket_expires, "denied_by", &denied_by) == -1)
 		return -1;
-	if (unhex32(digest, d) == -1 || strncmp(id, digest, 12) != 0 ||
+	if (hex_decode(digest, strlen(digest), d, 32) == -1 ||
+	    strncmp(id, digest, 12) != 0 ||
 	    id[12] != '\0')
 		return -1;
 	old = find_digest(a, d, &slot);
@@ -937,7 +901,8 @@ change_drop(struct approvals *a, json_t *v)
 	uint8_t d[32];
 	size_t slot;
 
-	if (!json_is_string(v) || unhex32(json_string_value(v), d) == -1)
+	if (!json_is_string(v) || hex_decode(json_string_value(v),
+	    json_string_length(v), d, 32) == -1)
 		return -1;
 	if (find_digest(a, d, &slot) == NULL)
 		return 0;
@@ -1717,7 +1682,7 @@ approvals_show_json(struct approvals *a, const char *id)
 		return NULL;
 	if ((o = view_json(c, now_of(a))) == NULL)
 		return NULL;
-	hex(c->digest, 32, full);
+	hex_encode(c->digest, 32, full);
 	if (json_object_set_new(o, "canonical", json_string(c->canonical)) ==
 	    -1 || json_object_set_new(o, "digest", json_string(full)) == -1 ||
 	    (c->denied_by[0] != '\0' && json_object_set_new(o, "denied_by",

@@ -12,6 +12,7 @@
 
 #include <openssl/sha.h>
 
+#include "hex.h"
 #include "merkle.h"
 
 void
@@ -287,37 +288,11 @@ merkle_consistency_verify(uint64_t m, uint64_t n, const merkle_hash root_m,
 void
 merkle_hex(const merkle_hash h, char out[2 * MERKLE_HASH_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < MERKLE_HASH_LEN; i++) {
-		out[2 * i] = digits[h[i] >> 4];
-		out[2 * i + 1] = digits[h[i] & 0xf];
-	}
-	out[2 * MERKLE_HASH_LEN] = '\0';
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;	/* lower case only: one spelling per hash */
+	hex_encode(h, MERKLE_HASH_LEN, out);
 }
 
 int
 merkle_unhex(const char *s, size_t len, merkle_hash out)
 {
-	int hi, lo;
-
-	if (len != 2 * MERKLE_HASH_LEN)
-		return -1;
-	for (size_t i = 0; i < MERKLE_HASH_LEN; i++) {
-		if ((hi = hexval(s[2 * i])) == -1 ||
-		    (lo = hexval(s[2 * i + 1])) == -1)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_decode(s, len, out, MERKLE_HASH_LEN);
 }

@@ -25,6 +25,7 @@
 
 #include "change.h"
 #include "epp_int.h"
+#include "hex.h"
 
 int
 m_fail(struct epp_msg *m, const char *why)
@@ -476,8 +477,7 @@ unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 	}
 	if (unknown_budget(m, c14n) != 0)
 		goto out;
-	for (unsigned i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, mdlen < 32 ? mdlen : 32, hex);
 	r = m_line(m, CLASS_UNKNOWN, "%s.%u=%s sha256:%s", field, nth, shown,
 	    hex);
 	if (r == 0)

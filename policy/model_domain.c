@@ -19,6 +19,7 @@
 
 #include "change.h"
 #include "epp_int.h"
+#include "hex.h"
 
 /* RFC 5731 statuses whose removal is the unlock itself. */
 static int
@@ -234,8 +235,7 @@ authinfo_line(struct epp_msg *m, const char *field, xmlNode *ai,
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_cleanse(v, strlen(v));
 	free(v);
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, mdlen, hex);
 	if (m_line(m, cls, "%s=sha256:%s", field, hex) != 0)
 		return -1;
 	m_line_secret(m);

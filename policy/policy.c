@@ -10,6 +10,7 @@
 #include <openssl/hmac.h>
 
 #include "change.h"
+#include "hex.h"
 #include "lock.h"
 #include "names.h"
 #include "policy.h"
@@ -182,8 +183,7 @@ keyed_line(const struct policy *p, const char *line)
 		return NULL;
 	memcpy(out, line, pre);
 	memcpy(out + pre, "hmac:", 5);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + pre + 5 + 2 * i, 3, "%02x", md[i]);
+	hex_encode(md, 32, out + pre + 5);
 	return out;
 }
 
@@ -388,8 +388,7 @@ policy_judge(const struct policy *p, const struct regstate *rs,
 	memset(v, 0, sizeof(*v));
 	if ((v->canonical = policy_canonical(p, m, clid, v->digest)) == NULL)
 		return -1;
-	for (int i = 0; i < CHANGE_ID_LEN / 2; i++)
-		snprintf(v->change_id + 2 * i, 3, "%02x", v->digest[i]);
+	hex_encode(v->digest, CHANGE_ID_LEN / 2, v->change_id);
 	v->all_classes = epp_msg_classes(m);
 
 	for (size_t i = 0; i < epp_msg_nobjects(m); i++) {

@@ -8,6 +8,7 @@
 
 #include <openssl/sha.h>
 
+#include "hex.h"
 #include "merkle.h"
 #include "suites.h"
 
@@ -102,6 +103,28 @@ START_TEST(hex_roundtrip)
 	ck_assert_int_eq(merkle_unhex(hex, 63, g), -1);
 	hex[5] = 'A';
 	ck_assert_int_eq(merkle_unhex(hex, 64, g), -1);
+}
+END_TEST
+
+/* hex.h: every byte value, both ways; one spelling only. */
+START_TEST(hex_every_byte)
+{
+	uint8_t all[256], back[256];
+	char text[513];
+
+	for (int i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	hex_encode(all, sizeof(all), text);
+	ck_assert_uint_eq(strlen(text), 512);
+	ck_assert(strncmp(text, "000102", 6) == 0);
+	ck_assert(strcmp(text + 506, "fdfeff") == 0);
+	ck_assert_int_eq(hex_decode(text, 512, back, 256), 0);
+	ck_assert_mem_eq(all, back, 256);
+	ck_assert_int_eq(hex_decode(text, 511, back, 256), -1);
+	ck_assert_int_eq(hex_decode("0G", 2, back, 1), -1);
+	ck_assert_int_eq(hex_decode("FF", 2, back, 1), -1);
+	hex_encode(all, 0, text);
+	ck_assert_str_eq(text, "");
 }
 END_TEST
 
@@ -295,6 +318,7 @@ merkle_suite(void)
 
 	tcase_add_test(tc, known_answers);
 	tcase_add_test(tc, hex_roundtrip);
+	tcase_add_test(tc, hex_every_byte);
 	tcase_add_test(tc, inclusion_random);
 	tcase_add_test(tc, consistency_random);
 	tcase_set_timeout(tc, 60);
