@@ -20,7 +20,7 @@
 #include "proc.h"
 #include "sandbox.h"
 
-#define MAX_CLIENTS	64
+#define MAX_CLIENTS	PROC_MAX_PEERS
 
 struct alerterd {
 	struct event_base *base;

@@ -1,12 +1,13 @@
 /*
  * audit.c: the audit log writer (see audit.h and docs/audit-log.md).
  *
- * Threads: the event loop submits records into a mutex-protected queue;
- * the writer thread serialises a whole batch (seq, ts, prev and the Merkle
- * state follow the order of the lines exactly), writes it with one
- * write(2), makes it durable with one fdatasync(2), then moves the batch
- * to the done list and wakes the loop through an eventfd, where the
- * callbacks run in submit order.
+ * Threads: the event loop collects the records of one loop turn and hands
+ * them to a mutex-protected queue at once; the writer thread serialises a
+ * whole batch (seq, ts, prev and the Merkle state follow the order of the
+ * lines exactly), ends it with a signed checkpoint and writes it with one
+ * write(2); the syncer thread makes everything written so far durable
+ * with one fdatasync(2), then moves it to the done list and wakes the
+ * loop through an eventfd, where the callbacks run in submit order.
  *
  * Files: a segment is first written under a temporary name with its open
  * record (and recovery and checkpoint records), synced, then renamed into

@@ -4,11 +4,16 @@
  * States, in order:
  *
  *   HANDSHAKE   registrar TLS handshake; its certificate names a principal
+ *   ADMIT       the parent counts the session against the caps
  *   CONNECTING  upstream TCP connect and TLS handshake
  *   GREETING    waiting for the registry's greeting, which is relayed
  *   READY       waiting for a command from the registrar
  *   ASK         the registry's state of the command's domain is needed
  *               before it can be judged: the watch session is asking
+ *   VAULT       a protected change waits for the vault's verdict
+ *   LOG_CMD     the command waits for its own record to be durable (all
+ *               but read-only commands: docs/audit-log.md, Durability)
+ *   LOG_RSP     the command waits for the record of the reply before it
  *   WAIT_REPLY  a command was forwarded; registrar input waits unread
  *   CLOSING     a last reply is being flushed to the registrar
  *

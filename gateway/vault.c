@@ -27,7 +27,7 @@
 #include "proc.h"
 #include "sandbox.h"
 
-#define MAX_WORKERS	64
+#define MAX_WORKERS	PROC_MAX_PEERS
 
 struct question {
 	struct question	*next;

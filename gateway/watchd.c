@@ -38,7 +38,7 @@
 #include "tls.h"
 #include "watch.h"
 
-#define MAX_WORKERS	64
+#define MAX_WORKERS	PROC_MAX_PEERS
 
 struct watchd;
 

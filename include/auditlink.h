@@ -1,6 +1,6 @@
 /*
  * auditlink.h: the audit log as the other processes see it: a channel to
- * the audit writer process (auditd.h), with the same contract as
+ * the audit writer process (auditd.c), with the same contract as
  * audit_submit() (audit.h): a record's callback runs once it is durable,
  * in submit order, or with status -1 when it cannot be.
  *

@@ -3,7 +3,8 @@
  * SEPARATION).
  *
  *   parent   reads the configuration, binds the listeners, starts and
- *            supervises the others, reloads; holds no secret.
+ *            supervises the others, reloads; holds no secret but the key
+ *            [policy] secret_key gives (docs/privsep.md).
  *   audit    the audit log: its directory, its signing key, group commit.
  *   alerter  the webhook HMAC secret and the deliveries.
  *   vault    TOTP seeds, approval state, the admin API listener.
@@ -24,6 +25,15 @@
 #include <stddef.h>
 
 #include <jansson.h>
+
+/* [gateway] workers at most (config.c). */
+#define PROC_MAX_WORKERS	64
+/*
+ * Channels a child that serves the workers (vault, watch, alerter) may
+ * hold: during a reload the retiring workers still have theirs while the
+ * new ones connect, and the alerter serves the other children too.
+ */
+#define PROC_MAX_PEERS		(2 * PROC_MAX_WORKERS + 8)
 
 struct config;
 struct sockaddr_cfg;
