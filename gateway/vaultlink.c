@@ -120,7 +120,6 @@ on_msg(struct ipc *c, const struct ipc_msg *m, void *arg)
 		on_verdict(l, m);
 		return;
 	case IPC_LOCK:
-	case IPC_STATE_QUERY:
 		if ((j = ipc_msg_json(m, NULL, NULL)) == NULL) {
 			ipc_fail(c, "malformed request from the vault");
 			return;
@@ -207,14 +206,4 @@ vaultlink_on_request(struct vaultlink *l, void (*fn)(void *, uint16_t,
 {
 	l->on_req = fn;
 	l->on_req_arg = arg;
-}
-
-int
-vaultlink_answer(struct vaultlink *l, uint32_t id, json_t *answer)
-{
-	if (!vaultlink_ready(l)) {
-		json_decref(answer);
-		return -1;
-	}
-	return ipc_send_json(l->ch, IPC_STATE_ANSWER, id, answer, NULL, 0);
 }

@@ -427,14 +427,23 @@ save(struct watch *w)
 
 	if (!w->dirty)
 		return;
-	if ((json = regstate_dump(w->rs, &len)) == NULL ||
-	    (w->saver != NULL ? w->saver(w->saver_arg, json, len) :
-	    file_replace(w->cfg->regstate_path, json, len, 0600)) != 0) {
-		log_err("watch: cannot write the state file %s: %s",
-		    w->cfg->regstate_path, json ? strerror(errno) :
-		    "out of memory");
-		free(json);
+	if ((json = regstate_dump(w->rs, &len)) == NULL) {
+		log_err("watch: cannot save the registry state: out of memory");
 		return;		/* still dirty: tried again on the next save */
+	}
+	/* In the watch process the parent writes the file (saver). */
+	if (w->saver != NULL && w->saver(w->saver_arg, json, len) != 0) {
+		log_err("watch: cannot hand the registry state to the parent "
+		    "to write %s", w->cfg->regstate_path);
+		free(json);
+		return;
+	}
+	if (w->saver == NULL && file_replace(w->cfg->regstate_path, json, len,
+	    0600) != 0) {
+		log_err("watch: cannot write the state file %s: %s",
+		    w->cfg->regstate_path, strerror(errno));
+		free(json);
+		return;
 	}
 	free(json);
 	w->dirty = 0;
@@ -1015,20 +1024,6 @@ watch_free(struct watch *w)
 }
 
 void
-watch_reload(struct watch *w, struct config *cfg, SSL_CTX *client_ctx)
-{
-	SSL_CTX_up_ref(client_ctx);
-	SSL_CTX_free(w->ctx);
-	w->ctx = client_ctx;
-	config_unref(w->cfg);
-	w->cfg = config_ref(cfg);
-	/* The lock list may have changed: read everything again now. */
-	refresh_all(w);
-	event_del(w->refresh_ev);
-	arm(w->refresh_ev, cfg->watch_refresh);
-}
-
-void
 watch_set_audit(struct watch *w, struct auditlink *a)
 {
 	w->audit = a;
@@ -1061,31 +1056,6 @@ watch_ask(struct watch *w, const char *domain, void (*cb)(void *, int),
 	if (w == NULL || w->state != W_READY ||
 	    enqueue(w, RS_DOMAIN, domain, "ask", 1, cb, arg) != 0)
 		cb(arg, -1);
-}
-
-static void
-cancel_in(struct wreq *r, void *arg)
-{
-	for (; r != NULL; r = r->next) {
-		struct waiter **pp = &r->waiters, *wt;
-
-		while ((wt = *pp) != NULL) {
-			if (wt->arg == arg) {
-				*pp = wt->next;
-				free(wt);
-			} else
-				pp = &wt->next;
-		}
-	}
-}
-
-void
-watch_cancel(struct watch *w, void *arg)
-{
-	if (w == NULL)
-		return;
-	cancel_in(w->inflight, arg);
-	cancel_in(w->head, arg);
 }
 
 void

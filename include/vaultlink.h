@@ -46,12 +46,10 @@ int vaultlink_require(struct vaultlink *l, const uint8_t digest[32],
 void vaultlink_cancel(struct vaultlink *l, void *arg);
 
 /*
- * Requests from the vault: IPC_LOCK ({"op", "name"}, no answer) and
- * IPC_STATE_QUERY (answered with vaultlink_answer and the same id).  msg
- * is borrowed.
+ * Requests from the vault: IPC_LOCK ({"op", "name"}, no answer).  msg is
+ * borrowed.  (The vault asks the watch process about registry state.)
  */
 void vaultlink_on_request(struct vaultlink *l, void (*fn)(void *arg,
     uint16_t type, uint32_t id, json_t *msg), void *arg);
-int vaultlink_answer(struct vaultlink *l, uint32_t id, json_t *answer);
 
 #endif

@@ -52,8 +52,6 @@ struct watch;
 struct watch *watch_new(struct event_base *base, struct config *cfg,
     SSL_CTX *client_ctx, struct regstate *rs, char *err, size_t errlen);
 void watch_free(struct watch *w);
-/* A new configuration (lock list, refresh) and client TLS context. */
-void watch_reload(struct watch *w, struct config *cfg, SSL_CTX *client_ctx);
 void watch_set_audit(struct watch *w, struct auditlink *a);
 void watch_set_alerter(struct watch *w, struct alertlink *a);
 /*
@@ -72,11 +70,9 @@ int watch_ready(const struct watch *w);
  * policy needs its state before judging a command).  cb(arg, 0) once the
  * answer is in the store, cb(arg, -1) if it cannot be had (session down,
  * error reply, timeout).  The callback may come from within this call.
- * A pending ask is cancelled with watch_cancel (same arg).
  */
 void watch_ask(struct watch *w, const char *domain,
     void (*cb)(void *arg, int ok), void *arg);
-void watch_cancel(struct watch *w, void *arg);
 
 /*
  * The registry executed a change the gateway forwarded: what changes in
