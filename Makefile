@@ -89,8 +89,8 @@ BENCH_BINS = $(BUILD)/epp-load $(BUILD)/epp-echo $(BUILD)/judge-bench \
 	     $(BUILD)/audit-bench
 UNIT	= $(BUILD)/unit-tests
 
-.PHONY: all deps certs run demo check unit e2e asan bench fuzz clean help \
-	install
+.PHONY: all deps certs run demo check lint unit e2e asan bench fuzz clean \
+	help install
 
 FUZZ_SECONDS ?= 30
 FUZZERS	= $(BUILD)/fuzz_frame $(BUILD)/fuzz_epp
@@ -98,7 +98,7 @@ FUZZERS	= $(BUILD)/fuzz_frame $(BUILD)/fuzz_epp
 all: $(BINS)
 
 help:
-	@echo "targets: all certs run demo check unit e2e asan fuzz bench install clean"
+	@echo "targets: all certs run demo check lint unit e2e asan fuzz bench install clean"
 	@echo "options: V=1 CC=clang BUILD=dir SAN=1"
 
 # DEPS_GROUPS adds optional package groups (bench).
@@ -199,6 +199,14 @@ demo: deps
 	$(Q)$(SUBMAKE) all certs
 	$(Q)tests/run-demo.sh demo $(BUILD)
 
+# The habits CI keeps: no banned C library calls in the product code
+# (scripts/checksrc.sh says which and what to use instead) and man pages
+# without a mandoc warning.  `check` runs it first.
+lint:
+	@if [ "$(V)" != 1 ]; then echo "  LINT    checksrc man/*"; fi
+	$(Q)scripts/checksrc.sh
+	$(Q)mandoc -Tlint -Wwarning man/*
+
 unit: $(UNIT) certs
 	$(Q)CK_FORK=yes $(UNIT)
 
@@ -208,6 +216,7 @@ e2e: all certs
 	$(Q)EPPGW_BUILD=$(BUILD) prove -I tests/e2e/lib $(E2E)
 
 check: deps
+	$(Q)$(SUBMAKE) lint
 	$(Q)$(SUBMAKE) all $(UNIT) certs
 	$(Q)$(SUBMAKE) unit e2e
 

@@ -39,6 +39,7 @@
 #include "metrics.h"
 #include "names.h"
 #include "policy.h"
+#include "rfc3339.h"
 #include "tls.h"
 
 #define BODY_MAX	4096
@@ -536,21 +537,17 @@ do_drift(struct admin *a, struct evhttp_request *req)
 }
 
 /* Unix seconds of a time as approvals_show_json writes it
- * (YYYY-MM-DDTHH:MM:SSZ), or -1. */
+ * (YYYY-MM-DDTHH:MM:SSZ: exactly that shape, no fraction, no offset),
+ * or -1. */
 static int64_t
 utc_seconds(const char *s)
 {
-	struct tm tm;
-	int n = 0;
+	int64_t us;
 
-	memset(&tm, 0, sizeof(tm));
-	if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year,
-	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
-	    &n) != 6 || n == 0 || s[n] != '\0')
+	if (s == NULL || strlen(s) != 20 || s[10] != 'T' || s[19] != 'Z' ||
+	    rfc3339_parse(s, &us, NULL) == -1)
 		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
+	return us / RFC3339_US;
 }
 
 /*

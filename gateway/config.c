@@ -324,10 +324,16 @@ set_paths(struct parse *ps, char **out, const char *v)
 	}
 	if ((joined = calloc(1, len)) == NULL)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, off = 0, w; i < n; i++) {
+		w = strlen(list[i]);
+		if (off + (i > 0) + w >= len) {
+			free(joined);
+			goto out;
+		}
 		if (i > 0)
-			strcat(joined, " ");
-		strcat(joined, list[i]);
+			joined[off++] = ' ';
+		memcpy(joined + off, list[i], w + 1);
+		off += w;
 	}
 	*out = joined;
 	r = 0;

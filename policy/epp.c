@@ -687,11 +687,18 @@ parse_response(struct epp_msg *m, const xmlNode *rsp)
 	for (const xmlNode *c = rsp->children; c != NULL; c = c->next) {
 		if (is_epp(c, "result") && m->result_code == -1) {
 			xmlChar *code = xmlGetNoNsProp(c, BAD_CAST "code");
+			char *end;
+			long v;
 
+			/* Four digits or nothing: strtol alone would take
+			 * blanks and a sign.  An invalid code leaves -1. */
 			if (code != NULL && strlen((char *)code) == 4 &&
 			    isdigit(code[0]) && isdigit(code[1]) &&
-			    isdigit(code[2]) && isdigit(code[3]))
-				m->result_code = atoi((char *)code);
+			    isdigit(code[2]) && isdigit(code[3])) {
+				v = strtol((char *)code, &end, 10);
+				if (*end == '\0' && v >= 0 && v <= 9999)
+					m->result_code = (int)v;
+			}
 			xmlFree(code);
 			for (const xmlNode *r = c->children; r; r = r->next)
 				if (is_epp(r, "msg") && m->result_msg == NULL)
