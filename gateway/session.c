@@ -208,6 +208,8 @@ free_memory(struct session *s)
 	if (s->holding)
 		pipe_out_clear(&s->held);
 	json_decref(s->alert_body);
+	if (s->deadline != NULL)
+		event_free(s->deadline);
 	config_unref(s->cfg);
 	SSL_CTX_free(s->client_ctx);
 	free(s);
@@ -260,11 +262,12 @@ release(struct session *s)
 	conn_free(s->client);
 	conn_free(s->up);
 	s->client = s->up = NULL;
+	/* s->deadline stays: session_close() frees s through it. */
 	if (s->deadline != NULL)
-		event_free(s->deadline);
+		event_del(s->deadline);
 	if (s->up_deadline != NULL)
 		event_free(s->up_deadline);
-	s->deadline = s->up_deadline = NULL;
+	s->up_deadline = NULL;
 }
 
 static void
@@ -291,8 +294,15 @@ session_close(struct session *s, const char *why)
 	/* A question still out must not call back into a closed session. */
 	statelink_cancel(proxy_state(s->proxy), s);
 	vaultlink_cancel(proxy_vault(s->proxy), s);
-	/* Free from a fresh loop turn: our callers may still look at s. */
-	if (event_base_once(s->base, -1, EV_TIMEOUT, free_cb, s, NULL) != 0)
+	/*
+	 * Free from a fresh loop turn: our callers may still look at s.
+	 * The deadline's event does it, made when s was: nothing to
+	 * allocate here, so nothing that can fail and free s under them.
+	 */
+	if (s->deadline != NULL) {
+		event_assign(s->deadline, s->base, -1, 0, free_cb, s);
+		event_active(s->deadline, EV_TIMEOUT, 0);
+	} else
 		free_cb(-1, 0, s);
 }
 
@@ -1508,6 +1518,8 @@ fail:
 	log_err("session %llu: cannot set up the session",
 	    (unsigned long long)id);
 	release(s);
+	if (s->deadline != NULL)
+		event_free(s->deadline);
 	config_unref(s->cfg);
 	SSL_CTX_free(s->client_ctx);
 	free(s);
