@@ -52,18 +52,6 @@ rec_session_close(const struct rec_session *rs, const char *why,
 	return o;
 }
 
-static json_t *
-classes(unsigned cls)
-{
-	json_t *a = json_array();
-
-	for (unsigned bit = 1; bit & CLASS_ALL; bit <<= 1)
-		if (cls & bit)
-			json_array_append_new(a,
-			    json_string(change_class_name(bit)));
-	return a;
-}
-
 json_t *
 rec_cmd(const struct rec_session *rs, const struct epp_msg *m,
     const struct verdict *v, const char *decision, const char *reason,
@@ -95,7 +83,7 @@ rec_cmd(const struct rec_session *rs, const struct epp_msg *m,
 		json_array_append_new(objs,
 		    json_string(epp_msg_object(m, i, NULL, NULL)));
 	json_object_set_new(o, "objects", objs);
-	json_object_set_new(o, "classes", classes(v ? (v->classes ?
+	json_object_set_new(o, "classes", change_classes_json(v ? (v->classes ?
 	    v->classes : v->all_classes) : epp_msg_classes(m)));
 	json_object_set_new(o, "change_id", v ? json_string(v->change_id) :
 	    json_null());

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "epp.h"
 #include "reply.h"
 
 static const struct {
@@ -68,7 +69,7 @@ reply_build(int code, const char *reason, const char *detail,
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
 	    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\">"
 	    "<response><result code=\"%d\"><msg>%s</msg>"
-	    "<extValue><value><eppgw:reason xmlns:eppgw=\"" EPPGW_NS "\">"
+	    "<extValue><value><eppgw:reason xmlns:eppgw=\"" EPPGW_EXT_NS "\">"
 	    "%s</eppgw:reason></value><reason>%s</reason></extValue>"
 	    "</result><trID>%s<svTRID>%s</svTRID></trID></response></epp>\n";
 

@@ -664,12 +664,8 @@ static void
 change_alert(struct session *s, const char *event, const struct verdict *v,
     const char *object, const char *approver)
 {
-	json_t *cls = json_array();
+	json_t *cls = change_classes_json(v->classes);
 
-	for (unsigned bit = 1; bit & CLASS_ALL; bit <<= 1)
-		if (v->classes & bit)
-			json_array_append_new(cls,
-			    json_string(change_class_name(bit)));
 	json_decref(s->alert_body);
 	s->alert_event = event;
 	s->alert_body = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s?, s:s?}",

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 enum change_class {
 	CLASS_NS = 1u << 0,
 	CLASS_DS = 1u << 1,
@@ -28,6 +30,8 @@ const char *change_class_name(unsigned bit);
 unsigned change_class_parse(const char *token);
 /* "ns,ds" for a set of classes (empty string for none). */
 void change_classes_format(unsigned classes, char *buf, size_t len);
+/* ["ns", "ds"]: the set as records and alerts carry it (a new array). */
+json_t *change_classes_json(unsigned classes);
 /*
  * The class a registry fact (regstate.h: "ns=...", "ds=...",
  * "status=...") belongs to, for what a change explains and what drift

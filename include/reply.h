@@ -11,8 +11,6 @@
 
 #include <stddef.h>
 
-#define EPPGW_NS	"urn:eppgw:params:xml:ns:eppgw-1.0"
-
 /*
  * Write a complete EPP XML document (no frame header) into a new buffer.
  * reason is a token from the contract (e.g. "upstream_unavailable"); detail

@@ -20,6 +20,18 @@ change_class_name(unsigned bit)
 	return NULL;
 }
 
+json_t *
+change_classes_json(unsigned classes)
+{
+	json_t *a = json_array();
+
+	for (unsigned bit = 1; a != NULL && (bit & CLASS_ALL); bit <<= 1)
+		if (classes & bit)
+			json_array_append_new(a,
+			    json_string(change_class_name(bit)));
+	return a;
+}
+
 unsigned
 change_class_parse(const char *token)
 {

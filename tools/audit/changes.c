@@ -505,16 +505,9 @@ str_json(const char *s)
 static json_t *
 classes_json(const struct row *r)
 {
-	json_t *a;
-
 	if (r->kind == ROW_CMD)
 		return json_deep_copy(json_object_get(r->rec, "classes"));
-	a = json_array();
-	for (unsigned bit = 1; bit & CLASS_ALL; bit <<= 1)
-		if (r->classes & bit)
-			json_array_append_new(a,
-			    json_string(change_class_name(bit)));
-	return a;
+	return change_classes_json(r->classes);
 }
 
 static json_t *

@@ -62,18 +62,6 @@ slurp(const char *path, uint8_t **out, size_t *len)
 }
 
 static json_t *
-classes_json(unsigned classes)
-{
-	json_t *a = json_array();
-
-	for (unsigned bit = 1; bit & CLASS_ALL; bit <<= 1)
-		if (classes & bit)
-			json_array_append_new(a,
-			    json_string(change_class_name(bit)));
-	return a;
-}
-
-static json_t *
 judge_file(const struct xsd *x, const struct policy *pol, const char *clid,
     const char *path, const uint8_t *xml, size_t len)
 {
@@ -114,7 +102,7 @@ judge_file(const struct xsd *x, const struct policy *pol, const char *clid,
 		    json_string(epp_msg_change(m, i, NULL)));
 	o = json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:o}",
 	    "file", path, "command", epp_msg_name(m), "objects", objs,
-	    "changes", classes_json(v->decision == DECISION_APPROVAL ?
+	    "changes", change_classes_json(v->decision == DECISION_APPROVAL ?
 	    v->classes : v->all_classes),
 	    "decision", decision_name(v->decision), "reason", v->reason,
 	    "change_id", v->change_id, "lines", lines);
