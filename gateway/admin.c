@@ -34,6 +34,7 @@
 #include "approval.h"
 #include "auditlink.h"
 #include "config.h"
+#include "fileio.h"
 #include "lock.h"
 #include "log.h"
 #include "metrics.h"
@@ -317,40 +318,33 @@ locks_json(const struct locklist *l)
 	return json_pack("{s:o}", "locks", arr);
 }
 
-/* Rewrite the lock list file: temp, fsync, rename, fsync the directory. */
+/* Rewrite the lock list file (file_replace: temp, fsync, rename). */
 static int
 save_locks(const char *path, const struct locklist *l)
 {
-	char tmp[4096], dir[4096], *slash;
-	FILE *f;
-	int fd, r = -1;
+	static const char head[] = "# eppgw lock list, rewritten by the "
+	    "admin API.\n";
+	char *text;
+	size_t len = sizeof(head) - 1, off;
+	int r;
 
 	if (path == NULL)
 		return 0;	/* no file configured: memory only */
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL)
-		return -1;
-	fprintf(f, "# eppgw lock list, rewritten by the admin API.\n");
 	for (size_t i = 0; i < locklist_count(l); i++)
-		fprintf(f, "%s\n", locklist_entry(l, i));
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		fclose(f);
-		unlink(tmp);
+		len += strlen(locklist_entry(l, i)) + 1;
+	if ((text = malloc(len + 1)) == NULL)
 		return -1;
+	memcpy(text, head, sizeof(head) - 1);
+	off = sizeof(head) - 1;
+	for (size_t i = 0; i < locklist_count(l); i++) {
+		size_t n = strlen(locklist_entry(l, i));
+
+		memcpy(text + off, locklist_entry(l, i), n);
+		text[off + n] = '\n';
+		off += n + 1;
 	}
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return -1;
-	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
-		r = fsync(fd);
-		close(fd);
-	}
+	r = file_replace(path, text, off, 0644);
+	free(text);
 	return r;
 }
 

@@ -396,27 +396,12 @@ flush_out(struct audit *a)
 static int
 atomic_write(struct audit *a, int dirfd, const char *name, const char *data)
 {
-	char tmp[256];
-	int fd, r = -1;
-
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1)
-		goto out;
-	if (write_all(a, fd, data, strlen(data)) == -1 ||
-	    a->o.fsync_fn(fd) == -1) {
-		close(fd);
-		goto out;
-	}
-	if (close(fd) == -1 || renameat(dirfd, tmp, dirfd, name) == -1 ||
-	    fsync(dirfd) == -1)
-		goto out;
-	r = 0;
- out:
-	if (r == -1)
-		log_err("audit: writing %s/%s failed: %s; the audit log has "
-		    "FAILED", a->dir, name, strerror(errno));
-	return r;
+	if (file_replace_at(dirfd, name, data, strlen(data), 0640,
+	    a->o.fsync_fn) == 0)
+		return 0;
+	log_err("audit: writing %s/%s failed: %s; the audit log has FAILED",
+	    a->dir, name, strerror(errno));
+	return -1;
 }
 
 /*
@@ -429,25 +414,9 @@ atomic_write(struct audit *a, int dirfd, const char *name, const char *data)
 static void
 publish(struct audit *a, const char *note)
 {
-	char tmp[CHECKPOINT_MAX_NAME + 16];
-	size_t len = strlen(note);
-	int fd;
-
-	if (a->pubfd == -1)
+	if (a->pubfd == -1 || file_replace_at(a->pubfd, a->pubname, note,
+	    strlen(note), 0644, NULL) == 0)
 		return;
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", a->pubname);
-	if ((fd = openat(a->pubfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC | O_NOFOLLOW, 0644)) == -1)
-		goto fail;
-	if (write(fd, note, len) != (ssize_t)len || fsync(fd) == -1) {
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) == -1 || renameat(a->pubfd, tmp, a->pubfd,
-	    a->pubname) == -1 || fsync(a->pubfd) == -1)
-		goto fail;
-	return;
- fail:
 	log_warn("audit: cannot publish the checkpoint to %s: %s",
 	    a->o.publish_dir, strerror(errno));
 }
@@ -1244,7 +1213,8 @@ remove_temporaries(int dirfd)
 		if (de->d_name[0] == '.' && n > 5 &&
 		    strcmp(de->d_name + n - 4, ".tmp") == 0)
 			(void)unlinkat(dirfd, de->d_name, 0);
-		/* A leaf index's temporary (file_replace names it so). */
+		/* A leaf index's temporary as versions before
+		 * file_replace_at named it. */
 		else if (strncmp(de->d_name, AUDIT_SEG_PREFIX,
 		    strlen(AUDIT_SEG_PREFIX)) == 0 && n > 11 &&
 		    strcmp(de->d_name + n - 11, AUDIT_LEAVES_SUFFIX ".tmp") ==

@@ -32,43 +32,62 @@ write_all(int fd, const void *data, size_t len)
 }
 
 int
-file_replace(const char *path, const void *data, size_t len, mode_t mode)
+file_replace_at(int dirfd, const char *name, const void *data, size_t len,
+    mode_t mode, int (*sync_fn)(int))
 {
-	char *tmp = NULL, *dcopy = NULL;
-	int fd = -1, dfd = -1, r = -1, saved;
-	size_t n = strlen(path) + 16;
+	char tmp[512];
+	int fd = -1, r = -1, saved;
 
-	if ((tmp = malloc(n)) == NULL || (dcopy = strdup(path)) == NULL)
-		goto out;
-	snprintf(tmp, n, "%s.tmp", path);
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	if ((size_t)snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >=
+	    sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (sync_fn == NULL)
+		sync_fn = fsync;
+	(void)unlinkat(dirfd, tmp, 0);
+	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, mode)) == -1)
 		goto out;
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
+	if (write_all(fd, data, len) != 0 || sync_fn(fd) != 0)
 		goto out;
 	if (close(fd) != 0) {
 		fd = -1;
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto out;
 	/* The rename itself is durable once the directory is. */
-	if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1 || fsync(dfd) != 0)
+	if (renameat(dirfd, tmp, dirfd, name) != 0 || fsync(dirfd) != 0)
 		goto out;
 	r = 0;
 out:
 	saved = errno;
 	if (fd != -1)
 		close(fd);
+	if (r != 0)
+		(void)unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return r;
+}
+
+int
+file_replace(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *dcopy = NULL, *bcopy = NULL;
+	int dfd = -1, r = -1, saved;
+
+	if ((dcopy = strdup(path)) == NULL || (bcopy = strdup(path)) == NULL)
+		goto out;
+	if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		goto out;
+	r = file_replace_at(dfd, basename(bcopy), data, len, mode, NULL);
+out:
+	saved = errno;
 	if (dfd != -1)
 		close(dfd);
-	if (r != 0 && tmp != NULL)
-		(void)unlink(tmp);
-	free(tmp);
 	free(dcopy);
+	free(bcopy);
 	errno = saved;
 	return r;
 }

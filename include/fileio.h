@@ -3,8 +3,8 @@
  *
  * file_replace() is the one way to rewrite a file so that a crash at any
  * moment (kill -9, power loss) leaves either the old or the new content:
- * a temporary file beside it (never following a symlink), fsync, rename,
- * fsync of the directory.  file_read() reads a bounded file and, when
+ * a temporary file beside it (.NAME.tmp, never following a symlink),
+ * fsync, rename, fsync of the directory.  file_read() reads a bounded file and, when
  * asked, insists it is private (no group or other permission bits), as
  * secrets and state must be.
  */
@@ -16,6 +16,10 @@
 
 /* 0, or -1 with errno set (the old file, if any, is untouched). */
 int file_replace(const char *path, const void *data, size_t len, mode_t mode);
+/* The same for name in the directory dirfd; sync_fn (NULL: fsync) makes
+ * the data durable (the audit log's tests inject failures there). */
+int file_replace_at(int dirfd, const char *name, const void *data,
+    size_t len, mode_t mode, int (*sync_fn)(int));
 
 /*
  * Read all of path (at most max bytes) into a NUL-terminated *out (caller

@@ -33,6 +33,7 @@
 
 #include "audit_cli.h"
 #include "checkpoint.h"
+#include "fileio.h"
 #include "merkle.h"
 
 #define STATE_LOCK	".lock"
@@ -178,54 +179,11 @@ state_read(int dfd, const char *dir, const char *name, size_t *len)
 	return buf;
 }
 
-static int
-write_all(int fd, const char *s, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, s, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Replace the state file atomically and durably; 0, or -1 with errno. */
 static int
 state_write(int dfd, const char *name, const char *note)
 {
-	char tmp[512];
-	int fd = -1, rc = -1, e;
-
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	if (unlinkat(dfd, tmp, 0) == -1 && errno != ENOENT)
-		return -1;
-	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) == -1)
-		return -1;
-	if (write_all(fd, note, strlen(note)) == -1 || fsync(fd) == -1)
-		goto out;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (renameat(dfd, tmp, dfd, name) == -1 || fsync(dfd) == -1)
-		goto out;
-	rc = 0;
- out:
-	e = errno;
-	if (fd != -1)
-		close(fd);
-	if (rc == -1)
-		unlinkat(dfd, tmp, 0);
-	errno = e;
-	return rc;
+	return file_replace_at(dfd, name, note, strlen(note), 0644, NULL);
 }
 
 /* ---- the consistency proof: what `consistency --old` prints ---- */
