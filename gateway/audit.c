@@ -38,6 +38,7 @@
 #include <openssl/rand.h>
 
 #include "audit.h"
+#include "audit_int.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
 #include "fileio.h"
@@ -46,106 +47,8 @@
 #include "merkle.h"
 #include "strmap.h"
 
-#ifndef EPPGW_VERSION
-#define EPPGW_VERSION "unknown"
-#endif
-
-struct audit_entry {
-	struct audit_entry	*next;
-	json_t			*fields;
-	audit_cb		 cb;
-	void			*arg;
-	enum audit_ref_op	 ref_op;
-	char			*ref_key;
-	int			 status;
-	uint64_t		 seq;
-	merkle_hash		 leaf;
-};
-
-struct buf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-struct audit {
-	struct event_base	*base;
-	struct event		*ev;
-	int			 efd;
-	/* Submitted during this loop turn, the loop's alone: handed to the
-	 * writer together, with one lock and one wake-up (push_local). */
-	struct audit_entry	*lhead, **ltail;
-	struct event		*ev_submit;
-	pthread_t		 thr;
-	int			 thr_started;
-
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
-	struct audit_entry	*qhead, **qtail;	/* submitted */
-	struct audit_entry	*shead, **stail;	/* written, to sync */
-	struct audit_entry	*dhead, **dtail;	/* durable or failed */
-	pthread_cond_t		 scv;		/* syncer work and idleness */
-	pthread_t		 sthr;
-	int			 sthr_started;
-	char			*snote;		/* checkpoint file, after sync */
-	int			 spending, sbusy, sstop;
-	int			 stop;
-	int			 cp_wanted;
-	atomic_int		 failed;
-	int			 failure_told;	/* the loop's */
-	void			(*on_failure)(void *);
-	void			*on_failure_arg;
-	/* Group-commit figures for metrics, under mu. */
-	uint64_t		 st_records;
-	uint64_t		 st_syncs;
-	uint64_t		 st_sync_us;
-	uint64_t		 st_sync_us_max;
-	uint64_t		 st_batch_max;
-
-	/* Owned by the writer thread once it runs. */
-	struct audit_opts	 o;
-	char			*dir;
-	int			 dirfd, cpdirfd, fd;
-	int			 pubfd;		/* publish_dir, or -1 */
-	char			 pubname[CHECKPOINT_MAX_NAME + 8];
-	char			 segname[AUDIT_SEG_NAMELEN + 1];
-	uint64_t		 seg_bytes;
-	int64_t			 seg_day;
-	EVP_MD_CTX		*seg_sha;	/* the whole segment file */
-	EVP_PKEY		*key;
-	/* Keyed hashes of what may hold a secret (see audit_frame_mac):
-	 * set before the writer thread starts, read-only after. */
-	uint8_t			 mac_key[32];
-	char			 mac_key_id[17];
-	char			 origin[CHECKPOINT_MAX_NAME];
-	char			 log_id[65];
-	uint64_t		 next_seq;
-	char			 prev_hex[2 * MERKLE_HASH_LEN + 1];
-	struct merkle_range	 range;
-	struct buf		 out;
-	/* audit_submit_ref: key -> the kept record's seq (uint64_t *),
-	 * the writer thread's alone; its size under mu for readers. */
-	struct strmap		*refs;
-	size_t			 nrefs;
-	uint64_t		 sealed;	/* records covered, own cp included */
-	uint64_t		 file_size;	/* ...by the checkpoint file */
-	/* The leaf hashes of the current segment's lines, for its index;
-	 * seg_leaves_lost when memory ran out (then it gets none). */
-	merkle_hash		*seg_leaves;
-	uint64_t		 seg_nleaves, seg_capleaves, seg_first;
-	int			 seg_leaves_lost;
-	pthread_t		 ithr;		/* writes the last index */
-	int			 ithr_started;
-	struct timespec		 last_file_cp;	/* its last replacement */
-	struct timespec		 last_cp;
-	char			*pending_note;	/* to write to DIR/checkpoint */
-};
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
+void
+audit_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -154,8 +57,8 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static ssize_t
-default_write(int fd, const void *p, size_t len)
+ssize_t
+audit_default_write(int fd, const void *p, size_t len)
 {
 	return write(fd, p, len);
 }
@@ -205,8 +108,8 @@ buf_reserve(struct buf *b, size_t more)
 }
 
 /* The common fields of the next record. */
-static int
-stamp_record(struct audit *a, json_t *fields)
+int
+audit_stamp_record(struct audit *a, json_t *fields)
 {
 	char ts[32];
 
@@ -248,8 +151,8 @@ keep_leaf(struct audit *a, const merkle_hash h)
  * Serialise one stamped record onto a->out: dump compact with sorted
  * keys, hash the bytes as written, advance the chain.
  */
-static int
-emit_record(struct audit *a, json_t *fields, uint64_t *seqp,
+int
+audit_emit_record(struct audit *a, json_t *fields, uint64_t *seqp,
     merkle_hash leaf)
 {
 	size_t n, avail;
@@ -286,13 +189,13 @@ static int
 append_record(struct audit *a, json_t *fields, uint64_t *seqp,
     merkle_hash leaf)
 {
-	if (stamp_record(a, fields) == -1)
+	if (audit_stamp_record(a, fields) == -1)
 		return -1;
-	return emit_record(a, fields, seqp, leaf);
+	return audit_emit_record(a, fields, seqp, leaf);
 }
 
-static int
-append_type(struct audit *a, const char *t, json_t *fields)
+int
+audit_append_type(struct audit *a, const char *t, json_t *fields)
 {
 	int r;
 
@@ -305,8 +208,8 @@ append_type(struct audit *a, const char *t, json_t *fields)
 }
 
 /* Sign the current tree; returns the note (malloc'd) or NULL. */
-static char *
-sign_now(struct audit *a, struct checkpoint *cp)
+char *
+audit_sign_now(struct audit *a, struct checkpoint *cp)
 {
 	memset(cp, 0, sizeof(*cp));
 	snprintf(cp->origin, sizeof(cp->origin), "%s", a->origin);
@@ -316,19 +219,19 @@ sign_now(struct audit *a, struct checkpoint *cp)
 }
 
 /* A checkpoint record: it covers every line before it. */
-static int
-append_checkpoint(struct audit *a)
+int
+audit_append_checkpoint(struct audit *a)
 {
 	struct checkpoint cp;
 	char *note, hex[65];
 	json_t *f;
 
-	if ((note = sign_now(a, &cp)) == NULL)
+	if ((note = audit_sign_now(a, &cp)) == NULL)
 		return -1;
 	merkle_hex(cp.root, hex);
 	f = json_pack("{s:s, s:I, s:s}", "note", note, "size",
 	    (json_int_t)cp.size, "root", hex);
-	if (append_type(a, "checkpoint", f) == -1) {
+	if (audit_append_type(a, "checkpoint", f) == -1) {
 		free(note);
 		return -1;
 	}
@@ -339,8 +242,8 @@ append_checkpoint(struct audit *a)
 	return 0;
 }
 
-static int
-write_all(struct audit *a, int fd, const char *p, size_t len)
+int
+audit_write_all(struct audit *a, int fd, const char *p, size_t len)
 {
 	ssize_t n;
 
@@ -365,7 +268,7 @@ write_out(struct audit *a)
 {
 	if (a->out.len == 0)
 		return 0;
-	if (write_all(a, a->fd, a->out.p, a->out.len) == -1) {
+	if (audit_write_all(a, a->fd, a->out.p, a->out.len) == -1) {
 		log_err("audit: write to %s/%s failed: %s; the audit log has "
 		    "FAILED and nothing more will be forwarded", a->dir,
 		    a->segname, strerror(errno));
@@ -445,7 +348,7 @@ seal(struct audit *a)
 	char *note, name[32];
 	int r;
 
-	if ((note = sign_now(a, &cp)) == NULL) {
+	if ((note = audit_sign_now(a, &cp)) == NULL) {
 		log_err("audit: cannot sign a checkpoint");
 		return -1;
 	}
@@ -595,9 +498,9 @@ start_segment(struct audit *a, json_t *prev_segment, json_t *recovery)
 	    EPPGW_VERSION, "mac_key", a->mac_key_id);
 	if (f != NULL && prev_segment != NULL)
 		json_object_set(f, "prev_segment", prev_segment);
-	if (append_type(a, "open", f) == -1 || (recovery != NULL &&
-	    append_type(a, "recovery", json_incref(recovery)) == -1) ||
-	    append_checkpoint(a) == -1) {
+	if (audit_append_type(a, "open", f) == -1 || (recovery != NULL &&
+	    audit_append_type(a, "recovery", json_incref(recovery)) == -1) ||
+	    audit_append_checkpoint(a) == -1) {
 		log_err("audit: cannot build the records of a new segment");
 		goto fail;
 	}
@@ -631,7 +534,7 @@ rotate(struct audit *a)
 	json_t *ps;
 	int r;
 
-	if (append_type(a, "close", json_pack("{s:s}", "reason",
+	if (audit_append_type(a, "close", json_pack("{s:s}", "reason",
 	    "rotate")) == -1 || flush_out(a) == -1 || seal(a) == -1)
 		return -1;
 	index_sealed(a, 0);
@@ -878,7 +781,7 @@ write_batch(struct audit *a, struct audit_entry *batch, int want_cp,
 			 * batch is.
 			 */
 			*link = NULL;
-			if ((group != e && append_checkpoint(a) == -1) ||
+			if ((group != e && audit_append_checkpoint(a) == -1) ||
 			    write_out(a) == -1) {
 				writer_fail(a, group);
 				writer_fail(a, e);
@@ -904,7 +807,7 @@ write_batch(struct audit *a, struct audit_entry *batch, int want_cp,
 		e->fields = NULL;
 	}
 	if (want_cp) {
-		if (append_checkpoint(a) == -1) {
+		if (audit_append_checkpoint(a) == -1) {
 			log_err("audit: cannot sign a checkpoint; the audit "
 			    "log has FAILED");
 			writer_fail(a, group);
@@ -1013,7 +916,7 @@ writer_main(void *arg)
 	/* Clean shutdown: close, then a seal over every line, then the
 	 * last segment's index. */
 	wait_synced(a);
-	if (audit_failed(a) || append_type(a, "close", json_pack("{s:s}",
+	if (audit_failed(a) || audit_append_type(a, "close", json_pack("{s:s}",
 	    "reason", "shutdown")) == -1 || flush_out(a) == -1 ||
 	    seal(a) == -1)
 		writer_fail(a, NULL);
@@ -1228,24 +1131,24 @@ static int
 open_dirs(struct audit *a, char *err, size_t errlen)
 {
 	if (mkdir(a->dir, 0750) == -1 && errno != EEXIST) {
-		seterr(err, errlen, "audit: mkdir %s: %s", a->dir,
+		audit_seterr(err, errlen, "audit: mkdir %s: %s", a->dir,
 		    strerror(errno));
 		return -1;
 	}
 	if ((a->dirfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {
-		seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
+		audit_seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
 		return -1;
 	}
 	if (mkdirat(a->dirfd, AUDIT_CHECKPOINT_DIR, 0750) == -1 &&
 	    errno != EEXIST) {
-		seterr(err, errlen, "audit: mkdir %s/%s: %s", a->dir,
+		audit_seterr(err, errlen, "audit: mkdir %s/%s: %s", a->dir,
 		    AUDIT_CHECKPOINT_DIR, strerror(errno));
 		return -1;
 	}
 	if ((a->cpdirfd = openat(a->dirfd, AUDIT_CHECKPOINT_DIR, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) == -1) {
-		seterr(err, errlen, "audit: %s/%s: %s", a->dir,
+		audit_seterr(err, errlen, "audit: %s/%s: %s", a->dir,
 		    AUDIT_CHECKPOINT_DIR, strerror(errno));
 		return -1;
 	}
@@ -1254,7 +1157,7 @@ open_dirs(struct audit *a, char *err, size_t errlen)
 	if (a->o.publish_dir != NULL) {
 		if ((a->pubfd = open(a->o.publish_dir, O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC)) == -1) {
-			seterr(err, errlen, "audit: publish_dir %s: %s",
+			audit_seterr(err, errlen, "audit: publish_dir %s: %s",
 			    a->o.publish_dir, strerror(errno));
 			return -1;
 		}
@@ -1355,12 +1258,12 @@ set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
 
 	*out = NULL;
 	if (r->auth_segment[0] == '\0') {
-		seterr(err, errlen, "audit: no signature in %s verifies with "
+		audit_seterr(err, errlen, "audit: no signature in %s verifies with "
 		    "this key: refusing to start", a->dir);
 		return -1;
 	}
 	if (audit_list_segments(a->dir, &names, &n) == -1) {
-		seterr(err, errlen, "audit: cannot list %s", a->dir);
+		audit_seterr(err, errlen, "audit: cannot list %s", a->dir);
 		return -1;
 	}
 	for (idx = 0; idx < n && strcmp(names[idx], r->auth_segment) != 0;
@@ -1391,7 +1294,7 @@ set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
 		if ((tfd = openat(ufd, dst, O_WRONLY | O_CREAT | O_EXCL |
 		    O_CLOEXEC | O_NOFOLLOW, 0640)) == -1)
 			goto fail;
-		if (write_all(a, tfd, (const char *)buf, total) == -1 ||
+		if (audit_write_all(a, tfd, (const char *)buf, total) == -1 ||
 		    fsync(tfd) == -1) {
 			close(tfd);
 			goto fail;
@@ -1446,7 +1349,7 @@ set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
 	rc = *out != NULL ? 0 : -1;
 	goto out;
  fail:
-	seterr(err, errlen, "audit: cannot set aside the unauthenticated "
+	audit_seterr(err, errlen, "audit: cannot set aside the unauthenticated "
 	    "tail of %s: %s", a->dir, strerror(errno));
  out:
 	json_decref(files);
@@ -1474,19 +1377,19 @@ resume(struct audit *a, char *err, size_t errlen)
 	memset(&vo, 0, sizeof(vo));
 	vo.want_seq = -1;
 	if (note_verifier_from_pkey(a->key, NULL, &v) == -1) {
-		seterr(err, errlen, "audit: bad signing key");
+		audit_seterr(err, errlen, "audit: bad signing key");
 		return -1;
 	}
 	vo.vkey = &v;
 	audit_verify_dir(a->dir, &vo, &r);
 	if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT) {
-		seterr(err, errlen, "audit: the log in %s fails verification: "
+		audit_seterr(err, errlen, "audit: the log in %s fails verification: "
 		    "%s; refusing to start (an operator must record a break)",
 		    a->dir, r.error);
 		goto out;
 	}
 	if (strcmp(r.origin, a->origin) != 0) {
-		seterr(err, errlen, "audit: the log in %s has origin %s, not "
+		audit_seterr(err, errlen, "audit: the log in %s has origin %s, not "
 		    "%s", a->dir, r.origin, a->origin);
 		goto out;
 	}
@@ -1502,7 +1405,7 @@ resume(struct audit *a, char *err, size_t errlen)
 		audit_verify_free(&r);
 		audit_verify_dir(a->dir, &vo, &r);
 		if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT) {
-			seterr(err, errlen, "audit: the log in %s fails "
+			audit_seterr(err, errlen, "audit: the log in %s fails "
 			    "verification after setting aside its "
 			    "unauthenticated tail: %s", a->dir, r.error);
 			goto out;
@@ -1529,14 +1432,14 @@ resume(struct audit *a, char *err, size_t errlen)
 	if (ps == NULL)
 		goto nomem;
 	if (start_segment(a, ps, rec) == -1) {
-		seterr(err, errlen, "audit: cannot start a segment in %s",
+		audit_seterr(err, errlen, "audit: cannot start a segment in %s",
 		    a->dir);
 		goto out;
 	}
 	rc = 0;
 	goto out;
  nomem:
-	seterr(err, errlen, "audit: out of memory");
+	audit_seterr(err, errlen, "audit: out of memory");
  out:
 	json_decref(ps);
 	json_decref(rec);
@@ -1552,7 +1455,7 @@ create_log(struct audit *a, char *err, size_t errlen)
 	merkle_hash g;
 
 	if (RAND_bytes(id, sizeof(id)) != 1) {
-		seterr(err, errlen, "audit: no randomness");
+		audit_seterr(err, errlen, "audit: no randomness");
 		return -1;
 	}
 	hex_encode(id, sizeof(id), a->log_id);
@@ -1561,7 +1464,7 @@ create_log(struct audit *a, char *err, size_t errlen)
 	a->next_seq = 0;
 	merkle_range_init(&a->range);
 	if (start_segment(a, NULL, NULL) == -1) {
-		seterr(err, errlen, "audit: cannot create a log in %s",
+		audit_seterr(err, errlen, "audit: cannot create a log in %s",
 		    a->dir);
 		return -1;
 	}
@@ -1569,7 +1472,7 @@ create_log(struct audit *a, char *err, size_t errlen)
 	return 0;
 }
 
-static void
+void
 audit_free(struct audit *a)
 {
 	struct audit_entry *e;
@@ -1637,7 +1540,7 @@ derive_mac_key(struct audit *a, char *err, size_t errlen)
 	    (const unsigned char *)"eppgw-audit-frame-mac/1", 23, a->mac_key,
 	    &n) == NULL || n != 32 ||
 	    EVP_Digest(a->mac_key, 32, id, &n, EVP_sha256(), NULL) != 1) {
-		seterr(err, errlen, "audit: cannot derive the frame MAC key");
+		audit_seterr(err, errlen, "audit: cannot derive the frame MAC key");
 		goto out;
 	}
 	hex_encode(id, 8, a->mac_key_id);
@@ -1702,19 +1605,19 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 
 	*out = NULL;
 	if (o->dir == NULL || o->signing_key == NULL || o->origin == NULL) {
-		seterr(err, errlen, "audit: dir, signing key and origin are "
+		audit_seterr(err, errlen, "audit: dir, signing key and origin are "
 		    "required");
 		return -1;
 	}
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		seterr(err, errlen, "audit: out of memory");
+		audit_seterr(err, errlen, "audit: out of memory");
 		return -1;
 	}
 	a->efd = a->fd = a->dirfd = a->cpdirfd = a->pubfd = -1;
 	a->ltail = &a->lhead;
 	if ((a->refs = strmap_new()) == NULL) {
 		free(a);
-		seterr(err, errlen, "audit: out of memory");
+		audit_seterr(err, errlen, "audit: out of memory");
 		return -1;
 	}
 	a->qtail = &a->qhead;
@@ -1729,7 +1632,7 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	if (a->o.heartbeat_s == 0)
 		a->o.heartbeat_s = AUDIT_DEFAULT_HEARTBEAT_S;
 	if (a->o.write_fn == NULL)
-		a->o.write_fn = default_write;
+		a->o.write_fn = audit_default_write;
 	if (a->o.fsync_fn == NULL)
 		a->o.fsync_fn = fdatasync;
 	pthread_condattr_init(&ca);
@@ -1742,13 +1645,13 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	a->last_file_cp = a->last_cp;
 	if ((a->dir = strdup(o->dir)) == NULL ||
 	    (a->seg_sha = EVP_MD_CTX_new()) == NULL) {
-		seterr(err, errlen, "audit: out of memory");
+		audit_seterr(err, errlen, "audit: out of memory");
 		goto fail;
 	}
 	if (strlen(o->origin) >= sizeof(a->origin) ||
 	    strchr(o->origin, ' ') != NULL || strchr(o->origin, '+') != NULL ||
 	    o->origin[0] == '\0') {
-		seterr(err, errlen, "audit: bad origin \"%s\"", o->origin);
+		audit_seterr(err, errlen, "audit: bad origin \"%s\"", o->origin);
 		goto fail;
 	}
 	snprintf(a->origin, sizeof(a->origin), "%s", o->origin);
@@ -1757,7 +1660,7 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	    open_dirs(a, err, errlen) == -1)
 		goto fail;
 	if (audit_list_segments(a->dir, &names, &nseg) == -1) {
-		seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
+		audit_seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
 		goto fail;
 	}
 	audit_free_segments(names, nseg);
@@ -1769,16 +1672,16 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	    (a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 	    (a->ev = event_new(base, a->efd, EV_READ | EV_PERSIST, on_wake,
 	    a)) == NULL || event_add(a->ev, NULL) == -1) {
-		seterr(err, errlen, "audit: cannot set up the wake-up event");
+		audit_seterr(err, errlen, "audit: cannot set up the wake-up event");
 		goto fail;
 	}
 	if (pthread_create(&a->sthr, NULL, syncer_main, a) != 0) {
-		seterr(err, errlen, "audit: cannot start the syncer thread");
+		audit_seterr(err, errlen, "audit: cannot start the syncer thread");
 		goto fail;
 	}
 	a->sthr_started = 1;
 	if (pthread_create(&a->thr, NULL, writer_main, a) != 0) {
-		seterr(err, errlen, "audit: cannot start the writer thread");
+		audit_seterr(err, errlen, "audit: cannot start the writer thread");
 		goto fail;
 	}
 	a->thr_started = 1;
@@ -1811,359 +1714,4 @@ audit_close(struct audit *a)
 	}
 	run_done(a);
 	audit_free(a);
-}
-
-/* ---- Breaks (eppgw-audit break) ---- */
-
-/* Size, line count and whole-file SHA-256 of a segment as it is now. */
-static int
-seg_facts(int dirfd, const char *name, uint64_t *size, uint64_t *nlines,
-    char hex[65])
-{
-	char buf[65536];
-	EVP_MD_CTX *c;
-	merkle_hash h;
-	ssize_t n = -1;
-	int fd, rc = -1;
-
-	*size = *nlines = 0;
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
-	    -1)
-		return -1;
-	if ((c = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
-		goto out;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		EVP_DigestUpdate(c, buf, (size_t)n);
-		*size += (uint64_t)n;
-		for (ssize_t i = 0; i < n; i++)
-			*nlines += buf[i] == '\n';
-	}
-	if (n == 0 && EVP_DigestFinal_ex(c, h, NULL) == 1) {
-		merkle_hex(h, hex);
-		rc = 0;
-	}
- out:
-	EVP_MD_CTX_free(c);
-	close(fd);
-	return rc;
-}
-
-/* The size of the signed checkpoint in dirfd/name, 0 if none. */
-static uint64_t
-note_size(int dirfd, const char *name, const struct note_verifier *v)
-{
-	char buf[CHECKPOINT_MAX_NOTE + 1], err[256];
-	struct checkpoint cp;
-	ssize_t n;
-	int fd;
-
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) ==
-	    -1)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0 || checkpoint_open(buf, (size_t)n, v, &cp, err,
-	    sizeof(err)) != CHECKPOINT_OK)
-		return 0;
-	return cp.size;
-}
-
-/*
- * The largest size any of our signed checkpoints claims: the break must
- * start beyond it, so no checkpoint ever signed can be confused with one
- * of the new tree.
- */
-static uint64_t
-max_note_size(struct audit *a, const struct note_verifier *v)
-{
-	DIR *d;
-	struct dirent *de;
-	uint64_t max, sz;
-	int fd;
-
-	max = note_size(a->dirfd, AUDIT_CHECKPOINT_FILE, v);
-	if ((fd = dup(a->cpdirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return max;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' &&
-		    (sz = note_size(a->cpdirfd, de->d_name, v)) > max)
-			max = sz;
-	closedir(d);
-	return max;
-}
-
-/* Create dirfd/name with data; never replaces a file (link(2), not
- * rename(2)), so a break cannot overwrite anything. */
-static int
-install_new(struct audit *a, int dirfd, const char *name, const char *data,
-    size_t len)
-{
-	char tmp[256];
-	int fd, rc = -1;
-
-	snprintf(tmp, sizeof(tmp), ".%s.break.tmp", name);
-	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0440)) == -1)
-		return -1;
-	if (write_all(a, fd, data, len) == 0 && fsync(fd) == 0 &&
-	    close(fd) == 0) {
-		fd = -1;
-		if (linkat(dirfd, tmp, dirfd, name, 0) == 0)
-			rc = 0;
-	}
-	if (fd != -1)
-		close(fd);
-	(void)unlinkat(dirfd, tmp, 0);	/* our own temporary */
-	if (rc == 0 && fsync(dirfd) == -1)
-		rc = -1;
-	return rc;
-}
-
-/* The first failure and the segments from it on, as the break names them. */
-static json_t *
-break_fields(struct audit *a, const struct audit_verify_result *r,
-    char **names, size_t n, uint64_t *bseq)
-{
-	json_t *aff, *f, *lc;
-	struct checkpoint cp;
-	uint64_t size, nl, first, claim;
-	char hex[65], err[256];
-
-	*bseq = r->records;
-	if ((aff = json_array()) == NULL)
-		return NULL;
-	for (size_t k = (size_t)r->fail_index; k < n; k++) {
-		if (seg_facts(a->dirfd, names[k], &size, &nl, hex) == -1) {
-			json_decref(aff);
-			return NULL;
-		}
-		json_array_append_new(aff, json_pack("{s:s, s:s, s:I}",
-		    "name", names[k], "sha256", hex, "size",
-		    (json_int_t)size));
-		/* Skip every seq this segment could claim. */
-		first = strtoull(names[k] + strlen(AUDIT_SEG_PREFIX), NULL, 10);
-		claim = first + (nl ? nl : 1);
-		if (claim > *bseq)
-			*bseq = claim;
-	}
-	lc = json_null();
-	if (r->latest_note != NULL && checkpoint_open(r->latest_note,
-	    strlen(r->latest_note), NULL, &cp, err, sizeof(err)) ==
-	    CHECKPOINT_OK) {
-		merkle_hex(cp.root, hex);
-		lc = json_pack("{s:I, s:s}", "size", (json_int_t)cp.size,
-		    "root", hex);
-	}
-	f = json_pack("{s:{s:s, s:I, s:I, s:s}, s:o, s:o}", "failure",
-	    "segment", r->fail_segment, "line", (json_int_t)r->fail_line,
-	    "seq", (json_int_t)r->records, "reason", r->error,
-	    "affected", aff, "last_checkpoint", lc);
-	return f;
-}
-
-/* Ed25519 over AUDIT_BREAK_CONTEXT and the stamped record; adds "sig". */
-static int
-sign_break(struct audit *a, json_t *rec)
-{
-	EVP_MD_CTX *c = NULL;
-	uint8_t sig[64];
-	char b64[128], *msg;
-	size_t len, siglen = sizeof(sig);
-	int rc = -1;
-
-	if ((msg = audit_break_signed_bytes(rec, &len)) == NULL ||
-	    (c = EVP_MD_CTX_new()) == NULL)
-		goto out;
-	if (EVP_DigestSignInit(c, NULL, NULL, NULL, a->key) != 1 ||
-	    EVP_DigestSign(c, sig, &siglen, (const uint8_t *)msg, len) != 1 ||
-	    siglen != sizeof(sig))
-		goto out;
-	checkpoint_b64_encode(sig, siglen, b64);
-	rc = json_object_set_new(rec, "sig", json_string(b64));
- out:
-	EVP_MD_CTX_free(c);
-	free(msg);
-	return rc;
-}
-
-/*
- * Build the break segment in a->out: break, checkpoint, close; then the
- * seal over all three.  Returns the seal note (malloc'd) or NULL.
- */
-static char *
-build_break(struct audit *a, json_t *f, const struct audit_break_opts *o)
-{
-	struct checkpoint cp;
-
-	if (json_object_set_new(f, "t", json_string("break")) == -1 ||
-	    json_object_set_new(f, "origin", json_string(a->origin)) == -1 ||
-	    json_object_set_new(f, "log_id", json_string(a->log_id)) == -1 ||
-	    json_object_set_new(f, "segment", json_string(a->segname)) == -1 ||
-	    json_object_set_new(f, "operator", json_string(o->operator)) ==
-	    -1 ||
-	    json_object_set_new(f, "reason", json_string(o->reason)) == -1 ||
-	    json_object_set_new(f, "software", json_string("eppgw-audit "
-	    EPPGW_VERSION)) == -1 ||
-	    stamp_record(a, f) == -1 || sign_break(a, f) == -1 ||
-	    emit_record(a, f, NULL, NULL) == -1 || append_checkpoint(a) == -1 ||
-	    append_type(a, "close", json_pack("{s:s}", "reason", "break")) ==
-	    -1)
-		return NULL;
-	return sign_now(a, &cp);
-}
-
-static int
-break_open_dirs(struct audit *a, char *err, size_t errlen)
-{
-	if ((a->dirfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || (mkdirat(a->dirfd, AUDIT_CHECKPOINT_DIR, 0750) == -1 &&
-	    errno != EEXIST) || (a->cpdirfd = openat(a->dirfd,
-	    AUDIT_CHECKPOINT_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Continue the tree over the verified prefix, fillers for the rest. */
-static void
-break_chain(struct audit *a, const struct audit_verify_result *r,
-    uint64_t bseq)
-{
-	merkle_hash filler, g;
-
-	a->range = r->range;
-	merkle_leaf_hash("", 0, filler);
-	for (uint64_t s = r->records; s < bseq; s++)
-		merkle_range_append(&a->range, filler);
-	a->next_seq = bseq;
-	if (r->records > 0)
-		merkle_hex(r->last_leaf, a->prev_hex);
-	else {
-		audit_genesis(a->origin, a->log_id, g);
-		merkle_hex(g, a->prev_hex);
-	}
-}
-
-int
-audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
-    char *err, size_t errlen)
-{
-	struct audit *a;
-	struct audit_verify_opts vo;
-	struct audit_verify_result r;
-	struct note_verifier v;
-	char **names = NULL, *seal_note = NULL, cpname[32];
-	size_t n = 0;
-	uint64_t bseq, cpmax;
-	uint8_t id[16];
-	json_t *f = NULL;
-	int rc = -1;
-
-	memset(&r, 0, sizeof(r));
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		seterr(err, errlen, "audit: out of memory");
-		return -1;
-	}
-	a->efd = a->fd = a->dirfd = a->cpdirfd = -1;
-	a->qtail = &a->qhead;
-	pthread_mutex_init(&a->mu, NULL);
-	pthread_cond_init(&a->cv, NULL);
-	pthread_cond_init(&a->scv, NULL);
-	a->o.write_fn = default_write;
-	a->o.fsync_fn = fdatasync;
-	if (o->dir == NULL || o->signing_key == NULL || o->operator == NULL ||
-	    o->reason == NULL || *o->operator == '\0' || *o->reason == '\0') {
-		seterr(err, errlen, "audit: a break needs dir, key, operator "
-		    "and reason");
-		goto out;
-	}
-	if ((a->dir = strdup(o->dir)) == NULL ||
-	    (a->seg_sha = EVP_MD_CTX_new()) == NULL) {
-		seterr(err, errlen, "audit: out of memory");
-		goto out;
-	}
-	if (checkpoint_key_load(o->signing_key, &a->key, err, errlen) == -1 ||
-	    break_open_dirs(a, err, errlen) == -1)
-		goto out;
-	if (note_verifier_from_pkey(a->key, NULL, &v) == -1) {
-		seterr(err, errlen, "audit: bad signing key");
-		goto out;
-	}
-	memset(&vo, 0, sizeof(vo));
-	vo.vkey = &v;
-	vo.want_seq = -1;
-	/* Only tampering found inside the segments can be broken over. */
-	switch (audit_verify_dir(a->dir, &vo, &r)) {
-	case AUDIT_VALID:
-	case AUDIT_WARNINGS:
-		seterr(err, errlen, "audit: the log in %s verifies; there is "
-		    "nothing to break", a->dir);
-		rc = 1;
-		goto out;
-	case AUDIT_CANNOT:
-		seterr(err, errlen, "audit: cannot verify %s: %s", a->dir,
-		    r.error);
-		goto out;
-	case AUDIT_TAMPERED:
-		break;
-	}
-	if (r.fail_index < 0) {
-		seterr(err, errlen, "audit: %s; a break cannot cover a bad "
-		    "checkpoint file: restore it or move it out of %s",
-		    r.error, a->dir);
-		rc = 1;
-		goto out;
-	}
-	if (r.origin[0] != '\0') {
-		snprintf(a->origin, sizeof(a->origin), "%s", r.origin);
-		snprintf(a->log_id, sizeof(a->log_id), "%s", r.log_id);
-	} else if (o->origin != NULL && *o->origin != '\0' &&
-	    strlen(o->origin) < sizeof(a->origin) && RAND_bytes(id,
-	    sizeof(id)) == 1) {
-		/* Not one record verifies: a new log id, from genesis. */
-		snprintf(a->origin, sizeof(a->origin), "%s", o->origin);
-		hex_encode(id, sizeof(id), a->log_id);
-	} else {
-		seterr(err, errlen, "audit: no record of %s verifies; give "
-		    "the origin", a->dir);
-		goto out;
-	}
-	if (audit_list_segments(a->dir, &names, &n) == -1 ||
-	    (f = break_fields(a, &r, names, n, &bseq)) == NULL) {
-		seterr(err, errlen, "audit: cannot read the segments of %s",
-		    a->dir);
-		goto out;
-	}
-	if ((cpmax = max_note_size(a, &v)) > bseq)
-		bseq = cpmax;
-	break_chain(a, &r, bseq);
-	snprintf(a->segname, sizeof(a->segname), "%s%020llu%s",
-	    AUDIT_SEG_PREFIX, (unsigned long long)bseq, AUDIT_SEG_SUFFIX);
-	if ((seal_note = build_break(a, f, o)) == NULL) {
-		seterr(err, errlen, "audit: cannot build the break records");
-		goto out;
-	}
-	snprintf(cpname, sizeof(cpname), "%llu.cp",
-	    (unsigned long long)a->next_seq);
-	if (install_new(a, a->dirfd, a->segname, a->out.p, a->out.len) ==
-	    -1 || install_new(a, a->cpdirfd, cpname, seal_note,
-	    strlen(seal_note)) == -1) {
-		seterr(err, errlen, "audit: cannot write %s/%s: %s", a->dir,
-		    a->segname, strerror(errno));
-		goto out;
-	}
-	snprintf(seg, seglen, "%s", a->segname);
-	rc = 0;
- out:
-	json_decref(f);
-	free(seal_note);
-	audit_free_segments(names, n);
-	audit_verify_free(&r);
-	audit_free(a);
-	return rc;
 }
