@@ -2,16 +2,8 @@
  * admin.c: the eppgwctl commands that talk to the gateway's admin
  * listener (mutual TLS with the operator's own certificate, libcurl).
  *
- *   pending                  list pending changes
- *   show ID                  one change with its canonical text
- *   approve ID [--otp CODE]  approve (the code is read from stdin if absent)
- *   deny ID                  close a change
- *   reset-operator NAME      clear an operator's lockout
- *   locks                    the lock list
- *   lock NAME                add a lock entry
- *   unlock NAME              remove one (needs another approver's approval)
- *
- * (state and drift are in truth.c.)
+ * The commands, their operands and a line on each are in the table
+ * admin_cmds at the end of this file (state and drift are in truth.c).
  *
  * Exit 0 on success; otherwise 1 with one line on stderr saying why (the
  * gateway's reason token first).  The TOTP code is sent once, in the body,
@@ -220,154 +212,252 @@ read_otp(int argc, char *argv[], char *buf, size_t len)
 	return 0;
 }
 
+/* Ids are shown in lower case; accept them either way. */
+static int
+change_id(char *id)
+{
+	for (char *c = id; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'F')
+			*c = (char)(*c - 'A' + 'a');
+	if (!valid_id(id)) {
+		fprintf(stderr, "eppgwctl: \"%s\" is not a change id (at least "
+		    "6 lower-case hex digits)\n", id);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+	putchar('\n');
+}
+
+static int
+cmd_pending(const struct ctl_opts *o, int argc, char *argv[])
+{
+	json_t *j;
+	long st;
+
+	(void)argc;
+	(void)argv;
+	if ((st = ctl_call(o, "GET", "/v1/pending", NULL, &j)) != 200)
+		return ctl_refused(st, j);
+	if (o->json)
+		print_json(j);
+	else
+		print_pending(json_object_get(j, "pending"));
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_locks(const struct ctl_opts *o, int argc, char *argv[])
+{
+	json_t *j, *e;
+	size_t i;
+	long st;
+
+	(void)argc;
+	(void)argv;
+	if ((st = ctl_call(o, "GET", "/v1/locks", NULL, &j)) != 200)
+		return ctl_refused(st, j);
+	json_array_foreach(json_object_get(j, "locks"), i, e)
+		printf("%s\n", json_string_value(e));
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_show(const struct ctl_opts *o, int argc, char *argv[])
+{
+	const char *keys[] = { "id", "state", "object", "clid", "requester",
+	    "created", "expires", "approver" };
+	char path[512];
+	json_t *j;
+	long st;
+
+	(void)argc;
+	snprintf(path, sizeof(path), "/v1/pending/%s", argv[1]);
+	if ((st = ctl_call(o, "GET", path, NULL, &j)) != 200)
+		return ctl_refused(st, j);
+	if (o->json) {
+		print_json(j);
+		json_decref(j);
+		return 0;
+	}
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		json_t *v = json_object_get(j, keys[k]);
+
+		if (json_is_string(v))
+			printf("%-10s %s\n", keys[k], json_string_value(v));
+	}
+	printf("\n%s", json_string_value(json_object_get(j, "canonical")));
+	/* The object at the registry, now and after. */
+	if (json_object_get(j, "registry") != NULL)
+		ctl_print_registry(j);
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_approve(const struct ctl_opts *o, int argc, char *argv[])
+{
+	char path[512], body[512], otp[64], *s;
+	json_t *j, *req;
+	long st;
+
+	if (read_otp(argc, argv, otp, sizeof(otp)) != 0) {
+		fprintf(stderr, "eppgwctl: no TOTP code given\n");
+		return 1;
+	}
+	req = json_pack("{s:s}", "otp", otp);
+	OPENSSL_cleanse(otp, sizeof(otp));
+	s = json_dumps(req, JSON_COMPACT);
+	snprintf(body, sizeof(body), "%s", s ? s : "{}");
+	if (s != NULL)
+		OPENSSL_cleanse(s, strlen(s));
+	free(s);
+	json_decref(req);
+	snprintf(path, sizeof(path), "/v1/pending/%s/approve", argv[1]);
+	st = ctl_call(o, "POST", path, body, &j);
+	OPENSSL_cleanse(body, sizeof(body));
+	if (st != 200)
+		return ctl_refused(st, j);
+	printf("approved %s: the registrar may now resend the change\n",
+	    argv[1]);
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_deny(const struct ctl_opts *o, int argc, char *argv[])
+{
+	char path[512];
+	json_t *j;
+	long st;
+
+	(void)argc;
+	snprintf(path, sizeof(path), "/v1/pending/%s/deny", argv[1]);
+	if ((st = ctl_call(o, "POST", path, NULL, &j)) != 200)
+		return ctl_refused(st, j);
+	printf("denied %s\n", argv[1]);
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_reset_operator(const struct ctl_opts *o, int argc, char *argv[])
+{
+	char path[512];
+	json_t *j;
+	long st;
+
+	(void)argc;
+	snprintf(path, sizeof(path), "/v1/operators/%s/reset", argv[1]);
+	if ((st = ctl_call(o, "POST", path, NULL, &j)) != 200)
+		return ctl_refused(st, j);
+	printf("operator %s reset\n", argv[1]);
+	json_decref(j);
+	return 0;
+}
+
+/* lock and unlock: add is 1 for lock. */
+static int
+edit_locks(const struct ctl_opts *o, const char *name, int add)
+{
+	char body[512], *s;
+	json_t *j, *req;
+	long st;
+
+	req = json_pack("{s:s}", "name", name);
+	s = json_dumps(req, JSON_COMPACT);
+	snprintf(body, sizeof(body), "%s", s ? s : "{}");
+	free(s);
+	json_decref(req);
+	st = ctl_call(o, "POST", add ? "/v1/locks/add" : "/v1/locks/remove",
+	    body, &j);
+	if (st == 202) {
+		printf("removing %s needs approval: change %s (run this again "
+		    "once another approver approved it)\n", name,
+		    json_string_value(json_object_get(j, "id")));
+		json_decref(j);
+		return 3;
+	}
+	if (st != 200)
+		return ctl_refused(st, j);
+	printf("%s %s\n", add ? "locked" : "unlocked", name);
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_lock(const struct ctl_opts *o, int argc, char *argv[])
+{
+	(void)argc;
+	return edit_locks(o, argv[1], 1);
+}
+
+static int
+cmd_unlock(const struct ctl_opts *o, int argc, char *argv[])
+{
+	(void)argc;
+	return edit_locks(o, argv[1], 0);
+}
+
+/*
+ * The commands, one row each (main.c sends these names here).  ctl_admin
+ * checks the operand count and, for ADM_ID, the change id before the
+ * handler runs, so argv[1] .. argv[nargs] are there.
+ */
+#define ADM_ID	0x01		/* argv[1] is a change id */
+
+static const struct admin_cmd {
+	const char	*name;
+	int		(*run)(const struct ctl_opts *, int, char *[]);
+	int		 nargs;		/* operands needed after the name */
+	int		 flags;
+	const char	*args;		/* operands, for a usage line */
+	const char	*help;
+} admin_cmds[] = {
+	{ "pending", cmd_pending, 0, 0, "",
+	    "list pending changes" },
+	{ "show", cmd_show, 1, ADM_ID, "ID",
+	    "one change with its canonical text" },
+	{ "approve", cmd_approve, 1, ADM_ID, "ID [--otp CODE]",
+	    "approve (the code is read from stdin if absent)" },
+	{ "deny", cmd_deny, 1, ADM_ID, "ID",
+	    "close a change" },
+	{ "reset-operator", cmd_reset_operator, 1, 0, "NAME",
+	    "clear an operator's lockout" },
+	{ "locks", cmd_locks, 0, 0, "",
+	    "the lock list" },
+	{ "lock", cmd_lock, 1, 0, "NAME",
+	    "add a lock entry" },
+	{ "unlock", cmd_unlock, 1, 0, "NAME",
+	    "remove a lock entry (needs a second approver)" },
+};
+
 int
 ctl_admin(const struct ctl_opts *o, int argc, char *argv[])
 {
-	const char *cmd = argv[0];
-	char path[512], body[512], otp[64];
-	json_t *j = NULL, *req;
-	long st;
+	const struct admin_cmd *c;
+	size_t i;
 
-	if (strcmp(cmd, "pending") == 0) {
-		st = ctl_call(o, "GET", "/v1/pending", NULL, &j);
-		if (st != 200)
-			return ctl_refused(st, j);
-		if (o->json) {
-			json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-			putchar('\n');
-		} else
-			print_pending(json_object_get(j, "pending"));
-		json_decref(j);
-		return 0;
-	}
-	if (strcmp(cmd, "locks") == 0) {
-		size_t i;
-		json_t *e;
-
-		st = ctl_call(o, "GET", "/v1/locks", NULL, &j);
-		if (st != 200)
-			return ctl_refused(st, j);
-		json_array_foreach(json_object_get(j, "locks"), i, e)
-			printf("%s\n", json_string_value(e));
-		json_decref(j);
-		return 0;
-	}
-	if (argc < 2) {
-		fprintf(stderr, "eppgwctl: %s needs an argument\n", cmd);
+	for (i = 0; i < sizeof(admin_cmds) / sizeof(admin_cmds[0]); i++)
+		if (strcmp(argv[0], admin_cmds[i].name) == 0)
+			break;
+	if (i == sizeof(admin_cmds) / sizeof(admin_cmds[0])) {
+		fprintf(stderr, "eppgwctl: unknown command \"%s\"\n", argv[0]);
 		return 2;
 	}
-	if (strcmp(cmd, "show") == 0 || strcmp(cmd, "approve") == 0 ||
-	    strcmp(cmd, "deny") == 0) {
-		/* Ids are shown in lower case; accept them either way. */
-		for (char *c = argv[1]; *c != '\0'; c++)
-			if (*c >= 'A' && *c <= 'F')
-				*c = (char)(*c - 'A' + 'a');
-		if (!valid_id(argv[1])) {
-			fprintf(stderr, "eppgwctl: \"%s\" is not a change id "
-			    "(at least 6 lower-case hex digits)\n", argv[1]);
-			return 2;
-		}
+	c = &admin_cmds[i];
+	if (argc - 1 < c->nargs) {
+		fprintf(stderr, "eppgwctl: %s needs an argument\n", c->name);
+		return 2;
 	}
-	if (strcmp(cmd, "show") == 0) {
-		snprintf(path, sizeof(path), "/v1/pending/%s", argv[1]);
-		st = ctl_call(o, "GET", path, NULL, &j);
-		if (st != 200)
-			return ctl_refused(st, j);
-		if (o->json) {
-			json_dumpf(j, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-			putchar('\n');
-		} else {
-			const char *keys[] = { "id", "state", "object", "clid",
-			    "requester", "created", "expires", "approver" };
-
-			for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]);
-			    k++) {
-				json_t *v = json_object_get(j, keys[k]);
-
-				if (json_is_string(v))
-					printf("%-10s %s\n", keys[k],
-					    json_string_value(v));
-			}
-			printf("\n%s", json_string_value(json_object_get(j,
-			    "canonical")));
-			/* The object at the registry, now and after. */
-			if (json_object_get(j, "registry") != NULL)
-				ctl_print_registry(j);
-		}
-		json_decref(j);
-		return 0;
-	}
-	if (strcmp(cmd, "approve") == 0) {
-		if (read_otp(argc, argv, otp, sizeof(otp)) != 0) {
-			fprintf(stderr, "eppgwctl: no TOTP code given\n");
-			return 1;
-		}
-		req = json_pack("{s:s}", "otp", otp);
-		OPENSSL_cleanse(otp, sizeof(otp));
-		{
-			char *s = json_dumps(req, JSON_COMPACT);
-
-			snprintf(body, sizeof(body), "%s", s ? s : "{}");
-			if (s != NULL)
-				OPENSSL_cleanse(s, strlen(s));
-			free(s);
-		}
-		json_decref(req);
-		snprintf(path, sizeof(path), "/v1/pending/%s/approve",
-		    argv[1]);
-		st = ctl_call(o, "POST", path, body, &j);
-		OPENSSL_cleanse(body, sizeof(body));
-		if (st != 200)
-			return ctl_refused(st, j);
-		printf("approved %s: the registrar may now resend the change\n",
-		    argv[1]);
-		json_decref(j);
-		return 0;
-	}
-	if (strcmp(cmd, "deny") == 0) {
-		snprintf(path, sizeof(path), "/v1/pending/%s/deny", argv[1]);
-		st = ctl_call(o, "POST", path, NULL, &j);
-		if (st != 200)
-			return ctl_refused(st, j);
-		printf("denied %s\n", argv[1]);
-		json_decref(j);
-		return 0;
-	}
-	if (strcmp(cmd, "reset-operator") == 0) {
-		snprintf(path, sizeof(path), "/v1/operators/%s/reset", argv[1]);
-		st = ctl_call(o, "POST", path, NULL, &j);
-		if (st != 200)
-			return ctl_refused(st, j);
-		printf("operator %s reset\n", argv[1]);
-		json_decref(j);
-		return 0;
-	}
-	if (strcmp(cmd, "lock") == 0 || strcmp(cmd, "unlock") == 0) {
-		req = json_pack("{s:s}", "name", argv[1]);
-		{
-			char *s = json_dumps(req, JSON_COMPACT);
-
-			snprintf(body, sizeof(body), "%s", s ? s : "{}");
-			free(s);
-		}
-		json_decref(req);
-		st = ctl_call(o, "POST", strcmp(cmd, "lock") == 0 ?
-		    "/v1/locks/add" : "/v1/locks/remove", body, &j);
-		if (st == 202) {
-			printf("removing %s needs approval: change %s (run "
-			    "this again once another approver approved it)\n",
-			    argv[1], json_string_value(json_object_get(j,
-			    "id")));
-			json_decref(j);
-			return 3;
-		}
-		if (st != 200)
-			return ctl_refused(st, j);
-		printf("%s %s\n", strcmp(cmd, "lock") == 0 ? "locked" :
-		    "unlocked", argv[1]);
-		json_decref(j);
-		return 0;
-	}
-	fprintf(stderr, "eppgwctl: unknown command \"%s\"\n", cmd);
-	return 2;
+	if ((c->flags & ADM_ID) && change_id(argv[1]) != 0)
+		return 2;
+	return c->run(o, argc, argv);
 }
