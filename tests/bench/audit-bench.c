@@ -9,6 +9,11 @@
  *
  *   audit-bench [-d DIR] [-n RECORDS] [-c SUBMITTERS] [-s SEGMENT_MAX]
  *               [-a EPPGW_AUDIT]
+ *   audit-bench -F -d DIR
+ *
+ * -F: only the bare fdatasync p50 (300 appends of 600 bytes, each synced)
+ * of a file in DIR, as `fdatasync_p50_us=N`: tests/bench/haproxy.sh
+ * measures it on the audit log's file system in the same run.
  *
  * -a: the eppgw-audit to time (default: the one beside audit-bench; the
  * prove timing is skipped when there is none).
@@ -270,10 +275,11 @@ main(int argc, char *argv[])
 	FILE *f;
 	double t0, el, bare, lat50, mb;
 	long n = 200000;
-	int c = 64, ch;
+	int c = 64, ch, only_fsync = 0;
 
-	while ((ch = getopt(argc, argv, "d:n:c:s:a:")) != -1) {
+	while ((ch = getopt(argc, argv, "Fd:n:c:s:a:")) != -1) {
 		switch (ch) {
+		case 'F': only_fsync = 1; break;
 		case 'd': base_dir = optarg; break;
 		case 'n': n = atol(optarg); break;
 		case 'c': c = atoi(optarg); break;
@@ -282,9 +288,15 @@ main(int argc, char *argv[])
 		default:
 			fprintf(stderr, "usage: audit-bench [-d DIR] "
 			    "[-n RECORDS] [-c SUBMITTERS] [-s SEGMENT_MAX] "
-			    "[-a EPPGW_AUDIT]\n");
+			    "[-a EPPGW_AUDIT]\n       audit-bench -F -d DIR\n");
 			return 2;
 		}
+	}
+	if (only_fsync) {
+		if (base_dir == NULL || (bare = bare_fdatasync_p50(base_dir)) <= 0)
+			return 2;
+		printf("fdatasync_p50_us=%.0f\n", bare);
+		return 0;
 	}
 	if (prover == NULL && (self = strdup(argv[0])) != NULL) {
 		snprintf(bin, sizeof(bin), "%s/eppgw-audit", dirname(self));

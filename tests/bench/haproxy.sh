@@ -368,6 +368,15 @@ if [ -t 2 ]; then
 fi
 print_table
 
+# A bare fdatasync on the audit log's file system, now that the runs are
+# over (the mutating goal allows one on top of HAProxy's latency).
+FSYNC_P50=NA
+if [ -x "$BUILD/audit-bench" ]; then
+	FSYNC_P50=$("$BUILD/audit-bench" -F -d "$OUT" 2>/dev/null |
+	    sed -n 's/^fdatasync_p50_us=//p')
+	FSYNC_P50=${FSYNC_P50:-NA}
+fi
+
 # Memory: fresh relays (and stub), so that buffers kept from the runs above
 # do not absorb the idle sessions and understate them.
 echo
@@ -430,6 +439,57 @@ done
 echo
 echo "eppgw/HAProxy (ratio@sessions): ops/s$summary; relay CPU per" \
     "op$cpus; RSS per idle session $GW_RSS/$HAP_RSS KiB"
+
+# The goals of issue #12, each against its figure of this run: "met",
+# "NOT met", or "NA" when a cell was not measured.
+goal() {	# LABEL VALUE OP LIMIT
+	v=$(awk -v a="$2" -v op="$3" -v b="$4" 'BEGIN {
+		if (a == "NA" || b == "NA" || a == "" || b == "" || a == "-" ||
+		    b == "-") { print "NA"; exit }
+		ok = (op == ">=") ? (a + 0 >= b + 0) : (a + 0 <= b + 0)
+		print (ok ? "met" : "NOT met") }')
+	printf '  %-58s %s (%s %s %s)\n' "$1" "$v" "$2" "$3" "$4"
+}
+cell() {	# TARGET MIX SESSIONS KEY: the median, or NA
+	median "$1" "$2" "$3" "$4"
+}
+plus() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA") print "NA";
+	    else printf "%.0f", a + b }'
+}
+scaled() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "NA" || b == "NA") print "NA";
+	    else printf "%.1f", a * b }'
+}
+echo
+echo "goals (issue #12), bare fdatasync p50 on the audit file system:" \
+    "$FSYNC_P50 us"
+for n in $SESSIONS; do
+	want=1.0
+	[ "$n" -lt 16 ] && want=0.8
+	goal "read-only ops/s at $n sessions >= ${want}x HAProxy" \
+	    "$(ratio "$(cell eppgw read-only "$n" cmds_per_s)" \
+	    "$(cell haproxy read-only "$n" cmds_per_s)")" ">=" "$want"
+done
+n1=$(echo "$SESSIONS" | awk '{ print $1 }')
+goal "mutating p50 at $n1 session(s) <= HAProxy p50 + fdatasync p50" \
+    "$(cell eppgw mutating "$n1" p50_us)" "<=" \
+    "$(plus "$(cell haproxy mutating "$n1" p50_us)" "$FSYNC_P50")"
+nmax=$(echo "$SESSIONS" | awk '{ print $NF }')
+goal "mutating ops/s at $nmax sessions >= 0.8x HAProxy" \
+    "$(ratio "$(cell eppgw mutating "$nmax" cmds_per_s)" \
+    "$(cell haproxy mutating "$nmax" cmds_per_s)")" ">=" 0.8
+for m in $MIXES; do
+	for n in $SESSIONS; do
+		goal "$m relay CPU per command at $n <= 1.5x HAProxy's" \
+		    "$(cell eppgw "$m" "$n" relay_cpu_us_per_cmd)" "<=" \
+		    "$(scaled "$(cell haproxy "$m" "$n" relay_cpu_us_per_cmd)" 1.5)"
+	done
+done
+goal "RSS per idle session < 70 KiB" "$GW_RSS" "<=" 70
+goal "new connection CPU <= 1.2x HAProxy's" \
+    "$(cell eppgw connect "$CONN_SESSIONS" relay_cpu_us_per_conn)" "<=" \
+    "$(scaled "$(cell haproxy connect "$CONN_SESSIONS" relay_cpu_us_per_conn)" 1.2)"
 # What eppgw wrote durably; verifying it (seconds per 100k records) is
 # workers.sh's and audit-on-off.sh's job, or BENCH_AUDIT_VERIFY=1's.
 printf 'audit log: %s MiB in %s\n' \
