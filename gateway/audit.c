@@ -895,9 +895,14 @@ writer_main(void *arg)
 		 * signature covers it, and at start whatever follows the last
 		 * signature was not written by this writer (resume, set_aside).
 		 * The checkpoint file is replaced at the old cadence only: it
-		 * costs a file replacement with its fsyncs.
+		 * costs a file replacement with its fsyncs.  A file behind the
+		 * log counts as unsealed, as in the wait above: else, once a
+		 * burst ended within checkpoint_ms of the last replacement,
+		 * the wait would end at once and nothing be done, a spin until
+		 * the next record (an idle gateway burnt a core).
 		 */
-		unsealed = a->next_seq > a->sealed || batch != NULL;
+		unsealed = a->next_seq > a->sealed || batch != NULL ||
+		    a->file_size < a->next_seq;
 		publish = !stop && (asked ||
 		    (unsealed && ms_since(&a->last_file_cp) >=
 		    (int64_t)a->o.checkpoint_ms) ||

@@ -831,6 +831,66 @@ START_TEST(replies_name_their_commands)
 }
 END_TEST
 
+/*
+ * Once a burst ends, the writer brings the checkpoint file up to the log
+ * within checkpoint_ms and then sleeps: it used to spin on the clock until
+ * the next record whenever the file was behind (an idle gateway burnt a
+ * core).
+ */
+START_TEST(idle_writer_sleeps)
+{
+	struct fixture fx;
+	struct event_base *base = event_base_new();
+	struct waiter w = { 0, 0, 0, 1 };
+	struct audit_opts o;
+	struct audit *a = NULL;
+	struct timespec c0, c1;
+	char err[512], path[600], seg[512], want[32], *note, *b;
+	size_t len;
+	double cpu_ms;
+	int lines = 0;
+
+	fx_init(&fx);
+	memset(&o, 0, sizeof(o));
+	o.dir = fx.dir;
+	o.signing_key = fx.key;
+	o.origin = ORIGIN;
+	o.checkpoint_ms = 50;
+	ck_assert_msg(audit_open(base, &o, &a, err, sizeof(err)) == 0, "%s",
+	    err);
+	/* Within checkpoint_ms of the file's last replacement: the file
+	 * falls behind the log. */
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(audit_submit(a, "cmd", json_pack("{s:i}",
+		    "sess", 1), on_durable, &w), 0);
+		while (w.done < i + 1)
+			event_base_loop(base, EVLOOP_ONCE);
+	}
+	usleep(200 * 1000);	/* the file catches up */
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	usleep(300 * 1000);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	cpu_ms = (double)(c1.tv_sec - c0.tv_sec) * 1e3 +
+	    (double)(c1.tv_nsec - c0.tv_nsec) / 1e6;
+	ck_assert_msg(cpu_ms < 100, "%.0f ms of CPU in 300 ms idle", cpu_ms);
+	/* The file covers every line of the log. */
+	segment(&fx, 0, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	for (size_t i = 0; i < len; i++)
+		lines += b[i] == '\n';
+	free(b);
+	/* A checkpoint covers the lines before its own. */
+	snprintf(want, sizeof(want), "\n%d\n", lines - 1);
+	path_of(&fx, "checkpoint", path, sizeof(path));
+	note = slurp(path, &len);
+	ck_assert_msg(strstr(note, want) != NULL, "%d lines: %s", lines, note);
+	free(note);
+	audit_close(a);
+	event_base_free(base);
+	fx_free(&fx);
+}
+END_TEST
+
 /* Tampering before the tail: the writer refuses to start. */
 START_TEST(refuse_to_start)
 {
@@ -922,6 +982,7 @@ audit_suite(void)
 	tcase_add_test(tc, refuse_to_start);
 	tcase_add_test(tc, fail_closed);
 	tcase_add_test(tc, replies_name_their_commands);
+	tcase_add_test(tc, idle_writer_sleeps);
 	tcase_add_test(tc, single_bit_flips);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
