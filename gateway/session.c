@@ -548,18 +548,29 @@ run_action(struct session *s)
 		arm_idle(s);
 }
 
+/*
+ * An audit answer came for s: 1 if s is closed (then freed with the last
+ * answer), so the callback must not touch it.
+ */
+static int
+audit_answered(struct session *s)
+{
+	s->audit_pending--;
+	if (!s->zombie)
+		return 0;
+	if (s->audit_pending == 0)
+		free_memory(s);
+	return 1;
+}
+
 /* The command's record is durable (or the log failed): act on it. */
 static void
 cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 {
 	struct session *s = arg;
 
-	s->audit_pending--;
-	if (s->zombie) {
-		if (s->audit_pending == 0)
-			free_memory(s);
+	if (audit_answered(s))
 		return;
-	}
 	if (s->state != ST_LOG_CMD)
 		return;		/* closed meanwhile */
 	if (status != 0) {
@@ -591,12 +602,8 @@ quick_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 	struct session *s = arg;
 
 	(void)leaf;
-	s->audit_pending--;
-	if (s->zombie) {
-		if (s->audit_pending == 0)
-			free_memory(s);
+	if (audit_answered(s))
 		return;
-	}
 	if (status != 0) {
 		log_err("session %llu: audit log failed: a read-only command "
 		    "was forwarded unrecorded", (unsigned long long)s->id);
@@ -1186,12 +1193,8 @@ rsp_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 
 	(void)seq;
 	(void)leaf;
-	s->audit_pending--;
-	if (s->zombie) {
-		if (s->audit_pending == 0)
-			free_memory(s);
+	if (audit_answered(s))
 		return;
-	}
 	s->rsp_pending = 0;
 	if (status != 0) {
 		/* The reply went to the registrar unrecorded: nothing more
