@@ -125,7 +125,6 @@ struct session {
 
 	struct timespec		 sent;
 	struct timespec		 started;	/* connection accepted */
-	uint64_t		 cmd_seq;	/* its audit record, once durable */
 	int			 cmd_submitted;	/* its record is on its way */
 	int			 rsp_pending;	/* the last reply's record is not
 						 * durable yet */
@@ -499,9 +498,29 @@ act_reply(struct session *s, int code, const char *reason,
 	    detail ? detail : "");
 }
 
-/* Run what was decided for the command, now that it is on record. */
 static void rsp_logged_cb(void *arg, int status, uint64_t seq,
     const uint8_t leaf[32]);
+
+/*
+ * Submit the record of the reply to the command on record (rec stolen):
+ * the writer names the command (AUDIT_REF_REQ), and the session's next
+ * command is not forwarded before this record is durable (rsp_pending).
+ */
+static void
+log_reply(struct session *s, json_t *rec)
+{
+	s->cmd_submitted = 0;
+	if (rec == NULL || auditlink_submit_ref(s->audit, "rsp", rec,
+	    AUDIT_REF_REQ, rsp_logged_cb, s) != 0) {
+		log_err("session %llu: audit log failed: a reply goes "
+		    "unrecorded", (unsigned long long)s->id);
+		return;
+	}
+	s->audit_pending++;
+	s->rsp_pending = 1;
+}
+
+/* Run what was decided for the command, now that it is on record. */
 
 static void
 run_action(struct session *s)
@@ -530,14 +549,8 @@ run_action(struct session *s)
 
 			/* The outcome of a command answered here. */
 			rec_who(s, &rs);
-			s->cmd_submitted = 0;
-			if (auditlink_submit_ref(s->audit, "rsp", rec_rsp(&rs,
-			    "gateway", s->act_code, s->act_reason, s->cltrid,
-			    s->last_sv, 0), AUDIT_REF_REQ, rsp_logged_cb,
-			    s) == 0) {
-				s->audit_pending++;
-				s->rsp_pending = 1;
-			}
+			log_reply(s, rec_rsp(&rs, "gateway", s->act_code,
+			    s->act_reason, s->cltrid, s->last_sv, 0));
 		}
 	}
 	if (s->state == ST_READY && s->draining) {
@@ -583,8 +596,7 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		free(s->act_xml);
 		s->act_xml = NULL;
 		act_reply(s, 2400, "audit_unavailable", NULL);
-	} else
-		s->cmd_seq = seq;
+	}
 	send_alert(s, status == 0 ? &seq : NULL, status == 0 ? leaf : NULL);
 	run_action(s);
 	if (s->state == ST_READY)
@@ -601,6 +613,7 @@ quick_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 {
 	struct session *s = arg;
 
+	(void)seq;
 	(void)leaf;
 	if (audit_answered(s))
 		return;
@@ -608,8 +621,7 @@ quick_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		log_err("session %llu: audit log failed: a read-only command "
 		    "was forwarded unrecorded", (unsigned long long)s->id);
 		metrics_audit_failure(s->metrics);
-	} else
-		s->cmd_seq = seq;
+	}
 }
 
 /*
@@ -626,7 +638,6 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	int quick;
 
 	s->cmd_submitted = 0;
-	s->cmd_seq = 0;
 	if (s->audit == NULL) {
 		send_alert(s, NULL, NULL);
 		run_action(s);
@@ -1264,15 +1275,7 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 	    m ? epp_msg_cltrid(m) : NULL, m ? epp_msg_svtrid(m) : NULL,
 	    usec_since(&s->sent));
 	epp_msg_free(m);
-	s->cmd_submitted = 0;
-	if (rec == NULL || auditlink_submit_ref(s->audit, "rsp", rec,
-	    AUDIT_REF_REQ, rsp_logged_cb, s) != 0)
-		log_err("session %llu: audit log failed: reply relayed "
-		    "unrecorded", (unsigned long long)s->id);
-	else {
-		s->audit_pending++;
-		s->rsp_pending = 1;
-	}
+	log_reply(s, rec);
 	relay_reply(s, n, code);
 }
 
