@@ -736,9 +736,7 @@ ref_before(struct audit *a, struct audit_entry *e)
 		    e->ref_key);
 	req = seq != NULL ? json_integer((json_int_t)*seq) : json_null();
 	free(seq);
-	pthread_mutex_lock(&a->mu);
-	a->nrefs = strmap_count(a->refs);
-	pthread_mutex_unlock(&a->mu);
+	atomic_store(&a->nrefs, strmap_count(a->refs));
 	return json_object_set_new(e->fields, "req", req);
 }
 
@@ -761,9 +759,7 @@ ref_after(struct audit *a, struct audit_entry *e)
 	} else
 		return;
 	free(old);
-	pthread_mutex_lock(&a->mu);
-	a->nrefs = strmap_count(a->refs);
-	pthread_mutex_unlock(&a->mu);
+	atomic_store(&a->nrefs, strmap_count(a->refs));
 }
 
 static int
@@ -1063,12 +1059,7 @@ audit_on_failure(struct audit *a, void (*fn)(void *), void *arg)
 size_t
 audit_refs_held(struct audit *a)
 {
-	size_t n;
-
-	pthread_mutex_lock(&a->mu);
-	n = a->nrefs;
-	pthread_mutex_unlock(&a->mu);
-	return n;
+	return atomic_load(&a->nrefs);
 }
 
 void

@@ -100,9 +100,10 @@ struct audit {
 	struct merkle_range	 range;
 	struct buf		 out;
 	/* audit_submit_ref: key -> the kept record's seq (uint64_t *),
-	 * the writer thread's alone; its size under mu for readers. */
+	 * the writer thread's alone; its size for readers (no lock on the
+	 * writer's path). */
 	struct strmap		*refs;
-	size_t			 nrefs;
+	atomic_size_t		 nrefs;
 	uint64_t		 sealed;	/* records covered, own cp included */
 	uint64_t		 file_size;	/* ...by the checkpoint file */
 	/* The leaf hashes of the current segment's lines, for its index;
