@@ -497,12 +497,10 @@ ipc_send_json(struct ipc *c, uint16_t type, uint32_t id, json_t *j,
 		return rc;
 	}
 	len = tlen + 1 + rawlen;
-	if ((buf = malloc(len ? len : 1)) != NULL) {
+	if ((buf = malloc(len)) != NULL) {
 		memcpy(buf, text, tlen);
-		if (rawlen > 0) {
-			buf[tlen] = '\0';
-			memcpy(buf + tlen + 1, raw, rawlen);
-		}
+		buf[tlen] = '\0';
+		memcpy(buf + tlen + 1, raw, rawlen);
 		rc = ipc_send(c, type, id, buf, len, -1);
 		free(buf);
 	}

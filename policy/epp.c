@@ -1255,11 +1255,11 @@ epp_msg_redacted(const struct epp_msg *m, char **out, size_t *len)
 	int r;
 
 	/* Most commands hold no secret: nothing to copy and replace. */
-	if (m_has_secret(xmlDocGetRootElement(m->doc)))
+	if (m_has_secret(xmlDocGetRootElement(m->doc))) {
 		if ((copy = xmlCopyDoc(m->doc, 1)) == NULL)
 			return -1;
-	if (copy != NULL)
 		m_redact(xmlDocGetRootElement(copy));
+	}
 	r = dump(copy != NULL ? copy : m->doc, (uint8_t **)out, len);
 	xmlFreeDoc(copy);
 	if (r == 0) {

@@ -90,8 +90,8 @@ on_durable(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 }
 
 static struct audit *
-open_log(struct fixture *fx, struct event_base *base, size_t segmax,
-    int (*fsync_fn)(int))
+open_log_cp(struct fixture *fx, struct event_base *base, size_t segmax,
+    int (*fsync_fn)(int), unsigned checkpoint_ms)
 {
 	struct audit_opts o;
 	struct audit *a = NULL;
@@ -103,9 +103,17 @@ open_log(struct fixture *fx, struct event_base *base, size_t segmax,
 	o.origin = ORIGIN;
 	o.segment_max = segmax;
 	o.fsync_fn = fsync_fn;
+	o.checkpoint_ms = checkpoint_ms;	/* 0: the default */
 	if (audit_open(base, &o, &a, err, sizeof(err)) == -1)
 		ck_abort_msg("audit_open: %s", err);
 	return a;
+}
+
+static struct audit *
+open_log(struct fixture *fx, struct event_base *base, size_t segmax,
+    int (*fsync_fn)(int))
+{
+	return open_log_cp(fx, base, segmax, fsync_fn, 0);
 }
 
 /* Write n cmd/rsp pairs; the loop runs until every callback came. */
@@ -842,22 +850,15 @@ START_TEST(idle_writer_sleeps)
 	struct fixture fx;
 	struct event_base *base = event_base_new();
 	struct waiter w = { 0, 0, 0, 1 };
-	struct audit_opts o;
-	struct audit *a = NULL;
+	struct audit *a;
 	struct timespec c0, c1;
-	char err[512], path[600], seg[512], want[32], *note, *b;
+	char path[600], seg[512], want[32], *note, *b;
 	size_t len;
 	double cpu_ms;
 	int lines = 0;
 
 	fx_init(&fx);
-	memset(&o, 0, sizeof(o));
-	o.dir = fx.dir;
-	o.signing_key = fx.key;
-	o.origin = ORIGIN;
-	o.checkpoint_ms = 50;
-	ck_assert_msg(audit_open(base, &o, &a, err, sizeof(err)) == 0, "%s",
-	    err);
+	a = open_log_cp(&fx, base, 0, NULL, 50);
 	/* Within checkpoint_ms of the file's last replacement: the file
 	 * falls behind the log. */
 	for (int i = 0; i < 2; i++) {
