@@ -353,7 +353,7 @@ do_locks(struct admin *a, struct evhttp_request *req,
     const struct principal *who, const char *op)
 {
 	struct config *cfg = a->env.config(a->env.arg);
-	struct locklist *l = policy_locks_mut(cfg->policy);
+	struct locklist *l = policy_writable_locks(cfg->policy);
 	char norm[NAME_MAX_LEN + 3], canon[512], id[13];
 	char approver[APPROVAL_NAME_MAX];
 	const char *name, *why, *reason;
@@ -619,13 +619,17 @@ do_show(struct admin *a, struct evhttp_request *req, const char *id)
 	    object != NULL ? object : ""), show_done, j);
 }
 
+/*
+ * Every request to the admin listener: check the caller, then route the
+ * path to its do_*() or answer 4xx/503.
+ */
 static void
-handler(struct evhttp_request *req, void *arg)
+route_request(struct evhttp_request *req, void *arg)
 {
 	struct admin *a = arg;
 	const struct principal *who = caller(a, req);
 	const char *uri = evhttp_request_get_uri(req);
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	enum evhttp_cmd_type method = evhttp_request_get_command(req);
 	char path[1024], *seg[5] = { 0 }, *p, *save = NULL;
 	size_t n = 0;
 
@@ -664,14 +668,14 @@ handler(struct evhttp_request *req, void *arg)
 	 * changes (facts hold no secret), with or without approvals.
 	 */
 	if (strcmp(seg[1], "state") == 0) {
-		if (m == EVHTTP_REQ_GET && n == 3) {
+		if (method == EVHTTP_REQ_GET && n == 3) {
 			do_state(a, req, seg[2]);
 			return;
 		}
 		goto notfound;
 	}
 	if (strcmp(seg[1], "drift") == 0) {
-		if (m == EVHTTP_REQ_GET && n == 2) {
+		if (method == EVHTTP_REQ_GET && n == 2) {
 			do_drift(a, req);
 			return;
 		}
@@ -683,35 +687,35 @@ handler(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcmp(seg[1], "pending") == 0) {
-		if (m == EVHTTP_REQ_GET && n == 2) {
+		if (method == EVHTTP_REQ_GET && n == 2) {
 			reply_json(req, 200, json_pack("{s:o}", "pending",
 			    approvals_list_json(a->env.approvals)));
 			return;
 		}
-		if (m == EVHTTP_REQ_GET && n == 3) {
+		if (method == EVHTTP_REQ_GET && n == 3) {
 			do_show(a, req, seg[2]);
 			return;
 		}
-		if (m == EVHTTP_REQ_POST && n == 4 &&
+		if (method == EVHTTP_REQ_POST && n == 4 &&
 		    strcmp(seg[3], "approve") == 0) {
 			do_approve(a, req, who, seg[2]);
 			return;
 		}
-		if (m == EVHTTP_REQ_POST && n == 4 &&
+		if (method == EVHTTP_REQ_POST && n == 4 &&
 		    strcmp(seg[3], "deny") == 0) {
 			do_deny(a, req, who, seg[2]);
 			return;
 		}
 	} else if (strcmp(seg[1], "operators") == 0 && n == 4 &&
-	    m == EVHTTP_REQ_POST && strcmp(seg[3], "reset") == 0) {
+	    method == EVHTTP_REQ_POST && strcmp(seg[3], "reset") == 0) {
 		do_reset(a, req, who, seg[2]);
 		return;
 	} else if (strcmp(seg[1], "locks") == 0) {
-		if (m == EVHTTP_REQ_GET && n == 2) {
+		if (method == EVHTTP_REQ_GET && n == 2) {
 			do_locks(a, req, who, NULL);
 			return;
 		}
-		if (m == EVHTTP_REQ_POST && n == 3 &&
+		if (method == EVHTTP_REQ_POST && n == 3 &&
 		    (strcmp(seg[2], "add") == 0 ||
 		    strcmp(seg[2], "remove") == 0)) {
 			do_locks(a, req, who, seg[2]);
@@ -747,7 +751,7 @@ admin_start(struct event_base *base, int fd, const struct admin_env *env,
 		goto fail;
 	}
 	evhttp_set_bevcb(a->http, bev_cb, a);
-	evhttp_set_gencb(a->http, handler, a);
+	evhttp_set_gencb(a->http, route_request, a);
 	evhttp_set_max_body_size(a->http, BODY_MAX);
 	evhttp_set_max_headers_size(a->http, 8192);
 	evhttp_set_timeout(a->http, 30);

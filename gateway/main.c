@@ -27,7 +27,7 @@
 
 /* Load a configuration; on failure print every error and return NULL. */
 static struct config *
-load(const char *path, int to_stderr)
+load_config(const char *path, int to_stderr)
 {
 	struct config_errors errs = { NULL, 0 };
 	struct config *cfg;
@@ -111,7 +111,7 @@ main(int argc, char *argv[])
 	    verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	epp_init();
 
-	if ((cfg = load(conf_path, check || print || debug)) == NULL)
+	if ((cfg = load_config(conf_path, check || print || debug)) == NULL)
 		goto out;
 	if (check && cfg->seeds_path != NULL) {
 		/*

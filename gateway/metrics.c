@@ -19,14 +19,14 @@
 #define LABEL_MAX	40
 
 struct series {
-	char		 a[LABEL_MAX];	/* first label value */
-	char		 b[LABEL_MAX];	/* second label value */
-	uint64_t	 n;
+	char		 label1[LABEL_MAX];	/* first label value */
+	char		 label2[LABEL_MAX];	/* second label value, or "" */
+	uint64_t	 count;
 };
 
 struct family {
-	struct series	 s[MAX_SERIES];
-	size_t		 n;
+	struct series	 series[MAX_SERIES];
+	size_t		 nseries;
 	uint64_t	 overflow;	/* series beyond MAX_SERIES */
 };
 
@@ -74,25 +74,30 @@ label_copy(char *dst, const char *src)
 	dst[i] = '\0';
 }
 
+/* One more in f's series labelled a (and b, if not NULL). */
 static void
-bump(struct family *f, const char *a, const char *b)
+count_series(struct family *f, const char *a, const char *b)
 {
 	char la[LABEL_MAX], lb[LABEL_MAX];
 
 	label_copy(la, a);
 	label_copy(lb, b ? b : "");
-	for (size_t i = 0; i < f->n; i++)
-		if (strcmp(f->s[i].a, la) == 0 && strcmp(f->s[i].b, lb) == 0) {
-			f->s[i].n++;
+	for (size_t i = 0; i < f->nseries; i++) {
+		struct series *se = &f->series[i];
+
+		if (strcmp(se->label1, la) == 0 &&
+		    strcmp(se->label2, lb) == 0) {
+			se->count++;
 			return;
 		}
-	if (f->n == MAX_SERIES) {
+	}
+	if (f->nseries == MAX_SERIES) {
 		f->overflow++;
 		return;
 	}
-	memcpy(f->s[f->n].a, la, sizeof(la));
-	memcpy(f->s[f->n].b, lb, sizeof(lb));
-	f->s[f->n++].n = 1;
+	memcpy(f->series[f->nseries].label1, la, sizeof(la));
+	memcpy(f->series[f->nseries].label2, lb, sizeof(lb));
+	f->series[f->nseries++].count = 1;
 }
 
 void
@@ -122,7 +127,7 @@ void
 metrics_command(struct metrics *m, const char *cmd, const char *decision)
 {
 	if (m != NULL)
-		bump(&m->commands, cmd, decision);
+		count_series(&m->commands, cmd, decision);
 }
 
 void
@@ -136,7 +141,7 @@ metrics_reply(struct metrics *m, const char *src, int code)
 		snprintf(c, sizeof(c), "none");
 	else
 		snprintf(c, sizeof(c), "%d", code);
-	bump(&m->replies, src, c);
+	count_series(&m->replies, src, c);
 }
 
 void
@@ -150,7 +155,7 @@ void
 metrics_approval(struct metrics *m, const char *result)
 {
 	if (m != NULL)
-		bump(&m->approvals, result, NULL);
+		count_series(&m->approvals, result, NULL);
 }
 
 void
@@ -169,7 +174,7 @@ metrics_set_extra(struct metrics *m, void (*fn)(void *, struct evbuffer *),
 }
 
 static void
-scalar(struct evbuffer *out, const char *name, const char *type,
+render_scalar(struct evbuffer *out, const char *name, const char *type,
     const char *help, uint64_t v)
 {
 	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
@@ -177,43 +182,45 @@ scalar(struct evbuffer *out, const char *name, const char *type,
 }
 
 static void
-family(struct evbuffer *out, const struct family *f, const char *name,
+render_family(struct evbuffer *out, const struct family *f, const char *name,
     const char *help, const char *la, const char *lb)
 {
 	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name,
 	    help, name);
-	for (size_t i = 0; i < f->n; i++) {
+	for (size_t i = 0; i < f->nseries; i++) {
+		const struct series *se = &f->series[i];
+
 		if (lb != NULL)
 			evbuffer_add_printf(out, "%s{%s=\"%s\",%s=\"%s\"} %llu\n",
-			    name, la, f->s[i].a, lb, f->s[i].b,
-			    (unsigned long long)f->s[i].n);
+			    name, la, se->label1, lb, se->label2,
+			    (unsigned long long)se->count);
 		else
 			evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n", name,
-			    la, f->s[i].a, (unsigned long long)f->s[i].n);
+			    la, se->label1, (unsigned long long)se->count);
 	}
 }
 
 void
 metrics_render(struct metrics *m, struct evbuffer *out)
 {
-	scalar(out, "eppgw_sessions_open", "gauge",
+	render_scalar(out, "eppgw_sessions_open", "gauge",
 	    "Registrar sessions open now.", m->sessions_open);
-	scalar(out, "eppgw_sessions_total", "counter",
+	render_scalar(out, "eppgw_sessions_total", "counter",
 	    "Registrar sessions accepted.", m->sessions_total);
-	scalar(out, "eppgw_handshake_failures_total", "counter",
+	render_scalar(out, "eppgw_handshake_failures_total", "counter",
 	    "Registrar TLS handshakes refused or failed.",
 	    m->handshake_failures);
-	scalar(out, "eppgw_upstream_errors_total", "counter",
+	render_scalar(out, "eppgw_upstream_errors_total", "counter",
 	    "Registry connections that failed or broke.", m->upstream_errors);
-	scalar(out, "eppgw_audit_failures_total", "counter",
+	render_scalar(out, "eppgw_audit_failures_total", "counter",
 	    "Commands refused because the audit log failed.",
 	    m->audit_failures);
-	family(out, &m->commands, "eppgw_commands_total",
+	render_family(out, &m->commands, "eppgw_commands_total",
 	    "Commands by type and decision.", "command", "decision");
-	family(out, &m->replies, "eppgw_replies_total",
+	render_family(out, &m->replies, "eppgw_replies_total",
 	    "Replies by source (registry or gateway) and result code.", "src",
 	    "code");
-	family(out, &m->approvals, "eppgw_approvals_total",
+	render_family(out, &m->approvals, "eppgw_approvals_total",
 	    "Approval attempts by result.", "result", NULL);
 	if (m->extra != NULL)
 		m->extra(m->extra_arg, out);
@@ -248,8 +255,9 @@ metrics_stop_listening(struct metrics *m)
 	m->http = NULL;
 }
 
+/* Every request to the metrics listener: GET /metrics, or 404. */
 static void
-handler(struct evhttp_request *req, void *arg)
+serve_request(struct evhttp_request *req, void *arg)
 {
 	struct metrics *m = arg;
 	struct evbuffer *out;
@@ -283,7 +291,7 @@ metrics_listen(struct metrics *m, struct event_base *base, int fd,
 	}
 	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
 	evhttp_set_timeout(m->http, 10);
-	evhttp_set_gencb(m->http, handler, m);
+	evhttp_set_gencb(m->http, serve_request, m);
 	l = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
 	    LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l == NULL || evhttp_bind_listener(m->http, l) == NULL) {

@@ -155,7 +155,7 @@ proc_apply_lock(struct policy *pol, const json_t *msg)
 
 	if (pol == NULL || op == NULL || name == NULL)
 		return -1;
-	l = policy_locks_mut(pol);
+	l = policy_writable_locks(pol);
 	if (strcmp(op, "add") == 0) {
 		if (locklist_add(l, name, &why) != 0) {
 			log_warn("lock %s from the vault: %s", name, why);

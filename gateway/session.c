@@ -105,8 +105,8 @@ struct session {
 
 	struct conn		*client;	/* registrar side */
 	struct conn		*up;		/* registry side */
-	struct event		*deadline;
-	enum deadline		 dl;
+	struct event		*deadline;	/* registrar side */
+	enum deadline		 deadline_kind;	/* what deadline measures */
 	struct event		*up_deadline;	/* connect, greeting, reply */
 
 	const struct principal	*principal;	/* owned by cfg */
@@ -147,7 +147,7 @@ struct session {
 	int			 asked;		/* once per command */
 
 	/* What to do once the command's record is durable. */
-	enum { ACT_NONE, ACT_FORWARD, ACT_REPLY } act;
+	enum { ACT_NONE, ACT_FORWARD, ACT_REPLY } action;
 	uint8_t			*act_xml;	/* ACT_FORWARD: what to send */
 	size_t			 act_len;
 	int			 act_code;	/* ACT_REPLY */
@@ -174,23 +174,27 @@ static void client_input(struct session *s);
 static void send_alert(struct session *s, const uint64_t *seq,
     const uint8_t *leaf);
 
+/* The registrar as log lines name it: its principal once its certificate
+ * is mapped, its address and port before. */
 static const char *
-who(const struct session *s)
+client_name(const struct session *s)
 {
 	return s->principal != NULL ? s->principal->name : s->peer;
 }
 
+/* Start the registrar-side timer for the deadline kind. */
 static void
-arm(struct session *s, enum deadline dl, unsigned seconds)
+arm(struct session *s, enum deadline kind, unsigned seconds)
 {
 	struct timeval tv = { (time_t)seconds, 0 };
 
-	s->dl = dl;
+	s->deadline_kind = kind;
 	event_add(s->deadline, &tv);
 }
 
+/* Start the registry-side timer: connect, greeting or reply. */
 static void
-arm_up(struct session *s, unsigned seconds)
+arm_up_deadline(struct session *s, unsigned seconds)
 {
 	struct timeval tv = { (time_t)seconds, 0 };
 
@@ -275,7 +279,7 @@ session_close(struct session *s, const char *why)
 	if (s->state == ST_DEAD)
 		return;
 	log_info("session %llu: %s: closed (%s) after %llu commands",
-	    (unsigned long long)s->id, who(s), why,
+	    (unsigned long long)s->id, client_name(s), why,
 	    (unsigned long long)s->ncmds);
 	if (s->opened)
 		metrics_session_closed(s->metrics);
@@ -392,7 +396,7 @@ reply_detail(struct session *s, int code, const char *reason,
 	}
 	metrics_reply(s->metrics, "gateway", code);
 	log_info("session %llu: %s: replied %d %s%s%s (svTRID %s)",
-	    (unsigned long long)s->id, who(s), code, reason,
+	    (unsigned long long)s->id, client_name(s), code, reason,
 	    detail ? " " : "", detail ? detail : "", sv);
 	if (close_after)
 		close_after_flush(s, reason);
@@ -458,8 +462,8 @@ forward(struct session *s, const uint8_t *xml, size_t len)
 	s->ncmds++;
 	clock_gettime(CLOCK_MONOTONIC, &s->sent);
 	event_del(s->deadline);
-	s->dl = DL_NONE;
-	arm_up(s, s->cfg->up_reply_timeout);
+	s->deadline_kind = DL_NONE;
+	arm_up_deadline(s, s->cfg->up_reply_timeout);
 }
 
 /* One line per decision in the operational log; never a secret in it. */
@@ -476,8 +480,8 @@ log_verdict(struct session *s, const struct epp_msg *m,
 	 * shows them when debugging, so it stays readable (and cheap). */
 	log_msg(v->decision == DECISION_ALLOW ? LOG_LVL_DEBUG : LOG_LVL_NOTICE,
 	    "session %llu: %s clID=%s %s %s%s classes=%s decision=%s "
-	    "change=%s clTRID=%.64s%s%s", (unsigned long long)s->id, who(s),
-	    s->clid[0] ? s->clid : "-", epp_msg_name(m),
+	    "change=%s clTRID=%.64s%s%s", (unsigned long long)s->id,
+	    client_name(s), s->clid[0] ? s->clid : "-", epp_msg_name(m),
 	    epp_msg_nobjects(m) ? epp_msg_object(m, 0, NULL, NULL) : "-",
 	    epp_msg_nobjects(m) > 1 ? ",..." : "", cls[0] ? cls : "-",
 	    decision_name(v->decision), v->change_id,
@@ -491,7 +495,7 @@ static void
 act_reply(struct session *s, int code, const char *reason,
     const char *detail)
 {
-	s->act = ACT_REPLY;
+	s->action = ACT_REPLY;
 	s->act_code = code;
 	s->act_reason = reason;
 	snprintf(s->act_detail, sizeof(s->act_detail), "%s",
@@ -526,22 +530,22 @@ static void
 run_action(struct session *s)
 {
 	uint8_t *xml = s->act_xml;
-	int act = s->act;
+	int action = s->action;
 
 	/* Nothing is forwarded before the last reply is on record. */
-	if (act == ACT_FORWARD && s->rsp_pending) {
+	if (action == ACT_FORWARD && s->rsp_pending) {
 		s->state = ST_LOG_RSP;
 		return;
 	}
-	s->act = ACT_NONE;
+	s->action = ACT_NONE;
 	s->act_xml = NULL;
 	s->state = ST_READY;
-	if (act == ACT_FORWARD) {
+	if (action == ACT_FORWARD) {
 		forward(s, xml, s->act_len);
 		free(xml);
 		return;
 	}
-	if (act == ACT_REPLY) {
+	if (action == ACT_REPLY) {
 		reply_detail(s, s->act_code, s->act_reason,
 		    s->act_detail[0] ? s->act_detail : NULL, s->cltrid, 0);
 		if (s->audit != NULL && s->cmd_submitted) {
@@ -648,7 +652,7 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	 * follows in order and the next group commit makes it durable.
 	 * Everything else waits for its record (docs/audit-log.md).
 	 */
-	quick = s->act == ACT_FORWARD && m != NULL && epp_msg_read_only(m) &&
+	quick = s->action == ACT_FORWARD && m != NULL && epp_msg_read_only(m) &&
 	    s->alert_body == NULL;
 	rec_who(s, &rs);
 	rec = s->frame_mac[0] != '\0' ?
@@ -671,7 +675,7 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	}
 	s->state = ST_LOG_CMD;
 	event_del(s->deadline);
-	s->dl = DL_NONE;
+	s->deadline_kind = DL_NONE;
 }
 
 /*
@@ -742,23 +746,23 @@ vault_verdict(void *arg, int rc, enum approval_need need, const char *id,
 	po = s->held;
 	s->holding = 0;
 	s->state = ST_READY;
-	if (s->dl == DL_VAULT) {
+	if (s->deadline_kind == DL_VAULT) {
 		event_del(s->deadline);
-		s->dl = DL_NONE;
+		s->deadline_kind = DL_NONE;
 	}
 	v = &po.v;
 	object = change_object(po.msg);
 	if (rc != 0) {
 		/* Cannot record the pending change or consume the ticket. */
 		log_err("session %llu: %s: the vault cannot judge change %s: "
-		    "refusing", (unsigned long long)s->id, who(s),
+		    "refusing", (unsigned long long)s->id, client_name(s),
 		    v->change_id);
 		act_reply(s, 2400, "internal", NULL);
 		finish_command(s, &po, v, "reject", "internal", NULL);
 	} else if (need == NEED_NONE) {
 		log_notice("session %llu: %s: change %s on %s approved by %s: "
 		    "ticket consumed, forwarding", (unsigned long long)s->id,
-		    who(s), v->change_id, object, approver);
+		    client_name(s), v->change_id, object, approver);
 		change_alert(s, "ticket_consumed", v, object, approver);
 		/* Approved: forwarded, on record with its approver. */
 		finish_command(s, &po, v, decision_name(DECISION_ALLOW), NULL,
@@ -795,8 +799,8 @@ hold_for_vault(struct session *s, struct pipe_out *po)
 	    s->clid[0] ? s->clid : "-", s->principal->name, vault_verdict,
 	    s) != 0) {
 		log_err("session %llu: %s: the vault is not reachable: "
-		    "refusing change %s", (unsigned long long)s->id, who(s),
-		    v->change_id);
+		    "refusing change %s", (unsigned long long)s->id,
+		    client_name(s), v->change_id);
 		act_reply(s, 2400, "internal", NULL);
 		return 0;
 	}
@@ -844,7 +848,7 @@ ask_registry(struct session *s, const char *domain, const uint8_t *xml,
     size_t len)
 {
 	log_info("session %llu: %s: asking the registry about %s before "
-	    "judging", (unsigned long long)s->id, who(s), domain);
+	    "judging", (unsigned long long)s->id, client_name(s), domain);
 	if ((s->ask_xml = malloc(len ? len : 1)) == NULL) {
 		reply_self(s, 2400, "internal", s->cltrid, 1);
 		return;
@@ -854,7 +858,7 @@ ask_registry(struct session *s, const char *domain, const uint8_t *xml,
 	s->asked = 1;
 	s->state = ST_ASK;
 	event_del(s->deadline);
-	s->dl = DL_NONE;
+	s->deadline_kind = DL_NONE;
 	statelink_ask(proxy_state(s->proxy), domain, ask_cb, s);
 }
 
@@ -872,7 +876,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 	const char *decision = "allow", *reason = NULL;
 
 	clear_inflight(s);
-	s->act = ACT_NONE;
+	s->action = ACT_NONE;
 	/* Ties the record to the exact bytes received: computed while they
 	 * are at hand, as the command may wait for the vault. */
 	s->frame_mac[0] = '\0';
@@ -896,7 +900,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 	    ((epp_msg_kind(m) == EPP_KIND_COMMAND &&
 	    s->cmd != EPP_CMD_LOGIN) || epp_msg_kind(m) == EPP_KIND_EXTENSION)) {
 		log_notice("session %llu: %s: %s before a successful login",
-		    (unsigned long long)s->id, who(s), epp_msg_name(m));
+		    (unsigned long long)s->id, client_name(s), epp_msg_name(m));
 		act_reply(s, 2002, "login_required", NULL);
 		decision = "reject";
 		reason = "login_required";
@@ -925,7 +929,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		/* Nobody to ask, or asked and still nothing: fail closed. */
 		log_notice("session %llu: %s: the registry's state of %s is "
 		    "not known and cannot be had: refusing",
-		    (unsigned long long)s->id, who(s), po.v.need_state);
+		    (unsigned long long)s->id, client_name(s), po.v.need_state);
 		act_reply(s, 2400, "registry_state_unknown", NULL);
 		decision = "reject";
 		reason = "registry_state_unknown";
@@ -940,7 +944,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 	switch (po.action) {
 	case PIPE_REPLY:
 		log_notice("session %llu: %s: syntax error: %s",
-		    (unsigned long long)s->id, who(s), po.why);
+		    (unsigned long long)s->id, client_name(s), po.why);
 		act_reply(s, po.code, po.token, NULL);
 		decision = "reject";
 		reason = po.why;
@@ -975,11 +979,11 @@ finish_command(struct session *s, struct pipe_out *po,
 {
 	const struct epp_msg *m = po->msg;
 
-	if (s->act != ACT_REPLY) {
+	if (s->action != ACT_REPLY) {
 		s->act_xml = po->fwd;
 		s->act_len = po->fwd_len;
 		po->fwd = NULL;
-		s->act = ACT_FORWARD;
+		s->action = ACT_FORWARD;
 		if (m != NULL && epp_msg_mutating(m) &&
 		    epp_msg_nobjects(m) > 0 &&
 		    (epp_msg_obj_type(m) == EPP_OBJ_DOMAIN ||
@@ -1002,7 +1006,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	switch (s->dl) {
+	switch (s->deadline_kind) {
 	case DL_HANDSHAKE:
 		if (s->state == ST_ADMIT)
 			log_err("session %llu: %s: no admission from the parent "
@@ -1015,25 +1019,28 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case DL_LOGIN:
 		log_notice("session %llu: %s: no successful login within %us",
-		    (unsigned long long)s->id, who(s), s->cfg->login_timeout);
+		    (unsigned long long)s->id, client_name(s),
+		    s->cfg->login_timeout);
 		session_close(s, "login timeout");
 		break;
 	case DL_IDLE:
 		log_notice("session %llu: %s: idle for %us",
-		    (unsigned long long)s->id, who(s), s->cfg->idle_timeout);
+		    (unsigned long long)s->id, client_name(s),
+		    s->cfg->idle_timeout);
 		session_close(s, "idle timeout");
 		break;
 	case DL_FRAME:
 		log_notice("session %llu: %s: frame not complete after %us",
-		    (unsigned long long)s->id, who(s), s->cfg->frame_timeout);
+		    (unsigned long long)s->id, client_name(s),
+		    s->cfg->frame_timeout);
 		session_close(s, "frame timeout");
 		break;
 	case DL_VAULT:
 		log_err("session %llu: %s: no verdict from the vault within "
 		    "%us: refusing the change", (unsigned long long)s->id,
-		    who(s), VAULT_TIMEOUT_SEC);
+		    client_name(s), VAULT_TIMEOUT_SEC);
 		vaultlink_cancel(proxy_vault(s->proxy), s);
-		s->dl = DL_NONE;
+		s->deadline_kind = DL_NONE;
 		vault_verdict(s, -1, NEED_APPROVAL, "", "internal", "");
 		break;
 	case DL_FLUSH:
@@ -1075,15 +1082,15 @@ client_input(struct session *s)
 		if (fs == FRAME_TOO_SHORT || fs == FRAME_TOO_LONG) {
 			log_warn("session %llu: %s: %s (%lu bytes announced, "
 			    "maximum %zu): closing", (unsigned long long)s->id,
-			    who(s), frame_status_str(fs), (unsigned long)total,
-			    s->cfg->max_frame);
+			    client_name(s), frame_status_str(fs),
+			    (unsigned long)total, s->cfg->max_frame);
 			session_close(s, "bad frame length");
 			return;
 		}
 		if (fs == FRAME_NEED_MORE || avail < FRAME_HEADER_LEN + plen) {
 			/* A started frame must finish within frame_timeout;
 			 * trickling bytes does not extend it. */
-			if (s->dl != DL_FRAME)
+			if (s->deadline_kind != DL_FRAME)
 				arm(s, DL_FRAME, s->cfg->frame_timeout);
 			return;
 		}
@@ -1213,7 +1220,7 @@ rsp_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		log_err("session %llu: audit log failed: a reply was relayed "
 		    "unrecorded", (unsigned long long)s->id);
 		metrics_audit_failure(s->metrics);
-		if (s->state == ST_LOG_RSP && s->act == ACT_FORWARD) {
+		if (s->state == ST_LOG_RSP && s->action == ACT_FORWARD) {
 			free(s->act_xml);
 			s->act_xml = NULL;
 			act_reply(s, 2400, "audit_unavailable", NULL);
@@ -1358,7 +1365,7 @@ connect_upstream(struct session *s)
 	const char *why = "cannot set up TLS";
 
 	s->state = ST_CONNECTING;
-	arm_up(s, cfg->up_connect_timeout);
+	arm_up_deadline(s, cfg->up_connect_timeout);
 	if ((ssl = tls_client_new(s->client_ctx, cfg->up_server_name)) ==
 	    NULL || (s->up = conn_connect(s->base,
 	    (const struct sockaddr *)&cfg->up_address.ss, cfg->up_address.len,
@@ -1373,7 +1380,7 @@ client_connected_cb(struct conn *c, void *arg)
 
 	(void)c;
 	event_del(s->deadline);
-	s->dl = DL_NONE;
+	s->deadline_kind = DL_NONE;
 	if (identify(s) != 0) {
 		session_close(s, "unknown client certificate");
 		return;
@@ -1396,7 +1403,7 @@ session_admitted(struct session *s, int ok, const char *why)
 	if (s->state != ST_ADMIT)
 		return;
 	event_del(s->deadline);
-	s->dl = DL_NONE;
+	s->deadline_kind = DL_NONE;
 	if (!ok) {
 		s->admitting = 0;	/* the parent did not count it */
 		if (why != NULL && strcmp(why, "max_sessions_per_principal") == 0)

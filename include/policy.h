@@ -49,13 +49,14 @@ struct policy *policy_new(unsigned protected_classes, struct locklist *locks);
 void policy_free(struct policy *p);
 const struct locklist *policy_locks(const struct policy *p);
 /*
- * The lock list for the admin API's edits: the only mutable part of a
- * loaded configuration.  An edit applies at once to every session started
+ * The lock list, writable, for the admin API's edits (and their copies in
+ * other processes, proc_apply_lock): the only mutable part of a loaded
+ * configuration.  An edit applies at once to every session started
  * under the current configuration, and is written to the lock file so the
  * next reload and restart keep it; sessions still running on an older
  * configuration keep the lock list they started with.
  */
-struct locklist *policy_locks_mut(struct policy *p);
+struct locklist *policy_writable_locks(struct policy *p);
 unsigned policy_protected(const struct policy *p);
 
 /*

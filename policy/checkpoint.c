@@ -58,9 +58,9 @@ checkpoint_b64_decode(const char *in, size_t len, uint8_t *out,
     size_t outmax, size_t *outlen)
 {
 	uint8_t *tmp = NULL;
-	char *re = NULL;
+	char *reenc = NULL;
 	size_t n, pad = 0;
-	int r = -1, dl;
+	int r = -1, decoded;
 
 	if (len == 0) {
 		*outlen = 0;
@@ -76,20 +76,20 @@ checkpoint_b64_decode(const char *in, size_t len, uint8_t *out,
 	if (n > outmax)
 		return -1;
 	if ((tmp = malloc(len / 4 * 3 + 1)) == NULL ||
-	    (re = malloc(len + 1)) == NULL)
+	    (reenc = malloc(len + 1)) == NULL)
 		goto out;
-	dl = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)len);
-	if (dl < 0 || (size_t)dl != len / 4 * 3)
+	decoded = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)len);
+	if (decoded < 0 || (size_t)decoded != len / 4 * 3)
 		goto out;
-	if (checkpoint_b64_encode(tmp, n, re) != len ||
-	    memcmp(re, in, len) != 0)
+	if (checkpoint_b64_encode(tmp, n, reenc) != len ||
+	    memcmp(reenc, in, len) != 0)
 		goto out;
 	memcpy(out, tmp, n);
 	*outlen = n;
 	r = 0;
  out:
 	free(tmp);
-	free(re);
+	free(reenc);
 	return r;
 }
 

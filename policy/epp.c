@@ -108,8 +108,9 @@ struct bounds {
 	size_t			 elements, depth, ns;
 };
 
+/* Stop the parser, keeping the first reason why. */
 static void
-stop(xmlParserCtxtPtr ctxt, const char *why)
+stop_parser(xmlParserCtxtPtr ctxt, const char *why)
 {
 	struct bounds *b = ctxt->_private;
 
@@ -126,7 +127,7 @@ sax_subset(void *ctx, const xmlChar *name, const xmlChar *ext,
 	(void)name;
 	(void)ext;
 	(void)sys;
-	stop(ctx, "DOCTYPE not allowed");
+	stop_parser(ctx, "DOCTYPE not allowed");
 }
 
 static void
@@ -134,7 +135,7 @@ sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
 {
 	(void)target;
 	(void)data;
-	stop(ctx, "processing instruction not allowed");
+	stop_parser(ctx, "processing instruction not allowed");
 }
 
 static void
@@ -146,16 +147,16 @@ sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	struct bounds *b = ctxt->_private;
 
 	if (++b->elements > b->lim->max_elements) {
-		stop(ctxt, "too many elements");
+		stop_parser(ctxt, "too many elements");
 		return;
 	}
 	if (++b->depth > b->lim->max_depth) {
-		stop(ctxt, "elements nested too deep");
+		stop_parser(ctxt, "elements nested too deep");
 		return;
 	}
 	b->ns += (size_t)nb_namespaces;
 	if (b->ns > b->lim->max_ns) {
-		stop(ctxt, "too many namespace declarations");
+		stop_parser(ctxt, "too many namespace declarations");
 		return;
 	}
 	/*
@@ -167,12 +168,12 @@ sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		if (namespaces[2 * i + 1] != NULL &&
 		    (size_t)xmlStrlen(namespaces[2 * i + 1]) >
 		    b->lim->max_ns_uri) {
-			stop(ctxt, "namespace name too long");
+			stop_parser(ctxt, "namespace name too long");
 			return;
 		}
 	if ((size_t)nb_attributes + (size_t)nb_namespaces >
 	    b->lim->max_attrs) {
-		stop(ctxt, "too many attributes");
+		stop_parser(ctxt, "too many attributes");
 		return;
 	}
 	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces,
@@ -500,17 +501,17 @@ static const xmlNode *
 child_of(const xmlNode *n, const char *ns, const char *name)
 {
 	for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
-		if (m_is(c, ns, name))
+		if (node_is(c, ns, name))
 			return c;
 	return NULL;
 }
 
-/* One fact of an info reply (see regstate.h), formatted. */
-static void fact(struct epp_msg *m, const char *fmt, ...)
+/* Append one fact of an info reply (see regstate.h), formatted. */
+static void add_fact(struct epp_msg *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
-fact(struct epp_msg *m, const char *fmt, ...)
+add_fact(struct epp_msg *m, const char *fmt, ...)
 {
 	char buf[RS_FACT_LEN];
 	va_list ap;
@@ -531,7 +532,7 @@ fact(struct epp_msg *m, const char *fmt, ...)
 static char *
 squeezed(const xmlNode *n, int upper)
 {
-	char *v = n != NULL ? m_text(n) : NULL, *w;
+	char *v = n != NULL ? xs_token(n) : NULL, *w;
 
 	if (v == NULL)
 		return NULL;
@@ -556,26 +557,26 @@ secdns_facts(struct epp_msg *m, const xmlNode *inf)
 		const xmlNode *k = NULL;
 		char *f[4], both[RS_FACT_LEN];
 
-		if (m_is(d, ns, "maxSigLife")) {
-			char *v = m_text(d);
+		if (node_is(d, ns, "maxSigLife")) {
+			char *v = xs_token(d);
 
 			if (v != NULL)
-				fact(m, "maxsiglife=%s", v);
+				add_fact(m, "maxsiglife=%s", v);
 			free(v);
 			continue;
 		}
-		if (m_is(d, ns, "dsData")) {
+		if (node_is(d, ns, "dsData")) {
 			for (int i = 0; i < 4; i++)
 				f[i] = squeezed(child_of(d, ns, names[i]),
 				    i == 3);
 			snprintf(both, sizeof(both), "%s %s %s %s",
 			    f[0] ? f[0] : "-", f[1] ? f[1] : "-",
 			    f[2] ? f[2] : "-", f[3] ? f[3] : "-");
-			fact(m, "ds=%s", both);
+			add_fact(m, "ds=%s", both);
 			for (int i = 0; i < 4; i++)
 				free(f[i]);
 			k = child_of(d, ns, "keyData");
-		} else if (m_is(d, ns, "keyData"))
+		} else if (node_is(d, ns, "keyData"))
 			k = d;
 		if (k == NULL)
 			continue;
@@ -583,7 +584,7 @@ secdns_facts(struct epp_msg *m, const xmlNode *inf)
 			f[i] = squeezed(child_of(k, ns, knames[i]), 0);
 		snprintf(both, sizeof(both), "%s %s %s %s", f[0] ? f[0] : "-",
 		    f[1] ? f[1] : "-", f[2] ? f[2] : "-", f[3] ? f[3] : "-");
-		fact(m, "key=%s", both);
+		add_fact(m, "key=%s", both);
 		for (int i = 0; i < 4; i++)
 			free(f[i]);
 	}
@@ -595,7 +596,7 @@ static void
 addr_fact(struct epp_msg *m, const char *host, const xmlNode *a)
 {
 	xmlChar *ip = xmlGetNoNsProp(a, BAD_CAST "ip");
-	char *v = m_text(a), buf[INET6_ADDRSTRLEN], canon[80];
+	char *v = xs_token(a), buf[INET6_ADDRSTRLEN], canon[80];
 	unsigned char bin[16];
 	int af = ip != NULL && xmlStrEqual(ip, BAD_CAST "v6") ? AF_INET6 :
 	    AF_INET;
@@ -607,9 +608,9 @@ addr_fact(struct epp_msg *m, const char *host, const xmlNode *a)
 	else
 		snprintf(canon, sizeof(canon), "invalid:%.60s", v ? v : "");
 	if (host != NULL)
-		fact(m, "nsaddr=%s %s", host, canon);
+		add_fact(m, "nsaddr=%s %s", host, canon);
 	else
-		fact(m, "addr=%s", canon);
+		add_fact(m, "addr=%s", canon);
 	xmlFree(ip);
 	free(v);
 }
@@ -618,7 +619,7 @@ addr_fact(struct epp_msg *m, const char *host, const xmlNode *a)
 static char *
 norm_name(const xmlNode *n)
 {
-	char *v = m_text(n), out[NAME_MAX_LEN + 1];
+	char *v = xs_token(n), out[NAME_MAX_LEN + 1];
 
 	if (v != NULL && name_normalise(v, out, sizeof(out)) == NAME_OK) {
 		free(v);
@@ -637,46 +638,46 @@ info_facts(struct epp_msg *m, const xmlNode *inf)
 
 	m->info_kind = domain ? EPP_OBJ_DOMAIN : EPP_OBJ_HOST;
 	for (const xmlNode *c = inf->children; c != NULL; c = c->next) {
-		if (m_is(c, ns, "name") && m->info_fname == NULL)
+		if (node_is(c, ns, "name") && m->info_fname == NULL)
 			m->info_fname = norm_name(c);
-		else if (m_is(c, ns, "status")) {
+		else if (node_is(c, ns, "status")) {
 			xmlAttr *a = xmlHasNsProp((xmlNode *)c, BAD_CAST "s",
 			    NULL);
 
-			if (a != NULL && (v = m_text((const xmlNode *)a)) !=
+			if (a != NULL && (v = xs_token((const xmlNode *)a)) !=
 			    NULL) {
-				fact(m, "status=%s", v);
+				add_fact(m, "status=%s", v);
 				free(v);
 			}
-		} else if (domain && m_is(c, ns, "registrant")) {
-			if ((v = m_text(c)) != NULL)
-				fact(m, "registrant=%s", v);
+		} else if (domain && node_is(c, ns, "registrant")) {
+			if ((v = xs_token(c)) != NULL)
+				add_fact(m, "registrant=%s", v);
 			free(v);
-		} else if (domain && m_is(c, ns, "contact")) {
+		} else if (domain && node_is(c, ns, "contact")) {
 			xmlChar *t = xmlGetNoNsProp(c, BAD_CAST "type");
 
-			if ((v = m_text(c)) != NULL)
-				fact(m, "contact=%s:%s", t ? (char *)t : "-",
-				    v);
+			if ((v = xs_token(c)) != NULL)
+				add_fact(m, "contact=%s:%s",
+				    t ? (char *)t : "-", v);
 			free(v);
 			xmlFree(t);
-		} else if (domain && m_is(c, ns, "ns")) {
+		} else if (domain && node_is(c, ns, "ns")) {
 			for (const xmlNode *h = c->children; h; h = h->next) {
-				const xmlNode *t = m_is(h, ns, "hostAttr") ?
+				const xmlNode *t = node_is(h, ns, "hostAttr") ?
 				    child_of(h, ns, "hostName") :
-				    m_is(h, ns, "hostObj") ? h : NULL;
+				    node_is(h, ns, "hostObj") ? h : NULL;
 
 				if (t == NULL || (v = norm_name(t)) == NULL)
 					continue;
-				fact(m, "ns=%s", v);
+				add_fact(m, "ns=%s", v);
 				/* hostAttr: the glue is the domain's own. */
 				for (const xmlNode *a = h->children;
 				    t != h && a != NULL; a = a->next)
-					if (m_is(a, ns, "hostAddr"))
+					if (node_is(a, ns, "hostAddr"))
 						addr_fact(m, v, a);
 				free(v);
 			}
-		} else if (!domain && m_is(c, ns, "addr"))
+		} else if (!domain && node_is(c, ns, "addr"))
 			addr_fact(m, NULL, c);
 	}
 }
@@ -702,7 +703,7 @@ parse_response(struct epp_msg *m, const xmlNode *rsp)
 			xmlFree(code);
 			for (const xmlNode *r = c->children; r; r = r->next)
 				if (is_epp(r, "msg") && m->result_msg == NULL)
-					m->result_msg = m_text(r);
+					m->result_msg = xs_token(r);
 		} else if (is_epp(c, "resData")) {
 			const xmlNode *inf = child_of(c, NS_DOMAIN, "infData");
 
@@ -711,16 +712,16 @@ parse_response(struct epp_msg *m, const xmlNode *rsp)
 				info_facts(m, inf);
 		} else if (is_epp(c, "extension")) {
 			for (const xmlNode *e = c->children; e; e = e->next)
-				if (m_is(e, NS_SECDNS11, "infData") ||
-				    m_is(e, NS_SECDNS10, "infData"))
+				if (node_is(e, NS_SECDNS11, "infData") ||
+				    node_is(e, NS_SECDNS10, "infData"))
 					secdns_facts(m, e);
 		} else if (is_epp(c, "trID")) {
 			for (const xmlNode *t = c->children; t; t = t->next) {
 				if (is_epp(t, "svTRID") && m->svtrid == NULL)
-					m->svtrid = m_text(t);
+					m->svtrid = xs_token(t);
 				else if (is_epp(t, "clTRID") &&
 				    m->cltrid == NULL)
-					m->cltrid = m_text(t);
+					m->cltrid = xs_token(t);
 			}
 		}
 	}
@@ -857,7 +858,7 @@ strip_own(struct epp_msg *m, xmlNode *top)
 		return 0;
 	for (c = ext->children; c != NULL; c = next) {
 		next = c->next;
-		if (!m_is(c, EPPGW_EXT_NS, NULL))
+		if (!node_is(c, EPPGW_EXT_NS, NULL))
 			continue;
 		if (m_ext_uri(m, c->ns->href) != 0)
 			return -1;
@@ -935,7 +936,7 @@ peek_cltrid(const xmlNode *top, char *out, size_t outlen)
 			trid = c;
 		}
 	if (trid == NULL || xmlFirstElementChild((xmlNode *)trid) != NULL ||
-	    (v = m_text(trid)) == NULL)
+	    (v = xs_token(trid)) == NULL)
 		return;
 	if (strlen(v) >= 3 && strlen(v) <= 64 && strlen(v) < outlen)
 		memcpy(out, v, strlen(v) + 1);

@@ -56,7 +56,7 @@ struct epp_msg {
 	char		**info_facts;
 	size_t		 info_nfacts;
 
-	const char	*why;		/* set by model code on failure */
+	const char	*why;		/* set by model_fail() */
 
 	/* What unknown() has produced, against the command's limits. */
 	size_t		 frame_len;
@@ -68,10 +68,12 @@ struct epp_msg {
 int model_build(struct epp_msg *m, xmlNode *verb);
 int model_extension(struct epp_msg *m, xmlNode *ext);
 
-int m_is(const xmlNode *n, const char *ns, const char *name);
+/* Whether n is an element in namespace ns named name (any name if NULL). */
+int node_is(const xmlNode *n, const char *ns, const char *name);
 /* The text of an element (or attribute) as xs:token reads it: joined,
- * trimmed, inner white space collapsed.  Caller frees. */
-char *m_text(const xmlNode *n);
+ * trimmed, inner white space collapsed; the tree is left alone.  Caller
+ * frees. */
+char *xs_token(const xmlNode *n);
 /*
  * The same for a command field the model judges, and the element rewritten
  * in the tree to hold exactly that text (epp.c, step 5): what is forwarded
@@ -86,11 +88,12 @@ const char *m_token_attr(xmlNode *n, const xmlChar *name);
 char *m_normalized(const xmlNode *n);
 /* Record an extension namespace the command carries. */
 int m_ext_uri(struct epp_msg *m, const xmlChar *uri);
-int m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
+/* Append one change line (epp_msg_change) in change classes cls. */
+int add_change(struct epp_msg *m, unsigned cls, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Mark the last line as ending in the hash of a secret (policy.h keys it
- * before it enters a change digest). */
-void m_line_secret(struct epp_msg *m);
+/* Mark the last change line as ending in the hash of a secret (policy.h
+ * keys it before it enters a change digest). */
+void mark_change_secret(struct epp_msg *m);
 int m_obj(struct epp_msg *m, enum epp_obj_type t, xmlNode *n);
 int m_c14n(struct epp_msg *m, const xmlNode *n, char **out);
 int m_addr(struct epp_msg *m, xmlNode *a, char *out, size_t len);
@@ -99,7 +102,9 @@ int m_is_secret(const xmlNode *n);
 void m_redact(xmlNode *n);
 /* Whether n or anything under it is what m_redact() replaces. */
 int m_has_secret(const xmlNode *n);
-int m_fail(struct epp_msg *m, const char *why);
+/* Record why the model refuses the message (the first reason stays in
+ * m->why) and return -1. */
+int model_fail(struct epp_msg *m, const char *why);
 
 /* An allowed child: local name, minimum and maximum count. */
 struct m_child {

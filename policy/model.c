@@ -28,7 +28,7 @@
 #include "hex.h"
 
 int
-m_fail(struct epp_msg *m, const char *why)
+model_fail(struct epp_msg *m, const char *why)
 {
 	if (m->why == NULL)
 		m->why = why;
@@ -36,7 +36,7 @@ m_fail(struct epp_msg *m, const char *why)
 }
 
 int
-m_is(const xmlNode *n, const char *ns, const char *name)
+node_is(const xmlNode *n, const char *ns, const char *name)
 {
 	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
 	    xmlStrEqual(n->ns->href, BAD_CAST ns) &&
@@ -49,7 +49,7 @@ m_is(const xmlNode *n, const char *ns, const char *name)
  * removed, inner runs collapsed to one space.
  */
 char *
-m_text(const xmlNode *n)
+xs_token(const xmlNode *n)
 {
 	xmlChar *raw;
 	char *out, *w;
@@ -111,7 +111,7 @@ m_token(xmlNode *n)
 {
 	char *v;
 
-	if ((v = m_text(n)) == NULL)
+	if ((v = xs_token(n)) == NULL)
 		return NULL;
 	if (!text_is(n, v)) {
 		/* Not xmlNodeSetContent(n, v): it would read '&' in v as
@@ -138,7 +138,7 @@ m_token_attr(xmlNode *n, const xmlChar *name)
 	if (a == NULL)
 		return NULL;
 	t = a->children;
-	if ((v = m_text((const xmlNode *)a)) == NULL)
+	if ((v = xs_token((const xmlNode *)a)) == NULL)
 		return NULL;
 	same = (t == NULL && *v == '\0') || (t != NULL && t->next == NULL &&
 	    t->type == XML_TEXT_NODE && t->content != NULL &&
@@ -156,7 +156,7 @@ m_token_attr(xmlNode *n, const xmlChar *name)
 }
 
 int
-m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
+add_change(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 {
 	struct epp_line *n;
 	va_list ap;
@@ -169,7 +169,7 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 	len = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (len < 0 || (text = malloc((size_t)len + 1)) == NULL)
-		return m_fail(m, "out of memory");
+		return model_fail(m, "out of memory");
 	if ((size_t)len < sizeof(buf))
 		memcpy(text, buf, (size_t)len + 1);
 	else {
@@ -187,7 +187,7 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 
 		if ((esc = malloc(2 * (size_t)len + 1)) == NULL) {
 			free(text);
-			return m_fail(m, "out of memory");
+			return model_fail(m, "out of memory");
 		}
 		for (w = esc, p = text; *p != '\0'; p++) {
 			if (*p == '\\' || *p == '\n' || *p == '\r') {
@@ -202,7 +202,7 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 	}
 	if ((n = realloc(m->lines, (m->nlines + 1) * sizeof(*n))) == NULL) {
 		free(text);
-		return m_fail(m, "out of memory");
+		return model_fail(m, "out of memory");
 	}
 	m->lines = n;
 	n[m->nlines].text = text;
@@ -213,7 +213,7 @@ m_line(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 }
 
 void
-m_line_secret(struct epp_msg *m)
+mark_change_secret(struct epp_msg *m)
 {
 	if (m->nlines > 0)
 		m->lines[m->nlines - 1].secret = 1;
@@ -235,12 +235,12 @@ m_addr(struct epp_msg *m, xmlNode *a, char *out, size_t len)
 	if (ip != NULL && xmlStrEqual(ip, BAD_CAST "v6"))
 		af = AF_INET6;
 	else if (ip != NULL && !xmlStrEqual(ip, BAD_CAST "v4")) {
-		m_fail(m, "invalid ip attribute");
+		model_fail(m, "invalid ip attribute");
 		goto out;
 	}
 	if (v == NULL || inet_pton(af, v, bin) != 1 ||
 	    inet_ntop(af, bin, buf, sizeof(buf)) == NULL) {
-		m_fail(m, "invalid host address");
+		model_fail(m, "invalid host address");
 		goto out;
 	}
 	snprintf(out, len, "%s:%s", af == AF_INET ? "v4" : "v6", buf);
@@ -259,19 +259,19 @@ m_obj(struct epp_msg *m, enum epp_obj_type t, xmlNode *n)
 	enum name_status st = NAME_OK;
 
 	if ((raw = m_token(n)) == NULL)
-		return m_fail(m, "out of memory");
+		return model_fail(m, "out of memory");
 	if (t == EPP_OBJ_DOMAIN || t == EPP_OBJ_HOST) {
 		st = name_normalise(raw, norm, sizeof(norm));
 		if (st == NAME_OK) {
 			free(raw);
 			if ((raw = strdup(norm)) == NULL)
-				return m_fail(m, "out of memory");
+				return model_fail(m, "out of memory");
 		}
 	} else if (*raw == '\0')
 		st = NAME_EMPTY;
 	if ((o = realloc(m->objs, (m->nobjs + 1) * sizeof(*o))) == NULL) {
 		free(raw);
-		return m_fail(m, "out of memory");
+		return model_fail(m, "out of memory");
 	}
 	m->objs = o;
 	o[m->nobjs].type = t;
@@ -338,10 +338,10 @@ m_c14n(struct epp_msg *m, const xmlNode *n, char **out)
 	int r;
 
 	if (doc == NULL)
-		return m_fail(m, "out of memory");
+		return model_fail(m, "out of memory");
 	r = c14n_doc(doc, out);
 	xmlFreeDoc(doc);
-	return r == 0 ? 0 : m_fail(m, "cannot canonicalise an element");
+	return r == 0 ? 0 : model_fail(m, "cannot canonicalise an element");
 }
 
 int
@@ -357,24 +357,24 @@ m_children(struct epp_msg *m, const xmlNode *parent, const char *ns,
 			for (const xmlChar *p = c->content; p && *p; p++)
 				if (*p != ' ' && *p != '\t' && *p != '\n' &&
 				    *p != '\r')
-					return m_fail(m, "unexpected text");
+					return model_fail(m, "unexpected text");
 			continue;
 		}
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (!m_is(c, ns, NULL))
-			return m_fail(m, "element in the wrong place");
+		if (!node_is(c, ns, NULL))
+			return model_fail(m, "element in the wrong place");
 		for (i = 0; allowed[i].name != NULL; i++)
 			if (xmlStrEqual(c->name, BAD_CAST allowed[i].name))
 				break;
 		if (allowed[i].name == NULL)
-			return m_fail(m, "element in the wrong place");
+			return model_fail(m, "element in the wrong place");
 		if (++counts[i] > allowed[i].max)
-			return m_fail(m, "element repeated");
+			return model_fail(m, "element repeated");
 	}
 	for (i = 0; allowed[i].name != NULL; i++)
 		if (counts[i] < allowed[i].min)
-			return m_fail(m, "required element missing");
+			return model_fail(m, "required element missing");
 	return 0;
 }
 
@@ -432,7 +432,7 @@ unknown_budget(struct epp_msg *m, const char *c14n)
 {
 	m->unknown_bytes += strlen(c14n);
 	if (m->unknown_bytes > m->frame_len + 1024)
-		return m_fail(m, "unknown elements too large");
+		return model_fail(m, "unknown elements too large");
 	return 0;
 }
 
@@ -446,7 +446,7 @@ unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 	int r = -1;
 
 	if (m->nunknown >= epp_command_limits.max_unknown)
-		return m_fail(m, "too many unknown elements");
+		return model_fail(m, "too many unknown elements");
 	/* Numbered, so repeating or reordering them is another change: the
 	 * gateway cannot know that they mean the same. */
 	nth = ++m->nunknown;
@@ -454,34 +454,34 @@ unknown(struct epp_msg *m, const char *field, const xmlNode *n)
 		if (m_c14n(m, n, &c14n) != 0)
 			return -1;
 		if (unknown_budget(m, c14n) == 0)
-			r = m_line(m, CLASS_UNKNOWN, "%s.%u=%s", field, nth,
+			r = add_change(m, CLASS_UNKNOWN, "%s.%u=%s", field, nth,
 			    c14n);
 		free(c14n);
 		return r;
 	}
 	/* One copy: canonicalised, redacted, canonicalised again. */
 	if ((doc = subtree_doc(n)) == NULL) {
-		m_fail(m, "out of memory");
+		model_fail(m, "out of memory");
 		goto out;
 	}
 	if (c14n_doc(doc, &c14n) != 0 ||
 	    EVP_Digest(c14n, strlen(c14n), md, &mdlen, EVP_sha256(),
 	    NULL) != 1) {
-		m_fail(m, "cannot canonicalise an element");
+		model_fail(m, "cannot canonicalise an element");
 		goto out;
 	}
 	m_redact(xmlDocGetRootElement(doc));
 	if (c14n_doc(doc, &shown) != 0) {
-		m_fail(m, "cannot canonicalise an element");
+		model_fail(m, "cannot canonicalise an element");
 		goto out;
 	}
 	if (unknown_budget(m, c14n) != 0)
 		goto out;
 	hex_encode(md, mdlen < 32 ? mdlen : 32, hex);
-	r = m_line(m, CLASS_UNKNOWN, "%s.%u=%s sha256:%s", field, nth, shown,
-	    hex);
+	r = add_change(m, CLASS_UNKNOWN, "%s.%u=%s sha256:%s", field, nth,
+	    shown, hex);
 	if (r == 0)
-		m_line_secret(m);
+		mark_change_secret(m);
 out:
 	if (c14n != NULL)
 		OPENSSL_cleanse(c14n, strlen(c14n));
@@ -507,7 +507,7 @@ model_contact(struct epp_msg *m, xmlNode *obj)
 		if (m_children(m, obj, NS_CONTACT, ids) != 0)
 			return -1;
 		for (c = obj->children; c != NULL; c = c->next)
-			if (m_is(c, NS_CONTACT, "id") &&
+			if (node_is(c, NS_CONTACT, "id") &&
 			    m_obj(m, EPP_OBJ_CONTACT, c) != 0)
 				return -1;
 		return 0;
@@ -515,11 +515,11 @@ model_contact(struct epp_msg *m, xmlNode *obj)
 	for (c = obj->children; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (!m_is(c, NS_CONTACT, NULL))
-			return m_fail(m, "element in the wrong place");
+		if (!node_is(c, NS_CONTACT, NULL))
+			return model_fail(m, "element in the wrong place");
 		if (xmlStrEqual(c->name, BAD_CAST "id")) {
 			if (nid++ > 0)
-				return m_fail(m, "element repeated");
+				return model_fail(m, "element repeated");
 			if (m_obj(m, EPP_OBJ_CONTACT, c) != 0)
 				return -1;
 			continue;
@@ -527,7 +527,7 @@ model_contact(struct epp_msg *m, xmlNode *obj)
 		if (m->cmd == EPP_CMD_INFO)
 			continue;	/* authInfo of an info: no change */
 		if (xmlStrEqual(c->name, BAD_CAST "authInfo")) {
-			if (m_line(m, CLASS_CONTACT | CLASS_AUTHINFO,
+			if (add_change(m, CLASS_CONTACT | CLASS_AUTHINFO,
 			    "chg.authinfo=contact") != 0)
 				return -1;
 			continue;
@@ -540,11 +540,11 @@ model_contact(struct epp_msg *m, xmlNode *obj)
 		m->lines[m->nlines - 1].cls = CLASS_CONTACT;
 	}
 	if (nid != 1)
-		return m_fail(m, "contact command without one id");
+		return model_fail(m, "contact command without one id");
 	if (m->cmd == EPP_CMD_DELETE)
-		return m_line(m, CLASS_CONTACT, "delete=1");
+		return add_change(m, CLASS_CONTACT, "delete=1");
 	if (m->cmd == EPP_CMD_TRANSFER)
-		return m_line(m, CLASS_CONTACT, "transfer=1");
+		return add_change(m, CLASS_CONTACT, "transfer=1");
 	return 0;
 }
 
@@ -562,7 +562,7 @@ model_build(struct epp_msg *m, xmlNode *verb)
 		 * nobody judged: refused.
 		 */
 		if (xmlFirstElementChild(verb) != NULL)
-			return m_fail(m, "logout takes no content");
+			return model_fail(m, "logout takes no content");
 		return 0;
 	case EPP_CMD_LOGIN:
 	case EPP_CMD_POLL:
@@ -575,25 +575,27 @@ model_build(struct epp_msg *m, xmlNode *verb)
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		if (obj != NULL)
-			return m_fail(m, "more than one object in a command");
+			return model_fail(m,
+			    "more than one object in a command");
 		obj = c;
 	}
 	if (obj == NULL || obj->ns == NULL)
-		return m_fail(m, "command without an object");
+		return model_fail(m, "command without an object");
 	if (!xmlStrEqual(obj->name, verb->name))
-		return m_fail(m, "object element does not match the command");
+		return model_fail(m,
+		    "object element does not match the command");
 	sep = (const char *)verb->name;
-	if (m_is(obj, NS_DOMAIN, NULL)) {
+	if (node_is(obj, NS_DOMAIN, NULL)) {
 		m->otype = EPP_OBJ_DOMAIN;
 		snprintf(m->cmdname, sizeof(m->cmdname), "domain:%s", sep);
 		return model_domain(m, obj);
 	}
-	if (m_is(obj, NS_HOST, NULL)) {
+	if (node_is(obj, NS_HOST, NULL)) {
 		m->otype = EPP_OBJ_HOST;
 		snprintf(m->cmdname, sizeof(m->cmdname), "host:%s", sep);
 		return model_host(m, obj);
 	}
-	if (m_is(obj, NS_CONTACT, NULL)) {
+	if (node_is(obj, NS_CONTACT, NULL)) {
 		m->otype = EPP_OBJ_CONTACT;
 		snprintf(m->cmdname, sizeof(m->cmdname), "contact:%s", sep);
 		return model_contact(m, obj);
@@ -618,10 +620,10 @@ m_ext_uri(struct epp_msg *m, const xmlChar *uri)
 		if (strcmp(m->exts[i], (const char *)uri) == 0)
 			return 0;
 	if ((n = realloc(m->exts, (m->nexts + 1) * sizeof(*n))) == NULL)
-		return m_fail(m, "out of memory");
+		return model_fail(m, "out of memory");
 	m->exts = n;
 	if ((n[m->nexts] = strdup((const char *)uri)) == NULL)
-		return m_fail(m, "out of memory");
+		return model_fail(m, "out of memory");
 	m->nexts++;
 	return 0;
 }
@@ -633,17 +635,18 @@ model_extension(struct epp_msg *m, xmlNode *ext)
 		if (c->type == XML_TEXT_NODE || c->type == XML_COMMENT_NODE)
 			continue;
 		if (c->type != XML_ELEMENT_NODE || c->ns == NULL)
-			return m_fail(m, "unexpected node in extension");
+			return model_fail(m, "unexpected node in extension");
 		if (m_ext_uri(m, c->ns->href) != 0)
 			return -1;
 		if (m->kind == EPP_KIND_COMMAND && m->otype == EPP_OBJ_DOMAIN &&
-		    (m_is(c, NS_SECDNS11, NULL) || m_is(c, NS_SECDNS10, NULL))) {
+		    (node_is(c, NS_SECDNS11, NULL) ||
+		    node_is(c, NS_SECDNS10, NULL))) {
 			if (model_secdns(m, c) != 0)
 				return -1;
 			continue;
 		}
 		if (m->kind == EPP_KIND_COMMAND && m->otype == EPP_OBJ_DOMAIN &&
-		    m_is(c, NS_RGP, NULL)) {
+		    node_is(c, NS_RGP, NULL)) {
 			if (model_rgp(m, c) != 0)
 				return -1;
 			continue;

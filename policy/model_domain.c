@@ -60,7 +60,7 @@ host_ref(struct epp_msg *m, xmlNode *n, char *out, size_t len)
 	char *raw = m_token(n);
 
 	if (raw == NULL)
-		return m_fail(m, "out of memory");
+		return model_fail(m, "out of memory");
 	if (name_normalise(raw, out, len) != NAME_OK) {
 		size_t i;
 
@@ -82,12 +82,12 @@ ns_lines(struct epp_msg *m, const char *op, xmlNode *ns)
 	for (xmlNode *c = ns->children; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (m_is(c, NS_DOMAIN, "hostObj")) {
+		if (node_is(c, NS_DOMAIN, "hostObj")) {
 			nobj++;
 			if (host_ref(m, c, host, sizeof(host)) != 0 ||
-			    m_line(m, CLASS_NS, "%s.ns=%s", op, host) != 0)
+			    add_change(m, CLASS_NS, "%s.ns=%s", op, host) != 0)
 				return -1;
-		} else if (m_is(c, NS_DOMAIN, "hostAttr")) {
+		} else if (node_is(c, NS_DOMAIN, "hostAttr")) {
 			char *addrs[32], text[1024];
 			size_t naddr = 0, off;
 			int nname = 0, r = -1;
@@ -98,15 +98,16 @@ ns_lines(struct epp_msg *m, const char *op, xmlNode *ns)
 
 				if (a->type != XML_ELEMENT_NODE)
 					continue;
-				if (m_is(a, NS_DOMAIN, "hostName")) {
+				if (node_is(a, NS_DOMAIN, "hostName")) {
 					if (nname++ > 0 || host_ref(m, a, host,
 					    sizeof(host)) != 0)
 						goto attr_out;
 					continue;
 				}
-				if (!m_is(a, NS_DOMAIN, "hostAddr") ||
+				if (!node_is(a, NS_DOMAIN, "hostAddr") ||
 				    naddr == sizeof(addrs) / sizeof(addrs[0])) {
-					m_fail(m, "element in the wrong place");
+					model_fail(m,
+					    "element in the wrong place");
 					goto attr_out;
 				}
 				if (m_addr(m, a, canon, sizeof(canon)) != 0)
@@ -116,7 +117,7 @@ ns_lines(struct epp_msg *m, const char *op, xmlNode *ns)
 				naddr++;
 			}
 			if (nname != 1) {
-				m_fail(m, "hostAttr without one hostName");
+				model_fail(m, "hostAttr without one hostName");
 				goto attr_out;
 			}
 			qsort(addrs, naddr, sizeof(addrs[0]), cmp_str);
@@ -124,17 +125,17 @@ ns_lines(struct epp_msg *m, const char *op, xmlNode *ns)
 			for (size_t i = 0; i < naddr && off < sizeof(text); i++)
 				off += (size_t)snprintf(text + off,
 				    sizeof(text) - off, " %s", addrs[i]);
-			r = m_line(m, CLASS_NS, "%s.ns=%s", op, text);
+			r = add_change(m, CLASS_NS, "%s.ns=%s", op, text);
 attr_out:
 			for (size_t i = 0; i < naddr; i++)
 				free(addrs[i]);
 			if (r != 0)
 				return -1;
 		} else
-			return m_fail(m, "element in the wrong place");
+			return model_fail(m, "element in the wrong place");
 	}
 	if (nobj > 0 && nattr > 0)
-		return m_fail(m, "hostObj and hostAttr mixed");
+		return model_fail(m, "hostObj and hostAttr mixed");
 	return 0;
 }
 
@@ -150,31 +151,32 @@ add_rem(struct epp_msg *m, const char *op, xmlNode *el)
 	if (m_children(m, el, NS_DOMAIN, allowed) != 0)
 		return -1;
 	for (xmlNode *c = el->children; c != NULL; c = c->next) {
-		if (m_is(c, NS_DOMAIN, "ns")) {
+		if (node_is(c, NS_DOMAIN, "ns")) {
 			if (ns_lines(m, op, c) != 0)
 				return -1;
-		} else if (m_is(c, NS_DOMAIN, "contact")) {
+		} else if (node_is(c, NS_DOMAIN, "contact")) {
 			char *type = attr(c, "type"), *id = m_token(c);
 			int r;
 
 			if (type == NULL || id == NULL || *id == '\0') {
 				free(type);
 				free(id);
-				return m_fail(m, "contact without type or id");
+				return model_fail(m,
+				    "contact without type or id");
 			}
-			r = m_line(m, CLASS_CONTACT, "%s.contact=%s:%s", op,
+			r = add_change(m, CLASS_CONTACT, "%s.contact=%s:%s", op,
 			    type, id);
 			free(type);
 			free(id);
 			if (r != 0)
 				return -1;
-		} else if (m_is(c, NS_DOMAIN, "status")) {
+		} else if (node_is(c, NS_DOMAIN, "status")) {
 			char *s = attr(c, "s");
 			unsigned cls = 0;
 			int r;
 
 			if (s == NULL)
-				return m_fail(m, "status without s");
+				return model_fail(m, "status without s");
 			/*
 			 * Adding a prohibition tightens and is always
 			 * allowed; any other status added (clientHold takes
@@ -184,7 +186,7 @@ add_rem(struct epp_msg *m, const char *op, xmlNode *el)
 			if (strcmp(op, "rem") == 0 ? prohibiting(s) :
 			    !prohibiting(s))
 				cls = CLASS_STATUS;
-			r = m_line(m, cls, "%s.status=%s", op, s);
+			r = add_change(m, cls, "%s.status=%s", op, s);
 			free(s);
 			if (r != 0)
 				return -1;
@@ -212,15 +214,15 @@ authinfo_line(struct epp_msg *m, const char *field, xmlNode *ai,
 		if (c->type == XML_ELEMENT_NODE)
 			break;
 	if (c == NULL)
-		return m_fail(m, "empty authInfo");
-	if (m_is(c, NS_DOMAIN, "null"))
-		return m_line(m, cls, "%s=null", field);
-	if (!m_is(c, NS_DOMAIN, "pw")) {
+		return model_fail(m, "empty authInfo");
+	if (node_is(c, NS_DOMAIN, "null"))
+		return add_change(m, cls, "%s=null", field);
+	if (!node_is(c, NS_DOMAIN, "pw")) {
 		/* <ext> or anything else: hash its canonical form. */
 		if (m_c14n(m, c, &v) != 0)
 			return -1;
 	} else if ((v = m_normalized(c)) == NULL)
-		return m_fail(m, "out of memory");
+		return model_fail(m, "out of memory");
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, "eppgw-authinfo/1", 17) != 1 ||
@@ -230,15 +232,15 @@ authinfo_line(struct epp_msg *m, const char *field, xmlNode *ai,
 		EVP_MD_CTX_free(ctx);
 		OPENSSL_cleanse(v, strlen(v));
 		free(v);
-		return m_fail(m, "cannot hash authInfo");
+		return model_fail(m, "cannot hash authInfo");
 	}
 	EVP_MD_CTX_free(ctx);
 	OPENSSL_cleanse(v, strlen(v));
 	free(v);
 	hex_encode(md, mdlen, hex);
-	if (m_line(m, cls, "%s=sha256:%s", field, hex) != 0)
+	if (add_change(m, cls, "%s=sha256:%s", field, hex) != 0)
 		return -1;
-	m_line_secret(m);
+	mark_change_secret(m);
 	return 0;
 }
 
@@ -256,27 +258,27 @@ update(struct epp_msg *m, xmlNode *obj)
 	if (m_children(m, obj, NS_DOMAIN, top) != 0)
 		return -1;
 	for (xmlNode *c = obj->children; c != NULL; c = c->next) {
-		if (m_is(c, NS_DOMAIN, "add") && add_rem(m, "add", c) != 0)
+		if (node_is(c, NS_DOMAIN, "add") && add_rem(m, "add", c) != 0)
 			return -1;
-		if (m_is(c, NS_DOMAIN, "rem") && add_rem(m, "rem", c) != 0)
+		if (node_is(c, NS_DOMAIN, "rem") && add_rem(m, "rem", c) != 0)
 			return -1;
-		if (!m_is(c, NS_DOMAIN, "chg"))
+		if (!node_is(c, NS_DOMAIN, "chg"))
 			continue;
 		if (m_children(m, c, NS_DOMAIN, chg) != 0)
 			return -1;
 		for (xmlNode *g = c->children; g; g = g->next) {
-			if (m_is(g, NS_DOMAIN, "registrant")) {
+			if (node_is(g, NS_DOMAIN, "registrant")) {
 				char *id = m_token(g);
 				int r;
 
 				if (id == NULL)
-					return m_fail(m, "out of memory");
-				r = m_line(m, CLASS_REGISTRANT,
+					return model_fail(m, "out of memory");
+				r = add_change(m, CLASS_REGISTRANT,
 				    "chg.registrant=%s", id);
 				free(id);
 				if (r != 0)
 					return -1;
-			} else if (m_is(g, NS_DOMAIN, "authInfo") &&
+			} else if (node_is(g, NS_DOMAIN, "authInfo") &&
 			    authinfo_line(m, "chg.authinfo", g,
 			    CLASS_AUTHINFO) != 0)
 				return -1;
@@ -309,7 +311,7 @@ transfer(struct epp_msg *m, xmlNode *obj)
 		return -1;
 	}
 	if (op == NULL)
-		return m_fail(m, "transfer without op");
+		return model_fail(m, "transfer without op");
 	/* request moves the domain away; approve lets it go. */
 	if (xmlStrEqual(op, BAD_CAST "request") ||
 	    xmlStrEqual(op, BAD_CAST "approve"))
@@ -318,12 +320,12 @@ transfer(struct epp_msg *m, xmlNode *obj)
 	    !xmlStrEqual(op, BAD_CAST "reject") &&
 	    !xmlStrEqual(op, BAD_CAST "cancel")) {
 		xmlFree(op);
-		return m_fail(m, "unknown transfer op");
+		return model_fail(m, "unknown transfer op");
 	}
-	r = m_line(m, cls, "transfer.op=%s", (const char *)op);
+	r = add_change(m, cls, "transfer.op=%s", (const char *)op);
 	xmlFree(op);
 	for (xmlNode *c = obj->children; r == 0 && c; c = c->next)
-		if (m_is(c, NS_DOMAIN, "authInfo"))
+		if (node_is(c, NS_DOMAIN, "authInfo"))
 			r = authinfo_line(m, "transfer.authinfo", c, 0);
 	return r;
 }
@@ -366,17 +368,17 @@ model_domain(struct epp_msg *m, xmlNode *obj)
 		r = 0;		/* checked below, with the name first */
 		break;
 	default:
-		return m_fail(m, "command not defined for domains");
+		return model_fail(m, "command not defined for domains");
 	}
 	if (r != 0)
 		return -1;
 	for (xmlNode *c = obj->children; c != NULL; c = c->next)
-		if (m_is(c, NS_DOMAIN, "name") &&
+		if (node_is(c, NS_DOMAIN, "name") &&
 		    m_obj(m, EPP_OBJ_DOMAIN, c) != 0)
 			return -1;
 	switch (m->cmd) {
 	case EPP_CMD_DELETE:
-		return m_line(m, CLASS_DELETE, "delete=1");
+		return add_change(m, CLASS_DELETE, "delete=1");
 	case EPP_CMD_UPDATE:
 		return update(m, obj);
 	case EPP_CMD_TRANSFER:
@@ -385,7 +387,7 @@ model_domain(struct epp_msg *m, xmlNode *obj)
 		/* A new name changes nothing that is locked; listed for
 		 * the audit record, no class. */
 		for (xmlNode *c = obj->children; c; c = c->next)
-			if (m_is(c, NS_DOMAIN, "ns") &&
+			if (node_is(c, NS_DOMAIN, "ns") &&
 			    ns_lines(m, "create", c) != 0)
 				return -1;
 		for (size_t i = 0; i < m->nlines; i++)
@@ -393,10 +395,10 @@ model_domain(struct epp_msg *m, xmlNode *obj)
 		return 0;
 	case EPP_CMD_RENEW:
 		for (xmlNode *c = obj->children; c; c = c->next)
-			if (m_is(c, NS_DOMAIN, "period")) {
+			if (node_is(c, NS_DOMAIN, "period")) {
 				char *v = m_token(c), *u = attr(c, "unit");
 
-				r = m_line(m, 0, "renew.period=%s%s",
+				r = add_change(m, 0, "renew.period=%s%s",
 				    v ? v : "", u ? u : "");
 				free(v);
 				free(u);

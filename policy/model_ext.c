@@ -27,12 +27,13 @@ xs_boolean(const char *v)
 	return -1;
 }
 
-/* The text of ns:name under n, or NULL. */
+/* The first ns:name child of n as a judged field (m_token); NULL when
+ * absent or out of memory. */
 static char *
-field(xmlNode *n, const char *ns, const char *name)
+child_token(xmlNode *n, const char *ns, const char *name)
 {
 	for (xmlNode *c = n->children; c != NULL; c = c->next)
-		if (m_is(c, ns, name))
+		if (node_is(c, ns, name))
 			return m_token(c);
 	return NULL;
 }
@@ -55,17 +56,19 @@ static int
 keydata_line(struct epp_msg *m, const char *ns, const char *op,
     xmlNode *k, unsigned cls)
 {
-	char *flags = field(k, ns, "flags"), *proto = field(k, ns, "protocol");
-	char *alg = field(k, ns, "alg"), *pub = field(k, ns, "pubKey");
+	char *flags = child_token(k, ns, "flags");
+	char *proto = child_token(k, ns, "protocol");
+	char *alg = child_token(k, ns, "alg");
+	char *pub = child_token(k, ns, "pubKey");
 	int r = -1;
 
 	if (flags == NULL || proto == NULL || alg == NULL || pub == NULL) {
-		m_fail(m, "incomplete keyData");
+		model_fail(m, "incomplete keyData");
 		goto out;
 	}
 	squeeze(pub, 0);
-	r = m_line(m, cls, "secdns.%s.key=%s %s %s %s", op, flags, proto, alg,
-	    pub);
+	r = add_change(m, cls, "secdns.%s.key=%s %s %s %s", op, flags, proto,
+	    alg, pub);
 out:
 	free(flags);
 	free(proto);
@@ -78,19 +81,22 @@ static int
 dsdata_line(struct epp_msg *m, const char *ns, const char *op,
     xmlNode *d, unsigned cls)
 {
-	char *tag = field(d, ns, "keyTag"), *alg = field(d, ns, "alg");
-	char *dt = field(d, ns, "digestType"), *dg = field(d, ns, "digest");
+	char *tag = child_token(d, ns, "keyTag");
+	char *alg = child_token(d, ns, "alg");
+	char *dt = child_token(d, ns, "digestType");
+	char *dg = child_token(d, ns, "digest");
 	int r = -1;
 
 	if (tag == NULL || alg == NULL || dt == NULL || dg == NULL) {
-		m_fail(m, "incomplete dsData");
+		model_fail(m, "incomplete dsData");
 		goto out;
 	}
 	squeeze(dg, 1);
-	r = m_line(m, cls, "secdns.%s.ds=%s %s %s %s", op, tag, alg, dt, dg);
+	r = add_change(m, cls, "secdns.%s.ds=%s %s %s %s", op, tag, alg, dt,
+	    dg);
 	/* A dsData may carry its key: part of the same change. */
 	for (xmlNode *c = d->children; r == 0 && c; c = c->next)
-		if (m_is(c, ns, "keyData"))
+		if (node_is(c, ns, "keyData"))
 			r = keydata_line(m, ns, op, c, cls);
 out:
 	free(tag);
@@ -107,35 +113,37 @@ ds_or_key_list(struct epp_msg *m, const char *ns, const char *op,
 	for (xmlNode *c = el->children; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (m_is(c, ns, "dsData")) {
+		if (node_is(c, ns, "dsData")) {
 			if (dsdata_line(m, ns, op, c, cls) != 0)
 				return -1;
-		} else if (m_is(c, ns, "keyData")) {
+		} else if (node_is(c, ns, "keyData")) {
 			if (keydata_line(m, ns, op, c, cls) != 0)
 				return -1;
-		} else if (m_is(c, ns, "keyTag") &&
+		} else if (node_is(c, ns, "keyTag") &&
 		    strcmp(ns, NS_SECDNS10) == 0 && strcmp(op, "rem") == 0) {
 			char *t = m_token(c);
 			int r;
 
 			if (t == NULL)
-				return m_fail(m, "out of memory");
-			r = m_line(m, cls, "secdns.rem.keytag=%s", t);
+				return model_fail(m, "out of memory");
+			r = add_change(m, cls, "secdns.rem.keytag=%s", t);
 			free(t);
 			if (r != 0)
 				return -1;
-		} else if (m_is(c, ns, "maxSigLife") && strcmp(op, "create") == 0) {
+		} else if (node_is(c, ns, "maxSigLife") &&
+		    strcmp(op, "create") == 0) {
 			char *t = m_token(c);
 			int r;
 
 			if (t == NULL)
-				return m_fail(m, "out of memory");
-			r = m_line(m, cls, "secdns.create.maxsiglife=%s", t);
+				return model_fail(m, "out of memory");
+			r = add_change(m, cls, "secdns.create.maxsiglife=%s",
+			    t);
 			free(t);
 			if (r != 0)
 				return -1;
 		} else
-			return m_fail(m, "element in the wrong place");
+			return model_fail(m, "element in the wrong place");
 	}
 	return 0;
 }
@@ -155,13 +163,13 @@ secdns_update(struct epp_msg *m, const char *ns, xmlNode *up)
 
 		xmlFree(urgent);
 		if (u == NULL)
-			return m_fail(m, "out of memory");
+			return model_fail(m, "out of memory");
 		squeeze(u, 0);
 		b = xs_boolean(u);
 		free(u);
 		if (b < 0)
-			return m_fail(m, "urgent is not a boolean");
-		if (b == 1 && m_line(m, CLASS_DS, "secdns.urgent=1") != 0)
+			return model_fail(m, "urgent is not a boolean");
+		if (b == 1 && add_change(m, CLASS_DS, "secdns.urgent=1") != 0)
 			return -1;
 	}
 	if (m_children(m, up, ns, top) != 0)
@@ -171,44 +179,46 @@ secdns_update(struct epp_msg *m, const char *ns, xmlNode *up)
 	 * may mean something to a registry (secDNS-1.0 <chg/> replaces the
 	 * whole DS set with nothing).
 	 */
-	if (m_line(m, CLASS_DS, "secdns.update=%s",
+	if (add_change(m, CLASS_DS, "secdns.update=%s",
 	    strcmp(ns, NS_SECDNS10) == 0 ? "1.0" : "1.1") != 0)
 		return -1;
 	for (xmlNode *c = up->children; c != NULL; c = c->next) {
-		if (m_is(c, ns, "rem")) {
-			char *all = field(c, ns, "all");
+		if (node_is(c, ns, "rem")) {
+			char *all = child_token(c, ns, "all");
 			int b;
 
 			if (all != NULL) {
 				b = xs_boolean(all);
 				free(all);
 				if (b < 0)
-					return m_fail(m, "all is not a boolean");
+					return model_fail(m,
+					    "all is not a boolean");
 				/* all=false removes nothing: no line. */
-				if (b == 1 && m_line(m, CLASS_DS,
+				if (b == 1 && add_change(m, CLASS_DS,
 				    "secdns.rem.all=1") != 0)
 					return -1;
 				for (xmlNode *a = c->children; a;
 				    a = a->next)
 					if (a->type == XML_ELEMENT_NODE &&
-					    !m_is(a, ns, "all"))
-						return m_fail(m, "all mixed "
-						    "with other removals");
+					    !node_is(a, ns, "all"))
+						return model_fail(m,
+						    "all mixed with other "
+						    "removals");
 				continue;
 			}
 			if (ds_or_key_list(m, ns, "rem", c, CLASS_DS) != 0)
 				return -1;
-		} else if (m_is(c, ns, "add")) {
+		} else if (node_is(c, ns, "add")) {
 			if (ds_or_key_list(m, ns, "add", c, CLASS_DS) != 0)
 				return -1;
-		} else if (m_is(c, ns, "chg")) {
-			char *msl = field(c, ns, "maxSigLife");
+		} else if (node_is(c, ns, "chg")) {
+			char *msl = child_token(c, ns, "maxSigLife");
 			int r;
 
 			if (strcmp(ns, NS_SECDNS10) == 0 && msl == NULL) {
 				/* 1.0 chg replaces the whole DS set, with
 				 * nothing when it is empty. */
-				if (m_line(m, CLASS_DS,
+				if (add_change(m, CLASS_DS,
 				    "secdns.chg.replace=1") != 0 ||
 				    ds_or_key_list(m, ns, "chg", c,
 				    CLASS_DS) != 0)
@@ -216,8 +226,8 @@ secdns_update(struct epp_msg *m, const char *ns, xmlNode *up)
 				continue;
 			}
 			if (msl == NULL)
-				return m_fail(m, "chg without maxSigLife");
-			r = m_line(m, CLASS_DS, "secdns.chg.maxsiglife=%s",
+				return model_fail(m, "chg without maxSigLife");
+			r = add_change(m, CLASS_DS, "secdns.chg.maxsiglife=%s",
 			    msl);
 			free(msl);
 			if (r != 0)
@@ -239,7 +249,7 @@ model_secdns(struct epp_msg *m, xmlNode *ext)
 	    BAD_CAST "create"))
 		/* DNSSEC data of a new domain: listed, no class. */
 		return ds_or_key_list(m, ns, "create", ext, 0);
-	return m_fail(m, "secDNS element does not fit the command");
+	return model_fail(m, "secDNS element does not fit the command");
 }
 
 int
@@ -253,31 +263,32 @@ model_rgp(struct epp_msg *m, xmlNode *ext)
 
 	if (m->cmd != EPP_CMD_UPDATE || !xmlStrEqual(ext->name,
 	    BAD_CAST "update"))
-		return m_fail(m, "rgp element does not fit the command");
+		return model_fail(m, "rgp element does not fit the command");
 	if (m_children(m, ext, NS_RGP, top) != 0)
 		return -1;
 	for (xmlNode *c = ext->children; c != NULL; c = c->next) {
-		if (!m_is(c, NS_RGP, "restore"))
+		if (!node_is(c, NS_RGP, "restore"))
 			continue;
 		op = xmlGetNoNsProp(c, BAD_CAST "op");
 		if (op == NULL || (!xmlStrEqual(op, BAD_CAST "request") &&
 		    !xmlStrEqual(op, BAD_CAST "report"))) {
 			xmlFree(op);
-			return m_fail(m, "restore op must be request or report");
+			return model_fail(m,
+			    "restore op must be request or report");
 		}
 		/* Restoring a deleted domain undoes a delete: same class. */
-		r = m_line(m, CLASS_DELETE, "rgp.restore=%s",
+		r = add_change(m, CLASS_DELETE, "rgp.restore=%s",
 		    (const char *)op);
 		xmlFree(op);
 		for (xmlNode *rp = c->children; r == 0 && rp;
 		    rp = rp->next) {
 			char *c14n;
 
-			if (!m_is(rp, NS_RGP, "report"))
+			if (!node_is(rp, NS_RGP, "report"))
 				continue;
 			if ((r = m_c14n(m, rp, &c14n)) != 0)
 				break;
-			r = m_line(m, CLASS_DELETE, "rgp.report=%s", c14n);
+			r = add_change(m, CLASS_DELETE, "rgp.report=%s", c14n);
 			free(c14n);
 		}
 	}

@@ -22,7 +22,7 @@ addr_line(struct epp_msg *m, const char *op, xmlNode *a)
 
 	if (m_addr(m, a, canon, sizeof(canon)) != 0)
 		return -1;
-	return m_line(m, CLASS_HOST, "%s.addr=%s", op, canon);
+	return add_change(m, CLASS_HOST, "%s.addr=%s", op, canon);
 }
 
 static int
@@ -35,18 +35,19 @@ add_rem(struct epp_msg *m, const char *op, xmlNode *el)
 	if (m_children(m, el, NS_HOST, allowed) != 0)
 		return -1;
 	for (xmlNode *c = el->children; c != NULL; c = c->next) {
-		if (m_is(c, NS_HOST, "addr")) {
+		if (node_is(c, NS_HOST, "addr")) {
 			if (addr_line(m, op, c) != 0)
 				return -1;
-		} else if (m_is(c, NS_HOST, "status")) {
+		} else if (node_is(c, NS_HOST, "status")) {
 			xmlChar *s = xmlGetNoNsProp(c, BAD_CAST "s");
 			int r;
 
 			if (s == NULL)
-				return m_fail(m, "status without s");
+				return model_fail(m, "status without s");
 			/* Adding a status tightens; removing one may be the
 			 * unlock of a glue record. */
-			r = m_line(m, strcmp(op, "rem") == 0 ? CLASS_HOST : 0,
+			r = add_change(m,
+			    strcmp(op, "rem") == 0 ? CLASS_HOST : 0,
 			    "%s.status=%s", op, (const char *)s);
 			xmlFree(s);
 			if (r != 0)
@@ -70,21 +71,21 @@ update(struct epp_msg *m, xmlNode *obj)
 	if (m_children(m, obj, NS_HOST, top) != 0)
 		return -1;
 	for (xmlNode *c = obj->children; c != NULL; c = c->next) {
-		if (m_is(c, NS_HOST, "add") && add_rem(m, "add", c) != 0)
+		if (node_is(c, NS_HOST, "add") && add_rem(m, "add", c) != 0)
 			return -1;
-		if (m_is(c, NS_HOST, "rem") && add_rem(m, "rem", c) != 0)
+		if (node_is(c, NS_HOST, "rem") && add_rem(m, "rem", c) != 0)
 			return -1;
-		if (!m_is(c, NS_HOST, "chg"))
+		if (!node_is(c, NS_HOST, "chg"))
 			continue;
 		if (m_children(m, c, NS_HOST, chg) != 0)
 			return -1;
 		for (xmlNode *g = c->children; g; g = g->next) {
-			if (!m_is(g, NS_HOST, "name"))
+			if (!node_is(g, NS_HOST, "name"))
 				continue;
 			/* The new name is an object too: renaming a host
 			 * into a locked domain is new glue there. */
 			if (m_obj(m, EPP_OBJ_HOST, g) != 0 ||
-			    m_line(m, CLASS_HOST, "chg.name=%s",
+			    add_change(m, CLASS_HOST, "chg.name=%s",
 			    m->objs[m->nobjs - 1].name) != 0)
 				return -1;
 		}
@@ -122,25 +123,26 @@ model_host(struct epp_msg *m, xmlNode *obj)
 		r = 0;
 		break;
 	default:
-		return m_fail(m, "command not defined for hosts");
+		return model_fail(m, "command not defined for hosts");
 	}
 	if (r != 0)
 		return -1;
 	/* The target names come first; a rename adds the new one after. */
 	for (c = obj->children; c != NULL; c = c->next)
-		if (m_is(c, NS_HOST, "name") && m_obj(m, EPP_OBJ_HOST, c) != 0)
+		if (node_is(c, NS_HOST, "name") &&
+		    m_obj(m, EPP_OBJ_HOST, c) != 0)
 			return -1;
 	switch (m->cmd) {
 	case EPP_CMD_CREATE:
-		if (m_line(m, CLASS_HOST, "create=1") != 0)
+		if (add_change(m, CLASS_HOST, "create=1") != 0)
 			return -1;
 		for (c = obj->children; c != NULL; c = c->next)
-			if (m_is(c, NS_HOST, "addr") &&
+			if (node_is(c, NS_HOST, "addr") &&
 			    addr_line(m, "create", c) != 0)
 				return -1;
 		return 0;
 	case EPP_CMD_DELETE:
-		return m_line(m, CLASS_HOST, "delete=1");
+		return add_change(m, CLASS_HOST, "delete=1");
 	case EPP_CMD_UPDATE:
 		return update(m, obj);
 	default:

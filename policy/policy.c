@@ -97,7 +97,7 @@ policy_status_locks(const char *const *statuses, size_t n)
 }
 
 struct locklist *
-policy_locks_mut(struct policy *p)
+policy_writable_locks(struct policy *p)
 {
 	return p->locks;
 }

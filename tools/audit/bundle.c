@@ -354,6 +354,7 @@ cell(json_t *j, const char *k, char *buf, size_t len)
 	return buf;
 }
 
+/* The cell of the first of two members that is set. */
 static const char *
 cell2(json_t *j, const char *k1, const char *k2, char *buf, size_t len)
 {
@@ -361,10 +362,10 @@ cell2(json_t *j, const char *k1, const char *k2, char *buf, size_t len)
 	return strcmp(buf, "-") != 0 ? buf : cell(j, k2, buf, len);
 }
 
-/* Who acted: a command's requester, an approval's operator, where a reply
- * came from (registry or gateway). */
+/* The WHO cell: who acted (a command's requester, an approval's operator)
+ * or where a reply came from (registry or gateway). */
 static const char *
-who(json_t *j, char *buf, size_t len)
+actor_cell(json_t *j, char *buf, size_t len)
 {
 	if (is_type(j, "rsp"))
 		return cell(j, "src", buf, len);
@@ -503,7 +504,7 @@ audit_cmd_verify_bundle(int argc, char *argv[])
 		    cell(rec, "ts", c[1], 256), cell(rec, "t", c[2], 256),
 		    cell(rec, "cmd", c[3], 256),
 		    cell2(rec, "decision", "event", c[4], 256),
-		    who(rec, c[5], 256),
+		    actor_cell(rec, c[5], 256),
 		    cell(rec, "approver", c[6], 256),
 		    json_is_integer(json_object_get(rec, "code")) ?
 		    cell(rec, "code", c[7], 256) : "-");

@@ -319,7 +319,7 @@ matches(const struct filter *f, json_t *j)
 /* A table cell: a string, an integer or a list joined with ","; "-" when
  * empty, control bytes as "?" (clTRIDs and names are registrar input). */
 static const char *
-field(json_t *j, const char *k, char *buf, size_t len)
+cell(json_t *j, const char *k, char *buf, size_t len)
 {
 	json_t *v = json_object_get(j, k), *e;
 	size_t i, off = 0;
@@ -348,10 +348,10 @@ field(json_t *j, const char *k, char *buf, size_t len)
 
 /* The first of two members that is set. */
 static const char *
-field2(json_t *j, const char *k1, const char *k2, char *buf, size_t len)
+cell2(json_t *j, const char *k1, const char *k2, char *buf, size_t len)
 {
-	field(j, k1, buf, len);
-	return strcmp(buf, "-") != 0 ? buf : field(j, k2, buf, len);
+	cell(j, k1, buf, len);
+	return strcmp(buf, "-") != 0 ? buf : cell(j, k2, buf, len);
 }
 
 #define SHOW_TITLES	"SEQ", "TS", "TYPE", "CLID", "PRINCIPAL", \
@@ -398,12 +398,12 @@ table_row(struct filter *f, json_t *j, int reply)
 		snprintf(b[10], sizeof(b[10]), "%d", reply);
 	else
 		snprintf(b[10], sizeof(b[10]), "-");
-	table_print(f, field(j, "seq", b[0], 256), field(j, "ts", b[1], 256),
-	    field(j, "t", b[2], 256), field(j, "clid", b[3], 256),
-	    field(j, "principal", b[4], 256), field2(j, "objects", "object",
-	    b[5], 256), field(j, "cmd", b[6], 256), field2(j, "decision",
+	table_print(f, cell(j, "seq", b[0], 256), cell(j, "ts", b[1], 256),
+	    cell(j, "t", b[2], 256), cell(j, "clid", b[3], 256),
+	    cell(j, "principal", b[4], 256), cell2(j, "objects", "object",
+	    b[5], 256), cell(j, "cmd", b[6], 256), cell2(j, "decision",
 	    "event", b[7], 256), json_is_integer(json_object_get(j, "code")) ?
-	    field(j, "code", b[8], 256) : "-", field2(j, "approver",
+	    cell(j, "code", b[8], 256) : "-", cell2(j, "approver",
 	    "operator", b[9], 256), b[10], seq < f->sealed ? "yes" : "no");
 }
 
