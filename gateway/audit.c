@@ -43,6 +43,7 @@
 #include "checkpoint.h"
 #include "fileio.h"
 #include "hex.h"
+#include "jcanon.h"
 #include "log.h"
 #include "merkle.h"
 #include "strmap.h"
@@ -148,15 +149,33 @@ keep_leaf(struct audit *a, const merkle_hash h)
 }
 
 /*
- * Serialise one stamped record onto a->out: dump compact with sorted
- * keys, hash the bytes as written, advance the chain.
+ * The line of n bytes just put at the end of a->out: hash the bytes as
+ * written, end the line, advance the chain.
  */
+static void
+chain_line(struct audit *a, size_t n, uint64_t *seqp, merkle_hash leaf)
+{
+	merkle_hash h;
+
+	merkle_leaf_hash(a->out.p + a->out.len, n, h);
+	a->out.p[a->out.len + n] = '\n';
+	a->out.len += n + 1;
+	merkle_range_append(&a->range, h);
+	keep_leaf(a, h);
+	merkle_hex(h, a->prev_hex);
+	if (seqp != NULL)
+		*seqp = a->next_seq;
+	if (leaf != NULL)
+		memcpy(leaf, h, MERKLE_HASH_LEN);
+	a->next_seq++;
+}
+
+/* Serialise one stamped record onto a->out (compact, sorted keys). */
 int
 audit_emit_record(struct audit *a, json_t *fields, uint64_t *seqp,
     merkle_hash leaf)
 {
 	size_t n, avail;
-	merkle_hash h;
 
 	if (buf_reserve(&a->out, 4096) == -1)
 		return -1;
@@ -171,17 +190,79 @@ audit_emit_record(struct audit *a, json_t *fields, uint64_t *seqp,
 		if (buf_reserve(&a->out, n + 1) == -1)
 			return -1;
 	}
-	merkle_leaf_hash(a->out.p + a->out.len, n, h);
-	a->out.p[a->out.len + n] = '\n';
-	a->out.len += n + 1;
-	merkle_range_append(&a->range, h);
-	keep_leaf(a, h);
-	merkle_hex(h, a->prev_hex);
-	if (seqp != NULL)
-		*seqp = a->next_seq;
-	if (leaf != NULL)
-		memcpy(leaf, h, MERKLE_HASH_LEN);
-	a->next_seq++;
+	chain_line(a, n, seqp, leaf);
+	return 0;
+}
+
+static const char *const wkey[AW_N] = { "prev", "req", "seq", "t", "ts",
+    "v" };
+
+/* Append p[0..n) to a->out, which has room. */
+static void
+put(struct audit *a, const void *p, size_t n)
+{
+	memcpy(a->out.p + a->out.len, p, n);
+	a->out.len += n;
+}
+
+/*
+ * A submitted record's line: its body with the writer's members spliced
+ * in where their keys sort (e->at), so the line stays canonical.  req is
+ * the reply's "req" value, or NULL for a record without one.
+ */
+static int
+emit_body(struct audit *a, struct audit_entry *e, const char *req,
+    uint64_t *seqp, merkle_hash leaf)
+{
+	char val[AW_N][80], ts[32];
+	size_t start = a->out.len, pos = 1, end, n;
+	int first = 1;
+
+	timestamp(ts, NULL);
+	snprintf(val[AW_PREV], sizeof(val[0]), "\"%s\"", a->prev_hex);
+	snprintf(val[AW_REQ], sizeof(val[0]), "%s", req != NULL ? req : "");
+	snprintf(val[AW_SEQ], sizeof(val[0]), "%llu",
+	    (unsigned long long)a->next_seq);
+	snprintf(val[AW_T], sizeof(val[0]), "\"%s\"", e->t);
+	snprintf(val[AW_TS], sizeof(val[0]), "\"%s\"", ts);
+	snprintf(val[AW_V], sizeof(val[0]), "1");
+	/* A member: its value, at most 4 bytes of key, 4 of punctuation;
+	 * then braces and the newline. */
+	if (buf_reserve(&a->out, e->len + AW_N * (sizeof(val[0]) + 8) + 3) ==
+	    -1)
+		return -1;
+	put(a, "{", 1);
+	for (int k = 0; k < AW_N; k++) {
+		if (k == AW_REQ && req == NULL)
+			continue;
+		/* The body's members before this one, without the comma
+		 * that separated them from the next. */
+		end = e->at[k];
+		if (end > pos) {
+			if (!first)
+				put(a, ",", 1);
+			put(a, e->body + pos, end - pos -
+			    (e->body[end - 1] == ',' ? 1 : 0));
+			first = 0;
+		}
+		if (!first)
+			put(a, ",", 1);
+		put(a, "\"", 1);
+		put(a, wkey[k], strlen(wkey[k]));
+		put(a, "\":", 2);
+		put(a, val[k], strlen(val[k]));
+		first = 0;
+		pos = end;
+	}
+	if (e->len - 1 > pos) {
+		put(a, ",", 1);
+		put(a, e->body + pos, e->len - 1 - pos);
+	}
+	put(a, "}", 1);
+	/* chain_line takes the line from where it starts. */
+	n = a->out.len - start;
+	a->out.len = start;
+	chain_line(a, n, seqp, leaf);
 	return 0;
 }
 
@@ -723,21 +804,22 @@ writer_fail(struct audit *a, struct audit_entry *list)
  * A key without a kept seq is a caller's bug or a command written before
  * this writer started; the reply is still written, with req null.
  */
-static int
-ref_before(struct audit *a, struct audit_entry *e)
+static const char *
+ref_before(struct audit *a, struct audit_entry *e, char req[24])
 {
 	uint64_t *seq;
-	json_t *req;
 
 	if (e->ref_op != AUDIT_REF_REQ)
-		return 0;
-	if ((seq = strmap_del(a->refs, e->ref_key)) == NULL)
+		return NULL;
+	if ((seq = strmap_del(a->refs, e->ref_key)) == NULL) {
 		log_warn("audit: no command record for a reply (%s)",
 		    e->ref_key);
-	req = seq != NULL ? json_integer((json_int_t)*seq) : json_null();
+		snprintf(req, 24, "null");
+	} else
+		snprintf(req, 24, "%llu", (unsigned long long)*seq);
 	free(seq);
 	atomic_store(&a->nrefs, strmap_count(a->refs));
-	return json_object_set_new(e->fields, "req", req);
+	return req;
 }
 
 /* Writer: keep a command's seq for its reply, or forget it. */
@@ -767,7 +849,7 @@ write_batch(struct audit *a, struct audit_entry *batch, int want_cp,
     int publish)
 {
 	struct audit_entry *e, *group = batch, **link = &group;
-	char *note = NULL;
+	char *note = NULL, req[24];
 
 	for (e = batch; e != NULL; link = &e->next, e = e->next) {
 		if (need_rotation(a)) {
@@ -791,16 +873,16 @@ write_batch(struct audit *a, struct audit_entry *batch, int want_cp,
 				return -1;
 			}
 		}
-		if (ref_before(a, e) == -1 ||
-		    append_record(a, e->fields, &e->seq, e->leaf) == -1) {
+		if (emit_body(a, e, ref_before(a, e, req), &e->seq,
+		    e->leaf) == -1) {
 			log_err("audit: cannot serialise a record; the audit "
 			    "log has FAILED");
 			writer_fail(a, group);
 			return -1;
 		}
 		ref_after(a, e);
-		json_decref(e->fields);
-		e->fields = NULL;
+		free(e->body);
+		e->body = NULL;
 	}
 	if (want_cp) {
 		if (audit_append_checkpoint(a) == -1) {
@@ -949,7 +1031,7 @@ run_done(struct audit *a)
 		if (e->cb != NULL)
 			e->cb(e->arg, e->status, e->status == 0 ? e->seq : 0,
 			    e->leaf);
-		json_decref(e->fields);
+		free(e->body);
 		free(e->ref_key);
 		free(e);
 	}
@@ -1008,45 +1090,125 @@ audit_submit(struct audit *a, const char *t, json_t *fields, audit_cb cb,
 
 int
 audit_submit_ref(struct audit *a, const char *t, json_t *fields,
-    enum audit_ref_op op, const char *key, audit_cb cb, void *arg)
+    enum audit_ref_op op, const char *ns, audit_cb cb, void *arg)
 {
-	struct audit_entry *e;
+	char *body;
 
 	if (fields == NULL)
 		fields = json_object();
-	if (atomic_load(&a->failed) || !json_is_object(fields) ||
-	    (op != AUDIT_REF_NONE && key == NULL) ||
+	body = json_is_object(fields) ? json_dumps(fields, JSON_COMPACT |
+	    JSON_SORT_KEYS) : NULL;
+	json_decref(fields);
+	if (body == NULL)
+		return -1;
+	return audit_submit_body(a, t, body, strlen(body), op, ns, cb, arg);
+}
+
+/* What audit_submit_body learns from a body's top level. */
+struct body_scan {
+	struct audit_entry	*e;
+	int			 own_req;	/* the writer fills in req */
+	const char		*sess;	/* its integer "sess", or NULL */
+	size_t			 sesslen;
+};
+
+/* Byte order, a prefix first: jcanon's order of keys. */
+static int
+keycmp(const char *k, size_t kn, const char *w)
+{
+	size_t wn = strlen(w);
+	int c = memcmp(k, w, kn < wn ? kn : wn);
+
+	return c != 0 ? c : (kn > wn) - (kn < wn);
+}
+
+static int
+body_member(const struct jcanon_member *m, void *arg)
+{
+	struct body_scan *bs = arg;
+	int c;
+
+	for (int k = 0; k < AW_N; k++) {
+		if (bs->e->at[k] != 0 || (k == AW_REQ && !bs->own_req))
+			continue;
+		if ((c = keycmp(m->key, m->keylen, wkey[k])) == 0)
+			return -1;	/* the writer's own */
+		if (c > 0)
+			bs->e->at[k] = m->start;
+	}
+	if (m->keylen == 4 && memcmp(m->key, "sess", 4) == 0 &&
+	    m->vallen > 0 && m->val[0] >= '0' && m->val[0] <= '9') {
+		bs->sess = m->val;
+		bs->sesslen = m->vallen;
+	}
+	return 0;
+}
+
+static int
+type_ok(const char *t)
+{
+	size_t n = t != NULL ? strlen(t) : 0;
+
+	if (n == 0 || n > 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') ||
+		    (t[i] >= '0' && t[i] <= '9') || t[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int
+audit_submit_body(struct audit *a, const char *t, char *body, size_t n,
+    enum audit_ref_op op, const char *ns, audit_cb cb, void *arg)
+{
+	struct audit_entry *e;
+	struct body_scan bs;
+	char key[96];
+
+	if (atomic_load(&a->failed) || a->stop || !type_ok(t) ||
 	    (e = calloc(1, sizeof(*e))) == NULL) {
-		json_decref(fields);
+		free(body);
 		return -1;
 	}
-	if (json_object_set_new(fields, "t", json_string(t)) == -1 ||
-	    (op != AUDIT_REF_NONE && (e->ref_key = strdup(key)) == NULL)) {
-		json_decref(fields);
-		free(e);
-		return -1;
+	/* Offsets are never 0 (the brace): 0 means not placed yet. */
+	bs.e = e;
+	bs.own_req = op == AUDIT_REF_REQ;
+	bs.sess = NULL;
+	if (jcanon_check(body, n, body_member, &bs) == -1)
+		goto fail;
+	for (int k = 0; k < AW_N; k++)
+		if (e->at[k] == 0)
+			e->at[k] = n - 1;
+	if (op != AUDIT_REF_NONE) {
+		if (ns == NULL || bs.sess == NULL ||
+		    snprintf(key, sizeof(key), "%s/%.*s", ns, (int)bs.sesslen,
+		    bs.sess) >= (int)sizeof(key) ||
+		    (e->ref_key = strdup(key)) == NULL)
+			goto fail;
 	}
+	snprintf(e->t, sizeof(e->t), "%s", t);
+	e->body = body;
+	e->len = n;
 	e->ref_op = op;
-	e->fields = fields;
 	e->cb = cb;
 	e->arg = arg;
-	/* a->stop is only ever set by this thread (audit_close). */
-	if (atomic_load(&a->failed) || a->stop) {
-		json_decref(fields);
-		free(e->ref_key);
-		free(e);
-		return -1;
-	}
 	/*
 	 * Records come in bursts (a batch of IPC messages): the writer
 	 * takes the whole burst once the loop has run what is due, rather
 	 * than waking for the first record and racing us for the lock.
+	 * a->stop is only ever set by this thread (audit_close).
 	 */
 	if (a->lhead == NULL)
 		event_active(a->ev_submit, EV_TIMEOUT, 0);
 	*a->ltail = e;
 	a->ltail = &e->next;
 	return 0;
+ fail:
+	free(e->ref_key);
+	free(e);
+	free(body);
+	return -1;
 }
 
 void
@@ -1478,13 +1640,13 @@ audit_free(struct audit *a)
 	index_join(a);
 	while ((e = a->qhead) != NULL) {
 		a->qhead = e->next;
-		json_decref(e->fields);
+		free(e->body);
 		free(e->ref_key);
 		free(e);
 	}
 	while ((e = a->lhead) != NULL) {
 		a->lhead = e->next;
-		json_decref(e->fields);
+		free(e->body);
 		free(e->ref_key);
 		free(e);
 	}

@@ -27,9 +27,17 @@
 #define EPPGW_VERSION "unknown"
 #endif
 
+/* The members the writer puts into every record, in key order. */
+enum audit_wmember { AW_PREV, AW_REQ, AW_SEQ, AW_T, AW_TS, AW_V, AW_N };
+
 struct audit_entry {
 	struct audit_entry	*next;
-	json_t			*fields;
+	char			*body;		/* canonical fields (jcanon.h) */
+	size_t			 len;
+	/* Where each writer's member goes: the offset in body of the first
+	 * member whose key sorts after it, or of the closing brace. */
+	size_t			 at[AW_N];
+	char			 t[33];
 	audit_cb		 cb;
 	void			*arg;
 	enum audit_ref_op	 ref_op;

@@ -104,71 +104,57 @@ own_type(const char *t)
 }
 
 /*
- * A record's tie to its session's command (audit_submit_ref): "ref" is
- * keep (a cmd), req (its rsp: the writer fills in req) or drop (the
- * session ends).  The key is the client and the record's sess, so one
- * worker cannot touch another's.  0 with *op, -1 if malformed.
+ * IPC_AUDIT_SUBMIT: ref op (1 byte: enum audit_ref_op), the type's length
+ * (1 byte), the type, then the fields as canonical JSON (jcanon.h), which
+ * audit_submit_body checks.  A reply's key is the client and the record's
+ * sess, so one worker cannot touch another's.
  */
-static int
-ref_of(const struct client *c, json_t *j, json_t *fields,
-    enum audit_ref_op *op, char key[64])
-{
-	const char *ref = json_string_value(json_object_get(j, "ref"));
-	json_t *sess = json_object_get(fields, "sess");
-
-	*op = AUDIT_REF_NONE;
-	if (json_object_get(j, "ref") == NULL)
-		return 0;
-	if (ref == NULL || !json_is_integer(sess))
-		return -1;
-	if (strcmp(ref, "keep") == 0)
-		*op = AUDIT_REF_KEEP;
-	else if (strcmp(ref, "req") == 0) {
-		/* The writer's to fill in, and only the writer's. */
-		if (json_object_get(fields, "req") != NULL)
-			return -1;
-		*op = AUDIT_REF_REQ;
-	} else if (strcmp(ref, "drop") == 0)
-		*op = AUDIT_REF_DROP;
-	else
-		return -1;
-	snprintf(key, 64, "%llu/%lld", (unsigned long long)c->no,
-	    (long long)json_integer_value(sess));
-	return 0;
-}
-
 static void
 submit(struct client *c, const struct ipc_msg *m)
 {
-	json_t *j, *fields;
-	const char *t;
+	char t[33], ns[24], *body;
+	size_t tlen, blen;
 	struct req *r;
-	enum audit_ref_op op;
-	char key[64];
+	uint8_t op;
 
-	if ((j = ipc_msg_json(m, NULL, NULL)) == NULL ||
-	    (t = json_string_value(json_object_get(j, "t"))) == NULL ||
-	    strlen(t) > 32 || own_type(t) ||
-	    !json_is_object(fields = json_object_get(j, "fields")) ||
-	    json_object_get(fields, "t") != NULL ||
-	    ref_of(c, j, fields, &op, key) != 0) {
-		json_decref(j);
+	if (m->len < 2 || (op = m->data[0]) > AUDIT_REF_DROP ||
+	    (tlen = m->data[1]) == 0 || tlen >= sizeof(t) ||
+	    m->len < 2 + tlen) {
 		ipc_fail(c->ch, "malformed audit record");
 		return;
 	}
-	/* A session's own close is a record like any other. */
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		json_decref(j);
+	memcpy(t, m->data + 2, tlen);
+	t[tlen] = '\0';
+	if (own_type(t)) {
+		ipc_fail(c->ch, "malformed audit record");
+		return;
+	}
+	blen = m->len - 2 - tlen;
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (body = malloc(blen + 1)) == NULL) {
+		free(r);
 		ipc_fail(c->ch, "out of memory");
 		return;
 	}
+	memcpy(body, m->data + 2 + tlen, blen);
+	body[blen] = '\0';
+	snprintf(ns, sizeof(ns), "%llu", (unsigned long long)c->no);
+	/* A session's own close is a record like any other. */
 	r->c = c;
 	r->id = m->id;
 	c->refs++;
-	if (audit_submit_ref(c->d->audit, t, json_incref(fields), op, key,
-	    done_cb, r) != 0)
+	if (audit_submit_body(c->d->audit, t, body, blen,
+	    (enum audit_ref_op)op, ns, done_cb, r) != 0) {
+		/* Not canonical is the submitter's fault; a failed log is
+		 * answered like any other failure. */
+		if (!audit_failed(c->d->audit)) {
+			c->refs--;
+			free(r);
+			ipc_fail(c->ch, "malformed audit record");
+			return;
+		}
 		done_cb(r, -1, 0, NULL);
-	json_decref(j);
+	}
 }
 
 /* The log has failed: every peer stops forwarding now. */

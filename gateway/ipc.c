@@ -435,13 +435,20 @@ ipc_alive(const struct ipc *c)
 	return c != NULL && !c->closed && !c->dead && !c->wfailed;
 }
 
+/* The payload is the concatenation of iov[0..n): no copy to join them. */
 int
-ipc_send(struct ipc *c, uint16_t type, uint32_t id, const void *data,
-    size_t len, int fd)
+ipc_sendv(struct ipc *c, uint16_t type, uint32_t id, const struct iovec *iov,
+    int n, int fd)
 {
 	struct chunk *ch;
+	size_t len = 0, off = IPC_HDR_LEN;
 	int was_empty;
 
+	for (int k = 0; k < n; k++) {
+		if (iov[k].iov_len > SIZE_MAX - len)
+			return -1;
+		len += iov[k].iov_len;
+	}
 	if (!ipc_alive(c) || len > c->max || type == IPC_NONE ||
 	    type >= IPC_TYPE_MAX || c->out_bytes + len > IPC_QUEUE_MAX)
 		return -1;
@@ -461,8 +468,11 @@ ipc_send(struct ipc *c, uint16_t type, uint32_t id, const void *data,
 	ch->buf[6] = fd != -1 ? IPC_F_FD : 0;
 	ch->buf[7] = 0;
 	put_u32(ch->buf + 8, id);
-	if (len > 0)
-		memcpy(ch->buf + IPC_HDR_LEN, data, len);
+	for (int k = 0; k < n; k++) {
+		if (iov[k].iov_len > 0)
+			memcpy(ch->buf + off, iov[k].iov_base, iov[k].iov_len);
+		off += iov[k].iov_len;
+	}
 	was_empty = c->out_head == NULL;
 	*c->out_tail = ch;
 	c->out_tail = &ch->next;
@@ -476,13 +486,21 @@ ipc_send(struct ipc *c, uint16_t type, uint32_t id, const void *data,
 }
 
 int
+ipc_send(struct ipc *c, uint16_t type, uint32_t id, const void *data,
+    size_t len, int fd)
+{
+	struct iovec iov = { (void *)(uintptr_t)data, len };
+
+	return ipc_sendv(c, type, id, &iov, 1, fd);
+}
+
+int
 ipc_send_json(struct ipc *c, uint16_t type, uint32_t id, json_t *j,
     const void *raw, size_t rawlen)
 {
+	struct iovec iov[3];
 	char *text;
-	uint8_t *buf;
-	size_t tlen, len;
-	int rc = -1;
+	int rc;
 
 	if (j == NULL)
 		return -1;
@@ -490,20 +508,14 @@ ipc_send_json(struct ipc *c, uint16_t type, uint32_t id, json_t *j,
 	json_decref(j);
 	if (text == NULL)
 		return -1;
-	tlen = strlen(text);
-	if (rawlen == 0) {		/* the common case: no second copy */
-		rc = ipc_send(c, type, id, text, tlen, -1);
-		free(text);
-		return rc;
-	}
-	len = tlen + 1 + rawlen;
-	if ((buf = malloc(len)) != NULL) {
-		memcpy(buf, text, tlen);
-		buf[tlen] = '\0';
-		memcpy(buf + tlen + 1, raw, rawlen);
-		rc = ipc_send(c, type, id, buf, len, -1);
-		free(buf);
-	}
+	iov[0].iov_base = text;
+	iov[0].iov_len = strlen(text);
+	/* A NUL between the object and raw bytes, when there are any. */
+	iov[1].iov_base = "";
+	iov[1].iov_len = 1;
+	iov[2].iov_base = (void *)(uintptr_t)raw;
+	iov[2].iov_len = rawlen;
+	rc = ipc_sendv(c, type, id, iov, rawlen > 0 ? 3 : 1, -1);
 	free(text);
 	return rc;
 }

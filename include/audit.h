@@ -80,11 +80,12 @@ int audit_submit(struct audit *a, const char *t, json_t *fields, audit_cb cb,
  * A reply's record names its command's seq (req), but the gateway does not
  * wait for a read-only command's record before it forwards the command, so
  * the reply may be submitted before that seq is known.  The writer ties
- * them instead, in line order: a record submitted with AUDIT_REF_KEEP and a
- * key leaves its seq under that key; a later one with AUDIT_REF_REQ and the
+ * them instead, in line order: a record submitted with AUDIT_REF_KEEP
+ * leaves its seq under its key; a later one with AUDIT_REF_REQ and the
  * same key gets it as its "req" field (null, logged, if there is none) and
  * removes it; AUDIT_REF_DROP removes it (a session that ends without a
- * reply).  Keys are the caller's: one per session of one client.
+ * reply).  The key is ns (the caller's: one per client) and the record's
+ * integer "sess", which such a record must have.
  */
 enum audit_ref_op {
 	AUDIT_REF_NONE = 0,
@@ -93,7 +94,20 @@ enum audit_ref_op {
 	AUDIT_REF_DROP
 };
 int audit_submit_ref(struct audit *a, const char *t, json_t *fields,
-    enum audit_ref_op op, const char *key, audit_cb cb, void *arg);
+    enum audit_ref_op op, const char *ns, audit_cb cb, void *arg);
+
+/*
+ * audit_submit_ref with the fields already serialised by the submitter
+ * (json_dumps, JSON_COMPACT | JSON_SORT_KEYS): body is n bytes of one
+ * canonical object (jcanon.h), malloc'd and stolen.  The writer splices
+ * its own members into it: no parse, no second serialisation.  -1 (body
+ * freed, cb not called) also when the body is not canonical, names a
+ * member the writer writes (v, seq, ts, prev, t; req with AUDIT_REF_REQ),
+ * or t is not 1-32 lower-case letters, digits and '_'.
+ */
+int audit_submit_body(struct audit *a, const char *t, char *body, size_t n,
+    enum audit_ref_op op, const char *ns, audit_cb cb, void *arg);
+
 /* Keys held for replies not yet written, for tests and metrics. */
 size_t audit_refs_held(struct audit *a);
 

@@ -46,7 +46,7 @@ enum ipc_type {
 	IPC_STATE_SAVE,		/* watch -> parent: registry state to keep */
 	/* any -> audit writer */
 	IPC_AUDIT_KEYS,		/* audit -> peer: keys it may use */
-	IPC_AUDIT_SUBMIT,	/* {"t", "fields", "ref"?} */
+	IPC_AUDIT_SUBMIT,	/* ref, t, canonical fields (auditd.c) */
 	IPC_AUDIT_DONE,		/* audit -> peer: status (1 byte, 0: durable),
 				 * seq (8, little-endian), leaf (32) */
 	IPC_AUDIT_FAILED,	/* audit -> every peer: the log has failed */
@@ -115,6 +115,10 @@ void ipc_fail(struct ipc *c, const char *why);
  */
 int ipc_send(struct ipc *c, uint16_t type, uint32_t id, const void *data,
     size_t len, int fd);
+/* The same with the payload in n pieces (struct iovec, <sys/uio.h>). */
+struct iovec;
+int ipc_sendv(struct ipc *c, uint16_t type, uint32_t id,
+    const struct iovec *iov, int n, int fd);
 /* A JSON object (stolen, also on failure) and optional raw bytes. */
 int ipc_send_json(struct ipc *c, uint16_t type, uint32_t id, json_t *j,
     const void *raw, size_t rawlen);

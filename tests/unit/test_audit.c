@@ -779,26 +779,26 @@ START_TEST(replies_name_their_commands)
 	a = open_log(&fx, base, 0, NULL);
 	/* Two sessions interleaved, all submitted before any is written. */
 	ck_assert_int_eq(audit_submit_ref(a, "cmd", json_pack("{s:i, s:s}",
-	    "sess", 1, "cmd", "domain:info"), AUDIT_REF_KEEP, "c/1",
+	    "sess", 1, "cmd", "domain:info"), AUDIT_REF_KEEP, "c",
 	    on_durable, &w), 0);
 	ck_assert_int_eq(audit_submit_ref(a, "cmd", json_pack("{s:i, s:s}",
-	    "sess", 2, "cmd", "domain:check"), AUDIT_REF_KEEP, "c/2",
+	    "sess", 2, "cmd", "domain:check"), AUDIT_REF_KEEP, "c",
 	    on_durable, &w), 0);
 	ck_assert_int_eq(audit_submit_ref(a, "rsp", json_pack("{s:i, s:i}",
-	    "sess", 2, "code", 1000), AUDIT_REF_REQ, "c/2", on_durable, &w),
+	    "sess", 2, "code", 1000), AUDIT_REF_REQ, "c", on_durable, &w),
 	    0);
 	ck_assert_int_eq(audit_submit_ref(a, "rsp", json_pack("{s:i, s:i}",
-	    "sess", 1, "code", 1000), AUDIT_REF_REQ, "c/1", on_durable, &w),
+	    "sess", 1, "code", 1000), AUDIT_REF_REQ, "c", on_durable, &w),
 	    0);
 	/* A session that ends without its reply, and one never kept. */
 	ck_assert_int_eq(audit_submit_ref(a, "cmd", json_pack("{s:i, s:s}",
-	    "sess", 3, "cmd", "domain:info"), AUDIT_REF_KEEP, "c/3",
+	    "sess", 3, "cmd", "domain:info"), AUDIT_REF_KEEP, "c",
 	    on_durable, &w), 0);
 	ck_assert_int_eq(audit_submit_ref(a, "session", json_pack("{s:i, s:s}",
-	    "sess", 3, "event", "close"), AUDIT_REF_DROP, "c/3", on_durable,
+	    "sess", 3, "event", "close"), AUDIT_REF_DROP, "c", on_durable,
 	    &w), 0);
 	ck_assert_int_eq(audit_submit_ref(a, "rsp", json_pack("{s:i, s:i}",
-	    "sess", 3, "code", 2400), AUDIT_REF_REQ, "c/3", on_durable, &w),
+	    "sess", 3, "code", 2400), AUDIT_REF_REQ, "c", on_durable, &w),
 	    0);
 	ck_assert_int_eq(audit_submit_ref(a, "cmd", json_pack("{s:i}",
 	    "sess", 4), AUDIT_REF_REQ, NULL, on_durable, &w), -1);
@@ -833,6 +833,97 @@ START_TEST(replies_name_their_commands)
 		}
 	}
 	ck_assert_int_eq(nrsp, 3);
+	free(b);
+	EXPECT(&fx, NULL, 1, AUDIT_VALID);
+	fx_free(&fx);
+}
+END_TEST
+
+/*
+ * The writer splices its members (prev, req, seq, t, ts, v) into the
+ * submitter's serialised fields where their keys sort: every line must
+ * stay one key-sorted object with all of them, whatever keys surround
+ * them, and the log verify.  What is not canonical, or names a member the
+ * writer writes, is refused before it is queued.
+ */
+START_TEST(spliced_members_sorted)
+{
+	static const char *const keys[] = { "a", "pa", "prev0", "pz", "q",
+	    "r", "req0", "s", "seq0", "sess", "t0", "tr", "tz", "u", "v0",
+	    "w", "xml" };
+	static const char *const bad[] = { "{\"a\": 1}", "{\"b\":1,\"a\":2}",
+	    "{\"a\":1,\"a\":2}", "{\"a\":01}", "{\"a\":\"\\u0000\"}",
+	    "{\"seq\":1}", "{\"prev\":\"x\"}", "{\"t\":\"cmd\"}",
+	    "{\"ts\":1}", "{\"v\":2}", "{\"a\":1}x", "[1]", "{\"a\":1.5}" };
+	struct fixture fx;
+	struct event_base *base = event_base_new();
+	struct waiter w = { 0, 0, 0, 1 };
+	struct audit *a;
+	char seg[512], *b, *line, *body;
+	size_t len, nlines = 0, want = 0;
+	json_t *f, *j;
+
+	fx_init(&fx);
+	a = open_log(&fx, base, 0, NULL);
+	/* Every subset of the keys around the writer's, by a bit mask. */
+	for (unsigned mask = 0; mask < 1u << 6; mask++) {
+		f = json_object();
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if ((mask >> (k % 6)) & 1 || k == mask % 17)
+				json_object_set_new(f, keys[k],
+				    json_string("\"x\u00e9\n"));
+		/* A command, then its reply: same sess. */
+		json_object_set_new(f, "sess", json_integer(mask / 2));
+		ck_assert_int_eq(audit_submit_ref(a, mask % 2 ? "rsp" : "cmd",
+		    f, mask % 2 ? AUDIT_REF_REQ : AUDIT_REF_KEEP, "c",
+		    on_durable, &w), 0);
+		want++;
+	}
+	ck_assert_int_eq(audit_submit(a, "cmd", json_object(), on_durable,
+	    &w), 0);
+	want++;
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		ck_assert_ptr_nonnull(body = strdup(bad[k]));
+		ck_assert_msg(audit_submit_body(a, "cmd", body, strlen(body),
+		    AUDIT_REF_NONE, NULL, on_durable, &w) == -1, "%s", bad[k]);
+	}
+	ck_assert_ptr_nonnull(body = strdup("{\"req\":1}"));
+	ck_assert_int_eq(audit_submit_body(a, "rsp", body, strlen(body),
+	    AUDIT_REF_REQ, "c", on_durable, &w), -1);
+	ck_assert_ptr_nonnull(body = strdup("{\"sess\":1}"));
+	ck_assert_int_eq(audit_submit_body(a, "Cmd", body, strlen(body),
+	    AUDIT_REF_NONE, NULL, on_durable, &w), -1);
+	while (w.done < (int)want)
+		event_base_loop(base, EVLOOP_ONCE);
+	ck_assert_int_eq(w.failed, 0);
+	audit_close(a);
+	event_base_free(base);
+
+	segment(&fx, 0, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	for (line = strtok(b, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		struct audit_line al;
+
+		/* Compact and key-sorted, or the verifier refuses it. */
+		ck_assert_msg(audit_scan_line(line, strlen(line), &al) == 0,
+		    "%s", line);
+		ck_assert_ptr_nonnull(j = json_loads(line, JSON_REJECT_DUPLICATES,
+		    NULL));
+		ck_assert_ptr_nonnull(json_object_get(j, "prev"));
+		ck_assert_ptr_nonnull(json_object_get(j, "ts"));
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "v")), 1);
+		if (strcmp(json_string_value(json_object_get(j, "t")), "rsp") ==
+		    0) {
+			ck_assert_msg(json_is_integer(json_object_get(j,
+			    "req")), "%s", line);
+		}
+		if (json_object_get(j, "a") != NULL)
+			ck_assert_str_eq(json_string_value(json_object_get(j,
+			    "a")), "\"x\u00e9\n");
+		json_decref(j);
+		nlines++;
+	}
+	ck_assert_uint_ge(nlines, want);
 	free(b);
 	EXPECT(&fx, NULL, 1, AUDIT_VALID);
 	fx_free(&fx);
@@ -983,6 +1074,7 @@ audit_suite(void)
 	tcase_add_test(tc, refuse_to_start);
 	tcase_add_test(tc, fail_closed);
 	tcase_add_test(tc, replies_name_their_commands);
+	tcase_add_test(tc, spliced_members_sorted);
 	tcase_add_test(tc, idle_writer_sleeps);
 	tcase_add_test(tc, single_bit_flips);
 	tcase_set_timeout(tc, 300);
