@@ -41,6 +41,8 @@ enum kw_type {
 	KW_PATH,	/* a file name, resolved against the config's directory */
 	KW_PATHS,	/* a list of them, stored resolved, space-separated */
 	KW_STRING,
+	KW_SECRET,	/* a string that may hold credentials: -T hides it */
+	KW_WORDS,	/* a list kept as a string (lines joined by a space) */
 	KW_UINT,
 	KW_SIZE,
 	KW_ADDR
@@ -118,7 +120,7 @@ static const struct keyword keywords[] = {
 	    "2000", 100, 600000 },
 	{ "audit", "heartbeat", KW_UINT, F(audit_heartbeat), 0, "300",
 	    1, 86400 },
-	{ "alerts", "url", KW_STRING, F(alert_url), 0, NULL, 8, 1000 },
+	{ "alerts", "url", KW_SECRET, F(alert_url), 0, NULL, 8, 1000 },
 	{ "alerts", "secret", KW_PATH, F(alert_secret), 0, NULL, 0, 0 },
 	{ "alerts", "ca", KW_PATH, F(alert_ca), 0, NULL, 0, 0 },
 	{ "alerts", "queue_max", KW_UINT, F(alert_queue_max), 0, "1000",
@@ -154,7 +156,7 @@ static const struct keyword keywords[] = {
 	{ "policy", "locks", KW_PATH, F(locks_path), 0, NULL, 0, 0 },
 	{ "policy", "schemas", KW_PATHS, F(schemas), 0, NULL, 0, 0 },
 	{ "policy", "secret_key", KW_PATH, F(secret_key), 0, NULL, 0, 0 },
-	{ "policy", "protect", KW_STRING, F(protect_text), 0,
+	{ "policy", "protect", KW_WORDS, F(protect_text), 0,
 	    "ns ds host status registrant contact authinfo transfer delete "
 	    "unknown", 1, 200 },
 };
@@ -170,6 +172,8 @@ struct parse {
 	FILE			*fp;
 	int			 line;
 	int			 line_bad;	/* this line was already reported */
+	int			 cont;		/* it continues the key above */
+	int			 in_key;	/* a key was read in this section */
 	int			 section_bad;	/* ignore keys until the next one */
 	int			 seen[NKEYWORDS];
 	int			 seen_line[NKEYWORDS];
@@ -178,6 +182,11 @@ struct parse {
 	unsigned		*p_seen;	/* per principal: keys seen */
 };
 
+/* The keys of a [principal NAME] section, each a list; bit 1 << index. */
+static const char *const principal_keys[] = {
+	"cert", "cert_sha256", "clids", "roles", "approve"
+};
+#define NPRINCIPAL_KEYS	(sizeof(principal_keys) / sizeof(*principal_keys))
 #define P_CERT		1
 #define P_FP		2
 #define P_CLIDS		4
@@ -305,16 +314,21 @@ resolve_path(const struct parse *ps, const char *v)
 
 static int split_list(const char *v, char ***out, size_t *nout);
 
-/* A list of file names, each resolved, joined by single spaces. */
+/*
+ * A list of file names, each resolved, joined by single spaces and added to
+ * those already in *out (a continuation line adds to the list).
+ */
 static int
 set_paths(struct parse *ps, char **out, const char *v)
 {
 	char **list = NULL, *joined = NULL, *p;
-	size_t n = 0, len = 1;
+	size_t n = 0, len = 1, off = 0, w;
 	int r = -1;
 
 	if (split_list(v, &list, &n) != 0)
 		return -1;
+	if (*out != NULL)
+		len += strlen(*out) + 1;
 	for (size_t i = 0; i < n; i++) {
 		if ((p = resolve_path(ps, list[i])) == NULL)
 			goto out;
@@ -324,17 +338,23 @@ set_paths(struct parse *ps, char **out, const char *v)
 	}
 	if ((joined = calloc(1, len)) == NULL)
 		goto out;
-	for (size_t i = 0, off = 0, w; i < n; i++) {
+	if (*out != NULL) {
+		w = strlen(*out);
+		memcpy(joined, *out, w + 1);
+		off = w;
+	}
+	for (size_t i = 0; i < n; i++) {
 		w = strlen(list[i]);
-		if (off + (i > 0) + w >= len) {
+		if (off + (off > 0) + w >= len) {
 			free(joined);
 			goto out;
 		}
-		if (i > 0)
+		if (off > 0)
 			joined[off++] = ' ';
 		memcpy(joined + off, list[i], w + 1);
 		off += w;
 	}
+	free(*out);
 	*out = joined;
 	r = 0;
 out:
@@ -347,7 +367,7 @@ out:
 static int
 set_keyword(struct parse *ps, const struct keyword *kw, const char *v)
 {
-	char *base = (char *)ps->cfg;
+	char *base = (char *)ps->cfg, *old, *p;
 	unsigned long n;
 	const char *why = NULL;
 
@@ -363,14 +383,25 @@ set_keyword(struct parse *ps, const struct keyword *kw, const char *v)
 			goto nomem;
 		return 0;
 	case KW_STRING:
-		if (strlen(v) < kw->min || strlen(v) > kw->max) {
+	case KW_SECRET:
+	case KW_WORDS:
+		old = *(char **)(base + kw->off);
+		if (old != NULL) {	/* KW_WORDS: a continuation line */
+			n = strlen(old) + 1 + strlen(v) + 1;
+			if ((p = malloc(n)) == NULL)
+				goto nomem;
+			snprintf(p, n, "%s %s", old, v);
+		} else if ((p = strdup(v)) == NULL)
+			goto nomem;
+		if (strlen(p) < kw->min || strlen(p) > kw->max) {
 			adderr(ps->errs, ps->file, ps->line,
 			    "%s: length must be %lu-%lu", kw->name, kw->min,
 			    kw->max);
+			free(p);
 			return -1;
 		}
-		if ((*(char **)(base + kw->off) = strdup(v)) == NULL)
-			goto nomem;
+		free(old);
+		*(char **)(base + kw->off) = p;
 		return 0;
 	case KW_UINT:
 	case KW_SIZE:
@@ -514,6 +545,37 @@ valid_clid(const char *s)
 	return 1;
 }
 
+/*
+ * Move list's strings to the end of *arr and free list: on failure they
+ * are freed, and *arr is left as it was.
+ */
+static int
+append_list(char ***arr, size_t *n, char **list, size_t nlist)
+{
+	char **m;
+
+	if (nlist == 0) {
+		free(list);
+		return 0;
+	}
+	if (*arr == NULL) {
+		*arr = list;
+		*n = nlist;
+		return 0;
+	}
+	if ((m = realloc(*arr, (*n + nlist) * sizeof(*m))) == NULL) {
+		for (size_t i = 0; i < nlist; i++)
+			free(list[i]);
+		free(list);
+		return -1;
+	}
+	memcpy(m + *n, list, nlist * sizeof(*m));
+	*arr = m;
+	*n += nlist;
+	free(list);
+	return 0;
+}
+
 static void
 principal_key(struct parse *ps, const char *name, const char *v)
 {
@@ -522,25 +584,22 @@ principal_key(struct parse *ps, const char *name, const char *v)
 	uint8_t fp[CONFIG_FP_LEN];
 	const char *why;
 	char **list = NULL, *path;
-	size_t nlist = 0;
+	size_t nlist = 0, k;
 	unsigned bit;
 
-	if (strcmp(name, "cert") == 0)
-		bit = P_CERT;
-	else if (strcmp(name, "cert_sha256") == 0)
-		bit = P_FP;
-	else if (strcmp(name, "clids") == 0)
-		bit = P_CLIDS;
-	else if (strcmp(name, "roles") == 0)
-		bit = P_ROLES;
-	else if (strcmp(name, "approve") == 0)
-		bit = P_APPROVE;
-	else {
-		adderr(ps->errs, ps->file, ps->line,
-		    "unknown key \"%s\" in [principal %s]", name, p->name);
+	for (k = 0; k < NPRINCIPAL_KEYS; k++)
+		if (strcmp(name, principal_keys[k]) == 0)
+			break;
+	if (k == NPRINCIPAL_KEYS) {
+		if (!ps->cont)	/* else its key's line said so */
+			adderr(ps->errs, ps->file, ps->line,
+			    "unknown key \"%s\" in [principal %s]", name,
+			    p->name);
 		return;
 	}
-	if (*seen & bit) {
+	bit = 1U << k;
+	/* A continuation line adds to the list of the key above it. */
+	if ((*seen & bit) && !ps->cont) {
 		adderr(ps->errs, ps->file, ps->line, "duplicate key \"%s\"",
 		    name);
 		return;
@@ -593,8 +652,9 @@ principal_key(struct parse *ps, const char *name, const char *v)
 		}
 	}
 	if (bit == P_CLIDS) {
-		p->clids = list;	/* ownership moves to the principal */
-		p->nclids = nlist;
+		/* The strings' ownership moves to the principal. */
+		if (append_list(&p->clids, &p->nclids, list, nlist) != 0)
+			adderr(ps->errs, ps->file, ps->line, "out of memory");
 		return;
 	}
 	if (bit == P_APPROVE) {
@@ -610,8 +670,8 @@ principal_key(struct parse *ps, const char *name, const char *v)
 				    "approve: \"%s\": %s", list[i], bad);
 		}
 		locklist_free(chk);
-		p->approve = list;
-		p->napprove = nlist;
+		if (append_list(&p->approve, &p->napprove, list, nlist) != 0)
+			adderr(ps->errs, ps->file, ps->line, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < nlist; i++)
@@ -668,12 +728,42 @@ new_principal(struct parse *ps, const char *name)
 	return 0;
 }
 
+/*
+ * A continuation line's value without its comment: inih strips "value ;
+ * comment" on a key's own line but not (in all versions) on the lines that
+ * continue it.
+ */
+static const char *
+strip_comment(const char *v, char *buf, size_t size)
+{
+	size_t n;
+
+	snprintf(buf, size, "%s", v);
+	for (n = 1; buf[0] != '\0' && buf[n] != '\0'; n++)
+		if (buf[n] == ';' && isspace((unsigned char)buf[n - 1])) {
+			buf[n] = '\0';
+			break;
+		}
+	n = strlen(buf);
+	while (n > 0 && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	return buf;
+}
+
+/*
+ * inih's callback: one "name = value" line of section, or a line that
+ * continues the key above it (ps->cont: inih passes it with that key's
+ * name).  Sets the key, or adds to its list; every problem is reported
+ * with its line, and parsing goes on.
+ */
 static int
-handler(void *user, const char *section, const char *name, const char *value)
+on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *ps = user;
+	char buf[VALUE_MAX + 1];
 	size_t i;
 
+	ps->in_key = 1;
 	if (ps->line_bad || ps->section_bad)
 		return 1;
 	if (strlen(value) > VALUE_MAX) {
@@ -681,6 +771,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 		    name);
 		return 1;
 	}
+	if (ps->cont)
+		value = strip_comment(value, buf, sizeof(buf));
 	if (strncmp(section, "principal ", 10) == 0) {
 		if (ps->cur != NULL)
 			principal_key(ps, name, value);
@@ -691,8 +783,19 @@ handler(void *user, const char *section, const char *name, const char *value)
 		    strcmp(keywords[i].name, name) == 0)
 			break;
 	if (i == NKEYWORDS) {
-		adderr(ps->errs, ps->file, ps->line,
-		    "unknown key \"%s\" in [%s]", name, section);
+		if (!ps->cont)	/* else its key's line said so */
+			adderr(ps->errs, ps->file, ps->line,
+			    "unknown key \"%s\" in [%s]", name, section);
+		return 1;
+	}
+	if (ps->cont) {
+		if (keywords[i].type == KW_PATHS ||
+		    keywords[i].type == KW_WORDS)
+			set_keyword(ps, &keywords[i], value);
+		else
+			adderr(ps->errs, ps->file, ps->line,
+			    "%s takes one value (a line that starts with white "
+			    "space continues the key above it)", name);
 		return 1;
 	}
 	if (ps->seen[i]) {
@@ -732,6 +835,7 @@ section_start(struct parse *ps, const char *line, size_t n)
 	name[len] = '\0';
 	ps->cur = NULL;
 	ps->section_bad = 0;
+	ps->in_key = 0;
 	if (strncmp(name, "principal ", 10) == 0) {
 		if (new_principal(ps, name + 10) != 0)
 			ps->section_bad = 1;
@@ -743,6 +847,24 @@ section_start(struct parse *ps, const char *line, size_t n)
 		    name);
 		ps->section_bad = 1;
 	}
+}
+
+/*
+ * Whether inih takes this line as the continuation of the key above it (as
+ * Python's configparser does): it starts with white space, follows a key
+ * of the same section, and is neither blank nor a comment.  inih then
+ * passes it as a value of that key; a header in it is no header.
+ */
+static int
+continues(const struct parse *ps, const char *line, size_t n)
+{
+	size_t i = 0;
+
+	if (!ps->in_key || n == 0 || !isspace((unsigned char)line[0]))
+		return 0;
+	while (i < n && isspace((unsigned char)line[i]))
+		i++;
+	return i < n && line[i] != ';' && line[i] != '#';
 }
 
 /*
@@ -777,8 +899,11 @@ reader(char *str, int num, void *stream)
 	}
 	if (c == EOF && n == 0 && !ps->line_bad)
 		return NULL;
+	ps->cont = 0;
 	if (ps->line_bad)
 		n = 0;	/* hand inih an empty line instead of a fragment */
+	else if (continues(ps, str, n))
+		ps->cont = 1;
 	else
 		section_start(ps, str, n);
 	str[n] = '\0';
@@ -861,6 +986,9 @@ parse_protect(struct parse *ps, int line)
 		adderr(ps->errs, ps->file, line, "out of memory");
 		return;
 	}
+	if (n == 0)
+		adderr(ps->errs, ps->file, line, "protect: no change class "
+		    "(\"none\" for none)");
 	for (size_t i = 0; i < n; i++) {
 		unsigned bit = change_class_parse(list[i]);
 
@@ -1326,7 +1454,7 @@ config_load(const char *path, struct config_errors *errs)
 			goto out;
 		}
 	}
-	r = ini_parse_stream(reader, &ps, handler, &ps);
+	r = ini_parse_stream(reader, &ps, on_key, &ps);
 	if (r > 0 && !ps.line_bad)
 		adderr(errs, path, r, "syntax error (expected [section] or "
 		    "key = value)");
@@ -1418,6 +1546,22 @@ principal_may_approve(const struct principal *p, const char *object)
 	return ok;
 }
 
+int
+config_key(size_t i, const char **section, const char **name)
+{
+	if (i < NKEYWORDS) {
+		*section = keywords[i].section;
+		*name = keywords[i].name;
+		return 1;
+	}
+	if ((i -= NKEYWORDS) < NPRINCIPAL_KEYS) {
+		*section = "principal";
+		*name = principal_keys[i];
+		return 1;
+	}
+	return 0;
+}
+
 /* Whether a keyword has a value (unset optional keys are not printed). */
 static int
 kw_set(const struct config *cfg, const struct keyword *kw)
@@ -1428,6 +1572,8 @@ kw_set(const struct config *cfg, const struct keyword *kw)
 	case KW_PATH:
 	case KW_PATHS:
 	case KW_STRING:
+	case KW_SECRET:
+	case KW_WORDS:
 		return *(char *const *)(base + kw->off) != NULL;
 	case KW_ADDR:
 		return ((const struct sockaddr_cfg *)(base + kw->off))->text[0]
@@ -1438,17 +1584,126 @@ kw_set(const struct config *cfg, const struct keyword *kw)
 }
 
 /*
- * The effective configuration, in a form eppgw loads again (absolute or
- * config-relative paths as resolved; certificates as fingerprints).
+ * config_print() keeps each line within what config_load() reads back:
+ * lists go on to lines that start with a tab (continuation lines) rather
+ * than grow past PRINT_WIDTH columns, and a value too long for "name =
+ * value" is printed as "name=value".  Only a single value longer than
+ * PRINT_LINE_MAX allows (a path made long by its directory) cannot be.
+ */
+#define PRINT_WIDTH	80
+#define PRINT_LINE_MAX	198	/* inih's buffer less "\n" and NUL */
+#define PRINT_TAB	8
+#define NOT_PRINTED	"(not printed: it may hold credentials)"
+
+/*
+ * "name = value", or "name=value" where only that reads back as value: a
+ * ';' after white space starts a comment.
+ */
+static void
+print_value(FILE *fp, const char *name, const char *value)
+{
+	if (value[0] == ';' ||
+	    strlen(name) + 3 + strlen(value) > PRINT_LINE_MAX)
+		fprintf(fp, "%s=%s\n", name, value);
+	else
+		fprintf(fp, "%s = %s\n", name, value);
+}
+
+/* A list being printed: list_start(), list_item() each, list_end(). */
+struct list_out {
+	FILE	*fp;
+	size_t	 col;	/* columns on the current line */
+	size_t	 n;	/* items so far */
+};
+
+static void
+list_start(struct list_out *l, FILE *fp, const char *name)
+{
+	l->fp = fp;
+	l->n = 0;
+	l->col = strlen(name) + 2;
+	fprintf(fp, "%s =", name);
+}
+
+/*
+ * Items are separated by a space, but one that starts with ';' by a comma
+ * (after white space it would start a comment), and a continuation line
+ * starts with a comma when its item starts with ';' or '#' (either starts
+ * a comment at the start of a line).
+ */
+static void
+list_item(struct list_out *l, const char *item)
+{
+	const char *sep = " ";
+	size_t w = strlen(item);
+
+	if (l->n > 0 && l->col + 1 + w > PRINT_WIDTH)
+		sep = item[0] == ';' || item[0] == '#' ? "\n\t," : "\n\t";
+	else if (item[0] == ';')
+		sep = l->n > 0 ? "," : "";	/* "name =;item" */
+	fprintf(l->fp, "%s%s", sep, item);
+	if (sep[0] == '\n')
+		l->col = PRINT_TAB + strlen(sep) - 2 + w;
+	else
+		l->col += strlen(sep) + w;
+	l->n++;
+}
+
+static void
+list_end(struct list_out *l)
+{
+	fputc('\n', l->fp);
+}
+
+static void
+print_strings(FILE *fp, const char *name, char *const *items, size_t n)
+{
+	struct list_out l;
+
+	list_start(&l, fp, name);
+	for (size_t i = 0; i < n; i++)
+		list_item(&l, items[i]);
+	list_end(&l);
+}
+
+/* A KW_PATHS or KW_WORDS value, item by item. */
+static void
+print_split(FILE *fp, const char *name, const char *joined)
+{
+	char **list = NULL;
+	size_t n = 0;
+
+	if (split_list(joined, &list, &n) != 0 || n == 0) {
+		print_value(fp, name, joined);	/* one line, if it fits */
+		free(list);
+		return;
+	}
+	print_strings(fp, name, list, n);
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/*
+ * The effective configuration, in a form config_load() reads back to the
+ * same configuration, printed the same: every key with a value, defaults
+ * included; paths absolute, as resolved; principals' certificates as
+ * their fingerprints.  Secrets are never printed: keys that name a file
+ * print its name, and [alerts] url (which may hold credentials) prints
+ * NOT_PRINTED, which loads but is no URL, so the daemon would not start
+ * with it.
  */
 void
 config_print(const struct config *cfg, FILE *fp)
 {
 	const char *sect = NULL;
 	const char *base = (const char *)cfg;
+	char num[32], hex[2 * CONFIG_FP_LEN + 1];
+	struct list_out l;
 
 	for (size_t i = 0; i < NKEYWORDS; i++) {
 		const struct keyword *kw = &keywords[i];
+		const void *v = base + kw->off;
 
 		if (!kw_set(cfg, kw))
 			continue;
@@ -1456,45 +1711,51 @@ config_print(const struct config *cfg, FILE *fp)
 			fprintf(fp, "%s[%s]\n", sect ? "\n" : "", kw->section);
 			sect = kw->section;
 		}
-		fprintf(fp, "%s = ", kw->name);
 		switch (kw->type) {
 		case KW_PATH:
-		case KW_PATHS:
 		case KW_STRING:
-			fprintf(fp, "%s\n", *(char *const *)(base + kw->off));
+			print_value(fp, kw->name, *(char *const *)v);
+			break;
+		case KW_SECRET:
+			print_value(fp, kw->name, NOT_PRINTED);
+			break;
+		case KW_PATHS:
+		case KW_WORDS:
+			print_split(fp, kw->name, *(char *const *)v);
 			break;
 		case KW_UINT:
-			fprintf(fp, "%u\n", *(const unsigned *)(base + kw->off));
+			snprintf(num, sizeof(num), "%u", *(const unsigned *)v);
+			print_value(fp, kw->name, num);
 			break;
 		case KW_SIZE:
-			fprintf(fp, "%zu\n", *(const size_t *)(base + kw->off));
+			snprintf(num, sizeof(num), "%zu", *(const size_t *)v);
+			print_value(fp, kw->name, num);
 			break;
 		case KW_ADDR:
-			fprintf(fp, "%s\n", ((const struct sockaddr_cfg *)
-			    (base + kw->off))->text);
+			print_value(fp, kw->name,
+			    ((const struct sockaddr_cfg *)v)->text);
 			break;
 		}
 	}
 	for (size_t i = 0; i < cfg->nprincipals; i++) {
 		const struct principal *p = &cfg->principals[i];
 
-		fprintf(fp, "\n[principal %s]\ncert_sha256 =", p->name);
+		fprintf(fp, "\n[principal %s]\n", p->name);
+		list_start(&l, fp, "cert_sha256");
 		for (size_t j = 0; j < p->nfps; j++) {
-			fputc(' ', fp);
 			for (size_t k = 0; k < CONFIG_FP_LEN; k++)
-				fprintf(fp, "%02x", p->fps[j][k]);
+				snprintf(hex + 2 * k, 3, "%02x", p->fps[j][k]);
+			list_item(&l, hex);
 		}
-		fprintf(fp, "\nclids =");
-		for (size_t j = 0; j < p->nclids; j++)
-			fprintf(fp, " %s", p->clids[j]);
-		fprintf(fp, "\nroles =%s%s\n",
-		    p->roles & ROLE_REQUESTER ? " requester" : "",
-		    p->roles & ROLE_APPROVER ? " approver" : "");
-		if (p->napprove > 0) {
-			fprintf(fp, "approve =");
-			for (size_t j = 0; j < p->napprove; j++)
-				fprintf(fp, " %s", p->approve[j]);
-			fputc('\n', fp);
-		}
+		list_end(&l);
+		print_strings(fp, "clids", p->clids, p->nclids);
+		list_start(&l, fp, "roles");
+		if (p->roles & ROLE_REQUESTER)
+			list_item(&l, "requester");
+		if (p->roles & ROLE_APPROVER)
+			list_item(&l, "approver");
+		list_end(&l);
+		if (p->napprove > 0)
+			print_strings(fp, "approve", p->approve, p->napprove);
 	}
 }

@@ -122,7 +122,7 @@ struct config {
 
 	/* [policy] */
 	char		*locks_path;	/* lock list file, NULL for none */
-	char		*protect_text;	/* as written */
+	char		*protect_text;	/* as written, lines joined */
 	unsigned	 protect;	/* enum change_class bits */
 	struct policy	*policy;	/* built from the two above */
 	char		*schemas;	/* extension XSDs, resolved, spaced */
@@ -159,8 +159,19 @@ void config_unref(struct config *cfg);
  */
 void config_policy_key_from_audit(struct config *cfg);
 
-/* Print the effective configuration (defaults included) in config syntax. */
+/*
+ * Print the effective configuration (defaults included) in config syntax:
+ * config_load() of the output prints the same again.  Secrets are not
+ * printed: keys naming secret files print the file's name, and [alerts]
+ * url a placeholder the daemon does not start with (see eppgw.conf(5)).
+ */
 void config_print(const struct config *cfg, FILE *fp);
+
+/*
+ * The keys config_load() knows, for tests: the i-th key's section
+ * ("principal" for [principal NAME]) and name; 0 when i is past the last.
+ */
+int config_key(size_t i, const char **section, const char **name);
 
 /* The principal whose certificate has this SHA-256 fingerprint, or NULL. */
 const struct principal *config_principal_by_fp(const struct config *cfg,

@@ -212,6 +212,8 @@ START_TEST(errors_name_their_line)
 	    "roles = requester\n"), "principal x: needs cert");
 	expect_error(with("[principal registrar]\nroles = approver\n"),
 	    "already defined");
+	expect_error(with("[policy]\nprotect = ,\n"),
+	    ":17: protect: no change class");
 }
 END_TEST
 
