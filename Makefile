@@ -93,7 +93,7 @@ UNIT	= $(BUILD)/unit-tests
 	help install
 
 FUZZ_SECONDS ?= 30
-FUZZERS	= $(BUILD)/fuzz_frame $(BUILD)/fuzz_epp
+FUZZERS	= $(BUILD)/fuzz_frame $(BUILD)/fuzz_epp $(BUILD)/fuzz_jcanon
 
 all: $(BINS)
 
@@ -226,7 +226,7 @@ asan: deps
 fuzz: deps
 	$(Q)$(SUBMAKE) BUILD=build/fuzz SAN=1 CC=clang \
 	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzz/fuzz_frame \
-	    build/fuzz/fuzz_epp
+	    build/fuzz/fuzz_epp build/fuzz/fuzz_jcanon
 	$(Q)tests/fuzz/run.sh build/fuzz $(FUZZ_SECONDS)
 
 bench: DEPS_GROUPS = bench

@@ -149,7 +149,8 @@ string(struct scan *s, int *plain)
 
 /*
  * An integer that fits in int64_t, as jansson would read it (it refuses
- * larger ones); no fraction or exponent, no leading zero.
+ * larger ones); no fraction or exponent, no leading zero, no "-0" (jansson
+ * reads it as 0 and writes that back as "0").
  */
 static int
 number(struct scan *s)
@@ -164,6 +165,8 @@ number(struct scan *s)
 	if (s->i >= s->n || s->p[s->i] < '0' || s->p[s->i] > '9')
 		return -1;
 	if (s->p[s->i] == '0') {
+		if (max != INT64_MAX)
+			return -1;	/* "-0" */
 		s->i++;
 	} else {
 		while (s->i < s->n && s->p[s->i] >= '0' && s->p[s->i] <= '9') {

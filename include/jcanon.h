@@ -18,8 +18,9 @@
  *     control characters, \u escapes that jansson accepts (no \u0000, no
  *     lone surrogate);
  *   - numbers are integers that fit in 64 signed bits, without leading
- *     zeros (records hold no fractions);
- *   - nesting at most JCANON_MAX_DEPTH deep.
+ *     zeros and not "-0" (records hold no fractions);
+ *   - nesting at most JCANON_MAX_DEPTH deep, every value a level (the
+ *     object itself is level 1; jansson counts containers only).
  */
 #ifndef EPPGW_JCANON_H
 #define EPPGW_JCANON_H
