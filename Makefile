@@ -66,9 +66,9 @@ VERSION	 = 0.1.0
 # compiled in (policy/schemas/, see include/xsd.h).
 XSD_FILES   = $(wildcard policy/schemas/*.xsd)
 XSD_GEN	    = $(BUILD)/gen/xsd_data.c
-LIB_SRCS    = $(filter-out gateway/main.c,$(wildcard gateway/*.c)) \
+LIB_SRCS    = $(filter-out $(GW_SRCS),$(wildcard gateway/*/*.c)) \
 	      $(wildcard policy/*.c) $(XSD_GEN)
-GW_SRCS	    = gateway/main.c
+GW_SRCS	    = gateway/parent/main.c
 REGSIM_SRCS = $(wildcard tests/regsim/*.c)
 UNIT_SRCS   = $(wildcard tests/unit/*.c)
 CTL_SRCS    = $(wildcard tools/ctl/*.c)

@@ -3,7 +3,7 @@
  * with no sockets, no clock and no state: the part of a session that
  * decides what happens to a frame.
  *
- * The session (gateway/session.c) adds what needs the world around it: the
+ * The session (gateway/worker/session.c) adds what needs the world around it: the
  * login clID check against the certificate's principal, approval tickets,
  * the audit record, and the bytes on the wire.  What this returns in fwd is
  * exactly what the registry gets: the serialisation of the tree that was

@@ -30,7 +30,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-[ "$#" -gt 0 ] || set -- gateway/*.[ch] policy/*.[ch] tools/*/*.[ch] \
+[ "$#" -gt 0 ] || set -- gateway/*/*.[ch] policy/*.[ch] tools/*/*.[ch] \
     include/*.h
 
 awk '

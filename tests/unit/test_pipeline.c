@@ -253,7 +253,7 @@ take_frame(const struct bytes *b, size_t *len)
 }
 
 /*
- * What the session (gateway/session.c) sends for one frame, with no ticket
+ * What the session (gateway/worker/session.c) sends for one frame, with no ticket
  * and no audit log: the forwarded frame, or its own framed reply (2304
  * with the change id when approval is needed; the refusal's code and token
  * otherwise).  The pipeline's result is left in *po.
