@@ -80,9 +80,7 @@ median() {
 
 # --- main ---------------------------------------------------------------
 
-rm -rf "$OUT"
-mkdir -p "$OUT"
-: > "$OUT/results.txt"
+new_out
 if [ -n "${BENCH_AUDIT_PARENT:-}" ]; then
 	RM_ON_EXIT=$(mktemp -d "$BENCH_AUDIT_PARENT/eppgw-audit-bench.XXXXXX")
 	AUDIT_DIR=$RM_ON_EXIT/audit
@@ -102,30 +100,14 @@ OFF_PID=$GW_STARTED
 start_gw_audit on "$ON_PORT"
 ON_PID=$GW_STARTED
 
-rep=1
-while [ "$rep" -le "$REPS" ]; do
-	if [ $((rep % 2)) = 1 ]; then
-		order="off on"
-	else
-		order="on off"
-	fi
-	for t in $order; do
-		if [ -t 2 ]; then
-			printf '\raudit-on-off: repetition %d/%d, audit %-3s' \
-			    "$rep" "$REPS" "$t" >&2
-		fi
+while next_rep 50; do
+	for t in $(rep_order off on); do
+		progress 'audit %-3s' "$t"
 		run_load "$t"
 	done
-	rep=$((rep + 1))
 done
-if [ -t 2 ]; then
-	printf '\r%50s\r' "" >&2
-fi
 
-stop_pid "$ON_PID"
-ON_PID=""
-stop_pid "$OFF_PID"
-OFF_PID=""
+stop_vars ON_PID OFF_PID
 
 printf '\n%-6s %9s %9s %9s %9s\n' audit cmds/s p50_us p99_us gw_cpu
 printf '%-6s %9s %9s %9s %9s\n' "" "" "" "" us/cmd
@@ -145,10 +127,6 @@ awk -v on="$(median on cmds_per_s)" -v off="$(median off cmds_per_s)" \
 		printf "\nthroughput on/off: %.2f (p50 %.0f us on, %.0f us off)\n",
 		    on / off, pon, poff
 }'
-if [ -x "$BUILD/eppgw-audit" ]; then
-	printf 'audit log: '
-	"$BUILD/eppgw-audit" verify --vkey "$CERTS/audit.pub" "$AUDIT_DIR" \
-	    2>/dev/null | tail -n 1 || true
-fi
+verify_audit 'audit log' "$AUDIT_DIR"
 echo "raw results: $OUT/results.txt"
 exit $FAILED

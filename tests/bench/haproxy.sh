@@ -318,9 +318,7 @@ print_rss() {
 # --- main ---------------------------------------------------------------
 
 raise_fd_limit $((2 * CAP + 512)) "$IDLE idle sessions"
-rm -rf "$OUT"
-mkdir -p "$OUT"
-: > "$OUT/results.txt"
+new_out
 system_haproxy
 
 probe_run_as_root "$OUT/eppgw.conf" write_gateway_conf
@@ -342,30 +340,18 @@ start_echo
 start_haproxy
 start_gateway
 
-rep=1
-while [ "$rep" -le "$REPS" ]; do
-	if [ $((rep % 2)) = 1 ]; then
-		order="direct haproxy eppgw"
-	else
-		order="eppgw haproxy direct"
-	fi
+while next_rep 70; do
+	order=$(rep_order direct haproxy eppgw)
 	for m in $MIXES connect; do
 		if [ "$m" = connect ]; then list=$CONN_SESSIONS; else list=$SESSIONS; fi
 		for n in $list; do
 			for t in $order; do
-				if [ -t 2 ]; then
-					printf '\rhaproxy-bench: repetition %d/%d, %-9s %3s sessions, %-7s' \
-					    "$rep" "$REPS" "$m" "$n" "$t" >&2
-				fi
+				progress '%-9s %3s sessions, %-7s' "$m" "$n" "$t"
 				run_load "$t" "$m" "$n"
 			done
 		done
 	done
-	rep=$((rep + 1))
 done
-if [ -t 2 ]; then
-	printf '\r%70s\r' "" >&2
-fi
 print_table
 
 # A bare fdatasync on the audit log's file system, now that the runs are
@@ -380,11 +366,7 @@ fi
 # Memory: fresh relays (and stub), so that buffers kept from the runs above
 # do not absorb the idle sessions and understate them.
 echo
-stop_pid "$GW_PID"
-GW_PID=""
-stop_pid "$HAP_PID"
-HAP_PID=""
-stop_pid "$ECHO_PID"
+stop_vars GW_PID HAP_PID ECHO_PID
 start_echo
 start_haproxy
 HAP_RSS=NA
@@ -396,9 +378,7 @@ else
 	    "$OUT/load.log, $OUT/haproxy.log)" >&2
 	FAILED=1
 fi
-stop_pid "$HAP_PID"
-HAP_PID=""
-stop_pid "$ECHO_PID"
+stop_vars HAP_PID ECHO_PID
 start_echo
 # A new, empty log: eppgw reads the whole existing log at start (tens of
 # seconds for the one above), and a fresh log is what the baseline should hold.
@@ -414,8 +394,7 @@ else
 	    "$OUT/load.log, $OUT/eppgw.log)" >&2
 	FAILED=1
 fi
-stop_pid "$GW_PID"
-GW_PID=""
+stop_vars GW_PID
 
 # One line: eppgw/HAProxy throughput and CPU per op, per cell, and memory.
 summary=""
@@ -494,10 +473,8 @@ goal "new connection CPU <= 1.2x HAProxy's" \
 # workers.sh's and audit-on-off.sh's job, or BENCH_AUDIT_VERIFY=1's.
 printf 'audit log: %s MiB in %s\n' \
     "$(du -sm "$OUT/audit" | awk '{ print $1 }')" "$OUT/audit"
-if [ "${BENCH_AUDIT_VERIFY:-0}" = 1 ] && [ -x "$BUILD/eppgw-audit" ]; then
-	printf 'audit log: '
-	"$BUILD/eppgw-audit" verify --vkey "$CERTS/audit.pub" "$OUT/audit" \
-	    2>/dev/null | tail -n 1 || true
+if [ "${BENCH_AUDIT_VERIFY:-0}" = 1 ]; then
+	verify_audit 'audit log' "$OUT/audit"
 fi
 echo "raw results: $OUT/results.txt"
 exit $FAILED

@@ -8,14 +8,15 @@
 # exit 2), sets ROOT, BUILD, CERTS (certs/dev), BENCHDIR (tests/bench), CMD
 # (cmd-1500.xml), LOAD, ECHO, GW (the binaries in BUILD_DIR), REPS, SECS and
 # WARM (from the knobs BENCH_REPS (3), BENCH_SECONDS (3), BENCH_WARMUP (1)),
-# ECHO_PID and IDLE_PID (empty), and traps: on exit every process named in
+# REP (0: before the first repetition), ECHO_PID and IDLE_PID (empty), and
+# traps: on exit every process named in
 # PID_VARS is stopped and RM_ON_EXIT is removed; INT and TERM exit 130.
 #
-# It provides: need_files, raise_fd_limit, stop_pid, listening,
-# check_port_free, wait_listen, wait_started, alive_or_die, start_echo,
-# start_gw, accepted, probe_run_as_root, conf_gateway, conf_audit,
-# conf_principal, load_run, median_of, total, ratio, rss_kb, idle_rss,
-# fs_type.
+# It provides: need_files, raise_fd_limit, new_out, stop_pid, stop_vars,
+# listening, check_port_free, wait_listen, wait_started, alive_or_die,
+# start_echo, start_gw, accepted, probe_run_as_root, conf_gateway,
+# conf_audit, conf_principal, next_rep, rep_order, progress, load_run,
+# median_of, total, ratio, rss_kb, idle_rss, fs_type, verify_audit.
 #
 # Variables the script sets (read when a helper runs, not when sourced):
 #   ME            prefix of every message ("bench", "workers", ...)
@@ -34,7 +35,7 @@
 #   LISTEN_TRIES  wait_listen waits LISTEN_TRIES x 50 ms for a port (200)
 #
 # Helpers use the shell variables i, f, need, have and those starting with
-# an underscore.  Check the scripts with `shellcheck -x` (to follow this file).
+# an underscore, and REP (next_rep's count).  Check the scripts with `shellcheck -x` (to follow this file).
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 BUILD_DIR" >&2
@@ -52,6 +53,7 @@ GW=$BUILD/eppgw
 REPS=${BENCH_REPS:-3}
 SECS=${BENCH_SECONDS:-3}
 WARM=${BENCH_WARMUP:-1}
+REP=0
 
 ECHO_PID=""
 IDLE_PID=""
@@ -84,6 +86,14 @@ raise_fd_limit() {
 	fi
 }
 
+# new_out: an empty OUT (removed and made again) with an empty
+# OUT/results.txt.
+new_out() {
+	rm -rf "$OUT"
+	mkdir -p "$OUT"
+	: > "$OUT/results.txt"
+}
+
 # stop_pid PID (none if empty): TERM, then KILL if it has not exited after
 # STOP_TRIES x 50 ms (a gateway drains its workers and closes the audit log:
 # give it time).
@@ -99,11 +109,18 @@ stop_pid() {
 	wait "$1" 2>/dev/null || true
 }
 
+# stop_vars NAME...: stop_pid the process whose pid the variable NAME
+# holds, and empty NAME; one after the other, in that order.
+stop_vars() {
+	for _var in "$@"; do
+		eval "stop_pid \"\${$_var:-}\"; $_var=''"
+	done
+}
+
 # shellcheck disable=SC2317 # called from the trap
 cleanup() {
-	for _var in ${PID_VARS:-}; do
-		eval "stop_pid \"\${$_var:-}\""
-	done
+	# shellcheck disable=SC2086 # a list of names
+	stop_vars ${PID_VARS:-}
 	if [ -n "${RM_ON_EXIT:-}" ]; then
 		rm -rf "$RM_ON_EXIT"
 	fi
@@ -261,6 +278,53 @@ roles = requester
 EOF
 }
 
+# The repetitions of the measured cells, interleaved:
+#
+#   while next_rep 60; do
+#       for t in $(rep_order direct gateway); do
+#           progress 'target %-7s' "$t"
+#           run_load "$t"
+#       done
+#   done
+#
+# next_rep WIDTH: on to the next repetition, REP (1 .. REPS); after the
+# last one blank the progress line (WIDTH columns, if stderr is a terminal)
+# and fail.
+next_rep() {
+	REP=$((REP + 1))
+	[ "$REP" -le "$REPS" ] && return 0
+	if [ -t 2 ]; then
+		printf "\r%${1}s\r" "" >&2
+	fi
+	return 1
+}
+
+# rep_order TARGET...: the targets in the order of repetition REP, as
+# given in odd repetitions and reversed in even ones (direct, 1w, 2w / 2w,
+# 1w, direct ...), so that drift on a shared box hits them all alike.
+rep_order() {
+	if [ $((REP % 2)) = 1 ]; then
+		echo "$*"
+		return 0
+	fi
+	_order=""
+	for _t in "$@"; do
+		_order="$_t${_order:+ $_order}"
+	done
+	echo "$_order"
+}
+
+# progress FORMAT ARG...: "ME: repetition REP/REPS, " and FORMAT (printf)
+# on stderr if it is a terminal, from the start of the line, so that the
+# next one overwrites it.
+progress() {
+	[ -t 2 ] || return 0
+	_fmt=$1
+	shift
+	# shellcheck disable=SC2059 # the format is the caller's
+	printf "\r%s: repetition %d/%d, $_fmt" "$ME" "$REP" "$REPS" "$@" >&2
+}
+
 # load_run PORT SESSIONS ARG...: one measured epp-load run, SESSIONS
 # sessions to 127.0.0.1:PORT as the registrar, SECS seconds after WARM of
 # warm-up, with ARG... (commands, --pid, --label, -q); its result line is
@@ -366,4 +430,14 @@ idle_rss() {
 # fs_type DIR: the type of the file system DIR is on.
 fs_type() {
 	df -T "$1" | awk 'NR == 2 { print $2 }'
+}
+
+# verify_audit LABEL DIR: "LABEL: " and the last line of eppgw-audit verify
+# of the audit log in DIR (the dev key's audit.pub), when BUILD_DIR has
+# eppgw-audit; a failure is its output, not an exit.
+verify_audit() {
+	[ -x "$BUILD/eppgw-audit" ] || return 0
+	printf '%s: ' "$1"
+	"$BUILD/eppgw-audit" verify --vkey "$CERTS/audit.pub" "$2" \
+	    2>/dev/null | tail -n 1 || true
 }

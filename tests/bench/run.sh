@@ -132,12 +132,12 @@ print_rss() {
 # --- main ---------------------------------------------------------------
 
 raise_fd_limit $((2 * IDLE + 512)) "$IDLE idle sessions"
-rm -rf "$OUT"
-mkdir -p "$OUT"
-: > "$OUT/results.txt"
+new_out
 HAVE_GW=1
+TARGETS="direct gateway"
 if [ ! -x "$GW" ]; then
 	HAVE_GW=0
+	TARGETS=direct
 	echo "bench: $GW does not exist: measuring the direct path only" \
 	    "(no gateway numbers)" >&2
 fi
@@ -152,37 +152,21 @@ if [ "$HAVE_GW" = 1 ]; then
 	start_gateway
 fi
 
-rep=1
-while [ $rep -le "$REPS" ]; do
+while next_rep 60; do
 	for n in $SESSIONS; do
-		if [ "$HAVE_GW" = 0 ]; then
-			order=direct
-		elif [ $((rep % 2)) = 1 ]; then
-			order="direct gateway"
-		else
-			order="gateway direct"
-		fi
-		for t in $order; do
-			if [ -t 2 ]; then
-				printf '\rbench: repetition %d/%d, %s sessions, %-7s' \
-				    "$rep" "$REPS" "$n" "$t" >&2
-			fi
+		# shellcheck disable=SC2086 # TARGETS is a list
+		for t in $(rep_order $TARGETS); do
+			progress '%s sessions, %-7s' "$n" "$t"
 			run_load "$t" "$n"
 		done
 	done
-	rep=$((rep + 1))
 done
-if [ -t 2 ]; then
-	printf '\r%60s\r' "" >&2
-fi
 print_table
 
 # Memory: fresh processes, so that heap kept from the runs above does not
 # absorb the idle sessions and understate them.
 echo
-stop_pid "$GW_PID"
-GW_PID=""
-stop_pid "$ECHO_PID"
+stop_vars GW_PID ECHO_PID
 start_echo
 if idle_rss "$ECHO_PORT" "$ECHO_PID" one 60; then
 	print_rss epp-echo
@@ -191,7 +175,7 @@ else
 	FAILED=1
 fi
 if [ "$HAVE_GW" = 1 ]; then
-	stop_pid "$ECHO_PID"
+	stop_vars ECHO_PID
 	start_echo
 	start_gateway
 	if idle_rss "$GW_PORT" "$GW_PID" one 60; then

@@ -167,9 +167,7 @@ for n in $SESSIONS; do
 	[ "$n" -gt "$most" ] && most=$n
 done
 raise_fd_limit $((2 * most + 512)) "$most sessions"
-rm -rf "$OUT"
-mkdir -p "$OUT"
-: > "$OUT/results.txt"
+new_out
 
 probe_run_as_root "$OUT/probe.conf" write_conf probe "$W1_PORT" 1
 rm -f "$OUT/probe.conf"
@@ -193,36 +191,20 @@ W1_PID=$GW_STARTED
 start_gw_workers w2 "$W2_PORT"
 W2_PID=$GW_STARTED
 
-rep=1
-while [ "$rep" -le "$REPS" ]; do
+while next_rep 60; do
 	for n in $SESSIONS; do
-		if [ $((rep % 2)) = 1 ]; then
-			order="direct w1 w2"
-		else
-			order="w2 w1 direct"
-		fi
-		for t in $order; do
-			if [ -t 2 ]; then
-				printf '\rworkers: repetition %d/%d, %s sessions, %-7s' \
-				    "$rep" "$REPS" "$n" "$t" >&2
-			fi
+		for t in $(rep_order direct w1 w2); do
+			progress '%s sessions, %-7s' "$n" "$t"
 			run_load "$t" "$n"
 		done
 	done
-	rep=$((rep + 1))
 done
-if [ -t 2 ]; then
-	printf '\r%60s\r' "" >&2
-fi
 
 # How many workers each gateway really ran, and how the work spread over
 # them (CPU seconds each, whole run): read before they stop.
 W1_WORKERS=$(workers_of "$W1_PID")
 W2_WORKERS=$(workers_of "$W2_PID")
-stop_pid "$W2_PID"
-W2_PID=""
-stop_pid "$W1_PID"
-W1_PID=""
+stop_vars W2_PID W1_PID
 
 print_table
 for t in w1 w2; do
@@ -238,12 +220,8 @@ for t in w1 w2; do
 	fi
 	echo
 done
-if [ -x "$BUILD/eppgw-audit" ]; then
-	for t in w1 w2; do
-		printf 'audit log %s: ' "$t"
-		"$BUILD/eppgw-audit" verify --vkey "$CERTS/audit.pub" \
-		    "$OUT/$t.audit" 2>/dev/null | tail -n 1 || true
-	done
-fi
+for t in w1 w2; do
+	verify_audit "audit log $t" "$OUT/$t.audit"
+done
 echo "raw results: $OUT/results.txt"
 exit $FAILED

@@ -63,9 +63,7 @@ sub relayed_ok {
 
 # ---- greeting ----
 
-my $direct = epp_client(port => $rs->{port});
-ok($direct, 'direct session to the simulator (for state checks)')
-    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
+my $direct = direct_session($rs, 'for state checks');
 
 my $epp = epp_client(port => $gw->{port}, login => 0);
 ok($epp, 'TLS with the registrar certificate through the gateway')

@@ -25,11 +25,6 @@ my $gw = start_gateway(regsim => $rs, gateway => { max_frame => $MAXF });
 ok($gw->{pid}, "gateway on port $gw->{port} (max_frame $MAXF)");
 
 sub frame { return pack('N', length($_[0]) + 4) . $_[0] }
-sub info_cmd {
-	my ($trid, $name) = @_;
-	return epp_command("<info><domain:info $D><domain:name>"
-	    . ($name // 'open.example') . '</domain:name></domain:info></info>', $trid);
-}
 sub check_cmd {
 	my ($trid) = @_;
 	return epp_command("<check><domain:check $D><domain:name>open.example"

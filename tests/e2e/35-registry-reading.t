@@ -76,16 +76,8 @@ my $gw = start_gateway(regsim => $rs, policy => { locks => $LOCKS },
     clids => 'registrar1 registrar2', roles => 'requester' } });
 ok($gw->{pid}, "gateway on port $gw->{port}, locks @$LOCKS, no approvals");
 
-my $direct = epp_client(port => $rs->{port});
-ok($direct, 'direct session to the simulator (state checks)')
-    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
-my $r1 = epp_client(port => $gw->{port});
-ok($r1, 'registrar1 through the gateway')
-    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
-my $r2 = epp_client(port => $gw->{port}, cert => 'alice',
-    user => 'registrar2', pass => 'demo-password-2');
-ok($r2, 'registrar2 (alice\'s certificate) through the gateway')
-    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
+my $direct = direct_session($rs, 'state checks');
+my ($r1, $r2) = registrar_sessions($gw);
 
 # ---- the registry's own view ----
 
@@ -96,17 +88,8 @@ sub direct_contact { return registry_contact($direct, @_) }
 
 # Everything an attack on a locked object could have touched.
 sub snapshot {
-	my $chk = xpc(direct("<check><host:check $H>"
-	    . '<host:name>locked.example</host:name>'
-	    . '<host:name>ns2.locked.example</host:name>'
-	    . '<host:name>ns9.locked.example</host:name></host:check></check>'));
-	return "[locked.example]\n" . direct_domain('locked.example')
-	    . "[ns1.locked.example]\n" . direct_host('ns1.locked.example')
-	    . "[ns.dns.example]\n" . direct_host('ns.dns.example')
-	    . "[pay.bank.example]\n" . direct_domain('pay.bank.example')
-	    . join('', map { 'avail host ' . $_->textContent . '='
-	    . $_->getAttribute('avail') . "\n" }
-	    $chk->findnodes('//host:cd/host:name'));
+	return registry_snapshot($direct, 'avail host',
+	    qw(locked.example ns2.locked.example ns9.locked.example));
 }
 
 # locked.example's contacts (a domain:info of locked.example named them):

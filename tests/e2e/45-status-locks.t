@@ -15,24 +15,15 @@ my $rs = start_regsim();
 my $gw = start_gateway(regsim => $rs, policy => { locks => [] });
 my $reg = epp_client(port => $gw->{port}) or die 'login via gateway';
 my $direct = epp_client(port => $rs->{port}) or die 'direct login';
-my $n = 0;
 
+# (code, the gateway's reason text, clTRID ST-N)
 sub send_cmd {
 	my ($sess, $inner) = @_;
-	my $trid = 'ST-' . ++$n;
-	my $doc = epp_raw($sess, epp_command($inner, $trid));
-	my $reason = ref $doc ? xpc($doc)->findvalue('//epp:extValue/epp:reason')
-	    : '';
-	return (result_code($doc) // 'none', $reason, $trid);
+	my $r = epp_send($sess, $inner, prefix => 'ST-');
+	return @$r{qw(code why trid)};
 }
-sub status {
-	my ($op, $s) = @_;
-	return "<update><domain:update $D><domain:name>open.example"
-	    . "</domain:name><domain:$op><domain:status s=\"$s\"/>"
-	    . "</domain:$op></domain:update></update>";
-}
-my $info = "<info><domain:info $D><domain:name>open.example</domain:name>"
-    . '</domain:info></info>';
+sub status { return status_update('open.example', @_) }
+my $info = info_domain('open.example');
 
 # The registrant's own lock, set at the registry.
 my ($c) = send_cmd($direct, status('add', 'clientUpdateProhibited'));

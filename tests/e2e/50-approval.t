@@ -38,7 +38,6 @@ use warnings;
 
 use Test::More;
 use File::Find qw(find);
-use File::Spec;
 use JSON::PP;
 use Time::HiRes qw(time sleep);
 use EppgwTest qw(:all);
@@ -46,15 +45,10 @@ use EppgwTest qw(:all);
 my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
 my $H = 'xmlns:host="urn:ietf:params:xml:ns:host-1.0"';
 my $LOCKS = ['locked.example', '*.bank.example'];
-my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
 my $t0 = time;
 
-for my $bin (qw(eppgw eppgw-regsim eppgwctl eppgw-audit)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
-}
-plan(skip_all => 'oathtool missing (apt-get install oathtool)')
-    unless grep { -x "$_/oathtool" } split /:/, $ENV{PATH};
+skip_without(built => [qw(eppgw eppgw-regsim eppgwctl eppgw-audit)],
+    tools => ['oathtool']);
 
 my $rs = start_regsim();
 # The main gateway: approvals, audit, and a rate limit that the lockout
@@ -69,9 +63,7 @@ my $gx = start_gateway(regsim => $rs, policy => { locks => $LOCKS },
 ok($gx->{admin_port}, "second gateway on port $gx->{port} (rate_attempts 3, "
     . 'ticket_ttl 30)');
 
-my $direct = epp_client(port => $rs->{port});
-ok($direct, 'direct session to the simulator (state checks)')
-    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
+my $direct = direct_session($rs, 'state checks');
 
 my %TAG;	# session => clTRID tag ('X': the second gateway, not audited)
 sub session {
@@ -97,34 +89,16 @@ sub ns_at_registry {
 	    xpc($doc)->findnodes('//domain:ns/domain:hostObj'));
 }
 
-sub ns_update {
-	my ($name, $op, $host) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:ns><domain:hostObj>$host</domain:hostObj>"
-	    . "</domain:ns></domain:$op></domain:update></update>";
-}
-
-# Send a command; returns { code, reason, id, svtrid, trid, journal }
-# (reason: the gateway's reason token; id: the change id it names;
-# journal: how many journal lines the simulator has for this clTRID).
+# Send a command (clTRID AP-N, then the session's tag); returns
+# epp_send()'s { code, reason, id, svtrid, trid, journal, ... } (reason:
+# the gateway's reason token; id: the change id it names; journal: how
+# many journal lines the simulator has for this clTRID).
 my $tn = 0;
 my %sent;	# clTRID => 'held' or 'passed'
 sub send_cmd {
 	my ($sess, $inner) = @_;
-	my $trid = 'AP-' . ++$tn . ($TAG{$sess} // '');
-	my $doc = epp_raw($sess, epp_command($inner, $trid));
-	my %r = (trid => $trid, code => result_code($doc) // 'none',
-	    reason => '', id => '', svtrid => '');
-	if (ref $doc) {
-		my $x = xpc($doc);
-		my $why = $x->findvalue('//epp:result/epp:extValue/epp:reason');
-		($r{reason}, $r{id}) = $why =~ /^(\S+)(?: ([0-9a-f]{12}))?$/;
-		$r{reason} //= $why;
-		$r{id} //= '';
-		$r{svtrid} = $x->findvalue('//epp:trID/epp:svTRID');
-	}
-	$r{journal} = scalar(journal_find($rs, clTRID => $trid));
-	return \%r;
+	return epp_send($sess, $inner,
+	    trid => 'AP-' . ++$tn . ($TAG{$sess} // ''), regsim => $rs);
 }
 
 # A command the gateway must hold: 2304 with a change id, nothing at the
@@ -174,23 +148,9 @@ my @codes;	# every code sent, to look for in logs and state afterwards
 # there is none.  Returns (step, code).
 sub fresh_code {
 	my ($g, $who, $min_life) = @_;
-	$min_life //= 4;
-	for my $try (1 .. 3) {
-		my $now = time;
-		my $cur = totp_step($who, $now);
-		my $last = $last{$g->{port}}{$who} // -1;
-		for my $s ($cur - 1 .. $cur + 1) {
-			next if $s <= $last || ($s + 2) * 30 - $now < $min_life;
-			my $code = totp($who, $s - $cur, $now);
-			push @codes, $code;
-			return ($s, $code);
-		}
-		my $wait = ($cur + 1) * 30 - $now + 0.3;
-		note(sprintf('waiting %.1f s for a new TOTP step for %s', $wait,
-		    $who));
-		sleep($wait);
-	}
-	BAIL_OUT("no fresh TOTP step for $who");
+	my ($s, $code) = fresh_totp($who, $last{$g->{port}}{$who}, $min_life);
+	push @codes, $code;
+	return ($s, $code);
 }
 
 # $who's code for now (for refusals decided before the code is checked).
@@ -535,12 +495,12 @@ epp_close($_) for $reg, $xreg, $direct;
 is(stop_gateway($gw2), 0, 'the restarted gateway stops cleanly on SIGTERM');
 my $adir = $gw->{audit_dir};
 {
-	my $out = qx{"$AUDIT" verify --vkey "${\certs_dir()}/audit.pub" "$adir" 2>&1};
-	is($? >> 8, 0, 'eppgw-audit verify: valid and sealed (exit 0)')
+	my ($rc, $out) = audit_verify($adir);
+	is($rc, 0, 'eppgw-audit verify: valid and sealed (exit 0)')
 	    or diag($out);
 }
 my @recs = map { eval { decode_json($_) } // { raw => $_ } }
-    split /\n/, scalar qx{"$AUDIT" show --object locked.example "$adir"};
+    split /\n/, (eppgw_audit('show', '--object', 'locked.example', $adir))[1];
 my %cmd = map { ($_->{cltrid} // '') => $_ } grep { ($_->{t} // '') eq 'cmd' }
     @recs;
 {
@@ -552,7 +512,8 @@ my %cmd = map { ($_->{cltrid} // '') => $_ } grep { ($_->{t} // '') eq 'cmd' }
 	is_deeply([@$r{qw(decision approver change_id principal)}],
 	    ['allow', 'bob', $A->{id}, 'registrar'],
 	    "audit: the resend $A2->{trid} (allow, approver bob)");
-	my $allow = qx{"$AUDIT" show --decision allow --principal bob "$adir"};
+	my (undef, $allow) = eppgw_audit('show', '--decision', 'allow',
+	    '--principal', 'bob', $adir);
 	ok($allow =~ /"cltrid":"\Q$A2->{trid}\E"/, 'eppgw-audit show '
 	    . "--decision allow --principal bob lists the resend $A2->{trid}")
 	    or diag('it lists clTRIDs ' . join(' ', $allow =~
@@ -581,7 +542,7 @@ my %cmd = map { ($_->{cltrid} // '') => $_ } grep { ($_->{t} // '') eq 'cmd' }
 # asks for "an audited reset".
 {
 	my @all = map { eval { decode_json($_) } // {} }
-	    split /\n/, scalar qx{"$AUDIT" show "$adir"};
+	    split /\n/, (eppgw_audit('show', $adir))[1];
 	my @ev = grep { ($_->{t} // '') !~ /^(?:cmd|rsp|session|checkpoint|close|recovery)$/ }
 	    @all;
 	my $has = sub {

@@ -5,7 +5,6 @@
 use strict;
 use warnings;
 use File::Path qw(make_path);
-use IO::Socket::INET;
 use IO::Socket::UNIX;
 use POSIX qw(WNOHANG);
 use Socket qw(SOCK_DGRAM);
@@ -102,16 +101,7 @@ is(code_of($third, $ns_add->('open.example', 'ns2.dns.example')), 2304,
 epp_close($_) for $new, $third;
 
 # ---- metrics ----
-sub scrape {
-	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$mport",
-	    Timeout => 5) or return '';
-	print $s "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
-	local $/;
-	my $r = <$s> // '';
-	$r =~ s/^.*?\r\n\r\n//s;
-	return $r;
-}
-my $m = scrape();
+my $m = scrape_metrics($mport);
 my @bad = grep { !/^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? \d+(\.\d+)?)$/ } split /\n/, $m;
 ok(length($m) && !@bad, 'metrics parse as Prometheus text') or diag(join("\n", @bad));
 like($m, qr/^eppgw_commands_total\{command="domain:update",decision="allow"\} [1-9]\d*$/m,

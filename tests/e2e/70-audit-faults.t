@@ -40,7 +40,6 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Spec;
 use IO::Handle;
 use JSON::PP;
 use POSIX qw(:sys_wait_h _exit);
@@ -50,36 +49,18 @@ use EppgwTest qw(:all);
 my $t0 = time;
 # What a real deployment gets (an ignored SIGXFSZ would be inherited).
 $SIG{XFSZ} = "DEFAULT";
-my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
-my $VKEY = File::Spec->catfile(certs_dir(), 'audit.pub');
 my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
 my $LOCKS = { locks => ['locked.example'] };
 
-for my $bin (qw(eppgw eppgw-regsim eppgw-audit)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
-}
+skip_without(built => [qw(eppgw eppgw-regsim eppgw-audit)]);
 my $dir = run_dir();
 
 # ---- helpers ----
-
-sub info_cmd {
-	my ($name) = @_;
-	return "<info><domain:info $D><domain:name>$name</domain:name>"
-	    . '</domain:info></info>';
-}
 
 sub check_cmd {
 	return "<check><domain:check $D><domain:name>open.example</domain:name>"
 	    . '<domain:name>free-' . int(rand(1e6)) . '.example</domain:name>'
 	    . '</domain:check></check>';
-}
-
-sub ns_cmd {
-	my ($name, $op, $host) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:ns><domain:hostObj>$host</domain:hostObj>"
-	    . "</domain:ns></domain:$op></domain:update></update>";
 }
 
 my $LOGIN = '<login><clID>registrar1</clID><pw>demo-password-1</pw>'
@@ -104,21 +85,13 @@ sub send_cmd {
 	return \%r;
 }
 
-# eppgw-audit verify: (exit code, output).
-sub verify {
-	my ($adir) = @_;
-	my $out = qx{"$AUDIT" verify --vkey "$VKEY" "$adir" 2>&1};
-	my $st = $?;
-	return ($st & 127 ? 128 + ($st & 127) : $st >> 8, $out);
-}
-
 # After a clean stop: sealed.  A log with a recovery record verifies as 2
 # for good (docs/audit-log.md: "2 valid with warnings: ... recovery
 # records"), so 2 passes when its only warnings are recovery records and
 # the seal covers every record.  Returns (ok, explanation).
 sub verify_sealed {
 	my ($adir) = @_;
-	my ($rc, $out) = verify($adir);
+	my ($rc, $out) = audit_verify($adir);
 	return (1, 'exit 0') if $rc == 0;
 	my @warn = $out =~ /^eppgw-audit: warning: (.*)$/mg;
 	my @other = grep { !/\(seq \d+\): (recovery: |\d+ records \(\d+ bytes\) that no signature covered were set aside)/ } @warn;
@@ -133,7 +106,8 @@ sub verify_sealed {
 sub records {
 	my ($adir) = @_;
 	my @r;
-	for my $line (split /\n/, scalar qx{"$AUDIT" show "$adir" 2>&1}) {
+	for my $line (split /\n/,
+	    (eppgw_audit('show', $adir, { merge => 1 }))[1]) {
 		my $j = eval { decode_json($line) };
 		push @r, $j ? $j : { t => 'UNPARSABLE', raw => $line };
 	}
@@ -196,13 +170,6 @@ sub alive {
 
 sub file_size { return -s $_[0] // 0 }
 
-sub segments {
-	my ($adir) = @_;
-	opendir(my $dh, $adir) or return ();
-	my @s = sort grep { /^seg-\d{20}\.jsonl$/ } readdir($dh);
-	closedir($dh);
-	return map { "$adir/$_" } @s;
-}
 
 sub short { my $s = join(' ', @_); return length($s) > 400 ? substr($s, 0, 400) . '...' : $s }
 
@@ -217,11 +184,11 @@ sub short { my $s = join(' ', @_); return length($s) > 400 ? substr($s, 0, 400) 
 	    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
 	my @steps = (
 		['NM-login',  $LOGIN, 'allow', 1000, 'login'],
-		['NM-info',   info_cmd('open.example'), 'allow', 1000,
+		['NM-info',   info_domain('open.example'), 'allow', 1000,
 		    'domain:info'],
-		['NM-update', ns_cmd('open.example', 'add', 'ns2.dns.example'),
-		    'allow', 1000, 'domain:update'],
-		['NM-held',   ns_cmd('locked.example', 'add',
+		['NM-update', ns_update('open.example', 'add',
+		    'ns2.dns.example'), 'allow', 1000, 'domain:update'],
+		['NM-held',   ns_update('locked.example', 'add',
 		    'ns2.dns.example'), 'approval_required', 2304,
 		    'domain:update'],
 		['NM-logout', '<logout/>', 'allow', 1500, 'logout'],
@@ -234,7 +201,7 @@ sub short { my $s = join(' ', @_); return length($s) > 400 ? substr($s, 0, 400) 
 		    . ($r->{reason} ? " ($r->{reason})" : ''));
 	}
 	is(stop_gateway($gw), 0, 'names: the gateway stops on SIGTERM');
-	my ($vrc, $vout) = verify($gw->{audit_dir});
+	my ($vrc, $vout) = audit_verify($gw->{audit_dir});
 	is($vrc, 0, 'names: eppgw-audit verify exits 0 after the clean stop')
 	    or diag($vout);
 
@@ -282,10 +249,11 @@ sub short { my $s = join(' ', @_); return length($s) > 400 ? substr($s, 0, 400) 
 	    . 'one');
 	my @shown = map { $_->{cltrid} } grep { ($_->{t} // '') eq 'cmd' }
 	    map { eval { decode_json($_) } // {} } split /\n/,
-	    scalar qx{"$AUDIT" show --type cmd "$gw->{audit_dir}"};
+	    (eppgw_audit('show', '--type', 'cmd', $gw->{audit_dir}))[1];
 	is_deeply(\@shown, [map { $_->[0] } @steps],
 	    'names: eppgw-audit show --type cmd lists them in order');
-	my $all = join('', map { slurp($_) } segments($gw->{audit_dir}));
+	my $all = join('', map { slurp($_) } audit_segments($gw->{audit_dir},
+	    paths => 1));
 	unlike($all, qr/demo-password-1/, 'names: the login pw is not in the '
 	    . 'audit log');
 	stop_regsim($rs);
@@ -300,10 +268,10 @@ my $NCLIENTS = 8;
 	my $gw = start_gateway(regsim => $rs, policy => $LOCKS, audit => 1);
 	my $adir = $gw->{audit_dir};
 	my @cmds = (
-		sub { info_cmd('open.example') },
-		sub { ns_cmd('open.example', 'add', 'ns2.dns.example') },
+		sub { info_domain('open.example') },
+		sub { ns_update('open.example', 'add', 'ns2.dns.example') },
 		\&check_cmd,
-		sub { ns_cmd('open.example', 'rem', 'ns2.dns.example') },
+		sub { ns_update('open.example', 'rem', 'ns2.dns.example') },
 	);
 	my %kids;	# pid => [client number, its file]
 	for my $i (1 .. $NCLIENTS) {
@@ -381,7 +349,7 @@ my $NCLIENTS = 8;
 	    . 'refused by the gateway')
 	    or diag('odd replies: ' . short(map { "$_=$reply{$_}[0]" } @not1));
 
-	my ($vrc, $vout) = verify($adir);
+	my ($vrc, $vout) = audit_verify($adir);
 	ok($vrc == 0 || $vrc == 2, "kill: eppgw-audit verify after SIGKILL "
 	    . "exits $vrc (0 or 2, never 1 or 3)") or diag($vout);
 
@@ -458,7 +426,7 @@ my $NCLIENTS = 8;
 	    . short(@$unanswered));
 
 	# Restart on the same log.
-	my $nseg = () = segments($adir);
+	my $nseg = () = audit_segments($adir, paths => 1);
 	my $gw2 = eval { start_gateway(regsim => $rs, policy => $LOCKS,
 	    audit => { dir => $adir }) };
 	ok($gw2, 'kill: the gateway restarts on the killed log')
@@ -466,7 +434,7 @@ my $NCLIENTS = 8;
 	SKIP: {
 		skip('no restarted gateway', 6) unless $gw2;
 		my @after = records($adir);
-		my @seg = segments($adir);
+		my @seg = audit_segments($adir, paths => 1);
 		is(scalar(@seg), $nseg + 1, 'kill: the restart began a new '
 		    . 'segment');
 		# The newest segment's records (by file: lines no signature
@@ -503,7 +471,7 @@ my $NCLIENTS = 8;
 		    . 'among them (' . scalar(@lost_sess) . ')')
 		    or diag(short(@unnamed));
 		my $epp = epp_client(port => $gw2->{port});
-		my $r = $epp ? send_cmd($epp, info_cmd('open.example'),
+		my $r = $epp ? send_cmd($epp, info_domain('open.example'),
 		    'KL-after') : { code => 'no login' };
 		is($r->{code}, 1000, 'kill: the restarted gateway serves '
 		    . 'commands');
@@ -538,8 +506,9 @@ sub until_refused {
 	my ($epp, $tag, $max) = @_;
 	my @r;
 	for my $n (1 .. $max) {
-		my $inner = $n % 2 ? ns_cmd('open.example', ($n % 4 == 1 ?
-		    'add' : 'rem'), 'ns2.dns.example') : info_cmd('open.example');
+		my $inner = $n % 2 ? ns_update('open.example', ($n % 4 == 1 ?
+		    'add' : 'rem'), 'ns2.dns.example')
+		    : info_domain('open.example');
 		my $r = send_cmd($epp, $inner, "$tag-$n");
 		push @r, $r;
 		last if $r->{code} !~ /^(?:1\d{3}|2306)$/;
@@ -558,14 +527,14 @@ sub after_failure {
 	    . 'gets 2400 audit_unavailable');
 	is(scalar(journal_find($rs, clTRID => $last->{trid})), 0,
 	    "$what: $last->{trid} did not reach the registry");
-	my @more = map { send_cmd($epp, $_ % 2 ? info_cmd('open.example') :
-	    ns_cmd('open.example', 'add', 'ns2.dns.example'),
+	my @more = map { send_cmd($epp, $_ % 2 ? info_domain('open.example') :
+	    ns_update('open.example', 'add', 'ns2.dns.example'),
 	    "$last->{trid}-again-$_") } 1 .. 3;
 	is(join(' ', map { "$_->{code} $_->{reason}" } @more),
 	    join(' ', ('2400 audit_unavailable') x 3),
 	    "$what: three more commands in that session: 2400 each");
 	my $t = time;
-	my $o = send_cmd($other, info_cmd('open.example'), "$what-other");
+	my $o = send_cmd($other, info_domain('open.example'), "$what-other");
 	is("$o->{code} $o->{reason}", '2400 audit_unavailable',
 	    sprintf('%s: another session gets 2400 too (in %.1f s)', $what,
 	    time - $t));
@@ -624,7 +593,7 @@ SKIP: {
 	    . 'stops on SIGTERM (exit ' . (($st // 0) >> 8) . ', signal '
 	    . (($st // 0) & 127) . ')');
 	unlink($fill);
-	my ($vrc, $vout) = verify($adir);
+	my ($vrc, $vout) = audit_verify($adir);
 	ok($vrc == 0 || $vrc == 2, "ENOSPC: eppgw-audit verify of the failed "
 	    . "log exits $vrc (0 or 2)") or diag($vout);
 	my $gw2 = eval { start_gateway(regsim => $rs, policy => $LOCKS,
@@ -633,8 +602,8 @@ SKIP: {
 	    or diag($@);
 	if ($gw2) {
 		my $c = epp_client(port => $gw2->{port});
-		my $r = $c ? send_cmd($c, info_cmd('open.example'), 'NS-after')
-		    : { code => 'no login' };
+		my $r = $c ? send_cmd($c, info_domain('open.example'),
+		    'NS-after') : { code => 'no login' };
 		is($r->{code}, 1000, 'ENOSPC: the restarted gateway serves');
 		epp_close($c) if $c;
 		is(stop_gateway($gw2), 0, 'ENOSPC: and stops on SIGTERM');
@@ -660,7 +629,7 @@ SKIP: {
 	my $s2 = epp_client(port => $gw->{port});
 	ok($s1 && $s2, 'FSIZE: two sessions logged in')
 	    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
-	my ($seg) = (segments($gw->{audit_dir}))[-1];
+	my ($seg) = (audit_segments($gw->{audit_dir}, paths => 1))[-1];
 	my $limit = 12288 + (sort { $b <=> $a } map { file_size($_) } $seg,
 	    $gw->{log})[0];
 	# The audit writer is the process that writes the log (proc.h).
@@ -697,8 +666,8 @@ SKIP: {
 	    or diag($@);
 	if ($gw2) {
 		my $c = epp_client(port => $gw2->{port});
-		my $r = $c ? send_cmd($c, info_cmd('open.example'), 'FS-after')
-		    : { code => 'no login' };
+		my $r = $c ? send_cmd($c, info_domain('open.example'),
+		    'FS-after') : { code => 'no login' };
 		is($r->{code}, 1000, 'FSIZE: the restarted gateway serves');
 		epp_close($c) if $c;
 		is(stop_gateway($gw2), 0, 'FSIZE: and stops on SIGTERM');

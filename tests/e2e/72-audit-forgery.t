@@ -18,24 +18,9 @@ use Test::More;
 
 use EppgwTest qw(:all);
 
-my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
 my $VKEY = File::Spec->catfile(certs_dir(), 'audit.pub');
 my $JSON = JSON::PP->new->canonical(1);
 
-sub verify {
-	my ($adir) = @_;
-	my $out = qx{"$AUDIT" verify --vkey "$VKEY" "$adir" 2>&1};
-	return ($? >> 8, $out);
-}
-
-
-sub segments {
-	my ($adir) = @_;
-	opendir(my $d, $adir) or return ();
-	my @s = sort grep { /^seg-\d{20}\.jsonl$/ } readdir($d);
-	closedir($d);
-	return map { "$adir/$_" } @s;
-}
 
 # ---- a real log: a few commands, then a clean stop ----
 my $rs = start_regsim();
@@ -44,18 +29,17 @@ my $gw = start_gateway(regsim => $rs, policy => { locks => ['locked.example'] },
 my $adir = $gw->{audit_dir};
 {
 	my $e = epp_client(port => $gw->{port}) or BAIL_OUT('login');
-	my $doc = epp_raw($e, epp_command('<info><domain:info xmlns:domain='
-	    . '"urn:ietf:params:xml:ns:domain-1.0"><domain:name>open.example'
-	    . '</domain:name></domain:info></info>', 'REAL-1'));
+	my $doc = epp_raw($e, epp_command(info_domain('open.example'),
+	    'REAL-1'));
 	is(result_code($doc), 1000, 'a real command through the gateway');
 	epp_close($e);
 }
 is(stop_gateway($gw), 0, 'the gateway stops cleanly');
-my ($rc, $out) = verify($adir);
+my ($rc, $out) = audit_verify($adir);
 is($rc, 0, 'the closed log verifies: exit 0') or diag($out);
 
 # ---- the forgery: a new segment, chained correctly, without the key ----
-my @segs = segments($adir);
+my @segs = audit_segments($adir, paths => 1);
 my $last = $segs[-1];
 my @lines = split /\n/, slurp($last);
 my $lastrec = decode_json($lines[-1]);
@@ -91,7 +75,7 @@ for my $rec (
 	print $fh map { "$_\n" } @forged;
 	close($fh);
 }
-($rc, $out) = verify($adir);
+($rc, $out) = audit_verify($adir);
 is($rc, 2, 'before the restart verify can only call the forgery an '
     . 'unsealed tail (exit 2): it is chained correctly') or diag($out);
 like($out, qr/unsealed tail: 3 records/, '3 records after the last '
@@ -120,12 +104,12 @@ is(scalar(@aside), 1, 'it was moved to unauthenticated/, not deleted');
 is(slurp($aside[0] // '/nonexistent'), join('', map { "$_\n" } @forged),
     'byte for byte') if @aside;
 
-($rc, $out) = verify($adir);
+($rc, $out) = audit_verify($adir);
 is($rc, 2, 'verify: valid with warnings (exit 2)') or diag($out);
 like($out, qr/set aside unauthenticated 3 records/,
     'verify reports the 3 set-aside records apart from the log')
     or diag($out);
-my $all = join('', map { slurp($_) } segments($adir));
+my $all = join('', map { slurp($_) } audit_segments($adir, paths => 1));
 unlike($all, qr/FORGED-1/, 'no record of the signed log holds the '
     . 'invented command');
 like($all, qr/"set_aside":\{[^}]*"records":3/, 'a recovery record names '
@@ -135,7 +119,8 @@ like($all, qr/"sha256":"$hash"/, 'with the hash of the set-aside bytes');
 
 # No proof of the invented approval: its seq now holds another record.
 my $fseq = decode_json($forged[1])->{seq};
-my $proof = qx{"$AUDIT" prove --seq $fseq --vkey "$VKEY" "$adir" 2>&1};
+my (undef, $proof) = eppgw_audit('prove', '--seq', $fseq, '--vkey', $VKEY,
+    $adir, { merge => 1 });
 unlike($proof, qr/FORGED-1/, "a proof for seq $fseq is not a proof of the "
     . 'invented command');
 

@@ -8,38 +8,20 @@
 use strict;
 use warnings;
 use File::Copy qw(copy);
-use File::Spec;
 use Test::More;
 
 use EppgwTest qw(:all);
 
-my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
-my $VKEY = File::Spec->catfile(certs_dir(), 'audit.pub');
 my $dir = run_dir();
 my $witness = "$dir/witness";
 mkdir($witness) or die "$witness: $!";
 
-sub verify {
-	my (@args) = @_;
-	my $out = qx{"$AUDIT" verify --vkey "$VKEY" @args 2>&1};
-	return ($? >> 8, $out);
-}
-
+# Three commands through a gateway on the log in $adir (new if undef),
+# every checkpoint published to $witness; a clean stop.
 sub run_once {
 	my ($rs, $adir, $tag) = @_;
-	my $gw = start_gateway(regsim => $rs, audit => { ($adir ?
-	    (dir => $adir) : ()), publish_dir => $witness });
-	my $e = epp_client(port => $gw->{port}) or BAIL_OUT('login');
-	for my $i (1 .. 3) {
-		my $doc = epp_raw($e, epp_command('<info><domain:info '
-		    . 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0">'
-		    . '<domain:name>open.example</domain:name></domain:info>'
-		    . "</info>", "$tag-$i"));
-		is(result_code($doc), 1000, "$tag: command $i");
-	}
-	epp_close($e);
-	is(stop_gateway($gw), 0, "$tag: clean stop");
-	return $gw->{audit_dir};
+	return audit_commands($rs, $tag, count => 3, audit => {
+	    ($adir ? (dir => $adir) : ()), publish_dir => $witness });
 }
 
 my $rs = start_regsim();
@@ -50,7 +32,7 @@ is(scalar(@pub), 1, 'publish_dir holds one file for this log: '
 my @seals = sort { $a <=> $b } map { m{/(\d+)\.cp$} ? $1 : () }
     glob("$adir/checkpoints/*.cp");
 run_once($rs, $adir, 'second');
-my ($rc, $out) = verify("--known-checkpoint", $witness, $adir);
+my ($rc, $out) = audit_verify("--known-checkpoint", $witness, $adir);
 is($rc, 0, 'the whole log verifies against the published checkpoint')
     or diag($out);
 
@@ -67,10 +49,10 @@ for my $s (@segs) {
 unlink("$adir/checkpoints/$_.cp") for grep { $_ > $keep } @after;
 copy("$adir/checkpoints/$keep.cp", "$adir/checkpoint") or die "copy: $!";
 
-($rc, $out) = verify($adir);
+($rc, $out) = audit_verify($adir);
 is($rc, 0, 'without outside evidence the rolled-back log verifies (exit '
     . '0): the finding') or diag($out);
-($rc, $out) = verify("--known-checkpoint", $witness, $adir);
+($rc, $out) = audit_verify("--known-checkpoint", $witness, $adir);
 is($rc, 1, 'with the published checkpoints: INVALID (exit 1)')
     or diag($out);
 like($out, qr/ROLLBACK/, 'and it says ROLLBACK') or diag($out);
@@ -81,7 +63,7 @@ mkdir($other) or die;
 open(my $fh, '>', "$other/x.cp") or die;
 print $fh "eppgw/elsewhere\n3\nAAAA\n";
 close($fh);
-($rc, $out) = verify("--known-checkpoint", $other, $adir);
+($rc, $out) = audit_verify("--known-checkpoint", $other, $adir);
 isnt($rc, 1, 'checkpoints of other origins in the directory are not held '
     . 'against this log') or diag($out);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # 74-audit-changes.t: `eppgw-audit changes`, the reviewer's question in one
-# command (docs/audit-log.md, eppgw-audit(1)): who changed the NS of an
+# command (docs/audit-log.md, eppgw-eppgw_audit(1)): who changed the NS of an
 # object between two times, who approved it, what the registry answered,
 # and what changed at the registry that no command explains.  Also the
 # time bounds of show and changes, and show --table's columns.
@@ -44,81 +44,28 @@ use Time::Local qw(timegm);
 use EppgwTest qw(:all);
 
 my $t0 = time;
-my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
 my $VKEY = File::Spec->catfile(certs_dir(), 'audit.pub');
 my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
 my $H = 'xmlns:host="urn:ietf:params:xml:ns:host-1.0"';
 
-for my $bin (qw(eppgw eppgw-regsim eppgwctl eppgw-audit)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
-}
-plan(skip_all => 'oathtool missing (apt-get install oathtool)')
-    unless grep { -x "$_/oathtool" } split /:/, $ENV{PATH};
+skip_without(built => [qw(eppgw eppgw-regsim eppgwctl eppgw-audit)],
+    tools => ['oathtool']);
 
-my $rs = start_regsim();
-my $gw = start_gateway(regsim => $rs, policy => { locks => ['locked.example'] },
-    approvals => 1, audit => 1, watch => 1);
+my ($rs, $gw, $reg, $direct) = audited_gateway(watch => 1);
 my $dir = $gw->{audit_dir};
-my $reg = epp_client(port => $gw->{port}, cert => 'registrar')
-    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
-my $direct = epp_client(port => $rs->{port})
-    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
 
 # ---- helpers ----
 
-sub ns_update {
-	my ($name, $op, $host) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:ns><domain:hostObj>$host</domain:hostObj>"
-	    . "</domain:ns></domain:$op></domain:update></update>";
-}
-
-# Send a command through the gateway: { code, reason, id }.
+# Send a command through the gateway: { code, reason, id, ... }.
 sub send_cmd {
 	my ($inner, $trid) = @_;
-	my $doc = epp_raw($reg, epp_command($inner, $trid));
-	my %r = (code => result_code($doc) // 'none', reason => '', id => '');
-	if (ref $doc) {
-		my $why = xpc($doc)->findvalue('//epp:result/epp:extValue/'
-		    . 'epp:reason');
-		@r{qw(reason id)} = $why =~ /^(\S+)(?: ([0-9a-f]{12}))?$/;
-		$r{reason} //= $why;
-		$r{id} //= '';
-	}
-	return \%r;
+	return epp_send($reg, $inner, trid => $trid);
 }
 
+# Held: 2304 approval_required; returns the change id.
 sub held {
 	my ($inner, $trid, $label) = @_;
-	my $r = send_cmd($inner, $trid);
-	ok($r->{code} eq '2304' && $r->{reason} eq 'approval_required'
-	    && $r->{id} =~ /^[0-9a-f]{12}$/, "$label: 2304 approval_required "
-	    . "$r->{id}") or diag("code $r->{code}, reason $r->{reason}");
-	return $r->{id};
-}
-
-# eppgw-audit ARGS: (exit code, stdout, stderr).
-my $runs = 0;
-sub audit {
-	my (@args) = @_;
-	my $err = File::Spec->catfile(run_dir(), "audit-$$-" . ++$runs
-	    . '.err');
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if ($pid == 0) {
-		open(STDERR, '>', $err) or POSIX::_exit(126);
-		exec($AUDIT, @args) or POSIX::_exit(127);
-	}
-	my $out = do { local $/; <$fh> } // '';
-	close($fh);
-	my $st = $?;
-	my $e = '';
-	if (open(my $eh, '<', $err)) {
-		local $/;
-		$e = <$eh> // '';
-	}
-	unlink($err);
-	return ($st & 127 ? 128 + ($st & 127) : $st >> 8, $out, $e);
+	return held_ok(send_cmd($inner, $trid), "$label:");
 }
 
 # A table: (header columns, rows as hashes).  Cells have no blanks but
@@ -183,8 +130,7 @@ for my $h (qw(ns3 ns4 ns5)) {
 	    1000, "$h.dns.example created directly at the registry");
 }
 
-is(send_cmd("<info><domain:info $D><domain:name>locked.example"
-    . '</domain:name></domain:info></info>', 'CH-INFO')->{code}, 1000,
+is(send_cmd(info_domain('locked.example'), 'CH-INFO')->{code}, 1000,
     'CH-INFO: domain:info locked.example (reads: not a change)');
 my $id1 = held(ns_update('locked.example', 'add', 'ns2.dns.example'),
     'CH-1', 'CH-1: add NS ns2.dns.example to locked.example');
@@ -193,9 +139,7 @@ my $id1b = held('<update><x:update xmlns:x="urn:ietf:params:xml:ns:'
     . 'NS2.DNS.EXAMPLE</x:hostObj></x:ns></x:add></x:update></update>', 'CH-2',
     'CH-2: the same change as LOCKED.EXAMPLE.');
 is($id1b, $id1, 'CH-2 has the change id of CH-1');
-my @ap = ctl($gw, 'bob', 'approve', $id1, '--otp', totp('bob'));
-is($ap[0], 0, "bob approves $id1 with his TOTP code")
-    or diag("stdout $ap[1] stderr $ap[2]");
+ctl_approve_ok($gw, 'bob', $id1);
 is(send_cmd(ns_update('locked.example', 'add', 'ns2.dns.example'), 'CH-3')
     ->{code}, 1000, 'CH-3: the resend goes through: 1000');
 my $id2 = held(ns_update('locked.example', 'add', 'ns3.dns.example'), 'CH-4',
@@ -226,8 +170,8 @@ is(result_code(registry_cmd($direct, ns_update('locked.example', 'add',
     . 'directly at the registry');
 my $seen;
 while (!$seen && time - $tdrift < 25) {
-	my (undef, $out) = audit('show', '--type', 'observation', '--object',
-	    'locked.example', $dir);
+	my (undef, $out) = eppgw_audit('show', '--type', 'observation',
+	    '--object', 'locked.example', $dir);
 	$seen = grep { /ns5\.dns\.example/ } split /\n/, $out;
 	sleep(0.25) unless $seen;
 }
@@ -236,13 +180,13 @@ ok($seen, sprintf('the watch session recorded the drift (%.1f s)',
 
 epp_close($_) for $reg, $direct;
 is(stop_gateway($gw), 0, 'the gateway stops on SIGTERM');
-my ($vrc, $vout, $verr) = audit('verify', '--vkey', $VKEY, $dir);
+my ($vrc, $vout, $verr) = eppgw_audit('verify', '--vkey', $VKEY, $dir);
 is($vrc, 0, 'verify after the clean stop: valid and sealed')
     or diag("$vout$verr");
 
 # ---- changes: JSON ----
 
-my ($rc, $out, $err) = audit('changes', '--object', 'LOCKED.EXAMPLE.',
+my ($rc, $out, $err) = eppgw_audit('changes', '--object', 'LOCKED.EXAMPLE.',
     '--class', 'ns', '--format', 'json', $dir);
 is($rc, 0, 'changes --format json: exit 0') or diag($err);
 my $rows = eval { decode_json($out) };
@@ -289,8 +233,8 @@ like($drift[0]{seen} // '', qr/^(refresh|change|ask|seen)$/,
 
 # ---- changes: table ----
 
-($rc, $out, $err) = audit('changes', '--object', 'LOCKED.EXAMPLE.', '--class',
-    'ns', $dir);
+($rc, $out, $err) = eppgw_audit('changes', '--object', 'LOCKED.EXAMPLE.',
+    '--class', 'ns', $dir);
 is($rc, 0, 'changes (table): exit 0') or diag($err);
 my ($cols, @trows) = table($out);
 is_deeply($cols, [qw(TIME SEQ KIND PRINCIPAL CLID COMMAND CLASSES CHANGE
@@ -315,8 +259,8 @@ ok(!grep({ /CH-6|CH-7|CH-INFO|CH-8/ } split /\n/, $out),
 
 # ---- changes: CSV ----
 
-($rc, $out, $err) = audit('changes', '--object', 'locked.example', '--class',
-    'ns', '--format', 'csv', $dir);
+($rc, $out, $err) = eppgw_audit('changes', '--object', 'locked.example',
+    '--class', 'ns', '--format', 'csv', $dir);
 is($rc, 0, 'changes --format csv: exit 0') or diag($err);
 like($out, qr/\A[^\n]*\r\n/, 'CSV lines end in CRLF (RFC 4180)');
 my @recs = csv($out);
@@ -336,55 +280,55 @@ is(scalar(@crows), scalar(@$rows), 'the CSV has the rows of the JSON');
 
 # ---- what counts ----
 
-($rc, $out) = audit('changes', '--object', 'locked.example', '--format',
+($rc, $out) = eppgw_audit('changes', '--object', 'locked.example', '--format',
     'json', $dir);
 my $all = eval { decode_json($out) } // [];
 is_deeply([map { $_->{cltrid} } grep { $_->{kind} eq 'cmd' } @$all],
     [qw(CH-1 CH-2 CH-3 CH-4 CH-5 CH-7)],
     'without --class: the DS change too, still not the info');
-($rc, $out) = audit('changes', '--object', 'locked.example', '--class', 'ds',
-    '--format', 'json', $dir);
+($rc, $out) = eppgw_audit('changes', '--object', 'locked.example', '--class',
+    'ds', '--format', 'json', $dir);
 my $ds = eval { decode_json($out) } // [];
 is_deeply([map { $_->{cltrid} // $_->{kind} } @$ds], ['CH-7'],
     '--class ds: only the DS change (not the NS drift)');
-($rc, $out) = audit('changes', '--object', 'open.example', '--format',
+($rc, $out) = eppgw_audit('changes', '--object', 'open.example', '--format',
     'json', $dir);
 my $open = eval { decode_json($out) } // [];
 is_deeply([map { $_->{cltrid} } @$open], ['CH-6'],
     '--object open.example: only its change');
 for my $name (encode('UTF-8', "B\x{DC}CHER.example."), 'xn--bcher-kva.example') {
-	($rc, $out) = audit('changes', '--object', $name, '--format', 'json',
-	    $dir);
+	($rc, $out) = eppgw_audit('changes', '--object', $name, '--format',
+	    'json', $dir);
 	my $i = eval { decode_json($out) } // [];
 	is_deeply([map { "$_->{object} $_->{command} $_->{cltrid}" } @$i],
 	    ['xn--bcher-kva.example domain:create CH-8'],
 	    'an IDN name is normalised as the gateway does (' . ($name =~
 	    /xn--/ ? 'A-label' : 'upper-case U-label, root dot') . ')');
 }
-($rc, $out, $err) = audit('changes', '--object', 'nothing.example', $dir);
+($rc, $out, $err) = eppgw_audit('changes', '--object', 'nothing.example', $dir);
 is_deeply([$rc, scalar(() = $out =~ /\n/g), $err], [0, 1, ''],
     'no rows: exit 0, the header only');
 
-($rc, $out, $err) = audit('changes', '--object', 'locked.example', '--class',
-    'ns', '--vkey', $VKEY, $dir);
+($rc, $out, $err) = eppgw_audit('changes', '--object', 'locked.example',
+    '--class', 'ns', '--vkey', $VKEY, $dir);
 ($cols, @trows) = table($out);
 ok($rc == 0 && (grep { $_ eq 'SEALED' } @$cols) && @trows
     && !grep({ ($_->{SEALED} // '') ne 'yes' } @trows),
     '--vkey: a SEALED column, every row sealed after the clean stop')
     or diag("exit $rc: $out$err");
-($rc, $out) = audit('changes', '--object', 'locked.example', '--class', 'ns',
-    '--vkey', $VKEY, '--format', 'json', $dir);
+($rc, $out) = eppgw_audit('changes', '--object', 'locked.example', '--class',
+    'ns', '--vkey', $VKEY, '--format', 'json', $dir);
 my $sealed = eval { decode_json($out) } // [];
 ok(@$sealed && !grep({ !JSON::PP::is_bool($_->{sealed}) || !$_->{sealed} }
     @$sealed), '--vkey --format json: "sealed": true on every row');
 
 for my $bad (['--format', 'xml'], ['--class', 'nameservers'],
     ['--object', '']) {
-	($rc, $out, $err) = audit('changes', '--object', 'locked.example',
+	($rc, $out, $err) = eppgw_audit('changes', '--object', 'locked.example',
 	    @$bad, $dir);
 	is($rc, 3, "changes @$bad: exit 3") or diag($err);
 }
-($rc) = audit('changes', $dir);
+($rc) = eppgw_audit('changes', $dir);
 is($rc, 3, 'changes without --object: exit 3');
 
 # ---- time bounds ----
@@ -419,7 +363,7 @@ my $day = substr($j->{'CH-1'}{time} // '', 0, 10);
 $want{"--since $day --until $day"} = [map { $_->{cltrid} // 'drift' }
     grep { substr($_->{time}, 0, 10) eq $day } @$rows];
 for my $k (sort keys %want) {
-	($rc, $out, $err) = audit('changes', '--object', 'locked.example',
+	($rc, $out, $err) = eppgw_audit('changes', '--object', 'locked.example',
 	    '--class', 'ns', '--format', 'json', split(' ', $k), $dir);
 	my $r = eval { decode_json($out) } // [];
 	is_deeply([$rc, map { $_->{cltrid} // 'drift' } @$r], [0,
@@ -428,7 +372,7 @@ for my $k (sort keys %want) {
 for my $bad ('yesterday', '1h', '+1h', '-1y', '2026-13-01',
     '2026-11-22T12:00:00', '2026-11-22T12:00:00+0100') {
 	for my $cmd ('changes', 'show') {
-		($rc, $out, $err) = audit($cmd, ($cmd eq 'changes' ?
+		($rc, $out, $err) = eppgw_audit($cmd, ($cmd eq 'changes' ?
 		    ('--object', 'locked.example') : ()), '--since', $bad,
 		    $dir);
 		ok($rc == 3 && $out eq '' && $err =~ /--since "\Q$bad\E": not a time/,
@@ -436,7 +380,7 @@ for my $bad ('yesterday', '1h', '+1h', '-1y', '2026-13-01',
 		    or diag("exit $rc, stdout \"$out\", stderr \"$err\"");
 	}
 }
-($rc, $out) = audit('show', '--type', 'cmd', '--since', $since, $dir);
+($rc, $out) = eppgw_audit('show', '--type', 'cmd', '--since', $since, $dir);
 my @shown = map { eval { decode_json($_) } // {} } split /\n/, $out;
 ok($rc == 0 && @shown && $shown[0]{cltrid} eq 'CH-3',
     "show --since $since starts at CH-3")
@@ -444,13 +388,13 @@ ok($rc == 0 && @shown && $shown[0]{cltrid} eq 'CH-3',
 
 # ---- show --table ----
 
-($rc, $out) = audit('show', '--table', $dir);
+($rc, $out) = eppgw_audit('show', '--table', $dir);
 ($cols, @trows) = table($out);
 is_deeply($cols, [qw(SEQ TS TYPE CLID PRINCIPAL OBJECTS COMMAND DECISION CODE
     APPROVER REPLY)], 'show --table: the header, with APPROVER and REPLY');
 my %seq = map { $_->{SEQ} => $_ } @trows;
 my @recsj = map { eval { decode_json($_) } // {} } split /\n/,
-    (audit('show', $dir))[1];
+    (eppgw_audit('show', $dir))[1];
 my ($c3) = grep { ($_->{t} // '') eq 'cmd' && ($_->{cltrid} // '') eq 'CH-3' }
     @recsj;
 my ($r3) = grep { ($_->{t} // '') eq 'rsp' && $c3 && $_->{req} == $c3->{seq} }
@@ -464,7 +408,7 @@ is_deeply([@{$seq{$c3->{seq} // -1} // {}}{qw(TYPE DECISION CODE APPROVER
 my @rsp = grep { $_->{TYPE} eq 'rsp' } @trows;
 ok(@rsp && !grep({ $_->{CODE} !~ /^[12]\d{3}$/ } @rsp),
     'show --table: every rsp row\'s CODE is an EPP result code');
-($rc, $out) = audit('show', '--table', '--vkey', $VKEY, $dir);
+($rc, $out) = eppgw_audit('show', '--table', '--vkey', $VKEY, $dir);
 ($cols, @trows) = table($out);
 ok($rc == 0 && $cols->[-1] eq 'SEALED' && @trows
     && !grep({ $_->{SEALED} ne 'yes' } @trows),
@@ -475,30 +419,19 @@ ok($rc == 0 && $cols->[-1] eq 'SEALED' && @trows
 # The reviewer proves the approved change to someone holding only the
 # public key: prove hashes the lines and checks the latest checkpoint.
 my $pf = File::Spec->catfile(run_dir(), 'ch3.proof');
-($rc, $out, $err) = audit('prove', '--seq', $c3->{seq} // -1, '--vkey', $VKEY,
-    $dir);
+($rc, $out, $err) = eppgw_audit('prove', '--seq', $c3->{seq} // -1, '--vkey',
+    $VKEY, $dir);
 is($rc, 0, "prove --seq $c3->{seq} (CH-3): exit 0") or diag($err);
-open(my $pfh, '>', $pf) or die "$pf: $!";
-print $pfh $out;
-close($pfh);
-my ($vp, $vpout, $vperr) = audit('verify-proof', '--vkey', $VKEY, $pf);
+spew($pf, $out);
+my ($vp, $vpout, $vperr) = eppgw_audit('verify-proof', '--vkey', $VKEY, $pf);
 ok($vp == 0 && $vpout =~ /"cltrid":"CH-3"/ && $vperr =~ /: OK$/,
     'verify-proof: the CH-3 record is in the signed log')
     or diag("exit $vp: $vpout$vperr");
 # A copy with an earlier record altered: no proof, the failure reported.
-my $bad = File::Spec->catdir(run_dir(), 'audit-altered');
-system('cp', '-a', $dir, $bad) == 0 or die "cp: $?";
-my ($first) = sort glob("$bad/seg-*.jsonl");
-{
-	local @ARGV = ($first);
-	local $^I = '';
-	while (<>) {
-		s/"cltrid":"CH-1"/"cltrid":"CH-0"/;
-		print;
-	}
-}
-($rc, $out, $err) = audit('prove', '--seq', $c3->{seq} // -1, '--vkey', $VKEY,
-    $bad);
+my $bad = audit_tampered_copy($dir, 'audit-altered', '"cltrid":"CH-1"',
+    '"cltrid":"CH-0"');
+($rc, $out, $err) = eppgw_audit('prove', '--seq', $c3->{seq} // -1, '--vkey',
+    $VKEY, $bad);
 ok($rc == 1 && $out eq '' && $err =~ /seg-\d+\.jsonl:\d+ \(seq \d+\)/,
     'prove on a copy with CH-1 altered: exit 1, where the log fails')
     or diag("exit $rc: $err");

@@ -27,13 +27,6 @@ $SIG{PIPE} = 'IGNORE';
 
 my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
 
-sub info_cmd {
-	my ($trid, $name) = @_;
-	return epp_command("<info><domain:info $D><domain:name>"
-	    . ($name // 'open.example') . '</domain:name></domain:info></info>',
-	    $trid);
-}
-
 sub reason_of {
 	my ($doc) = @_;
 	return ref $doc ? xpc($doc)->findvalue(

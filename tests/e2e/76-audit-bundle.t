@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # 76-audit-bundle.t: evidence bundles for auditors (issue #13 item 6;
-# docs/audit-log.md, eppgw-audit(1)): `eppgw-audit export --change ID`
+# docs/audit-log.md, eppgw-eppgw_audit(1)): `eppgw-audit export --change ID`
 # writes one self-contained file (the change's records, their inclusion
 # proofs, the checkpoint and the key) and `verify-bundle FILE` checks it
 # offline.
@@ -29,79 +29,18 @@ use Time::HiRes qw(time);
 use EppgwTest qw(:all);
 
 my $t0 = time;
-my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
 my $VKEY = File::Spec->catfile(certs_dir(), 'audit.pub');
-my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
 my $H = 'xmlns:host="urn:ietf:params:xml:ns:host-1.0"';
 
-for my $bin (qw(eppgw eppgw-regsim eppgwctl eppgw-audit)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
-}
-plan(skip_all => 'oathtool missing (apt-get install oathtool)')
-    unless grep { -x "$_/oathtool" } split /:/, $ENV{PATH};
-plan(skip_all => 'openssl missing') unless grep { -x "$_/openssl" } split /:/,
-    $ENV{PATH};
+skip_without(built => [qw(eppgw eppgw-regsim eppgwctl eppgw-audit)],
+    tools => [qw(oathtool openssl)]);
 
-my $rs = start_regsim();
-my $gw = start_gateway(regsim => $rs, policy => { locks => ['locked.example'] },
-    approvals => 1, audit => 1);
+my ($rs, $gw, $reg, $direct) = audited_gateway();
 my $dir = $gw->{audit_dir};
-my $reg = epp_client(port => $gw->{port}, cert => 'registrar')
-    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
-my $direct = epp_client(port => $rs->{port})
-    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
-
-sub ns_update {
-	my ($name, $op, $host) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:ns><domain:hostObj>$host</domain:hostObj>"
-	    . "</domain:ns></domain:$op></domain:update></update>";
-}
 
 sub send_cmd {
 	my ($inner, $trid) = @_;
-	my $doc = epp_raw($reg, epp_command($inner, $trid));
-	my %r = (code => result_code($doc) // 'none', reason => '', id => '');
-	if (ref $doc) {
-		my $why = xpc($doc)->findvalue('//epp:result/epp:extValue/'
-		    . 'epp:reason');
-		@r{qw(reason id)} = $why =~ /^(\S+)(?: ([0-9a-f]{12}))?$/;
-		$r{reason} //= $why;
-		$r{id} //= '';
-	}
-	return \%r;
-}
-
-# eppgw-audit ARGS: (exit code, stdout, stderr).
-my $runs = 0;
-sub audit {
-	my (@args) = @_;
-	my $err = File::Spec->catfile(run_dir(), "audit-$$-" . ++$runs
-	    . '.err');
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if ($pid == 0) {
-		open(STDERR, '>', $err) or POSIX::_exit(126);
-		exec($AUDIT, @args) or POSIX::_exit(127);
-	}
-	my $out = do { local $/; <$fh> } // '';
-	close($fh);
-	my $st = $?;
-	my $e = '';
-	if (open(my $eh, '<', $err)) {
-		local $/;
-		$e = <$eh> // '';
-	}
-	unlink($err);
-	return ($st & 127 ? 128 + ($st & 127) : $st >> 8, $out, $e);
-}
-
-
-sub spew {
-	my ($f, $s) = @_;
-	open(my $fh, '>', $f) or die "$f: $!";
-	print $fh $s;
-	close($fh);
+	return epp_send($reg, $inner, trid => $trid);
 }
 
 # ---- the story ----
@@ -109,14 +48,9 @@ sub spew {
 is(result_code(registry_cmd($direct, "<create><host:create $H>"
     . '<host:name>ns7.dns.example</host:name></host:create></create>')),
     1000, 'ns7.dns.example created directly at the registry');
-my $r = send_cmd(ns_update('locked.example', 'add', 'ns7.dns.example'), 'EV-1');
-my $id = $r->{id};
-ok($r->{code} eq '2304' && $r->{reason} eq 'approval_required'
-    && $id =~ /^[0-9a-f]{12}$/, "EV-1: held, 2304 approval_required $id")
-    or diag("code $r->{code}, reason $r->{reason}");
-my @ap = ctl($gw, 'bob', 'approve', $id, '--otp', totp('bob'));
-is($ap[0], 0, "bob approves $id with his TOTP code")
-    or diag("stdout $ap[1] stderr $ap[2]");
+my $id = held_ok(send_cmd(ns_update('locked.example', 'add',
+    'ns7.dns.example'), 'EV-1'), 'EV-1: held,');
+ctl_approve_ok($gw, 'bob', $id);
 is(send_cmd(ns_update('locked.example', 'add', 'ns7.dns.example'), 'EV-2')
     ->{code}, 1000, 'EV-2: the resend goes through: 1000');
 is(send_cmd(ns_update('open.example', 'add', 'ns7.dns.example'), 'EV-3')
@@ -127,7 +61,7 @@ is(stop_gateway($gw), 0, 'the gateway stops on SIGTERM');
 # ---- export ----
 
 my $bf = File::Spec->catfile(run_dir(), "bundle-$id.json");
-my ($rc, $out, $err) = audit('export', '--change', $id, '--vkey', $VKEY,
+my ($rc, $out, $err) = eppgw_audit('export', '--change', $id, '--vkey', $VKEY,
     '-o', $bf, $dir);
 is($rc, 0, "export --change $id: exit 0") or diag($err);
 my $text = slurp($bf);
@@ -151,22 +85,22 @@ like($b->{checkpoint} // '', qr/\A\Q$b->{origin}\E\n\d+\n/,
 # --seq of the resend's reply gives the same records.
 my ($rsp2) = grep { ($_->{t} // '') eq 'rsp' && ($_->{cltrid} // '') eq 'EV-2' }
     @recs;
-($rc, $out, $err) = audit('export', '--seq', $rsp2->{seq} // -1, '--vkey',
+($rc, $out, $err) = eppgw_audit('export', '--seq', $rsp2->{seq} // -1, '--vkey',
     $VKEY, $dir);
 my $bs = eval { decode_json($out) } // {};
 is_deeply([map { $_->{seq} } @{$bs->{records} // []}],
     [map { $_->{seq} } @{$b->{records} // []}],
     "export --seq $rsp2->{seq} (a reply of the change): the same records")
     or diag("exit $rc: $err");
-($rc, $out, $err) = audit('export', '--change', $id, $dir);
+($rc, $out, $err) = eppgw_audit('export', '--change', $id, $dir);
 is($rc, 3, 'export without --vkey: exit 3 (the bundle needs the key)');
-($rc, $out, $err) = audit('export', '--change', 'ffffffffffff', '--vkey',
+($rc, $out, $err) = eppgw_audit('export', '--change', 'ffffffffffff', '--vkey',
     $VKEY, $dir);
 is($rc, 1, 'export of an unknown change: exit 1') or diag($err);
 
 # ---- verify-bundle ----
 
-($rc, $out, $err) = audit('verify-bundle', $bf);
+($rc, $out, $err) = eppgw_audit('verify-bundle', $bf);
 is($rc, 0, 'verify-bundle: exit 0') or diag("$out$err");
 like($out, qr/^5 records: VALID$/m, 'verify-bundle: VALID');
 my @lines = split /\n/, $out;
@@ -182,7 +116,7 @@ is_deeply([map { join ' ', @$_{qw(TYPE COMMAND DECISION WHO APPROVER CODE)} }
     'cmd domain:update allow registrar bob -', 'rsp - - registry - 1000'],
     'the table: held cmd, 2304, bob\'s grant, the resend allowed with '
     . 'approver bob, 1000') or diag($out);
-($rc, $out, $err) = audit('verify-bundle', '--vkey', $VKEY, $bf);
+($rc, $out, $err) = eppgw_audit('verify-bundle', '--vkey', $VKEY, $bf);
 is($rc, 0, 'verify-bundle --vkey (the right key): exit 0') or diag($err);
 
 # Another key pinned: the bundle's key is not trusted.
@@ -191,7 +125,7 @@ my $otherpub = File::Spec->catfile(run_dir(), 'other.pub');
 system("openssl genpkey -algorithm ed25519 -out '$other' 2>/dev/null && "
     . "openssl pkey -in '$other' -pubout -out '$otherpub' 2>/dev/null") == 0
     or die 'openssl';
-($rc, $out, $err) = audit('verify-bundle', '--vkey', $otherpub, $bf);
+($rc, $out, $err) = eppgw_audit('verify-bundle', '--vkey', $otherpub, $bf);
 ok($rc == 1 && $out =~ /^INVALID$/m && $err =~ /not the --vkey key/,
     'verify-bundle --vkey of another key: exit 1') or diag("$rc $out$err");
 
@@ -215,7 +149,7 @@ for my $li (grep { $lines_b[$_] =~ /^\{"seq":/ } 0 .. $#lines_b) {
 		my @t = @lines_b;
 		substr($t[$li], $pos, 1) = $new;
 		spew($tf, join("\n", @t) . "\n");
-		my ($trc, $tout) = audit('verify-bundle', $tf);
+		my ($trc, $tout) = eppgw_audit('verify-bundle', $tf);
 		$n++;
 		is($trc, 1, "record line $li, byte $pos ('$orig' -> '$new'): "
 		    . 'exit 1') or diag($tout);
@@ -227,38 +161,30 @@ for my $li (grep { $lines_b[$_] =~ /^\{"seq":/ } 0 .. $#lines_b) {
 	my $t = $text;
 	$t =~ s/"line":"\{\\"[^\n]*?EV-1[^\n]*?","proof"/"line":"{}","proof"/;
 	spew($tf, $t);
-	($rc) = audit('verify-bundle', $tf);
+	($rc) = eppgw_audit('verify-bundle', $tf);
 	is($rc, 1, 'a record\'s line replaced: exit 1');
 }
 {
 	my $t = $text;
 	$t =~ s/"checkpoint":"([^\n]*?)\\n(\d+)\\n/"checkpoint":"$1\\n@{[$2 + 1]}\\n/;
 	spew($tf, $t);
-	($rc) = audit('verify-bundle', $tf);
+	($rc) = eppgw_audit('verify-bundle', $tf);
 	is($rc, 1, 'the checkpoint\'s size altered: exit 1');
 }
-($rc) = audit('verify-bundle', File::Spec->catfile(run_dir(), 'nothing'));
+($rc) = eppgw_audit('verify-bundle', File::Spec->catfile(run_dir(), 'nothing'));
 is($rc, 3, 'a missing bundle: exit 3');
 {
 	(my $t = $text) =~ s/eppgw-evidence\/1/eppgw-evidence\/2/;
 	spew($tf, $t);
-	($rc) = audit('verify-bundle', $tf);
+	($rc) = eppgw_audit('verify-bundle', $tf);
 	is($rc, 3, 'a newer format: exit 3');
 }
 
 # Export refuses a tampered log.
-my $bad = File::Spec->catdir(run_dir(), 'audit-bundle-altered');
-system('cp', '-a', $dir, $bad) == 0 or die "cp: $?";
-my ($first) = sort glob("$bad/seg-*.jsonl");
-{
-	local @ARGV = ($first);
-	local $^I = '';
-	while (<>) {
-		s/"cltrid":"EV-1"/"cltrid":"EV-0"/;
-		print;
-	}
-}
-($rc, $out, $err) = audit('export', '--change', $id, '--vkey', $VKEY, $bad);
+my $bad = audit_tampered_copy($dir, 'audit-bundle-altered',
+    '"cltrid":"EV-1"', '"cltrid":"EV-0"');
+($rc, $out, $err) = eppgw_audit('export', '--change', $id, '--vkey', $VKEY,
+    $bad);
 ok($rc == 1 && $out eq '', 'export from a tampered log: exit 1, no bundle')
     or diag("exit $rc: $err");
 

@@ -25,74 +25,24 @@ use Digest::SHA qw(sha256);
 use File::Copy qw(copy);
 use File::Spec;
 use MIME::Base64 qw(encode_base64 decode_base64);
-use POSIX ();
 use Test::More;
 
 use EppgwTest qw(:all);
 
-my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
 my $PUB = File::Spec->catfile(certs_dir(), 'audit.pub');
 my $KEY = File::Spec->catfile(certs_dir(), 'audit.key');
 my $ORIGIN = 'eppgw/e2e';
 my $STATEFILE = 'eppgw%2Fe2e.cp';	# the witness state file of $ORIGIN
 my $EMDASH = "\xe2\x80\x94";
 
-for my $bin (qw(eppgw eppgw-regsim eppgw-audit)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
-}
-plan(skip_all => 'openssl missing') unless grep { -x "$_/openssl" }
-    split /:/, $ENV{PATH};
+skip_without(built => [qw(eppgw eppgw-regsim eppgw-audit)],
+    tools => ['openssl']);
 
 my $dir = run_dir();
-
-# eppgw-audit ARGS: (exit code, stdout, stderr).
-my $runs = 0;
-sub audit {
-	my (@args) = @_;
-	my $err = "$dir/audit-$$-" . ++$runs . '.err';
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if ($pid == 0) {
-		open(STDERR, '>', $err) or POSIX::_exit(126);
-		exec($AUDIT, @args) or POSIX::_exit(127);
-	}
-	my $out = do { local $/; <$fh> } // '';
-	close($fh);
-	my $st = $?;
-	my $e = slurp($err);
-	unlink($err);
-	return ($st & 127 ? 128 + ($st & 127) : $st >> 8, $out, $e);
-}
-
-sub spew {
-	my ($f, $s) = @_;
-	open(my $fh, '>', $f) or die "$f: $!";
-	print $fh $s;
-	close($fh) or die "$f: $!";
-}
 
 sub run_ok {
 	my ($cmd) = @_;
 	system($cmd) == 0 or BAIL_OUT("$cmd: exit " . ($? >> 8));
-}
-
-# A few commands through a gateway on the log in $adir (new if undef);
-# the gateway stops cleanly, so the last checkpoint covers everything.
-sub grow {
-	my ($rs, $adir, $tag) = @_;
-	my $gw = start_gateway(regsim => $rs, audit => ($adir ?
-	    { dir => $adir } : 1));
-	my $e = epp_client(port => $gw->{port}) or BAIL_OUT('login');
-	for my $i (1 .. 2) {
-		my $doc = epp_raw($e, epp_command('<info><domain:info '
-		    . 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0">'
-		    . '<domain:name>open.example</domain:name></domain:info>'
-		    . "</info>", "$tag-$i"));
-		is(result_code($doc), 1000, "$tag: command $i");
-	}
-	epp_close($e);
-	is(stop_gateway($gw), 0, "$tag: clean stop");
-	return $gw->{audit_dir};
 }
 
 # The note's body lines (origin, size, root) and the root.
@@ -115,29 +65,29 @@ sub sign_note {
 # ---- the log and its first checkpoint ----
 
 my $rs = start_regsim();
-my $adir = grow($rs, undef, 'first');
+my $adir = audit_commands($rs, 'first');
 my $cp1 = slurp("$adir/checkpoint");
 like($cp1, qr/^\Q$ORIGIN\E\n\d+\n/, 'the first checkpoint');
 spew("$dir/cp1", $cp1);
 
 # ---- A: verifier key strings bind the key to its name ----
 
-my ($rc, $out, $err) = audit('vkey', '--name', $ORIGIN, $PUB);
+my ($rc, $out, $err) = eppgw_audit('vkey', '--name', $ORIGIN, $PUB);
 is($rc, 0, 'vkey --name') or diag($err);
 chomp(my $LOGVKEY = $out);
 like($LOGVKEY, qr{^\Q$ORIGIN\E\+[0-9a-f]{8}\+A[Q-f]}, "log vkey $LOGVKEY");
 spew("$dir/log.vkey", "$LOGVKEY\n");
 
-($rc, $out, $err) = audit('verify', '--vkey', $LOGVKEY, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $LOGVKEY, $adir);
 is($rc, 0, 'verify --vkey STRING (given directly): 0') or diag($out, $err);
-($rc, $out, $err) = audit('verify', '--vkey', "$dir/log.vkey", $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', "$dir/log.vkey", $adir);
 is($rc, 0, 'verify --vkey FILE holding the string: 0') or diag($out, $err);
-($rc, $out, $err) = audit('verify', '--vkey', $PUB, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $PUB, $adir);
 is($rc, 0, 'verify --vkey PEM (no name to check): 0') or diag($out, $err);
 
-($rc, $out) = audit('vkey', '--name', 'eppgw/other', $PUB);
+($rc, $out) = eppgw_audit('vkey', '--name', 'eppgw/other', $PUB);
 chomp(my $othername = $out);
-($rc, $out, $err) = audit('verify', '--vkey', $othername, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $othername, $adir);
 is($rc, 1, 'the same key under another name: INVALID (exit 1)')
     or diag($out, $err);
 like($err, qr/under the name \Q$ORIGIN\E, not eppgw\/other/,
@@ -145,21 +95,23 @@ like($err, qr/under the name \Q$ORIGIN\E, not eppgw\/other/,
 
 my $badhash = $LOGVKEY;
 $badhash =~ s/\+([0-9a-f])/'+' . ($1 eq '0' ? '1' : '0')/e;
-($rc, $out, $err) = audit('verify', '--vkey', $badhash, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $badhash, $adir);
 is($rc, 1, 'a verifier key whose hash is not its key\'s: exit 1')
     or diag($out, $err);
 like($err, qr/not its key's/, 'and it says so') or diag($err);
 
-($rc, $out, $err) = audit('verify', '--vkey', 'eppgw/e2e+zz+AAAA', $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', 'eppgw/e2e+zz+AAAA', $adir);
 is($rc, 3, 'a malformed verifier key string: exit 3') or diag($out, $err);
 like($err, qr/not a verifier key string/, 'with a clear message')
     or diag($err);
-($rc, $out, $err) = audit('prove', '--seq', 1, '--vkey', $LOGVKEY, $adir);
+($rc, $out, $err) = eppgw_audit('prove', '--seq', 1, '--vkey', $LOGVKEY, $adir);
 is($rc, 0, 'prove --vkey STRING') or diag($err);
 spew("$dir/p1", $out);
-($rc, $out, $err) = audit('verify-proof', '--vkey', $LOGVKEY, "$dir/p1");
+($rc, $out, $err) = eppgw_audit('verify-proof', '--vkey', $LOGVKEY,
+    "$dir/p1");
 is($rc, 0, 'verify-proof --vkey STRING') or diag($err);
-($rc, $out, $err) = audit('verify-proof', '--vkey', $othername, "$dir/p1");
+($rc, $out, $err) = eppgw_audit('verify-proof', '--vkey', $othername,
+    "$dir/p1");
 is($rc, 1, 'verify-proof with the key under another name: exit 1')
     or diag($err);
 
@@ -170,7 +122,7 @@ for my $w (qw(w1 w2 w3)) {
 	run_ok("openssl genpkey -algorithm ed25519 -out $dir/$w.key "
 	    . "2>/dev/null");
 	run_ok("openssl pkey -in $dir/$w.key -pubout -out $dir/$w.pub");
-	($rc, $out, $err) = audit('vkey', '--witness', '--name',
+	($rc, $out, $err) = eppgw_audit('vkey', '--witness', '--name',
 	    "witness.example/$w", "$dir/$w.pub");
 	is($rc, 0, "vkey --witness $w") or diag($err);
 	chomp($out);
@@ -183,8 +135,9 @@ for my $w (qw(w1 w2 w3)) {
 
 sub witness {
 	my ($w, $cp, @more) = @_;
-	return audit('witness', '--key', $W{$w}{key}, '--name', $W{$w}{name},
-	    '--log-vkey', $LOGVKEY, '--state', $W{$w}{state}, @more, $cp);
+	return eppgw_audit('witness', '--key', $W{$w}{key}, '--name',
+	    $W{$w}{name}, '--log-vkey', $LOGVKEY, '--state', $W{$w}{state},
+	    @more, $cp);
 }
 
 # First use: no proof needed.  w2 cosigns what w1 handed out.
@@ -211,7 +164,7 @@ is(scalar(grep { /^\Q$EMDASH\E witness\.example\/w1 / } split /\n/,
 
 # ---- the log grows: proofs from each witness's state ----
 
-grow($rs, $adir, 'second');
+audit_commands($rs, 'second', audit => { dir => $adir });
 my $cp2 = slurp("$adir/checkpoint");
 cmp_ok(note_size($cp2), '>', note_size($cp1), 'a larger checkpoint');
 spew("$dir/cp2", $cp2);
@@ -221,7 +174,7 @@ is($rc, 3, 'a larger checkpoint without a proof: exit 3') or diag($err);
 like($err, qr/consistency proof from size \d+ is needed/, 'it says so');
 
 for my $w (qw(w1 w2)) {
-	($rc, $out, $err) = audit('consistency', '--old',
+	($rc, $out, $err) = eppgw_audit('consistency', '--old',
 	    "$W{$w}{state}/$STATEFILE", '--vkey', $LOGVKEY, $adir);
 	is($rc, 0, "consistency --old $w\'s state") or diag($err);
 	like($out, qr/^old \d+\n/, "$w: the add-checkpoint body");
@@ -240,31 +193,32 @@ copy("$dir/cp1.w12", "$col/1.cp") or die;
 copy("$dir/cp2.w12", "$col/2.cp") or die;
 
 my @wk = map { ('--witness', $W{$_}{vkey}) } qw(w1 w2);
-($rc, $out, $err) = audit('verify', '--vkey', $LOGVKEY, '--known-checkpoint',
-    $col, @wk, '--quorum', 2, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $LOGVKEY,
+    '--known-checkpoint', $col, @wk, '--quorum', 2, $adir);
 is($rc, 0, 'verify --quorum 2 with both cosignatures: 0') or diag($out, $err);
 like($out, qr/cosigned by at least 2 of 2 witnesses, quorum 2.*: VALID$/,
     'the summary says so') or diag($out);
-($rc, $out, $err) = audit('verify', '--vkey', $PUB, '--known-checkpoint',
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $PUB, '--known-checkpoint',
     "$dir/cp2.w12", '--witness', $W{w1}{vkey}, '--witness',
     slurp($W{w2}{vkey}) =~ s/\n//r, '--quorum', 2, $adir);
 is($rc, 0, 'a file, a PEM --vkey and a witness key given directly: 0')
     or diag($out, $err);
-($rc, $out, $err) = audit('verify', '--vkey', $LOGVKEY, '--known-checkpoint',
-    $col, @wk, '--quorum', 3, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $LOGVKEY,
+    '--known-checkpoint', $col, @wk, '--quorum', 3, $adir);
 is($rc, 3, 'verify --quorum 3 with two witnesses: exit 3') or diag($out, $err);
 like($err, qr/cosigned\ by\ 2\ of\ the\ 2\ listed\ witnesses .* quorum\ 3:
     \ it\ cannot\ be\ relied\ on/x,
     'the checkpoint short of the quorum is reported') or diag($err);
-($rc, $out, $err) = audit('verify', '--vkey', $LOGVKEY, '--known-checkpoint',
-    $col, @wk, '--witness', $W{w3}{vkey}, '--quorum', 3, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $LOGVKEY,
+    '--known-checkpoint', $col, @wk, '--witness', $W{w3}{vkey}, '--quorum', 3,
+    $adir);
 is($rc, 3, 'three listed, two cosigned, quorum 3: exit 3') or diag($out, $err);
-($rc, $out, $err) = audit('verify', '--vkey', $LOGVKEY, '--known-checkpoint',
-    "$dir/cp2.w1", @wk, '--quorum', 2, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $LOGVKEY,
+    '--known-checkpoint', "$dir/cp2.w1", @wk, '--quorum', 2, $adir);
 is($rc, 3, 'a checkpoint only w1 cosigned, quorum 2: exit 3')
     or diag($out, $err);
-($rc, $out, $err) = audit('verify', '--vkey', $LOGVKEY, @wk, '--quorum', 2,
-    $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $LOGVKEY, @wk, '--quorum',
+    2, $adir);
 is($rc, 3, '--quorum without --known-checkpoint: usage, exit 3')
     or diag($out, $err);
 like($err, qr/--known-checkpoint/, 'it says what is missing');
@@ -277,8 +231,8 @@ substr($raw, 40, 1) = chr(ord(substr($raw, 40, 1)) ^ 1);
 my $bad = $t =~ s/\Q$w2line\E/"$EMDASH witness.example\/w2 "
     . encode_base64($raw, '')/er;
 spew("$dir/cp2.tampered", $bad);
-($rc, $out, $err) = audit('verify', '--vkey', $LOGVKEY, '--known-checkpoint',
-    "$dir/cp2.tampered", @wk, '--quorum', 1, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $LOGVKEY,
+    '--known-checkpoint', "$dir/cp2.tampered", @wk, '--quorum', 1, $adir);
 is($rc, 1, 'a tampered cosignature: INVALID (exit 1)') or diag($out, $err);
 like($err, qr{witness\.example/w2 does not verify}, 'naming the witness')
     or diag($err);
@@ -287,8 +241,8 @@ $raw = decode_base64((split / /, $w2line)[2]);
 substr($raw, 11, 1) = chr(ord(substr($raw, 11, 1)) ^ 1);
 spew("$dir/cp2.time", $t =~ s/\Q$w2line\E/"$EMDASH witness.example\/w2 "
     . encode_base64($raw, '')/er);
-($rc, $out, $err) = audit('verify', '--vkey', $LOGVKEY, '--known-checkpoint',
-    "$dir/cp2.time", @wk, '--quorum', 1, $adir);
+($rc, $out, $err) = eppgw_audit('verify', '--vkey', $LOGVKEY,
+    '--known-checkpoint', "$dir/cp2.time", @wk, '--quorum', 1, $adir);
 is($rc, 1, 'a cosignature with its time altered: exit 1') or diag($err);
 
 # ---- refusals: the state stays as it was ----
@@ -359,7 +313,7 @@ is(slurp("$W{w3}{state}/$STATEFILE"), $out, 'w3\'s state follows');
 my $lst = "$dir/state-link";
 mkdir($lst) or die;
 symlink("$W{w1}{state}/$STATEFILE", "$lst/$STATEFILE") or die;
-($rc, $out, $err) = audit('witness', '--key', $W{w1}{key}, '--name',
+($rc, $out, $err) = eppgw_audit('witness', '--key', $W{w1}{key}, '--name',
     $W{w1}{name}, '--log-vkey', $LOGVKEY, '--state', $lst, "$dir/cp2");
 is($rc, 3, 'a state file that is a symbolic link: exit 3') or diag($err);
 

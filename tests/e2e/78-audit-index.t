@@ -17,57 +17,26 @@ use warnings;
 use File::Copy qw(copy);
 use File::Path qw(make_path remove_tree);
 use File::Spec;
-use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
 use EppgwTest qw(:all);
 
-my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
 my $VKEY = File::Spec->catfile(certs_dir(), 'audit.pub');
-for my $bin (qw(eppgw eppgw-regsim eppgw-audit)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
+skip_without(built => [qw(eppgw eppgw-regsim eppgw-audit)]);
+
+# eppgw-audit prove --seq SEQ --vkey VKEY ADIR: (exit code, stdout,
+# stderr).
+sub prove {
+	my ($seq, $adir) = @_;
+	return eppgw_audit('prove', '--seq', $seq, '--vkey', $VKEY, $adir);
 }
 
-# eppgw-audit ARGS: (exit code, stdout, stderr).
-my $runs = 0;
-sub audit {
-	my (@args) = @_;
-	my $err = File::Spec->catfile(run_dir(), "audit-$$-" . ++$runs
-	    . '.err');
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if ($pid == 0) {
-		open(STDERR, '>', $err) or POSIX::_exit(126);
-		exec($AUDIT, @args) or POSIX::_exit(127);
-	}
-	my $out = do { local $/; <$fh> } // '';
-	close($fh);
-	my $st = $?;
-	my $e = '';
-	if (open(my $eh, '<', $err)) {
-		local $/;
-		$e = <$eh> // '';
-	}
-	unlink($err);
-	return ($st & 127 ? 128 + ($st & 127) : $st >> 8, $out, $e);
-}
-
-sub spew {
+# spew(), also over a file written read-only (an index is).
+sub spew_rw {
 	my ($f, $s) = @_;
-	chmod(0640, $f) if -e $f;	# an index is written read-only
-	open(my $fh, '>', $f) or die "$f: $!";
-	binmode($fh);
-	print $fh $s;
-	close($fh) or die "$f: $!";
-}
-
-sub segments {
-	my ($adir) = @_;
-	opendir(my $d, $adir) or return ();
-	my @s = sort grep { /^seg-\d{20}\.jsonl$/ } readdir($d);
-	closedir($d);
-	return @s;
+	chmod(0640, $f) if -e $f;
+	return spew($f, $s);
 }
 
 sub index_of {
@@ -84,14 +53,13 @@ my $gw = start_gateway(regsim => $rs, audit => { segment_max => 65536 });
 my $adir = $gw->{audit_dir};
 my $e = epp_client(port => $gw->{port}) or BAIL_OUT('login');
 my ($sent, $ok) = (0, 0);
-while (segments($adir) < 4 && $sent < 2000) {
-	my $doc = epp_raw($e, epp_command('<info><domain:info xmlns:domain='
-	    . '"urn:ietf:params:xml:ns:domain-1.0"><domain:name>open.example'
-	    . '</domain:name></domain:info></info>', 'IDX-' . ++$sent));
+while (audit_segments($adir) < 4 && $sent < 2000) {
+	my $doc = epp_raw($e, epp_command(info_domain('open.example'),
+	    'IDX-' . ++$sent));
 	$ok++ if (result_code($doc) // 0) == 1000;
 }
 is($ok, $sent, "$sent commands through the gateway");
-my @segs = segments($adir);
+my @segs = audit_segments($adir);
 cmp_ok(scalar(@segs), '>=', 4, scalar(@segs) . ' segments');
 
 # While it runs: every sealed segment has its index (written by a thread
@@ -112,16 +80,16 @@ ok(!-e "$adir/" . index_of($segs[-1]), "the open $segs[-1] has no index");
 	    'it starts with its magic');
 }
 # A proof on the live log, from the sealed first segment.
-my ($rc, $out, $err) = audit('prove', '--seq', 3, '--vkey', $VKEY, $adir);
+my ($rc, $out, $err) = prove(3, $adir);
 is($rc, 0, 'prove --seq 3 on the live log: exit 0') or diag($err);
 is($err, '', 'no warning') or diag($err);
 
 epp_close($e);
 is(stop_gateway($gw), 0, 'the gateway stops cleanly');
-@segs = segments($adir);
+@segs = audit_segments($adir);
 ok(-e "$adir/" . index_of($segs[-1]), "at shutdown the last segment "
     . "$segs[-1] got its index too");
-($rc, $out, $err) = audit('verify', '--require-sealed', '--vkey', $VKEY,
+($rc, $out, $err) = eppgw_audit('verify', '--require-sealed', '--vkey', $VKEY,
     $adir);
 is($rc, 0, 'verify: exit 0, the indexes match their segments')
     or diag($out . $err);
@@ -142,10 +110,8 @@ my $total = $last + (() = slurp("$adir/$segs[-1]") =~ /\n/g);
 my @seqs = (0, 3, first_seq($segs[1]) + 2, $last - 1, $last + 1, $total - 1);
 my %proof;
 for my $seq (@seqs) {
-	my ($r1, $o1, $e1) = audit('prove', '--seq', $seq, '--vkey', $VKEY,
-	    $adir);
-	my ($r2, $o2, $e2) = audit('prove', '--seq', $seq, '--vkey', $VKEY,
-	    $bare);
+	my ($r1, $o1, $e1) = prove($seq, $adir);
+	my ($r2, $o2, $e2) = prove($seq, $bare);
 	is($r1, 0, "prove --seq $seq with the indexes: exit 0") or diag($e1);
 	is($e1, '', '  and no warning') or diag($e1);
 	is($r2, 0, "  without them: exit 0") or diag($e2);
@@ -154,12 +120,12 @@ for my $seq (@seqs) {
 }
 {
 	my $p = run_dir() . '/p.proof';
-	spew($p, $proof{3});
-	($rc, $out, $err) = audit('verify-proof', '--vkey', $VKEY, $p);
+	spew_rw($p, $proof{3});
+	($rc, $out, $err) = eppgw_audit('verify-proof', '--vkey', $VKEY, $p);
 	is($rc, 0, 'verify-proof accepts it') or diag($err);
 	like($out, qr/"seq":3,/, 'the record of seq 3');
 }
-($rc, $out, $err) = audit('prove', '--seq', $total, '--vkey', $VKEY, $adir);
+($rc, $out, $err) = prove($total, $adir);
 is($rc, 1, "prove --seq $total (no such record yet): exit 1, as before")
     or diag($err);
 like($err, qr/not covered/, '  not covered by the latest checkpoint');
@@ -185,13 +151,11 @@ my @bad = (
 );
 for my $case (@bad) {
 	my ($what, $make, $re) = @$case;
-	spew($idx, $make->());
+	spew_rw($idx, $make->());
 	for my $s ($seq, first_seq($segs[1]) + 1) {
-		($rc, $out, $err) = audit('prove', '--seq', $s, '--vkey',
-		    $VKEY, $adir);
+		($rc, $out, $err) = prove($s, $adir);
 		is($rc, 0, "index $what: prove --seq $s exit 0") or diag($err);
-		my ($r2, $o2) = audit('prove', '--seq', $s, '--vkey', $VKEY,
-		    $bare);
+		my ($r2, $o2) = prove($s, $bare);
 		ok($out ne '' && $out eq $o2, '  the same proof as without '
 		    . 'indexes');
 		like($err, qr/warning: .*\Q@{[index_of($segs[1])]}\E/,
@@ -199,26 +163,26 @@ for my $case (@bad) {
 		like($err, $re, '  and says what is wrong with it')
 		    or diag($err);
 	}
-	($rc, $out, $err) = audit('verify', '--vkey', $VKEY, $adir);
+	($rc, $out, $err) = eppgw_audit('verify', '--vkey', $VKEY, $adir);
 	is($rc, 2, "index $what: verify exit 2 (a warning, not tampering)")
 	    or diag($out . $err);
 	like($err, qr/warning: \Q$segs[1]\E: the leaf index does not match/,
 	    '  it names the segment') or diag($err);
 }
-spew($idx, $orig);
+spew_rw($idx, $orig);
 chmod(0440, $idx);
-($rc, $out, $err) = audit('verify', '--require-sealed', '--vkey', $VKEY,
+($rc, $out, $err) = eppgw_audit('verify', '--require-sealed', '--vkey', $VKEY,
     $adir);
 is($rc, 0, 'the index put back: verify exit 0') or diag($out . $err);
 
 # An index planted for the wrong segment (seg 2's under seg 1's name).
-spew($idx, slurp("$adir/" . index_of($segs[2])));
-($rc, $out, $err) = audit('prove', '--seq', $seq, '--vkey', $VKEY, $adir);
+spew_rw($idx, slurp("$adir/" . index_of($segs[2])));
+($rc, $out, $err) = prove($seq, $adir);
 is($rc, 0, 'another segment\'s index under its name: exit 0');
-my (undef, $want) = audit('prove', '--seq', $seq, '--vkey', $VKEY, $bare);
+my (undef, $want) = prove($seq, $bare);
 ok($out ne '' && $out eq $want, '  the same proof');
 like($err, qr/describes another segment/, '  with a warning') or diag($err);
-spew($idx, $orig);
+spew_rw($idx, $orig);
 chmod(0440, $idx);
 
 # ---- a tampered segment still fails prove ----
@@ -230,7 +194,7 @@ sub tamper_line {
 	my @l = split /\n/, $text, -1;
 	$l[$i] =~ s/\Q$from\E/$to/ or die "no $from in line $i of $seg";
 	chmod(0640, $path);
-	spew($path, join("\n", @l));
+	spew_rw($path, join("\n", @l));
 	return $text;
 }
 {
@@ -242,15 +206,14 @@ sub tamper_line {
 		skip("seq $s is not a command", 4) unless $trid;
 		(my $fake = $trid) =~ tr/0-9/1-90/;
 		my $saved = tamper_line($segs[1], $s, $trid, $fake);
-		($rc, $out, $err) = audit('prove', '--seq', $s, '--vkey',
-		    $VKEY, $adir);
+		($rc, $out, $err) = prove($s, $adir);
 		is($rc, 1, "seq $s altered in its indexed segment: prove "
 		    . 'exit 1, as before') or diag($err);
 		is($out, '', '  no proof');
 		like($err, qr/\Q$segs[1]\E:\d+ \(seq \d+\): /,
 		    '  the failure, located') or diag($err);
-		spew("$adir/$segs[1]", $saved);
-		($rc) = audit('prove', '--seq', $s, '--vkey', $VKEY, $adir);
+		spew_rw("$adir/$segs[1]", $saved);
+		($rc) = prove($s, $adir);
 		is($rc, 0, '  put back: exit 0');
 	}
 }
@@ -266,8 +229,7 @@ sub tamper_line {
 		(my $fake = $trid) =~ tr/0-9/1-90/;
 		my $saved = tamper_line($segs[1], first_seq($segs[1]) + $k,
 		    $trid, $fake);
-		($rc, $out, $err) = audit('prove', '--seq', $s, '--vkey',
-		    $VKEY, $adir);
+		($rc, $out, $err) = prove($s, $adir);
 		is($rc, 1, "another line of the segment of seq $s altered: "
 		    . 'prove exit 1, as before') or diag($err);
 		like($err, qr/\Q$segs[1]\E:\d+ \(seq \d+\): /,
@@ -276,17 +238,16 @@ sub tamper_line {
 		# same alteration seen from a record of another segment.
 		# The proof is still right (the leaves it rests on are
 		# the signed ones); verify is what finds the alteration.
-		($rc, $out, $err) = audit('prove', '--seq', $seq, '--vkey',
-		    $VKEY, $adir);
+		($rc, $out, $err) = prove($seq, $adir);
 		is($rc, 0, "proving seq $seq of $segs[2] does not read "
 		    . "$segs[1]: exit 0") or diag($err);
 		my $p = run_dir() . '/other.proof';
-		spew($p, $out);
-		my ($vr) = audit('verify-proof', '--vkey', $VKEY, $p);
+		spew_rw($p, $out);
+		my ($vr) = eppgw_audit('verify-proof', '--vkey', $VKEY, $p);
 		is($vr, 0, '  and its proof is valid');
-		($rc) = audit('verify', '--vkey', $VKEY, $adir);
+		($rc) = eppgw_audit('verify', '--vkey', $VKEY, $adir);
 		is($rc, 1, '  verify finds the alteration: exit 1');
-		spew("$adir/$segs[1]", $saved);
+		spew_rw("$adir/$segs[1]", $saved);
 	}
 }
 {
@@ -297,15 +258,14 @@ sub tamper_line {
 	my @l = split /\n/, $saved, -1;
 	splice(@l, 4, 1);
 	chmod(0640, $path);
-	spew($path, join("\n", @l));
-	($rc, $out, $err) = audit('prove', '--seq', $seq, '--vkey', $VKEY,
-	    $adir);
+	spew_rw($path, join("\n", @l));
+	($rc, $out, $err) = prove($seq, $adir);
 	is($rc, 1, "a line removed from $segs[0]: prove --seq $seq exit 1")
 	    or diag($err);
 	is($out, '', '  no proof');
 	like($err, qr/\Q$segs[0]\E/, '  the failure names the segment')
 	    or diag($err);
-	spew($path, $saved);
+	spew_rw($path, $saved);
 	# A line altered in the last segment, without its index: as before.
 	my $lpath = "$adir/$segs[-1]";
 	my $lsaved = slurp($lpath);
@@ -313,13 +273,13 @@ sub tamper_line {
 	rename($li, "$li.aside") or die "$li: $!";
 	(my $t = $lsaved) =~ s/"cltrid":"IDX-(\d)/"cltrid":"IDY-$1/ or die;
 	chmod(0640, $lpath);
-	spew($lpath, $t);
-	($rc, $out, $err) = audit('prove', '--seq', 3, '--vkey', $VKEY, $adir);
+	spew_rw($lpath, $t);
+	($rc, $out, $err) = prove(3, $adir);
 	is($rc, 1, "a line altered in the unindexed $segs[-1]: prove --seq 3 "
 	    . 'exit 1') or diag($err);
-	spew($lpath, $lsaved);
+	spew_rw($lpath, $lsaved);
 	rename("$li.aside", $li) or die "$li: $!";
-	($rc, $out, $err) = audit('verify', '--require-sealed', '--vkey',
+	($rc, $out, $err) = eppgw_audit('verify', '--require-sealed', '--vkey',
 	    $VKEY, $adir);
 	is($rc, 0, 'all put back: verify exit 0') or diag($out . $err);
 }
@@ -327,16 +287,16 @@ sub tamper_line {
 # ---- a restart keeps the indexes; the new open segment has none ----
 my $gw2 = start_gateway(regsim => $rs, audit => { dir => $adir,
     segment_max => 65536 });
-my @now = segments($adir);
+my @now = audit_segments($adir);
 is(scalar(@now), scalar(@segs) + 1, 'the restarted gateway opened a new '
     . 'segment');
 ok(!-e "$adir/" . index_of($now[-1]), "$now[-1] (open) has no index");
 ok(-e "$adir/" . index_of($segs[-1]), "$segs[-1] keeps its own");
-($rc, $out, $err) = audit('prove', '--seq', $seq, '--vkey', $VKEY, $adir);
+($rc, $out, $err) = prove($seq, $adir);
 is($rc, 0, "prove --seq $seq on the running log") or diag($err);
 is($err, '', '  no warning') or diag($err);
 is(stop_gateway($gw2), 0, 'it stops cleanly');
-($rc, $out, $err) = audit('verify', '--require-sealed', '--vkey', $VKEY,
+($rc, $out, $err) = eppgw_audit('verify', '--require-sealed', '--vkey', $VKEY,
     $adir);
 is($rc, 0, 'verify: exit 0') or diag($out . $err);
 

@@ -59,8 +59,6 @@ use strict;
 use warnings;
 
 use Digest::SHA qw(hmac_sha256_hex);
-use File::Spec;
-use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(_exit);
 use Time::Local qw(timegm);
@@ -76,12 +74,8 @@ my $H = 'xmlns:host="urn:ietf:params:xml:ns:host-1.0"';
 my $C = 'xmlns:contact="urn:ietf:params:xml:ns:contact-1.0"';
 my $LOCKS = { locks => ['locked.example'] };
 
-for my $bin (qw(eppgw eppgw-regsim eppgwctl)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
-}
-plan(skip_all => 'oathtool missing (apt-get install oathtool)')
-    unless grep { -x "$_/oathtool" } split /:/, $ENV{PATH};
+skip_without(built => [qw(eppgw eppgw-regsim eppgwctl)],
+    tools => ['oathtool']);
 
 my $dir = run_dir();
 
@@ -108,30 +102,6 @@ sub alerts_of {
 
 # ---- helpers ----
 
-# Poll $cond every 0.1 s until it is true or $timeout seconds have passed;
-# returns its last value.
-sub wait_until {
-	my ($timeout, $cond) = @_;
-	my $deadline = time + $timeout;
-	my $v;
-	until (($v = $cond->()) || time > $deadline) {
-		sleep(0.1);
-	}
-	return $v;
-}
-
-
-# The watch's state file as a hash: { "domain:NAME" => object }, or undef
-# when it is missing or not valid JSON.
-sub state_file {
-	my ($path) = @_;
-	my $text = slurp($path);
-	return undef if $text eq '';
-	my $j = eval { decode_json($text) } or return undef;
-	return undef unless ref $j eq 'HASH' && ref $j->{objects} eq 'ARRAY';
-	return { map { ("$_->{kind}:$_->{name}" => $_) } @{$j->{objects}} };
-}
-
 # A journal timestamp (2026-11-22T21:40:00.123456Z) as epoch seconds.
 sub jtime {
 	my ($ts) = @_;
@@ -151,80 +121,15 @@ sub refreshed_after {
 	    && jtime($_->{ts}) > $after + 1 } journal_lines($regsim);
 }
 
-sub count_log {
-	my ($gw, $re) = @_;
-	my @m = gateway_log($gw) =~ /$re/g;
-	return scalar @m;
-}
-
-# Prometheus text from a gateway's metrics listener.
-sub scrape {
-	my ($port) = @_;
-	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-	    Timeout => 5) or return '';
-	print $s "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
-	local $/;
-	my $r = <$s> // '';
-	$r =~ s/^.*?\r\n\r\n//s;
-	return $r;
-}
-
-sub metric {
-	my ($port, $name) = @_;
-	my ($v) = scrape($port) =~ /^\Q$name\E (\d+)$/m;
-	return $v;
-}
-
-# Audit records of type $t in a log directory (segment files, JSON lines).
-sub audit_records {
-	my ($adir, $t) = @_;
-	opendir(my $dh, $adir) or return ();
-	my @segs = sort grep { /^seg-\d{20}\.jsonl$/ } readdir($dh);
-	closedir($dh);
-	my @r;
-	for my $s (@segs) {
-		for my $line (split /\n/, slurp("$adir/$s")) {
-			my $j = eval { decode_json($line) } or next;
-			push @r, $j if ($j->{t} // '') eq $t;
-		}
-	}
-	return @r;
-}
-
-# Send a command; returns { code, reason, id, trid, journal } (reason: the
-# gateway's reason token; id: the change id; journal: how many journal
-# lines the simulator has for this clTRID).
-my $tn = 0;
+# Send a command (clTRIDs RT-N); returns epp_send()'s { code, reason, id,
+# trid, journal, ... } (reason: the gateway's reason token; id: the change
+# id; journal: how many journal lines the simulator, $regsim or $rs, has
+# for this clTRID).
 my $rs;
 sub send_cmd {
 	my ($sess, $inner, $regsim) = @_;
-	my $trid = 'RT-' . ++$tn;
-	my $doc = epp_raw($sess, epp_command($inner, $trid));
-	my %r = (trid => $trid, code => result_code($doc) // 'none',
-	    reason => '', id => '');
-	if (ref $doc) {
-		my $why = xpc($doc)->findvalue('//epp:result/epp:extValue/'
-		    . 'epp:reason');
-		($r{reason}, $r{id}) = $why =~ /^(\S+)(?: ([0-9a-f]{12}))?$/;
-		$r{reason} //= $why;
-		$r{id} //= '';
-	}
-	$r{journal} = scalar(journal_find($regsim // $rs, clTRID => $trid));
-	return \%r;
-}
-
-sub ns_update {
-	my ($name, $op, $host) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:ns><domain:hostObj>$host</domain:hostObj>"
-	    . "</domain:ns></domain:$op></domain:update></update>";
-}
-
-sub status_update {
-	my ($name, $op, $s) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:status s=\"$s\"/></domain:$op>"
-	    . '</domain:update></update>';
+	return epp_send($sess, $inner, prefix => 'RT-',
+	    regsim => $regsim // $rs);
 }
 
 sub transfer_request {
@@ -247,48 +152,20 @@ my $CONTACT_HIJACK = "<update><contact:update $C><contact:id>reg-1"
 
 # ---- the registry's own view ----
 
+# A domain at the registry: { clid, ns => 'a b', status => 'x y', exp =>
+# DATE }; a host's addresses; a contact's email.
 my $direct;
-sub direct { return registry_cmd($direct, @_) }
-
-sub direct_code { return result_code(direct(@_)) // 'none' }
-
-# A domain at the registry: { clid, ns => 'a b', status => 'x y' }.
-sub reg_domain {
-	my ($name) = @_;
-	my $x = xpc(direct("<info><domain:info $D><domain:name>$name"
-	    . '</domain:name></domain:info></info>'));
-	return {
-		clid => $x->findvalue('//domain:infData/domain:clID'),
-		ns => join(' ', sort map { $_->textContent }
-		    $x->findnodes('//domain:infData/domain:ns/*')),
-		status => join(' ', sort map { $_->getAttribute('s') }
-		    $x->findnodes('//domain:infData/domain:status')),
-	};
-}
-
-sub reg_host_addrs {
-	my ($name) = @_;
-	my $x = xpc(direct("<info><host:info $H><host:name>$name</host:name>"
-	    . '</host:info></info>'));
-	return join(' ', sort map { $_->textContent }
-	    $x->findnodes('//host:infData/host:addr'));
-}
-
-sub reg_contact_email {
-	my ($id) = @_;
-	my $x = xpc(direct("<info><contact:info $C><contact:id>$id"
-	    . '</contact:id></contact:info></info>'));
-	return $x->findvalue('//contact:infData/contact:email');
-}
+sub direct_code { return registry_code($direct, @_) }
+sub reg_domain { return registry_domain_facts($direct, @_) }
+sub reg_host_addrs { return registry_host_addrs($direct, @_) }
+sub reg_contact_email { return registry_contact_email($direct, @_) }
 
 # ======================================================================
 # The gateway with its watch session.
 # ======================================================================
 
 $rs = start_regsim();
-$direct = epp_client(port => $rs->{port});
-ok($direct, 'direct session to the simulator (the registry\'s own view)')
-    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
+$direct = direct_session($rs, 'the registry\'s own view');
 
 my $mport = free_port();
 # alice may also act as registrar2 (a transfer from another registrar).
@@ -310,7 +187,7 @@ ok(gateway_log_like($gw, qr/watch: logged in to \S+ as registrar1/,
 
 # It reads locked.example and the hosts of its NS set, and persists them.
 my $st = wait_until(10, sub {
-	my $s = state_file($STATE);
+	my $s = watch_state($STATE);
 	return $s && $s->{'domain:locked.example'}
 	    && $s->{'host:ns.dns.example'} && $s->{'host:ns1.locked.example'}
 	    ? $s : undef;
@@ -324,13 +201,7 @@ ok($st && !$st->{'domain:frozen.example'} && !$st->{'domain:open.example'},
     'frozen.example and open.example are not held yet (never seen)');
 is(metric($mport, 'eppgw_watch_up'), 1, 'eppgw_watch_up 1');
 
-my $reg = epp_client(port => $gw->{port});
-ok($reg, 'registrar1 through the gateway')
-    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
-my $reg2 = epp_client(port => $gw->{port}, cert => 'alice',
-    user => 'registrar2', pass => 'demo-password-2');
-ok($reg2, 'registrar2 (alice\'s certificate) through the gateway')
-    or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
+my ($reg, $reg2) = registrar_sessions($gw);
 
 # ======================================================================
 # A domain the gateway never saw: it asks the registry first.
@@ -452,7 +323,8 @@ my $open_asked;	# when the gateway asked about open.example
 my $DRIFT_RE = qr/watch: DRIFT on locked\.example/;
 {
 	is(metric($mport, 'eppgw_drift_total'), 0, 'no drift so far');
-	is(count_log($gw, qr/watch: DRIFT/), 0, 'no DRIFT log line so far')
+	is(gateway_log_count($gw, qr/watch: DRIFT/), 0,
+	    'no DRIFT log line so far')
 	    or diag(gateway_log($gw));
 
 	# A registry portal removes ns.dns.example from locked.example.
@@ -461,7 +333,7 @@ my $DRIFT_RE = qr/watch: DRIFT on locked\.example/;
 	    1000, 'out of band: ns.dns.example removed from locked.example '
 	    . 'directly at the simulator');
 	my $seen = wait_until($REFRESH + 3,
-	    sub { count_log($gw, $DRIFT_RE) >= 1 });
+	    sub { gateway_log_count($gw, $DRIFT_RE) >= 1 });
 	my $took = time - $t;
 	ok($seen, 'the gateway logs "watch: DRIFT on locked.example"')
 	    or diag(gateway_log($gw));
@@ -519,7 +391,7 @@ my $DRIFT_RE = qr/watch: DRIFT on locked\.example/;
 	ok($cycled, 'the watch read locked.example twice since (the re-read '
 	    . 'and a refresh)');
 	sleep(0.5);	# an alert or a record would be on its way
-	is(count_log($gw, qr/watch: DRIFT/), 1,
+	is(gateway_log_count($gw, qr/watch: DRIFT/), 1,
 	    'the approved change is no drift (no new DRIFT line)')
 	    or diag(gateway_log($gw));
 	is(metric($mport, 'eppgw_drift_total'), 1, 'eppgw_drift_total still 1');
@@ -539,13 +411,13 @@ my $DRIFT_RE = qr/watch: DRIFT on locked\.example/;
 	# change left lasted 2 * reply_timeout + 60 s and hid this; fixed in
 	# 902189f: it is used up by the first reading after the change).
 	$seen = wait_until($REFRESH + 3,
-	    sub { count_log($gw, $DRIFT_RE) >= 2 });
+	    sub { gateway_log_count($gw, $DRIFT_RE) >= 2 });
 	ok($seen, sprintf('an out-of-band NS change %.0f s after an approved '
 	    . 'one is drift again', time - $t)) or diag(gateway_log($gw));
 	like(gateway_log($gw), qr/watch: DRIFT on locked\.example \([^)]*\): \+ns=ns2\.dns\.example/,
 	    'naming the NS that came');
 	ok(wait_until($REFRESH + 3, sub {
-	    count_log($gw, qr/watch: DRIFT on ns1\.locked\.example \([^)]*\): \+addr=v4:192\.0\.2\.2/) }),
+	    gateway_log_count($gw, qr/watch: DRIFT on ns1\.locked\.example \([^)]*\): \+addr=v4:192\.0\.2\.2/) }),
 	    'the glue change is drift on the host ns1.locked.example')
 	    or diag(gateway_log($gw));
 	is(metric($mport, 'eppgw_drift_total'), 3, 'eppgw_drift_total 3');
@@ -576,10 +448,11 @@ my $DRIFT_RE = qr/watch: DRIFT on locked\.example/;
 	# earlier, where the answer was kept for good (fixed in 9c14652).
 	my $left = $open_asked + 2 * $REFRESH + 2.5 - time;
 	sleep($left) if $left > 0;
-	my $asks = count_log($gw, qr/asking the registry about open\.example/);
+	my $asks = gateway_log_count($gw,
+	    qr/asking the registry about open\.example/);
 	my $r = send_cmd($reg2, transfer_request('open.example',
 	    'open-auth-1'));
-	is(count_log($gw, qr/asking the registry about open\.example/),
+	is(gateway_log_count($gw, qr/asking the registry about open\.example/),
 	    $asks + 1, sprintf('%.0f s after its answer the gateway asks '
 	    . 'about open.example again', time - $open_asked))
 	    or diag(gateway_log($gw));
@@ -596,17 +469,15 @@ my $DRIFT_RE = qr/watch: DRIFT on locked\.example/;
 
 epp_close($_) for $reg, $reg2;
 is(stop_gateway($gw), 0, 'the gateway stops on SIGTERM');
-$st = state_file($STATE);
+$st = watch_state($STATE);
 ok($st && $st->{'domain:locked.example'}
     && $st->{'domain:locked.example'}{pinned},
     'its state file holds locked.example, pinned');
 is(sprintf('%04o', (stat($STATE))[2] & 07777), '0600',
     'the state file is mode 0600');
 {
-	my $audit = File::Spec->catfile(build_dir(), 'eppgw-audit');
-	my $vkey = File::Spec->catfile(certs_dir(), 'audit.pub');
-	my $out = qx{"$audit" verify --vkey "$vkey" "$gw->{audit_dir}" 2>&1};
-	is($? >> 8, 0, 'eppgw-audit verify: the log with its observation '
+	my ($rc, $out) = audit_verify($gw->{audit_dir});
+	is($rc, 0, 'eppgw-audit verify: the log with its observation '
 	    . 'records is valid and sealed') or diag($out);
 }
 
@@ -666,12 +537,11 @@ is(sprintf('%04o', (stat($STATE))[2] & 07777), '0600',
 	    'pay.bank.example is unchanged at the simulator');
 	ok(gateway_log_like($g3, qr/the registry's state of pay\.bank\.example is not known and cannot be had/,
 	    'the gateway says why'), 'logged');
-	$r = send_cmd($e, "<info><domain:info $D><domain:name>open.example"
-	    . '</domain:name></domain:info></info>');
+	$r = send_cmd($e, info_domain('open.example'));
 	is($r->{code}, 1000, 'reads still pass');
 	epp_close($e);
 	is(stop_gateway($g3), 0, 'stopped');
-	$st = state_file($STATE);
+	$st = watch_state($STATE);
 	ok($st && $st->{'domain:locked.example'},
 	    'the state file still holds locked.example');
 }
@@ -690,13 +560,13 @@ is(sprintf('%04o', (stat($STATE))[2] & 07777), '0600',
 	    1000, 'ns2.dns.example removed from locked.example at the '
 	    . 'simulator');
 	ok(wait_until($REFRESH + 3, sub {
-	    count_log($g4, qr/watch: DRIFT on locked\.example/) }),
+	    gateway_log_count($g4, qr/watch: DRIFT on locked\.example/) }),
 	    'the gateway sees it') or diag(gateway_log($g4));
 	sleep(rand(0.8));
 	kill('KILL', $g4->{pid});
 	waitpid($g4->{pid}, 0);
 	delete $g4->{pid};
-	$st = state_file($STATE);
+	$st = watch_state($STATE);
 	ok($st, 'after kill -9 the state file is valid JSON')
 	    or diag(slurp($STATE));
 	ok($st && $st->{'domain:locked.example'}
@@ -730,7 +600,7 @@ is(sprintf('%04o', (stat($STATE))[2] & 07777), '0600',
 	my $g8 = start_gateway(regsim => $r4, %pol);	# no [audit]
 	for my $g ($g7, $g8) {
 		ok(wait_until(10, sub {
-			my $s = state_file($g->{watch_state});
+			my $s = watch_state($g->{watch_state});
 			$s && $s->{'host:ns.dns.example'} }),
 		    "gateway on port $g->{port}: the watch session has read "
 		    . 'locked.example and its hosts');
@@ -825,7 +695,7 @@ is(sprintf('%04o', (stat($STATE))[2] & 07777), '0600',
 	$direct = epp_client(port => $rs->{port})
 	    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
 	ok(wait_until(15, sub {
-	    count_log($g6, qr/watch: logged in to/) >= 2 }),
+	    gateway_log_count($g6, qr/watch: logged in to/) >= 2 }),
 	    'the watch session logs in again') or diag(gateway_log($g6));
 	my $e = epp_client(port => $g6->{port});
 	my $r = send_cmd($e, ns_update('open.example', 'add',

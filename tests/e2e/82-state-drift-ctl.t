@@ -25,7 +25,6 @@ use strict;
 use warnings;
 
 use Test::More;
-use File::Spec;
 use JSON::PP;
 use Time::HiRes qw(time sleep);
 use EppgwTest qw(:all);
@@ -35,10 +34,7 @@ my $PW = 'demo-password-1';	# registrar1 in examples/regsim.seed
 my $REFRESH = 5;
 my $DS = '12345 13 2 2BB183AF5F22588179A53B0A98631FAD1A292118E0D8CF3CB0F2AA0A9DB1E1B7';
 
-for my $bin (qw(eppgw eppgw-regsim eppgwctl)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
-}
+skip_without(built => [qw(eppgw eppgw-regsim eppgwctl)]);
 
 my $rs = start_regsim();
 my $dir = run_dir();
@@ -68,9 +64,7 @@ my $gn = start_gateway(regsim => $rs,
 ok($gn->{admin_port}, "second gateway on port $gn->{port}: [admin], no "
     . '[approvals]');
 
-my $direct = epp_client(port => $rs->{port});
-ok($direct, 'direct session to the simulator (the out-of-band changes)')
-    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
+my $direct = direct_session($rs, 'the out-of-band changes');
 my $reg = epp_client(port => $gw->{port}, cert => 'registrar');
 ok($reg, 'registrar logged in through the gateway')
     or BAIL_OUT("gateway: $Net::EPP::Simple::Error");
@@ -78,20 +72,9 @@ ok($reg, 'registrar logged in through the gateway')
 my $tn = 0;
 sub send_cmd {
 	my ($sess, $inner, $prefix) = @_;
-	my $trid = ($prefix // 'SD-') . ++$tn;
-	my $doc = epp_raw($sess, epp_command($inner, $trid));
-	BAIL_OUT('EPP session lost') unless ref $doc;
-	my $why = xpc($doc)->findvalue('//epp:result/epp:extValue/epp:reason');
-	my ($reason, $id) = $why =~ /^(\S+)(?: ([0-9a-f]{12}))?$/;
-	return { code => result_code($doc), reason => $reason // $why,
-	    id => $id // '', trid => $trid };
-}
-
-sub ns_update {
-	my ($name, $op, $host) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:ns><domain:hostObj>$host</domain:hostObj>"
-	    . "</domain:ns></domain:$op></domain:update></update>";
+	my $r = epp_send($sess, $inner, trid => ($prefix // 'SD-') . ++$tn);
+	BAIL_OUT('EPP session lost') unless ref $r->{doc};
+	return $r;
 }
 
 # Poll eppgwctl until $ok->(rc, out, err) holds or $secs pass; returns

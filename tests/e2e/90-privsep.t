@@ -82,37 +82,18 @@ $SIG{PIPE} = 'IGNORE';
 
 my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
 my $H = 'xmlns:host="urn:ietf:params:xml:ns:host-1.0"';
-my $AUDIT = File::Spec->catfile(build_dir(), 'eppgw-audit');
-my $VKEY = File::Spec->catfile(certs_dir(), 'audit.pub');
 my $CHROOT = '/var/empty';	# [gateway] chroot, the default
 my $CAP = 8;			# [approvals] max_pending_per_principal
 my $T0 = time;
 
 plan(skip_all => 'needs root: reads other processes\' memory, checks the '
     . 'chroot and the uid switch') unless $> == 0;
-for my $bin (qw(eppgw eppgw-regsim eppgwctl eppgw-audit)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
-}
-plan(skip_all => 'oathtool missing (apt-get install oathtool)')
-    unless grep { -x "$_/oathtool" } split /:/, $ENV{PATH};
+skip_without(built => [qw(eppgw eppgw-regsim eppgwctl eppgw-audit)],
+    tools => ['oathtool']);
 my ($NOBODY_UID, $NOBODY_GID) = (getpwnam('nobody'))[2, 3];
 plan(skip_all => 'no user nobody') unless defined $NOBODY_UID;
 
 # ---- small helpers ----
-
-
-# Poll $cond every 50 ms for up to $secs seconds; its last value.
-sub wait_for {
-	my ($secs, $cond) = @_;
-	my $deadline = time + $secs;
-	my $v;
-	until ($v = $cond->()) {
-		last if time > $deadline;
-		sleep(0.05);
-	}
-	return $v;
-}
 
 sub base32_decode {
 	my ($s) = @_;
@@ -300,7 +281,7 @@ my ($rport, $rpid) = webhook_receiver(secret => $ALERT_SECRET, file => $got,
 sub wait_alert {
 	my ($event, $id) = @_;
 	my @r;
-	wait_for(10, sub {
+	wait_until(10, sub {
 		open(my $fh, '<', $got) or return 0;
 		for my $l (<$fh>) {
 			my $a = eval { decode_json($l) } or next;
@@ -349,7 +330,7 @@ sub watch_logins {
 	return scalar(() = journal_find($rs, cmd => 'login', clID => 'watcher',
 	    code => 1000));
 }
-ok(wait_for(15, sub { watch_logins() >= 1 }), 'the watch session logged in '
+ok(wait_until(15, sub { watch_logins() >= 1 }), 'the watch session logged in '
     . 'to the registry as watcher (its password is in use)');
 
 # Every child process of $pid: pid => comm.
@@ -389,19 +370,6 @@ is(scalar(@{$start{worker}}), 2, 'two worker processes ([gateway] workers '
 
 # ---- EPP helpers ----
 
-sub ns_update {
-	my ($name, $op, @hosts) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:ns>" . join('', map {
-	    "<domain:hostObj>$_</domain:hostObj>" } @hosts)
-	    . "</domain:ns></domain:$op></domain:update></update>";
-}
-sub info_cmd {
-	my ($trid, $name) = @_;
-	return epp_command("<info><domain:info $D><domain:name>"
-	    . ($name // 'open.example') . '</domain:name></domain:info></info>',
-	    $trid);
-}
 sub check_cmd {
 	my ($trid) = @_;
 	return epp_command("<check><domain:check $D><domain:name>open.example"
@@ -409,22 +377,9 @@ sub check_cmd {
 	    . '</domain:check></check>', $trid);
 }
 
-my $tn = 0;
 sub send_cmd {
 	my ($sess, $inner) = @_;
-	my $trid = 'PS-' . ++$tn;
-	my $doc = eval { epp_raw($sess, epp_command($inner, $trid)) };
-	my %r = (trid => $trid, code => result_code($doc) // 'none',
-	    reason => '', id => '');
-	if (ref $doc) {
-		my $why = xpc($doc)->findvalue('//epp:result/epp:extValue/'
-		    . 'epp:reason');
-		($r{reason}, $r{id}) = $why =~ /^(\S+)(?: ([0-9a-f]{12}))?$/;
-		$r{reason} //= $why;
-		$r{id} //= '';
-	}
-	$r{journal} = scalar(journal_find($rs, clTRID => $trid));
-	return \%r;
+	return epp_send($sess, $inner, prefix => 'PS-', regsim => $rs);
 }
 
 sub held {
@@ -456,21 +411,7 @@ sub registry_has_ns {
 my %last;	# operator => the last step the gateway accepted
 sub fresh_code {
 	my ($who, $min_life) = @_;
-	$min_life //= 5;
-	for my $try (1 .. 3) {
-		my $now = time;
-		my $cur = totp_step($who, $now);
-		for my $s ($cur - 1 .. $cur + 1) {
-			next if $s <= ($last{$who} // -1)
-			    || ($s + 2) * 30 - $now < $min_life;
-			return ($s, totp($who, $s - $cur, $now));
-		}
-		my $wait = ($cur + 1) * 30 - $now + 0.3;
-		note(sprintf('waiting %.1f s for a new TOTP step for %s', $wait,
-		    $who));
-		sleep($wait);
-	}
-	BAIL_OUT("no fresh TOTP step for $who");
+	return fresh_totp($who, $last{$who}, $min_life // 5);
 }
 
 sub approve_ok {
@@ -828,7 +769,7 @@ my %now;
 	    or diag(join("\n", grep { /^end / } @lines));
 
 	my (@new, @w);
-	wait_for(10, sub { @w = gateway_procs($gw, 'worker');
+	wait_until(10, sub { @w = gateway_procs($gw, 'worker');
 	    @new = grep { $_ != $W && $_ != $S } @w; @new && @w == 2 });
 	my $tnew = time;
 	ok(@new == 1 && "@w" eq join(' ', sort { $a <=> $b } $S, @new),
@@ -870,8 +811,7 @@ my %now;
 	    'and its domain:info answers 1000');
 	check_sandbox('worker', $new[0], 'restarted') if @new;
 
-	my $vout = qx{"$AUDIT" verify --vkey "$VKEY" "$gw->{audit_dir}" 2>&1};
-	my $vrc = $? >> 8;
+	my ($vrc, $vout) = audit_verify($gw->{audit_dir});
 	ok($vrc == 0 || $vrc == 2, "eppgw-audit verify of the running "
 	    . "gateway's log: exit $vrc (0, or 2: unsealed tail)")
 	    or diag($vout);
@@ -907,14 +847,14 @@ my %now;
 	my $tk = time;
 	ok(kill('KILL', $V), "kill -9 the vault $V");
 	my @new;
-	wait_for(10, sub { @new = grep { $_ != $V } gateway_procs($gw,
+	wait_until(10, sub { @new = grep { $_ != $V } gateway_procs($gw,
 	    'vault'); @new });
 	ok(@new == 1, sprintf('a new vault (%s) within %.1f s', "@new",
 	    time - $tk));
 	gateway_log_like($gw, qr/vault process $V killed by signal 9/,
 	    'the parent logged the death');
 	my ($rc, $out, $err);
-	wait_for(10, sub { ($rc, $out, $err) = ctl($gw, 'bob', 'pending');
+	wait_until(10, sub { ($rc, $out, $err) = ctl($gw, 'bob', 'pending');
 	    $rc == 0 });
 	ok($rc == 0 && $out =~ /^\Q$C->{id}\E\s+pending\s+locked\.example\s/m,
 	    "eppgwctl pending still lists $C->{id}") or diag("exit $rc: $out$err");
@@ -927,7 +867,7 @@ my %now;
 	# may come a moment after the vault answers the admin API: a refusal
 	# meanwhile is tried again (a refused resend consumes no ticket).
 	my ($r, @seen);
-	wait_for(10, sub {
+	wait_until(10, sub {
 		$r = send_cmd($reg, ns_update('locked.example', 'add',
 		    'ps3.dns.example'));
 		push @seen, "$r->{code} $r->{reason} $r->{id}";
@@ -974,7 +914,7 @@ my %now;
 	my $tk = time;
 	ok(kill('KILL', $WA), "kill -9 the watch process $WA");
 	my @new;
-	wait_for(10, sub { @new = grep { $_ != $WA } gateway_procs($gw,
+	wait_until(10, sub { @new = grep { $_ != $WA } gateway_procs($gw,
 	    'watch'); @new });
 	ok(@new == 1, sprintf('a new watch process (%s) within %.1f s', "@new",
 	    time - $tk));
@@ -990,11 +930,11 @@ my %now;
 	    'after the watch restart: a change on frozen.example '
 	    . '(UpdateProhibited at the registry)');
 	check_sandbox('watch', $new[0], 'restarted') if @new;
-	ok(wait_for(15, sub { watch_logins() > $logins }), 'the new watch '
+	ok(wait_until(15, sub { watch_logins() > $logins }), 'the new watch '
 	    . 'process logged in to the registry as watcher');
 	# The vault's registry-state questions go to the new watch process.
 	my ($rc, $out, $err);
-	wait_for(15, sub { ($rc, $out, $err) = ctl($gw, 'bob', 'state',
+	wait_until(15, sub { ($rc, $out, $err) = ctl($gw, 'bob', 'state',
 	    'locked.example'); $rc == 0 && $out =~ /^session\s+up$/m });
 	ok($rc == 0 && $out =~ /^session\s+up$/m
 	    && $out =~ /ns1\.locked\.example/, 'eppgwctl state locked.example '
@@ -1019,8 +959,8 @@ epp_close($reg);
 epp_close($direct);
 gateways_clean();
 {
-	my $vout = qx{"$AUDIT" verify --vkey "$VKEY" "$gw->{audit_dir}" 2>&1};
-	is($? >> 8, 0, 'after the clean stop, eppgw-audit verify exits 0 '
+	my ($vrc, $vout) = audit_verify($gw->{audit_dir});
+	is($vrc, 0, 'after the clean stop, eppgw-audit verify exits 0 '
 	    . '(valid and sealed)') or diag($vout);
 }
 
@@ -1102,8 +1042,9 @@ SKIP: {
 	}
 	is(status_field($p->{watch}[0] // 0, 'Seccomp'), 2, 'its watch process '
 	    . 'has its seccomp filter without root too');
-	ok(wait_for(15, sub { watch_logins() > $logins }), 'its watch session '
-	    . 'logged in as watcher (the watch process read its password file)');
+	ok(wait_until(15, sub { watch_logins() > $logins }), 'its watch '
+	    . 'session logged in as watcher (the watch process read its '
+	    . 'password file)');
 	# [gateway] workers unset: one per core (at most 16).
 	my ($cores) = (qx{getconf _NPROCESSORS_ONLN 2>/dev/null} // '')
 	    =~ /^(\d+)/;

@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # 92-workers.t: several EPP workers (`[gateway] workers`), one watch
 # process (eppgw-watch) that owns the registry state, and the parent's
-# admission counts (include/proc.h, include/statelink.h, gateway/watchd.c,
-# gateway/parent.c).  Every check that a change was held also asks the
+# admission counts (include/proc.h, include/statelink.h, gateway/watch/watchd.c,
+# gateway/parent/parent.c).  Every check that a change was held also asks the
 # simulator (its journal, and a session straight to it): held means never
 # forwarded, not only a 2304 in the reply.
 #
@@ -48,8 +48,6 @@
 use strict;
 use warnings;
 
-use File::Spec;
-use JSON::PP;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -62,31 +60,10 @@ my $D = 'xmlns:domain="urn:ietf:params:xml:ns:domain-1.0"';
 my $H = 'xmlns:host="urn:ietf:params:xml:ns:host-1.0"';
 my $C = 'xmlns:contact="urn:ietf:params:xml:ns:contact-1.0"';
 
-for my $bin (qw(eppgw eppgw-regsim)) {
-	my $p = File::Spec->catfile(build_dir(), $bin);
-	plan(skip_all => "$p missing: make $p") unless -x $p;
-}
+skip_without(built => [qw(eppgw eppgw-regsim)]);
 plan(skip_all => 'needs /proc/net/tcp') unless -r '/proc/net/tcp';
 
 # ---- helpers ----
-
-# Poll $cond every 0.05 s until true or $timeout seconds passed; returns
-# its last value.
-sub wait_until {
-	my ($timeout, $cond) = @_;
-	my $deadline = time + $timeout;
-	my $v;
-	until (($v = $cond->()) || time > $deadline) {
-		sleep(0.05);
-	}
-	return $v;
-}
-
-sub count_log {
-	my ($gw, $re) = @_;
-	my @m = gateway_log($gw) =~ /$re/g;
-	return scalar @m;
-}
 
 # The inode of the established TCP connection between local port $lport
 # (the gateway's) and remote port $rport (the client's), from
@@ -150,24 +127,13 @@ sub refused {
 	return !defined $g && $t <= 3;
 }
 
-# Send a command; { trid, code, reason, svtrid, journal } (journal: the
-# simulator's journal lines with this clTRID).
-my ($rs, $tn);
+# Send a command (clTRIDs W92-N): epp_send()'s { trid, code, why, svtrid,
+# doc, journal, ... } (journal: the simulator's journal lines with this
+# clTRID).
+my $rs;
 sub send_cmd {
 	my ($sess, $inner) = @_;
-	my $trid = 'W92-' . ++$tn;
-	my $doc = $sess ? epp_raw($sess, epp_command($inner, $trid)) : undef;
-	my %r = (trid => $trid, code => result_code($doc) // 'none',
-	    reason => '', svtrid => '');
-	if (ref $doc) {
-		my $x = xpc($doc);
-		$r{reason} = $x->findvalue('//epp:result/epp:extValue/'
-		    . 'epp:reason');
-		$r{svtrid} = $x->findvalue('//epp:trID/epp:svTRID');
-		$r{doc} = $doc;
-	}
-	$r{journal} = scalar(journal_find($rs, clTRID => $trid));
-	return \%r;
+	return epp_send($sess, $inner, prefix => 'W92-', regsim => $rs);
 }
 
 # A command the gateway held itself: 2304 approval_required with a change
@@ -175,7 +141,7 @@ sub send_cmd {
 sub is_held {
 	my ($r) = @_;
 	return $r->{code} eq '2304'
-	    && $r->{reason} =~ /^approval_required [0-9a-f]{12}$/
+	    && $r->{why} =~ /^approval_required [0-9a-f]{12}$/
 	    && $r->{svtrid} =~ /^eppgw-/ && $r->{journal} == 0;
 }
 
@@ -184,7 +150,7 @@ sub held {
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
 	my $ok = is_held($r);
 	ok($ok, $name) or diag(explain({ map { $_ => $r->{$_} }
-	    qw(trid code reason svtrid journal) }));
+	    qw(trid code why svtrid journal) }));
 	return $ok;
 }
 
@@ -217,79 +183,23 @@ sub executed {
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
 	my $ok = $r->{code} eq '1000' && $r->{journal} == 1;
 	ok($ok, $name) or diag(explain({ map { $_ => $r->{$_} }
-	    qw(trid code reason svtrid journal) }));
+	    qw(trid code why svtrid journal) }));
 	return $ok;
-}
-
-sub info_domain {
-	my ($name) = @_;
-	return "<info><domain:info $D><domain:name>$name</domain:name>"
-	    . '</domain:info></info>';
-}
-
-sub ns_update {
-	my ($name, $op, $host) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:ns><domain:hostObj>$host</domain:hostObj>"
-	    . "</domain:ns></domain:$op></domain:update></update>";
-}
-
-sub status_update {
-	my ($name, $op, $s) = @_;
-	return "<update><domain:update $D><domain:name>$name</domain:name>"
-	    . "<domain:$op><domain:status s=\"$s\"/></domain:$op>"
-	    . '</domain:update></update>';
 }
 
 # ---- the registry's own view ----
 
+# A domain at the registry: { clid, ns => 'a b', status => 'x y', exp =>
+# DATE }; a host's addresses; a contact's email.
 my $direct;
-sub direct { return registry_cmd($direct, @_) }
-sub direct_code { return result_code(direct(@_)) // 'none' }
-
-# A domain at the registry: { ns => 'a b', status => 'x y', exp => DATE }.
-sub reg_domain {
-	my ($name) = @_;
-	my $x = xpc(direct(info_domain($name)));
-	my ($exp) = $x->findvalue('//domain:infData/domain:exDate')
-	    =~ /^(\d{4}-\d\d-\d\d)/;
-	return {
-		ns => join(' ', sort map { $_->textContent }
-		    $x->findnodes('//domain:infData/domain:ns/*')),
-		status => join(' ', sort map { $_->getAttribute('s') }
-		    $x->findnodes('//domain:infData/domain:status')),
-		exp => $exp // '',
-	};
-}
-
-sub reg_contact_email {
-	my ($id) = @_;
-	my $x = xpc(direct("<info><contact:info $C><contact:id>$id"
-	    . '</contact:id></contact:info></info>'));
-	return $x->findvalue('//contact:infData/contact:email');
-}
-
-sub reg_host_addrs {
-	my ($name) = @_;
-	my $x = xpc(direct("<info><host:info $H><host:name>$name</host:name>"
-	    . '</host:info></info>'));
-	return join(' ', sort map { $_->textContent }
-	    $x->findnodes('//host:infData/host:addr'));
-}
-
-# The watch's state file: { "domain:NAME" => object }, or undef.
-sub state_file {
-	my ($path) = @_;
-	my $text = slurp($path);
-	return undef if $text eq '';
-	my $j = eval { decode_json($text) } or return undef;
-	return undef unless ref $j eq 'HASH' && ref $j->{objects} eq 'ARRAY';
-	return { map { ("$_->{kind}:$_->{name}" => $_) } @{$j->{objects}} };
-}
+sub direct_code { return registry_code($direct, @_) }
+sub reg_domain { return registry_domain_facts($direct, @_) }
+sub reg_contact_email { return registry_contact_email($direct, @_) }
+sub reg_host_addrs { return registry_host_addrs($direct, @_) }
 
 sub state_has {
 	my ($gw, $name, $fact) = @_;
-	my $s = state_file($gw->{watch_state}) or return 0;
+	my $s = watch_state($gw->{watch_state}) or return 0;
 	my $o = $s->{"domain:$name"} or return 0;
 	return 1 unless defined $fact;
 	return scalar grep { $_ eq $fact } @{$o->{facts} // []};
@@ -309,7 +219,8 @@ sub read_after {
 
 sub asks {
 	my ($gw, $name) = @_;
-	return count_log($gw, qr/asking the registry about \Q$name\E before judging/);
+	return gateway_log_count($gw,
+	    qr/asking the registry about \Q$name\E before judging/);
 }
 
 # Open sessions (as $cert) until two workers hold at least one each, at
@@ -356,9 +267,7 @@ sub placed {
 # ======================================================================
 
 $rs = start_regsim();
-$direct = epp_client(port => $rs->{port});
-ok($direct, 'direct session to the simulator (the registry\'s own view)')
-    or BAIL_OUT("simulator: $Net::EPP::Simple::Error");
+$direct = direct_session($rs, 'the registry\'s own view');
 
 my $LOCKS = { locks => ['locked.example'] };
 my %W2 = (workers => 2);
@@ -376,7 +285,7 @@ my $gwm = start_gateway(regsim => $rs, policy => $LOCKS,
 for my $g ($gw1, $gw3, $gwp, $gwa, $gwm) {
 	my @w;
 	ok(wait_until(5, sub { (@w = gateway_procs($g, 'worker')) == 2
-	    && count_log($g, qr/worker \d+: serving/) >= 2 }),
+	    && gateway_log_count($g, qr/worker \d+: serving/) >= 2 }),
 	    "gateway on port $g->{port}: two eppgw-worker processes, both "
 	    . 'serving') or diag(gateway_log($g));
 	is(scalar(gateway_procs($g, 'watch')), 1, 'and one eppgw-watch');
@@ -645,10 +554,10 @@ sub replaced {
 	    . 'holds three') or diag(explain([keys %$by]));
 	is(scalar(grep { send_cmd($_, info_domain('open.example'))->{code}
 	    eq '1000' } @r), 3, 'all three work');
-	my $n = count_log($gwp, $RE);
+	my $n = gateway_log_count($gwp, $RE);
 	ok(refused($gwp, 'registrar'), 'a fourth session of registrar is '
 	    . 'closed before any greeting, whichever worker it reached');
-	ok(wait_until(3, sub { count_log($gwp, $RE) == $n + 1 }),
+	ok(wait_until(3, sub { gateway_log_count($gwp, $RE) == $n + 1 }),
 	    'refused by the cap (the log names it)') or diag(gateway_log($gwp));
 	my $alice = session($gwp, 'alice');
 	ok($alice, 'another principal (alice) still connects');
@@ -681,16 +590,16 @@ sub replaced {
 	    eq '1000' } @alive), scalar(@alive), 'the sessions on the other '
 	    . 'worker serve on (' . scalar(@alive) . ')');
 	@r = grep { my $x = $_; !grep { $_ == $x } @lost } @r;
-	$n = count_log($gwp, $RE);
+	$n = gateway_log_count($gwp, $RE);
 	my @more = map { session($gwp) } 1 .. 2;
 	ok(!grep({ !$_ } @more), 'registrar opens two sessions again: the '
 	    . 'dead worker\'s were let go');
-	is(count_log($gwp, $RE), $n, 'no refusal');
+	is(gateway_log_count($gwp, $RE), $n, 'no refusal');
 	is(scalar(grep { send_cmd($_, info_domain('open.example'))->{code}
 	    eq '1000' } @more), 2, 'both work');
 	ok(refused($gwp, 'registrar'), 'the cap still holds: a fourth is '
 	    . 'closed before any greeting');
-	ok(wait_until(3, sub { count_log($gwp, $RE) == $n + 1 }),
+	ok(wait_until(3, sub { gateway_log_count($gwp, $RE) == $n + 1 }),
 	    'refused by the cap');
 	my $bob = session($gwp, 'bob');
 	ok($bob, 'bob still connects');
@@ -699,14 +608,14 @@ sub replaced {
 	# A reload: the retiring workers' sessions still count.
 	@r = grep { $_->{connection} } @r;
 	epp_close(shift @r) while @r > 1;
-	$n = count_log($gwp, $RE);
+	$n = gateway_log_count($gwp, $RE);
 	push @r, session($gwp);
 	ok($r[1], 'two sessions of registrar');
 	my @old = gateway_procs($gwp, 'worker');
-	my $done = count_log($gwp, qr/reload done/);
+	my $done = gateway_log_count($gwp, qr/reload done/);
 	kill('HUP', $gwp->{pid});
 	my @w;
-	ok(wait_until(5, sub { count_log($gwp, qr/reload done/) > $done
+	ok(wait_until(5, sub { gateway_log_count($gwp, qr/reload done/) > $done
 	    && (@w = grep { my $p = $_; !grep { $_ == $p } @old }
 	    gateway_procs($gwp, 'worker')) == 2
 	    && 2 == grep { gateway_log($gwp) =~ /worker $_: serving/ } @w }),
@@ -716,7 +625,7 @@ sub replaced {
 	    'a third session of registrar, on a new worker');
 	ok(refused($gwp, 'registrar'), 'a fourth is closed before any '
 	    . 'greeting: the two on the retiring workers still count');
-	ok(wait_until(3, sub { count_log($gwp, $RE) == $n + 1 }),
+	ok(wait_until(3, sub { gateway_log_count($gwp, $RE) == $n + 1 }),
 	    'refused by the cap');
 	epp_close($r[0]);
 	my $again2;
@@ -736,10 +645,10 @@ sub replaced {
 	    . '127.0.0.1 (registrar, alice, bob)');
 	my $by = by_worker($gwa, @s);
 	is(shape($by), '1 + 2', 'spread over both workers (2 + 1)');
-	my $n = count_log($gwa, $RE);
+	my $n = gateway_log_count($gwa, $RE);
 	ok(refused($gwa, 'carol'), 'a fourth from the address (carol) is '
 	    . 'closed before any greeting');
-	ok(wait_until(3, sub { count_log($gwa, $RE) == $n + 1 }),
+	ok(wait_until(3, sub { gateway_log_count($gwa, $RE) == $n + 1 }),
 	    'refused by the address cap (the log names it)')
 	    or diag(gateway_log($gwa));
 	my ($two) = grep { @{$by->{$_}} == 2 } keys %$by;
@@ -761,7 +670,7 @@ sub replaced {
 	is(scalar(grep { defined wait_closed($_, 5) } @lost), scalar(@lost),
 	    'its sessions are closed');
 	@s = grep { my $x = $_; !grep { $_ == $x } @lost } @s;
-	$n = count_log($gwa, $RE);
+	$n = gateway_log_count($gwa, $RE);
 	my @more = map { session($gwa, $_) } qw(alice carol);
 	ok(!grep({ !$_ } @more), 'two more sessions from the address get in '
 	    . '(the dead worker\'s were let go)');
@@ -769,7 +678,7 @@ sub replaced {
 	    eq '1000' } @more), 2, 'both work');
 	ok(refused($gwa, 'registrar'), 'the cap still holds: a fourth is '
 	    . 'closed before any greeting');
-	ok(wait_until(3, sub { count_log($gwa, $RE) == $n + 1 }),
+	ok(wait_until(3, sub { gateway_log_count($gwa, $RE) == $n + 1 }),
 	    'refused by the address cap');
 	epp_close($_) for @s, @more;
 }
@@ -781,10 +690,10 @@ sub replaced {
 	is(scalar(@s), 3, 'max_sessions 3: three sessions (registrar, alice, '
 	    . 'bob)');
 	is(shape(by_worker($gwm, @s)), '1 + 2', 'spread over both workers');
-	my $n = count_log($gwm, $RE);
+	my $n = gateway_log_count($gwm, $RE);
 	ok(refused($gwm, 'carol'), 'a fourth (carol) is closed before any '
 	    . 'greeting');
-	ok(wait_until(3, sub { count_log($gwm, $RE) == $n + 1 }),
+	ok(wait_until(3, sub { gateway_log_count($gwm, $RE) == $n + 1 }),
 	    'refused by max_sessions') or diag(gateway_log($gwm));
 	epp_close(shift @s);
 	my $carol;
@@ -831,9 +740,10 @@ sub replaced {
 	open(my $fh, '>>', $gw1->{locks}) or die "$gw1->{locks}: $!";
 	print $fh "pay.bank.example\n";
 	close($fh);
-	my $done = count_log($gw1, qr/reload done/);
+	my $done = gateway_log_count($gw1, qr/reload done/);
 	kill('HUP', $gw1->{pid});
-	ok(wait_until(5, sub { count_log($gw1, qr/reload done/) > $done }),
+	ok(wait_until(5, sub {
+	    gateway_log_count($gw1, qr/reload done/) > $done }),
 	    'SIGHUP: reload done') or diag(gateway_log($gw1));
 	my (@now, @new, @watch);
 	ok(wait_until(5, sub {

@@ -23,7 +23,15 @@ package EppgwTest;
 #       approvals => { rate_attempts => 10 }, audit => 1);
 #   my ($rc, $out, $err) = ctl($agw, 'bob', 'approve', $id,
 #       '--otp', totp('bob'));                    # the real eppgwctl
+#   my $r = epp_send($via, ns_update('locked.example', 'add',
+#       'ns2.dns.example'), regsim => $rs);       # { code, reason, id, ... }
+#   my $id = held_ok($r, 'held:');                # 2304 approval_required
+#   ($rc, $out, $err) = eppgw_audit('show', '--type', 'cmd',
+#       $agw->{audit_dir});                       # the real eppgw-audit
 #   gateways_clean();                             # stop all; no ASan/UBSan
+#
+# A test file that needs more than the simulator and the gateway says so
+# first: skip_without(built => [...], tools => [...]).
 #
 # Everything a test starts is stopped (SIGTERM) when the test exits; the
 # per-test run directory is removed unless EPPGW_KEEP=1 is set.
@@ -52,16 +60,23 @@ use XML::LibXML;
 use XML::LibXML::XPathContext;
 
 our @EXPORT_OK = qw(
-	repo_root build_dir certs_dir run_dir free_port wait_port
-	start_regsim stop_regsim
-	start_gateway stop_gateway gateway_log gateway_log_like gateways_clean
-	sanitizer_report proc_rss_kb gateway_procs webhook_receiver slurp
+	repo_root build_dir certs_dir run_dir skip_without free_port wait_port
+	wait_until start_regsim stop_regsim
+	start_gateway stop_gateway gateway_log gateway_log_like
+	gateway_log_count gateways_clean
+	sanitizer_report proc_rss_kb gateway_procs webhook_receiver slurp spew
+	scrape_metrics metric
 	tls_connect read_frame write_frame wait_closed
-	epp_client epp_close epp_raw epp_read epp_command send_bytes
-	result_code xpc
+	epp_client direct_session registrar_sessions epp_close epp_raw epp_read
+	epp_command epp_send send_bytes
+	result_code xpc info_domain info_cmd ns_update status_update
 	journal_lines journal_find
-	registry_cmd registry_domain registry_host registry_contact
-	ctl totp totp_step demo_seeds
+	registry_cmd registry_code registry_domain registry_host
+	registry_contact registry_domain_facts registry_host_addrs
+	registry_contact_email registry_snapshot watch_state
+	ctl totp totp_step fresh_totp demo_seeds held_ok ctl_approve_ok
+	eppgw_audit audit_verify audit_segments audit_records
+	audit_tampered_copy audit_commands audited_gateway
 	%NS
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
@@ -105,6 +120,26 @@ sub run_dir {
 	return $run_dir;
 }
 
+# Skip the whole test file (Test::More's plan skip_all) unless what it
+# runs is there: built => [NAME, ...] in build_dir() ("BUILD/NAME missing:
+# make BUILD/NAME"), then tools => [NAME, ...] on PATH ("NAME missing
+# (apt-get install NAME)"), e.g.
+#   skip_without(built => [qw(eppgw eppgw-regsim eppgwctl)],
+#       tools => ['oathtool']);
+sub skip_without {
+	my (%o) = @_;
+	for my $bin (@{$o{built} // []}) {
+		my $p = File::Spec->catfile(build_dir(), $bin);
+		Test::More::plan(skip_all => "$p missing: make $p")
+		    unless -x $p;
+	}
+	for my $t (@{$o{tools} // []}) {
+		Test::More::plan(skip_all => "$t missing (apt-get install $t)")
+		    unless grep { -x "$_/$t" } split /:/, $ENV{PATH};
+	}
+	return 1;
+}
+
 # ---- ports and processes ----
 
 # A loopback port that was free a moment ago.
@@ -127,6 +162,18 @@ sub wait_port {
 		sleep(0.05);
 	}
 	return 0;
+}
+
+# Call $cond every $every seconds (default 0.05) until it returns true or
+# $timeout seconds have passed; returns its last value.
+sub wait_until {
+	my ($timeout, $cond, $every) = @_;
+	my $deadline = time + $timeout;
+	my $v;
+	until (($v = $cond->()) || time > $deadline) {
+		sleep($every // 0.05);
+	}
+	return $v;
 }
 
 sub _spawn {
@@ -529,6 +576,13 @@ sub gateway_log_like {
 	return Test::More::like($log, $re, $name // "gateway log matches $re");
 }
 
+# How many times $re matches the gateway's log so far.
+sub gateway_log_count {
+	my ($gw, $re) = @_;
+	my @m = gateway_log($gw) =~ /$re/g;
+	return scalar @m;
+}
+
 # The sanitizer reports (AddressSanitizer, LeakSanitizer, UBSan) in a log
 # file, or ''.
 sub sanitizer_report {
@@ -619,6 +673,28 @@ sub webhook_receiver {
 	}
 	close($srv);
 	return ($port, $pid);
+}
+
+# Prometheus text from a gateway's metrics listener ([gateway]
+# metrics_listen on 127.0.0.1:$port), without the HTTP head; '' when it
+# cannot be reached.
+sub scrape_metrics {
+	my ($port) = @_;
+	my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+	    Timeout => 5) or return '';
+	print $s "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+	local $/;
+	my $r = <$s> // '';
+	$r =~ s/^.*?\r\n\r\n//s;
+	return $r;
+}
+
+# The value of metric $name (a line "NAME VALUE" with no labels) at
+# 127.0.0.1:$port, or undef.
+sub metric {
+	my ($port, $name) = @_;
+	my ($v) = scrape_metrics($port) =~ /^\Q$name\E (\d+)$/m;
+	return $v;
 }
 
 # Resident memory of a process in KiB (from /proc), or undef.
@@ -804,6 +880,37 @@ sub epp_client {
 	return $epp;
 }
 
+# A test: a session straight to simulator $rs (registrar1), named "direct
+# session to the simulator ($why)"; bails out when it cannot log in.
+# Returns the client.
+sub direct_session {
+	my ($rs, $why) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $direct = epp_client(port => $rs->{port});
+	Test::More::ok($direct, "direct session to the simulator ($why)")
+	    or Test::More::BAIL_OUT("simulator: $Net::EPP::Simple::Error");
+	return $direct;
+}
+
+# Tests: two sessions through gateway $gw, registrar1 (the registrar
+# certificate) and registrar2 (alice's certificate: start the gateway with
+# principals => { alice => { cert => 'alice', clids => 'registrar1
+# registrar2', roles => 'requester' } }); bails out when one cannot log
+# in.  Returns the two clients.
+sub registrar_sessions {
+	my ($gw) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $r1 = epp_client(port => $gw->{port});
+	Test::More::ok($r1, 'registrar1 through the gateway')
+	    or Test::More::BAIL_OUT("gateway: $Net::EPP::Simple::Error");
+	my $r2 = epp_client(port => $gw->{port}, cert => 'alice',
+	    user => 'registrar2', pass => 'demo-password-2');
+	Test::More::ok($r2, 'registrar2 (alice\'s certificate) through the '
+	    . 'gateway') or Test::More::BAIL_OUT("gateway: "
+	    . $Net::EPP::Simple::Error);
+	return ($r1, $r2);
+}
+
 # Close a client without a logout (the server may be gone already).
 sub epp_close {
 	my ($epp) = @_;
@@ -874,6 +981,76 @@ sub result_code {
 	return $code eq '' ? undef : $code + 0;
 }
 
+# ---- commands and replies ----
+#
+# Command elements (the inner part of epp_command()), in the domain
+# namespace of %NS:
+#   info_domain(NAME)              a domain:info
+#   ns_update(NAME, OP, HOST...)   a domain:update that adds (OP "add") or
+#                                  removes ("rem") name servers (hostObj)
+#   status_update(NAME, OP, S)     a domain:update that adds or removes
+#                                  status S
+
+sub info_domain {
+	my ($name) = @_;
+	return "<info><domain:info xmlns:domain=\"$NS{domain}\">"
+	    . "<domain:name>$name</domain:name></domain:info></info>";
+}
+
+# A whole domain:info command frame of $name (default open.example) with
+# clTRID $trid, for epp_raw() or a raw socket.
+sub info_cmd {
+	my ($trid, $name) = @_;
+	return epp_command(info_domain($name // 'open.example'), $trid);
+}
+
+sub ns_update {
+	my ($name, $op, @hosts) = @_;
+	return "<update><domain:update xmlns:domain=\"$NS{domain}\">"
+	    . "<domain:name>$name</domain:name><domain:$op><domain:ns>"
+	    . join('', map { "<domain:hostObj>$_</domain:hostObj>" } @hosts)
+	    . "</domain:ns></domain:$op></domain:update></update>";
+}
+
+sub status_update {
+	my ($name, $op, $s) = @_;
+	return "<update><domain:update xmlns:domain=\"$NS{domain}\">"
+	    . "<domain:name>$name</domain:name><domain:$op><domain:status "
+	    . "s=\"$s\"/></domain:$op></domain:update></update>";
+}
+
+# Send one command ($inner, wrapped by epp_command()) on $sess and sum the
+# reply up.  Options: trid (the clTRID; default PREFIX-N, N counting up
+# per prefix), prefix (default "T-"), regsim (a start_regsim() handle: count
+# its journal lines with this clTRID).  Returns { trid, code, why, reason,
+# id, svtrid, doc, journal }: code is 'none' when no reply came (the
+# session is gone, or $sess is undef); why is the gateway's
+# <extValue><reason> text ('' if none), reason its first word and id the
+# change id after it ("approval_required 0123456789ab"; when why is not of
+# that form reason is why and id ''); doc the reply document; journal the
+# count of journal lines (undef without regsim).
+my %trid_n;
+sub epp_send {
+	my ($sess, $inner, %o) = @_;
+	my $prefix = $o{prefix} // 'T-';
+	my $trid = $o{trid} // $prefix . ++$trid_n{$prefix};
+	my $doc = $sess ? eval { epp_raw($sess, epp_command($inner, $trid)) }
+	    : undef;
+	my %r = (trid => $trid, code => result_code($doc) // 'none',
+	    why => '', reason => '', id => '', svtrid => '', doc => $doc);
+	if (ref $doc) {
+		my $x = xpc($doc);
+		$r{why} = $x->findvalue('//epp:result/epp:extValue/epp:reason');
+		($r{reason}, $r{id}) = $r{why} =~ /^(\S+)(?: ([0-9a-f]{12}))?$/;
+		$r{reason} //= $r{why};
+		$r{id} //= '';
+		$r{svtrid} = $x->findvalue('//epp:trID/epp:svTRID');
+	}
+	$r{journal} = scalar(journal_find($o{regsim}, clTRID => $trid))
+	    if $o{regsim};
+	return \%r;
+}
+
 # ---- the journal ----
 
 # A whole file ('' when it is missing or empty).
@@ -882,6 +1059,16 @@ sub slurp {
 	open(my $fh, '<', $path) or return '';
 	local $/;
 	return scalar(<$fh>) // '';
+}
+
+# Write $text (bytes) to $path, replacing what it held; croaks on failure.
+sub spew {
+	my ($path, $text) = @_;
+	open(my $fh, '>', $path) or croak "$path: $!";
+	binmode($fh);
+	print $fh $text;
+	close($fh) or croak "$path: $!";
+	return 1;
 }
 
 # Parse the simulator's journal (a start_regsim() handle or a path) into
@@ -970,6 +1157,82 @@ sub registry_contact {
 	    'upDate=' . $x->findvalue('//contact:infData/contact:upDate'),
 	    sort(map { 'status=' . $_->getAttribute('s') }
 	    $x->findnodes('//contact:infData/contact:status'))) . "\n";
+}
+
+# The state of what an attack on locked.example could touch, as text for
+# comparing the registry before and after: a host:check of the host names
+# @avail (a line "$label NAME=AVAIL" each), locked.example and
+# pay.bank.example (registry_domain), ns1.locked.example and ns.dns.example
+# (registry_host), each after a "[NAME]" line.
+sub registry_snapshot {
+	my ($sess, $label, @avail) = @_;
+	my $chk = xpc(registry_cmd($sess, "<check><host:check xmlns:host=\""
+	    . "$NS{host}\">" . join('', map { "<host:name>$_</host:name>" }
+	    @avail) . '</host:check></check>'));
+	return "[locked.example]\n" . registry_domain($sess, 'locked.example')
+	    . "[ns1.locked.example]\n"
+	    . registry_host($sess, 'ns1.locked.example')
+	    . "[ns.dns.example]\n" . registry_host($sess, 'ns.dns.example')
+	    . "[pay.bank.example]\n"
+	    . registry_domain($sess, 'pay.bank.example')
+	    . join('', map { "$label " . $_->textContent . '='
+	    . $_->getAttribute('avail') . "\n" }
+	    $chk->findnodes('//host:cd/host:name'));
+}
+
+# The result code of one command straight to the registry ('none' when
+# it has none).
+sub registry_code {
+	my ($sess, $inner) = @_;
+	return result_code(registry_cmd($sess, $inner)) // 'none';
+}
+
+# A domain at the registry as a hash: { clid, ns => 'a b' (sorted), status
+# => 'x y' (sorted), exp (the date of exDate, or '') }.
+sub registry_domain_facts {
+	my ($sess, $name) = @_;
+	my $x = xpc(registry_cmd($sess, info_domain($name)));
+	my ($exp) = $x->findvalue('//domain:infData/domain:exDate')
+	    =~ /^(\d{4}-\d\d-\d\d)/;
+	return {
+		clid => $x->findvalue('//domain:infData/domain:clID'),
+		ns => join(' ', sort map { $_->textContent }
+		    $x->findnodes('//domain:infData/domain:ns/*')),
+		status => join(' ', sort map { $_->getAttribute('s') }
+		    $x->findnodes('//domain:infData/domain:status')),
+		exp => $exp // '',
+	};
+}
+
+# A host's addresses at the registry, sorted, one blank between.
+sub registry_host_addrs {
+	my ($sess, $name) = @_;
+	my $x = xpc(registry_cmd($sess, "<info><host:info xmlns:host=\""
+	    . "$NS{host}\"><host:name>$name</host:name></host:info></info>"));
+	return join(' ', sort map { $_->textContent }
+	    $x->findnodes('//host:infData/host:addr'));
+}
+
+# A contact's email address at the registry.
+sub registry_contact_email {
+	my ($sess, $id) = @_;
+	my $x = xpc(registry_cmd($sess, '<info><contact:info xmlns:contact="'
+	    . "$NS{contact}\"><contact:id>$id</contact:id></contact:info>"
+	    . '</info>'));
+	return $x->findvalue('//contact:infData/contact:email');
+}
+
+# The watch session's state file (a gateway's watch_state) as a hash:
+# { "KIND:NAME" => object } (e.g. "domain:locked.example"), or undef when
+# it is missing or not valid JSON.
+sub watch_state {
+	my ($path) = @_;
+	my $text = slurp($path);
+	return undef if $text eq '';
+	require JSON::PP;
+	my $j = eval { JSON::PP::decode_json($text) } or return undef;
+	return undef unless ref $j eq 'HASH' && ref $j->{objects} eq 'ARRAY';
+	return { map { ("$_->{kind}:$_->{name}" => $_) } @{$j->{objects}} };
 }
 
 # Journal entries whose fields equal every given value, e.g.
@@ -1061,6 +1324,194 @@ sub totp {
 	croak "oathtool failed (is it installed?)"
 	    unless defined $code && $code =~ /^(\d{$s->{digits}})$/;
 	return $1;
+}
+
+# A TOTP code of demo operator $who that the gateway has not seen: the
+# oldest step of now-1 .. now+1 after $last (the last step it accepted
+# from $who; undef: none) that it will still take in $min_life seconds
+# (default 4).  When there is none, waits for the next step (a note says
+# so), at most three times, then bails out.  Returns (step, code).
+sub fresh_totp {
+	my ($who, $last, $min_life) = @_;
+	$min_life //= 4;
+	$last //= -1;
+	for my $try (1 .. 3) {
+		my $now = time;
+		my $cur = totp_step($who, $now);
+		for my $s ($cur - 1 .. $cur + 1) {
+			next if $s <= $last || ($s + 2) * 30 - $now < $min_life;
+			return ($s, totp($who, $s - $cur, $now));
+		}
+		my $wait = ($cur + 1) * 30 - $now + 0.3;
+		Test::More::note(sprintf('waiting %.1f s for a new TOTP step '
+		    . 'for %s', $wait, $who));
+		sleep($wait);
+	}
+	Test::More::BAIL_OUT("no fresh TOTP step for $who");
+}
+
+# ---- approvals ----
+
+# A test: $r (an epp_send() reply) is a change the gateway held for
+# approval, 2304 approval_required with a change id; the test is named
+# "$name 2304 approval_required ID".  Returns the change id ('' if none).
+sub held_ok {
+	my ($r, $name) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	Test::More::ok($r->{code} eq '2304'
+	    && $r->{reason} eq 'approval_required'
+	    && $r->{id} =~ /^[0-9a-f]{12}$/,
+	    "$name 2304 approval_required $r->{id}")
+	    or Test::More::diag("code $r->{code}, reason $r->{reason}");
+	return $r->{id};
+}
+
+# A test: demo operator $who approves change $id on $gw with the TOTP code
+# of now (eppgwctl approve ID --otp CODE) and eppgwctl exits 0.
+sub ctl_approve_ok {
+	my ($gw, $who, $id) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my @r = ctl($gw, $who, 'approve', $id, '--otp', totp($who));
+	Test::More::is($r[0], 0, "$who approves $id with his TOTP code")
+	    or Test::More::diag("stdout $r[1] stderr $r[2]");
+	return $r[0] == 0;
+}
+
+# ---- the audit log and eppgw-audit ----
+#
+# A gateway started with audit => ... writes its log to $gw->{audit_dir},
+# signed with certs/dev/audit.key as origin eppgw/e2e: verify it with
+# --vkey certs/dev/audit.pub.
+#
+#   my ($rs, $gw, $reg, $direct) = audited_gateway(watch => 1);
+#   ... held_ok(), ctl_approve_ok(), epp_send() ...
+#   is(stop_gateway($gw), 0);
+#   my ($rc, $out) = audit_verify($gw->{audit_dir});  # 0: valid, sealed
+#   ($rc, $out, my $err) = eppgw_audit('changes', '--object',
+#       'locked.example', $gw->{audit_dir});
+#
+#   my $adir = audit_commands($rs, 'first');   # two commands, a clean stop
+#   audit_commands($rs, 'second', audit => { dir => $adir });
+
+# Run BUILD/eppgw-audit ARGS: (exit code, stdout, stderr); the exit code
+# is 128 + N when it was killed by signal N.  A hash as the last argument
+# gives options: merge (stderr goes where stdout goes, as 2>&1; the
+# stderr returned is then '').
+my $audit_runs = 0;
+sub eppgw_audit {
+	my %opt = ref $_[-1] eq 'HASH' ? %{pop @_} : ();
+	my @args = @_;
+	my $bin = File::Spec->catfile(build_dir(), 'eppgw-audit');
+	my $err = File::Spec->catfile(run_dir(), "audit-$$-" . ++$audit_runs
+	    . '.err');
+	my $pid = open(my $fh, '-|') // croak "fork: $!";
+	if ($pid == 0) {
+		if ($opt{merge}) {
+			open(STDERR, '>&', \*STDOUT) or POSIX::_exit(126);
+		} else {
+			open(STDERR, '>', $err) or POSIX::_exit(126);
+		}
+		exec($bin, @args) or POSIX::_exit(127);
+	}
+	my $out = do { local $/; <$fh> } // '';
+	close($fh);
+	my $st = $?;
+	my $e = slurp($err);
+	unlink($err);
+	return ($st & 127 ? 128 + ($st & 127) : $st >> 8, $out, $e);
+}
+
+# eppgw-audit verify of a log with the demo key's public half:
+#   eppgw-audit verify --vkey certs/dev/audit.pub ARGS 2>&1
+# Returns (exit code, stdout and stderr together).
+sub audit_verify {
+	my @args = @_;
+	return (eppgw_audit('verify', '--vkey',
+	    File::Spec->catfile(certs_dir(), 'audit.pub'), @args,
+	    { merge => 1 }))[0, 1];
+}
+
+# The segment files of an audit log directory (seg-N.jsonl), sorted: their
+# names, or with paths => 1 their paths.
+sub audit_segments {
+	my ($adir, %o) = @_;
+	opendir(my $dh, $adir) or return ();
+	my @s = sort grep { /^seg-\d{20}\.jsonl$/ } readdir($dh);
+	closedir($dh);
+	return $o{paths} ? map { "$adir/$_" } @s : @s;
+}
+
+# The records of type $t (cmd, rsp, approval, observation, ...) in an
+# audit log directory, decoded, in log order.
+sub audit_records {
+	my ($adir, $t) = @_;
+	require JSON::PP;
+	my @r;
+	for my $s (audit_segments($adir)) {
+		for my $line (split /\n/, slurp("$adir/$s")) {
+			my $j = eval { JSON::PP::decode_json($line) } or next;
+			push @r, $j if ($j->{t} // '') eq $t;
+		}
+	}
+	return @r;
+}
+
+# A tampered copy of audit log $adir: the directory copied (cp -a) to
+# NAME in the run directory, then in its first segment the first $from of
+# each line replaced by $to (the file keeps its mode).  Returns its path.
+sub audit_tampered_copy {
+	my ($adir, $name, $from, $to) = @_;
+	my $copy = File::Spec->catdir(run_dir(), $name);
+	system('cp', '-a', $adir, $copy) == 0 or croak "cp -a $adir: $?";
+	my ($first) = audit_segments($copy) or croak "no segment in $copy";
+	my $path = "$copy/$first";
+	my $mode = (stat($path))[2] & 07777;
+	(my $text = slurp($path)) =~ s/^(.*?)\Q$from\E/$1$to/mg;
+	chmod(0600, $path);
+	spew($path, $text);
+	chmod($mode, $path);
+	return $copy;
+}
+
+# Tests: a few commands through a new gateway on $rs with an audit log,
+# then a clean stop (so that the last checkpoint covers everything).
+# Options: audit ([audit] overrides as for start_gateway; pass dir =>
+# $adir to continue a log), count (default 2): that many domain:info
+# commands of open.example, clTRIDs TAG-1, TAG-2, ..., each a test
+# ("TAG: command N", 1000), and the stop ("TAG: clean stop", 0).
+# Returns the audit directory.
+sub audit_commands {
+	my ($rs, $tag, %o) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $gw = start_gateway(regsim => $rs, audit => $o{audit} // 1);
+	my $e = epp_client(port => $gw->{port})
+	    or Test::More::BAIL_OUT('login');
+	for my $i (1 .. ($o{count} // 2)) {
+		my $doc = epp_raw($e, epp_command(info_domain('open.example'),
+		    "$tag-$i"));
+		Test::More::is(result_code($doc), 1000, "$tag: command $i");
+	}
+	epp_close($e);
+	Test::More::is(stop_gateway($gw), 0, "$tag: clean stop");
+	return $gw->{audit_dir};
+}
+
+# The cast of an audited approval: a simulator, a gateway on it with a
+# lock on locked.example, [approvals] and [audit] (more start_gateway
+# options in %o, e.g. watch => 1), a session through it as registrar and
+# one straight to the simulator; bails out when a session cannot log in.
+# Returns ($rs, $gw, $reg, $direct).
+sub audited_gateway {
+	my (%o) = @_;
+	my $rs = start_regsim();
+	my $gw = start_gateway(regsim => $rs,
+	    policy => { locks => ['locked.example'] }, approvals => 1,
+	    audit => 1, %o);
+	my $reg = epp_client(port => $gw->{port}, cert => 'registrar')
+	    or Test::More::BAIL_OUT("gateway: $Net::EPP::Simple::Error");
+	my $direct = epp_client(port => $rs->{port})
+	    or Test::More::BAIL_OUT("simulator: $Net::EPP::Simple::Error");
+	return ($rs, $gw, $reg, $direct);
 }
 
 1;
