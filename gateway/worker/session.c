@@ -126,6 +126,8 @@ struct session {
 	struct timespec		 sent;
 	struct timespec		 started;	/* connection accepted */
 	int			 cmd_submitted;	/* its record is on its way */
+	json_t			*quick_rec;	/* a read-only command's record,
+						 * sent with its reply's */
 	int			 rsp_pending;	/* the last reply's record is not
 						 * durable yet */
 
@@ -211,6 +213,7 @@ free_memory(struct session *s)
 	if (s->holding)
 		pipe_out_clear(&s->held);
 	json_decref(s->alert_body);
+	json_decref(s->quick_rec);
 	if (s->deadline != NULL)
 		event_free(s->deadline);
 	config_unref(s->cfg);
@@ -273,6 +276,8 @@ release(struct session *s)
 	s->up_deadline = NULL;
 }
 
+static void send_quick_rec(struct session *s);
+
 static void
 session_close(struct session *s, const char *why)
 {
@@ -287,6 +292,7 @@ session_close(struct session *s, const char *why)
 		struct rec_session rs;
 
 		rec_who(s, &rs);
+		send_quick_rec(s);
 		/* It forgets a command record no reply will name. */
 		(void)auditlink_submit_ref(s->audit, "session",
 		    rec_session_close(&rs, why, s->ncmds), AUDIT_REF_DROP,
@@ -513,6 +519,7 @@ static void rsp_logged_cb(void *arg, int status, uint64_t seq,
 static void
 log_reply(struct session *s, json_t *rec)
 {
+	send_quick_rec(s);
 	s->cmd_submitted = 0;
 	if (rec == NULL || auditlink_submit_ref(s->audit, "rsp", rec,
 	    AUDIT_REF_REQ, rsp_logged_cb, s) != 0) {
@@ -609,8 +616,8 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 
 /*
  * A read-only command's record, forwarded without waiting for it: the
- * next group commit makes it durable (or the log has failed, and the
- * next command finds it so).
+ * group commit of its reply's record makes it durable (or the log has
+ * failed, and the next command finds it so).
  */
 static void
 quick_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
@@ -626,6 +633,32 @@ quick_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		    "was forwarded unrecorded", (unsigned long long)s->id);
 		metrics_audit_failure(s->metrics);
 	}
+}
+
+/*
+ * A read-only command's record goes with its reply's (log_reply), or with
+ * the session's close when no reply comes: both then reach the writer in
+ * one loop turn and one group commit, where sending it at once cost a
+ * second fdatasync and signature per command when sessions are few.  A
+ * crash before then loses it, as it could before (the recovery record's
+ * open_sessions says so); its ts is when it was written, after the reply.
+ */
+static void
+send_quick_rec(struct session *s)
+{
+	json_t *rec = s->quick_rec;
+
+	if (rec == NULL)
+		return;
+	s->quick_rec = NULL;
+	if (auditlink_submit_ref(s->audit, "cmd", rec, AUDIT_REF_KEEP,
+	    quick_logged_cb, s) != 0) {
+		log_err("session %llu: audit log failed: a read-only command "
+		    "was forwarded unrecorded", (unsigned long long)s->id);
+		metrics_audit_failure(s->metrics);
+		return;
+	}
+	s->audit_pending++;
 }
 
 /*
@@ -649,8 +682,9 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	}
 	/*
 	 * A command that changes nothing is forwarded at once; its record
-	 * follows in order and the next group commit makes it durable.
-	 * Everything else waits for its record (docs/audit-log.md).
+	 * follows with its reply's (send_quick_rec).  Everything else waits
+	 * for its record (docs/audit-log.md).  Nothing is forwarded on a log
+	 * known to have failed.
 	 */
 	quick = s->action == ACT_FORWARD && m != NULL && epp_msg_read_only(m) &&
 	    s->alert_body == NULL;
@@ -658,8 +692,15 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	rec = s->frame_mac[0] != '\0' ?
 	    rec_cmd(&rs, m, v, decision, reason, approver, s->frame_mac) :
 	    NULL;
+	if (quick && rec != NULL && !auditlink_failed(s->audit)) {
+		json_decref(s->quick_rec);
+		s->quick_rec = rec;
+		s->cmd_submitted = 1;
+		run_action(s);
+		return;
+	}
 	if (rec == NULL || auditlink_submit_ref(s->audit, "cmd", rec,
-	    AUDIT_REF_KEEP, quick ? quick_logged_cb : cmd_logged_cb, s) != 0) {
+	    AUDIT_REF_KEEP, cmd_logged_cb, s) != 0) {
 		free(s->act_xml);
 		s->act_xml = NULL;
 		act_reply(s, 2400, "audit_unavailable", NULL);
@@ -669,10 +710,6 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	}
 	s->audit_pending++;
 	s->cmd_submitted = 1;
-	if (quick) {
-		run_action(s);
-		return;
-	}
 	s->state = ST_LOG_CMD;
 	event_del(s->deadline);
 	s->deadline_kind = DL_NONE;
