@@ -5,7 +5,8 @@
 #   scripts/checksrc.sh [file...]
 #
 # Without arguments it scans the product code: gateway/, policy/, tools/*/
-# and include/ (tests/ may do as it likes).  Prints file:line: for each use
+# and include/, and the test programs tests/regsim/, tests/bench/ and
+# tests/fuzz/ (tests/unit/ may do as it likes).  Prints file:line: for each use
 # and exits 1 if there is any.  Comments, string and character literals are
 # blanked first, so prose and messages may name these functions; a name
 # only counts as a call when "(" follows it, so snprintf, vsnprintf and
@@ -31,7 +32,7 @@ set -eu
 
 cd "$(dirname "$0")/.."
 [ "$#" -gt 0 ] || set -- gateway/*/*.[ch] policy/*.[ch] tools/*/*.[ch] \
-    include/*.h
+    include/*.h tests/regsim/*.[ch] tests/bench/*.c tests/fuzz/*.c
 
 awk '
 BEGIN {

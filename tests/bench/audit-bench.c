@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,22 @@ bare_fdatasync_p50(const char *dir)
 	return p50(v, 300);
 }
 
+/* A whole non-negative decimal option value up to max; exits 2 if not. */
+static long
+num_arg(int opt, const char *s, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max) {
+		fprintf(stderr, "audit-bench: -%c: bad number \"%s\"\n", opt, s);
+		exit(2);
+	}
+	return v;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -281,9 +298,9 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'F': only_fsync = 1; break;
 		case 'd': base_dir = optarg; break;
-		case 'n': n = atol(optarg); break;
-		case 'c': c = atoi(optarg); break;
-		case 's': segmax = (size_t)atol(optarg); break;
+		case 'n': n = num_arg(ch, optarg, LONG_MAX); break;
+		case 'c': c = (int)num_arg(ch, optarg, INT_MAX); break;
+		case 's': segmax = (size_t)num_arg(ch, optarg, LONG_MAX); break;
 		case 'a': prover = optarg; break;
 		default:
 			fprintf(stderr, "usage: audit-bench [-d DIR] "

@@ -280,6 +280,51 @@ lat_pct_us(const struct latencies *l, double p)
 
 /* --- /proc readers (CPU of other processes over the measured phase) ---- */
 
+/*
+ * The fields of /proc/PID/stat after the ")" closing comm (p points at that
+ * ")"'s successor): " S ppid pgrp session tty_nr tpgid flags minflt
+ * cminflt majflt cmajflt utime stime ...".  Takes ppid, utime and stime.
+ */
+static int
+stat_times(const char *p, long *ppid, unsigned long long *ut,
+    unsigned long long *st)
+{
+	char *end;
+
+	if (p[0] == '\0' || p[1] == '\0')
+		return -1;
+	p += 2;				/* the blank and the state letter */
+	*ppid = strtol(p, &end, 10);
+	if (end == p)
+		return -1;
+	for (int i = 0; i < 9; i++) {	/* pgrp .. cmajflt */
+		p = end;
+		(void)strtoll(p, &end, 10);
+		if (end == p)
+			return -1;
+	}
+	p = end;
+	*ut = strtoull(p, &end, 10);
+	if (end == p)
+		return -1;
+	p = end;
+	*st = strtoull(p, &end, 10);
+	return end == p ? -1 : 0;
+}
+
+/* The number after key at the start of a /proc/PID/status line. */
+static int
+status_ull(const char *line, const char *key, unsigned long long *v)
+{
+	size_t k = strlen(key);
+	char *end;
+
+	if (strncmp(line, key, k) != 0)
+		return -1;
+	*v = strtoull(line + k, &end, 10);
+	return end == line + k ? -1 : 0;
+}
+
 /* utime + stime and the parent of one process, in clock ticks. */
 static int
 one_ticks(pid_t pid, uint64_t *ticks, long *ppid)
@@ -297,8 +342,7 @@ one_ticks(pid_t pid, uint64_t *ticks, long *ppid)
 	buf[n] = '\0';
 	/* comm may hold spaces and parentheses: fields restart after the last ')'. */
 	if ((p = strrchr(buf, ')')) != NULL &&
-	    sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	    ppid, &ut, &st) == 3) {
+	    stat_times(p + 1, ppid, &ut, &st) == 0) {
 		*ticks = ut + st;
 		rc = 0;
 	}
@@ -333,10 +377,10 @@ one_csw(pid_t pid)
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
 		while (fgets(line, sizeof(line), f) != NULL)
-			if (sscanf(line, "voluntary_ctxt_switches: %llu",
-			    &v) == 1 ||
-			    sscanf(line, "nonvoluntary_ctxt_switches: %llu",
-			    &v) == 1)
+			if (status_ull(line, "voluntary_ctxt_switches:",
+			    &v) == 0 ||
+			    status_ull(line, "nonvoluntary_ctxt_switches:",
+			    &v) == 0)
 				sum += v;
 		fclose(f);
 	}

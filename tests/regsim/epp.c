@@ -130,13 +130,13 @@ regsim_resext(struct regsim_cmd *c, const char *ns, const char *prefix,
 void
 regsim_note_obj(struct regsim_cmd *c, const char *name)
 {
-	size_t used = strlen(c->objs);
+	size_t used = strlen(c->objs), len = strlen(name);
 
-	if (used + strlen(name) + 2 >= sizeof(c->objs))
+	if (used + len + 2 >= sizeof(c->objs))
 		return;
 	if (used > 0)
 		c->objs[used++] = ',';
-	strcpy(c->objs + used, name);
+	memcpy(c->objs + used, name, len + 1);
 }
 
 int

@@ -103,12 +103,13 @@ add_list(const struct seed_line *l, struct regsim_strv *sv, const char *list,
     int lower)
 {
 	char buf[1024], *save = NULL, *item;
+	size_t len;
 
 	if (list == NULL)
 		return 0;
-	if (strlen(list) >= sizeof(buf))
+	if ((len = strlen(list)) >= sizeof(buf))
 		return seed_err(l, "list too long", NULL);
-	strcpy(buf, list);
+	memcpy(buf, list, len + 1);
 	for (item = strtok_r(buf, ",", &save); item != NULL;
 	    item = strtok_r(NULL, ",", &save)) {
 		if (lower)
@@ -119,16 +120,32 @@ add_list(const struct seed_line *l, struct regsim_strv *sv, const char *list,
 	return 0;
 }
 
+/* Read 1..max decimal digits at *p into *out and step past them. */
+static int
+date_field(const char **p, int max, int *out)
+{
+	int n, v = 0;
+
+	for (n = 0; n < max && **p >= '0' && **p <= '9'; n++, (*p)++)
+		v = v * 10 + (**p - '0');
+	if (n == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int
 parse_date(const struct seed_line *l, const char *s, time_t *out)
 {
 	struct tm tm;
+	const char *p = s;
 	int y, m, d;
-	char tail;
 
 	if (s == NULL)
 		return 0;
-	if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+	if (date_field(&p, 4, &y) == -1 || *p++ != '-' ||
+	    date_field(&p, 2, &m) == -1 || *p++ != '-' ||
+	    date_field(&p, 2, &d) == -1 || *p != '\0')
 		return seed_err(l, "date must be YYYY-MM-DD", s);
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
@@ -177,10 +194,12 @@ static int
 rec_tld(struct regsim_store *st, const struct seed_line *l)
 {
 	char name[256];
+	size_t len;
 
-	if (need(l, 2, "tld NAME") == -1 || strlen(l->tok[1]) >= sizeof(name))
+	if (need(l, 2, "tld NAME") == -1 ||
+	    (len = strlen(l->tok[1])) >= sizeof(name))
 		return -1;
-	strcpy(name, l->tok[1]);
+	memcpy(name, l->tok[1], len + 1);
 	regsim_lower(name);
 	if (regsim_strv_add(&st->tlds, name) == -1)
 		return seed_err(l, "out of memory", NULL);

@@ -228,7 +228,9 @@ take_index(struct hashed *h, const char *dir, char **names, size_t i,
 		rc = -1;
 	}
 	if (rc == 0) {
-		memcpy(h->leaves + h->n, l, (size_t)count * sizeof(*l));
+		/* An empty segment leaves l (and maybe h->leaves) NULL. */
+		if (count > 0)
+			memcpy(h->leaves + h->n, l, (size_t)count * sizeof(*l));
 		h->n += count;
 		h->indexed++;
 	}
@@ -264,8 +266,8 @@ index_differs(const struct hashed *h, const char *dir, const char *name,
 			audit_warn("%s/%s: ignored", dir, why);
 		return 0;
 	}
-	rc = count != h->n - first || memcmp(l, h->leaves + first,
-	    (size_t)count * sizeof(*l)) != 0;
+	rc = count != h->n - first || (count > 0 && memcmp(l,
+	    h->leaves + first, (size_t)count * sizeof(*l)) != 0);
 	free(l);
 	return rc;
 }
