@@ -75,7 +75,7 @@ const char *audit_object_name(const struct audit_object *o);
  */
 struct audit_quorum {
 	struct cosig_verifier	*w;
-	size_t			 nw;
+	size_t			 nw, capw;
 	unsigned long		 k;		/* 0: no --quorum */
 	size_t			 least;		/* fewest valid on one */
 	size_t			 checked;	/* known checkpoints counted */

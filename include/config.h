@@ -141,6 +141,7 @@ struct policy;
 struct config_errors {
 	char	**msgs;
 	size_t	  n;
+	size_t	  cap;		/* of msgs */
 };
 
 /*

@@ -40,6 +40,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "buf.h"
 #include "change.h"
 #include "epp.h"
 #include "epp_int.h"
@@ -481,14 +482,16 @@ parse_command(struct epp_msg *m, xmlNode *cmd, const char **why)
 	return 0;
 }
 
+/* Each fact comes from an element of the reply, so there are no more. */
 static int
-push_str(char ***arr, size_t *n, char *v)
+push_str(char ***arr, size_t *n, size_t *cap, char *v)
 {
 	char **t;
 
 	if (v == NULL)
 		return -1;
-	if ((t = realloc(*arr, (*n + 1) * sizeof(*t))) == NULL) {
+	if ((t = grow_array(*arr, cap, *n + 1, sizeof(*t),
+	    epp_reply_limits.max_elements)) == NULL) {
 		free(v);
 		return -1;
 	}
@@ -525,7 +528,8 @@ add_fact(struct epp_msg *m, const char *fmt, ...)
 	 * changes when the value does, within the first kilobyte. */
 	if (n >= (int)sizeof(buf))
 		memcpy(buf + sizeof(buf) - 4, "...", 4);
-	(void)push_str(&m->info_facts, &m->info_nfacts, strdup(buf));
+	(void)push_str(&m->info_facts, &m->info_nfacts, &m->info_capfacts,
+	    strdup(buf));
 }
 
 /* Upper-case hex or base64 without white space: one value, one fact. */
@@ -1231,12 +1235,15 @@ dump(xmlDocPtr doc, uint8_t **out, size_t *len)
 		xmlFree(buf);
 		return -1;
 	}
-	/* Hand back malloc'd memory: callers should not need xmlFree. */
-	if ((*out = malloc((size_t)n)) == NULL) {
+	/* Hand back malloc'd memory: callers should not need xmlFree.  It
+	 * is NUL-terminated (not counted in len) for those who want a
+	 * string. */
+	if ((*out = malloc((size_t)n + 1)) == NULL) {
 		xmlFree(buf);
 		return -1;
 	}
 	memcpy(*out, buf, (size_t)n);
+	(*out)[n] = '\0';
 	*len = (size_t)n;
 	xmlFree(buf);
 	return 0;
@@ -1261,19 +1268,9 @@ epp_msg_redacted(const struct epp_msg *m, char **out, size_t *len)
 			return -1;
 		m_redact(xmlDocGetRootElement(copy));
 	}
+	/* dump NUL-terminates. */
 	r = dump(copy != NULL ? copy : m->doc, (uint8_t **)out, len);
 	xmlFreeDoc(copy);
-	if (r == 0) {
-		/* NUL-terminate for callers that want a string. */
-		char *t = realloc(*out, *len + 1);
-
-		if (t == NULL) {
-			free(*out);
-			return -1;
-		}
-		t[*len] = '\0';
-		*out = t;
-	}
 	return r;
 }
 

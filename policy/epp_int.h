@@ -18,6 +18,13 @@
 #define NS_SECDNS10	"urn:ietf:params:xml:ns:secDNS-1.0"
 #define NS_RGP		"urn:ietf:params:xml:ns:rgp-1.0"
 
+/*
+ * Most change lines, objects or extensions of one message: a command has
+ * at most epp_command_limits.max_elements (1024) elements, and each gives
+ * a line or two at most.
+ */
+#define MODEL_ITEMS_MAX	65536
+
 struct epp_obj {
 	enum epp_obj_type type;
 	char		 *name;		/* normalised (or raw when invalid) */
@@ -40,11 +47,11 @@ struct epp_msg {
 	char		*login_clid;
 
 	struct epp_obj	*objs;
-	size_t		 nobjs;
+	size_t		 nobjs, capobjs;
 	struct epp_line	*lines;
-	size_t		 nlines;
+	size_t		 nlines, caplines;
 	char		**exts;		/* extension namespace URIs */
-	size_t		 nexts;
+	size_t		 nexts, capexts;
 
 	int		 result_code;
 	char		*result_msg;
@@ -54,7 +61,7 @@ struct epp_msg {
 	enum epp_obj_type info_kind;
 	char		*info_fname;	/* normalised object name */
 	char		**info_facts;
-	size_t		 info_nfacts;
+	size_t		 info_nfacts, info_capfacts;
 
 	const char	*why;		/* set by model_fail() */
 

@@ -4,10 +4,12 @@
  * Two string sets, exact names and pattern suffixes (strmap.h, keys only);
  * entries are also kept in order for listing.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "lock.h"
 #include "names.h"
 #include "strmap.h"
@@ -16,8 +18,11 @@ struct locklist {
 	struct strmap	*exact;
 	struct strmap	*suffix;	/* "*.bank.example" stored as "bank.example" */
 	char		**order;	/* entries as listed, normalised */
-	size_t		  norder;
+	size_t		  norder, cap;
 };
+
+/* Entries at most: far more than anyone locks, well under memory. */
+#define LOCKLIST_MAX	((size_t)1 << 20)
 
 /* The sets hold keys only: any non-NULL value marks membership. */
 #define PRESENT	((void *)1)
@@ -99,8 +104,10 @@ locklist_add(struct locklist *l, const char *entry, const char **why)
 	snprintf(shown, sizeof(shown), "%s%s", pattern ? "*." : "", name);
 	if (set_has(pattern ? l->suffix : l->exact, name))
 		return 0;
-	if ((n = realloc(l->order, (l->norder + 1) * sizeof(*n))) == NULL) {
-		*why = "out of memory";
+	if ((n = grow_array(l->order, &l->cap, l->norder + 1, sizeof(*n),
+	    LOCKLIST_MAX)) == NULL) {
+		*why = errno == ERANGE ? "the lock list is full (1048576 "
+		    "entries)" : "out of memory";
 		return -1;
 	}
 	l->order = n;

@@ -12,6 +12,7 @@
  * neither ignored nor smuggled past the digest.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "change.h"
 #include "epp_int.h"
 #include "hex.h"
@@ -200,9 +202,11 @@ add_change(struct epp_msg *m, unsigned cls, const char *fmt, ...)
 		free(text);
 		text = esc;
 	}
-	if ((n = realloc(m->lines, (m->nlines + 1) * sizeof(*n))) == NULL) {
+	if ((n = grow_array(m->lines, &m->caplines, m->nlines + 1,
+	    sizeof(*n), MODEL_ITEMS_MAX)) == NULL) {
 		free(text);
-		return model_fail(m, "out of memory");
+		return model_fail(m, errno == ERANGE ? "too many changes" :
+		    "out of memory");
 	}
 	m->lines = n;
 	n[m->nlines].text = text;
@@ -269,9 +273,11 @@ m_obj(struct epp_msg *m, enum epp_obj_type t, xmlNode *n)
 		}
 	} else if (*raw == '\0')
 		st = NAME_EMPTY;
-	if ((o = realloc(m->objs, (m->nobjs + 1) * sizeof(*o))) == NULL) {
+	if ((o = grow_array(m->objs, &m->capobjs, m->nobjs + 1, sizeof(*o),
+	    MODEL_ITEMS_MAX)) == NULL) {
 		free(raw);
-		return model_fail(m, "out of memory");
+		return model_fail(m, errno == ERANGE ? "too many objects" :
+		    "out of memory");
 	}
 	m->objs = o;
 	o[m->nobjs].type = t;
@@ -619,8 +625,10 @@ m_ext_uri(struct epp_msg *m, const xmlChar *uri)
 	for (size_t i = 0; i < m->nexts; i++)
 		if (strcmp(m->exts[i], (const char *)uri) == 0)
 			return 0;
-	if ((n = realloc(m->exts, (m->nexts + 1) * sizeof(*n))) == NULL)
-		return model_fail(m, "out of memory");
+	if ((n = grow_array(m->exts, &m->capexts, m->nexts + 1, sizeof(*n),
+	    MODEL_ITEMS_MAX)) == NULL)
+		return model_fail(m, errno == ERANGE ? "too many extensions" :
+		    "out of memory");
 	m->exts = n;
 	if ((n[m->nexts] = strdup((const char *)uri)) == NULL)
 		return model_fail(m, "out of memory");

@@ -9,7 +9,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "buf.h"
 #include "change.h"
+#include "frame.h"
 #include "hex.h"
 #include "lock.h"
 #include "names.h"
@@ -128,35 +130,19 @@ cmp_line(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* A growing string; any allocation failure poisons it. */
-struct sbuf {
-	char	*s;
-	size_t	 len, cap;
-	int	 failed;
-};
+/*
+ * The canonical text: each line is at most a few times the XML it came
+ * from (a secret becomes its hash), and a frame is at most
+ * FRAME_LIMIT_MAX.
+ */
+#define CANON_TEXT_MAX	((size_t)4 * FRAME_LIMIT_MAX)
 
+/* Add a line a + c; any failure poisons the text (*failed). */
 static void
-sb_add(struct sbuf *b, const char *a, const char *c)
+sb_add(struct buf *b, int *failed, const char *a, const char *c)
 {
-	size_t n = strlen(a) + (c ? strlen(c) : 0) + 1;
-	char *t;
-
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((t = realloc(b->s, cap)) == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->s = t;
-		b->cap = cap;
-	}
-	b->len += (size_t)snprintf(b->s + b->len, b->cap - b->len, "%s%s\n",
-	    a, c ? c : "");
+	if (!*failed && buf_addf(b, "%s%s\n", a, c ? c : "") == -1)
+		*failed = 1;
 }
 
 /*
@@ -191,44 +177,48 @@ char *
 policy_canonical(const struct policy *p, const struct epp_msg *m,
     const char *clid, uint8_t digest[32])
 {
-	struct sbuf b = { NULL, 0, 0, 0 };
+	struct buf b;
+	int failed = 0;
 	const char **lines = NULL;
 	char **keyed = NULL;
 	size_t n = epp_msg_nchanges(m);
 	unsigned mdlen = 0;
 
-	sb_add(&b, CANON_VERSION, NULL);
-	sb_add(&b, "clid=", clid ? clid : "");
-	sb_add(&b, "command=", epp_msg_name(m));
+	buf_init(&b, CANON_TEXT_MAX);
+	sb_add(&b, &failed, CANON_VERSION, NULL);
+	sb_add(&b, &failed, "clid=", clid ? clid : "");
+	sb_add(&b, &failed, "command=", epp_msg_name(m));
 	for (size_t i = 0; i < epp_msg_nobjects(m); i++)
-		sb_add(&b, "object=", epp_msg_object(m, i, NULL, NULL));
+		sb_add(&b, &failed, "object=",
+		    epp_msg_object(m, i, NULL, NULL));
 	/* Sorted and de-duplicated: order and repetition carry no meaning. */
 	if (n > 0 && (lines = calloc(n, sizeof(*lines))) == NULL)
-		b.failed = 1;
+		failed = 1;
 	if (n > 0 && p != NULL && p->keyed &&
 	    (keyed = calloc(n, sizeof(*keyed))) == NULL)
-		b.failed = 1;
+		failed = 1;
 	for (size_t i = 0; lines != NULL && i < n; i++) {
 		lines[i] = epp_msg_change(m, i, NULL);
 		if (keyed != NULL && epp_msg_change_secret(m, i) &&
 		    (lines[i] = keyed[i] = keyed_line(p, lines[i])) == NULL)
-			b.failed = 1;
+			failed = 1;
 	}
-	if (lines != NULL && !b.failed)
+	if (lines != NULL && !failed)
 		qsort(lines, n, sizeof(*lines), cmp_line);
-	for (size_t i = 0; lines != NULL && !b.failed && i < n; i++)
+	for (size_t i = 0; lines != NULL && !failed && i < n; i++)
 		if (i == 0 || strcmp(lines[i], lines[i - 1]) != 0)
-			sb_add(&b, lines[i], NULL);
+			sb_add(&b, &failed, lines[i], NULL);
 	free(lines);
 	for (size_t i = 0; keyed != NULL && i < n; i++)
 		free(keyed[i]);
 	free(keyed);
-	if (b.failed || EVP_Digest(b.s, b.len, digest, &mdlen, EVP_sha256(),
-	    NULL) != 1 || mdlen != 32) {
-		free(b.s);
+	if (failed || EVP_Digest(buf_data(&b), b.len, digest, &mdlen,
+	    EVP_sha256(), NULL) != 1 || mdlen != 32) {
+		buf_free(&b);
 		return NULL;
 	}
-	return b.s;
+	/* addf left room for its NUL: no copy. */
+	return buf_detach(&b, NULL);
 }
 
 /*

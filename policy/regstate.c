@@ -7,12 +7,14 @@
  * takes the old object's entries out of the indexes and puts the new
  * one's in, so the indexes never disagree with the facts.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "regstate.h"
 #include "strmap.h"
 
@@ -251,13 +253,14 @@ refs_add(struct regstate *rs, const char *key, const char *name)
 		if (r->names[i] == name)
 			return 0;	/* registrant and admin, say */
 	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 4;
-		const char **t = realloc(r->names, cap * sizeof(*t));
+		/* Each name at most once, and the store holds at most max
+		 * (0: no maximum, then as many as can be counted). */
+		const char **t = grow_array(r->names, &r->cap, r->n + 1,
+		    sizeof(*t), rs->max ? rs->max : SIZE_MAX);
 
 		if (t == NULL)
 			return -1;
 		r->names = t;
-		r->cap = cap;
 	}
 	r->names[r->n++] = name;
 	return 0;
@@ -368,9 +371,9 @@ fact_set(const char *const *facts, size_t n, char ***out, size_t *nout)
 }
 
 static int
-push(char ***arr, size_t *n, const char *s)
+push(char ***arr, size_t *n, size_t *cap, size_t max, const char *s)
 {
-	char **t = realloc(*arr, (*n + 1) * sizeof(*t));
+	char **t = grow_array(*arr, cap, *n + 1, sizeof(*t), max);
 
 	if (t == NULL)
 		return -1;
@@ -386,16 +389,17 @@ static int
 diff_sets(char *const *a, size_t na, char *const *b, size_t nb,
     struct rs_diff *d)
 {
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, capg = 0, capa = 0;
 
+	/* d is empty: at most all of a go, all of b come. */
 	while (i < na || j < nb) {
 		int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i], b[j]);
 
 		if (c < 0) {
-			if (push(&d->gone, &d->ngone, a[i++]) != 0)
+			if (push(&d->gone, &d->ngone, &capg, na, a[i++]) != 0)
 				return -1;
 		} else if (c > 0) {
-			if (push(&d->added, &d->nadded, b[j++]) != 0)
+			if (push(&d->added, &d->nadded, &capa, nb, b[j++]) != 0)
 				return -1;
 		} else {
 			i++;

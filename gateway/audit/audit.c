@@ -90,24 +90,6 @@ timestamp(char out[32], int64_t *day)
 		*day = (int64_t)ts.tv_sec / 86400;
 }
 
-static int
-buf_reserve(struct buf *b, size_t more)
-{
-	char *np;
-	size_t cap;
-
-	if (b->len + more <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 65536;
-	while (cap < b->len + more)
-		cap *= 2;
-	if ((np = realloc(b->p, cap)) == NULL)
-		return -1;
-	b->p = np;
-	b->cap = cap;
-	return 0;
-}
-
 /* The common fields of the next record. */
 int
 audit_stamp_record(struct audit *a, json_t *fields)
@@ -126,24 +108,25 @@ audit_stamp_record(struct audit *a, json_t *fields)
 
 /*
  * Keep a line's leaf hash for the segment's index.  The index is a cache:
- * when memory runs out the segment simply gets none.
+ * when memory runs out the segment simply gets none.  A segment ends
+ * after the batch that passes segment_max, and every line is longer than
+ * 64 bytes (its prev alone is), so that bounds its leaves.
  */
 static void
 keep_leaf(struct audit *a, const merkle_hash h)
 {
 	merkle_hash *nl;
-	uint64_t cap;
 
 	if (a->seg_leaves_lost)
 		return;
 	if (a->seg_nleaves == a->seg_capleaves) {
-		cap = a->seg_capleaves ? 2 * a->seg_capleaves : 4096;
-		if ((nl = realloc(a->seg_leaves, cap * sizeof(*nl))) == NULL) {
+		if ((nl = grow_array(a->seg_leaves, &a->seg_capleaves,
+		    (size_t)a->seg_nleaves + 1, sizeof(*nl),
+		    (a->o.segment_max + AUDIT_OUT_MAX) / 64)) == NULL) {
 			a->seg_leaves_lost = 1;
 			return;
 		}
 		a->seg_leaves = nl;
-		a->seg_capleaves = cap;
 	}
 	memcpy(a->seg_leaves[a->seg_nleaves++], h, MERKLE_HASH_LEN);
 }
@@ -157,9 +140,9 @@ chain_line(struct audit *a, size_t n, uint64_t *seqp, merkle_hash leaf)
 {
 	merkle_hash h;
 
-	merkle_leaf_hash(a->out.p + a->out.len, n, h);
-	a->out.p[a->out.len + n] = '\n';
-	a->out.len += n + 1;
+	merkle_leaf_hash(buf_end(&a->out), n, h);
+	buf_end(&a->out)[n] = '\n';
+	buf_wrote(&a->out, n + 1);
 	merkle_range_append(&a->range, h);
 	keep_leaf(a, h);
 	merkle_hex(h, a->prev_hex);
@@ -180,8 +163,8 @@ audit_emit_record(struct audit *a, json_t *fields, uint64_t *seqp,
 	if (buf_reserve(&a->out, 4096) == -1)
 		return -1;
 	for (;;) {
-		avail = a->out.cap - a->out.len;
-		n = json_dumpb(fields, a->out.p + a->out.len, avail,
+		avail = buf_room(&a->out);
+		n = json_dumpb(fields, buf_end(&a->out), avail,
 		    JSON_COMPACT | JSON_SORT_KEYS);
 		if (n == 0)
 			return -1;
@@ -201,8 +184,8 @@ static const char *const wkey[AW_N] = { "prev", "req", "seq", "t", "ts",
 static void
 put(struct audit *a, const void *p, size_t n)
 {
-	memcpy(a->out.p + a->out.len, p, n);
-	a->out.len += n;
+	memcpy(buf_end(&a->out), p, n);
+	buf_wrote(&a->out, n);
 }
 
 /*
@@ -349,15 +332,15 @@ write_out(struct audit *a)
 {
 	if (a->out.len == 0)
 		return 0;
-	if (audit_write_all(a, a->fd, a->out.p, a->out.len) == -1) {
+	if (audit_write_all(a, a->fd, buf_data(&a->out), a->out.len) == -1) {
 		log_err("audit: write to %s/%s failed: %s; the audit log has "
 		    "FAILED and nothing more will be forwarded", a->dir,
 		    a->segname, strerror(errno));
 		return -1;
 	}
-	EVP_DigestUpdate(a->seg_sha, a->out.p, a->out.len);
+	EVP_DigestUpdate(a->seg_sha, buf_data(&a->out), a->out.len);
 	a->seg_bytes += a->out.len;
-	a->out.len = 0;
+	buf_reset(&a->out);
 	return 0;
 }
 
@@ -556,7 +539,7 @@ start_segment(struct audit *a, json_t *prev_segment, json_t *recovery)
 	json_t *f;
 	int fd = -1;
 
-	a->out.len = 0;
+	buf_reset(&a->out);
 	snprintf(a->segname, sizeof(a->segname), "%s%020llu%s",
 	    AUDIT_SEG_PREFIX, (unsigned long long)a->next_seq,
 	    AUDIT_SEG_SUFFIX);
@@ -1672,7 +1655,7 @@ audit_free(struct audit *a)
 	pthread_cond_destroy(&a->scv);
 	free(a->snote);
 	free(a->pending_note);
-	free(a->out.p);
+	buf_free(&a->out);
 	free(a->seg_leaves);
 	free(a->dir);
 	free(a);
@@ -1779,6 +1762,7 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 		return -1;
 	}
 	a->qtail = &a->qhead;
+	buf_init(&a->out, AUDIT_OUT_MAX);
 	a->stail = &a->shead;
 	a->dtail = &a->dhead;
 	a->base = base;

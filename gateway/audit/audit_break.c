@@ -283,6 +283,7 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 	}
 	a->efd = a->fd = a->dirfd = a->cpdirfd = -1;
 	a->qtail = &a->qhead;
+	buf_init(&a->out, AUDIT_OUT_MAX);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	pthread_cond_init(&a->scv, NULL);
@@ -362,8 +363,8 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 	}
 	snprintf(cpname, sizeof(cpname), "%llu.cp",
 	    (unsigned long long)a->next_seq);
-	if (install_new(a, a->dirfd, a->segname, a->out.p, a->out.len) ==
-	    -1 || install_new(a, a->cpdirfd, cpname, seal_note,
+	if (install_new(a, a->dirfd, a->segname, buf_data(&a->out),
+	    a->out.len) == -1 || install_new(a, a->cpdirfd, cpname, seal_note,
 	    strlen(seal_note)) == -1) {
 		audit_seterr(err, errlen, "audit: cannot write %s/%s: %s", a->dir,
 		    a->segname, strerror(errno));

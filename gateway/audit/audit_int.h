@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
 #include "merkle.h"
@@ -47,10 +48,12 @@ struct audit_entry {
 	merkle_hash		 leaf;
 };
 
-struct buf {
-	char	*p;
-	size_t	 len, cap;
-};
+/*
+ * The writer's output, one batch: what arrived during one fdatasync, each
+ * record at most one IPC message (IPC_MAX_DEFAULT).  Far above any batch;
+ * it only stops a runaway from taking all memory.
+ */
+#define AUDIT_OUT_MAX	((size_t)1 << 30)
 
 struct audit {
 	struct event_base	*base;
@@ -117,7 +120,8 @@ struct audit {
 	/* The leaf hashes of the current segment's lines, for its index;
 	 * seg_leaves_lost when memory ran out (then it gets none). */
 	merkle_hash		*seg_leaves;
-	uint64_t		 seg_nleaves, seg_capleaves, seg_first;
+	uint64_t		 seg_nleaves, seg_first;
+	size_t			 seg_capleaves;
 	int			 seg_leaves_lost;
 	pthread_t		 ithr;		/* writes the last index */
 	int			 ithr_started;

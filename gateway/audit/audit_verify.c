@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 
 #include "audit_verify.h"
+#include "buf.h"
 #include "strmap.h"
 
 enum target_kind { T_FILE, T_ARCHIVE, T_KNOWN };
@@ -35,6 +36,13 @@ struct target {
 	char		*note;
 };
 
+/*
+ * The verifier holds what the log on disk has: its segments, its
+ * checkpoints, the leaves asked for, the commands still unanswered.  They
+ * grow geometrically, overflow checked, with no maximum but memory.
+ */
+#define VERIFY_NO_MAX	SIZE_MAX
+
 struct vstate {
 	struct strmap			*open;	/* sess -> itself, as text */
 	const char			*dir;
@@ -42,7 +50,7 @@ struct vstate {
 	struct audit_verify_result	*r;
 
 	struct target	*targets;
-	size_t		 ntargets, next_target;
+	size_t		 ntargets, next_target, cap_targets;
 
 	char		 prev_hex[2 * MERKLE_HASH_LEN + 1];
 	char		 last_ts[32];
@@ -364,13 +372,10 @@ audit_list_segments(const char *dir, char ***namesp, size_t *np)
 	while ((de = readdir(d)) != NULL) {
 		if (seg_name_seq(de->d_name, NULL) == -1)
 			continue;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 16;
-			if ((nn = realloc(names, cap * sizeof(*names))) ==
-			    NULL)
-				goto fail;
-			names = nn;
-		}
+		if ((nn = grow_array(names, &cap, n + 1, sizeof(*names),
+		    VERIFY_NO_MAX)) == NULL)
+			goto fail;
+		names = nn;
 		if ((names[n] = strdup(de->d_name)) == NULL)
 			goto fail;
 		n++;
@@ -570,8 +575,8 @@ add_target(struct vstate *st, const char *path, enum target_kind kind)
 		fail(st, AUDIT_CANNOT, "%s: cannot read checkpoint", path);
 		return -1;
 	}
-	if ((nt = realloc(st->targets, (st->ntargets + 1) *
-	    sizeof(*nt))) == NULL) {
+	if ((nt = grow_array(st->targets, &st->cap_targets, st->ntargets + 1,
+	    sizeof(*nt), VERIFY_NO_MAX)) == NULL) {
 		free(note);
 		fail(st, AUDIT_CANNOT, "out of memory");
 		return -1;
@@ -809,12 +814,10 @@ push_u64(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
 {
 	uint64_t *na;
 
-	if (*n == *cap) {
-		*cap = *cap ? 2 * *cap : 64;
-		if ((na = realloc(*a, *cap * sizeof(**a))) == NULL)
-			return -1;
-		*a = na;
-	}
+	if ((na = grow_array(*a, cap, *n + 1, sizeof(**a), VERIFY_NO_MAX)) ==
+	    NULL)
+		return -1;
+	*a = na;
 	(*a)[(*n)++] = v;
 	return 0;
 }
@@ -1208,10 +1211,9 @@ append:
 		if (r->records == st->cap_leaves) {
 			merkle_hash *nl;
 
-			st->cap_leaves = st->cap_leaves ? 2 * st->cap_leaves :
-			    1024;
-			if ((nl = realloc(r->leaves, st->cap_leaves *
-			    sizeof(*nl))) == NULL)
+			if ((nl = grow_array(r->leaves, &st->cap_leaves,
+			    (size_t)r->records + 1, sizeof(*nl),
+			    VERIFY_NO_MAX)) == NULL)
 				goto nomem;
 			r->leaves = nl;
 		}
@@ -1596,10 +1598,9 @@ accept_break(struct vstate *st, size_t i, enum audit_verdict saved)
 			if (r->records == st->cap_leaves) {
 				merkle_hash *nl;
 
-				st->cap_leaves = st->cap_leaves ?
-				    2 * st->cap_leaves : 1024;
-				if ((nl = realloc(r->leaves, st->cap_leaves *
-				    sizeof(*nl))) == NULL) {
+				if ((nl = grow_array(r->leaves,
+				    &st->cap_leaves, (size_t)r->records + 1,
+				    sizeof(*nl), VERIFY_NO_MAX)) == NULL) {
 					fail(st, AUDIT_CANNOT, "out of memory");
 					goto out;
 				}

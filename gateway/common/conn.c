@@ -19,23 +19,22 @@
 
 #include <openssl/err.h>
 
+#include "buf.h"
 #include "conn.h"
 #include "frame.h"
 
 #define READ_CHUNK	16384	/* one TLS record */
+/*
+ * Output waiting for the peer: one command or reply is in flight per
+ * session, so a few whole frames at the most.
+ */
+#define OUT_MAX		((size_t)4 * FRAME_LIMIT_MAX)
 
 enum conn_state {
 	CS_CONNECTING = 0,	/* TCP connect in progress */
 	CS_HANDSHAKE,
 	CS_OPEN,
 	CS_FAILED
-};
-
-struct buf {
-	uint8_t	*data;
-	size_t	 off;		/* consumed bytes at the front */
-	size_t	 len;		/* valid bytes after off */
-	size_t	 cap;
 };
 
 struct conn {
@@ -60,46 +59,6 @@ struct conn {
 };
 
 static void conn_event(evutil_socket_t fd, short what, void *arg);
-
-static int
-buf_reserve(struct buf *b, size_t want)
-{
-	uint8_t *n;
-	size_t cap;
-
-	if (b->off > 0 && b->off + b->len + want > b->cap) {
-		memmove(b->data, b->data + b->off, b->len);
-		b->off = 0;
-	}
-	if (b->len + want <= b->cap)
-		return 0;
-	cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + want)
-		cap *= 2;
-	if ((n = realloc(b->data, cap)) == NULL)
-		return -1;
-	b->data = n;
-	b->cap = cap;
-	return 0;
-}
-
-static void
-buf_consume(struct buf *b, size_t n)
-{
-	if (n >= b->len) {
-		b->off = b->len = 0;
-		return;
-	}
-	b->off += n;
-	b->len -= n;
-}
-
-static void
-buf_free(struct buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
 
 static void
 set_write_interest(struct conn *c, int on)
@@ -155,7 +114,7 @@ flush_out(struct conn *c)
 	while (c->out.len > 0) {
 		ERR_clear_error();
 		errno = 0;
-		n = SSL_write(c->ssl, c->out.data + c->out.off,
+		n = SSL_write(c->ssl, buf_data(&c->out),
 		    c->out.len > INT32_MAX ? INT32_MAX : (int)c->out.len);
 		if (n > 0) {
 			buf_consume(&c->out, (size_t)n);
@@ -197,13 +156,10 @@ fill_in(struct conn *c, int *eof)
 		errno = 0;
 		n = SSL_read(c->ssl, chunk, READ_CHUNK);
 		if (n > 0) {
-			if (buf_reserve(&c->in, (size_t)n) != 0) {
+			if (buf_add(&c->in, chunk, (size_t)n) != 0) {
 				fail(c, "out of memory", 0);
 				return -1;
 			}
-			memcpy(c->in.data + c->in.off + c->in.len, chunk,
-			    (size_t)n);
-			c->in.len += (size_t)n;
 			got = 1;
 			if (!SSL_has_pending(c->ssl) && n < READ_CHUNK)
 				break;
@@ -374,6 +330,10 @@ conn_new(struct event_base *base, evutil_socket_t fd, SSL *ssl,
 	c->cbs = cbs;
 	c->arg = arg;
 	c->in_limit = in_limit;
+	/* Reading stops at in_limit, after at most one chunk more. */
+	buf_init(&c->in, in_limit > SIZE_MAX - READ_CHUNK ? SIZE_MAX :
+	    in_limit + READ_CHUNK);
+	buf_init(&c->out, OUT_MAX);
 	/* EPP is request/response: Nagle would only add latency. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, conn_event, c);
@@ -470,11 +430,8 @@ conn_ssl(const struct conn *c)
 const uint8_t *
 conn_in(const struct conn *c, size_t *len)
 {
-	static const uint8_t empty[1];
-
 	*len = c->in.len;
-	/* Before the first read there is no buffer at all. */
-	return c->in.data != NULL ? c->in.data + c->in.off : empty;
+	return (const uint8_t *)buf_data(&c->in);
 }
 
 void
@@ -494,10 +451,8 @@ conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (c->state == CS_FAILED || c->dead)
 		return -1;
-	if (buf_reserve(&c->out, len) != 0)
+	if (buf_add(&c->out, data, len) != 0)
 		return -1;
-	memcpy(c->out.data + c->out.off + c->out.len, data, len);
-	c->out.len += len;
 	if (c->state != CS_OPEN || c->write_added)
 		return 0;	/* sent when the handshake or kernel allows */
 	return flush_out(c);
@@ -512,8 +467,7 @@ conn_write_frame(struct conn *c, const void *xml, size_t len)
 	    c->dead || buf_reserve(&c->out, sizeof(hdr) + len) != 0)
 		return -1;
 	/* One contiguous copy, so header and XML leave in one record. */
-	memcpy(c->out.data + c->out.off + c->out.len, hdr, sizeof(hdr));
-	c->out.len += sizeof(hdr);
+	(void)buf_add(&c->out, hdr, sizeof(hdr));	/* has room */
 	return conn_write(c, xml, len);
 }
 

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "ipc.h"
 #include "log.h"
 
@@ -43,8 +44,7 @@ struct ipc {
 	ipc_closed_fn	 on_closed;
 	void		*arg;
 
-	uint8_t		*in;
-	size_t		 in_len, in_cap;
+	struct buf	 in;		/* at most max + header + 2 reads */
 	int		 fdq[IPC_FDQ];
 	size_t		 nfdq;
 
@@ -234,8 +234,8 @@ dispatch(struct ipc *c)
 	size_t off = 0;
 
 	c->busy = 1;
-	while (!c->closed && !c->dead && c->in_len - off >= IPC_HDR_LEN) {
-		const uint8_t *h = c->in + off;
+	while (!c->closed && !c->dead && c->in.len - off >= IPC_HDR_LEN) {
+		const uint8_t *h = (const uint8_t *)buf_data(&c->in) + off;
 		struct ipc_msg m;
 		uint32_t len = get_u32(h);
 		uint16_t type = (uint16_t)(h[4] | h[5] << 8);
@@ -249,7 +249,7 @@ dispatch(struct ipc *c)
 			ipc_fail(c, "malformed message header");
 			break;
 		}
-		if (c->in_len - off - IPC_HDR_LEN < len)
+		if (c->in.len - off - IPC_HDR_LEN < len)
 			break;
 		m.type = type;
 		m.id = get_u32(h + 8);
@@ -272,10 +272,7 @@ dispatch(struct ipc *c)
 		ipc_free(c);
 		return;
 	}
-	if (off > 0 && c->in != NULL) {
-		memmove(c->in, c->in + off, c->in_len - off);
-		c->in_len -= off;
-	}
+	buf_consume(&c->in, off);
 }
 
 static void
@@ -293,23 +290,13 @@ on_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->in_cap - c->in_len < IPC_READ) {
-		size_t want = c->in_len + IPC_READ;
-		uint8_t *p;
-
-		if (want > c->max + IPC_HDR_LEN + 2 * IPC_READ) {
-			ipc_fail(c, "input over the limit");
-			return;
-		}
-		if ((p = realloc(c->in, want)) == NULL) {
-			ipc_fail(c, "out of memory");
-			return;
-		}
-		c->in = p;
-		c->in_cap = want;
+	if (buf_reserve(&c->in, IPC_READ) == -1) {
+		ipc_fail(c, errno == ERANGE ? "input over the limit" :
+		    "out of memory");
+		return;
 	}
-	iov.iov_base = c->in + c->in_len;
-	iov.iov_len = c->in_cap - c->in_len;
+	iov.iov_base = buf_end(&c->in);
+	iov.iov_len = buf_room(&c->in);
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
@@ -351,7 +338,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 		shut(c, "closed by the peer");
 		return;
 	}
-	c->in_len += (size_t)n;
+	buf_wrote(&c->in, (size_t)n);
 	dispatch(c);
 }
 
@@ -371,6 +358,7 @@ ipc_new(struct event_base *base, int fd, const char *peer, size_t max,
 	c->fd = fd;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->max = max ? max : IPC_MAX_DEFAULT;
+	buf_init(&c->in, c->max + IPC_HDR_LEN + 2 * IPC_READ);
 	c->on_msg = on_msg;
 	c->on_closed = on_closed;
 	c->arg = arg;
@@ -407,7 +395,7 @@ ipc_free(struct ipc *c)
 	shut(c, "freed");
 	event_free(c->ev_read);
 	event_free(c->ev_write);
-	free(c->in);
+	buf_free(&c->in);
 	free(c);
 }
 

@@ -29,6 +29,7 @@
 
 #include "change.h"
 #include "audit.h"
+#include "buf.h"
 #include "config.h"
 #include "fileio.h"
 #include "lock.h"
@@ -36,6 +37,9 @@
 #include "xsd.h"
 
 #define VALUE_MAX	1024
+#define ERRORS_MAX	1000	/* problems reported; the rest are dropped */
+#define PRINCIPALS_MAX	10000	/* [principal NAME] sections */
+#define LIST_MAX	1024	/* certificates, clids, approve of one */
 
 enum kw_type {
 	KW_PATH,	/* a file name, resolved against the config's directory */
@@ -180,6 +184,8 @@ struct parse {
 	struct principal	*cur;		/* [principal NAME] being read */
 	int			*p_line;	/* line of each principal's header */
 	unsigned		*p_seen;	/* per principal: keys seen */
+	size_t			 cap_principals, cap_line, cap_seen;
+	size_t			 cap_fps;	/* of cur's fps */
 };
 
 /* The keys of a [principal NAME] section, each a list; bit 1 << index. */
@@ -211,7 +217,8 @@ adderr(struct config_errors *errs, const char *file, int line,
 		snprintf(full, sizeof(full), "%s:%d: %s", file, line, msg);
 	else
 		snprintf(full, sizeof(full), "%s: %s", file, msg);
-	if ((n = realloc(errs->msgs, (errs->n + 1) * sizeof(*n))) == NULL)
+	if ((n = grow_array(errs->msgs, &errs->cap, errs->n + 1, sizeof(*n),
+	    ERRORS_MAX)) == NULL)
 		return;
 	errs->msgs = n;
 	if ((n[errs->n] = strdup(full)) != NULL)
@@ -225,7 +232,7 @@ config_errors_clear(struct config_errors *errs)
 		free(errs->msgs[i]);
 	free(errs->msgs);
 	errs->msgs = NULL;
-	errs->n = 0;
+	errs->n = errs->cap = 0;
 }
 
 static int
@@ -439,14 +446,15 @@ static int
 split_list(const char *v, char ***out, size_t *nout)
 {
 	char *copy, *tok, *save = NULL, **arr = NULL, **n;
-	size_t cnt = 0;
+	size_t cnt = 0, cap = 0, max = strlen(v) / 2 + 1;	/* "a,b,c" */
 	int r = -1;
 
 	if ((copy = strdup(v)) == NULL)
 		return -1;
 	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	    tok = strtok_r(NULL, ", \t", &save)) {
-		if ((n = realloc(arr, (cnt + 1) * sizeof(*arr))) == NULL)
+		if ((n = grow_array(arr, &cap, cnt + 1, sizeof(*arr), max)) ==
+		    NULL)
 			goto out;
 		arr = n;
 		if ((arr[cnt] = strdup(tok)) == NULL)
@@ -520,12 +528,22 @@ parse_fp(const char *v, uint8_t fp[CONFIG_FP_LEN])
 	return n == CONFIG_FP_LEN ? 0 : -1;
 }
 
+/* What a failed grow_array means, for the message. */
+static const char *
+grow_failed(void)
+{
+	return errno == ERANGE ? "too many entries" : "out of memory";
+}
+
+/* p is ps->cur, whose fps only this grows. */
 static int
-add_fp(struct principal *p, const uint8_t fp[CONFIG_FP_LEN])
+add_fp(struct parse *ps, struct principal *p,
+    const uint8_t fp[CONFIG_FP_LEN])
 {
 	uint8_t (*n)[CONFIG_FP_LEN];
 
-	if ((n = realloc(p->fps, (p->nfps + 1) * sizeof(*n))) == NULL)
+	if ((n = grow_array(p->fps, &ps->cap_fps, p->nfps + 1, sizeof(*n),
+	    LIST_MAX)) == NULL)
 		return -1;
 	p->fps = n;
 	memcpy(p->fps[p->nfps++], fp, CONFIG_FP_LEN);
@@ -547,29 +565,37 @@ valid_clid(const char *s)
 
 /*
  * Move list's strings to the end of *arr and free list: on failure they
- * are freed, and *arr is left as it was.
+ * are freed, and *arr is left as it was.  A list spans at most a few
+ * continuation lines: a fresh array each time, at most LIST_MAX.
  */
 static int
 append_list(char ***arr, size_t *n, char **list, size_t nlist)
 {
 	char **m;
+	size_t cap = 0;
 
 	if (nlist == 0) {
 		free(list);
 		return 0;
 	}
-	if (*arr == NULL) {
+	if (*arr == NULL && nlist <= LIST_MAX) {
 		*arr = list;
 		*n = nlist;
 		return 0;
 	}
-	if ((m = realloc(*arr, (*n + nlist) * sizeof(*m))) == NULL) {
+	if (nlist > LIST_MAX - *n || (m = grow_array(NULL, &cap, *n + nlist,
+	    sizeof(*m), LIST_MAX)) == NULL) {
+		if (nlist > LIST_MAX - *n)
+			errno = ERANGE;
 		for (size_t i = 0; i < nlist; i++)
 			free(list[i]);
 		free(list);
 		return -1;
 	}
+	if (*n > 0)
+		memcpy(m, *arr, *n * sizeof(*m));
 	memcpy(m + *n, list, nlist * sizeof(*m));
+	free(*arr);
 	*arr = m;
 	*n += nlist;
 	free(list);
@@ -619,9 +645,9 @@ principal_key(struct parse *ps, const char *name, const char *v)
 			if (cert_file_fp(path, fp, &why) != 0)
 				adderr(ps->errs, ps->file, ps->line,
 				    "cert: %s: %s", list[i], why);
-			else if (add_fp(p, fp) != 0)
+			else if (add_fp(ps, p, fp) != 0)
 				adderr(ps->errs, ps->file, ps->line,
-				    "out of memory");
+				    "cert: %s", grow_failed());
 			free(path);
 			break;
 		case P_FP:
@@ -629,9 +655,9 @@ principal_key(struct parse *ps, const char *name, const char *v)
 				adderr(ps->errs, ps->file, ps->line,
 				    "cert_sha256: expected 64 hex digits, "
 				    "got \"%s\"", list[i]);
-			else if (add_fp(p, fp) != 0)
+			else if (add_fp(ps, p, fp) != 0)
 				adderr(ps->errs, ps->file, ps->line,
-				    "out of memory");
+				    "cert_sha256: %s", grow_failed());
 			break;
 		case P_CLIDS:
 			if (!valid_clid(list[i]))
@@ -654,7 +680,8 @@ principal_key(struct parse *ps, const char *name, const char *v)
 	if (bit == P_CLIDS) {
 		/* The strings' ownership moves to the principal. */
 		if (append_list(&p->clids, &p->nclids, list, nlist) != 0)
-			adderr(ps->errs, ps->file, ps->line, "out of memory");
+			adderr(ps->errs, ps->file, ps->line, "clids: %s",
+			    grow_failed());
 		return;
 	}
 	if (bit == P_APPROVE) {
@@ -671,7 +698,8 @@ principal_key(struct parse *ps, const char *name, const char *v)
 		}
 		locklist_free(chk);
 		if (append_list(&p->approve, &p->napprove, list, nlist) != 0)
-			adderr(ps->errs, ps->file, ps->line, "out of memory");
+			adderr(ps->errs, ps->file, ps->line, "approve: %s",
+			    grow_failed());
 		return;
 	}
 	for (size_t i = 0; i < nlist; i++)
@@ -706,15 +734,23 @@ new_principal(struct parse *ps, const char *name)
 			    name, ps->p_line[i]);
 			return -1;
 		}
-	n = realloc(cfg->principals, (cfg->nprincipals + 1) * sizeof(*n));
+	if (cfg->nprincipals == PRINCIPALS_MAX) {
+		adderr(ps->errs, ps->file, ps->line, "more than %d principals",
+		    PRINCIPALS_MAX);
+		return -1;
+	}
+	n = grow_array(cfg->principals, &ps->cap_principals,
+	    cfg->nprincipals + 1, sizeof(*n), PRINCIPALS_MAX);
 	if (n == NULL)
 		return -1;
 	cfg->principals = n;
-	nl = realloc(ps->p_line, (cfg->nprincipals + 1) * sizeof(*nl));
+	nl = grow_array(ps->p_line, &ps->cap_line, cfg->nprincipals + 1,
+	    sizeof(*nl), PRINCIPALS_MAX);
 	if (nl == NULL)
 		return -1;
 	ps->p_line = nl;
-	ns = realloc(ps->p_seen, (cfg->nprincipals + 1) * sizeof(*ns));
+	ns = grow_array(ps->p_seen, &ps->cap_seen, cfg->nprincipals + 1,
+	    sizeof(*ns), PRINCIPALS_MAX);
 	if (ns == NULL)
 		return -1;
 	ps->p_seen = ns;
@@ -1103,38 +1139,30 @@ build_xsd(struct parse *ps)
 	}
 	for (size_t i = 0; i < n; i++) {
 		FILE *f = fopen(list[i], "r");
-		char *data = NULL;
-		size_t len = 0, cap = 0, got;
+		struct buf data;
+		size_t got;
 
 		if (f == NULL) {
 			adderr(ps->errs, ps->file, line, "schemas: %s: %s",
 			    list[i], strerror(errno));
 			goto out;
 		}
+		buf_init(&data, (size_t)4 << 20);
 		do {
-			if (len == cap) {
-				char *t = NULL;
-
-				if (cap < (size_t)4 << 20)
-					t = realloc(data, cap ? cap * 2 : 16384);
-				if (t == NULL) {
-					adderr(ps->errs, ps->file, line,
-					    "schemas: %s: larger than 4 MiB",
-					    list[i]);
-					free(data);
-					fclose(f);
-					goto out;
-				}
-				data = t;
-				cap = cap ? cap * 2 : 16384;
+			if (buf_reserve(&data, 1) == -1) {
+				adderr(ps->errs, ps->file, line,
+				    "schemas: %s: larger than 4 MiB", list[i]);
+				buf_free(&data);
+				fclose(f);
+				goto out;
 			}
-			got = fread(data + len, 1, cap - len, f);
-			len += got;
+			got = fread(buf_end(&data), 1, buf_room(&data), f);
+			buf_wrote(&data, got);
 		} while (got > 0);
 		fclose(f);
 		files[nread].name = list[i];
-		files[nread].data = data;
-		files[nread].len = len;
+		/* Room for the NUL is there: no copy, no failure. */
+		files[nread].data = buf_detach(&data, &files[nread].len);
 		nread++;
 	}
 	if ((ps->cfg->xsd = xsd_new(files, nread, err, sizeof(err))) == NULL)

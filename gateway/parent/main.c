@@ -29,7 +29,7 @@
 static struct config *
 load_config(const char *path, int to_stderr)
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg;
 
 	if ((cfg = config_load(path, &errs)) == NULL) {

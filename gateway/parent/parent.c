@@ -723,7 +723,7 @@ static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct parent *P = arg;
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg, *old;
 	char err[512];
 

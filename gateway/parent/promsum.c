@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "promsum.h"
 
 #define MAX_FAMILIES	256
@@ -27,12 +28,12 @@ struct family {
 	char	*help;		/* the whole line, or NULL */
 	char	*type;		/* "counter", "gauge", ... or NULL */
 	struct sample *s;
-	size_t	 n;
+	size_t	 n, cap;
 };
 
 struct promsum {
 	struct family	*f;
-	size_t		 nf;
+	size_t		 nf, cap;
 	size_t		 nsamples;
 };
 
@@ -75,8 +76,8 @@ family(struct promsum *ps, const char *name, size_t len)
 		if (strlen(ps->f[i].name) == len &&
 		    memcmp(ps->f[i].name, name, len) == 0)
 			return &ps->f[i];
-	if (ps->nf == MAX_FAMILIES || (f = realloc(ps->f, (ps->nf + 1) *
-	    sizeof(*f))) == NULL)
+	if ((f = grow_array(ps->f, &ps->cap, ps->nf + 1, sizeof(*f),
+	    MAX_FAMILIES)) == NULL)
 		return NULL;
 	ps->f = f;
 	f = &ps->f[ps->nf];
@@ -155,7 +156,8 @@ sample(struct promsum *ps, const char *line, int counters_only)
 	if (ps->nsamples == MAX_SAMPLES)
 		return -1;
 	{
-		struct sample *s = realloc(f->s, (f->n + 1) * sizeof(*s));
+		struct sample *s = grow_array(f->s, &f->cap, f->n + 1,
+		    sizeof(*s), MAX_SAMPLES);
 
 		if (s == NULL)
 			return -1;

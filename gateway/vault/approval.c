@@ -65,14 +65,23 @@
 #include <jansson.h>
 
 #include "approval.h"
+#include "buf.h"
 #include "hex.h"
 
 #define STATE_VERSION	1
 #define JOURNAL_MIN	(64 * 1024)	/* compact at max(this, 2 snapshots) */
+/* One journal line is one change's record: its canonical text is at most
+ * 64 KiB (vault.c), names and times are short. */
+#define JOURNAL_LINE_MAX ((size_t)16 << 20)
 #define TICKET_TTL_MAX	3600
 #define WINDOW_MAX	10
 #define RATE_MAX	100	/* attempts per period we can remember */
 #define GLOBAL_CAP_MAX	100000
+/* Pending changes held: max_pending is at most 1000000 (config.c); a
+ * state written under an older, larger setting still loads. */
+#define CHANGES_MAX	((size_t)1 << 22)
+#define OPS_MAX		65536	/* approvers with state */
+#define DROPS_MAX	65536	/* past it: a whole snapshot instead */
 #define ID_MIN		6	/* shortest id prefix accepted */
 
 enum cstate {
@@ -126,14 +135,14 @@ struct approvals {
 	uint64_t	 jsize;		/* bytes of whole journal lines */
 	uint64_t	 jlimit;	/* compact when jsize passes this */
 	uint8_t		(*drops)[32];	/* purged, not journaled */
-	size_t		  ndrops;
+	size_t		  ndrops, capdrops;
 	struct seeds	*seeds;
 	struct change	**changes;
-	size_t		  nchanges;
+	size_t		  nchanges, capchanges;
 	struct opstate	 *ops;
-	size_t		  nops;
+	size_t		  nops, capops;
 	int64_t		 *gfail;	/* recent failures of all operators */
-	size_t		  ngfail;
+	size_t		  ngfail, capgfail;
 };
 
 /* --- small helpers -------------------------------------------------------- */
@@ -336,7 +345,8 @@ drop_note(struct approvals *a, const uint8_t digest[32])
 
 	if (a->path == NULL)
 		return;
-	if ((nv = reallocarray(a->drops, a->ndrops + 1, sizeof(*nv))) == NULL) {
+	if ((nv = grow_array(a->drops, &a->capdrops, a->ndrops + 1,
+	    sizeof(*nv), DROPS_MAX)) == NULL) {
 		/* The next write is a whole snapshot, which needs no note. */
 		a->resync = 1;
 		return;
@@ -391,7 +401,8 @@ op_get(struct approvals *a, const char *name)
 
 	if ((op = op_find(a, name)) != NULL)
 		return op;
-	if ((nv = reallocarray(a->ops, a->nops + 1, sizeof(*nv))) == NULL)
+	if ((nv = grow_array(a->ops, &a->capops, a->nops + 1, sizeof(*nv),
+	    OPS_MAX)) == NULL)
 		return NULL;
 	a->ops = nv;
 	op = &a->ops[a->nops++];
@@ -431,7 +442,8 @@ gfail_add(struct approvals *a, int64_t now)
 		a->gfail[a->ngfail - 1] = now;
 		return 0;
 	}
-	if ((nv = reallocarray(a->gfail, a->ngfail + 1, sizeof(*nv))) == NULL)
+	if ((nv = grow_array(a->gfail, &a->capgfail, a->ngfail + 1,
+	    sizeof(*nv), GLOBAL_CAP_MAX)) == NULL)
 		return -1;
 	a->gfail = nv;
 	a->gfail[a->ngfail++] = now;
@@ -770,10 +782,11 @@ append(struct approvals *a, const char *line, size_t len)
 static int
 persist(struct approvals *a, json_t *rec)
 {
-	char *text = NULL, *nv;
-	size_t len;
+	struct buf line;
+	size_t n;
 	int rc = -1;
 
+	buf_init(&line, JOURNAL_LINE_MAX);
 	if (a->path == NULL) {
 		json_decref(rec);
 		return 0;
@@ -782,16 +795,22 @@ persist(struct approvals *a, json_t *rec)
 		rc = snapshot(a);
 		goto out;
 	}
-	if (rec == NULL || (text = json_dumps(rec, JSON_COMPACT |
-	    JSON_SORT_KEYS)) == NULL)
+	/* Serialised straight into the line, again if it did not fit. */
+	if (rec == NULL || buf_reserve(&line, 4096) == -1)
 		goto out;
-	len = strlen(text);
-	if ((nv = realloc(text, len + 2)) == NULL)
-		goto out;
-	text = nv;
-	text[len++] = '\n';
-	text[len] = '\0';
-	if (append(a, text, len) == -1) {
+	for (;;) {
+		n = json_dumpb(rec, buf_end(&line), buf_room(&line),
+		    JSON_COMPACT | JSON_SORT_KEYS);
+		if (n == 0)
+			goto out;
+		if (n + 1 <= buf_room(&line))
+			break;
+		if (buf_reserve(&line, n + 1) == -1)
+			goto out;
+	}
+	buf_end(&line)[n] = '\n';
+	buf_wrote(&line, n + 1);
+	if (append(a, buf_data(&line), line.len) == -1) {
 		/* As before the journal: the whole state, if that works. */
 		rc = snapshot(a);
 		goto out;
@@ -805,7 +824,7 @@ persist(struct approvals *a, json_t *rec)
 	if (a->jsize > a->jlimit && snapshot(a) == -1)
 		a->jlimit = a->jsize + journal_limit(a);
  out:
-	free(text);
+	buf_free(&line);
 	json_decref(rec);
 	return rc;
 }
@@ -883,7 +902,8 @@ change_load(struct approvals *a, json_t *o, int upsert)
 		change_free(old);
 		return 0;
 	}
-	nv = reallocarray(a->changes, a->nchanges + 1, sizeof(*nv));
+	nv = grow_array(a->changes, &a->capchanges, a->nchanges + 1,
+	    sizeof(*nv), CHANGES_MAX);
 	if (nv == NULL)
 		goto fail;
 	a->changes = nv;
@@ -956,6 +976,7 @@ gfail_load(struct approvals *a, json_t *arr)
 	free(a->gfail);
 	a->gfail = t;
 	a->ngfail = n;
+	a->capgfail = json_array_size(arr) + 1;
 	return 0;
 }
 
@@ -1406,7 +1427,8 @@ approvals_require(struct approvals *a, const uint8_t digest[32],
 		old = c;
 		a->changes[slot] = fresh;
 	} else {
-		nv = reallocarray(a->changes, a->nchanges + 1, sizeof(*nv));
+		nv = grow_array(a->changes, &a->capchanges, a->nchanges + 1,
+		    sizeof(*nv), CHANGES_MAX);
 		if (nv == NULL) {
 			change_free(fresh);
 			goto fail;

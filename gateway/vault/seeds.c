@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "approval.h"
+#include "buf.h"
 
 #define SEEDS_FILE_MAX	(1024 * 1024)	/* a seeds file is a few lines */
 #define SEED_MIN_BYTES	16		/* RFC 4226 R6: at least 128 bits */
@@ -37,8 +38,11 @@ struct seed {
 
 struct seeds {
 	struct seed	*v;
-	size_t		 n;
+	size_t		 n, cap;
 };
+
+/* A seed is a line of more than 16 bytes in a file of SEEDS_FILE_MAX. */
+#define SEEDS_MAX	(SEEDS_FILE_MAX / 16)
 
 static const struct {
 	const char	*name;
@@ -351,7 +355,8 @@ seeds_load(const char *path, struct seeds **out, char *err, size_t errlen)
 			free(sd.key);
 			goto out;
 		}
-		if ((nv = reallocarray(s->v, s->n + 1, sizeof(*nv))) == NULL) {
+		if ((nv = grow_array(s->v, &s->cap, s->n + 1, sizeof(*nv),
+		    SEEDS_MAX)) == NULL) {
 			snprintf(err, errlen, "%s: out of memory", path);
 			OPENSSL_cleanse(sd.key, sd.keylen);
 			free(sd.key);

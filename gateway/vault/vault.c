@@ -251,7 +251,7 @@ ticket_still_valid(void *arg, const char *object, const char *requester,
 static void
 reload(struct vault *v)
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg;
 	char err[512];
 

@@ -23,6 +23,7 @@
 
 #include "alertlink.h"
 #include "auditlink.h"
+#include "buf.h"
 #include "change.h"
 #include "config.h"
 #include "conn.h"
@@ -851,12 +852,11 @@ forget_stale(struct watch *w)
 	while ((o = regstate_next(w->rs, &cur)) != NULL) {
 		if (rs_obj_pinned(o) || rs_obj_refreshed(o) >= cutoff)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((t = realloc(old, cap * sizeof(*t))) == NULL)
-				break;
-			old = t;
-		}
+		/* At most every object of the store. */
+		if ((t = grow_array(old, &cap, n + 1, sizeof(*t),
+		    regstate_count(w->rs))) == NULL)
+			break;
+		old = t;
 		old[n].k = rs_obj_kind(o);
 		if ((old[n].name = strdup(rs_obj_name(o))) != NULL)
 			n++;

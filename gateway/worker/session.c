@@ -1358,7 +1358,7 @@ up_input_cb(struct conn *c, void *arg)
 		client_input(s);
 	}
 	if (s->state == ST_READY) {
-		in = conn_in(c, &avail);
+		(void)conn_in(c, &avail);
 		if (avail > 0)	/* the registry spoke out of turn */
 			upstream_failed(s, "unsolicited data from the registry");
 	}

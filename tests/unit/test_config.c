@@ -60,7 +60,7 @@ write_conf(const char *text)
 static void
 expect_error(const char *text, const char *want)
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg = config_load(write_conf(text), &errs);
 	int found = 0;
 
@@ -81,7 +81,7 @@ expect_error(const char *text, const char *want)
 static struct config *
 expect_ok(const char *text)
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg = config_load(write_conf(text), &errs);
 
 	ck_assert_msg(cfg != NULL, "unexpected error: %s",
@@ -114,7 +114,7 @@ with(const char *extra)
 
 START_TEST(demo_config_loads)
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg = config_load("examples/eppgw.conf", &errs);
 	const struct principal *bob = NULL;
 
@@ -300,7 +300,7 @@ END_TEST
 
 START_TEST(missing_file)
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 
 	ck_assert_ptr_null(config_load("/nonexistent/eppgw.conf", &errs));
 	ck_assert_uint_eq(errs.n, 1);

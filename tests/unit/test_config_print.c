@@ -226,7 +226,7 @@ full_files(void)
 static struct config *
 load_ok(const char *path)
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg = config_load(path, &errs);
 
 	ck_assert_msg(cfg != NULL, "%s: %s", path, errs.n ? errs.msgs[0] :
@@ -427,7 +427,7 @@ END_TEST
  */
 START_TEST(continuation_lines)
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg;
 	char conf[4096];
 	int found = 0;
@@ -625,7 +625,7 @@ START_TEST(manual_defaults_and_ranges)
 {
 	static struct man_key keys[200];
 	size_t n = man_keys(keys, 200), nranged = 0, len = 0;
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	char *dflt, *conf = NULL, want[300];
 	const char *prev = "";
 	int line[200] = { 0 }, ln = 0;

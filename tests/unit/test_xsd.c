@@ -194,7 +194,7 @@ END_TEST
 START_TEST(config_schemas)
 {
 	char cwd[200], dir[300], conf[400], xsdp[400];
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg;
 	FILE *f;
 	char *out = NULL;

@@ -36,6 +36,7 @@
 
 #include "audit_bundle.h"
 #include "audit_cli.h"
+#include "buf.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
 #include "merkle.h"
@@ -49,7 +50,7 @@ struct pick {
 	const char	*change;	/* change_id, or NULL */
 	int64_t		 one;		/* this seq too (-1: none) */
 	uint64_t	*cmds;		/* the cmd seqs taken, ascending */
-	size_t		 ncmds;
+	size_t		 ncmds, capcmds;
 	json_t		*records;	/* [{seq, line}] in log order */
 };
 
@@ -107,8 +108,10 @@ take(struct pick *p, const char *line, size_t len)
 	    !wanted(p, j, (uint64_t)seq))
 		goto out;
 	if (is_type(j, "cmd")) {
-		if ((p->cmds = reallocarray(p->cmds, p->ncmds + 1,
-		    sizeof(*p->cmds))) == NULL)
+		/* Each a record, and a bundle holds at most
+		 * BUNDLE_MAX_RECORDS (checked below, before the next). */
+		if ((p->cmds = grow_array(p->cmds, &p->capcmds, p->ncmds + 1,
+		    sizeof(*p->cmds), BUNDLE_MAX_RECORDS + 1)) == NULL)
 			audit_die(EXIT_USAGE, "out of memory");
 		p->cmds[p->ncmds++] = (uint64_t)seq;
 	}
@@ -244,9 +247,11 @@ audit_cmd_export(int argc, char *argv[])
 			if ((p.records = json_array()) == NULL)
 				audit_die(EXIT_USAGE, "out of memory");
 			scan(dir, &p);
+			/* One seq names one record: the first match. */
 			json_array_foreach(p.records, i, e)
-				if (json_integer_value(json_object_get(e,
-				    "seq")) == p.one && (j = json_loads(
+				if (id == NULL && json_integer_value(
+				    json_object_get(e, "seq")) == p.one &&
+				    (j = json_loads(
 				    json_string_value(json_object_get(e,
 				    "line")), 0, NULL)) != NULL) {
 					if (json_string_value(json_object_get(

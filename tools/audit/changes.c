@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "audit_cli.h"
+#include "buf.h"
 #include "audit_verify.h"
 #include "change.h"
 
@@ -157,11 +158,11 @@ add_row(struct changes *c, enum row_kind kind, json_t *rec)
 {
 	struct row *r;
 
-	if (c->nrows == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 64;
-		if ((c->rows = realloc(c->rows, c->cap * sizeof(*r))) == NULL)
-			audit_die(EXIT_USAGE, "out of memory");
-	}
+	/* A row per matching record of the log read: no maximum but
+	 * memory. */
+	if ((c->rows = grow_array(c->rows, &c->cap, c->nrows + 1, sizeof(*r),
+	    SIZE_MAX)) == NULL)
+		audit_die(EXIT_USAGE, "out of memory");
 	r = &c->rows[c->nrows++];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;

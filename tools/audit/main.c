@@ -43,6 +43,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "buf.h"
 #include "audit_bundle.h"
 #include "audit_cli.h"
 #include "audit_verify.h"
@@ -174,6 +175,7 @@ cmd_verify(int argc, char *argv[])
 	struct audit_quorum q;
 	struct note_verifier v;
 	const char **known = NULL;
+	size_t capknown = 0;
 	char breaks[128], witnessed[128], *end;
 	int ch, verdict;
 
@@ -187,8 +189,9 @@ cmd_verify(int argc, char *argv[])
 			o.vkey = &v;
 			break;
 		case 'K':
-			if ((known = realloc(known, (o.nknown + 1) *
-			    sizeof(*known))) == NULL)
+			/* One per --known: at most argc. */
+			if ((known = grow_array(known, &capknown, o.nknown + 1,
+			    sizeof(*known), (size_t)argc)) == NULL)
 				audit_die(EXIT_USAGE, "out of memory");
 			known[o.nknown++] = optarg;
 			break;
@@ -426,7 +429,7 @@ struct shown {
 };
 
 struct showq {
-	struct shown	*q;
+	struct shown	*q;	/* queue_flush keeps at most SHOW_MAX_QUEUE */
 	size_t		 head, n, cap;
 	int		 follow;
 };
@@ -488,9 +491,8 @@ queue_add(struct showq *s, json_t *j)
 			s->n -= s->head;
 			s->head = 0;
 		} else {
-			s->cap = s->cap ? 2 * s->cap : 256;
-			if ((s->q = realloc(s->q, s->cap * sizeof(*s->q))) ==
-			    NULL)
+			if ((s->q = grow_array(s->q, &s->cap, s->n + 1,
+			    sizeof(*s->q), 2 * SHOW_MAX_QUEUE)) == NULL)
 				audit_die(EXIT_USAGE, "out of memory");
 		}
 	}

@@ -40,6 +40,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@
 #include <jansson.h>
 
 #include "audit_bundle.h"
+#include "buf.h"
 #include "audit_cli.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
@@ -63,7 +65,8 @@ enum index_mode {
 
 struct hashed {
 	merkle_hash	*leaves;
-	uint64_t	 n, cap;
+	uint64_t	 n;
+	size_t		 cap;
 	int64_t		 want;		/* the seq to prove */
 	char		*line;		/* its line, no newline */
 	size_t		 linelen;
@@ -95,21 +98,19 @@ keep(char **dst, size_t *dlen, const char *s, size_t len)
 	return 0;
 }
 
-/* Room for more leaves. */
+/* Room for more leaves: every leaf of the log read, so no maximum but
+ * memory (and what a size_t counts). */
 static int
 reserve(struct hashed *h, uint64_t more)
 {
 	merkle_hash *nl;
-	uint64_t cap = h->cap ? h->cap : 65536;
 
-	if (h->n + more <= h->cap)
-		return 0;
-	while (cap < h->n + more)
-		cap *= 2;
-	if ((nl = realloc(h->leaves, cap * sizeof(*nl))) == NULL)
+	if (more > SIZE_MAX - h->n)
+		return -1;
+	if ((nl = grow_array(h->leaves, &h->cap, (size_t)(h->n + more),
+	    sizeof(*nl), SIZE_MAX)) == NULL)
 		return -1;
 	h->leaves = nl;
-	h->cap = cap;
 	return 0;
 }
 

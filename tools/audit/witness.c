@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include <openssl/sha.h>
 
 #include "audit_cli.h"
+#include "buf.h"
 #include "checkpoint.h"
 #include "fileio.h"
 #include "merkle.h"
@@ -39,6 +41,7 @@
 #define STATE_LOCK	".lock"
 #define STATE_SUFFIX	".cp"
 #define PROOF_MAX	(CHECKPOINT_MAX_NOTE + 8192)
+#define WITNESS_MAX	4096	/* --witness keys of one quorum */
 
 /* ---- small files ---- */
 
@@ -510,7 +513,9 @@ audit_quorum_add(struct audit_quorum *q, const char *arg)
 		    "another name; one key is one witness", w.name,
 		    q->w[i].name);
 	}
-	if ((q->w = reallocarray(q->w, q->nw + 1, sizeof(*q->w))) == NULL)
+	/* One per --witness: a quorum of more makes no sense. */
+	if ((q->w = grow_array(q->w, &q->capw, q->nw + 1, sizeof(*q->w),
+	    WITNESS_MAX)) == NULL)
 		audit_die(EXIT_USAGE, "out of memory");
 	q->w[q->nw++] = w;
 }
@@ -593,7 +598,7 @@ quorum_dir(struct audit_quorum *q, const char *dir,
 	struct dirent *de;
 	char path[4096], *note, err[256], **best = NULL;
 	uint64_t most = 0;
-	size_t nbest = 0, len, n;
+	size_t nbest = 0, capbest = 0, len, n;
 	int rc = 0;
 	DIR *d;
 
@@ -619,8 +624,9 @@ quorum_dir(struct audit_quorum *q, const char *dir,
 				nbest = 0;
 			}
 			most = cp.size;
-			if ((best = reallocarray(best, nbest + 1,
-			    sizeof(*best))) == NULL ||
+			/* Names of one directory: no maximum but memory. */
+			if ((best = grow_array(best, &capbest, nbest + 1,
+			    sizeof(*best), SIZE_MAX)) == NULL ||
 			    (best[nbest++] = strdup(path)) == NULL)
 				audit_die(EXIT_USAGE, "out of memory");
 		}

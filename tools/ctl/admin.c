@@ -18,30 +18,21 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "buf.h"
 #include "config.h"
 #include "ctl.h"
 
-struct resp {
-	char	*data;
-	size_t	 len;
-};
+/* The admin API's answer: 1 MiB at most. */
+#define RESP_MAX	((size_t)1024 * 1024)
 
 static size_t
 collect(char *ptr, size_t size, size_t n, void *arg)
 {
-	struct resp *r = arg;
+	struct buf *r = arg;
 	size_t add = size * n;
-	char *t;
 
-	if (r->len + add > 1024 * 1024)
-		return 0;
-	if ((t = realloc(r->data, r->len + add + 1)) == NULL)
-		return 0;
-	r->data = t;
-	memcpy(r->data + r->len, ptr, add);
-	r->len += add;
-	r->data[r->len] = '\0';
-	return add;
+	/* Over the maximum: 0 makes curl stop with an error. */
+	return buf_add(r, ptr, add) == 0 ? add : 0;
 }
 
 /* Where the admin API is and which CA vouches for it. */
@@ -53,7 +44,7 @@ struct target {
 static int
 find_target(const struct ctl_opts *o, struct target *t)
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg;
 
 	if (o->url != NULL) {
@@ -93,13 +84,14 @@ ctl_call(const struct ctl_opts *o, const char *method, const char *path,
     const char *body, json_t **out)
 {
 	struct target t = { "", NULL };
-	struct resp r = { NULL, 0 };
+	struct buf r;
 	char url[1024], errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
 	CURL *c;
 	long status = 0;
 
 	*out = NULL;
+	buf_init(&r, RESP_MAX);
 	if (o->cert == NULL || o->key == NULL) {
 		fprintf(stderr, "eppgwctl: need --cert FILE --key FILE (your "
 		    "own certificate)\n");
@@ -136,11 +128,11 @@ ctl_call(const struct ctl_opts *o, const char *method, const char *path,
 		    errbuf : "request failed");
 	else
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (r.data != NULL)
-		*out = json_loadb(r.data, r.len, 0, NULL);
+	if (r.p != NULL)
+		*out = json_loadb(buf_data(&r), r.len, 0, NULL);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
-	free(r.data);
+	buf_free(&r);
 	free(t.ca);
 	return status;
 }

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "change.h"
 #include "config.h"
 #include "ctl.h"
@@ -29,35 +30,30 @@
 #define EPPGW_CONF "/etc/eppgw/eppgw.conf"
 #endif
 
+/* A command file: less than a default frame. */
 static int
 slurp(const char *path, uint8_t **out, size_t *len)
 {
 	FILE *f;
-	uint8_t *buf = NULL;
-	size_t cap = 0, n = 0, r;
+	struct buf b;
+	size_t r;
 
 	if ((f = fopen(path, "rb")) == NULL)
 		return -1;
+	buf_init(&b, FRAME_DEFAULT_MAX);
 	do {
-		if (n == cap) {
-			uint8_t *t;
-
-			cap = cap ? cap * 2 : 8192;
-			if (cap > FRAME_DEFAULT_MAX || (t = realloc(buf, cap)) ==
-			    NULL) {
-				free(buf);
-				fclose(f);
-				errno = EFBIG;
-				return -1;
-			}
-			buf = t;
+		if (buf_reserve(&b, 1) == -1) {
+			buf_free(&b);
+			fclose(f);
+			errno = EFBIG;
+			return -1;
 		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
+		r = fread(buf_end(&b), 1, buf_room(&b), f);
+		buf_wrote(&b, r);
 	} while (r > 0);
 	fclose(f);
-	*out = buf;
-	*len = n;
+	/* There is room for the NUL: no copy, no failure. */
+	*out = (uint8_t *)buf_detach(&b, len);
 	return 0;
 }
 
@@ -113,7 +109,7 @@ judge_file(const struct xsd *x, const struct policy *pol, const char *clid,
 int
 ctl_explain(const struct ctl_opts *o, int argc, char *argv[])
 {
-	struct config_errors errs = { NULL, 0 };
+	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg = NULL;
 	struct policy *empty = NULL;
 	struct xsd *own_xsd = NULL;

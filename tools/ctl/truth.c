@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "buf.h"
 #include "ctl.h"
 
 #define LABEL_W		10
@@ -33,8 +34,12 @@
 
 struct sset {
 	char	**v;
-	size_t	  n;
+	size_t	  n, cap;
 };
+
+/* An object's facts (a store keeps at most 4096, STATELINK_FACTS_MAX),
+ * and what a change would make of them. */
+#define SSET_MAX	65536
 
 static int
 sset_has(const struct sset *s, const char *v)
@@ -56,7 +61,8 @@ sset_add(struct sset *s, const char *v, size_t len)
 		free(c);
 		return 0;
 	}
-	if ((t = realloc(s->v, (s->n + 1) * sizeof(*t))) == NULL) {
+	if ((t = grow_array(s->v, &s->cap, s->n + 1, sizeof(*t), SSET_MAX)) ==
+	    NULL) {
 		free(c);
 		return -1;
 	}
@@ -474,18 +480,19 @@ static size_t
 change_lines(const char *canon, char ***out)
 {
 	char *copy, *p, *save = NULL, **v = NULL, **t;
-	size_t n = 0;
+	size_t n = 0, cap = 0, max;
 
 	*out = NULL;
 	if (canon == NULL || (copy = strdup(canon)) == NULL)
 		return 0;
+	max = strlen(canon) / 2 + 1;	/* lines of one character at least */
 	for (p = strtok_r(copy, "\n", &save); p != NULL;
 	    p = strtok_r(NULL, "\n", &save)) {
 		if (strncmp(p, "eppgw-change/", 13) == 0 ||
 		    starts(p, "clid=") || starts(p, "command=") ||
 		    starts(p, "object="))
 			continue;
-		if ((t = realloc(v, (n + 1) * sizeof(*t))) == NULL ||
+		if ((t = grow_array(v, &cap, n + 1, sizeof(*t), max)) == NULL ||
 		    (t[n] = strdup(p)) == NULL) {
 			if (t != NULL)
 				v = t;
@@ -536,7 +543,7 @@ ctl_print_registry(const json_t *change)
 	    "canonical")), &lines);
 	for (size_t fi = 0; fi < sizeof(fields) / sizeof(fields[0]); fi++) {
 		const struct field *f = &fields[fi];
-		struct sset now = { NULL, 0 }, after = { NULL, 0 };
+		struct sset now = { NULL, 0, 0 }, after = { NULL, 0, 0 };
 		char lnow[32], lafter[32];
 
 		/* Nothing now and nothing after (no DNSKEY records when
