@@ -297,7 +297,8 @@ merge_text(xmlNode *parent)
 			size_t n = e->content ? strlen((char *)e->content) : 0;
 
 			next = e->next;
-			memcpy(buf + o, e->content, n);
+			if (n > 0)	/* content may be NULL */
+				memcpy(buf + o, e->content, n);
 			o += n;
 			if (e != c) {
 				xmlUnlinkNode(e);

@@ -381,13 +381,12 @@ leave(struct child *c, const struct ipc_msg *m)
 static void
 leave_all(struct child *c)
 {
-	const char *key;
 	size_t cur = 0;
 	void *v;
 
 	if (c->admitted == NULL)
 		return;
-	while ((key = strmap_next(c->admitted, &cur, &v)) != NULL)
+	while (strmap_next(c->admitted, &cur, &v) != NULL)
 		uncount(c->P, v);
 	strmap_free(c->admitted, free);
 	c->admitted = NULL;

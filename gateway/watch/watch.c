@@ -605,7 +605,7 @@ static int
 reading(struct watch *w, enum rs_kind k, const char *name,
     const char *const *facts, size_t n, const char *how, uint64_t sent)
 {
-	const struct rs_obj *o, *h;
+	const struct rs_obj *o;
 	struct rs_diff d;
 	int was_pinned, was_locked, pin;
 
@@ -633,7 +633,7 @@ reading(struct watch *w, enum rs_kind k, const char *name,
 	for (size_t i = 0; pin && k == RS_DOMAIN && i < n; i++) {
 		if (strncmp(facts[i], "ns=", 3) != 0)
 			continue;
-		if ((h = regstate_get(w->rs, RS_HOST, facts[i] + 3)) != NULL)
+		if (regstate_get(w->rs, RS_HOST, facts[i] + 3) != NULL)
 			regstate_pin(w->rs, RS_HOST, facts[i] + 3, 1);
 		else
 			(void)enqueue(w, RS_HOST, facts[i] + 3, how, 0, NULL,
