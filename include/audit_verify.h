@@ -132,6 +132,13 @@ char *audit_break_signed_bytes(json_t *rec, size_t *len);
 
 /* Sorted segment file names under dir (malloc'd array of malloc'd names). */
 int audit_list_segments(const char *dir, char ***names, size_t *n);
+/*
+ * A segment's content: its n bytes without trailing NULs.  The writer
+ * zero-fills the open segment ahead of its data (so that fdatasync has no
+ * metadata to write); those zeros are space, not content, and no line
+ * holds a NUL.
+ */
+size_t audit_content_len(const void *p, size_t n);
 void audit_free_segments(char **names, size_t n);
 
 /*

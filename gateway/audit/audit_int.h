@@ -97,6 +97,10 @@ struct audit {
 	char			 pubname[CHECKPOINT_MAX_NAME + 8];
 	char			 segname[AUDIT_SEG_NAMELEN + 1];
 	uint64_t		 seg_bytes;
+	/* The segment file is zero-filled up to seg_alloc ahead of the
+	 * data (preallocate()); seg_noalloc once that failed for it. */
+	uint64_t		 seg_alloc;
+	int			 seg_noalloc;
 	int64_t			 seg_day;
 	EVP_MD_CTX		*seg_sha;	/* the whole segment file */
 	EVP_PKEY		*key;

@@ -231,6 +231,16 @@ span_is(const struct audit_span *sp, const char *lit)
 	return sp->n == n && memcmp(sp->p, lit, n) == 0;
 }
 
+size_t
+audit_content_len(const void *p, size_t n)
+{
+	const char *b = p;
+
+	while (n > 0 && b[n - 1] == '\0')
+		n--;
+	return n;
+}
+
 int
 audit_scan_line(const char *s, size_t n, struct audit_line *f)
 {
@@ -1253,6 +1263,7 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 	struct audit_verify_result *r = st->r;
 	char path[4096], msg[sizeof(r->error)];
 	const char *base = NULL, *p, *end, *nl = NULL;
+	size_t clen;
 	struct stat sb;
 	uint64_t seg_seq, before, icount = 0, imismatch = 0;
 	enum audit_verdict saved;
@@ -1285,15 +1296,20 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 		goto out;
 	}
 	(void)madvise((void *)base, (size_t)sb.st_size, MADV_SEQUENTIAL);
+	/* The zeros the writer put ahead of its data are no content. */
+	if ((clen = audit_content_len(base, (size_t)sb.st_size)) == 0) {
+		fail(st, AUDIT_TAMPERED, "segment %s is empty", name);
+		goto out;
+	}
 	/* Its leaf index, if any, is compared line by line (a cache that
 	 * no signature covers: a mismatch is a warning). */
-	ires = audit_leaves_read(st->dir, name, seg_seq, (uint64_t)sb.st_size,
+	ires = audit_leaves_read(st->dir, name, seg_seq, (uint64_t)clen,
 	    &ileaves, &icount, iwhy, sizeof(iwhy));
 	st->seg = name;
 	st->lineno = 0;
 	st->seg_closed = 0;
 	before = r->records;
-	end = base + sb.st_size;
+	end = base + clen;
 	for (p = base; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			break;		/* a partial last line */
@@ -1326,7 +1342,7 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 		    name);
 		goto out;
 	}
-	r->bytes += (uint64_t)sb.st_size;
+	r->bytes += (uint64_t)clen;
 	r->segments++;
 	if (ires == 0 && imismatch != 0)
 		snprintf(iwhy, sizeof(iwhy), "its leaf %llu is not the hash "
@@ -1343,7 +1359,7 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 	/* Describe this segment for the next one's open record. */
 	st->have_pseg = 1;
 	snprintf(st->pseg_name, sizeof(st->pseg_name), "%s", name);
-	sha256_hex(base, (size_t)sb.st_size, st->pseg_sha);
+	sha256_hex(base, clen, st->pseg_sha);
 	st->pseg_last_seq = r->records - 1;
 	st->pseg_closed = st->seg_closed && p == end;
 	st->pseg_good = (uint64_t)(p - base);
@@ -1353,8 +1369,7 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 		sha256_hex(p, (size_t)(end - p), st->pseg_torn_sha);
 	if (is_last) {
 		snprintf(r->last_segment, sizeof(r->last_segment), "%s", name);
-		EVP_Digest(base, (size_t)sb.st_size, h, NULL, EVP_sha256(),
-		    NULL);
+		EVP_Digest(base, clen, h, NULL, EVP_sha256(), NULL);
 		memcpy(r->last_segment_sha256, h, MERKLE_HASH_LEN);
 		r->last_closed = st->pseg_closed;
 		r->good_bytes = st->pseg_good;

@@ -33,8 +33,9 @@ sleep 0.5;
 epp_close($epp);
 sleep 0.5;
 kill 'CONT', $rs->{pid};
-ok(wait_until(10, sub { (journal_find($rs, clTRID => 'RO-LOST'))[0] }),
-    'the registry executed RO-LOST');
+# Whether the registry still runs a command whose connection closed is
+# its business: the record must be there either way.
+wait_until(2, sub { (journal_find($rs, clTRID => 'RO-LOST'))[0] });
 stop_gateway($gw);
 
 my @cmd = audit_records($gw->{audit_dir}, 'cmd');

@@ -701,6 +701,77 @@ START_TEST(splice_from_another_log)
 END_TEST
 
 /* A torn tail is recovered: the gateway starts and says what was lost. */
+/*
+ * The open segment is zero-filled ahead of its data (so that fdatasync
+ * writes no metadata); the zeros are no content.  A crash leaves them: the
+ * log still verifies with nothing torn, and a writer that resumes cuts
+ * them without calling them a tail to set aside.  A clean close cuts
+ * every segment to its data.
+ */
+START_TEST(preallocated_zeros)
+{
+	struct fixture fx, cx;
+	struct event_base *base = event_base_new();
+	struct waiter w = { 0, 0, 0, 1 };
+	struct audit *a;
+	struct audit_verify_result r;
+	struct audit_verify_opts o;
+	char seg[512], cseg[512], cmd[1200], *b;
+	struct stat sb;
+	size_t len;
+
+	fx_init(&fx);
+	a = open_log(&fx, base, 0, NULL);
+	write_records(a, base, 5, &w);
+	segment(&fx, -1, seg, sizeof(seg));
+	b = slurp(seg, &len);
+	ck_assert_uint_gt(len, audit_content_len(b, len));
+	ck_assert_ptr_null(memchr(b, '\0', audit_content_len(b, len)));
+	free(b);
+	/* A crash now: a copy of the log as the disk holds it. */
+	memcpy(&cx, &fx, sizeof(cx));
+	ck_assert_int_lt(snprintf(cx.dir, sizeof(cx.dir), "%.240s.crash",
+	    fx.dir), (int)sizeof(cx.dir));
+	snprintf(cmd, sizeof(cmd), "cp -a %s %s", fx.dir, cx.dir);
+	ck_assert_int_eq(system(cmd), 0);
+	audit_close(a);
+	ck_assert_int_eq(stat(seg, &sb), 0);
+	b = slurp(seg, &len);
+	ck_assert_uint_eq(audit_content_len(b, len), len);	/* cut */
+	free(b);
+	EXPECT(&fx, NULL, 1, AUDIT_VALID);
+
+	memset(&o, 0, sizeof(o));
+	o.vkey = &cx.v;
+	o.want_seq = -1;
+	ck_assert_int_eq(audit_verify_dir(cx.dir, &o, &r), AUDIT_WARNINGS);
+	ck_assert_int_eq(r.torn, 0);
+	ck_assert_uint_eq(r.torn_bytes, 0);
+	audit_verify_free(&r);
+	a = open_log(&cx, base, 0, NULL);
+	write_records(a, base, 1, &w);
+	audit_close(a);
+	segment(&cx, 0, cseg, sizeof(cseg));
+	b = slurp(cseg, &len);
+	ck_assert_uint_eq(audit_content_len(b, len), len);
+	free(b);
+	segment(&cx, -1, cseg, sizeof(cseg));
+	b = slurp(cseg, &len);
+	ck_assert_msg(strstr(b, "\"t\":\"recovery\"") != NULL &&
+	    strstr(b, "\"torn_bytes\":0,") != NULL &&
+	    strstr(b, "\"set_aside\"") == NULL, "%s", b);
+	free(b);
+	ck_assert_int_eq(audit_verify_dir(cx.dir, &o, &r), AUDIT_WARNINGS);
+	ck_assert_uint_eq(r.recoveries, 1);
+	ck_assert_uint_eq(r.set_aside_records, 0);
+	audit_verify_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", cx.dir);
+	ck_assert_int_eq(system(cmd), 0);
+	event_base_free(base);
+	fx_free(&fx);
+}
+END_TEST
+
 START_TEST(torn_tail_recovery)
 {
 	struct fixture fx;
@@ -1075,6 +1146,7 @@ audit_suite(void)
 	tcase_add_test(tc, fail_closed);
 	tcase_add_test(tc, replies_name_their_commands);
 	tcase_add_test(tc, spliced_members_sorted);
+	tcase_add_test(tc, preallocated_zeros);
 	tcase_add_test(tc, idle_writer_sleeps);
 	tcase_add_test(tc, single_bit_flips);
 	tcase_set_timeout(tc, 300);
