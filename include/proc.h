@@ -30,8 +30,9 @@
 #define PROC_MAX_WORKERS	64
 /*
  * Channels a child that serves the workers (vault, watch, alerter) may
- * hold: during a reload the retiring workers still have theirs while the
- * new ones connect, and the alerter serves the other children too.
+ * hold (its table, peers.h): during a reload the retiring workers still
+ * have theirs while the new ones connect, and the alerter serves the other
+ * children too.
  */
 #define PROC_MAX_PEERS		(2 * PROC_MAX_WORKERS + 8)
 

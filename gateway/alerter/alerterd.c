@@ -6,29 +6,25 @@
  * or given up on is recorded in the audit log through its own channel to
  * the audit writer.
  */
-#define _GNU_SOURCE	/* asprintf(3) */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include <event2/buffer.h>
 
 #include "alert.h"
 #include "auditlink.h"
 #include "config.h"
 #include "ipc.h"
 #include "log.h"
+#include "peers.h"
 #include "proc.h"
 #include "sandbox.h"
-
-#define MAX_CLIENTS	PROC_MAX_PEERS
 
 struct alerterd {
 	struct event_base *base;
 	struct alerter	*alerter;
 	struct auditlink *audit;
-	struct ipc	*ctl;
+	struct peers	*peers;		/* the parent's and its clients' */
 	const char	*conf_path;
-	struct ipc	*clients[MAX_CLIENTS];
 };
 
 static void
@@ -64,25 +60,13 @@ client_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 }
 
 static void
-client_closed(struct ipc *ch, const char *why, void *arg)
+send_figures(void *arg, struct evbuffer *out)
 {
 	struct alerterd *d = arg;
-
-	(void)why;
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (d->clients[i] == ch)
-			d->clients[i] = NULL;
-	ipc_free(ch);
-}
-
-static void
-send_figures(struct alerterd *d, struct ipc *ch, uint32_t id)
-{
 	struct alert_stats st;
-	char *s;
 
 	alerter_stats(d->alerter, &st);
-	if (asprintf(&s, "# HELP eppgw_alerts_total Alerts by "
+	evbuffer_add_printf(out, "# HELP eppgw_alerts_total Alerts by "
 	    "outcome.\n# TYPE eppgw_alerts_total counter\n"
 	    "eppgw_alerts_total{outcome=\"queued\"} %llu\n"
 	    "eppgw_alerts_total{outcome=\"sent\"} %llu\n"
@@ -93,65 +77,38 @@ send_figures(struct alerterd *d, struct ipc *ch, uint32_t id)
 	    "eppgw_alert_queue_depth %zu\n",
 	    (unsigned long long)st.queued, (unsigned long long)st.sent,
 	    (unsigned long long)st.failed, (unsigned long long)st.dropped,
-	    st.depth) == -1)
-		return;
-	(void)ipc_send(ch, IPC_STATS, id, s, strlen(s), -1);
-	free(s);
+	    st.depth);
 }
 
 static void
-ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+on_peer(void *arg, enum proc_kind k, int alerts, int fd)
 {
 	struct alerterd *d = arg;
-	int i, k, alerts;
 
-	switch (m->type) {
-	case IPC_PEER:
-		if ((k = proc_peer(m, &alerts)) < 0) {
-			ipc_fail(ch, "bad peer message");
-			return;
-		}
-		/* The audit writer's records channel; on its alerts
-		 * channel it is a client like any other. */
-		if (k == PROC_AUDIT && !alerts) {
-			(void)auditlink_attach(d->audit, m->fd);
-			return;
-		}
-		for (i = 0; i < MAX_CLIENTS && d->clients[i] != NULL; i++)
-			;
-		if (i == MAX_CLIENTS) {
-			log_err("alerter: too many channels");
-			close(m->fd);
-		} else {
-			d->clients[i] = ipc_new(d->base, m->fd, proc_name(k), 0,
-			    client_msg, client_closed, d);
-		}
-		return;
-	case IPC_STOP:
-		event_base_loopbreak(d->base);
-		return;
-	case IPC_STATS_REQ:
-		send_figures(d, ch, m->id);
-		return;
-	case IPC_RELOAD:
-		/* The parent reloaded: those who watch hear of it. */
-		alert_emit(d->alerter, "config_reload", json_pack("{s:s}",
-		    "config", d->conf_path));
-		return;
-	default:
-		ipc_fail(ch, "unexpected message from the parent");
-	}
+	/* The audit writer's records channel; on its alerts channel it is
+	 * a client like any other. */
+	if (k == PROC_AUDIT && !alerts)
+		(void)auditlink_attach(d->audit, fd);
+	else
+		(void)peers_add(d->peers, fd, proc_name(k));
 }
 
+/* The parent reloaded: those who watch hear of it. */
 static void
-ctl_closed(struct ipc *ch, const char *why, void *arg)
+on_reload(void *arg)
 {
 	struct alerterd *d = arg;
 
-	(void)ch;
-	(void)why;
-	event_base_loopbreak(d->base);
+	alert_emit(d->alerter, "config_reload", json_pack("{s:s}", "config",
+	    d->conf_path));
 }
+
+static const struct peers_ops ops = {
+	.on_peer = on_peer,
+	.on_stats = send_figures,
+	.on_reload = on_reload,
+	.on_msg = client_msg,
+};
 
 int
 alerter_proc(struct config *cfg, const char *conf_path, int ctl)
@@ -183,15 +140,13 @@ alerter_proc(struct config *cfg, const char *conf_path, int ctl)
 		goto out;
 	}
 	alerter_set_drop_cb(d.alerter, dropped, &d);
-	if ((d.ctl = ipc_new(d.base, ctl, "parent", 0, ctl_msg, ctl_closed,
-	    &d)) == NULL || proc_ready(ctl) != 0)
+	if ((d.peers = peers_new(d.base, PROC_ALERTER, ctl, &ops, &d)) ==
+	    NULL || proc_ready(ctl) != 0)
 		goto out;
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
-	ipc_free(d.ctl);
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		ipc_free(d.clients[i]);
+	peers_free(d.peers);
 	alerter_free(d.alerter);
 	auditlink_free(d.audit);
 	if (d.base)

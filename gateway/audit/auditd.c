@@ -7,13 +7,13 @@
  * with its seq and leaf hash, in order.  Records the log writes itself
  * (open, recovery, checkpoint, close, break) cannot be submitted.
  */
-#define _GNU_SOURCE	/* asprintf(3) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <openssl/crypto.h>
 
 #include "alertlink.h"
@@ -25,6 +25,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "merkle.h"
+#include "peers.h"
 #include "proc.h"
 #include "sandbox.h"
 
@@ -48,7 +49,7 @@ struct auditd {
 	struct alertlink *alert;	/* its own alerts: checkpoints */
 	struct event	*ev_announce;
 	uint64_t	 announced;	/* size of the last one sent */
-	struct ipc	*ctl;
+	struct peers	*peers;		/* the parent's channel */
 	struct client	*clients;
 	uint64_t	 nclients;	/* ever attached */
 	const struct config *cfg;
@@ -233,14 +234,14 @@ add_client(struct auditd *d, const char *name, int fd)
 	OPENSSL_cleanse(phex, sizeof(phex));
 }
 
-static char *
-stats_text(struct audit *a)
+static void
+stats_text(void *arg, struct evbuffer *out)
 {
+	struct auditd *d = arg;
 	struct audit_stats st;
-	char *s = NULL;
 
-	audit_stats(a, &st);
-	if (asprintf(&s, "# HELP eppgw_audit_records_total Audit "
+	audit_stats(d->audit, &st);
+	evbuffer_add_printf(out, "# HELP eppgw_audit_records_total Audit "
 	    "records made durable.\n# TYPE eppgw_audit_records_total counter\n"
 	    "eppgw_audit_records_total %llu\n"
 	    "# HELP eppgw_audit_syncs_total Group commits (one fdatasync "
@@ -259,9 +260,7 @@ stats_text(struct audit *a)
 	    "# TYPE eppgw_audit_failed gauge\neppgw_audit_failed %d\n",
 	    (unsigned long long)st.records, (unsigned long long)st.syncs,
 	    (double)st.sync_us / 1e6, (double)st.sync_us_max / 1e6,
-	    (unsigned long long)st.batch_max, st.failed) == -1)
-		return NULL;
-	return s;
+	    (unsigned long long)st.batch_max, st.failed);
 }
 
 /*
@@ -307,49 +306,22 @@ announce(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
-{
-	struct auditd *d = arg;
-	char *text;
-	int k, alerts;
-
-	switch (m->type) {
-	case IPC_PEER:
-		if ((k = proc_peer(m, &alerts)) < 0) {
-			ipc_fail(ch, "bad peer message");
-			return;
-		}
-		if (alerts && k == PROC_ALERTER) {
-			(void)alertlink_attach(d->alert, m->fd);
-			announce(-1, 0, d);
-		} else
-			add_client(d, proc_name(k), m->fd);
-		return;
-	case IPC_STOP:
-		event_base_loopbreak(d->base);
-		return;
-	case IPC_STATS_REQ:
-		if ((text = stats_text(d->audit)) != NULL)
-			(void)ipc_send(ch, IPC_STATS, m->id, text,
-			    strlen(text), -1);
-		free(text);
-		return;
-	case IPC_RELOAD:
-		return;
-	default:
-		ipc_fail(ch, "unexpected message from the parent");
-	}
-}
-
-static void
-ctl_closed(struct ipc *ch, const char *why, void *arg)
+on_peer(void *arg, enum proc_kind k, int alerts, int fd)
 {
 	struct auditd *d = arg;
 
-	(void)ch;
-	(void)why;
-	event_base_loopbreak(d->base);
+	if (alerts && k == PROC_ALERTER) {
+		(void)alertlink_attach(d->alert, fd);
+		announce(-1, 0, d);
+	} else
+		add_client(d, proc_name(k), fd);
 }
+
+/* Its peers are all clients, with their own list (struct client). */
+static const struct peers_ops ops = {
+	.on_peer = on_peer,
+	.on_stats = stats_text,
+};
 
 int
 audit_proc(struct config *cfg, int ctl)
@@ -387,13 +359,13 @@ audit_proc(struct config *cfg, int ctl)
 	}
 	audit_on_failure(d.audit, log_failed, &d);
 	log_notice("audit log in %s", cfg->audit_dir);
-	if ((d.ctl = ipc_new(d.base, ctl, "parent", 0, ctl_msg, ctl_closed,
-	    &d)) == NULL || proc_ready(ctl) != 0)
+	if ((d.peers = peers_new(d.base, PROC_AUDIT, ctl, &ops, &d)) ==
+	    NULL || proc_ready(ctl) != 0)
 		goto out;
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
-	ipc_free(d.ctl);
+	peers_free(d.peers);
 	/* Last: the final checkpoint covers every record received. */
 	audit_close(d.audit);
 	if (d.ev_announce != NULL)

@@ -23,11 +23,10 @@
 #include "lock.h"
 #include "log.h"
 #include "metrics.h"
+#include "peers.h"
 #include "policy.h"
 #include "proc.h"
 #include "sandbox.h"
-
-#define MAX_WORKERS	PROC_MAX_PEERS
 
 struct question {
 	struct question	*next;
@@ -45,8 +44,7 @@ struct vault {
 	struct admin	*admin;
 	struct auditlink *audit;
 	struct alertlink *alert;
-	struct ipc	*ctl;
-	struct ipc	*workers[MAX_WORKERS];
+	struct peers	*peers;		/* the parent's and the workers' */
 	struct ipc	*watch;		/* the newest watch process */
 	struct question	*questions;
 	uint32_t	 next_id;
@@ -163,18 +161,6 @@ drop_questions(struct vault *v, struct ipc *ch)
 }
 
 static void
-worker_closed(struct ipc *ch, const char *why, void *arg)
-{
-	struct vault *v = arg;
-
-	(void)why;
-	for (int i = 0; i < MAX_WORKERS; i++)
-		if (v->workers[i] == ch)
-			v->workers[i] = NULL;
-	ipc_free(ch);
-}
-
-static void
 watch_closed(struct ipc *ch, const char *why, void *arg)
 {
 	struct vault *v = arg;
@@ -214,18 +200,17 @@ static void
 locks_changed(void *arg, const char *op, const char *name)
 {
 	struct vault *v = arg;
+	struct ipc *ch;
 
-	for (int i = 0; i < MAX_WORKERS; i++)
-		if (ipc_alive(v->workers[i]))
-			(void)ipc_send_json(v->workers[i], IPC_LOCK, 0,
-			    json_pack("{s:s, s:s}", "op", op, "name", name),
-			    NULL, 0);
+	for (size_t i = 0; (ch = peers_next(v->peers, &i)) != NULL; )
+		(void)ipc_send_json(ch, IPC_LOCK, 0, json_pack("{s:s, s:s}",
+		    "op", op, "name", name), NULL, 0);
 	if (ipc_alive(v->watch))
 		(void)ipc_send_json(v->watch, IPC_LOCK, 0, json_pack(
 		    "{s:s, s:s}", "op", op, "name", name), NULL, 0);
 	/* The parent too: a worker or vault it starts later must not come
 	 * up with the lock list as it was loaded. */
-	(void)ipc_send_json(v->ctl, IPC_LOCK, 0, json_pack("{s:s, s:s}", "op",
+	(void)ipc_send_json(peers_parent(v->peers), IPC_LOCK, 0, json_pack("{s:s, s:s}", "op",
 	    op, "name", name), NULL, 0);
 }
 
@@ -249,8 +234,9 @@ ticket_still_valid(void *arg, const char *object, const char *requester,
 }
 
 static void
-reload(struct vault *v)
+reload(void *arg)
 {
+	struct vault *v = arg;
 	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg;
 	char err[512];
@@ -277,70 +263,46 @@ reload(struct vault *v)
 }
 
 static void
-ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+on_peer(void *arg, enum proc_kind k, int alerts, int fd)
 {
 	struct vault *v = arg;
-	struct evbuffer *b;
-	int i, k;
 
-	switch (m->type) {
-	case IPC_PEER:
-		if ((k = proc_peer_plain(ch, m)) < 0)
-			return;
-		if (k == PROC_AUDIT)
-			(void)auditlink_attach(v->audit, m->fd);
-		else if (k == PROC_ALERTER)
-			(void)alertlink_attach(v->alert, m->fd);
-		else if (k == PROC_WORKER) {
-			for (i = 0; i < MAX_WORKERS && v->workers[i] != NULL;
-			    i++)
-				;
-			if (i == MAX_WORKERS)
-				close(m->fd);
-			else {
-				v->workers[i] = ipc_new(v->base, m->fd,
-				    "worker", 0, worker_msg, worker_closed, v);
-			}
-		} else if (k == PROC_WATCH) {
-			/* After a reload the newest one answers. */
-			if (v->watch != NULL) {
-				drop_questions(v, v->watch);
-				ipc_free(v->watch);
-			}
-			v->watch = ipc_new(v->base, m->fd, "watch", 0,
-			    watch_msg, watch_closed, v);
-		} else
-			close(m->fd);
-		return;
-	case IPC_STOP:
-		event_base_loopbreak(v->base);
-		return;
-	case IPC_RELOAD:
-		reload(v);
-		return;
-	case IPC_STATS_REQ:
-		if (v->admin != NULL && (b = evbuffer_new()) != NULL) {
-			metrics_render(admin_metrics(v->admin), b);
-			(void)ipc_send(ch, IPC_STATS, m->id,
-			    evbuffer_pullup(b, -1), evbuffer_get_length(b), -1);
-			evbuffer_free(b);
-		} else
-			(void)ipc_send(ch, IPC_STATS, m->id, NULL, 0, -1);
-		return;
-	default:
-		ipc_fail(ch, "unexpected message from the parent");
-	}
+	(void)alerts;
+	if (k == PROC_AUDIT)
+		(void)auditlink_attach(v->audit, fd);
+	else if (k == PROC_ALERTER)
+		(void)alertlink_attach(v->alert, fd);
+	else if (k == PROC_WORKER)
+		(void)peers_add(v->peers, fd, "worker");
+	else if (k == PROC_WATCH) {
+		/* After a reload the newest one answers. */
+		if (v->watch != NULL) {
+			drop_questions(v, v->watch);
+			ipc_free(v->watch);
+		}
+		v->watch = ipc_new(v->base, fd, "watch", 0, watch_msg,
+		    watch_closed, v);
+	} else
+		close(fd);
 }
 
+/* The admin API's figures (none without it). */
 static void
-ctl_closed(struct ipc *ch, const char *why, void *arg)
+send_figures(void *arg, struct evbuffer *out)
 {
 	struct vault *v = arg;
 
-	(void)ch;
-	(void)why;
-	event_base_loopbreak(v->base);
+	if (v->admin != NULL)
+		metrics_render(admin_metrics(v->admin), out);
 }
+
+/* The table: the workers' channels. */
+static const struct peers_ops ops = {
+	.on_peer = on_peer,
+	.on_stats = send_figures,
+	.on_reload = reload,
+	.on_msg = worker_msg,
+};
 
 /*
  * Seeds and approval state: the seeds file must be private (mode 0600,
@@ -418,19 +380,16 @@ vault_proc(struct config *cfg, const char *conf_path, int ctl, int admin_fd)
 		admin_fd = -1;
 		log_notice("admin listener on %s", cfg->admin_listen.text);
 	}
-	if ((v.ctl = ipc_new(v.base, ctl, "parent", 0, ctl_msg, ctl_closed,
-	    &v)) == NULL || proc_ready(ctl) != 0)
+	if ((v.peers = peers_new(v.base, PROC_VAULT, ctl, &ops, &v)) ==
+	    NULL || proc_ready(ctl) != 0)
 		goto out;
 	event_base_dispatch(v.base);
 	rc = 0;
 out:
 	if (admin_fd != -1)
 		close(admin_fd);
-	ipc_free(v.ctl);
-	for (int i = 0; i < MAX_WORKERS; i++) {
-		ipc_free(v.workers[i]);
-		v.workers[i] = NULL;
-	}
+	peers_free(v.peers);
+	v.peers = NULL;
 	ipc_free(v.watch);
 	v.watch = NULL;
 	drop_questions(&v, NULL);

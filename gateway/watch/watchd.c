@@ -31,14 +31,13 @@
 #include "ipc.h"
 #include "log.h"
 #include "names.h"
+#include "peers.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "statelink.h"
 #include "stateq.h"
 #include "tls.h"
 #include "watch.h"
-
-#define MAX_WORKERS	PROC_MAX_PEERS
 
 struct watchd;
 
@@ -58,28 +57,22 @@ struct watchd {
 	SSL_CTX		*client_ctx;
 	struct auditlink *audit;	/* NULL: no audit log */
 	struct alertlink *alert;	/* NULL: no alerts */
-	struct ipc	*ctl;
+	struct peers	*peers;		/* the parent's and the workers' */
 	struct ipc	*vault;
-	struct ipc	*workers[MAX_WORKERS];
 	struct pending	*pending;
 	uint64_t	 nputs;
 };
 
 static void
-send_stats(struct watchd *d, uint32_t id)
+send_stats(void *arg, struct evbuffer *b)
 {
-	struct evbuffer *b = evbuffer_new();
+	struct watchd *d = arg;
 
-	if (b == NULL)
-		return;
 	watch_metrics(d->watch, d->rs, b);
 	evbuffer_add_printf(b, "# HELP eppgw_state_updates_total Objects "
 	    "sent to the workers' copies of the store.\n"
 	    "# TYPE eppgw_state_updates_total counter\n"
 	    "eppgw_state_updates_total %llu\n", (unsigned long long)d->nputs);
-	(void)ipc_send(d->ctl, IPC_STATS, id, evbuffer_pullup(b, -1),
-	    evbuffer_get_length(b), -1);
-	evbuffer_free(b);
 }
 
 /* One object as the store holds it now (statelink.c, on_put). */
@@ -108,16 +101,15 @@ store_changed(void *arg, enum rs_kind k, const char *name)
 {
 	struct watchd *d = arg;
 	json_t *j = object_json(d->rs, k, name);
+	struct ipc *ch;
 
-	for (int i = 0; i < MAX_WORKERS; i++) {
-		if (!ipc_alive(d->workers[i]))
-			continue;
+	for (size_t i = 0; (ch = peers_next(d->peers, &i)) != NULL; ) {
 		/* A copy that missed an object would be wrong: that worker
 		 * loses its channel, and asks fail closed until the parent
 		 * gives it a new one with the whole store. */
-		if (j == NULL || ipc_send_json(d->workers[i], IPC_STATE_PUT,
-		    0, json_incref(j), NULL, 0) != 0)
-			ipc_fail(d->workers[i], "cannot send an object");
+		if (j == NULL || ipc_send_json(ch, IPC_STATE_PUT, 0,
+		    json_incref(j), NULL, 0) != 0)
+			ipc_fail(ch, "cannot send an object");
 		d->nputs++;
 	}
 	json_decref(j);
@@ -239,20 +231,16 @@ worker_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 		ipc_fail(ch, "unexpected or malformed message from a worker");
 }
 
+/* A worker's channel closed: its asks still run; their answers go
+ * nowhere. */
 static void
-worker_closed(struct ipc *ch, const char *why, void *arg)
+worker_closed(void *arg, struct ipc *ch)
 {
 	struct watchd *d = arg;
 
-	(void)why;
-	for (int i = 0; i < MAX_WORKERS; i++)
-		if (d->workers[i] == ch)
-			d->workers[i] = NULL;
-	/* Its asks still run; their answers go nowhere. */
 	for (struct pending *p = d->pending; p != NULL; p = p->next)
 		if (p->ch == ch)
 			p->ch = NULL;
-	ipc_free(ch);
 }
 
 /* The vault: the admin API's questions and lock-list edits. */
@@ -290,25 +278,12 @@ static void
 add_worker(struct watchd *d, int fd)
 {
 	struct ipc *ch;
-	int i;
 
-	for (i = 0; i < MAX_WORKERS && d->workers[i] != NULL; i++)
-		;
-	if (i == MAX_WORKERS) {
-		log_err("watch: more than %d workers: channel refused",
-		    MAX_WORKERS);
-		close(fd);
-		return;
-	}
-	if ((ch = ipc_new(d->base, fd, "worker", IPC_MAX_STATE, worker_msg,
-	    worker_closed, d)) == NULL)
-		return;
-	if (sync_worker(d, ch) != 0) {
+	if ((ch = peers_add(d->peers, fd, "worker")) != NULL &&
+	    sync_worker(d, ch) != 0) {
 		log_err("watch: cannot send the store to a worker");
-		ipc_free(ch);
-		return;
+		peers_drop(d->peers, ch);
 	}
-	d->workers[i] = ch;
 }
 
 /* The parent keeps the state file: it is written off this loop. */
@@ -317,58 +292,45 @@ save_state(void *arg, const char *json, size_t len)
 {
 	struct watchd *d = arg;
 
-	return ipc_send(d->ctl, IPC_STATE_SAVE, 0, json, len, -1);
+	return ipc_send(peers_parent(d->peers), IPC_STATE_SAVE, 0, json, len,
+	    -1);
 }
 
 static void
-ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+on_peer(void *arg, enum proc_kind k, int alerts, int fd)
 {
 	struct watchd *d = arg;
-	int k, r = 0;
+	int r = 0;
 
-	switch (m->type) {
-	case IPC_PEER:
-		if ((k = proc_peer_plain(ch, m)) < 0)
-			return;
-		if (k == PROC_AUDIT && d->audit != NULL)
-			r = auditlink_attach(d->audit, m->fd);
-		else if (k == PROC_ALERTER && d->alert != NULL)
-			r = alertlink_attach(d->alert, m->fd);
-		else if (k == PROC_VAULT) {
-			ipc_free(d->vault);
-			d->vault = ipc_new(d->base, m->fd, "vault", 0, vault_msg,
-			    vault_closed, d);
-		} else if (k == PROC_WORKER)
-			add_worker(d, m->fd);
-		else
-			close(m->fd);
-		if (r != 0)
-			log_warn("watch: cannot use the channel to %s",
-			    proc_name(k));
-		return;
-	case IPC_STOP:
-		event_base_loopbreak(d->base);
-		return;
-	case IPC_STATS_REQ:
-		send_stats(d, m->id);
-		return;
-	case IPC_RELOAD:
-		return;	/* a reload starts a new watch process */
-	default:
-		ipc_fail(ch, "unexpected message from the parent");
-	}
+	(void)alerts;
+	if (k == PROC_AUDIT && d->audit != NULL)
+		r = auditlink_attach(d->audit, fd);
+	else if (k == PROC_ALERTER && d->alert != NULL)
+		r = alertlink_attach(d->alert, fd);
+	else if (k == PROC_VAULT) {
+		ipc_free(d->vault);
+		d->vault = ipc_new(d->base, fd, "vault", 0, vault_msg,
+		    vault_closed, d);
+	} else if (k == PROC_WORKER)
+		add_worker(d, fd);
+	else
+		close(fd);
+	if (r != 0)
+		log_warn("watch: cannot use the channel to %s", proc_name(k));
 }
 
-static void
-ctl_closed(struct ipc *ch, const char *why, void *arg)
-{
-	struct watchd *d = arg;
-
-	(void)why;
-	d->ctl = NULL;
-	ipc_free(ch);
-	event_base_loopbreak(d->base);
-}
+/*
+ * The table: the workers' channels, which carry the whole store (as the
+ * parent's carries the state file).  No on_reload: a reload starts a new
+ * watch process.
+ */
+static const struct peers_ops ops = {
+	.msg_max = IPC_MAX_STATE,
+	.on_peer = on_peer,
+	.on_stats = send_stats,
+	.on_msg = worker_msg,
+	.on_closed = worker_closed,
+};
 
 int
 watch_proc(struct config *cfg, const char *conf_path, int ctl)
@@ -392,8 +354,7 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 	    NULL) || (cfg->alert_url != NULL && (d.alert =
 	    alertlink_new(d.base)) == NULL))
 		goto out;
-	if ((d.ctl = ipc_new(d.base, ctl, "parent", IPC_MAX_STATE, ctl_msg,
-	    ctl_closed, &d)) == NULL)
+	if ((d.peers = peers_new(d.base, PROC_WATCH, ctl, &ops, &d)) == NULL)
 		goto out;
 	if (cfg->watch_clid != NULL) {
 		if ((d.client_ctx = tls_client_ctx(cfg, err, sizeof(err))) ==
@@ -424,11 +385,8 @@ out:
 		d.pending = p->next;
 		free(p);
 	}
-	for (int i = 0; i < MAX_WORKERS; i++)
-		ipc_free(d.workers[i]);
 	ipc_free(d.vault);
-	ipc_flush(d.ctl);
-	ipc_free(d.ctl);
+	peers_free(d.peers);
 	auditlink_free(d.audit);
 	alertlink_free(d.alert);
 	SSL_CTX_free(d.client_ctx);

@@ -32,6 +32,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "metrics.h"
+#include "peers.h"
 #include "policy.h"
 #include "proc.h"
 #include "proxy.h"
@@ -60,7 +61,7 @@ struct worker {
 	struct auditlink *audit;	/* NULL: no audit log */
 	struct alertlink *alert;	/* NULL: no alerts */
 	struct vaultlink *vault;	/* NULL: no vault */
-	struct ipc	*ctl;
+	struct peers	*peers;		/* the parent's channel */
 	struct scrape	*scrapes;
 	uint32_t	 next_scrape;
 	int		 serving;
@@ -94,7 +95,8 @@ ask_figures(void *arg, struct evhttp_request *req)
 	}
 	sc->id = ++w->next_scrape;
 	sc->req = req;
-	if (ipc_send(w->ctl, IPC_STATS_REQ, sc->id, NULL, 0, -1) != 0) {
+	if (ipc_send(peers_parent(w->peers), IPC_STATS_REQ, sc->id, NULL, 0,
+	    -1) != 0) {
 		free(sc);
 		metrics_serve(req, NULL, 0);
 		return;
@@ -122,16 +124,11 @@ got_figures(struct worker *w, uint32_t id, const char *text, size_t len)
 
 /* This process's own figures, for the parent to add up. */
 static void
-send_figures(struct worker *w, uint32_t id)
+send_figures(void *arg, struct evbuffer *out)
 {
-	struct evbuffer *b = evbuffer_new();
+	struct worker *w = arg;
 
-	if (b == NULL)
-		return;
-	metrics_render(w->metrics, b);
-	(void)ipc_send(w->ctl, IPC_STATS, id, evbuffer_pullup(b, -1),
-	    evbuffer_get_length(b), -1);
-	evbuffer_free(b);
+	metrics_render(w->metrics, out);
 }
 
 /*
@@ -235,7 +232,7 @@ to_parent(void *arg, uint16_t type, uint32_t id, json_t *msg)
 {
 	struct worker *w = arg;
 
-	return ipc_send_json(w->ctl, type, id, msg, NULL, 0);
+	return ipc_send_json(peers_parent(w->peers), type, id, msg, NULL, 0);
 }
 
 static void
@@ -244,7 +241,7 @@ admitted(struct worker *w, const struct ipc_msg *m)
 	json_t *j = ipc_msg_json(m, NULL, NULL);
 
 	if (j == NULL) {
-		ipc_fail(w->ctl, "malformed admission");
+		ipc_fail(peers_parent(w->peers), "malformed admission");
 		return;
 	}
 	proxy_admitted(w->proxy, m->id, json_is_true(json_object_get(j, "ok")),
@@ -263,75 +260,84 @@ on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-ctl_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
+on_peer(void *arg, enum proc_kind k, int alerts, int fd)
+{
+	struct worker *w = arg;
+	int r = -1;
+
+	(void)alerts;
+	if (k == PROC_AUDIT && w->audit != NULL)
+		r = auditlink_attach(w->audit, fd);
+	else if (k == PROC_ALERTER && w->alert != NULL)
+		r = alertlink_attach(w->alert, fd);
+	else if (k == PROC_VAULT && w->vault != NULL)
+		r = vaultlink_attach(w->vault, fd);
+	else if (k == PROC_WATCH)
+		r = statelink_attach(w->state, fd);
+	else
+		close(fd);
+	if (r != 0)
+		log_warn("worker: cannot use the channel to %s", proc_name(k));
+	maybe_serve(w);
+}
+
+/* The first IPC_STOP drains, the second stops at once. */
+static void
+on_stop(void *arg)
 {
 	struct worker *w = arg;
 	struct timeval tv = { DRAIN_TIMEOUT_SEC, 0 };
-	int r = -1, k;
 
-	switch (m->type) {
-	case IPC_PEER:
-		if ((k = proc_peer_plain(ch, m)) < 0)
-			return;
-		if (k == PROC_AUDIT && w->audit != NULL)
-			r = auditlink_attach(w->audit, m->fd);
-		else if (k == PROC_ALERTER && w->alert != NULL)
-			r = alertlink_attach(w->alert, m->fd);
-		else if (k == PROC_VAULT && w->vault != NULL)
-			r = vaultlink_attach(w->vault, m->fd);
-		else if (k == PROC_WATCH)
-			r = statelink_attach(w->state, m->fd);
-		else
-			close(m->fd);
-		if (r != 0)
-			log_warn("worker: cannot use the channel to %s",
-			    proc_name(k));
-		maybe_serve(w);
+	if (w->stopping++) {
+		event_base_loopbreak(w->base);
 		return;
-	case IPC_STOP:
-		if (w->stopping++) {
-			event_base_loopbreak(w->base);
-			return;
-		}
-		log_info("worker %ld: draining %zu sessions", (long)getpid(),
-		    proxy_session_count(w->proxy));
-		proxy_drain(w->proxy);
-		(void)event_base_once(w->base, -1, EV_TIMEOUT, on_stop_timeout,
-		    w, &tv);
-		return;
-	case IPC_RETIRE:
-		retire(w);
-		return;
-	case IPC_STATS_REQ:
-		send_figures(w, m->id);
-		return;
-	case IPC_STATS:
-		got_figures(w, m->id, (const char *)m->data, m->len);
-		return;
-	case IPC_ADMITTED:
-		admitted(w, m);
-		return;
-	case IPC_RELOAD:
-		return;	/* a reload starts new workers */
-	default:
-		ipc_fail(ch, "unexpected message from the parent");
 	}
+	log_info("worker %ld: draining %zu sessions", (long)getpid(),
+	    proxy_session_count(w->proxy));
+	proxy_drain(w->proxy);
+	(void)event_base_once(w->base, -1, EV_TIMEOUT, on_stop_timeout, w,
+	    &tv);
 }
 
-static void
-ctl_closed(struct ipc *ch, const char *why, void *arg)
+static int
+on_ctl(void *arg, const struct ipc_msg *m)
 {
 	struct worker *w = arg;
 
-	(void)ch;
-	(void)why;
-	/* The parent is gone: nobody supervises, nothing is kept. */
-	w->ctl = NULL;
-	ipc_free(ch);
+	switch (m->type) {
+	case IPC_RETIRE:
+		retire(w);
+		return 0;
+	case IPC_STATS:
+		got_figures(w, m->id, (const char *)m->data, m->len);
+		return 0;
+	case IPC_ADMITTED:
+		admitted(w, m);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The parent is gone: nobody supervises, nothing is kept. */
+static void
+on_gone(void *arg)
+{
+	struct worker *w = arg;
+
 	proxy_admission_lost(w->proxy);
 	got_figures(w, 0, NULL, 0);
-	event_base_loopbreak(w->base);
 }
+
+/* No on_reload: a reload starts new workers.  No table: no two workers
+ * talk, and each of its other peers has its own link. */
+static const struct peers_ops ops = {
+	.on_peer = on_peer,
+	.on_stats = send_figures,
+	.on_stop = on_stop,
+	.on_ctl = on_ctl,
+	.on_gone = on_gone,
+};
 
 int
 worker_proc(struct config *cfg, const char *conf_path, int ctl,
@@ -376,8 +382,7 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 		}
 		metrics_fd = -1;
 	}
-	if ((w.ctl = ipc_new(w.base, ctl, "parent", 0, ctl_msg, ctl_closed,
-	    &w)) == NULL)
+	if ((w.peers = peers_new(w.base, PROC_WORKER, ctl, &ops, &w)) == NULL)
 		goto out;
 	/* Long enough for the watch session's own reply timeout. */
 	if ((w.state = statelink_new(w.base, proxy_regstate(w.proxy),
@@ -409,15 +414,15 @@ out:
 	if (metrics_fd != -1)
 		close(metrics_fd);
 	/* What this worker counted outlives it in the parent's sum. */
-	if (w.ctl != NULL && w.metrics != NULL && w.proxy != NULL)
-		send_figures(&w, 0);
+	if (peers_parent(w.peers) != NULL && w.metrics != NULL &&
+	    w.proxy != NULL)
+		peers_send_stats(w.peers, 0);
 	proxy_free(w.proxy);
 	statelink_free(w.state);
 	if (w.state_lost != NULL)
 		event_free(w.state_lost);
 	got_figures(&w, 0, NULL, 0);
-	ipc_flush(w.ctl);
-	ipc_free(w.ctl);
+	peers_free(w.peers);
 	vaultlink_free(w.vault);
 	auditlink_free(w.audit);
 	alertlink_free(w.alert);
