@@ -11,9 +11,12 @@
  *               [-a EPPGW_AUDIT]
  *   audit-bench -F -d DIR
  *
- * -F: only the bare fdatasync p50 (300 appends of 600 bytes, each synced)
- * of a file in DIR, as `fdatasync_p50_us=N`: tests/bench/haproxy.sh
- * measures it on the audit log's file system in the same run.
+ * -F: only the bare fdatasync p50 of a file in DIR: 300 writes of 600
+ * bytes, each synced, over zeros written first, as the writer writes a
+ * segment (preallocate, audit.c), as `fdatasync_p50_us=N`; then the same
+ * appending to a file, as `fdatasync_append_p50_us=N` (what it was before).
+ * tests/bench/haproxy.sh measures it on the audit log's file system in the
+ * same run.
  *
  * -a: the eppgw-audit to time (default: the one beside audit-bench; the
  * prove timing is skipped when there is none).
@@ -233,15 +236,22 @@ bench_prove(const char *bin, const char *base_dir, const char *dir,
 }
 
 static double
-bare_fdatasync_p50(const char *dir)
+bare_fdatasync_p50(const char *dir, int append)
 {
+	static const char zero[300 * 600];
 	char path[4096], rec[600];
 	double v[300];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/bare", dir);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1)
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
+	    (append ? O_APPEND : 0), 0600)) == -1)
 		return 0;
+	if (!append && (write(fd, zero, sizeof(zero)) != (ssize_t)sizeof(zero) ||
+	    fdatasync(fd) == -1 || lseek(fd, 0, SEEK_SET) == -1)) {
+		close(fd);
+		return 0;
+	}
 	memset(rec, 'x', sizeof(rec));
 	for (int i = 0; i < 300; i++) {
 		double t = now_us();
@@ -310,9 +320,12 @@ main(int argc, char *argv[])
 		}
 	}
 	if (only_fsync) {
-		if (base_dir == NULL || (bare = bare_fdatasync_p50(base_dir)) <= 0)
+		if (base_dir == NULL ||
+		    (bare = bare_fdatasync_p50(base_dir, 0)) <= 0)
 			return 2;
 		printf("fdatasync_p50_us=%.0f\n", bare);
+		printf("fdatasync_append_p50_us=%.0f\n",
+		    bare_fdatasync_p50(base_dir, 1));
 		return 0;
 	}
 	if (prover == NULL && (self = strdup(argv[0])) != NULL) {
@@ -336,7 +349,7 @@ main(int argc, char *argv[])
 	EVP_PKEY_CTX_free(kc);
 	note_verifier_from_pkey(pk, NULL, &v);
 
-	bare = bare_fdatasync_p50(base_dir);
+	bare = bare_fdatasync_p50(base_dir, 0);
 
 	memset(&b, 0, sizeof(b));
 	memset(b.xml, 'x', sizeof(b.xml) - 1);
