@@ -69,13 +69,7 @@ struct audit {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 	struct audit_entry	*qhead, **qtail;	/* submitted */
-	struct audit_entry	*shead, **stail;	/* written, to sync */
 	struct audit_entry	*dhead, **dtail;	/* durable or failed */
-	pthread_cond_t		 scv;		/* syncer work and idleness */
-	pthread_t		 sthr;
-	int			 sthr_started;
-	char			*snote;		/* checkpoint file, after sync */
-	int			 spending, sbusy, sstop;
 	int			 stop;
 	int			 cp_wanted;
 	atomic_int		 failed;
