@@ -200,19 +200,25 @@ demo: deps
 	$(Q)tests/run-demo.sh demo $(BUILD)
 
 # The habits CI keeps: no banned C library calls in the product code
-# (scripts/checksrc.sh says which and what to use instead) and man pages
-# without a mandoc warning.  `check` runs it first.
+# (scripts/checksrc.sh says which and what to use instead), man pages
+# without a mandoc warning, and no static analysis finding (`analyze`).
+# `check` runs it first, after `deps` (which installs clang-tidy).
 lint:
 	@if [ "$(V)" != 1 ]; then echo "  LINT    checksrc man/*"; fi
 	$(Q)scripts/checksrc.sh
 	$(Q)mandoc -Tlint -Wwarning man/*
+	@if [ "$(V)" != 1 ]; then echo "  ANALYZE gateway/ policy/ tools/"; fi
+	$(Q)$(ANALYZE) $(ANALYZE_SRCS)
+
+ANALYZE_SRCS = $(wildcard gateway/*/*.c policy/*.c tools/*/*.c)
 
 # Static analysis (clang-tidy: clang-analyzer-* and bugprone-*, see
-# scripts/analyze.sh for the checks left out and why).  About 2 minutes on
-# 2 cores; not part of lint until it is clean.
+# scripts/analyze.sh for the checks left out and why; it fails when
+# clang-tidy is missing).  About 1.5 minutes on 2 cores, files in parallel.
+ANALYZE = V=$(V) PKG_CONFIG=$(PKG_CONFIG) scripts/analyze.sh
 analyze:
 	@if [ "$(V)" != 1 ]; then echo "  ANALYZE gateway/ policy/ tools/"; fi
-	$(Q)V=$(V) scripts/analyze.sh
+	$(Q)$(ANALYZE)
 
 unit: $(UNIT) certs
 	$(Q)CK_FORK=yes $(UNIT)

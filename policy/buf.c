@@ -51,7 +51,7 @@ buf_reserve(struct buf *b, size_t n)
 		errno = ERANGE;
 		return -1;
 	}
-	if (b->off > 0 && n > b->cap - b->off - b->len) {
+	if (b->p != NULL && b->off > 0 && n > b->cap - b->off - b->len) {
 		memmove(b->p, b->p + b->off, b->len);
 		b->off = 0;
 	}

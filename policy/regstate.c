@@ -662,7 +662,7 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 		json_int_t refreshed = 0, changed = 0;
 		json_t *f = NULL, *fj;
 		int pinned = 0, ok;
-		size_t k;
+		size_t k, nf;
 
 		/* "changed" came later: files without it still load. */
 		if (json_unpack(j, "{s:s, s:s, s:I, s?I, s:b, s:o}", "kind",
@@ -673,18 +673,19 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 			snprintf(err, errlen, "object %zu: malformed", i);
 			goto out;
 		}
-		if (json_array_size(f) > 0 && (facts = calloc(json_array_size(f),
-		    sizeof(*facts))) == NULL) {
+		nf = json_array_size(f);
+		if (nf > 0 && (facts = calloc(nf, sizeof(*facts))) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
 		ok = 1;
-		json_array_foreach(f, k, fj)
+		for (k = 0; k < nf; k++) {
+			fj = json_array_get(f, k);
 			if ((facts[k] = json_string_value(fj)) == NULL)
 				ok = 0;
+		}
 		ok = ok && regstate_put(tmp, strcmp(kind, "domain") == 0 ?
-		    RS_DOMAIN : RS_HOST, name, facts, json_array_size(f),
-		    refreshed, NULL) == 0;
+		    RS_DOMAIN : RS_HOST, name, facts, nf, refreshed, NULL) == 0;
 		free(facts);
 		if (!ok) {
 			snprintf(err, errlen, "object %zu (%.100s): invalid", i,

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian 12 packages that building, the demo and the tests need.
+# Install the Debian 12 packages that building, the demo, lint (mandoc,
+# clang-tidy) and the tests need.
 #
 #   scripts/deps.sh [bench]
 #
@@ -16,7 +17,7 @@ PKGS="make gcc clang pkg-config openssl ca-certificates
 libssl-dev libevent-dev libinih-dev libxml2-dev libidn2-dev
 liboath-dev oathtool libjansson-dev libcurl4-openssl-dev libseccomp-dev check
 libnet-epp-perl libio-socket-ssl-perl libxml-libxml-perl
-libclang-rt-14-dev mandoc procps git"
+libclang-rt-14-dev clang-tidy mandoc procps git"
 
 for group in "$@"; do
 	case $group in

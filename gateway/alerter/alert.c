@@ -669,7 +669,7 @@ free_list(struct alert_list *l)
 void
 alerter_free(struct alerter *a)
 {
-	struct alert_sock *s;
+	struct alert_sock *s, *next;
 
 	if (a == NULL)
 		return;
@@ -679,8 +679,10 @@ alerter_free(struct alerter *a)
 	if (a->multi != NULL)
 		curl_multi_cleanup(a->multi);
 	/* Sockets libcurl closed without telling us. */
-	while ((s = LIST_FIRST(&a->socks)) != NULL)
+	for (s = LIST_FIRST(&a->socks); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
 		sock_free(s);
+	}
 	if (a->timer_ev != NULL)
 		event_free(a->timer_ev);
 	if (a->kick_ev != NULL)

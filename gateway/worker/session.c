@@ -26,6 +26,7 @@
  * once and frees the struct from a fresh event-loop turn, so code that runs
  * after a close in the same callback only has to check s->state.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,14 +306,13 @@ session_close(struct session *s, const char *why)
 	vaultlink_cancel(proxy_vault(s->proxy), s);
 	/*
 	 * Free from a fresh loop turn: our callers may still look at s.
-	 * The deadline's event does it, made when s was: nothing to
-	 * allocate here, so nothing that can fail and free s under them.
+	 * The deadline's event does it, made when s was (session_new lists
+	 * no session without one): nothing to allocate here, so nothing
+	 * that can fail and free s under them.
 	 */
-	if (s->deadline != NULL) {
-		event_assign(s->deadline, s->base, -1, 0, free_cb, s);
-		event_active(s->deadline, EV_TIMEOUT, 0);
-	} else
-		free_cb(-1, 0, s);
+	assert(s->deadline != NULL);
+	event_assign(s->deadline, s->base, -1, 0, free_cb, s);
+	event_active(s->deadline, EV_TIMEOUT, 0);
 }
 
 void
@@ -989,9 +989,9 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 			metrics_command(s->metrics, "unparsable", "reject");
 		goto log;
 	case PIPE_APPROVAL:
+		/* Judged (pipeline.h): decision is the verdict's, set above. */
 		if (hold_for_vault(s, &po))
 			return;
-		decision = decision_name(v->decision);
 		reason = s->act_reason;
 		goto log;
 	case PIPE_FORWARD:

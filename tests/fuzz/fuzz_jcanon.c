@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "jcanon.h"
+#include "../jcanon_plain.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,42 +57,6 @@ member(const struct jcanon_member *m, void *arg)
 	w->end = vs + m->vallen;
 	w->count++;
 	return 0;
-}
-
-/* No real, no key jansson would escape, no NUL, at most max levels. */
-static int
-plain_tree(json_t *v, int lvl, int max)
-{
-	const char *k;
-	json_t *c;
-	size_t i;
-
-	if (lvl > max)
-		return 0;
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		json_object_foreach(v, k, c) {
-			for (const char *q = k; *q != '\0'; q++)
-				if ((unsigned char)*q < 0x20 || *q == '"' ||
-				    *q == '\\')
-					return 0;
-			if (!plain_tree(c, lvl + 1, max))
-				return 0;
-		}
-		return 1;
-	case JSON_ARRAY:
-		json_array_foreach(v, i, c)
-			if (!plain_tree(c, lvl + 1, max))
-				return 0;
-		return 1;
-	case JSON_STRING:
-		return memchr(json_string_value(v), '\0',
-		    json_string_length(v)) == NULL;
-	case JSON_REAL:
-		return 0;
-	default:
-		return 1;
-	}
 }
 
 int

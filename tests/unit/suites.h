@@ -8,6 +8,7 @@
 #define EPPGW_TEST_SUITES_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <check.h>
 
@@ -24,6 +25,15 @@ char *unit_slurp(const char *path, size_t *len);
 /* The built-in EPP schemas, compiled once before the suites run. */
 struct xsd;
 const struct xsd *unit_xsd(void);
+
+/*
+ * Configuration fixtures (test_config.c).  unit_min_conf: the smallest
+ * valid configuration, every other key at its default.  unit_put_conf
+ * writes text to f with "@C" standing for the dev certificates' directory
+ * (certs/dev under the current one) and "@U" for this user's name.
+ */
+extern const char unit_min_conf[];
+void unit_put_conf(FILE *f, const char *text);
 
 #define UNIT_SUITE(fn)							\
 	static void __attribute__((constructor)) unit_reg_##fn(void)	\

@@ -2,6 +2,7 @@
  * test_config.c: configuration parsing and validation.  Every bad input must
  * be refused with "file:line: message", and nothing half-loaded survives.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,8 @@
 #include "config.h"
 #include "suites.h"
 
-/* A valid base; tests append to it or replace it. */
-static const char base_conf[] =
+/* A valid base; tests append to it or replace it (suites.h). */
+const char unit_min_conf[] =
     "[gateway]\n"
     "listen = 127.0.0.1:7000\n"
     "cert = @C/gateway.pem\n"
@@ -29,29 +30,42 @@ static const char base_conf[] =
     "clids = registrar1\n"
     "roles = requester\n";
 
+/* Text to f with "@C" and "@U" filled in (suites.h). */
+void
+unit_put_conf(FILE *f, const char *text)
+{
+	struct passwd *pw;
+	char cwd[200];
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	for (const char *p = text; *p != '\0'; p++) {
+		if (p[0] == '@' && p[1] == 'C') {
+			fprintf(f, "%s/certs/dev", cwd);
+			p++;
+		} else if (p[0] == '@' && p[1] == 'U') {
+			ck_assert_ptr_nonnull(pw = getpwuid(geteuid()));
+			fputs(pw->pw_name, f);
+			p++;
+		} else
+			fputc(*p, f);
+	}
+}
+
 static char path[256];
 
-/* Write text to a temp file, replacing "@C" with the dev certs dir. */
+/* Write text to a temp file (unit_put_conf). */
 static const char *
 write_conf(const char *text)
 {
-	char cwd[200];
 	FILE *f;
 	int fd;
 
-	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	snprintf(path, sizeof(path), "%s/eppgw-test-XXXXXX",
 	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	f = fdopen(fd, "w");
-	for (const char *p = text; *p != '\0'; p++) {
-		if (p[0] == '@' && p[1] == 'C') {
-			fprintf(f, "%s/certs/dev", cwd);
-			p++;
-		} else
-			fputc(*p, f);
-	}
+	unit_put_conf(f, text);
 	fclose(f);
 	return path;
 }
@@ -90,16 +104,16 @@ expect_ok(const char *text)
 	return cfg;
 }
 
-/* base_conf with its first "from" replaced by "to". */
+/* unit_min_conf with its first "from" replaced by "to". */
 static char *
 replaced(const char *from, const char *to)
 {
 	static char buf[4096];
-	const char *at = strstr(base_conf, from);
+	const char *at = strstr(unit_min_conf, from);
 
 	ck_assert_ptr_nonnull(at);
-	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - base_conf),
-	    base_conf, to, at + strlen(from));
+	snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(at - unit_min_conf),
+	    unit_min_conf, to, at + strlen(from));
 	return buf;
 }
 
@@ -108,7 +122,7 @@ with(const char *extra)
 {
 	static char buf[4096];
 
-	snprintf(buf, sizeof(buf), "%s%s", base_conf, extra);
+	snprintf(buf, sizeof(buf), "%s%s", unit_min_conf, extra);
 	return buf;
 }
 
@@ -142,7 +156,7 @@ END_TEST
 
 START_TEST(defaults)
 {
-	struct config *cfg = expect_ok(base_conf);
+	struct config *cfg = expect_ok(unit_min_conf);
 	uint8_t zero[CONFIG_FP_LEN] = { 0 };
 
 	ck_assert_uint_eq(cfg->max_frame, 65536);
@@ -239,11 +253,11 @@ START_TEST(files_are_checked)
 {
 	char buf[4096];
 
-	snprintf(buf, sizeof(buf), "%s", base_conf);
+	snprintf(buf, sizeof(buf), "%s", unit_min_conf);
 	/* A key where a certificate belongs, and a missing file. */
 	memcpy(strstr(buf, "gateway.pem"), "gateway.key", 11);
 	expect_error(buf, ":3: cert: ");
-	snprintf(buf, sizeof(buf), "%s", base_conf);
+	snprintf(buf, sizeof(buf), "%s", unit_min_conf);
 	memcpy(strstr(buf, "upstream.key"), "upstream.nop", 12);
 	expect_error(buf, ":11: key: ");
 }
@@ -267,7 +281,7 @@ START_TEST(private_keys_must_be_private)
 	fclose(in);
 	fclose(out);
 	chmod(key, 0644);
-	snprintf(buf, sizeof(buf), "%s", base_conf);
+	snprintf(buf, sizeof(buf), "%s", unit_min_conf);
 	{
 		char *at = strstr(buf, "key = @C/gateway.key");
 		char tail[4096];
@@ -293,7 +307,7 @@ START_TEST(long_line_refused)
 	memset(longv, 'a', sizeof(longv) - 1);
 	longv[sizeof(longv) - 1] = '\0';
 	snprintf(buf, sizeof(buf), "%s[gateway]\nidle_timeout = 5%s\n",
-	    base_conf, longv);
+	    unit_min_conf, longv);
 	expect_error(buf, ":17: line longer than");
 }
 END_TEST

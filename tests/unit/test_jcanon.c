@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "jcanon.h"
+#include "../jcanon_plain.h"
 #include "suites.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -707,46 +708,6 @@ rnd_value(int lvl, int max, int spine)
 		return json_boolean(rndn(2));
 	default:
 		return json_null();
-	}
-}
-
-/*
- * A tree jcanon must accept once jansson writes it: integers only, no key
- * that jansson would escape, no string holding a NUL, at most max levels
- * (lvl is v's).
- */
-static int
-plain_tree(json_t *v, int lvl, int max)
-{
-	const char *k;
-	json_t *c;
-	size_t i;
-
-	if (lvl > max)
-		return 0;
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		json_object_foreach(v, k, c) {
-			for (const char *q = k; *q != '\0'; q++)
-				if ((unsigned char)*q < 0x20 || *q == '"' ||
-				    *q == '\\')
-					return 0;
-			if (!plain_tree(c, lvl + 1, max))
-				return 0;
-		}
-		return 1;
-	case JSON_ARRAY:
-		json_array_foreach(v, i, c)
-			if (!plain_tree(c, lvl + 1, max))
-				return 0;
-		return 1;
-	case JSON_STRING:
-		return memchr(json_string_value(v), '\0',
-		    json_string_length(v)) == NULL;
-	case JSON_REAL:
-		return 0;
-	default:
-		return 1;
 	}
 }
 
