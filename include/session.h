@@ -13,9 +13,47 @@
 #include <sys/socket.h>
 
 #include <event2/util.h>
+#include <openssl/ssl.h>
 
+struct alertlink;
+struct auditlink;
+struct config;
+struct event_base;
+struct metrics;
 struct proxy;
+struct regstate;
 struct session;
+struct statelink;
+struct vaultlink;
+
+/*
+ * What a session needs from its worker: the event loop, the configuration
+ * and TLS contexts, and the links to the other processes.  One per worker,
+ * owned and filled by worker.c before the proxy is made, handed to
+ * proxy_new() and by the proxy to every session it starts, and freed after
+ * the proxy.  Nothing in it is replaced while the worker runs: a link whose
+ * peer process restarts keeps its object and is given the new channel
+ * (auditlink_attach() and the like), and a reload starts new workers while
+ * this one retires with what it has.  A session takes its own references
+ * to cfg and client_ctx (the ones it started with).
+ */
+struct session_env {
+	struct event_base	*base;
+	struct config		*cfg;
+	SSL_CTX			*server_ctx;	/* registrar leg (mTLS) */
+	SSL_CTX			*client_ctx;	/* registry leg */
+	/* Registry truth: this worker's copy of the watch process's store,
+	 * which every judgement consults, and the link that keeps it equal
+	 * to that store and asks the watch session (statelink.h). */
+	struct regstate		*regstate;
+	struct statelink	*state;
+	struct vaultlink	*vault;		/* approvals; NULL: none */
+	struct auditlink	*audit;		/* NULL: no audit log */
+	struct alertlink	*alerter;	/* NULL: no alerts */
+	struct metrics		*metrics;
+	const char		*run_id;	/* unique to this run of the
+						   daemon, for svTRIDs */
+};
 
 /* The live sessions, linked through the sessions themselves. */
 struct session_list {
@@ -24,13 +62,15 @@ struct session_list {
 };
 
 /*
- * Start a session on an accepted socket and add it to list.  The session
- * owns fd from here on, also on failure.  Returns -1 if it could not be set
- * up (fd is closed, nothing else happens).  A started session calls
- * proxy_session_gone() once it has released everything.
+ * Start a session on an accepted socket and add it to list; env must
+ * outlive it.  The session owns fd from here on, also on failure.  Returns
+ * -1 if it could not be set up (fd is closed, nothing else happens).  A
+ * started session calls proxy_session_gone() once it has released
+ * everything.
  */
-int session_start(struct proxy *p, struct session_list *list, uint64_t id,
-    evutil_socket_t fd, const struct sockaddr *sa);
+int session_start(struct proxy *p, const struct session_env *env,
+    struct session_list *list, uint64_t id, evutil_socket_t fd,
+    const struct sockaddr *sa);
 
 /* Tear every session down at once (daemon shutdown). */
 void session_abort_all(struct session_list *list);

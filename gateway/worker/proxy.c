@@ -6,12 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <openssl/ssl.h>
 
 #include "config.h"
 #include "ipc.h"
@@ -19,10 +17,8 @@
 #include "log.h"
 #include "policy.h"
 #include "proxy.h"
-#include "regstate.h"
 #include "strmap.h"
 #include "session.h"
-#include "tls.h"
 
 /* A session waiting for the parent's admission. */
 struct admit_wait {
@@ -32,19 +28,10 @@ struct admit_wait {
 };
 
 struct proxy {
-	struct event_base	*base;
-	struct config		*cfg;
-	SSL_CTX			*server_ctx;
-	SSL_CTX			*client_ctx;
+	const struct session_env *env;	/* the worker's (session.h) */
 	struct evconnlistener	*listener;
 	struct session_list	 sessions;
-	struct vaultlink	*vault;		/* not owned; NULL: none */
-	struct auditlink	*audit;		/* not owned; NULL: none */
-	struct metrics		*metrics;	/* not owned */
-	struct alertlink	*alert;		/* not owned; NULL: none */
-	struct regstate		*rs;		/* registry truth (regstate.h) */
 	struct strmap		*per[2];	/* sessions per address, principal */
-	struct statelink	*state;		/* not owned */
 	uint64_t		 next_id;
 	unsigned		 max_sessions;	/* in this worker */
 	int			(*admit_send)(void *, uint16_t, uint32_t,
@@ -54,7 +41,6 @@ struct proxy {
 	uint32_t		 next_token;
 	int			 accepting;
 	int			 draining;
-	char			 run_id[24];
 };
 
 static void
@@ -65,7 +51,8 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 
 	(void)l;
 	(void)salen;
-	if (session_start(p, &p->sessions, ++p->next_id, fd, sa) != 0)
+	if (session_start(p, p->env, &p->sessions, ++p->next_id, fd,
+	    sa) != 0)
 		return;
 	if (p->sessions.count >= p->max_sessions) {
 		/* Leave further clients in the backlog until one leaves. */
@@ -87,51 +74,27 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 }
 
 struct proxy *
-proxy_new(struct event_base *base, struct config *cfg, char *err,
-    size_t errlen)
+proxy_new(const struct session_env *env, uint64_t first_id,
+    int (*send)(void *, uint16_t, uint32_t, json_t *), void *arg,
+    char *err, size_t errlen)
 {
 	struct proxy *p;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->per[0] = strmap_new()) == NULL ||
+	    (p->per[1] = strmap_new()) == NULL) {
+		if (p != NULL)
+			strmap_free(p->per[0], NULL);
+		free(p);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	p->base = base;
-	snprintf(p->run_id, sizeof(p->run_id), "%llx%04x",
-	    (unsigned long long)time(NULL), (unsigned)getpid() & 0xffff);
-	/* The bound applies with or without a watch session. */
-	if ((p->rs = regstate_new(cfg->state_max)) == NULL ||
-	    (p->per[0] = strmap_new()) == NULL ||
-	    (p->per[1] = strmap_new()) == NULL ||
-	    proxy_reload(p, cfg, err, errlen) != 0) {
-		regstate_free(p->rs);
-		strmap_free(p->per[0], NULL);
-		strmap_free(p->per[1], NULL);
-		free(p);
-		return NULL;
-	}
+	p->env = env;
+	p->max_sessions = env->cfg->max_sessions;
+	p->next_id = first_id;
+	p->admit_send = send;
+	p->admit_arg = arg;
 	return p;
-}
-
-int
-proxy_reload(struct proxy *p, struct config *cfg, char *err, size_t errlen)
-{
-	SSL_CTX *sctx, *cctx;
-
-	if ((sctx = tls_server_ctx(cfg, err, errlen)) == NULL)
-		return -1;
-	if ((cctx = tls_client_ctx(cfg, err, errlen)) == NULL) {
-		SSL_CTX_free(sctx);
-		return -1;
-	}
-	SSL_CTX_free(p->server_ctx);
-	SSL_CTX_free(p->client_ctx);
-	config_unref(p->cfg);
-	p->server_ctx = sctx;
-	p->client_ctx = cctx;
-	p->cfg = config_ref(cfg);
-	p->max_sessions = cfg->max_sessions;
-	return 0;
 }
 
 int
@@ -139,12 +102,12 @@ proxy_listen(struct proxy *p, int fd, char *err, size_t errlen)
 {
 	/* Disabled until proxy_start_accepting: a worker takes sessions
 	 * only once its channels to the others are up. */
-	p->listener = evconnlistener_new(p->base, accept_cb, p,
+	p->listener = evconnlistener_new(p->env->base, accept_cb, p,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED,
 	    -1, fd);
 	if (p->listener == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s",
-		    p->cfg->listen.text, strerror(errno));
+		    p->env->cfg->listen.text, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -177,7 +140,7 @@ proxy_drain(struct proxy *p)
 	p->draining = 1;
 	session_drain_all(&p->sessions);
 	if (p->sessions.count == 0)
-		event_base_loopexit(p->base, NULL);
+		event_base_loopexit(p->env->base, NULL);
 }
 
 void
@@ -186,7 +149,7 @@ proxy_retire(struct proxy *p)
 	proxy_stop_accepting(p);
 	p->draining = 1;
 	if (p->sessions.count == 0)
-		event_base_loopexit(p->base, NULL);
+		event_base_loopexit(p->env->base, NULL);
 }
 
 size_t
@@ -205,12 +168,9 @@ proxy_free(struct proxy *p)
 	session_abort_all(&p->sessions);
 	/* Sessions finish freeing on the next loop turn. */
 	while (p->sessions.count > 0)
-		if (event_base_loop(p->base, EVLOOP_ONCE | EVLOOP_NONBLOCK) < 0)
+		if (event_base_loop(p->env->base, EVLOOP_ONCE |
+		    EVLOOP_NONBLOCK) < 0)
 			break;
-	SSL_CTX_free(p->server_ctx);
-	SSL_CTX_free(p->client_ctx);
-	config_unref(p->cfg);
-	regstate_free(p->rs);
 	strmap_free(p->per[0], NULL);
 	strmap_free(p->per[1], NULL);
 	while (p->admit_waits != NULL) {
@@ -220,102 +180,6 @@ proxy_free(struct proxy *p)
 		free(a);
 	}
 	free(p);
-}
-
-struct event_base *
-proxy_base(const struct proxy *p)
-{
-	return p->base;
-}
-
-struct config *
-proxy_config(const struct proxy *p)
-{
-	return p->cfg;
-}
-
-SSL_CTX *
-proxy_server_ctx(const struct proxy *p)
-{
-	return p->server_ctx;
-}
-
-SSL_CTX *
-proxy_client_ctx(const struct proxy *p)
-{
-	return p->client_ctx;
-}
-
-struct vaultlink *
-proxy_vault(const struct proxy *p)
-{
-	return p->vault;
-}
-
-struct regstate *
-proxy_regstate(const struct proxy *p)
-{
-	return p->rs;
-}
-
-struct statelink *
-proxy_state(const struct proxy *p)
-{
-	return p->state;
-}
-
-void
-proxy_set_state(struct proxy *p, struct statelink *l)
-{
-	p->state = l;
-}
-
-struct alertlink *
-proxy_alerter(const struct proxy *p)
-{
-	return p->alert;
-}
-
-void
-proxy_set_alerter(struct proxy *p, struct alertlink *a)
-{
-	p->alert = a;
-}
-
-struct metrics *
-proxy_metrics(const struct proxy *p)
-{
-	return p->metrics;
-}
-
-void
-proxy_set_metrics(struct proxy *p, struct metrics *m)
-{
-	p->metrics = m;
-}
-
-struct auditlink *
-proxy_audit(const struct proxy *p)
-{
-	return p->audit;
-}
-
-void
-proxy_set_audit(struct proxy *p, struct auditlink *a)
-{
-	p->audit = a;
-}
-
-void
-proxy_set_vault(struct proxy *p, struct vaultlink *v)
-{
-	p->vault = v;
-}
-
-const char *
-proxy_run_id(const struct proxy *p)
-{
-	return p->run_id;
 }
 
 /* Counts live in the map as pointer-sized integers (never 0 there). */
@@ -346,19 +210,11 @@ proxy_session_gone(struct proxy *p, struct session *s)
 {
 	(void)s;
 	if (p->draining && p->sessions.count == 0)
-		event_base_loopexit(p->base, NULL);
+		event_base_loopexit(p->env->base, NULL);
 	/* The list count was already decremented by the session. */
 	if (p->accepting && p->listener != NULL &&
 	    p->sessions.count < p->max_sessions)
 		evconnlistener_enable(p->listener);
-}
-
-void
-proxy_set_admission(struct proxy *p, int (*send)(void *, uint16_t, uint32_t,
-    json_t *), void *arg)
-{
-	p->admit_send = send;
-	p->admit_arg = arg;
 }
 
 int
@@ -444,10 +300,4 @@ proxy_admission_lost(struct proxy *p)
 		session_admitted(a->s, 0, "no parent");
 		free(a);
 	}
-}
-
-void
-proxy_set_first_session(struct proxy *p, uint64_t after)
-{
-	p->next_id = after;
 }

@@ -96,9 +96,9 @@ enum deadline {
 struct session {
 	uint64_t		 id;
 	struct proxy		*proxy;
+	const struct session_env *env;	/* the worker's (session.h) */
 	struct session_list	*list;
 	struct session		*prev, *next;
-	struct event_base	*base;
 	struct config		*cfg;		/* our reference */
 	SSL_CTX			*client_ctx;	/* our reference */
 	enum state		 state;
@@ -162,8 +162,6 @@ struct session {
 	const char		*alert_event;
 	json_t			*alert_body;
 
-	struct auditlink	*audit;		/* not owned; NULL: none */
-	struct metrics		*metrics;	/* not owned; NULL: none */
 	unsigned		 audit_pending;	/* callbacks still to come */
 	int			 zombie;	/* closed, awaiting them */
 	int			 draining;	/* close after the current reply */
@@ -288,22 +286,22 @@ session_close(struct session *s, const char *why)
 	    (unsigned long long)s->id, client_name(s), why,
 	    (unsigned long long)s->ncmds);
 	if (s->opened)
-		metrics_session_closed(s->metrics);
-	if (s->audit != NULL && s->principal != NULL) {
+		metrics_session_closed(s->env->metrics);
+	if (s->env->audit != NULL && s->principal != NULL) {
 		struct rec_session rs;
 
 		rec_who(s, &rs);
 		send_quick_rec(s);
 		/* It forgets a command record no reply will name. */
-		(void)auditlink_submit_ref(s->audit, "session",
+		(void)auditlink_submit_ref(s->env->audit, "session",
 		    rec_session_close(&rs, why, s->ncmds), AUDIT_REF_DROP,
 		    NULL, NULL);
 	}
 	s->state = ST_DEAD;
 	release(s);
 	/* A question still out must not call back into a closed session. */
-	statelink_cancel(proxy_state(s->proxy), s);
-	vaultlink_cancel(proxy_vault(s->proxy), s);
+	statelink_cancel(s->env->state, s);
+	vaultlink_cancel(s->env->vault, s);
 	/*
 	 * Free from a fresh loop turn: our callers may still look at s.
 	 * The deadline's event does it, made when s was (session_new lists
@@ -311,7 +309,7 @@ session_close(struct session *s, const char *why)
 	 * that can fail and free s under them.
 	 */
 	assert(s->deadline != NULL);
-	event_assign(s->deadline, s->base, -1, 0, free_cb, s);
+	event_assign(s->deadline, s->env->base, -1, 0, free_cb, s);
 	event_active(s->deadline, EV_TIMEOUT, 0);
 }
 
@@ -386,7 +384,7 @@ reply_detail(struct session *s, int code, const char *reason,
 	size_t len;
 	int r;
 
-	snprintf(sv, sizeof(sv), "eppgw-%s-%llu-%u", proxy_run_id(s->proxy),
+	snprintf(sv, sizeof(sv), "eppgw-%s-%llu-%u", s->env->run_id,
 	    (unsigned long long)s->id, ++s->nreplies);
 	memcpy(s->last_sv, sv, sizeof(s->last_sv));
 	if ((xml = reply_build(code, reason, detail, cltrid, sv, &len)) ==
@@ -400,7 +398,7 @@ reply_detail(struct session *s, int code, const char *reason,
 		session_close(s, "registrar connection failed");
 		return;
 	}
-	metrics_reply(s->metrics, "gateway", code);
+	metrics_reply(s->env->metrics, "gateway", code);
 	log_info("session %llu: %s: replied %d %s%s%s (svTRID %s)",
 	    (unsigned long long)s->id, client_name(s), code, reason,
 	    detail ? " " : "", detail ? detail : "", sv);
@@ -421,7 +419,7 @@ upstream_failed(struct session *s, const char *why)
 {
 	if (s->state == ST_DEAD || s->state == ST_CLOSING)
 		return;
-	metrics_upstream_error(s->metrics);
+	metrics_upstream_error(s->env->metrics);
 	log_warn("session %llu: upstream %s: %s", (unsigned long long)s->id,
 	    s->cfg->up_address.text, why);
 	reply_self(s, 2500, "upstream_unavailable", s->cltrid, 1);
@@ -479,7 +477,8 @@ log_verdict(struct session *s, const struct epp_msg *m,
 {
 	char cls[160];
 
-	metrics_command(s->metrics, epp_msg_name(m), decision_name(v->decision));
+	metrics_command(s->env->metrics, epp_msg_name(m),
+	    decision_name(v->decision));
 	change_classes_format(v->decision == DECISION_APPROVAL ? v->classes :
 	    v->all_classes, cls, sizeof(cls));
 	/* Allowed commands are in the audit log; the operational log only
@@ -521,7 +520,7 @@ log_reply(struct session *s, json_t *rec)
 {
 	send_quick_rec(s);
 	s->cmd_submitted = 0;
-	if (rec == NULL || auditlink_submit_ref(s->audit, "rsp", rec,
+	if (rec == NULL || auditlink_submit_ref(s->env->audit, "rsp", rec,
 	    AUDIT_REF_REQ, rsp_logged_cb, s) != 0) {
 		log_err("session %llu: audit log failed: a reply goes "
 		    "unrecorded", (unsigned long long)s->id);
@@ -555,7 +554,7 @@ run_action(struct session *s)
 	if (action == ACT_REPLY) {
 		reply_detail(s, s->act_code, s->act_reason,
 		    s->act_detail[0] ? s->act_detail : NULL, s->cltrid, 0);
-		if (s->audit != NULL && s->cmd_submitted) {
+		if (s->env->audit != NULL && s->cmd_submitted) {
 			struct rec_session rs;
 
 			/* The outcome of a command answered here. */
@@ -601,8 +600,8 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		/* Not on record, so not forwarded: fail closed. */
 		log_err("session %llu: audit log failed: refusing the command",
 		    (unsigned long long)s->id);
-		metrics_audit_failure(s->metrics);
-		alertlink_emit(proxy_alerter(s->proxy), "audit_failure",
+		metrics_audit_failure(s->env->metrics);
+		alertlink_emit(s->env->alerter, "audit_failure",
 		    json_pack("{s:s}", "effect", "nothing is forwarded"));
 		free(s->act_xml);
 		s->act_xml = NULL;
@@ -631,7 +630,7 @@ quick_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 	if (status != 0) {
 		log_err("session %llu: audit log failed: a read-only command "
 		    "was forwarded unrecorded", (unsigned long long)s->id);
-		metrics_audit_failure(s->metrics);
+		metrics_audit_failure(s->env->metrics);
 	}
 }
 
@@ -651,11 +650,11 @@ send_quick_rec(struct session *s)
 	if (rec == NULL)
 		return;
 	s->quick_rec = NULL;
-	if (auditlink_submit_ref(s->audit, "cmd", rec, AUDIT_REF_KEEP,
+	if (auditlink_submit_ref(s->env->audit, "cmd", rec, AUDIT_REF_KEEP,
 	    quick_logged_cb, s) != 0) {
 		log_err("session %llu: audit log failed: a read-only command "
 		    "was forwarded unrecorded", (unsigned long long)s->id);
-		metrics_audit_failure(s->metrics);
+		metrics_audit_failure(s->env->metrics);
 		return;
 	}
 	s->audit_pending++;
@@ -675,7 +674,7 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	int quick;
 
 	s->cmd_submitted = 0;
-	if (s->audit == NULL) {
+	if (s->env->audit == NULL) {
 		send_alert(s, NULL, NULL);
 		run_action(s);
 		return;
@@ -692,14 +691,14 @@ log_and_act(struct session *s, const struct epp_msg *m,
 	rec = s->frame_mac[0] != '\0' ?
 	    rec_cmd(&rs, m, v, decision, reason, approver, s->frame_mac) :
 	    NULL;
-	if (quick && rec != NULL && !auditlink_failed(s->audit)) {
+	if (quick && rec != NULL && !auditlink_failed(s->env->audit)) {
 		json_decref(s->quick_rec);
 		s->quick_rec = rec;
 		s->cmd_submitted = 1;
 		run_action(s);
 		return;
 	}
-	if (rec == NULL || auditlink_submit_ref(s->audit, "cmd", rec,
+	if (rec == NULL || auditlink_submit_ref(s->env->audit, "cmd", rec,
 	    AUDIT_REF_KEEP, cmd_logged_cb, s) != 0) {
 		free(s->act_xml);
 		s->act_xml = NULL;
@@ -749,7 +748,7 @@ send_alert(struct session *s, const uint64_t *seq, const uint8_t *leaf)
 		json_object_set_new(s->alert_body, "audit_leaf",
 		    json_string(hex));
 	}
-	alertlink_emit(proxy_alerter(s->proxy), s->alert_event, s->alert_body);
+	alertlink_emit(s->env->alerter, s->alert_event, s->alert_body);
 	s->alert_body = NULL;
 }
 
@@ -824,7 +823,7 @@ static int
 hold_for_vault(struct session *s, struct pipe_out *po)
 {
 	const struct verdict *v = &po->v;
-	struct vaultlink *vl = proxy_vault(s->proxy);
+	struct vaultlink *vl = s->env->vault;
 	const char *object = change_object(po->msg);
 
 	if (vl == NULL) {
@@ -896,7 +895,7 @@ ask_registry(struct session *s, const char *domain, const uint8_t *xml,
 	s->state = ST_ASK;
 	event_del(s->deadline);
 	s->deadline_kind = DL_NONE;
-	statelink_ask(proxy_state(s->proxy), domain, ask_cb, s);
+	statelink_ask(s->env->state, domain, ask_cb, s);
 }
 
 /*
@@ -917,11 +916,11 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 	/* Ties the record to the exact bytes received: computed while they
 	 * are at hand, as the command may wait for the vault. */
 	s->frame_mac[0] = '\0';
-	if (s->audit != NULL && auditlink_frame_mac(s->audit, xml, len,
-	    s->frame_mac) != 0)
+	if (s->env->audit != NULL && auditlink_frame_mac(s->env->audit, xml,
+	    len, s->frame_mac) != 0)
 		s->frame_mac[0] = '\0';
 	if (pipeline_judge(s->cfg->xsd, s->cfg->policy,
-	    proxy_regstate(s->proxy), s->clid, xml, len, &po) != 0)
+	    s->env->regstate, s->clid, xml, len, &po) != 0)
 		goto nomem;	/* cannot judge: fail closed */
 	m = po.msg;
 	if (po.cltrid[0] != '\0' && (s->cltrid = strdup(po.cltrid)) == NULL)
@@ -958,7 +957,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 			goto nomem;
 	}
 	if (po.judged && po.v.need_state[0] != '\0') {
-		if (!s->asked && statelink_askable(proxy_state(s->proxy))) {
+		if (!s->asked && statelink_askable(s->env->state)) {
 			ask_registry(s, po.v.need_state, xml, len);
 			pipe_out_clear(&po);
 			return;
@@ -986,7 +985,8 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		decision = "reject";
 		reason = po.why;
 		if (m == NULL)
-			metrics_command(s->metrics, "unparsable", "reject");
+			metrics_command(s->env->metrics, "unparsable",
+			    "reject");
 		goto log;
 	case PIPE_APPROVAL:
 		/* Judged (pipeline.h): decision is the verdict's, set above. */
@@ -1076,7 +1076,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		log_err("session %llu: %s: no verdict from the vault within "
 		    "%us: refusing the change", (unsigned long long)s->id,
 		    client_name(s), VAULT_TIMEOUT_SEC);
-		vaultlink_cancel(proxy_vault(s->proxy), s);
+		vaultlink_cancel(s->env->vault, s);
 		s->deadline_kind = DL_NONE;
 		vault_verdict(s, -1, NEED_APPROVAL, "", "internal", "");
 		break;
@@ -1186,13 +1186,13 @@ opened(struct session *s)
 	log_info("session %llu: %s: principal %s (%s, %s)",
 	    (unsigned long long)s->id, s->peer, s->principal->name,
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-	metrics_session_opened(s->metrics);
-	if (s->audit != NULL) {
+	metrics_session_opened(s->env->metrics);
+	if (s->env->audit != NULL) {
 		struct rec_session rs;
 
 		rec_who(s, &rs);
-		(void)auditlink_submit(s->audit, "session", rec_session_open(&rs),
-		    NULL, NULL);
+		(void)auditlink_submit(s->env->audit, "session",
+		    rec_session_open(&rs), NULL, NULL);
 	}
 }
 
@@ -1212,11 +1212,11 @@ relay_reply(struct session *s, size_t n, int code)
 		return;
 	}
 	conn_consume(s->up, n);
-	metrics_reply(s->metrics, "registry", code);
+	metrics_reply(s->env->metrics, "registry", code);
 	/* The registry executed a change: read the object again now, and
 	 * what it shows of these classes is no drift. */
 	if (code >= 1000 && code < 2000 && s->fwd_object[0] != '\0')
-		statelink_changed(proxy_state(s->proxy), s->fwd_kind,
+		statelink_changed(s->env->state, s->fwd_kind,
 		    s->fwd_object, s->fwd_classes);
 	/* Track logins: the policy and the records need the clID. */
 	if (s->cmd == EPP_CMD_LOGIN && code >= 1000 && code < 2000) {
@@ -1256,7 +1256,7 @@ rsp_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		 * is forwarded (the link has failed). */
 		log_err("session %llu: audit log failed: a reply was relayed "
 		    "unrecorded", (unsigned long long)s->id);
-		metrics_audit_failure(s->metrics);
+		metrics_audit_failure(s->env->metrics);
 		if (s->state == ST_LOG_RSP && s->action == ACT_FORWARD) {
 			free(s->act_xml);
 			s->act_xml = NULL;
@@ -1293,7 +1293,7 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 
 	/* The code matters for the record, the login, and a forwarded
 	 * change the watch session must re-read (relay_reply). */
-	if (s->audit != NULL || s->cmd == EPP_CMD_LOGIN ||
+	if (s->env->audit != NULL || s->cmd == EPP_CMD_LOGIN ||
 	    s->cmd == EPP_CMD_LOGOUT || s->cmd == EPP_CMD_INFO ||
 	    s->fwd_object[0] != '\0') {
 		if (epp_parse_reply(xml, plen, &m, &why) == 0)
@@ -1301,9 +1301,9 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 	}
 	/* An info reply is the registry's word too (watch.h). */
 	if (m != NULL)
-		statelink_reply(proxy_state(s->proxy), m,
+		statelink_reply(s->env->state, m,
 		    (int64_t)time(NULL));
-	if (s->audit == NULL || !s->cmd_submitted) {
+	if (s->env->audit == NULL || !s->cmd_submitted) {
 		epp_msg_free(m);
 		relay_reply(s, n, code);
 		return;
@@ -1404,7 +1404,7 @@ connect_upstream(struct session *s)
 	s->state = ST_CONNECTING;
 	arm_up_deadline(s, cfg->up_connect_timeout);
 	if ((ssl = tls_client_new(s->client_ctx, cfg->up_server_name)) ==
-	    NULL || (s->up = conn_connect(s->base,
+	    NULL || (s->up = conn_connect(s->env->base,
 	    (const struct sockaddr *)&cfg->up_address.ss, cfg->up_address.len,
 	    ssl, &up_cbs, s, cfg->up_max_frame + 16384, &why)) == NULL)
 		upstream_failed(s, why);
@@ -1479,7 +1479,7 @@ client_error_cb(struct conn *c, void *arg, const char *why, int eof)
 
 	(void)c;
 	if (s->state == ST_HANDSHAKE) {
-		metrics_handshake_failed(s->metrics);
+		metrics_handshake_failed(s->env->metrics);
 		log_warn("session %llu: %s: %s", (unsigned long long)s->id,
 		    s->peer, why);
 		session_close(s, "handshake failed");
@@ -1493,8 +1493,9 @@ static const struct conn_cbs client_cbs = {
 };
 
 int
-session_start(struct proxy *p, struct session_list *list, uint64_t id,
-    evutil_socket_t fd, const struct sockaddr *sa)
+session_start(struct proxy *p, const struct session_env *env,
+    struct session_list *list, uint64_t id, evutil_socket_t fd,
+    const struct sockaddr *sa)
 {
 	struct session *s;
 	SSL *ssl;
@@ -1508,11 +1509,10 @@ session_start(struct proxy *p, struct session_list *list, uint64_t id,
 	s->id = id;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
 	s->proxy = p;
-	s->base = proxy_base(p);
-	s->cfg = config_ref(proxy_config(p));
-	s->audit = proxy_audit(p);
-	s->metrics = proxy_metrics(p);
-	s->client_ctx = proxy_client_ctx(p);
+	s->env = env;
+	/* Ours for the session's life: a reload does not change them. */
+	s->cfg = config_ref(env->cfg);
+	s->client_ctx = env->client_ctx;
 	SSL_CTX_up_ref(s->client_ctx);
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in4 = (const void *)sa;
@@ -1539,15 +1539,15 @@ session_start(struct proxy *p, struct session_list *list, uint64_t id,
 	}
 	s->counted_addr = 1;
 
-	s->deadline = evtimer_new(s->base, deadline_cb, s);
-	s->up_deadline = evtimer_new(s->base, up_deadline_cb, s);
+	s->deadline = evtimer_new(s->env->base, deadline_cb, s);
+	s->up_deadline = evtimer_new(s->env->base, up_deadline_cb, s);
 	if (s->deadline == NULL || s->up_deadline == NULL ||
-	    (ssl = SSL_new(proxy_server_ctx(p))) == NULL) {
+	    (ssl = SSL_new(env->server_ctx)) == NULL) {
 		evutil_closesocket(fd);
 		goto fail;
 	}
 	/* Never hold more than one frame (plus a TLS record) per session. */
-	if ((s->client = conn_accept(s->base, fd, ssl, &client_cbs, s,
+	if ((s->client = conn_accept(s->env->base, fd, ssl, &client_cbs, s,
 	    s->cfg->max_frame + 16384)) == NULL)
 		goto fail;
 	arm(s, DL_HANDSHAKE, s->cfg->handshake_timeout);

@@ -36,7 +36,10 @@
 #include "policy.h"
 #include "proc.h"
 #include "proxy.h"
+#include "regstate.h"
+#include "session.h"
 #include "statelink.h"
+#include "tls.h"
 #include "vaultlink.h"
 
 #define DRAIN_TIMEOUT_SEC	10
@@ -54,7 +57,15 @@ struct worker {
 	struct config	*cfg;
 	const char	*conf_path;
 	struct proxy	*proxy;
+	/*
+	 * What every session shares (session.h): filled here before the
+	 * proxy is made and never replaced after; the links and the TLS
+	 * contexts below are this worker's, freed after the proxy.
+	 */
+	struct session_env env;
+	char		 run_id[24];	/* env.run_id */
 	struct metrics	*metrics;
+	struct regstate	*rs;		/* registry truth (regstate.h) */
 	struct statelink *state;
 	struct event	*state_lost;	/* armed while the store's channel is
 					   down */
@@ -223,7 +234,7 @@ vault_request(void *arg, uint16_t type, uint32_t id, json_t *msg)
 
 	(void)id;
 	if (type == IPC_LOCK)
-		(void)proc_apply_lock(proxy_config(w->proxy)->policy, msg);
+		(void)proc_apply_lock(w->cfg->policy, msg);
 }
 
 /* Admission (proxy.h): the parent counts every worker's sessions. */
@@ -358,19 +369,43 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 	    alertlink_new(w.base)) == NULL) || ((cfg->seeds_path != NULL ||
 	    cfg->admin_enabled) && (w.vault = vaultlink_new(w.base)) == NULL))
 		goto out;
-	if ((w.proxy = proxy_new(w.base, cfg, err, sizeof(err))) == NULL ||
-	    proxy_listen(w.proxy, listen_fd, err, sizeof(err)) != 0) {
+	/* The bound applies with or without a watch session. */
+	if ((w.rs = regstate_new(cfg->state_max)) == NULL)
+		goto out;
+	/* Long enough for the watch session's own reply timeout. */
+	if ((w.state = statelink_new(w.base, w.rs, cfg->watch_clid != NULL,
+	    2 * cfg->up_reply_timeout + 5)) == NULL)
+		goto out;
+	statelink_on_ready(w.state, channel_ready, &w);
+	statelink_on_lost(w.state, state_lost, &w);
+	if ((w.state_lost = evtimer_new(w.base, state_lost_timeout, &w)) ==
+	    NULL)
+		goto out;
+	snprintf(w.run_id, sizeof(w.run_id), "%llx%04x",
+	    (unsigned long long)time(NULL), (unsigned)getpid() & 0xffff);
+	w.env.base = w.base;
+	w.env.cfg = cfg;
+	w.env.regstate = w.rs;
+	w.env.state = w.state;
+	w.env.vault = w.vault;
+	w.env.audit = w.audit;
+	w.env.alerter = w.alert;
+	w.env.metrics = w.metrics;
+	w.env.run_id = w.run_id;
+	if ((w.env.server_ctx = tls_server_ctx(cfg, err, sizeof(err))) ==
+	    NULL || (w.env.client_ctx = tls_client_ctx(cfg, err,
+	    sizeof(err))) == NULL ||
+	    (w.proxy = proxy_new(&w.env, (uint64_t)number * 1000000000u,
+	    to_parent, &w, err, sizeof(err))) == NULL) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (proxy_listen(w.proxy, listen_fd, err, sizeof(err)) != 0) {
 		listen_fd = -1;
 		log_err("%s", err);
 		goto out;
 	}
 	listen_fd = -1;
-	proxy_set_metrics(w.proxy, w.metrics);
-	proxy_set_audit(w.proxy, w.audit);
-	proxy_set_alerter(w.proxy, w.alert);
-	proxy_set_vault(w.proxy, w.vault);
-	proxy_set_admission(w.proxy, to_parent, &w);
-	proxy_set_first_session(w.proxy, (uint64_t)number * 1000000000u);
 	metrics_set_extra(w.metrics, worker_metrics, &w);
 	metrics_set_source(w.metrics, ask_figures, &w);
 	if (metrics_fd != -1) {
@@ -384,16 +419,6 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 	}
 	if ((w.peers = peers_new(w.base, PROC_WORKER, ctl, &ops, &w)) == NULL)
 		goto out;
-	/* Long enough for the watch session's own reply timeout. */
-	if ((w.state = statelink_new(w.base, proxy_regstate(w.proxy),
-	    cfg->watch_clid != NULL, 2 * cfg->up_reply_timeout + 5)) == NULL)
-		goto out;
-	statelink_on_ready(w.state, channel_ready, &w);
-	statelink_on_lost(w.state, state_lost, &w);
-	if ((w.state_lost = evtimer_new(w.base, state_lost_timeout, &w)) ==
-	    NULL)
-		goto out;
-	proxy_set_state(w.proxy, w.state);
 	if (w.audit != NULL)
 		auditlink_on_ready(w.audit, channel_ready, &w);
 	if (w.vault != NULL)
@@ -418,7 +443,10 @@ out:
 	    w.proxy != NULL)
 		peers_send_stats(w.peers, 0);
 	proxy_free(w.proxy);
+	SSL_CTX_free(w.env.server_ctx);
+	SSL_CTX_free(w.env.client_ctx);
 	statelink_free(w.state);
+	regstate_free(w.rs);
 	if (w.state_lost != NULL)
 		event_free(w.state_lost);
 	got_figures(&w, 0, NULL, 0);
