@@ -5,8 +5,8 @@
 #   scripts/checksrc.sh [file...]
 #
 # Without arguments it scans the product code: gateway/, policy/, tools/*/
-# and include/, and the test programs tests/regsim/, tests/bench/ and
-# tests/fuzz/ (tests/unit/ may do as it likes).  Prints file:line: for each use
+# and include/, and every C file under tests/ (regsim, bench, fuzz, unit:
+# the realloc rule below is for product code only).  Prints file:line: for each use
 # and exits 1 if there is any.  Comments, string and character literals are
 # blanked first, so prose and messages may name these functions; a name
 # only counts as a call when "(" follows it, so snprintf, vsnprintf and
@@ -41,7 +41,8 @@ set -eu
 
 cd "$(dirname "$0")/.."
 [ "$#" -gt 0 ] || set -- gateway/*/*.[ch] policy/*.[ch] tools/*/*.[ch] \
-    include/*.h tests/regsim/*.[ch] tests/bench/*.c tests/fuzz/*.c
+    include/*.h tests/regsim/*.[ch] tests/bench/*.c tests/fuzz/*.c \
+    tests/unit/*.[ch] tests/*.h
 
 awk -v realloc_ok="$REALLOC_OK" '
 BEGIN {

@@ -841,7 +841,7 @@ START_TEST(replies_name_their_commands)
 	struct event_base *base = event_base_new();
 	struct waiter w = { 0, 0, 0, 1 };
 	struct audit *a;
-	char seg[512], *b, *line, want[64];
+	char seg[512], *b, *line, *save, want[64];
 	size_t len;
 	uint64_t cmd_seq[3];
 	int nrsp = 0;
@@ -882,16 +882,19 @@ START_TEST(replies_name_their_commands)
 
 	segment(&fx, 0, seg, sizeof(seg));
 	b = slurp(seg, &len);
-	for (line = strtok(b, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+	for (line = strtok_r(b, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
 		const char *q = strstr(line, "\"seq\":");
 		uint64_t seq = q ? strtoull(q + 6, NULL, 10) : 0;
 
 		if (strstr(line, "\"t\":\"cmd\"") != NULL) {
-			int sess = atoi(strstr(line, "\"sess\":") + 7);
+			int sess = (int)strtol(strstr(line, "\"sess\":") + 7,
+			    NULL, 10);
 
 			cmd_seq[sess - 1] = seq;
 		} else if (strstr(line, "\"t\":\"rsp\"") != NULL) {
-			int sess = atoi(strstr(line, "\"sess\":") + 7);
+			int sess = (int)strtol(strstr(line, "\"sess\":") + 7,
+			    NULL, 10);
 
 			if (sess == 3)
 				snprintf(want, sizeof(want), "\"req\":null");
@@ -930,7 +933,7 @@ START_TEST(spliced_members_sorted)
 	struct event_base *base = event_base_new();
 	struct waiter w = { 0, 0, 0, 1 };
 	struct audit *a;
-	char seg[512], *b, *line, *body;
+	char seg[512], *b, *line, *save, *body;
 	size_t len, nlines = 0, want = 0;
 	json_t *f, *j;
 
@@ -972,7 +975,8 @@ START_TEST(spliced_members_sorted)
 
 	segment(&fx, 0, seg, sizeof(seg));
 	b = slurp(seg, &len);
-	for (line = strtok(b, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+	for (line = strtok_r(b, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
 		struct audit_line al;
 
 		/* Compact and key-sorted, or the verifier refuses it. */

@@ -367,9 +367,9 @@ START_TEST(cosign_notes)
 	    sizeof(err)), -1);
 	/* Nor past the size a note may have. */
 	snprintf(big, sizeof(big), "%s", note);
-	while (strlen(big) + strlen(strstr(note, EMDASH)) <=
-	    CHECKPOINT_MAX_NOTE - 10)
-		strcat(big, strstr(note, EMDASH));
+	for (size_t bl = strlen(big), sl = strlen(strstr(note, EMDASH));
+	    bl + sl <= CHECKPOINT_MAX_NOTE - 10; bl += sl)
+		memcpy(big + bl, strstr(note, EMDASH), sl + 1);
 	ck_assert_ptr_null(checkpoint_cosign(k, W1, 1, big, strlen(big), err,
 	    sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "exceed"));

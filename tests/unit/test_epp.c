@@ -160,13 +160,13 @@ END_TEST
 
 START_TEST(deep_nesting_refused)
 {
-	size_t depth = 100000, len = 0;
-	char *buf = malloc(depth * 7 + 200);
+	size_t depth = 100000, len = 0, cap = depth * 7 + 200;
+	char *buf = malloc(cap);
 
-	len += (size_t)sprintf(buf, "<epp xmlns=\"%s\"><command><info>",
+	len += (size_t)snprintf(buf, cap, "<epp xmlns=\"%s\"><command><info>",
 	    EPP_NS);
 	for (size_t i = 0; i < depth; i++)
-		len += (size_t)sprintf(buf + len, "<a>");
+		len += (size_t)snprintf(buf + len, cap - len, "<a>");
 	struct epp_msg *m = NULL;
 	const char *why;
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (uint8_t *)buf, len,
@@ -268,7 +268,7 @@ START_TEST(corpus_frames)
 			/* Placeholders such as %CODE% have no code. */
 			if (f[5] != NULL && f[5][0] >= '1' && f[5][0] <= '2')
 				ck_assert_int_eq(epp_msg_result_code(m),
-				    atoi(f[5]));
+				    (int)strtol(f[5], NULL, 10));
 			nrsp++;
 		} else if (strcmp(f[2], "greeting") == 0) {
 			ck_assert_msg(r == 0, "%s: %s", f[0], why);

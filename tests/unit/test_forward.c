@@ -640,7 +640,7 @@ lines_of(const struct epp_msg *m)
 	out = malloc(total);
 	NEED(out != NULL);
 	for (size_t i = 0; i < n; i++) {
-		o += (size_t)sprintf(out + o, "%s\n", v[i]);
+		o += (size_t)snprintf(out + o, total - o, "%s\n", v[i]);
 		free(v[i]);
 	}
 	out[o] = '\0';
@@ -1043,7 +1043,7 @@ c14n_line(xmlDocPtr doc, xmlXPathContextPtr x, xmlNodePtr n, int ordinal)
 	x->node = xmlDocGetRootElement(doc);
 	line = malloc(16 + 2 * strlen((char *)out) + 1);
 	NEED(line != NULL);
-	w = line + sprintf(line, "ext.%d=", ordinal);
+	w = line + snprintf(line, 16, "ext.%d=", ordinal);
 	for (const char *p = (char *)out; *p != '\0'; p++) {
 		if (*p == '\n' || *p == '\r' || *p == '\\') {
 			*w++ = '\\';

@@ -19,7 +19,9 @@ unhex_any(const char *s, uint8_t *out, size_t *len)
 	unsigned x;
 
 	for (size_t i = 0; i < n; i++) {
-		sscanf(s + 2 * i, "%2x", &x);
+		char two[3] = { s[2 * i], s[2 * i + 1], '\0' };
+
+		x = (unsigned)strtoul(two, NULL, 16);
 		out[i] = (uint8_t)x;
 	}
 	*len = n;
