@@ -613,6 +613,15 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		client_input(s);
 }
 
+/* A read-only command went to the registry and its record did not. */
+static void
+quick_unrecorded(struct session *s)
+{
+	log_err("session %llu: audit log failed: a read-only command was "
+	    "forwarded unrecorded", (unsigned long long)s->id);
+	metrics_audit_failure(s->env->metrics);
+}
+
 /*
  * A read-only command's record, forwarded without waiting for it: the
  * group commit of its reply's record makes it durable (or the log has
@@ -627,11 +636,8 @@ quick_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 	(void)leaf;
 	if (audit_answered(s))
 		return;
-	if (status != 0) {
-		log_err("session %llu: audit log failed: a read-only command "
-		    "was forwarded unrecorded", (unsigned long long)s->id);
-		metrics_audit_failure(s->env->metrics);
-	}
+	if (status != 0)
+		quick_unrecorded(s);
 }
 
 /*
@@ -652,9 +658,7 @@ send_quick_rec(struct session *s)
 	s->quick_rec = NULL;
 	if (auditlink_submit_ref(s->env->audit, "cmd", rec, AUDIT_REF_KEEP,
 	    quick_logged_cb, s) != 0) {
-		log_err("session %llu: audit log failed: a read-only command "
-		    "was forwarded unrecorded", (unsigned long long)s->id);
-		metrics_audit_failure(s->env->metrics);
+		quick_unrecorded(s);
 		return;
 	}
 	s->audit_pending++;
