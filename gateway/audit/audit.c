@@ -132,17 +132,17 @@ keep_leaf(struct audit *a, const merkle_hash h)
 }
 
 /*
- * The line of n bytes just put at the end of a->out: hash the bytes as
- * written, end the line, advance the chain.
+ * The line written to a->out from offset start on (room is left for its
+ * newline): hash the bytes as written, end the line, advance the chain.
  */
 static void
-chain_line(struct audit *a, size_t n, uint64_t *seqp, merkle_hash leaf)
+chain_line(struct audit *a, size_t start, uint64_t *seqp, merkle_hash leaf)
 {
 	merkle_hash h;
 
-	merkle_leaf_hash(buf_end(&a->out), n, h);
-	buf_end(&a->out)[n] = '\n';
-	buf_wrote(&a->out, n + 1);
+	merkle_leaf_hash(buf_data(&a->out) + start, a->out.len - start, h);
+	buf_end(&a->out)[0] = '\n';
+	buf_wrote(&a->out, 1);
 	merkle_range_append(&a->range, h);
 	keep_leaf(a, h);
 	merkle_hex(h, a->prev_hex);
@@ -158,7 +158,7 @@ int
 audit_emit_record(struct audit *a, json_t *fields, uint64_t *seqp,
     merkle_hash leaf)
 {
-	size_t n, avail;
+	size_t n, avail, start = a->out.len;
 
 	if (buf_reserve(&a->out, 4096) == -1)
 		return -1;
@@ -173,7 +173,8 @@ audit_emit_record(struct audit *a, json_t *fields, uint64_t *seqp,
 		if (buf_reserve(&a->out, n + 1) == -1)
 			return -1;
 	}
-	chain_line(a, n, seqp, leaf);
+	buf_wrote(&a->out, n);
+	chain_line(a, start, seqp, leaf);
 	return 0;
 }
 
@@ -198,7 +199,7 @@ emit_body(struct audit *a, struct audit_entry *e, const char *req,
     uint64_t *seqp, merkle_hash leaf)
 {
 	char val[AW_N][80], ts[32];
-	size_t start = a->out.len, pos = 1, end, n;
+	size_t start = a->out.len, pos = 1, end;
 	int first = 1;
 
 	timestamp(ts, NULL);
@@ -242,10 +243,7 @@ emit_body(struct audit *a, struct audit_entry *e, const char *req,
 		put(a, e->body + pos, e->len - 1 - pos);
 	}
 	put(a, "}", 1);
-	/* chain_line takes the line from where it starts. */
-	n = a->out.len - start;
-	a->out.len = start;
-	chain_line(a, n, seqp, leaf);
+	chain_line(a, start, seqp, leaf);
 	return 0;
 }
 
