@@ -45,6 +45,10 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 #define log_info(...)	log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
+struct err;
+/* Log a failure (err.h) at level: "message (function)". */
+void log_error(enum log_level level, const struct err *e);
+
 /* Log at LOG_LVL_ERR and exit(1): start-up only, never per session. */
 void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));

@@ -12,6 +12,7 @@
 
 #include <openssl/err.h>
 
+#include "err.h"
 #include "log.h"
 
 static const char	*log_prog = "eppgw";
@@ -168,4 +169,15 @@ log_ssl_errors(enum log_level level, const char *what)
 			log_msg(level, "%s: %s", what, buf);
 		}
 	}
+}
+
+void
+log_error(enum log_level level, const struct err *e)
+{
+	if (e == NULL)
+		return;
+	if (e->func != NULL)
+		log_msg(level, "%s (%s)", e->msg, e->func);
+	else
+		log_msg(level, "%s", e->msg);
 }
