@@ -92,6 +92,12 @@ enum deadline {
 /* How long a protected change waits for the vault: a stuck vault must not
  * hold the session for ever (the change is then refused, 2400). */
 #define VAULT_TIMEOUT_SEC	5
+/*
+ * How long the record of a reply to a change may wait for the session's
+ * next command, so that one group commit covers both (hold_reply).  Short
+ * beside any registrar's think time, long beside a client's turnaround.
+ */
+#define RSP_HOLD_USEC		1000
 
 struct session {
 	uint64_t		 id;
@@ -131,6 +137,8 @@ struct session {
 						 * sent with its reply's */
 	int			 rsp_pending;	/* the last reply's record is not
 						 * durable yet */
+	json_t			*held_rsp;	/* that record, not yet sent */
+	struct event		*hold_ev;	/* sends it after RSP_HOLD_USEC */
 
 	/* What a forwarded change touches, to tell the watch session once
 	 * the registry has executed it (watch_changed). */
@@ -213,6 +221,9 @@ free_memory(struct session *s)
 		pipe_out_clear(&s->held);
 	json_decref(s->alert_body);
 	json_decref(s->quick_rec);
+	json_decref(s->held_rsp);
+	if (s->hold_ev != NULL)
+		event_free(s->hold_ev);
 	if (s->deadline != NULL)
 		event_free(s->deadline);
 	config_unref(s->cfg);
@@ -276,6 +287,7 @@ release(struct session *s)
 }
 
 static void send_quick_rec(struct session *s);
+static void send_held_rsp(struct session *s);
 
 static void
 session_close(struct session *s, const char *why)
@@ -291,6 +303,7 @@ session_close(struct session *s, const char *why)
 		struct rec_session rs;
 
 		rec_who(s, &rs);
+		send_held_rsp(s);
 		send_quick_rec(s);
 		/* It forgets a command record no reply will name. */
 		(void)auditlink_submit_ref(s->env->audit, "session",
@@ -516,18 +529,86 @@ static void rsp_logged_cb(void *arg, int status, uint64_t seq,
  * command is not forwarded before this record is durable (rsp_pending).
  */
 static void
-log_reply(struct session *s, json_t *rec)
+submit_rsp(struct session *s, json_t *rec)
 {
-	send_quick_rec(s);
-	s->cmd_submitted = 0;
 	if (rec == NULL || auditlink_submit_ref(s->env->audit, "rsp", rec,
 	    AUDIT_REF_REQ, rsp_logged_cb, s) != 0) {
 		log_err("session %llu: audit log failed: a reply goes "
 		    "unrecorded", (unsigned long long)s->id);
+		s->rsp_pending = 0;
 		return;
 	}
 	s->audit_pending++;
 	s->rsp_pending = 1;
+}
+
+/*
+ * A held reply record goes to the writer now: before the session's next
+ * command record (the writer ties a reply to the last command on record,
+ * so the order is the log's), before its close, or when the hold expires.
+ */
+static void
+send_held_rsp(struct session *s)
+{
+	json_t *rec = s->held_rsp;
+
+	if (rec == NULL)
+		return;
+	s->held_rsp = NULL;
+	if (s->hold_ev != NULL)
+		event_del(s->hold_ev);
+	submit_rsp(s, rec);
+}
+
+static void
+hold_expired_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	send_held_rsp(arg);
+}
+
+/*
+ * The record of a reply to a change waits up to RSP_HOLD_USEC for the
+ * session's next command, whose record then goes in the same group
+ * commit: one fdatasync per change, where sending it at once put the
+ * next change's record behind the reply's fdatasync, two in series.  A
+ * reply to a read-only command goes at once: the next command, read-only
+ * too as a rule, waits only for that record, whose fdatasync then runs
+ * while the reply is relayed.  Either way the next command is not
+ * forwarded before the record is durable (rsp_pending), and what a crash
+ * can lose is what it could before: each open session's last reply
+ * (docs/audit-log.md).  0 if held.
+ */
+static int
+hold_reply(struct session *s, json_t *rec)
+{
+	static const struct timeval tv = { 0, RSP_HOLD_USEC };
+
+	if (rec == NULL || s->quick_rec != NULL)
+		return -1;
+	if (s->hold_ev == NULL &&
+	    (s->hold_ev = evtimer_new(s->env->base, hold_expired_cb, s)) ==
+	    NULL)
+		return -1;
+	if (evtimer_add(s->hold_ev, &tv) != 0)
+		return -1;
+	s->held_rsp = rec;
+	s->rsp_pending = 1;
+	return 0;
+}
+
+static void
+log_reply(struct session *s, json_t *rec)
+{
+	send_held_rsp(s);
+	if (hold_reply(s, rec) == 0) {
+		s->cmd_submitted = 0;
+		return;
+	}
+	send_quick_rec(s);
+	s->cmd_submitted = 0;
+	submit_rsp(s, rec);
 }
 
 /* Run what was decided for the command, now that it is on record. */
@@ -541,6 +622,7 @@ run_action(struct session *s)
 	/* Nothing is forwarded before the last reply is on record. */
 	if (action == ACT_FORWARD && s->rsp_pending) {
 		s->state = ST_LOG_RSP;
+		send_held_rsp(s);
 		return;
 	}
 	s->action = ACT_NONE;
@@ -683,6 +765,8 @@ log_and_act(struct session *s, const struct epp_msg *m,
 		run_action(s);
 		return;
 	}
+	/* The last reply's record first: it names the command before. */
+	send_held_rsp(s);
 	/*
 	 * A command that changes nothing is forwarded at once; its record
 	 * follows with its reply's (send_quick_rec).  Everything else waits
