@@ -201,12 +201,14 @@ demo: deps
 
 # The habits CI keeps: no banned C library calls in the product code
 # (scripts/checksrc.sh says which and what to use instead), man pages
-# without a mandoc warning, and no static analysis finding (`analyze`).
+# without a mandoc warning, no copied product code (scripts/dupcheck.sh),
+# and no static analysis finding (`analyze`).
 # `check` runs it first, after `deps` (which installs clang-tidy).
 lint:
 	@if [ "$(V)" != 1 ]; then echo "  LINT    checksrc man/*"; fi
 	$(Q)scripts/checksrc.sh
 	$(Q)mandoc -Tlint -Wwarning man/*
+	$(Q)scripts/dupcheck.sh
 	@if [ "$(V)" != 1 ]; then echo "  ANALYZE gateway/ policy/ tools/"; fi
 	$(Q)$(ANALYZE) $(ANALYZE_SRCS)
 
