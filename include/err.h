@@ -37,7 +37,7 @@ enum err_code {
 	ERR_CLOSED		/* not possible now (closed, failed, shut down) */
 };
 
-#define ERR_MSG_MAX	256
+#define ERR_MSG_MAX	512
 
 struct err {
 	enum err_code	 code;
