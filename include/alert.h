@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 struct alerter;
+struct err;
 
 struct alert_opts {
 	const char	*url;		/* http:// or https:// webhook */
@@ -44,9 +45,13 @@ struct alert_opts {
 /* retries value meaning "one attempt only" (0 selects the default). */
 #define ALERT_NO_RETRY	((unsigned)-1)
 
-/* 0 ok; -1 with a one-line reason in err (bad URL, unsafe secret file). */
+/*
+ * 0 ok; -1 with e filled (err.h): ERR_INVALID for a bad URL or an unsafe
+ * or empty secret file ("path: why"), ERR_SYSTEM when it cannot be read.
+ * The message never holds the secret.
+ */
 int alerter_open(struct event_base *base, const struct alert_opts *o,
-    struct alerter **out, char *err, size_t errlen);
+    struct alerter **out, struct err *e);
 
 /* Cancels transfers in flight and frees everything still queued. */
 void alerter_free(struct alerter *a);

@@ -29,6 +29,7 @@
 #define APPROVAL_NAME_MAX	64
 
 struct approvals;
+struct err;
 struct seeds;
 
 /* Seconds since the epoch. */
@@ -78,11 +79,13 @@ enum approval_need {
  * Open (or create) the state: the state file, then the journal replayed
  * over it, folded into a new state file.  Takes ownership of seeds, even
  * on failure (may be NULL: then every approval is refused with no_seed).
- * -1 with a reason in err, e.g. a corrupt state file or journal line: the
- * gateway must then refuse to start.
+ * -1 with e filled (err.h), e.g. ERR_CORRUPT for a corrupt state file or
+ * journal line ("path:line: corrupt approval journal: ..."), ERR_SYSTEM
+ * for a file that cannot be read or created, ERR_INVALID for options out
+ * of range: the gateway must then refuse to start.
  */
 int approvals_open(const struct approval_opts *o, struct seeds *seeds,
-    struct approvals **out, char *err, size_t errlen);
+    struct approvals **out, struct err *e);
 /*
  * A clean stop: in the process that opened it, the journal is folded into
  * a new state file first (if that fails, the next start replays it).
@@ -158,11 +161,12 @@ json_t *approvals_show_json(struct approvals *a, const char *id);
  * DIGITS 6-8; STEP seconds; '#' comments).  Refused unless the file is a
  * regular file of mode 0600 (no group/other bits) owned by the current
  * user, and refused if two operators share a seed or a seed is empty or not
- * base32.  -1 with "file:line: message" in err.  Seeds are wiped from
- * memory when freed.
+ * base32.  -1 with e filled (err.h): ERR_INVALID with "file:line: message"
+ * for a bad line, "file: message" for an unsafe file (ERR_SYSTEM when it
+ * cannot be read).  No message holds a seed.  Seeds are wiped from memory
+ * when freed.
  */
-int seeds_load(const char *path, struct seeds **out, char *err,
-    size_t errlen);
+int seeds_load(const char *path, struct seeds **out, struct err *e);
 void seeds_free(struct seeds *s);
 int seeds_has(const struct seeds *s, const char *name);
 

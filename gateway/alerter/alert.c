@@ -34,6 +34,7 @@
 #include <openssl/hmac.h>
 
 #include "alert.h"
+#include "err.h"
 #include "hex.h"
 #include "log.h"
 
@@ -512,7 +513,7 @@ alert_emit(struct alerter *a, const char *event, json_t *fields)
 
 /* The HMAC key: a regular file nobody else may read. */
 static int
-load_secret(struct alerter *a, const char *path, char *err, size_t errlen)
+load_secret(struct alerter *a, const char *path, struct err *e)
 {
 	unsigned char buf[ALERT_SECRET_MAX + 1];
 	struct stat sb;
@@ -520,21 +521,19 @@ load_secret(struct alerter *a, const char *path, char *err, size_t errlen)
 	size_t len = 0;
 	int fd, r = -1;
 
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(errno));
 		goto cleanup;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		err_set(e, ERR_INVALID, "%s: not a regular file", path);
 		goto cleanup;
 	}
 	if ((sb.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: bad permissions %04o (want 0600 or "
-		    "stricter)", path, (unsigned)(sb.st_mode & 07777));
+		err_set(e, ERR_INVALID, "%s: bad permissions %04o (want 0600 "
+		    "or stricter)", path, (unsigned)(sb.st_mode & 07777));
 		goto cleanup;
 	}
 	while (len < sizeof(buf)) {
@@ -542,7 +541,8 @@ load_secret(struct alerter *a, const char *path, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			err_set(e, ERR_SYSTEM, "%s: %s", path,
+			    strerror(errno));
 			goto cleanup;
 		}
 		if (n == 0)
@@ -550,7 +550,7 @@ load_secret(struct alerter *a, const char *path, char *err, size_t errlen)
 		len += (size_t)n;
 	}
 	if (len > ALERT_SECRET_MAX) {
-		snprintf(err, errlen, "%s: longer than %d bytes", path,
+		err_set(e, ERR_LIMIT, "%s: longer than %d bytes", path,
 		    ALERT_SECRET_MAX);
 		goto cleanup;
 	}
@@ -560,11 +560,11 @@ load_secret(struct alerter *a, const char *path, char *err, size_t errlen)
 	if (len > 0 && buf[len - 1] == '\r')
 		len--;
 	if (len == 0) {
-		snprintf(err, errlen, "%s: empty secret", path);
+		err_set(e, ERR_INVALID, "%s: empty secret", path);
 		goto cleanup;
 	}
 	if ((a->secret = malloc(len)) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto cleanup;
 	}
 	memcpy(a->secret, buf, len);
@@ -591,23 +591,20 @@ url_ok(const char *url)
  */
 int
 alerter_open(struct event_base *base, const struct alert_opts *o,
-    struct alerter **out, char *err, size_t errlen)
+    struct alerter **out, struct err *e)
 {
 	struct alerter *a = NULL;
 	int curl_inited = 0;
 
 	*out = NULL;
-	if (!url_ok(o->url)) {
-		snprintf(err, errlen, "alert URL must be http:// or https://");
-		return -1;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "cannot initialise libcurl");
-		return -1;
-	}
+	if (!url_ok(o->url))
+		return err_set(e, ERR_INVALID,
+		    "alert URL must be http:// or https://");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return err_set(e, ERR_CRYPTO, "cannot initialise libcurl");
 	curl_inited = 1;
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	a->base = base;
@@ -624,11 +621,11 @@ alerter_open(struct event_base *base, const struct alert_opts *o,
 		a->backoff_ms = ALERT_BACKOFF_MAX;
 	if ((a->url = strdup(o->url)) == NULL ||
 	    (o->ca != NULL && (a->ca = strdup(o->ca)) == NULL)) {
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	if (o->secret_path != NULL) {
-		if (load_secret(a, o->secret_path, err, errlen) != 0)
+		if (load_secret(a, o->secret_path, e) != 0)
 			goto fail;
 	} else
 		log_warn("alerts are not signed: no alert secret configured");
@@ -636,7 +633,7 @@ alerter_open(struct event_base *base, const struct alert_opts *o,
 	if ((a->timer_ev = evtimer_new(base, on_curl_timer, a)) == NULL ||
 	    (a->kick_ev = event_new(base, -1, 0, on_kick, a)) == NULL ||
 	    (a->multi = curl_multi_init()) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
 	curl_multi_setopt(a->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);

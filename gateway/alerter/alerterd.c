@@ -13,6 +13,7 @@
 #include "alert.h"
 #include "auditlink.h"
 #include "config.h"
+#include "err.h"
 #include "ipc.h"
 #include "log.h"
 #include "peers.h"
@@ -115,6 +116,7 @@ alerter_proc(struct config *cfg, const char *conf_path, int ctl)
 {
 	struct alerterd d;
 	struct alert_opts o;
+	struct err e = ERR_INIT;
 	char err[512];
 	int rc = 1;
 
@@ -135,8 +137,8 @@ alerter_proc(struct config *cfg, const char *conf_path, int ctl)
 	o.queue_max = cfg->alert_queue_max;
 	o.retries = cfg->alert_retries;
 	o.timeout_ms = cfg->alert_timeout_ms;
-	if (alerter_open(d.base, &o, &d.alerter, err, sizeof(err)) != 0) {
-		log_err("alerts: %s", err);
+	if (alerter_open(d.base, &o, &d.alerter, &e) != 0) {
+		log_err("alerts: %s", err_msg(&e));
 		goto out;
 	}
 	alerter_set_drop_cb(d.alerter, dropped, &d);

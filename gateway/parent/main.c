@@ -18,6 +18,7 @@
 #include "approval.h"
 #include "config.h"
 #include "epp.h"
+#include "err.h"
 #include "log.h"
 #include "proc.h"
 
@@ -73,7 +74,6 @@ main(int argc, char *argv[])
 {
 	const char *conf_path = EPPGW_CONF;
 	struct config *cfg = NULL;
-	char err[512];
 	int ch, check = 0, print = 0, debug = 0, verbose = 0, json = 0, rc = 1;
 
 	while ((ch = getopt(argc, argv, "df:hjtTvV")) != -1) {
@@ -119,17 +119,18 @@ main(int argc, char *argv[])
 		 * the user the daemon will run as.
 		 */
 		struct seeds *sd = NULL;
+		struct err e = ERR_INIT;
 		struct passwd *pw = cfg->user ? getpwnam(cfg->user) : NULL;
 		uid_t euid = geteuid();
 		int r;
 
 		if (pw != NULL && euid == 0 && seteuid(pw->pw_uid) != 0)
 			pw = NULL;
-		r = seeds_load(cfg->seeds_path, &sd, err, sizeof(err));
+		r = seeds_load(cfg->seeds_path, &sd, &e);
 		if (pw != NULL && euid == 0 && seteuid(0) != 0)
 			fatalx("cannot restore the effective user");
 		if (r != 0) {
-			fprintf(stderr, "%s\n", err);
+			fprintf(stderr, "%s\n", err_msg(&e));
 			goto out;
 		}
 		seeds_free(sd);

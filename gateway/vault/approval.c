@@ -66,6 +66,7 @@
 
 #include "approval.h"
 #include "buf.h"
+#include "err.h"
 #include "hex.h"
 
 #define STATE_VERSION	1
@@ -1005,52 +1006,49 @@ state_load(struct approvals *a, json_t *root)
 
 /*
  * One journal line over the state.  *last is the generation of the line
- * before (they never go down).  -1 with *why if it does not belong there.
+ * before (they never go down).  -1 (ERR_CORRUPT) if it does not belong
+ * there; the message says why, the caller adds where.
  */
 static int
-record_apply(struct approvals *a, json_t *rec, int64_t *last,
-    const char **why)
+record_apply(struct approvals *a, json_t *rec, int64_t *last, struct err *e)
 {
 	json_t *drop = NULL, *changes = NULL, *ops = NULL, *gf = NULL, *v;
 	json_int_t gen;
 	const char *op;
 	size_t i;
 
-	*why = "not a journal record";
 	if (json_unpack(rec, "{s:I, s:s, s?o, s?o, s?o, s?o !}", "generation",
 	    &gen, "op", &op, "drop", &drop, "changes", &changes, "operators",
 	    &ops, "global_failures", &gf) == -1 || gen < 0)
-		return -1;
-	if (gen < *last) {
-		*why = "generations out of order";
-		return -1;
-	}
+		goto bad;
+	if (gen < *last)
+		return err_set(e, ERR_CORRUPT, "generations out of order");
 	*last = gen;
-	if (gen > a->gen) {
-		*why = "newer than the state file (was the state file "
-		    "replaced?)";
-		return -1;
-	}
+	if (gen > a->gen)
+		return err_set(e, ERR_CORRUPT, "newer than the state file "
+		    "(was the state file replaced?)");
 	/* The snapshot holds it: a compaction stopped before emptying us. */
 	if (gen < a->gen)
 		return 0;
 	if ((drop != NULL && !json_is_array(drop)) ||
 	    (changes != NULL && !json_is_array(changes)) ||
 	    (ops != NULL && !json_is_array(ops)))
-		return -1;
+		goto bad;
 	/* Drops first: a change purged and then opened again comes last. */
 	json_array_foreach(drop, i, v)
 		if (change_drop(a, v) == -1)
-			return -1;
+			goto bad;
 	json_array_foreach(changes, i, v)
 		if (change_load(a, v, 1) == -1)
-			return -1;
+			goto bad;
 	json_array_foreach(ops, i, v)
 		if (op_load(a, v, 1) == -1)
-			return -1;
+			goto bad;
 	if (gf != NULL && gfail_load(a, gf) == -1)
-		return -1;
+		goto bad;
 	return 0;
+ bad:
+	return err_set(e, ERR_CORRUPT, "not a journal record");
 }
 
 /*
@@ -1058,12 +1056,11 @@ record_apply(struct approvals *a, json_t *rec, int64_t *last,
  * journal's length in bytes (-1: there is none).
  */
 static int
-journal_load(struct approvals *a, int64_t *size, char *err, size_t errlen)
+journal_load(struct approvals *a, int64_t *size, struct err *e)
 {
 	struct stat st;
 	json_error_t jerr;
 	json_t *rec;
-	const char *why;
 	char *buf = NULL, *nl;
 	size_t len, off = 0, start, lineno = 0;
 	int64_t last = 0;
@@ -1074,16 +1071,16 @@ journal_load(struct approvals *a, int64_t *size, char *err, size_t errlen)
 	if ((fd = open(a->jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(err, errlen, "%s: %s", a->jpath, strerror(errno));
-		return -1;
+		return err_set(e, ERR_SYSTEM, "%s: %s", a->jpath,
+		    strerror(errno));
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", a->jpath);
+		err_set(e, ERR_INVALID, "%s: not a regular file", a->jpath);
 		goto out;
 	}
 	len = (size_t)st.st_size;
 	if ((buf = malloc(len + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", a->jpath);
+		err_set(e, ERR_NOMEM, "%s: out of memory", a->jpath);
 		goto out;
 	}
 	while (off < len) {
@@ -1091,8 +1088,8 @@ journal_load(struct approvals *a, int64_t *size, char *err, size_t errlen)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			snprintf(err, errlen, "%s: %s", a->jpath,
-			    r == 0 ? "short read" : strerror(errno));
+			err_set(e, r == 0 ? ERR_INVALID : ERR_SYSTEM, "%s: %s",
+			    a->jpath, r == 0 ? "short read" : strerror(errno));
 			goto out;
 		}
 		off += (size_t)r;
@@ -1112,14 +1109,14 @@ journal_load(struct approvals *a, int64_t *size, char *err, size_t errlen)
 		if (rec == NULL && (size_t)(nl - buf) + 1 == len)
 			break;
 		if (rec == NULL) {
-			snprintf(err, errlen, "%s:%zu: corrupt approval "
+			err_set(e, ERR_CORRUPT, "%s:%zu: corrupt approval "
 			    "journal: %s", a->jpath, lineno, jerr.text);
 			goto out;
 		}
-		if (record_apply(a, rec, &last, &why) == -1) {
+		if (record_apply(a, rec, &last, e) == -1) {
 			json_decref(rec);
-			snprintf(err, errlen, "%s:%zu: corrupt approval "
-			    "journal: %s", a->jpath, lineno, why);
+			err_wrap(e, "%s:%zu: corrupt approval journal",
+			    a->jpath, lineno);
 			goto out;
 		}
 		json_decref(rec);
@@ -1139,7 +1136,7 @@ journal_load(struct approvals *a, int64_t *size, char *err, size_t errlen)
  * step.
  */
 static int
-state_open(struct approvals *a, char *err, size_t errlen)
+state_open(struct approvals *a, struct err *e)
 {
 	struct stat st;
 	json_error_t jerr;
@@ -1148,48 +1145,38 @@ state_open(struct approvals *a, char *err, size_t errlen)
 	int rc;
 
 	if (lstat(a->path, &st) == -1) {
-		if (errno != ENOENT) {
-			snprintf(err, errlen, "%s: %s", a->path,
+		if (errno != ENOENT)
+			return err_set(e, ERR_SYSTEM, "%s: %s", a->path,
 			    strerror(errno));
-			return -1;
-		}
 		/*
 		 * Lines continue a snapshot; without it they would be
 		 * applied to nothing (an empty journal holds no state).
 		 */
 		if (lstat(a->jpath, &st) == 0 && (!S_ISREG(st.st_mode) ||
-		    st.st_size > 0)) {
-			snprintf(err, errlen, "%s: approval journal without "
-			    "its state file %s (move both aside to start "
-			    "afresh)", a->jpath, a->path);
-			return -1;
-		}
-		if (snapshot(a) == -1 || a->resync) {
-			snprintf(err, errlen, "%s: cannot create state file: "
-			    "%s", a->path, strerror(errno));
-			return -1;
-		}
+		    st.st_size > 0))
+			return err_set(e, ERR_CORRUPT, "%s: approval journal "
+			    "without its state file %s (move both aside to "
+			    "start afresh)", a->jpath, a->path);
+		if (snapshot(a) == -1 || a->resync)
+			return err_set(e, ERR_SYSTEM, "%s: cannot create state "
+			    "file: %s", a->path, strerror(errno));
 		return 0;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", a->path);
-		return -1;
-	}
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, ERR_INVALID, "%s: not a regular file",
+		    a->path);
 	if ((root = json_load_file(a->path, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL) {
-		snprintf(err, errlen, "%s:%d: corrupt state file: %s",
+	    &jerr)) == NULL)
+		return err_set(e, ERR_CORRUPT, "%s:%d: corrupt state file: %s",
 		    a->path, jerr.line, jerr.text);
-		return -1;
-	}
 	rc = state_load(a, root);
 	json_decref(root);
-	if (rc == -1) {
-		snprintf(err, errlen, "%s: corrupt state file", a->path);
-		return -1;
-	}
+	if (rc == -1)
+		return err_set(e, ERR_CORRUPT, "%s: corrupt state file",
+		    a->path);
 	a->snapsize = (uint64_t)st.st_size;
 	a->jlimit = journal_limit(a);
-	if (journal_load(a, &jlen, err, errlen) == -1)
+	if (journal_load(a, &jlen, e) == -1)
 		return -1;
 	/* What the clock has closed since, as if a call had come. */
 	purge(a, now_of(a));
@@ -1207,8 +1194,8 @@ state_open(struct approvals *a, char *err, size_t errlen)
 /* --- open and close ------------------------------------------------------- */
 
 static int
-opts_apply(struct approvals *a, const struct approval_opts *o, char *err,
-    size_t errlen)
+opts_apply(struct approvals *a, const struct approval_opts *o,
+    struct err *e)
 {
 	a->o = *o;
 	a->o.state_path = NULL;
@@ -1234,10 +1221,9 @@ opts_apply(struct approvals *a, const struct approval_opts *o, char *err,
 		a->o.clock = real_clock;
 	/* window is taken as given: 0 means the current step only. */
 	if (a->o.ticket_ttl > TICKET_TTL_MAX || a->o.window > WINDOW_MAX ||
-	    a->o.rate_attempts > RATE_MAX || a->o.global_cap > GLOBAL_CAP_MAX) {
-		snprintf(err, errlen, "approval options out of range");
-		return -1;
-	}
+	    a->o.rate_attempts > RATE_MAX || a->o.global_cap > GLOBAL_CAP_MAX)
+		return err_set(e, ERR_INVALID,
+		    "approval options out of range");
 	return 0;
 }
 
@@ -1264,26 +1250,25 @@ paths_set(struct approvals *a, const char *path)
 
 int
 approvals_open(const struct approval_opts *o, struct seeds *seeds,
-    struct approvals **out, char *err, size_t errlen)
+    struct approvals **out, struct err *e)
 {
 	struct approvals *a;
 
 	*out = NULL;
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		snprintf(err, errlen, "out of memory");
 		seeds_free(seeds);
-		return -1;
+		return err_set(e, ERR_NOMEM, "out of memory");
 	}
 	a->seeds = seeds;
 	a->owner = getpid();
-	if (opts_apply(a, o, err, errlen) == -1)
+	if (opts_apply(a, o, e) == -1)
 		goto fail;
 	if (o->state_path != NULL) {
 		if (paths_set(a, o->state_path) == -1) {
-			snprintf(err, errlen, "out of memory");
+			err_set(e, ERR_NOMEM, "out of memory");
 			goto fail;
 		}
-		if (state_open(a, err, errlen) == -1)
+		if (state_open(a, e) == -1)
 			goto fail;
 	}
 	a->ready = 1;

@@ -20,6 +20,7 @@
 
 #include "approval.h"
 #include "buf.h"
+#include "err.h"
 
 #define SEEDS_FILE_MAX	(1024 * 1024)	/* a seeds file is a few lines */
 #define SEED_MIN_BYTES	16		/* RFC 4226 R6: at least 128 bits */
@@ -171,72 +172,66 @@ fields(char *line, char **f, size_t max)
 	}
 }
 
-/* Parse one non-comment line into sd (key malloc'd).  Message in *why. */
+/*
+ * Parse one non-comment line into sd (key malloc'd).  The message says
+ * what is wrong with the line; the caller adds where it is.
+ */
 static int
-parse_line(char *line, struct seed *sd, const char **why)
+parse_line(char *line, struct seed *sd, struct err *e)
 {
 	char *f[5];
 	size_t i, outlen = 0;
 	char *out = NULL;
 
-	if (fields(line, f, 5) != 5) {
-		*why = "expected NAME ALG DIGITS STEP BASE32SEED";
-		return -1;
-	}
-	if (!name_ok(f[0])) {
-		*why = "bad operator name";
-		return -1;
-	}
+	if (fields(line, f, 5) != 5)
+		return err_set(e, ERR_INVALID,
+		    "expected NAME ALG DIGITS STEP BASE32SEED");
+	if (!name_ok(f[0]))
+		return err_set(e, ERR_INVALID, "bad operator name");
 	memcpy(sd->name, f[0], strlen(f[0]) + 1);
 	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
 		if (strcasecmp(f[1], algs[i].name) == 0)
 			break;
-	if (i == sizeof(algs) / sizeof(algs[0])) {
-		*why = "unknown algorithm (SHA1, SHA256 or SHA512)";
-		return -1;
-	}
+	if (i == sizeof(algs) / sizeof(algs[0]))
+		return err_set(e, ERR_INVALID,
+		    "unknown algorithm (SHA1, SHA256 or SHA512)");
 	sd->flags = algs[i].flags;
-	if (number(f[2], 6, 8, &sd->digits) == -1) {
-		*why = "digits must be 6, 7 or 8";
-		return -1;
-	}
-	if (number(f[3], 1, STEP_MAX, &sd->step) == -1) {
-		*why = "step must be 1-3600 seconds";
-		return -1;
-	}
-	if (!base32_ok(f[4])) {
-		*why = "seed is empty or not base32";
-		return -1;
-	}
+	if (number(f[2], 6, 8, &sd->digits) == -1)
+		return err_set(e, ERR_INVALID, "digits must be 6, 7 or 8");
+	if (number(f[3], 1, STEP_MAX, &sd->step) == -1)
+		return err_set(e, ERR_INVALID,
+		    "step must be 1-3600 seconds");
+	if (!base32_ok(f[4]))
+		return err_set(e, ERR_INVALID,
+		    "seed is empty or not base32");
 	if (oath_base32_decode(f[4], strlen(f[4]), &out, &outlen) != OATH_OK ||
 	    out == NULL) {
 		free(out);	/* NULL, or a partial result on error */
-		*why = "seed is not base32";
-		return -1;
+		return err_set(e, ERR_INVALID, "seed is not base32");
 	}
 	if (outlen < SEED_MIN_BYTES || outlen > SEED_MAX_BYTES) {
 		OPENSSL_cleanse(out, outlen);
 		free(out);
-		*why = "seed must be 16-128 bytes";
-		return -1;
+		return err_set(e, ERR_INVALID, "seed must be 16-128 bytes");
 	}
 	sd->key = out;
 	sd->keylen = outlen;
 	return 0;
 }
 
-/* Another operator already has this name or this seed. */
-static const char *
-duplicate(const struct seeds *s, const struct seed *sd)
+/* -1 if another operator already has this name or this seed. */
+static int
+duplicate(const struct seeds *s, const struct seed *sd, struct err *e)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->v[i].name, sd->name) == 0)
-			return "operator listed twice";
+			return err_set(e, ERR_INVALID, "operator listed twice");
 		if (s->v[i].keylen == sd->keylen &&
 		    CRYPTO_memcmp(s->v[i].key, sd->key, sd->keylen) == 0)
-			return "two operators share a seed";
+			return err_set(e, ERR_INVALID,
+			    "two operators share a seed");
 	}
-	return NULL;
+	return 0;
 }
 
 /*
@@ -245,7 +240,7 @@ duplicate(const struct seeds *s, const struct seed *sd)
  * descriptor we read from.
  */
 static char *
-read_private(const char *path, char *err, size_t errlen)
+read_private(const char *path, struct err *e)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -254,33 +249,33 @@ read_private(const char *path, char *err, size_t errlen)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		err_set(e, ERR_INVALID, "%s: not a regular file", path);
 		goto fail;
 	}
 	if ((st.st_mode & 077) != 0) {
-		snprintf(err, errlen, "%s: mode %04o, must be 0600", path,
+		err_set(e, ERR_INVALID, "%s: mode %04o, must be 0600", path,
 		    (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
 	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: not owned by the gateway's user",
+		err_set(e, ERR_INVALID, "%s: not owned by the gateway's user",
 		    path);
 		goto fail;
 	}
 	if (st.st_size > SEEDS_FILE_MAX) {
-		snprintf(err, errlen, "%s: too large", path);
+		err_set(e, ERR_LIMIT, "%s: too large", path);
 		goto fail;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		err_set(e, ERR_NOMEM, "%s: out of memory", path);
 		goto fail;
 	}
 	while (off < (size_t)st.st_size) {
@@ -292,12 +287,12 @@ read_private(const char *path, char *err, size_t errlen)
 		off += (size_t)r;
 	}
 	if (off != (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: short read", path);
+		err_set(e, ERR_INVALID, "%s: short read", path);
 		goto fail;
 	}
 	buf[off] = '\0';
 	if (memchr(buf, '\0', off) != NULL) {
-		snprintf(err, errlen, "%s: NUL byte in file", path);
+		err_set(e, ERR_INVALID, "%s: NUL byte in file", path);
 		goto fail;
 	}
 	close(fd);
@@ -312,26 +307,23 @@ read_private(const char *path, char *err, size_t errlen)
 }
 
 int
-seeds_load(const char *path, struct seeds **out, char *err, size_t errlen)
+seeds_load(const char *path, struct seeds **out, struct err *e)
 {
 	struct seeds *s = NULL;
 	struct seed sd;
 	char *buf, *line, *next;
-	const char *why;
 	size_t len, lineno = 0;
 	int rc = -1;
 
 	*out = NULL;
-	if (oath_init() != OATH_OK) {
-		snprintf(err, errlen, "%s: liboath initialisation failed",
-		    path);
-		return -1;
-	}
-	if ((buf = read_private(path, err, errlen)) == NULL)
+	if (oath_init() != OATH_OK)
+		return err_set(e, ERR_CRYPTO,
+		    "%s: liboath initialisation failed", path);
+	if ((buf = read_private(path, e)) == NULL)
 		return -1;
 	len = strlen(buf);
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		err_set(e, ERR_NOMEM, "%s: out of memory", path);
 		goto out;
 	}
 	for (line = buf; line != NULL; line = next) {
@@ -345,19 +337,19 @@ seeds_load(const char *path, struct seeds **out, char *err, size_t errlen)
 		if (*line == '\0' || *line == '#')
 			continue;
 		memset(&sd, 0, sizeof(sd));
-		if (parse_line(line, &sd, &why) == -1) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
+		if (parse_line(line, &sd, e) == -1) {
+			err_wrap(e, "%s:%zu", path, lineno);
 			goto out;
 		}
-		if ((why = duplicate(s, &sd)) != NULL) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
+		if (duplicate(s, &sd, e) == -1) {
+			err_wrap(e, "%s:%zu", path, lineno);
 			OPENSSL_cleanse(sd.key, sd.keylen);
 			free(sd.key);
 			goto out;
 		}
 		if ((nv = grow_array(s->v, &s->cap, s->n + 1, sizeof(*nv),
 		    SEEDS_MAX)) == NULL) {
-			snprintf(err, errlen, "%s: out of memory", path);
+			err_set(e, ERR_NOMEM, "%s: out of memory", path);
 			OPENSSL_cleanse(sd.key, sd.keylen);
 			free(sd.key);
 			goto out;

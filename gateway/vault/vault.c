@@ -18,6 +18,7 @@
 #include "approval.h"
 #include "auditlink.h"
 #include "config.h"
+#include "err.h"
 #include "hex.h"
 #include "ipc.h"
 #include "lock.h"
@@ -315,12 +316,12 @@ open_approvals(struct vault *v)
 	const struct config *cfg = v->cfg;
 	struct approval_opts o;
 	struct seeds *seeds = NULL;
-	char err[512];
+	struct err e = ERR_INIT;
 
 	if (cfg->seeds_path == NULL)
 		return 0;
-	if (seeds_load(cfg->seeds_path, &seeds, err, sizeof(err)) != 0) {
-		log_err("%s", err);
+	if (seeds_load(cfg->seeds_path, &seeds, &e) != 0) {
+		log_err("%s", err_msg(&e));
 		return -1;
 	}
 	memset(&o, 0, sizeof(o));
@@ -335,8 +336,8 @@ open_approvals(struct vault *v)
 	o.lockout_after = cfg->lockout_after;
 	o.global_cap = cfg->global_cap;
 	o.global_period = cfg->global_period;
-	if (approvals_open(&o, seeds, &v->approvals, err, sizeof(err)) != 0) {
-		log_err("approvals: %s", err);
+	if (approvals_open(&o, seeds, &v->approvals, &e) != 0) {
+		log_err("approvals: %s", err_msg(&e));
 		return -1;
 	}
 	return 0;

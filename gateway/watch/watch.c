@@ -28,6 +28,7 @@
 #include "config.h"
 #include "conn.h"
 #include "epp.h"
+#include "err.h"
 #include "fileio.h"
 #include "frame.h"
 #include "lock.h"
@@ -905,27 +906,27 @@ refresh_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static int
-read_password(struct watch *w, const char *path, char *err, size_t errlen)
+read_password(struct watch *w, const char *path, struct err *e)
 {
 	size_t len = 0;
-	char *pw = NULL;
+	char *pw = NULL, ferr[ERR_MSG_MAX];
 
-	if (file_read(path, 4096, 1, &pw, &len, NULL, err, errlen) != 0)
-		return -1;
+	/* file_read() still reports in a buffer; its text is kept as is. */
+	if (file_read(path, 4096, 1, &pw, &len, NULL, ferr,
+	    sizeof(ferr)) != 0)
+		return err_set(e, ERR_INVALID, "%s", ferr);
 	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
 		pw[--len] = '\0';
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)pw[i] < 0x20 || pw[i] == 0x7f) {
 			OPENSSL_cleanse(pw, len);
 			free(pw);
-			snprintf(err, errlen, "%s: a control character in the "
-			    "password", path);
-			return -1;
+			return err_set(e, ERR_INVALID, "%s: a control "
+			    "character in the password", path);
 		}
 	if (len == 0) {
 		free(pw);
-		snprintf(err, errlen, "%s: empty password", path);
-		return -1;
+		return err_set(e, ERR_INVALID, "%s: empty password", path);
 	}
 	w->password = pw;
 	return 0;
@@ -933,15 +934,15 @@ read_password(struct watch *w, const char *path, char *err, size_t errlen)
 
 struct watch *
 watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
-    struct regstate *rs, char *err, size_t errlen)
+    struct regstate *rs, struct err *e)
 {
 	struct watch *w;
-	char *json = NULL, lerr[256];
+	char *json = NULL, lerr[ERR_MSG_MAX];
 	size_t len = 0;
 	int missing = 0;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	w->base = base;
@@ -955,17 +956,19 @@ watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
 	    (w->timer = evtimer_new(base, timer_cb, w)) == NULL ||
 	    (w->refresh_ev = evtimer_new(base, refresh_cb, w)) == NULL ||
 	    (w->save_ev = evtimer_new(base, save_cb, w)) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if (read_password(w, cfg->watch_password_file, err, errlen) != 0)
+	if (read_password(w, cfg->watch_password_file, e) != 0)
 		goto fail;
 	if (file_read(cfg->regstate_path, STATE_MAX_BYTES, 1, &json, &len,
-	    &missing, err, errlen) != 0)
+	    &missing, lerr, sizeof(lerr)) != 0) {
+		err_set(e, ERR_INVALID, "%s", lerr);
 		goto fail;
+	}
 	if (!missing) {
 		if (regstate_load(rs, json, len, lerr, sizeof(lerr)) != 0) {
-			snprintf(err, errlen, "state file %s: %s (move it "
+			err_set(e, ERR_CORRUPT, "state file %s: %s (move it "
 			    "aside to start afresh)", cfg->regstate_path, lerr);
 			goto fail;
 		}

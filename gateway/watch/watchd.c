@@ -28,6 +28,7 @@
 #include "alertlink.h"
 #include "auditlink.h"
 #include "config.h"
+#include "err.h"
 #include "ipc.h"
 #include "log.h"
 #include "names.h"
@@ -336,6 +337,7 @@ int
 watch_proc(struct config *cfg, const char *conf_path, int ctl)
 {
 	struct watchd d;
+	struct err e = ERR_INIT;
 	char err[512];
 	int rc = 1;
 
@@ -358,9 +360,13 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 		goto out;
 	if (cfg->watch_clid != NULL) {
 		if ((d.client_ctx = tls_client_ctx(cfg, err, sizeof(err))) ==
-		    NULL || (d.watch = watch_new(d.base, cfg, d.client_ctx,
-		    d.rs, err, sizeof(err))) == NULL) {
+		    NULL) {
 			log_err("watch: %s", err);
+			goto out;
+		}
+		if ((d.watch = watch_new(d.base, cfg, d.client_ctx, d.rs,
+		    &e)) == NULL) {
+			log_err("watch: %s", err_msg(&e));
 			goto out;
 		}
 		watch_set_audit(d.watch, d.audit);

@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 #include "approval.h"
+#include "err.h"
 
 #define T0	1700000000LL
 
@@ -125,7 +126,8 @@ run(const char *dir, unsigned n, unsigned reps)
 {
 	struct approval_opts o;
 	struct approvals *a = NULL;
-	char path[512], jpath[600], err[256], canonical[256], object[64];
+	struct err e = ERR_INIT;
+	char path[512], jpath[600], canonical[256], object[64];
 	char id[13], approver[APPROVAL_NAME_MAX], req[32];
 	const char *reason;
 	enum approval_need need;
@@ -151,8 +153,8 @@ run(const char *dir, unsigned n, unsigned reps)
 	o.clock = bench_clock;
 	o.clock_arg = &now;
 	t = now_ms();
-	if (approvals_open(&o, NULL, &a, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
+	if (approvals_open(&o, NULL, &a, &e) == -1) {
+		fprintf(stderr, "%s\n", err_msg(&e));
 		goto out;
 	}
 	open_ms = now_ms() - t;

@@ -26,6 +26,7 @@
 #include <openssl/hmac.h>
 
 #include "alert.h"
+#include "err.h"
 #include "suites.h"
 
 #define SECRET		"s3cr3t-alert-key"
@@ -300,7 +301,7 @@ open_alerter(struct event_base *base, const char *url, const char *secret,
 {
 	struct alert_opts o = { 0 };
 	struct alerter *a;
-	char err[256];
+	struct err e = ERR_INIT;
 
 	o.url = url;
 	o.secret_path = secret;
@@ -308,8 +309,8 @@ open_alerter(struct event_base *base, const char *url, const char *secret,
 	o.retries = retries;
 	o.timeout_ms = timeout_ms;
 	o.backoff_ms = backoff;
-	if (alerter_open(base, &o, &a, err, sizeof(err)) != 0)
-		ck_abort_msg("alerter_open: %s", err);
+	if (alerter_open(base, &o, &a, &e) != 0)
+		ck_abort_msg("alerter_open: %s", err_msg(&e));
 	return a;
 }
 
@@ -590,28 +591,32 @@ START_TEST(test_open_refusals)
 	struct event_base *base = event_base_new();
 	struct alert_opts o = { 0 };
 	struct alerter *a = (struct alerter *)1;
-	char secret[256], err[256];
+	struct err e = ERR_INIT;
+	char secret[256];
 
 	write_secret(secret, sizeof(secret), 0644);
 	o.url = "http://127.0.0.1:7003/";
 	o.secret_path = secret;
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_int_eq(alerter_open(base, &o, &a, &e), -1);
 	ck_assert_ptr_null(a);
-	ck_assert_ptr_nonnull(strstr(err, "permissions"));
-	ck_assert_ptr_null(strstr(err, SECRET));
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "permissions"));
+	ck_assert_ptr_null(strstr(err_msg(&e), SECRET));
+	ck_assert_int_eq(e.code, ERR_INVALID);
 
 	ck_assert_int_eq(chmod(secret, 0640), 0);
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_int_eq(alerter_open(base, &o, &a, &e), -1);
 
 	ck_assert_int_eq(chmod(secret, 0600), 0);
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(alerter_open(base, &o, &a, &e), 0);
 	alerter_free(a);
 
 	o.url = "ftp://127.0.0.1/";
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_int_eq(alerter_open(base, &o, &a, &e), -1);
+	ck_assert_int_eq(e.code, ERR_INVALID);
 	o.url = "http://127.0.0.1:7003/";
 	o.secret_path = "/nonexistent/alert.secret";
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_int_eq(alerter_open(base, &o, &a, &e), -1);
+	ck_assert_int_eq(e.code, ERR_SYSTEM);
 
 	remove_secret(secret);
 	event_base_free(base);

@@ -14,6 +14,7 @@
 #include <oath.h>
 
 #include "approval.h"
+#include "err.h"
 #include "suites.h"
 
 /* Test-only seeds (20 bytes each) and their base32 forms. */
@@ -65,14 +66,13 @@ static struct approvals *
 reopen(void)
 {
 	struct seeds *s = NULL;
-	char err[256] = "";
+	struct err e = ERR_INIT;
 
 	approvals_free(fx.a);
 	fx.a = NULL;
-	ck_assert_msg(seeds_load(fx.seeds, &s, err, sizeof(err)) == 0, "%s",
-	    err);
-	ck_assert_msg(approvals_open(&fx.o, s, &fx.a, err, sizeof(err)) == 0,
-	    "%s", err);
+	ck_assert_msg(seeds_load(fx.seeds, &s, &e) == 0, "%s", err_msg(&e));
+	ck_assert_msg(approvals_open(&fx.o, s, &fx.a, &e) == 0, "%s",
+	    err_msg(&e));
 	return fx.a;
 }
 
@@ -251,7 +251,8 @@ state_file(void)
 {
 	struct approval_opts o = fx.o;
 	struct approvals *a = NULL;
-	char dir[96], path[128], jpath[160], err[256] = "", *buf;
+	char dir[96], path[128], jpath[160], *buf;
+	struct err er = ERR_INIT;
 	json_error_t e;
 	json_t *root;
 	size_t len;
@@ -267,8 +268,8 @@ state_file(void)
 	write_file(jpath, buf, len);
 	free(buf);
 	o.state_path = path;
-	ck_assert_msg(approvals_open(&o, NULL, &a, err, sizeof(err)) == 0,
-	    "%s", err);
+	ck_assert_msg(approvals_open(&o, NULL, &a, &er) == 0, "%s",
+	    err_msg(&er));
 	approvals_free(a);
 	root = json_load_file(path, 0, &e);
 	ck_assert_msg(root != NULL, "%s", e.text);
@@ -342,8 +343,7 @@ START_TEST(self_and_unknown)
 
 	/* Without seeds nobody can approve. */
 	approvals_free(fx.a);
-	ck_assert_int_eq(approvals_open(&fx.o, NULL, &fx.a, (char[64]){0},
-	    64), 0);
+	ck_assert_int_eq(approvals_open(&fx.o, NULL, &fx.a, NULL), 0);
 	ck_assert_int_eq(req(2, "locked.example", "registrar1", "alice", id,
 	    &r, ap), NEED_APPROVAL);
 	approve_bad(id, "bob", "123456", APPROVAL_NO_SEED);
@@ -492,6 +492,7 @@ END_TEST
 
 START_TEST(ticket_expiry)
 {
+	struct err e = ERR_INIT;
 	char id[13], ap[APPROVAL_NAME_MAX];
 	const char *r;
 
@@ -516,9 +517,9 @@ START_TEST(ticket_expiry)
 	approvals_free(fx.a);
 	fx.a = NULL;
 	fx.o.ticket_ttl = 3601;
-	ck_assert_int_eq(approvals_open(&fx.o, NULL, &fx.a, (char[64]){0},
-	    64), -1);
+	ck_assert_int_eq(approvals_open(&fx.o, NULL, &fx.a, &e), -1);
 	ck_assert_ptr_null(fx.a);
+	ck_assert_int_eq(e.code, ERR_INVALID);
 }
 END_TEST
 
@@ -686,16 +687,17 @@ static void
 open_fails(const char *text)
 {
 	struct approvals *a = NULL;
-	char err[256] = "";
+	struct err e = ERR_INIT;
 	FILE *f;
 
 	ck_assert_ptr_nonnull(f = fopen(fx.state, "w"));
 	fputs(text, f);
 	fclose(f);
-	ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, &e), -1);
 	ck_assert_ptr_null(a);
-	ck_assert_msg(strstr(err, "corrupt") != NULL, "%s", err);
+	ck_assert_msg(strstr(err_msg(&e), "corrupt") != NULL, "%s",
+	    err_msg(&e));
+	ck_assert_int_eq(e.code, ERR_CORRUPT);
 }
 
 START_TEST(corrupt_state)
@@ -1270,14 +1272,14 @@ static void
 open_refused(const struct image *im, const char *want)
 {
 	struct approvals *a = NULL;
-	char err[512] = "", *s, *j;
+	struct err e = ERR_INIT;
+	char *s, *j;
 	size_t slen, jlen;
 
 	image_put(im);
-	ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, err, sizeof(err)),
-	    -1);
+	ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, &e), -1);
 	ck_assert_ptr_null(a);
-	ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+	ck_assert_msg(strstr(err_msg(&e), want) != NULL, "%s", err_msg(&e));
 	/* A refused start changes nothing on disk. */
 	s = read_opt(fx.state, &slen);
 	j = read_opt(fx.journal, &jlen);
@@ -1348,12 +1350,11 @@ START_TEST(journal_corrupt)
 	ck_assert_int_eq(unlink(fx.state), 0);
 	{
 		struct approvals *a = NULL;
-		char err[512] = "";
+		struct err e = ERR_INIT;
 
-		ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, err,
-		    sizeof(err)), -1);
-		ck_assert_msg(strstr(err, "without its state file") != NULL,
-		    "%s", err);
+		ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, &e), -1);
+		ck_assert_msg(strstr(err_msg(&e), "without its state file") !=
+		    NULL, "%s", err_msg(&e));
 		ck_assert_int_eq(access(fx.state, F_OK), -1);
 	}
 

@@ -3,6 +3,7 @@
  * window edges, the liboath digit-count and base32 pitfalls).
  */
 #include <sys/stat.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "approval.h"
+#include "err.h"
 #include "suites.h"
 
 /* RFC 6238 seeds: ASCII "1234567890" repeated to 20, 32 and 64 bytes. */
@@ -53,10 +55,10 @@ static struct seeds *
 load_ok(const char *text)
 {
 	struct seeds *s = NULL;
-	char err[256] = "";
+	struct err e = ERR_INIT;
 
 	write_file(text, 0600);
-	ck_assert_msg(seeds_load(path, &s, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(seeds_load(path, &s, &e) == 0, "%s", err_msg(&e));
 	ck_assert_ptr_nonnull(s);
 	return s;
 }
@@ -66,19 +68,21 @@ static void
 load_bad(const char *text, mode_t mode, int line, const char *secret)
 {
 	struct seeds *s = NULL;
-	char err[256] = "", want[160];
+	struct err e = ERR_INIT;
+	char want[160];
 
 	write_file(text, mode);
-	ck_assert_int_eq(seeds_load(path, &s, err, sizeof(err)), -1);
+	ck_assert_int_eq(seeds_load(path, &s, &e), -1);
 	ck_assert_ptr_null(s);
-	ck_assert_str_ne(err, "");
+	ck_assert_str_ne(err_msg(&e), "");
+	ck_assert_int_eq(e.code, ERR_INVALID);
 	if (line > 0) {
 		snprintf(want, sizeof(want), "%s:%d: ", path, line);
-		ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
-		    "got %s", err);
+		ck_assert_msg(strncmp(err_msg(&e), want, strlen(want)) == 0,
+		    "got %s", err_msg(&e));
 	}
 	if (secret != NULL)
-		ck_assert_ptr_null(strstr(err, secret));
+		ck_assert_ptr_null(strstr(err_msg(&e), secret));
 }
 
 static const char rfc_seeds[] =
@@ -204,7 +208,7 @@ END_TEST
 START_TEST(file_checks)
 {
 	struct seeds *s;
-	char err[256];
+	struct err e = ERR_INIT;
 
 	/* Lower case, no padding, comments, blank lines: fine. */
 	s = load_ok("# ops\n\nbob SHA1 6 30 mjxwellun52halltmvswiljqgaydambs\n"
@@ -243,7 +247,8 @@ START_TEST(file_checks)
 	if (geteuid() == 0) {
 		write_file("bob SHA1 6 30 " B32_SHA1 "\n", 0600);
 		ck_assert_int_eq(chown(path, 1, 1), 0);
-		ck_assert_int_eq(seeds_load(path, &s, err, sizeof(err)), -1);
+		ck_assert_int_eq(seeds_load(path, &s, &e), -1);
+		ck_assert_int_eq(e.code, ERR_INVALID);
 	}
 	write_file("bob SHA1 6 30 " B32_SHA1 "\n", 0600);
 	{
@@ -251,11 +256,14 @@ START_TEST(file_checks)
 
 		snprintf(link, sizeof(link), "%s/link", dir);
 		ck_assert_int_eq(symlink(path, link), 0);
-		ck_assert_int_eq(seeds_load(link, &s, err, sizeof(err)), -1);
+		ck_assert_int_eq(seeds_load(link, &s, &e), -1);
+		ck_assert_int_eq(e.code, ERR_SYSTEM);
 		unlink(link);
 	}
 	unlink(path);
-	ck_assert_int_eq(seeds_load(path, &s, err, sizeof(err)), -1);
+	ck_assert_int_eq(seeds_load(path, &s, &e), -1);
+	ck_assert_int_eq(e.code, ERR_SYSTEM);
+	ck_assert_int_eq(e.sys, ENOENT);
 	seeds_free(NULL);
 }
 END_TEST
