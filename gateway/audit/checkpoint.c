@@ -506,16 +506,22 @@ note_text(const char *note, size_t len, size_t *textlen, struct err *e)
 {
 	const char *sep = NULL;
 
+	/* "return -1" spelled out: callers read *textlen after anything
+	 * else, and the analyzer cannot see that err_set() returns -1. */
 	if (len == 0 || len > CHECKPOINT_MAX_NOTE || note[len - 1] != '\n' ||
-	    memchr(note, '\0', len) != NULL)
-		return err_set(e, ERR_PARSE, "checkpoint: not a note");
+	    memchr(note, '\0', len) != NULL) {
+		err_set(e, ERR_PARSE, "checkpoint: not a note");
+		return -1;
+	}
 	for (size_t i = 0; i + 1 < len; i++)
 		if (note[i] == '\n' && note[i + 1] == '\n') {
 			sep = note + i;
 			break;
 		}
-	if (sep == NULL || sep == note)
-		return err_set(e, ERR_PARSE, "checkpoint: no signature block");
+	if (sep == NULL || sep == note) {
+		err_set(e, ERR_PARSE, "checkpoint: no signature block");
+		return -1;
+	}
 	*textlen = (size_t)(sep - note) + 1;
 	return 0;
 }
