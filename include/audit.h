@@ -58,8 +58,9 @@ struct audit_opts {
  * Opens or creates the log, verifies it, seals a torn or unclosed tail
  * with a recovery record in a new segment, starts the writer.  -1 with e
  * (err.h) on failure: the gateway must refuse to start.  ERR_CORRUPT when
- * the log fails verification, ERR_SYSTEM, ERR_NOMEM, ERR_CRYPTO or
- * ERR_INVALID (bad options, key or origin) otherwise.
+ * the log fails verification, ERR_INVALID for bad options, key or origin
+ * (or a log that cannot be verified), ERR_SYSTEM, ERR_NOMEM or ERR_CRYPTO
+ * otherwise.
  */
 int audit_open(struct event_base *base, const struct audit_opts *o,
     struct audit **out, struct err *e);
