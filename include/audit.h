@@ -33,6 +33,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+struct err;
+
 #define AUDIT_DEFAULT_SEGMENT_MAX	(64UL * 1024 * 1024)
 #define AUDIT_DEFAULT_CHECKPOINT_MS	2000
 #define AUDIT_DEFAULT_HEARTBEAT_S	300
@@ -54,11 +56,14 @@ struct audit_opts {
 
 /*
  * Opens or creates the log, verifies it, seals a torn or unclosed tail
- * with a recovery record in a new segment, starts the writer.  -1 with err
- * on failure: the gateway must refuse to start.
+ * with a recovery record in a new segment, starts the writer.  -1 with e
+ * (err.h) on failure: the gateway must refuse to start.  ERR_CORRUPT when
+ * the log fails verification, ERR_INVALID for bad options, key or origin
+ * (or a log that cannot be verified), ERR_SYSTEM, ERR_NOMEM or ERR_CRYPTO
+ * otherwise.
  */
 int audit_open(struct event_base *base, const struct audit_opts *o,
-    struct audit **out, char *err, size_t errlen);
+    struct audit **out, struct err *e);
 
 /*
  * Durability callback, run on the event-loop thread: status 0 = durable
@@ -160,8 +165,9 @@ void audit_checkpoint(struct audit *a);
  * a log that fails verification inside its segments, write a new segment
  * seg-<B>.jsonl holding break, checkpoint and close records, and its seal
  * checkpoints/<B+3>.cp.  Existing files are never changed.  Returns 0 with
- * the segment's name in seg, 1 if there is nothing a break may cover (the
- * log verifies, or a checkpoint file is bad), -1 on other errors.
+ * the segment's name in seg; 1 if there is nothing a break may cover (the
+ * log verifies, or a checkpoint file is bad), with e (ERR_REFUSED) saying
+ * which; -1 with e (err.h) on other errors.
  */
 struct audit_break_opts {
 	const char	*dir;
@@ -171,7 +177,7 @@ struct audit_break_opts {
 	const char	*origin;	/* only if no record verifies at all */
 };
 int audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
-    char *err, size_t errlen);
+    struct err *e);
 
 /* Final close record and checkpoint, stop the writer, run the last
  * callbacks, free. */

@@ -18,6 +18,8 @@
 #include "checkpoint.h"
 #include "merkle.h"
 
+struct err;
+
 /* eppgw-audit verify exit codes (DESIGN.md section 5). */
 enum audit_verdict {
 	AUDIT_VALID = 0,	/* valid and sealed */
@@ -170,13 +172,15 @@ void audit_leaves_header(uint8_t out[AUDIT_LEAVES_HDR], uint64_t first,
 /*
  * Read the index of segment segname under dir, which must say it starts
  * at first and describes a segment of seg_bytes bytes: 0 with its leaves
- * (*leaves, malloc'd) and *count; 1 when there is no index; -1 when it
- * cannot be used (why says, e.g. a size that is not the segment's).  The
- * leaves themselves are not checked: that is the caller's root check.
+ * (*leaves, malloc'd) and *count; 1 when there is no index; -1 with e
+ * (err.h) when it cannot be used: ERR_CORRUPT for an index that does not
+ * fit (e.g. a size that is not the segment's), ERR_SYSTEM, ERR_NOMEM or
+ * ERR_INVALID (not a segment name) otherwise.  The leaves themselves are
+ * not checked: that is the caller's root check.
  */
 int audit_leaves_read(const char *dir, const char *segname, uint64_t first,
-    uint64_t seg_bytes, merkle_hash **leaves, uint64_t *count, char *why,
-    size_t whylen);
+    uint64_t seg_bytes, merkle_hash **leaves, uint64_t *count,
+    struct err *e);
 
 /*
  * Top-level fields of one compact, key-sorted JSON line, located without

@@ -29,6 +29,8 @@
 
 #include "merkle.h"
 
+struct err;
+
 #define CHECKPOINT_MAX_NAME	256
 #define CHECKPOINT_MAX_NOTE	8192	/* larger notes are refused */
 #define TLOG_PROOF_HEADER	"c2sp.org/tlog-proof@v1"
@@ -68,17 +70,18 @@ enum checkpoint_status {
 	CHECKPOINT_BAD_SIGNATURE	/* a trusted key's signature fails */
 };
 
-/* The Ed25519 signing key (PKCS#8 PEM).  -1 with err on failure. */
-int checkpoint_key_load(const char *path, EVP_PKEY **key, char *err,
-    size_t errlen);
+/* The Ed25519 signing key (PKCS#8 PEM).  -1 with e (err.h) on failure:
+ * ERR_SYSTEM if it cannot be opened, ERR_INVALID if it is no such key. */
+int checkpoint_key_load(const char *path, EVP_PKEY **key, struct err *e);
 
 /*
  * A verifier from a file: an SPKI PEM public key, or a file holding a
  * verifier key string (one whose hash is not its key's loads, and trusts
- * nothing).  -1 with err on failure.
+ * nothing).  -1 with e on failure (ERR_SYSTEM, ERR_NOMEM, ERR_LIMIT,
+ * ERR_INVALID).
  */
-int note_verifier_load(const char *path, struct note_verifier *v, char *err,
-    size_t errlen);
+int note_verifier_load(const char *path, struct note_verifier *v,
+    struct err *e);
 /* From a key (public or private); name may be NULL. */
 int note_verifier_from_pkey(EVP_PKEY *key, const char *name,
     struct note_verifier *v);
@@ -112,10 +115,12 @@ char *checkpoint_sign(EVP_PKEY *key, const char *name,
 /*
  * Parse a signed checkpoint note of len bytes and, when v is not NULL,
  * check its signatures (signature lines of unknown keys are ignored).
+ * Anything but CHECKPOINT_OK fills e: ERR_PARSE (or ERR_NOMEM) with
+ * CHECKPOINT_MALFORMED, ERR_REFUSED with CHECKPOINT_UNTRUSTED, ERR_CRYPTO
+ * with CHECKPOINT_BAD_SIGNATURE.
  */
 enum checkpoint_status checkpoint_open(const char *note, size_t len,
-    const struct note_verifier *v, struct checkpoint *out, char *err,
-    size_t errlen);
+    const struct note_verifier *v, struct checkpoint *out, struct err *e);
 
 /*
  * Witness cosignatures (C2SP tlog-cosignature, Ed25519 cosignature/v1).
@@ -153,10 +158,10 @@ uint8_t *cosig_message(uint64_t t, const char *text, size_t len,
 /*
  * The signed note with a cosignature by key under name at time t added
  * as its last signature line (a line of the same name and key ID is
- * replaced; the others are kept).  malloc'd, or NULL with err.
+ * replaced; the others are kept).  malloc'd, or NULL with e.
  */
 char *checkpoint_cosign(EVP_PKEY *key, const char *name, uint64_t t,
-    const char *note, size_t len, char *err, size_t errlen);
+    const char *note, size_t len, struct err *e);
 
 enum cosig_status {
 	COSIG_ABSENT = 0,	/* no line of its name and key ID */
@@ -171,12 +176,12 @@ struct cosig_result {
 
 /*
  * The cosignatures of n witnesses on a signed note: res[i] for w[i].
- * Lines of other names or key IDs are ignored.  -1 with err if the note
- * is malformed.
+ * Lines of other names or key IDs are ignored.  -1 with e (ERR_PARSE)
+ * if the note is malformed.
  */
 int checkpoint_cosigs(const char *note, size_t len,
     const struct cosig_verifier *w, size_t n, struct cosig_result *res,
-    char *err, size_t errlen);
+    struct err *e);
 
 /* C2SP tlog-proof@v1. */
 struct tlog_proof {
@@ -193,9 +198,10 @@ struct tlog_proof {
 /* A malloc'd proof document; extra may be NULL (no extra line). */
 char *tlog_proof_format(const void *extra, size_t extralen, uint64_t index,
     const merkle_hash *hashes, size_t nhashes, const char *note);
-/* Strict parse; -1 with err if malformed.  Free with tlog_proof_free. */
+/* Strict parse; -1 with e (ERR_PARSE) if malformed.  Free with
+ * tlog_proof_free. */
 int tlog_proof_parse(const char *text, size_t len, struct tlog_proof *p,
-    char *err, size_t errlen);
+    struct err *e);
 void tlog_proof_free(struct tlog_proof *p);
 
 /* Strict standard base64 (canonical padding).  Decode returns -1 if not. */

@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +40,7 @@
 #include "audit_int.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "fileio.h"
 #include "hex.h"
 #include "jcanon.h"
@@ -48,14 +48,12 @@
 #include "merkle.h"
 #include "strmap.h"
 
-void
-audit_seterr(char *err, size_t errlen, const char *fmt, ...)
+int
+audit_finding_room(int rest)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	if (rest < 0 || rest >= ERR_MSG_MAX - 1)
+		return 0;
+	return ERR_MSG_MAX - 1 - rest;
 }
 
 ssize_t
@@ -1285,39 +1283,31 @@ remove_temporaries(int dirfd)
 }
 
 static int
-open_dirs(struct audit *a, char *err, size_t errlen)
+open_dirs(struct audit *a, struct err *e)
 {
-	if (mkdir(a->dir, 0750) == -1 && errno != EEXIST) {
-		audit_seterr(err, errlen, "audit: mkdir %s: %s", a->dir,
+	if (mkdir(a->dir, 0750) == -1 && errno != EEXIST)
+		return err_set(e, ERR_SYSTEM, "audit: mkdir %s: %s", a->dir,
 		    strerror(errno));
-		return -1;
-	}
 	if ((a->dirfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1) {
-		audit_seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
-		return -1;
-	}
+	    -1)
+		return err_set(e, ERR_SYSTEM, "audit: %s: %s", a->dir,
+		    strerror(errno));
 	if (mkdirat(a->dirfd, AUDIT_CHECKPOINT_DIR, 0750) == -1 &&
-	    errno != EEXIST) {
-		audit_seterr(err, errlen, "audit: mkdir %s/%s: %s", a->dir,
+	    errno != EEXIST)
+		return err_set(e, ERR_SYSTEM, "audit: mkdir %s/%s: %s", a->dir,
 		    AUDIT_CHECKPOINT_DIR, strerror(errno));
-		return -1;
-	}
 	if ((a->cpdirfd = openat(a->dirfd, AUDIT_CHECKPOINT_DIR, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) == -1) {
-		audit_seterr(err, errlen, "audit: %s/%s: %s", a->dir,
+	    O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_set(e, ERR_SYSTEM, "audit: %s/%s: %s", a->dir,
 		    AUDIT_CHECKPOINT_DIR, strerror(errno));
-		return -1;
-	}
 	remove_temporaries(a->dirfd);
 	remove_temporaries(a->cpdirfd);
 	if (a->o.publish_dir != NULL) {
 		if ((a->pubfd = open(a->o.publish_dir, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) == -1) {
-			audit_seterr(err, errlen, "audit: publish_dir %s: %s",
-			    a->o.publish_dir, strerror(errno));
-			return -1;
-		}
+		    O_CLOEXEC)) == -1)
+			return err_set(e, ERR_SYSTEM,
+			    "audit: publish_dir %s: %s", a->o.publish_dir,
+			    strerror(errno));
 		/* One file per log, named by its origin ("/" is "_"). */
 		snprintf(a->pubname, sizeof(a->pubname), "%s.cp", a->origin);
 		for (char *c = a->pubname; *c != '\0'; c++)
@@ -1400,11 +1390,11 @@ read_rest(int fd, off_t off, size_t *len)
  * authenticated segment after its last authenticated line is copied to
  * unauthenticated/<segment>.<stamp> and cut off, and every later segment
  * is moved there whole.  *out describes it for the recovery record (NULL:
- * nothing to set aside).  -1 with err on failure.
+ * nothing to set aside).  -1 with e on failure.
  */
 static int
 set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	char **names = NULL, stamp[32], dst[256], hex[65];
 	size_t n = 0, idx, total = 0, len0 = 0, lines = 0;
@@ -1416,15 +1406,11 @@ set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
 	struct tm tm;
 
 	*out = NULL;
-	if (r->auth_segment[0] == '\0') {
-		audit_seterr(err, errlen, "audit: no signature in %s verifies with "
-		    "this key: refusing to start", a->dir);
-		return -1;
-	}
-	if (audit_list_segments(a->dir, &names, &n) == -1) {
-		audit_seterr(err, errlen, "audit: cannot list %s", a->dir);
-		return -1;
-	}
+	if (r->auth_segment[0] == '\0')
+		return err_set(e, ERR_CORRUPT, "audit: no signature in %s "
+		    "verifies with this key: refusing to start", a->dir);
+	if (audit_list_segments(a->dir, &names, &n) == -1)
+		return err_set(e, ERR_SYSTEM, "audit: cannot list %s", a->dir);
 	for (idx = 0; idx < n && strcmp(names[idx], r->auth_segment) != 0;
 	    idx++)
 		;
@@ -1511,10 +1497,14 @@ set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
 	    (json_int_t)lines, "bytes", (json_int_t)total, "sha256", hex,
 	    "dir", AUDIT_UNAUTH_DIR, "files", files);
 	files = NULL;
-	rc = *out != NULL ? 0 : -1;
+	if (*out == NULL) {
+		err_set(e, ERR_NOMEM, "audit: out of memory");
+		goto out;
+	}
+	rc = 0;
 	goto out;
  fail:
-	audit_seterr(err, errlen, "audit: cannot set aside the unauthenticated "
+	err_set(e, ERR_SYSTEM, "audit: cannot set aside the unauthenticated "
 	    "tail of %s: %s", a->dir, strerror(errno));
  out:
 	json_decref(files);
@@ -1528,34 +1518,37 @@ set_aside(struct audit *a, const struct audit_verify_result *r, json_t **out,
 	return rc;
 }
 
+/* The finding is cut to fit, not the refusal (audit_finding_room). */
+#define FAILS_FMT	"audit: the log in %s fails verification: %.*s; " \
+			"refusing to start (an operator must record a break)"
+
 /* Verify the existing log and set up the state to continue it. */
 static int
-resume(struct audit *a, char *err, size_t errlen)
+resume(struct audit *a, struct err *e)
 {
 	struct audit_verify_opts vo;
 	struct audit_verify_result r;
 	struct note_verifier v;
 	json_t *ps = NULL, *rec = NULL, *aside = NULL;
 	char hex[65];
-	int rc = -1;
+	int rc = -1, rest;
 
 	memset(&vo, 0, sizeof(vo));
 	vo.want_seq = -1;
-	if (note_verifier_from_pkey(a->key, NULL, &v) == -1) {
-		audit_seterr(err, errlen, "audit: bad signing key");
-		return -1;
-	}
+	if (note_verifier_from_pkey(a->key, NULL, &v) == -1)
+		return err_set(e, ERR_CRYPTO, "audit: bad signing key");
 	vo.vkey = &v;
 	audit_verify_dir(a->dir, &vo, &r);
 	if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT) {
-		audit_seterr(err, errlen, "audit: the log in %s fails verification: "
-		    "%s; refusing to start (an operator must record a break)",
-		    a->dir, r.error);
+		rest = snprintf(NULL, 0, FAILS_FMT, a->dir, 0, "");
+		err_set(e, r.verdict == AUDIT_CANNOT ? ERR_INVALID :
+		    ERR_CORRUPT, FAILS_FMT, a->dir, audit_finding_room(rest),
+		    r.error);
 		goto out;
 	}
 	if (strcmp(r.origin, a->origin) != 0) {
-		audit_seterr(err, errlen, "audit: the log in %s has origin %s, not "
-		    "%s", a->dir, r.origin, a->origin);
+		err_set(e, ERR_INVALID, "audit: the log in %s has origin %s, "
+		    "not %s", a->dir, r.origin, a->origin);
 		goto out;
 	}
 	if (r.breaks > 0)
@@ -1564,13 +1557,14 @@ resume(struct audit *a, char *err, size_t errlen)
 		    (unsigned long long)r.breaks);
 	/* Never sign over what this writer did not write: set it aside,
 	 * then continue the log as it is without it. */
-	if (set_aside(a, &r, &aside, err, errlen) == -1)
+	if (set_aside(a, &r, &aside, e) == -1)
 		goto out;
 	if (aside != NULL) {
 		audit_verify_free(&r);
 		audit_verify_dir(a->dir, &vo, &r);
 		if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT) {
-			audit_seterr(err, errlen, "audit: the log in %s fails "
+			err_set(e, r.verdict == AUDIT_CANNOT ? ERR_INVALID :
+			    ERR_CORRUPT, "audit: the log in %s fails "
 			    "verification after setting aside its "
 			    "unauthenticated tail: %s", a->dir, r.error);
 			goto out;
@@ -1597,14 +1591,14 @@ resume(struct audit *a, char *err, size_t errlen)
 	if (ps == NULL)
 		goto nomem;
 	if (start_segment(a, ps, rec) == -1) {
-		audit_seterr(err, errlen, "audit: cannot start a segment in %s",
+		err_set(e, ERR_SYSTEM, "audit: cannot start a segment in %s",
 		    a->dir);
 		goto out;
 	}
 	rc = 0;
 	goto out;
  nomem:
-	audit_seterr(err, errlen, "audit: out of memory");
+	err_set(e, ERR_NOMEM, "audit: out of memory");
  out:
 	json_decref(ps);
 	json_decref(rec);
@@ -1614,25 +1608,21 @@ resume(struct audit *a, char *err, size_t errlen)
 }
 
 static int
-create_log(struct audit *a, char *err, size_t errlen)
+create_log(struct audit *a, struct err *e)
 {
 	uint8_t id[16];
 	merkle_hash g;
 
-	if (RAND_bytes(id, sizeof(id)) != 1) {
-		audit_seterr(err, errlen, "audit: no randomness");
-		return -1;
-	}
+	if (RAND_bytes(id, sizeof(id)) != 1)
+		return err_set(e, ERR_CRYPTO, "audit: no randomness");
 	hex_encode(id, sizeof(id), a->log_id);
 	audit_genesis(a->origin, a->log_id, g);
 	merkle_hex(g, a->prev_hex);
 	a->next_seq = 0;
 	merkle_range_init(&a->range);
-	if (start_segment(a, NULL, NULL) == -1) {
-		audit_seterr(err, errlen, "audit: cannot create a log in %s",
-		    a->dir);
-		return -1;
-	}
+	if (start_segment(a, NULL, NULL) == -1)
+		return err_set(e, ERR_SYSTEM, "audit: cannot create a log in "
+		    "%s", a->dir);
 	log_notice("audit: new log %s in %s", a->log_id, a->dir);
 	return 0;
 }
@@ -1691,7 +1681,7 @@ audit_free(struct audit *a)
  * segment's open record.
  */
 static int
-derive_mac_key(struct audit *a, char *err, size_t errlen)
+derive_mac_key(struct audit *a, struct err *e)
 {
 	uint8_t raw[64], id[32];
 	size_t rawlen = sizeof(raw);
@@ -1703,7 +1693,8 @@ derive_mac_key(struct audit *a, char *err, size_t errlen)
 	    (const unsigned char *)"eppgw-audit-frame-mac/1", 23, a->mac_key,
 	    &n) == NULL || n != 32 ||
 	    EVP_Digest(a->mac_key, 32, id, &n, EVP_sha256(), NULL) != 1) {
-		audit_seterr(err, errlen, "audit: cannot derive the frame MAC key");
+		err_set(e, ERR_CRYPTO, "audit: cannot derive the frame MAC "
+		    "key");
 		goto out;
 	}
 	hex_encode(id, 8, a->mac_key_id);
@@ -1759,7 +1750,7 @@ audit_frame_mac(const struct audit *a, const uint8_t *frame, size_t len,
 
 int
 audit_open(struct event_base *base, const struct audit_opts *o,
-    struct audit **out, char *err, size_t errlen)
+    struct audit **out, struct err *e)
 {
 	struct audit *a;
 	pthread_condattr_t ca;
@@ -1767,21 +1758,16 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	size_t nseg = 0;
 
 	*out = NULL;
-	if (o->dir == NULL || o->signing_key == NULL || o->origin == NULL) {
-		audit_seterr(err, errlen, "audit: dir, signing key and origin are "
-		    "required");
-		return -1;
-	}
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		audit_seterr(err, errlen, "audit: out of memory");
-		return -1;
-	}
+	if (o->dir == NULL || o->signing_key == NULL || o->origin == NULL)
+		return err_set(e, ERR_INVALID, "audit: dir, signing key and "
+		    "origin are required");
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return err_set(e, ERR_NOMEM, "audit: out of memory");
 	a->efd = a->fd = a->dirfd = a->cpdirfd = a->pubfd = -1;
 	a->ltail = &a->lhead;
 	if ((a->refs = strmap_new()) == NULL) {
 		free(a);
-		audit_seterr(err, errlen, "audit: out of memory");
-		return -1;
+		return err_set(e, ERR_NOMEM, "audit: out of memory");
 	}
 	a->qtail = &a->qhead;
 	buf_init(&a->out, AUDIT_OUT_MAX);
@@ -1807,38 +1793,39 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	a->last_file_cp = a->last_cp;
 	if ((a->dir = strdup(o->dir)) == NULL ||
 	    (a->seg_sha = EVP_MD_CTX_new()) == NULL) {
-		audit_seterr(err, errlen, "audit: out of memory");
+		err_set(e, ERR_NOMEM, "audit: out of memory");
 		goto fail;
 	}
 	if (strlen(o->origin) >= sizeof(a->origin) ||
 	    strchr(o->origin, ' ') != NULL || strchr(o->origin, '+') != NULL ||
 	    o->origin[0] == '\0') {
-		audit_seterr(err, errlen, "audit: bad origin \"%s\"", o->origin);
+		err_set(e, ERR_INVALID, "audit: bad origin \"%s\"", o->origin);
 		goto fail;
 	}
 	snprintf(a->origin, sizeof(a->origin), "%s", o->origin);
-	if (checkpoint_key_load(o->signing_key, &a->key, err, errlen) == -1 ||
-	    derive_mac_key(a, err, errlen) == -1 ||
-	    open_dirs(a, err, errlen) == -1)
+	if (checkpoint_key_load(o->signing_key, &a->key, e) == -1 ||
+	    derive_mac_key(a, e) == -1 || open_dirs(a, e) == -1)
 		goto fail;
 	if (audit_list_segments(a->dir, &names, &nseg) == -1) {
-		audit_seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
+		err_set(e, ERR_SYSTEM, "audit: %s: %s", a->dir,
+		    strerror(errno));
 		goto fail;
 	}
 	audit_free_segments(names, nseg);
-	if ((nseg == 0 ? create_log(a, err, errlen) :
-	    resume(a, err, errlen)) == -1)
+	if ((nseg == 0 ? create_log(a, e) : resume(a, e)) == -1)
 		goto fail;
 
 	if ((a->ev_submit = event_new(base, -1, 0, on_submit, a)) == NULL ||
 	    (a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 	    (a->ev = event_new(base, a->efd, EV_READ | EV_PERSIST, on_wake,
 	    a)) == NULL || event_add(a->ev, NULL) == -1) {
-		audit_seterr(err, errlen, "audit: cannot set up the wake-up event");
+		err_set(e, ERR_SYSTEM, "audit: cannot set up the wake-up "
+		    "event");
 		goto fail;
 	}
 	if (pthread_create(&a->thr, NULL, writer_main, a) != 0) {
-		audit_seterr(err, errlen, "audit: cannot start the writer thread");
+		err_set(e, ERR_SYSTEM, "audit: cannot start the writer "
+		    "thread");
 		goto fail;
 	}
 	a->thr_started = 1;

@@ -24,6 +24,7 @@
 #include "audit_int.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "hex.h"
 #include "merkle.h"
 
@@ -65,7 +66,7 @@ seg_facts(int dirfd, const char *name, uint64_t *size, uint64_t *nlines,
 static uint64_t
 note_size(int dirfd, const char *name, const struct note_verifier *v)
 {
-	char buf[CHECKPOINT_MAX_NOTE + 1], err[256];
+	char buf[CHECKPOINT_MAX_NOTE + 1];
 	struct checkpoint cp;
 	ssize_t n;
 	int fd;
@@ -75,8 +76,8 @@ note_size(int dirfd, const char *name, const struct note_verifier *v)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n <= 0 || checkpoint_open(buf, (size_t)n, v, &cp, err,
-	    sizeof(err)) != CHECKPOINT_OK)
+	if (n <= 0 || checkpoint_open(buf, (size_t)n, v, &cp, NULL) !=
+	    CHECKPOINT_OK)
 		return 0;
 	return cp.size;
 }
@@ -143,7 +144,7 @@ break_fields(struct audit *a, const struct audit_verify_result *r,
 	json_t *aff, *f, *lc;
 	struct checkpoint cp;
 	uint64_t size, nl, first, claim;
-	char hex[65], err[256];
+	char hex[65];
 
 	*bseq = r->records;
 	if ((aff = json_array()) == NULL)
@@ -164,8 +165,7 @@ break_fields(struct audit *a, const struct audit_verify_result *r,
 	}
 	lc = json_null();
 	if (r->latest_note != NULL && checkpoint_open(r->latest_note,
-	    strlen(r->latest_note), NULL, &cp, err, sizeof(err)) ==
-	    CHECKPOINT_OK) {
+	    strlen(r->latest_note), NULL, &cp, NULL) == CHECKPOINT_OK) {
 		merkle_hex(cp.root, hex);
 		lc = json_pack("{s:I, s:s}", "size", (json_int_t)cp.size,
 		    "root", hex);
@@ -229,15 +229,14 @@ build_break(struct audit *a, json_t *f, const struct audit_break_opts *o)
 }
 
 static int
-break_open_dirs(struct audit *a, char *err, size_t errlen)
+break_open_dirs(struct audit *a, struct err *e)
 {
 	if ((a->dirfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1 || (mkdirat(a->dirfd, AUDIT_CHECKPOINT_DIR, 0750) == -1 &&
 	    errno != EEXIST) || (a->cpdirfd = openat(a->dirfd,
-	    AUDIT_CHECKPOINT_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		audit_seterr(err, errlen, "audit: %s: %s", a->dir, strerror(errno));
-		return -1;
-	}
+	    AUDIT_CHECKPOINT_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return err_set(e, ERR_SYSTEM, "audit: %s: %s", a->dir,
+		    strerror(errno));
 	return 0;
 }
 
@@ -261,9 +260,13 @@ break_chain(struct audit *a, const struct audit_verify_result *r,
 	}
 }
 
+/* The finding is cut to fit, not the advice (audit_finding_room). */
+#define BAD_CP_FMT	"audit: %.*s; a break cannot cover a bad checkpoint " \
+			"file: restore it or move it out of %s"
+
 int
 audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	struct audit *a;
 	struct audit_verify_opts vo;
@@ -274,13 +277,11 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 	uint64_t bseq, cpmax;
 	uint8_t id[16];
 	json_t *f = NULL;
-	int rc = -1;
+	int rc = -1, rest;
 
 	memset(&r, 0, sizeof(r));
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		audit_seterr(err, errlen, "audit: out of memory");
-		return -1;
-	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return err_set(e, ERR_NOMEM, "audit: out of memory");
 	a->efd = a->fd = a->dirfd = a->cpdirfd = -1;
 	a->qtail = &a->qhead;
 	buf_init(&a->out, AUDIT_OUT_MAX);
@@ -290,20 +291,20 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 	a->o.fsync_fn = fdatasync;
 	if (o->dir == NULL || o->signing_key == NULL || o->operator == NULL ||
 	    o->reason == NULL || *o->operator == '\0' || *o->reason == '\0') {
-		audit_seterr(err, errlen, "audit: a break needs dir, key, operator "
-		    "and reason");
+		err_set(e, ERR_INVALID, "audit: a break needs dir, key, "
+		    "operator and reason");
 		goto out;
 	}
 	if ((a->dir = strdup(o->dir)) == NULL ||
 	    (a->seg_sha = EVP_MD_CTX_new()) == NULL) {
-		audit_seterr(err, errlen, "audit: out of memory");
+		err_set(e, ERR_NOMEM, "audit: out of memory");
 		goto out;
 	}
-	if (checkpoint_key_load(o->signing_key, &a->key, err, errlen) == -1 ||
-	    break_open_dirs(a, err, errlen) == -1)
+	if (checkpoint_key_load(o->signing_key, &a->key, e) == -1 ||
+	    break_open_dirs(a, e) == -1)
 		goto out;
 	if (note_verifier_from_pkey(a->key, NULL, &v) == -1) {
-		audit_seterr(err, errlen, "audit: bad signing key");
+		err_set(e, ERR_CRYPTO, "audit: bad signing key");
 		goto out;
 	}
 	memset(&vo, 0, sizeof(vo));
@@ -313,20 +314,20 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 	switch (audit_verify_dir(a->dir, &vo, &r)) {
 	case AUDIT_VALID:
 	case AUDIT_WARNINGS:
-		audit_seterr(err, errlen, "audit: the log in %s verifies; there is "
-		    "nothing to break", a->dir);
+		err_set(e, ERR_REFUSED, "audit: the log in %s verifies; there "
+		    "is nothing to break", a->dir);
 		rc = 1;
 		goto out;
 	case AUDIT_CANNOT:
-		audit_seterr(err, errlen, "audit: cannot verify %s: %s", a->dir,
+		err_set(e, ERR_INVALID, "audit: cannot verify %s: %s", a->dir,
 		    r.error);
 		goto out;
 	case AUDIT_TAMPERED:
 		break;
 	}
 	if (r.fail_index < 0) {
-		audit_seterr(err, errlen, "audit: %s; a break cannot cover a bad "
-		    "checkpoint file: restore it or move it out of %s",
+		rest = snprintf(NULL, 0, BAD_CP_FMT, 0, "", a->dir);
+		err_set(e, ERR_REFUSED, BAD_CP_FMT, audit_finding_room(rest),
 		    r.error, a->dir);
 		rc = 1;
 		goto out;
@@ -341,13 +342,13 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 		snprintf(a->origin, sizeof(a->origin), "%s", o->origin);
 		hex_encode(id, sizeof(id), a->log_id);
 	} else {
-		audit_seterr(err, errlen, "audit: no record of %s verifies; give "
-		    "the origin", a->dir);
+		err_set(e, ERR_INVALID, "audit: no record of %s verifies; "
+		    "give the origin", a->dir);
 		goto out;
 	}
 	if (audit_list_segments(a->dir, &names, &n) == -1 ||
 	    (f = break_fields(a, &r, names, n, &bseq)) == NULL) {
-		audit_seterr(err, errlen, "audit: cannot read the segments of %s",
+		err_set(e, ERR_SYSTEM, "audit: cannot read the segments of %s",
 		    a->dir);
 		goto out;
 	}
@@ -357,7 +358,8 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 	snprintf(a->segname, sizeof(a->segname), "%s%020llu%s",
 	    AUDIT_SEG_PREFIX, (unsigned long long)bseq, AUDIT_SEG_SUFFIX);
 	if ((seal_note = build_break(a, f, o)) == NULL) {
-		audit_seterr(err, errlen, "audit: cannot build the break records");
+		err_set(e, ERR_CRYPTO, "audit: cannot build the break "
+		    "records");
 		goto out;
 	}
 	snprintf(cpname, sizeof(cpname), "%llu.cp",
@@ -365,8 +367,8 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 	if (install_new(a, a->dirfd, a->segname, buf_data(&a->out),
 	    a->out.len) == -1 || install_new(a, a->cpdirfd, cpname, seal_note,
 	    strlen(seal_note)) == -1) {
-		audit_seterr(err, errlen, "audit: cannot write %s/%s: %s", a->dir,
-		    a->segname, strerror(errno));
+		err_set(e, ERR_SYSTEM, "audit: cannot write %s/%s: %s",
+		    a->dir, a->segname, strerror(errno));
 		goto out;
 	}
 	snprintf(seg, seglen, "%s", a->segname);

@@ -128,8 +128,13 @@ struct audit {
 	char			*pending_note;	/* to write to DIR/checkpoint */
 };
 
-void audit_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/*
+ * How much of a verifier's finding (audit_verify_result.error, up to 768
+ * bytes) fits in an error message (err.h, ERR_MSG_MAX) whose other text
+ * takes rest bytes: a message with text after the finding cuts the
+ * finding ("%.*s"), never that text, which says what happens now.
+ */
+int audit_finding_room(int rest);
 /* Every byte through the write hook (audit_opts.write_fn); -1 on error. */
 int audit_write_all(struct audit *a, int fd, const char *p, size_t len);
 /* The common fields of the next record (v, seq, ts, prev). */

@@ -25,6 +25,7 @@
 
 #include "audit_verify.h"
 #include "buf.h"
+#include "err.h"
 #include "strmap.h"
 
 enum target_kind { T_FILE, T_ARCHIVE, T_KNOWN };
@@ -471,8 +472,7 @@ read_full(int fd, void *buf, size_t len)
 
 int
 audit_leaves_read(const char *dir, const char *segname, uint64_t first,
-    uint64_t seg_bytes, merkle_hash **leaves, uint64_t *count, char *why,
-    size_t whylen)
+    uint64_t seg_bytes, merkle_hash **leaves, uint64_t *count, struct err *e)
 {
 	char name[AUDIT_LEAVES_NAMELEN + 1], path[4096];
 	uint8_t hdr[AUDIT_LEAVES_HDR];
@@ -483,27 +483,29 @@ audit_leaves_read(const char *dir, const char *segname, uint64_t first,
 
 	*leaves = NULL;
 	*count = 0;
+	/* "return -1" spelled out: 0 means *leaves is set, and the analyzer
+	 * cannot see that err_set() returns -1. */
 	if (audit_leaves_name(segname, name) == -1) {
-		snprintf(why, whylen, "%s: not a segment name", segname);
+		err_set(e, ERR_INVALID, "%s: not a segment name", segname);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		if (errno == ENOENT)
 			return 1;
-		snprintf(why, whylen, "%s: %s", name, strerror(errno));
+		err_set(e, ERR_SYSTEM, "%s: %s", name, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
 	    read_full(fd, hdr, sizeof(hdr)) == -1 ||
 	    memcmp(hdr, AUDIT_LEAVES_MAGIC, AUDIT_LEAVES_MAGIC_LEN) != 0) {
-		snprintf(why, whylen, "%s: not a leaf index", name);
+		err_set(e, ERR_CORRUPT, "%s: not a leaf index", name);
 		goto out;
 	}
 	n = get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN + 8);
 	if (get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN) != first ||
 	    get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN + 16) != seg_bytes) {
-		snprintf(why, whylen, "%s describes another segment: first "
+		err_set(e, ERR_CORRUPT, "%s describes another segment: first "
 		    "seq %llu, %llu bytes", name, (unsigned long long)
 		    get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN), (unsigned long long)
 		    get_be64(hdr + AUDIT_LEAVES_MAGIC_LEN + 16));
@@ -512,17 +514,17 @@ audit_leaves_read(const char *dir, const char *segname, uint64_t first,
 	/* A line is one byte at least: no more leaves than bytes. */
 	if (n == 0 || n > seg_bytes ||
 	    (uint64_t)sb.st_size != AUDIT_LEAVES_HDR + n * MERKLE_HASH_LEN) {
-		snprintf(why, whylen, "%s: %llu bytes, not the %llu leaves its "
-		    "header says", name, (unsigned long long)sb.st_size,
+		err_set(e, ERR_CORRUPT, "%s: %llu bytes, not the %llu leaves "
+		    "its header says", name, (unsigned long long)sb.st_size,
 		    (unsigned long long)n);
 		goto out;
 	}
 	if ((l = malloc((size_t)n * sizeof(*l))) == NULL) {
-		snprintf(why, whylen, "%s: out of memory", name);
+		err_set(e, ERR_NOMEM, "%s: out of memory", name);
 		goto out;
 	}
 	if (read_full(fd, l, (size_t)n * sizeof(*l)) == -1) {
-		snprintf(why, whylen, "%s: cannot read it", name);
+		err_set(e, ERR_SYSTEM, "%s: cannot read it", name);
 		goto out;
 	}
 	*leaves = l;
@@ -573,7 +575,8 @@ static int
 add_target(struct vstate *st, const char *path, enum target_kind kind)
 {
 	struct target *t, *nt;
-	char *note, err[256];
+	struct err e = ERR_INIT;
+	char *note;
 	size_t len;
 	int enoent;
 	enum checkpoint_status cs;
@@ -597,11 +600,11 @@ add_target(struct vstate *st, const char *path, enum target_kind kind)
 	t->kind = kind;
 	t->note = note;
 	snprintf(t->src, sizeof(t->src), "%s", path);
-	cs = checkpoint_open(note, len, st->o->vkey, &t->cp, err, sizeof(err));
+	cs = checkpoint_open(note, len, st->o->vkey, &t->cp, &e);
 	if (cs != CHECKPOINT_OK) {
 		/* Evidence the reviewer vouches for that does not match
 		 * this log is a finding, not an inability to verify. */
-		fail(st, AUDIT_TAMPERED, "%s: %s", path, err);
+		fail(st, AUDIT_TAMPERED, "%s: %s", path, err_msg(&e));
 		return -1;
 	}
 	return 0;
@@ -698,7 +701,7 @@ add_known_dir(struct vstate *st, const char *dir)
 	}
 	while ((de = readdir(d)) != NULL) {
 		struct checkpoint cp;
-		char *note, err[256];
+		char *note;
 		size_t len, n = strlen(de->d_name);
 		int enoent;
 
@@ -708,9 +711,10 @@ add_known_dir(struct vstate *st, const char *dir)
 		if ((note = slurp(path, CHECKPOINT_MAX_NOTE, &len,
 		    &enoent)) == NULL)
 			continue;
-		/* Unsigned parse first: only this log's origin matters. */
-		if (checkpoint_open(note, len, NULL, &cp, err,
-		    sizeof(err)) == CHECKPOINT_OK &&
+		/* Unsigned parse first: only this log's origin matters (a
+		 * note that does not parse is not one, no need to say so). */
+		if (checkpoint_open(note, len, NULL, &cp, NULL) ==
+		    CHECKPOINT_OK &&
 		    strcmp(cp.origin, origin) == 0 &&
 		    (best == NULL || cp.size > best_size)) {
 			free(best);
@@ -1024,7 +1028,7 @@ check_checkpoint(struct vstate *st, json_t *j, uint64_t seq)
 	const char *note = jstr(j, "note"), *root = jstr(j, "root");
 	struct checkpoint cp;
 	merkle_hash h, rr;
-	char err[256];
+	struct err e = ERR_INIT;
 	enum checkpoint_status cs;
 
 	if (note == NULL || root == NULL ||
@@ -1033,10 +1037,9 @@ check_checkpoint(struct vstate *st, json_t *j, uint64_t seq)
 		    "or root");
 		return -1;
 	}
-	cs = checkpoint_open(note, strlen(note), st->o->vkey, &cp, err,
-	    sizeof(err));
+	cs = checkpoint_open(note, strlen(note), st->o->vkey, &cp, &e);
 	if (cs != CHECKPOINT_OK) {
-		fail(st, AUDIT_TAMPERED, "%s", err);
+		fail(st, AUDIT_TAMPERED, "%s", err_msg(&e));
 		return -1;
 	}
 	merkle_range_root(&r->range, rr);
@@ -1268,7 +1271,7 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 	uint64_t seg_seq, before, icount = 0, imismatch = 0;
 	enum audit_verdict saved;
 	merkle_hash h, *ileaves = NULL;
-	char iwhy[200] = "";
+	struct err ie = ERR_INIT;	/* why the leaf index is not used */
 	int fd, rc = -1, ires = 1;
 
 	(void)seg_name_seq(name, &seg_seq);
@@ -1304,7 +1307,7 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 	/* Its leaf index, if any, is compared line by line (a cache that
 	 * no signature covers: a mismatch is a warning). */
 	ires = audit_leaves_read(st->dir, name, seg_seq, (uint64_t)clen,
-	    &ileaves, &icount, iwhy, sizeof(iwhy));
+	    &ileaves, &icount, &ie);
 	st->seg = name;
 	st->lineno = 0;
 	st->seg_closed = 0;
@@ -1345,17 +1348,17 @@ verify_segment(struct vstate *st, const char *name, int is_last)
 	r->bytes += (uint64_t)clen;
 	r->segments++;
 	if (ires == 0 && imismatch != 0)
-		snprintf(iwhy, sizeof(iwhy), "its leaf %llu is not the hash "
+		err_set(&ie, ERR_CORRUPT, "its leaf %llu is not the hash "
 		    "of line %llu", (unsigned long long)(imismatch - 1),
 		    (unsigned long long)imismatch);
 	else if (ires == 0 && r->records - before != icount)
-		snprintf(iwhy, sizeof(iwhy), "%llu leaves for %llu records",
+		err_set(&ie, ERR_CORRUPT, "%llu leaves for %llu records",
 		    (unsigned long long)icount,
 		    (unsigned long long)(r->records - before));
 	if (ires == -1 || (ires == 0 && (imismatch != 0 ||
 	    r->records - before != icount)))
 		warn(st, "%s: the leaf index does not match the segment (%s): "
-		    "ignored, a cache no signature covers", name, iwhy);
+		    "ignored, a cache no signature covers", name, err_msg(&ie));
 	/* Describe this segment for the next one's open record. */
 	st->have_pseg = 1;
 	snprintf(st->pseg_name, sizeof(st->pseg_name), "%s", name);
@@ -1505,15 +1508,15 @@ file_sha256(const char *dir, const char *name, char out[65])
  * in segment i?  It must start where verification stopped (failure.seq is
  * the first seq not verified, prev the last verified leaf), list exactly
  * segments i..j-1 with their current hashes, be canonical and signed.
- * NULL if so, else why not.
+ * 0 if so, else -1 with e (ERR_CORRUPT) saying why not.
  */
-static const char *
-break_mismatch(struct vstate *st, json_t *b, const char *line, size_t i,
-    size_t j)
+static int
+break_covers(struct vstate *st, json_t *b, const char *line, size_t i,
+    size_t j, struct err *e)
 {
 	struct audit_verify_result *r = st->r;
 	json_t *fl = json_object_get(b, "failure");
-	json_t *aff = json_object_get(b, "affected"), *e;
+	json_t *aff = json_object_get(b, "affected"), *ent;
 	const char *origin = jstr(b, "origin"), *log_id = jstr(b, "log_id");
 	uint64_t bseq;
 	char *canon, hex[65];
@@ -1523,39 +1526,46 @@ break_mismatch(struct vstate *st, json_t *b, const char *line, size_t i,
 	same = canon != NULL && strcmp(canon, line) == 0;
 	free(canon);
 	if (!same)
-		return "break record is not in canonical form";
+		return err_set(e, ERR_CORRUPT, "break record is not in "
+		    "canonical form");
 	if (seg_name_seq(st->names[j], &bseq) == -1 ||
 	    !json_is_integer(json_object_get(b, "seq")) ||
 	    (uint64_t)json_integer_value(json_object_get(b, "seq")) != bseq ||
 	    jstr(b, "segment") == NULL ||
 	    strcmp(jstr(b, "segment"), st->names[j]) != 0)
-		return "break record does not name its own segment and seq";
+		return err_set(e, ERR_CORRUPT, "break record does not name "
+		    "its own segment and seq");
 	if (!json_is_object(fl) || !json_is_integer(json_object_get(fl,
 	    "seq")) || (uint64_t)json_integer_value(json_object_get(fl,
 	    "seq")) != r->records)
-		return "break record starts at another seq";
+		return err_set(e, ERR_CORRUPT, "break record starts at "
+		    "another seq");
 	if (bseq < r->records || bseq - r->records > AUDIT_BREAK_MAX_GAP)
-		return "break record seq out of range";
+		return err_set(e, ERR_CORRUPT, "break record seq out of "
+		    "range");
 	if (origin == NULL || log_id == NULL || (r->origin[0] != '\0' &&
 	    (strcmp(origin, r->origin) != 0 || strcmp(log_id, r->log_id) !=
 	    0)) || strlen(origin) >= sizeof(r->origin) ||
 	    strlen(log_id) >= sizeof(r->log_id))
-		return "break record of another log";
+		return err_set(e, ERR_CORRUPT, "break record of another log");
 	if (!json_is_array(aff) || json_array_size(aff) != j - i)
-		return "break record lists other segments";
+		return err_set(e, ERR_CORRUPT, "break record lists other "
+		    "segments");
 	for (size_t k = i; k < j; k++) {
-		e = json_array_get(aff, k - i);
-		if (jstr(e, "name") == NULL || jstr(e, "sha256") == NULL ||
-		    strcmp(jstr(e, "name"), st->names[k]) != 0)
-			return "break record lists other segments";
+		ent = json_array_get(aff, k - i);
+		if (jstr(ent, "name") == NULL || jstr(ent, "sha256") == NULL ||
+		    strcmp(jstr(ent, "name"), st->names[k]) != 0)
+			return err_set(e, ERR_CORRUPT, "break record lists "
+			    "other segments");
 		if (file_sha256(st->dir, st->names[k], hex) == -1 ||
-		    strcmp(hex, jstr(e, "sha256")) != 0)
-			return "a segment the break covers was altered after "
-			    "the break";
+		    strcmp(hex, jstr(ent, "sha256")) != 0)
+			return err_set(e, ERR_CORRUPT, "a segment the break "
+			    "covers was altered after the break");
 	}
 	if (break_sig_ok(b, st->o->vkey) == -1)
-		return "break record signature missing or invalid";
-	return NULL;
+		return err_set(e, ERR_CORRUPT, "break record signature "
+		    "missing or invalid");
+	return 0;
 }
 
 /*
@@ -1570,7 +1580,7 @@ accept_break(struct vstate *st, size_t i, enum audit_verdict saved)
 	struct audit_verify_result *r = st->r;
 	json_t *b = NULL, *fl;
 	char *line = NULL;
-	const char *why = "no break record follows";
+	struct err e = ERR_INIT;	/* why no break covers it */
 	merkle_hash filler, g;
 	uint64_t bseq;
 	size_t j, len;
@@ -1584,11 +1594,12 @@ accept_break(struct vstate *st, size_t i, enum audit_verdict saved)
 		    strcmp(jstr(b, "t"), "break") == 0)
 			break;
 	}
-	if (j == st->nnames || (why = break_mismatch(st, b, line, i, j)) !=
-	    NULL) {
+	if (j == st->nnames)
+		err_set(&e, ERR_CORRUPT, "no break record follows");
+	if (j == st->nnames || break_covers(st, b, line, i, j, &e) == -1) {
 		len = strlen(r->error);
 		snprintf(r->error + len, sizeof(r->error) - len, " (%s%s%s)",
-		    why, j < st->nnames ? " in " : "", j < st->nnames ?
+		    err_msg(&e), j < st->nnames ? " in " : "", j < st->nnames ?
 		    st->names[j] : "");
 		goto out;
 	}

@@ -21,6 +21,7 @@
 #include "audit_verify.h"
 #include "checkpoint.h"
 #include "config.h"
+#include "err.h"
 #include "hex.h"
 #include "ipc.h"
 #include "log.h"
@@ -278,7 +279,7 @@ announce(evutil_socket_t fd, short what, void *arg)
 {
 	struct auditd *d = arg;
 	struct checkpoint cp;
-	char path[4096], note[CHECKPOINT_MAX_NOTE + 1], err[256], root[65];
+	char path[4096], note[CHECKPOINT_MAX_NOTE + 1], root[65];
 	ssize_t n;
 	int nfd;
 
@@ -295,7 +296,7 @@ announce(evutil_socket_t fd, short what, void *arg)
 	if (n <= 0)
 		return;
 	note[n] = '\0';
-	if (checkpoint_open(note, (size_t)n, NULL, &cp, err, sizeof(err)) !=
+	if (checkpoint_open(note, (size_t)n, NULL, &cp, NULL) !=
 	    CHECKPOINT_OK || cp.size == d->announced)
 		return;
 	d->announced = cp.size;
@@ -329,6 +330,7 @@ audit_proc(struct config *cfg, int ctl)
 	struct auditd d;
 	struct audit_opts o;
 	char err[512];
+	struct err e = ERR_INIT;
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -353,8 +355,8 @@ audit_proc(struct config *cfg, int ctl)
 	o.segment_max = cfg->audit_segment_max;
 	o.checkpoint_ms = cfg->audit_checkpoint_ms;
 	o.heartbeat_s = cfg->audit_heartbeat;
-	if (audit_open(d.base, &o, &d.audit, err, sizeof(err)) != 0) {
-		log_err("audit: %s", err);
+	if (audit_open(d.base, &o, &d.audit, &e) != 0) {
+		log_err("audit: %s", err_msg(&e));
 		goto out;
 	}
 	audit_on_failure(d.audit, log_failed, &d);

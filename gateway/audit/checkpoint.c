@@ -3,7 +3,6 @@
  * checkpoint.h).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <openssl/sha.h>
 
 #include "checkpoint.h"
+#include "err.h"
 
 #define EMDASH		"\xe2\x80\x94"	/* U+2014 opens a signature line */
 #define SIG_ALG_ED25519	0x01
@@ -25,22 +25,6 @@
  * ML-DSA cosignature of another witness is 2432 bytes). */
 #define SIGLINE_MAX	(CHECKPOINT_MAX_NOTE / 4 * 3)
 #define VKEY_MAX	2048		/* decoded type || key of a vkey */
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 size_t
 checkpoint_b64_encode(const void *in, size_t len, char *out)
@@ -134,26 +118,27 @@ valid_name(const char *s, size_t len)
 }
 
 static char *
-read_small_file(const char *path, size_t max, size_t *lenp, char *err,
-    size_t errlen)
+read_small_file(const char *path, size_t max, size_t *lenp, struct err *e)
 {
 	FILE *f;
 	char *buf;
 	size_t n;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if ((buf = malloc(max + 1)) == NULL) {
 		fclose(f);
-		seterr(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	n = fread(buf, 1, max + 1, f);
 	if (ferror(f) || n > max) {
-		seterr(err, errlen, "%s: %s", path,
-		    ferror(f) ? "read error" : "file too large");
+		if (ferror(f))
+			err_set(e, ERR_SYSTEM, "%s: read error", path);
+		else
+			err_set(e, ERR_LIMIT, "%s: file too large", path);
 		fclose(f);
 		free(buf);
 		return NULL;
@@ -165,27 +150,22 @@ read_small_file(const char *path, size_t max, size_t *lenp, char *err,
 }
 
 int
-checkpoint_key_load(const char *path, EVP_PKEY **key, char *err,
-    size_t errlen)
+checkpoint_key_load(const char *path, EVP_PKEY **key, struct err *e)
 {
 	FILE *f;
 	EVP_PKEY *k;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
+	if ((f = fopen(path, "r")) == NULL)
+		return err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(errno));
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	ERR_clear_error();
-	if (k == NULL) {
-		seterr(err, errlen, "%s: not a PEM private key", path);
-		return -1;
-	}
+	if (k == NULL)
+		return err_set(e, ERR_INVALID, "%s: not a PEM private key",
+		    path);
 	if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(k);
-		seterr(err, errlen, "%s: not an Ed25519 key", path);
-		return -1;
+		return err_set(e, ERR_INVALID, "%s: not an Ed25519 key", path);
 	}
 	*key = k;
 	return 0;
@@ -316,8 +296,7 @@ note_verifier_format(const struct note_verifier *v, char *buf, size_t len)
 }
 
 int
-note_verifier_load(const char *path, struct note_verifier *v, char *err,
-    size_t errlen)
+note_verifier_load(const char *path, struct note_verifier *v, struct err *e)
 {
 	char *buf;
 	size_t len;
@@ -325,16 +304,17 @@ note_verifier_load(const char *path, struct note_verifier *v, char *err,
 	EVP_PKEY *k = NULL;
 	int r = -1;
 
-	if ((buf = read_small_file(path, 16384, &len, err, errlen)) == NULL)
+	if ((buf = read_small_file(path, 16384, &len, e)) == NULL)
 		return -1;
 	if (strncmp(buf, "-----BEGIN", 10) == 0) {
 		if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL ||
 		    (k = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)) == NULL) {
-			seterr(err, errlen, "%s: not a PEM public key", path);
+			err_set(e, ERR_INVALID, "%s: not a PEM public key",
+			    path);
 			goto out;
 		}
 		if (note_verifier_from_pkey(k, NULL, v) == -1) {
-			seterr(err, errlen, "%s: not an Ed25519 key", path);
+			err_set(e, ERR_INVALID, "%s: not an Ed25519 key", path);
 			goto out;
 		}
 	} else {
@@ -346,12 +326,12 @@ note_verifier_load(const char *path, struct note_verifier *v, char *err,
 		case NOTE_VKEY_HASH_MISMATCH:	/* trusts nothing */
 			break;
 		case NOTE_VKEY_WRONG_TYPE:
-			seterr(err, errlen, "%s: a verifier key of another "
+			err_set(e, ERR_INVALID, "%s: a verifier key of another "
 			    "signature type, not an Ed25519 log key (type 1)",
 			    path);
 			goto out;
 		default:
-			seterr(err, errlen, "%s: not a PEM public key or a "
+			err_set(e, ERR_INVALID, "%s: not a PEM public key or a "
 			    "verifier key", path);
 			goto out;
 		}
@@ -483,8 +463,8 @@ checkpoint_parse_u64(const char *s, size_t len, uint64_t *out)
 }
 
 static enum checkpoint_status
-parse_body(const char *text, size_t len, struct checkpoint *out, char *err,
-    size_t errlen)
+parse_body(const char *text, size_t len, struct checkpoint *out,
+    struct err *e)
 {
 	const char *p = text, *end = text + len, *nl;
 	size_t n;
@@ -493,7 +473,7 @@ parse_body(const char *text, size_t len, struct checkpoint *out, char *err,
 	/* origin */
 	if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
 	    !valid_name(p, (size_t)(nl - p))) {
-		seterr(err, errlen, "checkpoint: bad origin line");
+		err_set(e, ERR_PARSE, "checkpoint: bad origin line");
 		return CHECKPOINT_MALFORMED;
 	}
 	memcpy(out->origin, p, (size_t)(nl - p));
@@ -501,7 +481,7 @@ parse_body(const char *text, size_t len, struct checkpoint *out, char *err,
 	/* size */
 	if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
 	    checkpoint_parse_u64(p, (size_t)(nl - p), &out->size) == -1) {
-		seterr(err, errlen, "checkpoint: bad tree size line");
+		err_set(e, ERR_PARSE, "checkpoint: bad tree size line");
 		return CHECKPOINT_MALFORMED;
 	}
 	p = nl + 1;
@@ -509,7 +489,7 @@ parse_body(const char *text, size_t len, struct checkpoint *out, char *err,
 	if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
 	    checkpoint_b64_decode(p, (size_t)(nl - p), out->root,
 	    MERKLE_HASH_LEN, &n) == -1 || n != MERKLE_HASH_LEN) {
-		seterr(err, errlen, "checkpoint: bad root hash line");
+		err_set(e, ERR_PARSE, "checkpoint: bad root hash line");
 		return CHECKPOINT_MALFORMED;
 	}
 	/* Extension lines may follow; they are covered by the signature. */
@@ -519,17 +499,18 @@ parse_body(const char *text, size_t len, struct checkpoint *out, char *err,
 /*
  * The text of a signed note ends at its first blank line: *textlen bytes,
  * with the final newline; the signature lines start at note + *textlen +
- * 1.  -1 with err if len bytes are no signed note.
+ * 1.  -1 with e if len bytes are no signed note.
  */
 static int
-note_text(const char *note, size_t len, size_t *textlen, char *err,
-    size_t errlen)
+note_text(const char *note, size_t len, size_t *textlen, struct err *e)
 {
 	const char *sep = NULL;
 
+	/* "return -1" spelled out: callers read *textlen after anything
+	 * else, and the analyzer cannot see that err_set() returns -1. */
 	if (len == 0 || len > CHECKPOINT_MAX_NOTE || note[len - 1] != '\n' ||
 	    memchr(note, '\0', len) != NULL) {
-		seterr(err, errlen, "checkpoint: not a note");
+		err_set(e, ERR_PARSE, "checkpoint: not a note");
 		return -1;
 	}
 	for (size_t i = 0; i + 1 < len; i++)
@@ -538,7 +519,7 @@ note_text(const char *note, size_t len, size_t *textlen, char *err,
 			break;
 		}
 	if (sep == NULL || sep == note) {
-		seterr(err, errlen, "checkpoint: no signature block");
+		err_set(e, ERR_PARSE, "checkpoint: no signature block");
 		return -1;
 	}
 	*textlen = (size_t)(sep - note) + 1;
@@ -607,26 +588,25 @@ note_sig_check(const struct note_verifier *v, const struct sig_line *sl,
 }
 
 static enum checkpoint_status
-untrusted(const struct note_verifier *v, const char *other, char *err,
-    size_t errlen)
+untrusted(const struct note_verifier *v, const char *other, struct err *e)
 {
 	if (!note_verifier_consistent(v))
-		seterr(err, errlen, "checkpoint: the verifier key of %s "
+		err_set(e, ERR_REFUSED, "checkpoint: the verifier key of %s "
 		    "states a key hash that is not its key's: it trusts no "
 		    "signature", v->name);
 	else if (other[0] != '\0')
-		seterr(err, errlen, "checkpoint: signed by the key under the "
-		    "name %s, not %s: the verifier key binds the key to its "
-		    "name", other, v->name);
+		err_set(e, ERR_REFUSED, "checkpoint: signed by the key under "
+		    "the name %s, not %s: the verifier key binds the key to "
+		    "its name", other, v->name);
 	else
-		seterr(err, errlen, "checkpoint: no signature by a trusted "
-		    "key");
+		err_set(e, ERR_REFUSED, "checkpoint: no signature by a "
+		    "trusted key");
 	return CHECKPOINT_UNTRUSTED;
 }
 
 enum checkpoint_status
 checkpoint_open(const char *note, size_t len, const struct note_verifier *v,
-    struct checkpoint *out, char *err, size_t errlen)
+    struct checkpoint *out, struct err *e)
 {
 	struct sig_line *sl;
 	const char *p, *end = note + len;
@@ -635,20 +615,20 @@ checkpoint_open(const char *note, size_t len, const struct note_verifier *v,
 	size_t textlen, nsig = 0;
 	int trusted = 0, o, rc;
 
-	if (note_text(note, len, &textlen, err, errlen) == -1) {
+	if (note_text(note, len, &textlen, e) == -1) {
 		memset(out, 0, sizeof(*out));
 		return CHECKPOINT_MALFORMED;
 	}
-	if ((st = parse_body(note, textlen, out, err, errlen)) !=
+	if ((st = parse_body(note, textlen, out, e)) !=
 	    CHECKPOINT_OK)
 		return st;
 	if ((sl = malloc(sizeof(*sl))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		return CHECKPOINT_MALFORMED;
 	}
 	for (p = note + textlen + 1; p < end; p += sl->len) {
 		if (sig_line_parse(p, end, sl) == -1) {
-			seterr(err, errlen, "checkpoint: bad signature line");
+			err_set(e, ERR_PARSE, "checkpoint: bad signature line");
 			st = CHECKPOINT_MALFORMED;
 			goto out;
 		}
@@ -661,18 +641,18 @@ checkpoint_open(const char *note, size_t len, const struct note_verifier *v,
 			snprintf(other, sizeof(other), "%s", sl->name);
 		/* A known key's failed signature rejects the whole note. */
 		if (rc == -1) {
-			seterr(err, errlen, "checkpoint: signature by %s does "
-			    "not verify", sl->name);
+			err_set(e, ERR_CRYPTO, "checkpoint: signature by %s "
+			    "does not verify", sl->name);
 			st = CHECKPOINT_BAD_SIGNATURE;
 			goto out;
 		}
 		trusted |= rc;
 	}
 	if (nsig == 0) {
-		seterr(err, errlen, "checkpoint: no signature");
+		err_set(e, ERR_PARSE, "checkpoint: no signature");
 		st = CHECKPOINT_MALFORMED;
 	} else if (v != NULL && !trusted)
-		st = untrusted(v, other, err, errlen);
+		st = untrusted(v, other, e);
  out:
 	free(sl);
 	return st;
@@ -793,7 +773,7 @@ note_append(char *buf, size_t *off, const char *s, size_t len)
 
 char *
 checkpoint_cosign(EVP_PKEY *key, const char *name, uint64_t t,
-    const char *note, size_t len, char *err, size_t errlen)
+    const char *note, size_t len, struct err *e)
 {
 	struct checkpoint cp;
 	struct sig_line *sl = NULL;
@@ -804,25 +784,28 @@ checkpoint_cosign(EVP_PKEY *key, const char *name, uint64_t t,
 	int ok = 0;
 
 	if (!valid_name(name, strlen(name)) || t > COSIG_MAX_TIME) {
-		seterr(err, errlen, "cosign: bad witness name or time");
+		err_set(e, ERR_INVALID, "cosign: bad witness name or time");
 		return NULL;
 	}
-	if (note_text(note, len, &textlen, err, errlen) == -1 ||
-	    parse_body(note, textlen, &cp, err, errlen) != CHECKPOINT_OK)
+	if (note_text(note, len, &textlen, e) == -1 ||
+	    parse_body(note, textlen, &cp, e) != CHECKPOINT_OK)
 		return NULL;
 	if ((line = cosig_line(key, name, t, note, textlen, id)) == NULL) {
-		seterr(err, errlen, "cosign: cannot sign with the witness key");
+		err_set(e, ERR_CRYPTO, "cosign: cannot sign with the witness "
+		    "key");
 		return NULL;
 	}
 	if ((sl = malloc(sizeof(*sl))) == NULL ||
-	    (out = malloc(CHECKPOINT_MAX_NOTE + 1)) == NULL)
+	    (out = malloc(CHECKPOINT_MAX_NOTE + 1)) == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
+	}
 	if (note_append(out, &off, note, textlen + 1) == -1)
 		goto toolong;
 	/* The other lines as they are; an older line of ours goes. */
 	for (p = note + textlen + 1; p < end; p += sl->len) {
 		if (sig_line_parse(p, end, sl) == -1) {
-			seterr(err, errlen, "checkpoint: bad signature line");
+			err_set(e, ERR_PARSE, "checkpoint: bad signature line");
 			goto out;
 		}
 		if (strcmp(sl->name, name) == 0 && memcmp(sl->raw, id, 4) == 0)
@@ -835,7 +818,7 @@ checkpoint_cosign(EVP_PKEY *key, const char *name, uint64_t t,
 	ok = 1;
 	goto out;
  toolong:
-	seterr(err, errlen, "cosign: the note would exceed %d bytes",
+	err_set(e, ERR_LIMIT, "cosign: the note would exceed %d bytes",
 	    CHECKPOINT_MAX_NOTE);
  out:
 	if (!ok) {
@@ -873,7 +856,7 @@ cosig_check(const struct cosig_verifier *w, const struct sig_line *sl,
 int
 checkpoint_cosigs(const char *note, size_t len,
     const struct cosig_verifier *w, size_t n, struct cosig_result *res,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	struct checkpoint cp;
 	struct sig_line *sl;
@@ -885,16 +868,14 @@ checkpoint_cosigs(const char *note, size_t len,
 
 	if (n > 0)
 		memset(res, 0, n * sizeof(*res));
-	if (note_text(note, len, &textlen, err, errlen) == -1 ||
-	    parse_body(note, textlen, &cp, err, errlen) != CHECKPOINT_OK)
+	if (note_text(note, len, &textlen, e) == -1 ||
+	    parse_body(note, textlen, &cp, e) != CHECKPOINT_OK)
 		return -1;
-	if ((sl = malloc(sizeof(*sl))) == NULL) {
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
+	if ((sl = malloc(sizeof(*sl))) == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
 	for (p = note + textlen + 1; p < end; p += sl->len) {
 		if (sig_line_parse(p, end, sl) == -1) {
-			seterr(err, errlen, "checkpoint: bad signature line");
+			err_set(e, ERR_PARSE, "checkpoint: bad signature line");
 			goto out;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -962,7 +943,7 @@ tlog_proof_free(struct tlog_proof *p)
 
 int
 tlog_proof_parse(const char *text, size_t len, struct tlog_proof *p,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	const char *s = text, *end = text + len, *nl;
 	size_t n, hl = strlen(TLOG_PROOF_HEADER);
@@ -970,7 +951,7 @@ tlog_proof_parse(const char *text, size_t len, struct tlog_proof *p,
 	memset(p, 0, sizeof(*p));
 	if ((nl = memchr(s, '\n', len)) == NULL || (size_t)(nl - s) != hl ||
 	    memcmp(s, TLOG_PROOF_HEADER, hl) != 0) {
-		seterr(err, errlen, "proof: missing %s header",
+		err_set(e, ERR_PARSE, "proof: missing %s header",
 		    TLOG_PROOF_HEADER);
 		goto bad;
 	}
@@ -982,7 +963,7 @@ tlog_proof_parse(const char *text, size_t len, struct tlog_proof *p,
 		if ((p->extra = malloc(n / 4 * 3 + 1)) == NULL ||
 		    checkpoint_b64_decode(s + 6, n, p->extra, n / 4 * 3 + 1,
 		    &p->extralen) == -1) {
-			seterr(err, errlen, "proof: bad extra line");
+			err_set(e, ERR_PARSE, "proof: bad extra line");
 			goto bad;
 		}
 		p->has_extra = 1;
@@ -992,7 +973,7 @@ tlog_proof_parse(const char *text, size_t len, struct tlog_proof *p,
 	}
 	if (nl - s < 7 || memcmp(s, "index ", 6) != 0 ||
 	    checkpoint_parse_u64(s + 6, (size_t)(nl - s - 6), &p->index) == -1) {
-		seterr(err, errlen, "proof: bad index line");
+		err_set(e, ERR_PARSE, "proof: bad index line");
 		goto bad;
 	}
 	for (s = nl + 1;; s = nl + 1) {
@@ -1004,20 +985,22 @@ tlog_proof_parse(const char *text, size_t len, struct tlog_proof *p,
 		    checkpoint_b64_decode(s, (size_t)(nl - s),
 		    p->hashes[p->nhashes], MERKLE_HASH_LEN, &n) == -1 ||
 		    n != MERKLE_HASH_LEN) {
-			seterr(err, errlen, "proof: bad hash line");
+			err_set(e, ERR_PARSE, "proof: bad hash line");
 			goto bad;
 		}
 		p->nhashes++;
 	}
 	s = nl + 1;
 	p->notelen = (size_t)(end - s);
-	if ((p->note = malloc(p->notelen + 1)) == NULL)
+	if ((p->note = malloc(p->notelen + 1)) == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto bad;
+	}
 	memcpy(p->note, s, p->notelen);
 	p->note[p->notelen] = '\0';
 	return 0;
  trunc:
-	seterr(err, errlen, "proof: truncated");
+	err_set(e, ERR_PARSE, "proof: truncated");
  bad:
 	tlog_proof_free(p);
 	return -1;

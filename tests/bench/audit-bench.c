@@ -43,6 +43,7 @@
 #include "audit.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "log.h"
 
 #define MAX_SUBMITTERS	1024
@@ -286,7 +287,8 @@ int
 main(int argc, char *argv[])
 {
 	char tmpl[] = "/tmp/audit-bench.XXXXXX", *base_dir = NULL;
-	char dir[4096], key[4096], err[512], bin[4096], *self;
+	struct err e = ERR_INIT;
+	char dir[4096], key[4096], bin[4096], *self;
 	const char *prover = NULL;
 	size_t segmax = 0;
 	uint64_t vrecords, vsegments;
@@ -361,8 +363,8 @@ main(int argc, char *argv[])
 	o.origin = "eppgw/bench";
 	o.segment_max = segmax;
 	base = event_base_new();
-	if (audit_open(base, &o, &b.a, err, sizeof(err)) == -1) {
-		fprintf(stderr, "audit-bench: %s\n", err);
+	if (audit_open(base, &o, &b.a, &e) == -1) {
+		fprintf(stderr, "audit-bench: %s\n", err_msg(&e));
 		return 1;
 	}
 	t0 = now_us();

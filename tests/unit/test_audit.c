@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "merkle.h"
 #include "suites.h"
 
@@ -95,7 +96,7 @@ open_log_cp(struct fixture *fx, struct event_base *base, size_t segmax,
 {
 	struct audit_opts o;
 	struct audit *a = NULL;
-	char err[512];
+	struct err e = ERR_INIT;
 
 	memset(&o, 0, sizeof(o));
 	o.dir = fx->dir;
@@ -104,8 +105,8 @@ open_log_cp(struct fixture *fx, struct event_base *base, size_t segmax,
 	o.segment_max = segmax;
 	o.fsync_fn = fsync_fn;
 	o.checkpoint_ms = checkpoint_ms;	/* 0: the default */
-	if (audit_open(base, &o, &a, err, sizeof(err)) == -1)
-		ck_abort_msg("audit_open: %s", err);
+	if (audit_open(base, &o, &a, &e) == -1)
+		ck_abort_msg("audit_open: %s", err_msg(&e));
 	return a;
 }
 
@@ -360,7 +361,8 @@ START_TEST(rotation_and_proofs)
 	struct checkpoint cp;
 	merkle_hash proof[MERKLE_MAX_PROOF], leaf;
 	size_t plen;
-	char seg[512], err[256];
+	struct err e = ERR_INIT;
+	char seg[512];
 
 	fx_init(&fx);
 	make_log(&fx, 40, 3000);
@@ -373,7 +375,7 @@ START_TEST(rotation_and_proofs)
 	ck_assert_uint_gt(r.segments, 3);
 	segment(&fx, 2, seg, sizeof(seg));
 	ck_assert_int_eq(checkpoint_open(r.latest_note, strlen(r.latest_note),
-	    &fx.v, &cp, err, sizeof(err)), CHECKPOINT_OK);
+	    &fx.v, &cp, &e), CHECKPOINT_OK);
 	ck_assert_uint_eq(cp.size, r.records);
 	ck_assert_int_eq(merkle_inclusion_proof(r.leaves, cp.size, 17, proof,
 	    &plen), 0);
@@ -1065,7 +1067,8 @@ START_TEST(refuse_to_start)
 	struct audit_opts o;
 	struct audit *a = NULL;
 	struct event_base *base;
-	char seg[512], err[512], *b;
+	struct err e = ERR_INIT;
+	char seg[512], *b;
 	size_t len;
 
 	fx_init(&fx);
@@ -1080,8 +1083,10 @@ START_TEST(refuse_to_start)
 	o.dir = fx.dir;
 	o.signing_key = fx.key;
 	o.origin = ORIGIN;
-	ck_assert_int_eq(audit_open(base, &o, &a, err, sizeof(err)), -1);
-	ck_assert_msg(strstr(err, "refusing to start") != NULL, "%s", err);
+	ck_assert_int_eq(audit_open(base, &o, &a, &e), -1);
+	ck_assert_msg(strstr(err_msg(&e), "refusing to start") != NULL, "%s",
+	    err_msg(&e));
+	ck_assert_int_eq(e.code, ERR_CORRUPT);
 	/* Another origin is refused too. */
 	event_base_free(base);
 	fx_free(&fx);

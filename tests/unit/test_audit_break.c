@@ -21,6 +21,7 @@
 #include "audit.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "merkle.h"
 #include "suites.h"
 
@@ -86,7 +87,7 @@ bfx_free(struct bfx *fx)
 
 static int
 open_log(struct bfx *fx, struct event_base *base, size_t segmax,
-    struct audit **a, char *err, size_t errlen)
+    struct audit **a, struct err *e)
 {
 	struct audit_opts o;
 
@@ -95,7 +96,7 @@ open_log(struct bfx *fx, struct event_base *base, size_t segmax,
 	o.signing_key = fx->key;
 	o.origin = ORIGIN;
 	o.segment_max = segmax;
-	return audit_open(base, &o, a, err, errlen);
+	return audit_open(base, &o, a, e);
 }
 
 static void
@@ -115,11 +116,11 @@ append(struct bfx *fx, int n, size_t segmax)
 {
 	struct event_base *base = event_base_new();
 	struct audit *a;
-	char err[1024];
+	struct err e = ERR_INIT;
 	int left = n;
 
-	if (open_log(fx, base, segmax, &a, err, sizeof(err)) == -1)
-		ck_abort_msg("audit_open: %s", err);
+	if (open_log(fx, base, segmax, &a, &e) == -1)
+		ck_abort_msg("audit_open: %s", err_msg(&e));
 	for (int i = 0; i < n; i++)
 		ck_assert_int_eq(audit_submit(a, "cmd", json_pack("{s:s, "
 		    "s:s, s:[s]}", "sess", "s1", "clid", "registrar1",
@@ -131,13 +132,13 @@ append(struct bfx *fx, int n, size_t segmax)
 }
 
 static int
-refuses(struct bfx *fx, char *err, size_t errlen)
+refuses(struct bfx *fx, struct err *e)
 {
 	struct event_base *base = event_base_new();
 	struct audit *a = NULL;
 	int r;
 
-	r = open_log(fx, base, 0, &a, err, errlen);
+	r = open_log(fx, base, 0, &a, e);
 	if (r == 0)
 		audit_close(a);
 	event_base_free(base);
@@ -175,7 +176,7 @@ verify(struct bfx *fx, const char *known, char *why, size_t len,
 
 static int
 do_break(struct bfx *fx, const char *key, char *seg, size_t seglen,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	struct audit_break_opts o;
 
@@ -184,7 +185,7 @@ do_break(struct bfx *fx, const char *key, char *seg, size_t seglen,
 	o.signing_key = key;
 	o.operator = "carol";
 	o.reason = "INC-42: seg-0 edited by hand";
-	return audit_break(&o, seg, seglen, err, errlen);
+	return audit_break(&o, seg, seglen, e);
 }
 
 static char *
@@ -252,13 +253,15 @@ tamper(struct bfx *fx, int i, const char *from, const char *to)
 static void
 tampered_log(struct bfx *fx, size_t segmax)
 {
-	char err[1024];
+	struct err e = ERR_INIT;
 
 	append(fx, 12, segmax);
 	tamper(fx, segmax ? 1 : 0, "registrar1", "Registrar1");
 	ck_assert_int_eq(verify(fx, NULL, NULL, 0, NULL), AUDIT_TAMPERED);
-	ck_assert(refuses(fx, err, sizeof(err)));
-	ck_assert_msg(strstr(err, "refusing to start") != NULL, "%s", err);
+	ck_assert(refuses(fx, &e));
+	ck_assert_msg(strstr(err_msg(&e), "refusing to start") != NULL, "%s",
+	    err_msg(&e));
+	ck_assert_int_eq(e.code, ERR_CORRUPT);
 }
 
 static void
@@ -280,7 +283,8 @@ expect(struct bfx *fx, enum audit_verdict want, const char *needle,
 START_TEST(break_then_continue)
 {
 	struct bfx fx;
-	char seg[64], err[1024], path[600], *before, *after;
+	struct err e = ERR_INIT;
+	char seg[64], path[600], *before, *after;
 	size_t blen, alen;
 	uint64_t breaks;
 
@@ -288,8 +292,8 @@ START_TEST(break_then_continue)
 	tampered_log(&fx, 0);
 	seg_path(&fx, 0, path, sizeof(path));
 	before = slurp(path, &blen);
-	ck_assert_msg(do_break(&fx, fx.key, seg, sizeof(seg), err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(do_break(&fx, fx.key, seg, sizeof(seg), &e) == 0, "%s",
+	    err_msg(&e));
 	/* The evidence is kept as it is. */
 	after = slurp(path, &alen);
 	ck_assert_uint_eq(alen, blen);
@@ -312,9 +316,10 @@ START_TEST(break_then_continue)
 	EXPECT(&fx, AUDIT_WARNINGS, "break recorded by carol");
 
 	/* Nothing more to break. */
-	ck_assert_int_eq(do_break(&fx, fx.key, seg, sizeof(seg), err,
-	    sizeof(err)), 1);
-	ck_assert_msg(strstr(err, "nothing to break") != NULL, "%s", err);
+	ck_assert_int_eq(do_break(&fx, fx.key, seg, sizeof(seg), &e), 1);
+	ck_assert_msg(strstr(err_msg(&e), "nothing to break") != NULL, "%s",
+	    err_msg(&e));
+	ck_assert_int_eq(e.code, ERR_REFUSED);
 	bfx_free(&fx);
 }
 END_TEST
@@ -324,7 +329,8 @@ END_TEST
 START_TEST(break_rotated)
 {
 	struct bfx fx;
-	char seg[64], err[1024], cp[600];
+	struct err e = ERR_INIT;
+	char seg[64], cp[600];
 	char *note;
 	size_t len;
 
@@ -341,8 +347,8 @@ START_TEST(break_rotated)
 		free(note);
 	}
 	tampered_log(&fx, 900);
-	ck_assert_msg(do_break(&fx, fx.key, seg, sizeof(seg), err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(do_break(&fx, fx.key, seg, sizeof(seg), &e) == 0, "%s",
+	    err_msg(&e));
 	EXPECT(&fx, AUDIT_WARNINGS, "break recorded by carol");
 	append(&fx, 20, 900);
 	EXPECT(&fx, AUDIT_WARNINGS, "break recorded by carol");
@@ -394,7 +400,8 @@ first_line(struct bfx *fx, int i)
 START_TEST(break_other_key)
 {
 	struct bfx fx;
-	char seg[64], err[1024], *msg, b64[128];
+	struct err e = ERR_INIT;
+	char seg[64], *msg, b64[128];
 	uint8_t sig[64];
 	size_t len, siglen = sizeof(sig);
 	EVP_MD_CTX *c;
@@ -402,8 +409,8 @@ START_TEST(break_other_key)
 
 	bfx_init(&fx);
 	tampered_log(&fx, 0);
-	ck_assert_msg(do_break(&fx, fx.key, seg, sizeof(seg), err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(do_break(&fx, fx.key, seg, sizeof(seg), &e) == 0, "%s",
+	    err_msg(&e));
 	/* The same break, signed by another key. */
 	j = first_line(&fx, 1);
 	ck_assert_ptr_nonnull(msg = audit_break_signed_bytes(j, &len));
@@ -418,8 +425,10 @@ START_TEST(break_other_key)
 	replace_first_line(&fx, 1, j);
 	json_decref(j);
 	EXPECT(&fx, AUDIT_TAMPERED, "signature");
-	ck_assert(refuses(&fx, err, sizeof(err)));
-	ck_assert_msg(strstr(err, "refusing to start") != NULL, "%s", err);
+	ck_assert(refuses(&fx, &e));
+	ck_assert_msg(strstr(err_msg(&e), "refusing to start") != NULL, "%s",
+	    err_msg(&e));
+	ck_assert_int_eq(e.code, ERR_CORRUPT);
 	bfx_free(&fx);
 }
 END_TEST
@@ -428,21 +437,22 @@ END_TEST
 START_TEST(tamper_after_break)
 {
 	struct bfx fx;
-	char seg[64], err[1024], path[600], *b;
+	struct err e = ERR_INIT;
+	char seg[64], path[600], *b;
 	size_t len;
 	json_t *j;
 
 	bfx_init(&fx);
 	tampered_log(&fx, 0);
-	ck_assert_msg(do_break(&fx, fx.key, seg, sizeof(seg), err,
-	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(do_break(&fx, fx.key, seg, sizeof(seg), &e) == 0, "%s",
+	    err_msg(&e));
 	append(&fx, 4, 0);
 	EXPECT(&fx, AUDIT_WARNINGS, "break recorded by");
 
 	/* A record after the break. */
 	tamper(&fx, -1, "registrar1", "registrar2");
 	EXPECT(&fx, AUDIT_TAMPERED, NULL);
-	ck_assert(refuses(&fx, err, sizeof(err)));
+	ck_assert(refuses(&fx, &e));
 	tamper(&fx, -1, "registrar2", "registrar1");
 	EXPECT(&fx, AUDIT_WARNINGS, "break recorded by");
 
@@ -457,7 +467,7 @@ START_TEST(tamper_after_break)
 	replace_first_line(&fx, 1, j);
 	json_decref(j);
 	EXPECT(&fx, AUDIT_TAMPERED, "signature");
-	ck_assert(refuses(&fx, err, sizeof(err)));
+	ck_assert(refuses(&fx, &e));
 	spew(path, b, len);
 	free(b);
 	EXPECT(&fx, AUDIT_WARNINGS, "break recorded by");
@@ -465,7 +475,7 @@ START_TEST(tamper_after_break)
 	/* The segment the break covers, altered once more. */
 	tamper(&fx, 0, "Registrar1", "RegistrarX");
 	EXPECT(&fx, AUDIT_TAMPERED, "altered after the break");
-	ck_assert(refuses(&fx, err, sizeof(err)));
+	ck_assert(refuses(&fx, &e));
 	bfx_free(&fx);
 }
 END_TEST
@@ -473,14 +483,16 @@ END_TEST
 START_TEST(break_valid_log_refused)
 {
 	struct bfx fx;
-	char seg[64], err[1024], **names;
+	struct err e = ERR_INIT;
+	char seg[64], **names;
 	size_t n;
 
 	bfx_init(&fx);
 	append(&fx, 5, 0);
-	ck_assert_int_eq(do_break(&fx, fx.key, seg, sizeof(seg), err,
-	    sizeof(err)), 1);
-	ck_assert_msg(strstr(err, "nothing to break") != NULL, "%s", err);
+	ck_assert_int_eq(do_break(&fx, fx.key, seg, sizeof(seg), &e), 1);
+	ck_assert_msg(strstr(err_msg(&e), "nothing to break") != NULL, "%s",
+	    err_msg(&e));
+	ck_assert_int_eq(e.code, ERR_REFUSED);
 	ck_assert_int_eq(audit_list_segments(fx.dir, &names, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	audit_free_segments(names, n);

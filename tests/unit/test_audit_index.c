@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "merkle.h"
 #include "suites.h"
 
@@ -76,15 +77,15 @@ open_log(struct ifx *fx, struct event_base *base, size_t segmax)
 {
 	struct audit_opts o;
 	struct audit *a = NULL;
-	char err[512];
+	struct err e = ERR_INIT;
 
 	memset(&o, 0, sizeof(o));
 	o.dir = fx->dir;
 	o.signing_key = fx->key;
 	o.origin = ORIGIN;
 	o.segment_max = segmax;
-	if (audit_open(base, &o, &a, err, sizeof(err)) == -1)
-		ck_abort_msg("audit_open: %s", err);
+	if (audit_open(base, &o, &a, &e) == -1)
+		ck_abort_msg("audit_open: %s", err_msg(&e));
 	return a;
 }
 
@@ -202,6 +203,7 @@ index_path(struct ifx *fx, const char *seg, char *out, size_t len)
 START_TEST(index_per_sealed_segment)
 {
 	struct ifx fx;
+	struct err e = ERR_INIT;
 	char **names, why[2000];
 	size_t n;
 	uint64_t nall, count, first, total = 0;
@@ -216,8 +218,8 @@ START_TEST(index_per_sealed_segment)
 		first = seg_first(names[i]);
 		ck_assert_uint_eq(first, total);
 		ck_assert_msg(audit_leaves_read(fx.dir, names[i], first,
-		    (uint64_t)size_of(fx.dir, names[i]), &l, &count, why,
-		    sizeof(why)) == 0, "%s: %s", names[i], why);
+		    (uint64_t)size_of(fx.dir, names[i]), &l, &count, &e) == 0,
+		    "%s: %s", names[i], err_msg(&e));
 		ck_assert_mem_eq(l, all + first, (size_t)count * sizeof(*l));
 		total += count;
 		free(l);
@@ -304,6 +306,7 @@ get(const char *path, size_t *len)
 START_TEST(bad_index_is_a_warning)
 {
 	struct ifx fx;
+	struct err e = ERR_INIT;
 	char **names, path[700], why[2000];
 	size_t n, len;
 	uint64_t count, first, segsz;
@@ -324,38 +327,43 @@ START_TEST(bad_index_is_a_warning)
 	ck_assert_uint_eq((len - AUDIT_LEAVES_HDR) % MERKLE_HASH_LEN, 0);
 	b = malloc(len + MERKLE_HASH_LEN);
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[1], first, segsz,
-	    &l, &count, why, sizeof(why)), 0);
+	    &l, &count, &e), 0);
 	free(l);
 	/* It names another first seq, or a segment of another size. */
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[1], first + 1,
-	    segsz, &l, &count, why, sizeof(why)), -1);
+	    segsz, &l, &count, &e), -1);
+	ck_assert_int_eq(e.code, ERR_CORRUPT);
 	ck_assert_ptr_null(l);
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[1], first,
-	    segsz - 1, &l, &count, why, sizeof(why)), -1);
+	    segsz - 1, &l, &count, &e), -1);
+	ck_assert_int_eq(e.code, ERR_CORRUPT);
 	/* Wrong magic; one leaf short; one leaf too many. */
 	memcpy(b, orig, len);
 	b[3] ^= 1;
 	put(path, b, len);
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[1], first, segsz,
-	    &l, &count, why, sizeof(why)), -1);
+	    &l, &count, &e), -1);
+	ck_assert_int_eq(e.code, ERR_CORRUPT);
 	ck_assert_int_eq(verify(&fx, why, sizeof(why)), AUDIT_WARNINGS);
 	ck_assert_msg(strstr(why, "leaf index") != NULL, "%s", why);
 	put(path, orig, len - MERKLE_HASH_LEN);
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[1], first, segsz,
-	    &l, &count, why, sizeof(why)), -1);
+	    &l, &count, &e), -1);
+	ck_assert_int_eq(e.code, ERR_CORRUPT);
 	ck_assert_int_eq(verify(&fx, why, sizeof(why)), AUDIT_WARNINGS);
 	memcpy(b, orig, len);
 	memset(b + len, 0, MERKLE_HASH_LEN);
 	put(path, b, len + MERKLE_HASH_LEN);
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[1], first, segsz,
-	    &l, &count, why, sizeof(why)), -1);
+	    &l, &count, &e), -1);
+	ck_assert_int_eq(e.code, ERR_CORRUPT);
 	ck_assert_int_eq(verify(&fx, why, sizeof(why)), AUDIT_WARNINGS);
 	/* A flipped byte in a leaf: it reads, verify names the line. */
 	memcpy(b, orig, len);
 	b[AUDIT_LEAVES_HDR + 2 * MERKLE_HASH_LEN + 5] ^= 0x40;
 	put(path, b, len);
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[1], first, segsz,
-	    &l, &count, why, sizeof(why)), 0);
+	    &l, &count, &e), 0);
 	free(l);
 	ck_assert_int_eq(verify(&fx, why, sizeof(why)), AUDIT_WARNINGS);
 	ck_assert_msg(strstr(why, "is not the hash of line 3") != NULL, "%s",
@@ -366,7 +374,7 @@ START_TEST(bad_index_is_a_warning)
 	    why);
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[1], first, segsz,
-	    &l, &count, why, sizeof(why)), 1);
+	    &l, &count, &e), 1);
 	ck_assert_msg(verify(&fx, why, sizeof(why)) == AUDIT_VALID, "%s",
 	    why);
 	/* A tampered segment is still tampering, index or not. */
@@ -441,6 +449,7 @@ crash_after_first_checkpoint(struct ifx *fx, const char *segname)
 START_TEST(set_aside_cut_drops_index)
 {
 	struct ifx fx;
+	struct err e = ERR_INIT;
 	struct event_base *base;
 	struct audit *a;
 	char **names, path[700], tmp[800], why[2000], cut[64];
@@ -482,7 +491,7 @@ START_TEST(set_aside_cut_drops_index)
 	ck_assert_uint_eq(n, 3);
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[2],
 	    seg_first(names[2]), (uint64_t)size_of(fx.dir, names[2]), &l,
-	    &count, why, sizeof(why)), 0);
+	    &count, &e), 0);
 	free(l);
 	audit_free_segments(names, n);
 	ifx_free(&fx);
@@ -498,6 +507,7 @@ END_TEST
 START_TEST(planted_index_under_new_name)
 {
 	struct ifx fx;
+	struct err e = ERR_INIT;
 	struct event_base *base;
 	struct audit *a;
 	char **names, seg[700], fi[700], fake[700], forged[40], why[2000];
@@ -573,7 +583,7 @@ START_TEST(planted_index_under_new_name)
 	/* Its index is the one written at its close, and it fits. */
 	ck_assert_int_eq(audit_leaves_read(fx.dir, names[1],
 	    seg_first(names[1]), (uint64_t)size_of(fx.dir, names[1]), &l,
-	    &count, why, sizeof(why)), 0);
+	    &count, &e), 0);
 	free(l);
 	audit_free_segments(names, n);
 	ck_assert_int_eq(verify(&fx, why, sizeof(why)), AUDIT_WARNINGS);

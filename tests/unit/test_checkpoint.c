@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "checkpoint.h"
+#include "err.h"
 #include "suites.h"
 
 static EVP_PKEY *
@@ -40,7 +41,8 @@ START_TEST(sign_and_open)
 	EVP_PKEY *k = new_key(), *other = new_key();
 	struct checkpoint cp, got;
 	struct note_verifier v, vo, vn;
-	char *note, err[256], vk[512];
+	struct err e = ERR_INIT;
+	char *note, vk[512];
 
 	sample(&cp);
 	note = checkpoint_sign(k, "eppgw/test", &cp);
@@ -53,18 +55,18 @@ START_TEST(sign_and_open)
 		ck_assert(strncmp(note, want, strlen(want)) == 0);
 	}
 	ck_assert_int_eq(note_verifier_from_pkey(k, NULL, &v), 0);
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &v, &got, err,
-	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &v, &got, &e),
+	    CHECKPOINT_OK);
 	ck_assert_str_eq(got.origin, "eppgw/test");
 	ck_assert_uint_eq(got.size, 12345);
 	ck_assert_mem_eq(got.root, cp.root, 32);
 	/* Parse only. */
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), NULL, &got, err,
-	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), NULL, &got, &e),
+	    CHECKPOINT_OK);
 	/* Another key: its signature is not there. */
 	ck_assert_int_eq(note_verifier_from_pkey(other, NULL, &vo), 0);
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &vo, &got, err,
-	    sizeof(err)), CHECKPOINT_UNTRUSTED);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &vo, &got, &e),
+	    CHECKPOINT_UNTRUSTED);
 	/* The verifier key string round trip, with the name. */
 	ck_assert_int_eq(note_verifier_from_pkey(k, "eppgw/test", &vn), 0);
 	ck_assert_int_eq(note_verifier_format(&vn, vk, sizeof(vk)), 0);
@@ -72,12 +74,12 @@ START_TEST(sign_and_open)
 	memset(&vo, 0, sizeof(vo));
 	ck_assert_int_eq(note_verifier_parse(vk, &vo), 0);
 	ck_assert_mem_eq(vo.pub, vn.pub, 32);
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &vo, &got, err,
-	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &vo, &got, &e),
+	    CHECKPOINT_OK);
 	/* A named verifier ignores other names. */
 	snprintf(vo.name, sizeof(vo.name), "other/name");
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &vo, &got, err,
-	    sizeof(err)), CHECKPOINT_UNTRUSTED);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &vo, &got, &e),
+	    CHECKPOINT_UNTRUSTED);
 	/* A corrupted key ID in the string is refused. */
 	vk[12] = vk[12] == '0' ? '1' : '0';
 	ck_assert_int_eq(note_verifier_parse(vk, &vo), -1);
@@ -153,7 +155,8 @@ START_TEST(name_binding)
 	EVP_PKEY *k = new_key();
 	struct checkpoint cp, got;
 	struct note_verifier named, other, pem, bad, loaded;
-	char *note, *renamed, err[256], vk[512], path[] = "/tmp/vkXXXXXX";
+	struct err e = ERR_INIT;
+	char *note, *renamed, vk[512], path[] = "/tmp/vkXXXXXX";
 	FILE *f;
 	int fd;
 
@@ -163,50 +166,54 @@ START_TEST(name_binding)
 	ck_assert_int_eq(note_verifier_from_pkey(k, "eppgw/test", &named), 0);
 	ck_assert_int_eq(note_verifier_format(&named, vk, sizeof(vk)), 0);
 	ck_assert_int_eq(note_verifier_decode(vk, &named), NOTE_VKEY_OK);
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &named, &got, err,
-	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &named, &got, &e),
+	    CHECKPOINT_OK);
 	/* The same key's valid signature under another name: untrusted,
 	 * and the reason says so. */
 	ck_assert_int_eq(checkpoint_open(renamed, strlen(renamed), &named, &got,
-	    err, sizeof(err)), CHECKPOINT_UNTRUSTED);
-	ck_assert_ptr_nonnull(strstr(err, "under the name eppgw/other, not "
+	    &e), CHECKPOINT_UNTRUSTED);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e),
+	    "under the name eppgw/other, not "
 	    "eppgw/test"));
+	ck_assert_int_eq(e.code, ERR_REFUSED);
 	ck_assert_int_eq(note_verifier_from_pkey(k, "eppgw/other", &other), 0);
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &other, &got, err,
-	    sizeof(err)), CHECKPOINT_UNTRUSTED);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &other, &got, &e),
+	    CHECKPOINT_UNTRUSTED);
 	ck_assert_int_eq(checkpoint_open(renamed, strlen(renamed), &other,
-	    &got, err, sizeof(err)), CHECKPOINT_OK);
+	    &got, &e), CHECKPOINT_OK);
 	/* A PEM key has no name: either name passes (documented). */
 	ck_assert_int_eq(note_verifier_from_pkey(k, NULL, &pem), 0);
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &pem, &got, err,
-	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &pem, &got, &e),
+	    CHECKPOINT_OK);
 	ck_assert_int_eq(checkpoint_open(renamed, strlen(renamed), &pem, &got,
-	    err, sizeof(err)), CHECKPOINT_OK);
+	    &e), CHECKPOINT_OK);
 	/* A stated hash that is not the key's trusts nothing, and says so. */
 	vk[11] = vk[11] == '0' ? '1' : '0';
 	ck_assert_int_eq(note_verifier_decode(vk, &bad),
 	    NOTE_VKEY_HASH_MISMATCH);
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &bad, &got, err,
-	    sizeof(err)), CHECKPOINT_UNTRUSTED);
-	ck_assert_ptr_nonnull(strstr(err, "not its key's"));
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &bad, &got, &e),
+	    CHECKPOINT_UNTRUSTED);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "not its key's"));
+	ck_assert_int_eq(e.code, ERR_REFUSED);
 	/* So does such a string in a file, which loads. */
 	ck_assert_int_ne(fd = mkstemp(path), -1);
 	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
 	fprintf(f, "%s\n", vk);
 	fclose(f);
-	ck_assert_int_eq(note_verifier_load(path, &loaded, err, sizeof(err)),
+	ck_assert_int_eq(note_verifier_load(path, &loaded, &e),
 	    0);
 	ck_assert_int_eq(note_verifier_consistent(&loaded), 0);
 	ck_assert_int_eq(checkpoint_open(note, strlen(note), &loaded, &got,
-	    err, sizeof(err)), CHECKPOINT_UNTRUSTED);
+	    &e), CHECKPOINT_UNTRUSTED);
 	/* A witness key in the file is no log key. */
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	fprintf(f, "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZp"
 	    "Xh34x7onlmtw2\n");
 	fclose(f);
-	ck_assert_int_eq(note_verifier_load(path, &loaded, err, sizeof(err)),
+	ck_assert_int_eq(note_verifier_load(path, &loaded, &e),
 	    -1);
-	ck_assert_ptr_nonnull(strstr(err, "another signature type"));
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "another signature type"));
+	ck_assert_int_eq(e.code, ERR_INVALID);
 	unlink(path);
 	free(note);
 	free(renamed);
@@ -222,7 +229,8 @@ START_TEST(long_foreign_lines)
 	struct checkpoint cp, got;
 	struct note_verifier v;
 	uint8_t raw[2432];
-	char *note, *b64, *big, err[256];
+	struct err e = ERR_INIT;
+	char *note, *b64, *big;
 	size_t len;
 
 	sample(&cp);
@@ -235,8 +243,8 @@ START_TEST(long_foreign_lines)
 	snprintf(big, len, "%s\xe2\x80\x94 witness.example/mldsa %s\n", note,
 	    b64);
 	ck_assert_int_eq(note_verifier_from_pkey(k, "eppgw/test", &v), 0);
-	ck_assert_int_eq(checkpoint_open(big, strlen(big), &v, &got, err,
-	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(checkpoint_open(big, strlen(big), &v, &got, &e),
+	    CHECKPOINT_OK);
 	free(big);
 	free(b64);
 	free(note);
@@ -249,7 +257,8 @@ START_TEST(forgeries)
 	EVP_PKEY *k = new_key(), *other = new_key();
 	struct checkpoint cp, got;
 	struct note_verifier v;
-	char *note, *forged, *copy, err[256], *sig;
+	struct err e = ERR_INIT;
+	char *note, *forged, *copy, *sig;
 	size_t len;
 
 	sample(&cp);
@@ -263,7 +272,7 @@ START_TEST(forgeries)
 		for (int b = 0; b < 8; b++) {
 			copy[i] ^= (char)(1 << b);
 			ck_assert_int_ne(checkpoint_open(copy, len, &v, &got,
-			    err, sizeof(err)), CHECKPOINT_OK);
+			    &e), CHECKPOINT_OK);
 			copy[i] ^= (char)(1 << b);
 		}
 	free(copy);
@@ -271,21 +280,21 @@ START_TEST(forgeries)
 	/* Valid under another key with the same name: untrusted. */
 	forged = checkpoint_sign(other, "eppgw/test", &cp);
 	ck_assert_int_eq(checkpoint_open(forged, strlen(forged), &v, &got,
-	    err, sizeof(err)), CHECKPOINT_UNTRUSTED);
+	    &e), CHECKPOINT_UNTRUSTED);
 	/* Same name and key ID as ours but another key's signature. */
 	sig = strstr(note, "\xe2\x80\x94 eppgw/test ") + 15;
 	copy = strdup(forged);
 	memcpy(strstr(copy, "\xe2\x80\x94 eppgw/test ") + 15, sig, 6);
-	ck_assert_int_eq(checkpoint_open(copy, strlen(copy), &v, &got, err,
-	    sizeof(err)), CHECKPOINT_BAD_SIGNATURE);
+	ck_assert_int_eq(checkpoint_open(copy, strlen(copy), &v, &got, &e),
+	    CHECKPOINT_BAD_SIGNATURE);
 	free(copy);
 	free(forged);
 
 	/* Another body under our signature. */
 	copy = strdup(note);
 	copy[11] = '2';
-	ck_assert_int_eq(checkpoint_open(copy, len, &v, &got, err,
-	    sizeof(err)), CHECKPOINT_BAD_SIGNATURE);
+	ck_assert_int_eq(checkpoint_open(copy, len, &v, &got, &e),
+	    CHECKPOINT_BAD_SIGNATURE);
 	free(copy);
 
 	/* Non-canonical size "012345", extension lines, no signature. */
@@ -301,7 +310,7 @@ START_TEST(forgeries)
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			ck_assert_int_eq(checkpoint_open(bad[i],
-			    strlen(bad[i]), &v, &got, err, sizeof(err)),
+			    strlen(bad[i]), &v, &got, &e),
 			    CHECKPOINT_MALFORMED);
 	}
 	/* Extension lines are signed text: accepted when signed. */
@@ -309,7 +318,7 @@ START_TEST(forgeries)
 		const char *ext = "eppgw/test\n12345\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\nextension\n\n\xe2\x80\x94 eppgw/test AAAAAAAA\n";
 
 		ck_assert_int_eq(checkpoint_open(ext, strlen(ext), &v, &got,
-		    err, sizeof(err)), CHECKPOINT_UNTRUSTED);
+		    &e), CHECKPOINT_UNTRUSTED);
 	}
 	/* A random signature under our key ID. */
 	copy = strdup(note);
@@ -317,8 +326,8 @@ START_TEST(forgeries)
 	for (int i = 0; i < 60; i++)
 		sig[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[
 		    (unsigned)rand() % 52];
-	ck_assert_int_eq(checkpoint_open(copy, len, &v, &got, err,
-	    sizeof(err)), CHECKPOINT_BAD_SIGNATURE);
+	ck_assert_int_eq(checkpoint_open(copy, len, &v, &got, &e),
+	    CHECKPOINT_BAD_SIGNATURE);
 	free(copy);
 	free(note);
 	EVP_PKEY_free(k);
@@ -331,7 +340,8 @@ START_TEST(tlog_proof)
 	merkle_hash h[3];
 	struct tlog_proof p;
 	const char *note = "eppgw/test\n1\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n\xe2\x80\x94 eppgw/test AAAAAA==\n";
-	char *doc, err[128];
+	struct err e = ERR_INIT;
+	char *doc;
 
 	for (int i = 0; i < 3; i++)
 		memset(h[i], i + 1, 32);
@@ -342,8 +352,7 @@ START_TEST(tlog_proof)
 
 		ck_assert(strncmp(doc, want, strlen(want)) == 0);
 	}
-	ck_assert_int_eq(tlog_proof_parse(doc, strlen(doc), &p, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(tlog_proof_parse(doc, strlen(doc), &p, &e), 0);
 	ck_assert_int_eq(p.has_extra, 1);
 	ck_assert_uint_eq(p.extralen, 5);
 	ck_assert_mem_eq(p.extra, "hello", 5);
@@ -357,21 +366,20 @@ START_TEST(tlog_proof)
 	doc = tlog_proof_format(NULL, 0, 0, h, 0, note);
 	ck_assert(strncmp(doc, "c2sp.org/tlog-proof@v1\nindex 0\n\n", 32) ==
 	    0);
-	ck_assert_int_eq(tlog_proof_parse(doc, strlen(doc), &p, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(tlog_proof_parse(doc, strlen(doc), &p, &e), 0);
 	ck_assert_int_eq(p.has_extra, 0);
 	ck_assert_uint_eq(p.nhashes, 0);
 	tlog_proof_free(&p);
 	free(doc);
 
 	ck_assert_int_eq(tlog_proof_parse("c2sp.org/tlog-proof@v2\nindex 0\n"
-	    "\nx\n", 33, &p, err, sizeof(err)), -1);
+	    "\nx\n", 33, &p, &e), -1);
 	ck_assert_int_eq(tlog_proof_parse("c2sp.org/tlog-proof@v1\nindex 01"
-	    "\n\nx\n", 34, &p, err, sizeof(err)), -1);
+	    "\n\nx\n", 34, &p, &e), -1);
 	ck_assert_int_eq(tlog_proof_parse("c2sp.org/tlog-proof@v1\nindex 1"
-	    "\nAAAA\n\nx\n", 38, &p, err, sizeof(err)), -1);
+	    "\nAAAA\n\nx\n", 38, &p, &e), -1);
 	ck_assert_int_eq(tlog_proof_parse("c2sp.org/tlog-proof@v1\nindex 1\n",
-	    31, &p, err, sizeof(err)), -1);
+	    31, &p, &e), -1);
 }
 END_TEST
 
@@ -380,25 +388,23 @@ START_TEST(dev_keys)
 	EVP_PKEY *k;
 	struct note_verifier v;
 	struct checkpoint cp, got;
-	char err[256], *note;
+	struct err e = ERR_INIT;
+	char *note;
 
 	/* make certs writes certs/dev/audit.key and audit.pub; `make unit`
 	 * and `make check` make them first.  Missing is a failure, not a
 	 * pass: this test is the only check of the demo key pair. */
 	ck_assert_msg(access("certs/dev/audit.key", R_OK) == 0,
 	    "certs/dev/audit.key missing: run `make certs` first");
-	ck_assert_int_eq(checkpoint_key_load("certs/dev/audit.key", &k, err,
-	    sizeof(err)), 0);
-	ck_assert_int_eq(note_verifier_load("certs/dev/audit.pub", &v, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(checkpoint_key_load("certs/dev/audit.key", &k, &e), 0);
+	ck_assert_int_eq(note_verifier_load("certs/dev/audit.pub", &v, &e), 0);
 	sample(&cp);
 	note = checkpoint_sign(k, cp.origin, &cp);
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &v, &got, err,
-	    sizeof(err)), CHECKPOINT_OK);
-	ck_assert_int_eq(note_verifier_load("certs/dev/ca.pem", &v, err,
-	    sizeof(err)), -1);
-	ck_assert_int_eq(checkpoint_key_load("certs/dev/ca.key", &k, err,
-	    sizeof(err)) == 0 && EVP_PKEY_get_id(k) != EVP_PKEY_ED25519, 0);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &v, &got, &e),
+	    CHECKPOINT_OK);
+	ck_assert_int_eq(note_verifier_load("certs/dev/ca.pem", &v, &e), -1);
+	ck_assert_int_eq(checkpoint_key_load("certs/dev/ca.key", &k,
+	    &e) == 0 && EVP_PKEY_get_id(k) != EVP_PKEY_ED25519, 0);
 	free(note);
 	EVP_PKEY_free(k);
 }

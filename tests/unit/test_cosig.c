@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "checkpoint.h"
+#include "err.h"
 #include "suites.h"
 
 #define EMDASH		"\xe2\x80\x94"
@@ -116,10 +117,10 @@ static enum cosig_status
 status_of(const char *note, const struct cosig_verifier *w)
 {
 	struct cosig_result r;
-	char err[256];
+	struct err e = ERR_INIT;
 
-	ck_assert_int_eq(checkpoint_cosigs(note, strlen(note), w, 1, &r, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(checkpoint_cosigs(note, strlen(note), w, 1, &r, &e),
+	    0);
 	return r.status;
 }
 
@@ -187,12 +188,12 @@ START_TEST(fixed_vector)
 	struct cosig_verifier w;
 	struct cosig_result r;
 	uint8_t raw[128], spec[128];
-	char *note, err[256];
+	struct err e = ERR_INIT;
+	char *note;
 	size_t n;
 
-	note = checkpoint_cosign(k, W1, TIME, NOTE, strlen(NOTE), err,
-	    sizeof(err));
-	ck_assert_msg(note != NULL, "%s", err);
+	note = checkpoint_cosign(k, W1, TIME, NOTE, strlen(NOTE), &e);
+	ck_assert_msg(note != NULL, "%s", err_msg(&e));
 	/* The log's line kept, ours appended: byte for byte the vector. */
 	ck_assert_str_eq(note, NOTE W1_LINE);
 	/* Timestamp: u64 big-endian after the key ID, as in the spec's. */
@@ -206,8 +207,8 @@ START_TEST(fixed_vector)
 	ck_assert_mem_eq(spec + 4, raw + 4, 8);
 
 	ck_assert_int_eq(cosig_verifier_decode(W1_VKEY, &w), NOTE_VKEY_OK);
-	ck_assert_int_eq(checkpoint_cosigs(note, strlen(note), &w, 1, &r, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(checkpoint_cosigs(note, strlen(note), &w, 1, &r, &e),
+	    0);
 	ck_assert_int_eq(r.status, COSIG_OK);
 	ck_assert_uint_eq(r.time, TIME);
 	/* Without our line: absent. */
@@ -222,11 +223,11 @@ START_TEST(flipped_bits)
 	EVP_PKEY *k = vector_key();
 	struct cosig_verifier w;
 	uint8_t raw[128], bad[128];
-	char *note, *alt, err[256];
+	struct err e = ERR_INIT;
+	char *note, *alt;
 	size_t n;
 
-	note = checkpoint_cosign(k, W1, TIME, NOTE, strlen(NOTE), err,
-	    sizeof(err));
+	note = checkpoint_cosign(k, W1, TIME, NOTE, strlen(NOTE), &e);
 	ck_assert_int_eq(cosig_verifier_from_pkey(k, W1, &w), 0);
 	n = line_bytes(note, W1, raw, sizeof(raw));
 	/* Any bit of the time or the signature: the line fails. */
@@ -276,10 +277,10 @@ START_TEST(names_and_keys)
 	struct note_verifier nv;
 	struct checkpoint cp;
 	uint8_t raw[128];
-	char *note, *alt, *forged, err[256];
+	struct err e = ERR_INIT;
+	char *note, *alt, *forged;
 
-	note = checkpoint_cosign(k, W1, TIME, NOTE, strlen(NOTE), err,
-	    sizeof(err));
+	note = checkpoint_cosign(k, W1, TIME, NOTE, strlen(NOTE), &e);
 	ck_assert_int_eq(cosig_verifier_from_pkey(k, W1, &w), 0);
 	/* The same key under another name: not w1's line. */
 	ck_assert_int_eq(cosig_verifier_from_pkey(k, "witness.example/w2",
@@ -295,8 +296,7 @@ START_TEST(names_and_keys)
 	 * its own signature: a failing line of w1. */
 	ck_assert_int_eq(cosig_verifier_from_pkey(other, W1, &wo), 0);
 	ck_assert_int_eq(status_of(note, &wo), COSIG_ABSENT);
-	forged = checkpoint_cosign(other, W1, TIME, NOTE, strlen(NOTE), err,
-	    sizeof(err));
+	forged = checkpoint_cosign(other, W1, TIME, NOTE, strlen(NOTE), &e);
 	line_bytes(forged, W1, raw + 128 - 76, 76);
 	memcpy(raw + 128 - 76, w.id, 4);
 	alt = with_line(forged, W1, raw + 128 - 76, 76);
@@ -310,11 +310,11 @@ START_TEST(names_and_keys)
 	/* The log's own signature-type verifiers ignore cosignature lines:
 	 * the note still opens with the log key only (not known here: no
 	 * trusted line), and the witness key as a type 1 key trusts none. */
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), NULL, &cp, err,
-	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), NULL, &cp, &e),
+	    CHECKPOINT_OK);
 	ck_assert_int_eq(note_verifier_from_pkey(k, W1, &nv), 0);
-	ck_assert_int_eq(checkpoint_open(note, strlen(note), &nv, &cp, err,
-	    sizeof(err)), CHECKPOINT_UNTRUSTED);
+	ck_assert_int_eq(checkpoint_open(note, strlen(note), &nv, &cp, &e),
+	    CHECKPOINT_UNTRUSTED);
 	free(note);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(other);
@@ -328,7 +328,8 @@ START_TEST(cosign_notes)
 	struct cosig_result r[2];
 	struct note_verifier lv;
 	struct checkpoint cp, got;
-	char *note, *a, *b, *c, err[256], big[CHECKPOINT_MAX_NOTE + 64];
+	struct err e = ERR_INIT;
+	char *note, *a, *b, *c, big[CHECKPOINT_MAX_NOTE + 64];
 
 	memset(&cp, 0, sizeof(cp));
 	snprintf(cp.origin, sizeof(cp.origin), "eppgw/test");
@@ -336,43 +337,38 @@ START_TEST(cosign_notes)
 	note = checkpoint_sign(log, "eppgw/test", &cp);
 	ck_assert_int_eq(cosig_verifier_from_pkey(k, W1, &w[0]), 0);
 	ck_assert_int_eq(cosig_verifier_from_pkey(w2k, "w2", &w[1]), 0);
-	a = checkpoint_cosign(k, W1, 100, note, strlen(note), err,
-	    sizeof(err));
-	b = checkpoint_cosign(w2k, "w2", 200, a, strlen(a), err, sizeof(err));
-	ck_assert_int_eq(checkpoint_cosigs(b, strlen(b), w, 2, r, err,
-	    sizeof(err)), 0);
+	a = checkpoint_cosign(k, W1, 100, note, strlen(note), &e);
+	b = checkpoint_cosign(w2k, "w2", 200, a, strlen(a), &e);
+	ck_assert_int_eq(checkpoint_cosigs(b, strlen(b), w, 2, r, &e), 0);
 	ck_assert_int_eq(r[0].status, COSIG_OK);
 	ck_assert_uint_eq(r[0].time, 100);
 	ck_assert_int_eq(r[1].status, COSIG_OK);
 	ck_assert_uint_eq(r[1].time, 200);
 	/* The log's signature still opens it, name-bound. */
 	ck_assert_int_eq(note_verifier_from_pkey(log, "eppgw/test", &lv), 0);
-	ck_assert_int_eq(checkpoint_open(b, strlen(b), &lv, &got, err,
-	    sizeof(err)), CHECKPOINT_OK);
+	ck_assert_int_eq(checkpoint_open(b, strlen(b), &lv, &got, &e),
+	    CHECKPOINT_OK);
 	/* Cosigning again replaces the older line of the same witness. */
-	c = checkpoint_cosign(k, W1, 300, b, strlen(b), err, sizeof(err));
+	c = checkpoint_cosign(k, W1, 300, b, strlen(b), &e);
 	ck_assert_ptr_null(strstr(strstr(c, W1) + 1, W1));
-	ck_assert_int_eq(checkpoint_cosigs(c, strlen(c), w, 2, r, err,
-	    sizeof(err)), 0);
+	ck_assert_int_eq(checkpoint_cosigs(c, strlen(c), w, 2, r, &e), 0);
 	ck_assert_uint_eq(r[0].time, 300);
 	ck_assert_int_eq(r[1].status, COSIG_OK);
 	/* No cosigning a malformed note, a bad name or a time too large. */
-	ck_assert_ptr_null(checkpoint_cosign(k, W1, 1, "x\n", 2, err,
-	    sizeof(err)));
+	ck_assert_ptr_null(checkpoint_cosign(k, W1, 1, "x\n", 2, &e));
 	ck_assert_ptr_null(checkpoint_cosign(k, "w 1", 1, note, strlen(note),
-	    err, sizeof(err)));
+	    &e));
 	ck_assert_ptr_null(checkpoint_cosign(k, W1, (uint64_t)COSIG_MAX_TIME +
-	    1, note, strlen(note), err, sizeof(err)));
-	ck_assert_int_eq(checkpoint_cosigs("x\n", 2, w, 2, r, err,
-	    sizeof(err)), -1);
+	    1, note, strlen(note), &e));
+	ck_assert_int_eq(checkpoint_cosigs("x\n", 2, w, 2, r, &e), -1);
 	/* Nor past the size a note may have. */
 	snprintf(big, sizeof(big), "%s", note);
 	for (size_t bl = strlen(big), sl = strlen(strstr(note, EMDASH));
 	    bl + sl <= CHECKPOINT_MAX_NOTE - 10; bl += sl)
 		memcpy(big + bl, strstr(note, EMDASH), sl + 1);
-	ck_assert_ptr_null(checkpoint_cosign(k, W1, 1, big, strlen(big), err,
-	    sizeof(err)));
-	ck_assert_ptr_nonnull(strstr(err, "exceed"));
+	ck_assert_ptr_null(checkpoint_cosign(k, W1, 1, big, strlen(big), &e));
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "exceed"));
+	ck_assert_int_eq(e.code, ERR_LIMIT);
 	free(a);
 	free(b);
 	free(c);

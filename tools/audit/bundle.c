@@ -39,6 +39,7 @@
 #include "buf.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "merkle.h"
 
 #define BUNDLE_MAX_RECORDS	100000
@@ -177,7 +178,8 @@ audit_cmd_export(int argc, char *argv[])
 	struct checkpoint cp;
 	struct pick p;
 	merkle_hash proof[MERKLE_MAX_PROOF];
-	char vkey[512], err[512], hex[2 * MERKLE_HASH_LEN + 1], *end, *id = NULL;
+	char vkey[512], hex[2 * MERKLE_HASH_LEN + 1], *end, *id = NULL;
+	struct err er = ERR_INIT;
 	const char *out = NULL, *dir;
 	long long seq = -1;
 	int ch, have_key = 0;
@@ -220,8 +222,8 @@ audit_cmd_export(int argc, char *argv[])
 	/* Nothing is exported from a log that does not verify. */
 	audit_verified_tree(dir, &v, seq, &r);
 	if (checkpoint_open(r.latest_note, strlen(r.latest_note), &v, &cp,
-	    err, sizeof(err)) != CHECKPOINT_OK)
-		audit_die(1, "the latest checkpoint: %s", err);
+	    &er) != CHECKPOINT_OK)
+		audit_die(1, "the latest checkpoint: %s", err_msg(&er));
 	if (cp.size != r.sealed)
 		audit_die(1, "the latest checkpoint has size %llu, the log "
 		    "verifies to %llu", (unsigned long long)cp.size,
@@ -392,7 +394,8 @@ audit_cmd_verify_bundle(int argc, char *argv[])
 	json_t *b, *recs, *e, *pr, *h, *rec;
 	json_error_t jerr;
 	const char *path, *s, *note, *line;
-	char err[512], c[8][256];
+	struct err er = ERR_INIT;
+	char c[8][256];
 	int ch, pinned = 0;
 	size_t i, k, len, plen;
 	json_int_t seq, last = -1;
@@ -447,9 +450,9 @@ audit_cmd_verify_bundle(int argc, char *argv[])
 	if ((note = json_string_value(json_object_get(b, "checkpoint"))) ==
 	    NULL)
 		INVALID("no checkpoint");
-	if (checkpoint_open(note, strlen(note), &v, &cp, err, sizeof(err)) !=
+	if (checkpoint_open(note, strlen(note), &v, &cp, &er) !=
 	    CHECKPOINT_OK)
-		INVALID("checkpoint: %s", err);
+		INVALID("checkpoint: %s", err_msg(&er));
 	if ((s = json_string_value(json_object_get(b, "origin"))) == NULL ||
 	    strcmp(s, cp.origin) != 0)
 		INVALID("origin is not the checkpoint's (%s)", cp.origin);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "audit_cli.h"
+#include "err.h"
 #include "rfc3339.h"
 
 void
@@ -57,11 +58,12 @@ hex_id(const uint8_t id[4], char out[9])
 void
 audit_load_vkey(const char *arg, struct note_verifier *v)
 {
-	char err[512], id[9];
+	struct err e = ERR_INIT;
+	char id[9];
 
 	if (is_file(arg)) {
-		if (note_verifier_load(arg, v, err, sizeof(err)) == -1)
-			audit_die(EXIT_USAGE, "%s", err);
+		if (note_verifier_load(arg, v, &e) == -1)
+			audit_die(EXIT_USAGE, "%s", err_msg(&e));
 	} else {
 		switch (note_verifier_decode(arg, v)) {
 		case NOTE_VKEY_OK:

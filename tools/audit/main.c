@@ -48,6 +48,7 @@
 #include "audit_cli.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "merkle.h"
 
 void
@@ -700,7 +701,8 @@ cmd_verify_proof(int argc, char *argv[])
 	struct tlog_proof p;
 	struct checkpoint cp;
 	const char *linefile = NULL, *data;
-	char *text, *line = NULL, err[512];
+	char *text, *line = NULL;
+	struct err e = ERR_INIT;
 	size_t len, dlen;
 	merkle_hash leaf;
 	int ch, have_key = 0;
@@ -721,11 +723,10 @@ cmd_verify_proof(int argc, char *argv[])
 	if (argc - optind != 1 || !have_key)
 		audit_usage();
 	text = read_file(argv[optind], 1 << 24, &len);
-	if (tlog_proof_parse(text, len, &p, err, sizeof(err)) == -1)
-		audit_die(1, "%s: %s", argv[optind], err);
-	if (checkpoint_open(p.note, p.notelen, &v, &cp, err, sizeof(err)) !=
-	    CHECKPOINT_OK)
-		audit_die(1, "%s: %s", argv[optind], err);
+	if (tlog_proof_parse(text, len, &p, &e) == -1)
+		audit_die(1, "%s: %s", argv[optind], err_msg(&e));
+	if (checkpoint_open(p.note, p.notelen, &v, &cp, &e) != CHECKPOINT_OK)
+		audit_die(1, "%s: %s", argv[optind], err_msg(&e));
 	if (linefile != NULL) {
 		line = read_file(linefile, 1 << 24, &dlen);
 		if (dlen > 0 && line[dlen - 1] == '\n')
@@ -767,7 +768,8 @@ cmd_consistency(int argc, char *argv[])
 	struct checkpoint oldcp, newcp;
 	merkle_hash proof[MERKLE_MAX_PROOF];
 	const char *old = NULL;
-	char *text, err[512], b64[64];
+	char *text, b64[64];
+	struct err e = ERR_INIT;
 	size_t len, plen;
 	int ch;
 
@@ -787,9 +789,8 @@ cmd_consistency(int argc, char *argv[])
 	if (argc - optind != 1 || old == NULL)
 		audit_usage();
 	text = read_file(old, CHECKPOINT_MAX_NOTE, &len);
-	if (checkpoint_open(text, len, vp, &oldcp, err, sizeof(err)) !=
-	    CHECKPOINT_OK)
-		audit_die(1, "%s: %s", old, err);
+	if (checkpoint_open(text, len, vp, &oldcp, &e) != CHECKPOINT_OK)
+		audit_die(1, "%s: %s", old, err_msg(&e));
 	/* The log must contain the old checkpoint: verify with it known. */
 	memset(&o, 0, sizeof(o));
 	o.vkey = vp;
@@ -801,8 +802,7 @@ cmd_consistency(int argc, char *argv[])
 	if (r.verdict == AUDIT_TAMPERED || r.verdict == AUDIT_CANNOT)
 		audit_die((int)r.verdict, "%s", r.error);
 	if (r.latest_note == NULL || checkpoint_open(r.latest_note,
-	    strlen(r.latest_note), NULL, &newcp, err, sizeof(err)) !=
-	    CHECKPOINT_OK)
+	    strlen(r.latest_note), NULL, &newcp, NULL) != CHECKPOINT_OK)
 		audit_die(1, "no latest checkpoint");
 	if (merkle_consistency_proof(r.leaves, newcp.size, oldcp.size, proof,
 	    &plen) == -1)
@@ -890,7 +890,8 @@ cmd_break(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct audit_break_opts o;
-	char seg[64], err[1024];
+	char seg[64];
+	struct err e = ERR_INIT;
 	int ch, rc;
 
 	memset(&o, 0, sizeof(o));
@@ -917,8 +918,8 @@ cmd_break(int argc, char *argv[])
 		audit_usage();
 	o.dir = argv[optind];
 	o.operator = operator_name(o.operator);
-	if ((rc = audit_break(&o, seg, sizeof(seg), err, sizeof(err))) != 0)
-		audit_die(rc == 1 ? 1 : EXIT_USAGE, "%s", err);
+	if ((rc = audit_break(&o, seg, sizeof(seg), &e)) != 0)
+		audit_die(rc == 1 ? 1 : EXIT_USAGE, "%s", err_msg(&e));
 	printf("break recorded by %s in %s/%s\n", o.operator, o.dir, seg);
 	return 0;
 }

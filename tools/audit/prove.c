@@ -52,6 +52,7 @@
 #include "audit_cli.h"
 #include "audit_verify.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "merkle.h"
 
 #define CP_PREFIX	"{\"note\":"	/* keys are sorted: only a
@@ -185,12 +186,12 @@ file_size(const char *path)
  * (first seq, size) and its count is what the log says the segment holds:
  * up to the next segment's first seq, or for the last segment up to the
  * size of a seal (a segment is indexed only once sealed).  0 with its
- * leaves appended to h, 1 when there is no index, -1 when there is one
- * that does not fit (why says).
+ * leaves appended to h, 1 when there is no index, -1 with e when there
+ * is one that does not fit.
  */
 static int
 take_index(struct hashed *h, const char *dir, char **names, size_t i,
-    size_t n, char *why, size_t whylen)
+    size_t n, struct err *e)
 {
 	char path[4096], iname[AUDIT_LEAVES_NAMELEN + 1];
 	merkle_hash *l = NULL;
@@ -202,32 +203,28 @@ take_index(struct hashed *h, const char *dir, char **names, size_t i,
 	if ((size = file_size(path)) < 0)
 		return 1;
 	if ((rc = audit_leaves_read(dir, names[i], first, (uint64_t)size, &l,
-	    &count, why, whylen)) != 0)
+	    &count, e)) != 0)
 		return rc;
 	if (i + 1 < n) {
 		if (segment_first(names[i + 1]) != (int64_t)(first + count)) {
 			(void)audit_leaves_name(names[i], iname);
-			snprintf(why, whylen, "%s: %llu leaves, the segment "
-			    "holds %lld records", iname,
+			rc = err_set(e, ERR_CORRUPT, "%s: %llu leaves, the "
+			    "segment holds %lld records", iname,
 			    (unsigned long long)count,
 			    (long long)(segment_first(names[i + 1]) -
 			    (int64_t)first));
-			rc = -1;
 		}
 	} else {
 		snprintf(path, sizeof(path), "%s/%s/%llu.cp", dir,
 		    AUDIT_CHECKPOINT_DIR, (unsigned long long)(first + count));
 		if (file_size(path) < 0) {
 			(void)audit_leaves_name(names[i], iname);
-			snprintf(why, whylen, "%s: no seal covers its %llu "
-			    "leaves", iname, (unsigned long long)count);
-			rc = -1;
+			rc = err_set(e, ERR_CORRUPT, "%s: no seal covers its "
+			    "%llu leaves", iname, (unsigned long long)count);
 		}
 	}
-	if (rc == 0 && reserve(h, count) == -1) {
-		snprintf(why, whylen, "%s: out of memory", names[i]);
-		rc = -1;
-	}
+	if (rc == 0 && reserve(h, count) == -1)
+		rc = err_set(e, ERR_NOMEM, "%s: out of memory", names[i]);
 	if (rc == 0) {
 		/* An empty segment leaves l (and maybe h->leaves) NULL. */
 		if (count > 0)
@@ -249,7 +246,8 @@ static int
 index_differs(const struct hashed *h, const char *dir, const char *name,
     uint64_t first, int report)
 {
-	char path[4096], why[256];
+	struct err e = ERR_INIT;
+	char path[4096];
 	merkle_hash *l = NULL;
 	uint64_t count;
 	int64_t size;
@@ -259,12 +257,12 @@ index_differs(const struct hashed *h, const char *dir, const char *name,
 	if ((size = file_size(path)) < 0)
 		return 0;
 	switch (audit_leaves_read(dir, name, first, (uint64_t)size, &l,
-	    &count, why, sizeof(why))) {
+	    &count, &e)) {
 	case 1:
 		return 0;
 	case -1:
 		if (report)
-			audit_warn("%s/%s: ignored", dir, why);
+			audit_warn("%s/%s: ignored", dir, err_msg(&e));
 		return 0;
 	}
 	rc = count != h->n - first || (count > 0 && memcmp(l,
@@ -341,7 +339,7 @@ static int
 latest(const char *dir, const struct note_verifier *v, const struct hashed *h,
     char **note, struct checkpoint *best)
 {
-	char path[4096], *text, *seal, err[256];
+	char path[4096], *text, *seal;
 	const char *s;
 	struct checkpoint cp;
 	size_t len;
@@ -370,7 +368,7 @@ latest(const char *dir, const struct note_verifier *v, const struct hashed *h,
 		}
 		if (text == NULL)
 			continue;
-		if (checkpoint_open(text, len, v, &cp, err, sizeof(err)) !=
+		if (checkpoint_open(text, len, v, &cp, NULL) !=
 		    CHECKPOINT_OK || cp.size > h->n)
 			rc = -1;
 		else if (*note == NULL || cp.size > best->size) {
@@ -404,7 +402,8 @@ prove_fast(const char *dir, const struct note_verifier *v, int64_t seq,
 	struct hashed h;
 	struct checkpoint cp;
 	merkle_hash proof[MERKLE_MAX_PROOF], root, leaf;
-	char **names = NULL, path[4096], why[256], *note = NULL, *doc;
+	char **names = NULL, path[4096], *note = NULL, *doc;
+	struct err e = ERR_INIT;
 	char iname[AUDIT_LEAVES_NAMELEN + 1];
 	size_t n = 0, plen;
 	unsigned char *differs = NULL;
@@ -428,13 +427,12 @@ prove_fast(const char *dir, const struct note_verifier *v, int64_t seq,
 		/* The record's own segment is always read and hashed: its
 		 * line, and every other line of it, as before. */
 		if (mode == INDEX_USE && !own) {
-			switch (take_index(&h, dir, names, i, n, why,
-			    sizeof(why))) {
+			switch (take_index(&h, dir, names, i, n, &e)) {
 			case 0:
 				continue;
 			case -1:
 				audit_warn("%s/%s: ignored, %s hashed instead",
-				    dir, why, names[i]);
+				    dir, err_msg(&e), names[i]);
 				break;
 			}
 		}

@@ -35,6 +35,7 @@
 #include "audit_cli.h"
 #include "buf.h"
 #include "checkpoint.h"
+#include "err.h"
 #include "fileio.h"
 #include "merkle.h"
 
@@ -201,34 +202,30 @@ struct wproof {
 
 /*
  * "old N\n", one base64 hash a line, a blank line, the new checkpoint
- * (C2SP tlog-witness add-checkpoint).  -1 with the reason if malformed.
+ * (C2SP tlog-witness add-checkpoint).  -1 with e (ERR_PARSE) if malformed.
  */
 static int
-wproof_parse(const char *text, size_t len, struct wproof *p,
-    const char **why)
+wproof_parse(const char *text, size_t len, struct wproof *p, struct err *e)
 {
 	const char *s = text, *end = text + len, *nl;
 	size_t n;
 
 	memset(p, 0, sizeof(*p));
-	*why = "no \"old SIZE\" line";
 	if ((nl = memchr(s, '\n', len)) == NULL || nl - s < 5 ||
 	    memcmp(s, "old ", 4) != 0 || checkpoint_parse_u64(s + 4,
 	    (size_t)(nl - s - 4), &p->old) == -1)
-		return -1;
+		return err_set(e, ERR_PARSE, "no \"old SIZE\" line");
 	for (s = nl + 1;; s = nl + 1) {
-		*why = "truncated";
 		if (s >= end || (nl = memchr(s, '\n', (size_t)(end - s))) ==
 		    NULL)
-			return -1;
+			return err_set(e, ERR_PARSE, "truncated");
 		if (nl == s)
 			break;
-		*why = "bad hash line";
 		if (p->nhashes == MERKLE_MAX_PROOF ||
 		    checkpoint_b64_decode(s, (size_t)(nl - s),
 		    p->hashes[p->nhashes], MERKLE_HASH_LEN, &n) == -1 ||
 		    n != MERKLE_HASH_LEN)
-			return -1;
+			return err_set(e, ERR_PARSE, "bad hash line");
 		p->nhashes++;
 	}
 	p->note = nl + 1;
@@ -296,11 +293,11 @@ struct wreq {
 static void
 wreq_proof(struct wreq *q, const char *path, char *text, size_t len)
 {
-	const char *why;
+	struct err e = ERR_INIT;
 
-	if (wproof_parse(text, len, &q->proof, &why) == -1)
+	if (wproof_parse(text, len, &q->proof, &e) == -1)
 		audit_die(1, "%s: not a consistency proof (%s): refused, "
-		    "nothing signed", path, why);
+		    "nothing signed", path, err_msg(&e));
 	q->has_proof = 1;
 	q->proofsrc = path;
 }
@@ -348,10 +345,9 @@ proof_matches(const struct wreq *q, const char *statefile,
     const struct checkpoint *old, const struct checkpoint *cp)
 {
 	struct checkpoint pcp;
-	char err[512];
 
-	if (checkpoint_open(q->proof.note, q->proof.notelen, NULL, &pcp, err,
-	    sizeof(err)) != CHECKPOINT_OK || strcmp(pcp.origin,
+	if (checkpoint_open(q->proof.note, q->proof.notelen, NULL, &pcp,
+	    NULL) != CHECKPOINT_OK || strcmp(pcp.origin,
 	    cp->origin) != 0 || pcp.size != cp->size || memcmp(pcp.root,
 	    cp->root, MERKLE_HASH_LEN) != 0)
 		audit_die(EXIT_USAGE, "%s: a proof for another checkpoint "
@@ -426,7 +422,8 @@ witness_state(const struct wopts *o, const struct wreq *q, int dfd,
     const char *name, const char *statefile, const struct checkpoint *cp)
 {
 	struct checkpoint old;
-	char *prev, err[512];
+	struct err e = ERR_INIT;
+	char *prev;
 	size_t plen;
 
 	if ((prev = state_read(dfd, o->state, name, &plen)) == NULL) {
@@ -436,10 +433,10 @@ witness_state(const struct wopts *o, const struct wreq *q, int dfd,
 		    "not needed, and not checked)" : "");
 		return NULL;
 	}
-	if (checkpoint_open(prev, plen, NULL, &old, err, sizeof(err)) !=
-	    CHECKPOINT_OK || strcmp(old.origin, cp->origin) != 0)
+	if (checkpoint_open(prev, plen, NULL, &old, &e) != CHECKPOINT_OK ||
+	    strcmp(old.origin, cp->origin) != 0)
 		audit_die(EXIT_USAGE, "%s: not this witness's state for %s: "
-		    "%s", statefile, cp->origin, err);
+		    "%s", statefile, cp->origin, err_msg(&e));
 	witness_check(q, statefile, &old, cp);
 	return prev;
 }
@@ -452,31 +449,32 @@ audit_cmd_witness(int argc, char *argv[])
 	struct checkpoint cp;
 	struct cosig_verifier self;
 	EVP_PKEY *key = NULL;
-	char *prev, *signed_note, err[512], name[CHECKPOINT_MAX_NAME * 3 +
-	    16], statefile[4096];
+	struct err e = ERR_INIT;
+	char *prev, *signed_note, name[CHECKPOINT_MAX_NAME * 3 + 16];
+	char statefile[4096];
 	time_t now;
 	int dfd;
 
 	witness_args(argc, argv, &o);
-	if (checkpoint_key_load(o.key, &key, err, sizeof(err)) == -1)
-		audit_die(EXIT_USAGE, "--key %s", err);
+	if (checkpoint_key_load(o.key, &key, &e) == -1)
+		audit_die(EXIT_USAGE, "--key %s", err_msg(&e));
 	if (cosig_verifier_from_pkey(key, o.name, &self) == -1)
 		audit_die(EXIT_USAGE, "--name %s: not a key name (no spaces, "
 		    "no '+')", o.name);
 	wreq_read(&o, &q);
 	/* The log's signature, bound to its name with a verifier string. */
-	if (checkpoint_open(q.note, q.notelen, &o.log, &cp, err,
-	    sizeof(err)) != CHECKPOINT_OK)
+	if (checkpoint_open(q.note, q.notelen, &o.log, &cp, &e) !=
+	    CHECKPOINT_OK)
 		audit_die(1, "%s: %s: refused, nothing signed", o.checkpoint,
-		    err);
+		    err_msg(&e));
 	dfd = state_open(o.state);
 	state_name(cp.origin, name, sizeof(name));
 	snprintf(statefile, sizeof(statefile), "%s/%s", o.state, name);
 	prev = witness_state(&o, &q, dfd, name, statefile, &cp);
 	now = time(NULL);
 	if ((signed_note = checkpoint_cosign(key, o.name, now < 0 ? 0 :
-	    (uint64_t)now, q.note, q.notelen, err, sizeof(err))) == NULL)
-		audit_die(EXIT_USAGE, "%s: %s", o.checkpoint, err);
+	    (uint64_t)now, q.note, q.notelen, &e)) == NULL)
+		audit_die(EXIT_USAGE, "%s: %s", o.checkpoint, err_msg(&e));
 	/* Recorded before it is handed out: never a cosignature the state
 	 * does not hold. */
 	if (state_write(dfd, name, signed_note) == -1)
@@ -543,22 +541,21 @@ quorum_one(struct audit_quorum *q, const char *path,
 {
 	struct cosig_result *res;
 	struct checkpoint cp;
-	char *note, err[512], names[1024] = "";
+	struct err e = ERR_INIT;
+	char *note, names[1024] = "";
 	size_t len, ok = 0;
 	int rc = 0;
 
 	note = read_text(path, CHECKPOINT_MAX_NOTE, &len);
-	if (checkpoint_open(note, len, v, &cp, err, sizeof(err)) !=
-	    CHECKPOINT_OK) {
-		fprintf(stderr, "eppgw-audit: %s: %s\n", path, err);
+	if (checkpoint_open(note, len, v, &cp, &e) != CHECKPOINT_OK) {
+		fprintf(stderr, "eppgw-audit: %s: %s\n", path, err_msg(&e));
 		free(note);
 		return 1;
 	}
 	if ((res = calloc(q->nw, sizeof(*res))) == NULL)
 		audit_die(EXIT_USAGE, "out of memory");
-	if (checkpoint_cosigs(note, len, q->w, q->nw, res, err,
-	    sizeof(err)) == -1) {
-		fprintf(stderr, "eppgw-audit: %s: %s\n", path, err);
+	if (checkpoint_cosigs(note, len, q->w, q->nw, res, &e) == -1) {
+		fprintf(stderr, "eppgw-audit: %s: %s\n", path, err_msg(&e));
 		rc = 1;
 		goto out;
 	}
@@ -596,7 +593,7 @@ quorum_dir(struct audit_quorum *q, const char *dir,
 {
 	struct checkpoint cp;
 	struct dirent *de;
-	char path[4096], *note, err[256], **best = NULL;
+	char path[4096], *note, **best = NULL;
 	uint64_t most = 0;
 	size_t nbest = 0, capbest = 0, len, n;
 	int rc = 0;
@@ -615,7 +612,7 @@ quorum_dir(struct audit_quorum *q, const char *dir,
 		if ((note = try_read_text(path, CHECKPOINT_MAX_NOTE, &len)) ==
 		    NULL)
 			continue;
-		if (checkpoint_open(note, len, NULL, &cp, err, sizeof(err)) ==
+		if (checkpoint_open(note, len, NULL, &cp, NULL) ==
 		    CHECKPOINT_OK && strcmp(cp.origin, origin) == 0 &&
 		    (nbest == 0 || cp.size >= most)) {
 			if (nbest > 0 && cp.size > most) {
