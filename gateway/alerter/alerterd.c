@@ -13,6 +13,7 @@
 #include "alert.h"
 #include "auditlink.h"
 #include "config.h"
+#include "err.h"
 #include "ipc.h"
 #include "log.h"
 #include "peers.h"
@@ -116,12 +117,13 @@ alerter_proc(struct config *cfg, const char *conf_path, int ctl)
 	struct alerterd d;
 	struct alert_opts o;
 	char err[512];
+	struct err e = ERR_INIT;
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.conf_path = conf_path;
-	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
-		log_err("alerter: %s", err);
+	if (sandbox_protect_memory(&e) != 0) {
+		log_err("alerter: %s", err_msg(&e));
 		return 1;
 	}
 	if ((d.base = event_base_new()) == NULL ||

@@ -27,6 +27,7 @@
 #include "change.h"
 #include "config.h"
 #include "conn.h"
+#include "err.h"
 #include "epp.h"
 #include "fileio.h"
 #include "frame.h"
@@ -909,9 +910,12 @@ read_password(struct watch *w, const char *path, char *err, size_t errlen)
 {
 	size_t len = 0;
 	char *pw = NULL;
+	struct err e = ERR_INIT;
 
-	if (file_read(path, 4096, 1, &pw, &len, NULL, err, errlen) != 0)
+	if (file_read(path, 4096, 1, &pw, &len, NULL, &e) != 0) {
+		snprintf(err, errlen, "%s", err_msg(&e));
 		return -1;
+	}
 	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
 		pw[--len] = '\0';
 	for (size_t i = 0; i < len; i++)
@@ -937,6 +941,7 @@ watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
 {
 	struct watch *w;
 	char *json = NULL, lerr[256];
+	struct err e = ERR_INIT;
 	size_t len = 0;
 	int missing = 0;
 
@@ -961,8 +966,10 @@ watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
 	if (read_password(w, cfg->watch_password_file, err, errlen) != 0)
 		goto fail;
 	if (file_read(cfg->regstate_path, STATE_MAX_BYTES, 1, &json, &len,
-	    &missing, err, errlen) != 0)
+	    &missing, &e) != 0) {
+		snprintf(err, errlen, "%s", err_msg(&e));
 		goto fail;
+	}
 	if (!missing) {
 		if (regstate_load(rs, json, len, lerr, sizeof(lerr)) != 0) {
 			snprintf(err, errlen, "state file %s: %s (move it "

@@ -28,6 +28,7 @@
 #include "alertlink.h"
 #include "auditlink.h"
 #include "config.h"
+#include "err.h"
 #include "ipc.h"
 #include "log.h"
 #include "names.h"
@@ -337,14 +338,15 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 {
 	struct watchd d;
 	char err[512];
+	struct err e = ERR_INIT;
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.cfg = cfg;
 	/* The watch login's password is a secret: out of the workers'
 	 * reach even when they run as the same user. */
-	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
-		log_err("watch: %s", err);
+	if (sandbox_protect_memory(&e) != 0) {
+		log_err("watch: %s", err_msg(&e));
 		goto out;
 	}
 	if ((d.base = event_base_new()) == NULL ||
