@@ -798,17 +798,20 @@ static const struct conn_cbs up_cbs = {
 static void
 w_connect(struct watch *w)
 {
-	const char *why = "cannot set up TLS";
+	struct err e = ERR_INIT;
 	SSL *ssl;
 
 	w->state = W_CONNECTING;
 	arm(w->timer, w->cfg->up_connect_timeout);
-	if ((ssl = tls_client_new(w->ctx, w->cfg->up_server_name)) == NULL ||
-	    (w->up = conn_connect(w->base,
+	if ((ssl = tls_client_new(w->ctx, w->cfg->up_server_name)) == NULL) {
+		w_down(w, "cannot set up TLS", w->backoff);
+		return;
+	}
+	if ((w->up = conn_connect(w->base,
 	    (const struct sockaddr *)&w->cfg->up_address.ss,
 	    w->cfg->up_address.len, ssl, &up_cbs, w,
-	    w->cfg->up_max_frame + 16384, &why)) == NULL)
-		w_down(w, why, w->backoff);
+	    w->cfg->up_max_frame + 16384, &e)) == NULL)
+		w_down(w, err_msg(&e), w->backoff);
 }
 
 static void
@@ -940,7 +943,7 @@ watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
     struct regstate *rs, char *err, size_t errlen)
 {
 	struct watch *w;
-	char *json = NULL, lerr[256];
+	char *json = NULL;
 	struct err e = ERR_INIT;
 	size_t len = 0;
 	int missing = 0;
@@ -971,9 +974,10 @@ watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
 		goto fail;
 	}
 	if (!missing) {
-		if (regstate_load(rs, json, len, lerr, sizeof(lerr)) != 0) {
+		if (regstate_load(rs, json, len, &e) != 0) {
 			snprintf(err, errlen, "state file %s: %s (move it "
-			    "aside to start afresh)", cfg->regstate_path, lerr);
+			    "aside to start afresh)", cfg->regstate_path,
+			    err_msg(&e));
 			goto fail;
 		}
 		log_notice("watch: %zu objects from %s", regstate_count(rs),

@@ -359,9 +359,12 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 	if ((d.peers = peers_new(d.base, PROC_WATCH, ctl, &ops, &d)) == NULL)
 		goto out;
 	if (cfg->watch_clid != NULL) {
-		if ((d.client_ctx = tls_client_ctx(cfg, err, sizeof(err))) ==
-		    NULL || (d.watch = watch_new(d.base, cfg, d.client_ctx,
-		    d.rs, err, sizeof(err))) == NULL) {
+		if ((d.client_ctx = tls_client_ctx(cfg, &e)) == NULL) {
+			log_err("watch: %s", err_msg(&e));
+			goto out;
+		}
+		if ((d.watch = watch_new(d.base, cfg, d.client_ctx, d.rs, err,
+		    sizeof(err))) == NULL) {
 			log_err("watch: %s", err);
 			goto out;
 		}

@@ -44,6 +44,7 @@
 #include "config.h"
 #include "conn.h"
 #include "epp.h"
+#include "err.h"
 #include "frame.h"
 #include "hex.h"
 #include "log.h"
@@ -1403,15 +1404,19 @@ connect_upstream(struct session *s)
 {
 	SSL *ssl;
 	const struct config *cfg = s->cfg;
-	const char *why = "cannot set up TLS";
+	struct err e = ERR_INIT;
 
 	s->state = ST_CONNECTING;
 	arm_up_deadline(s, cfg->up_connect_timeout);
 	if ((ssl = tls_client_new(s->client_ctx, cfg->up_server_name)) ==
-	    NULL || (s->up = conn_connect(s->env->base,
+	    NULL) {
+		upstream_failed(s, "cannot set up TLS");
+		return;
+	}
+	if ((s->up = conn_connect(s->env->base,
 	    (const struct sockaddr *)&cfg->up_address.ss, cfg->up_address.len,
-	    ssl, &up_cbs, s, cfg->up_max_frame + 16384, &why)) == NULL)
-		upstream_failed(s, why);
+	    ssl, &up_cbs, s, cfg->up_max_frame + 16384, &e)) == NULL)
+		upstream_failed(s, err_msg(&e));
 }
 
 static void
