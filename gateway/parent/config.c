@@ -1125,7 +1125,8 @@ static void
 build_xsd(struct parse *ps)
 {
 	struct xsd_file *files = NULL;
-	char **list = NULL, err[300];
+	char **list = NULL;
+	struct err e = ERR_INIT;
 	size_t n = 0, nread = 0;
 	int line = kw_line(ps, "policy", "schemas");
 
@@ -1166,8 +1167,8 @@ build_xsd(struct parse *ps)
 		files[nread].data = buf_detach(&data, &files[nread].len);
 		nread++;
 	}
-	if ((ps->cfg->xsd = xsd_new(files, nread, err, sizeof(err))) == NULL)
-		adderr(ps->errs, ps->file, line, "%s", err);
+	if ((ps->cfg->xsd = xsd_new(files, nread, &e)) == NULL)
+		adderr(ps->errs, ps->file, line, "%s", err_msg(&e));
 out:
 	for (size_t i = 0; i < nread; i++)
 		free((char *)files[i].data);

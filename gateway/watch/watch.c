@@ -695,11 +695,11 @@ static void
 handle_frame(struct watch *w, const uint8_t *xml, size_t len)
 {
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 	int code;
 
-	if (epp_parse_reply(xml, len, &m, &why) != 0) {
-		w_down(w, why, w->backoff);
+	if (epp_parse_reply(xml, len, &m, &e) != 0) {
+		w_down(w, err_msg(&e), w->backoff);
 		return;
 	}
 	code = epp_msg_result_code(m);

@@ -1291,7 +1291,6 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 {
 	struct epp_msg *m = NULL;
 	struct rec_session rs;
-	const char *why;
 	size_t n = FRAME_HEADER_LEN + plen;
 	int code = -1;
 	json_t *rec;
@@ -1301,7 +1300,7 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 	if (s->env->audit != NULL || s->cmd == EPP_CMD_LOGIN ||
 	    s->cmd == EPP_CMD_LOGOUT || s->cmd == EPP_CMD_INFO ||
 	    s->fwd_object[0] != '\0') {
-		if (epp_parse_reply(xml, plen, &m, &why) == 0)
+		if (epp_parse_reply(xml, plen, &m, NULL) == 0)
 			code = epp_msg_result_code(m);
 	}
 	/* An info reply is the registry's word too (watch.h). */

@@ -301,10 +301,10 @@ START_TEST(facts_of_replies)
 		"status=linked", "addr=v6:2001:db8::1", "addr=v4:192.0.2.1",
 	};
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 
 	ck_assert_int_eq(epp_parse_reply((const uint8_t *)dom, strlen(dom), &m,
-	    &why), 0);
+	    &e), 0);
 	ck_assert_int_eq(epp_msg_info_kind(m), EPP_OBJ_DOMAIN);
 	ck_assert_str_eq(epp_msg_info_object(m), "locked.example");
 	ck_assert_uint_eq(epp_msg_info_nfacts(m), 6);
@@ -315,7 +315,7 @@ START_TEST(facts_of_replies)
 		ck_assert_ptr_null(strstr(epp_msg_info_fact(m, i), "SECRET"));
 	epp_msg_free(m);
 	ck_assert_int_eq(epp_parse_reply((const uint8_t *)host, strlen(host),
-	    &m, &why), 0);
+	    &m, &e), 0);
 	ck_assert_int_eq(epp_msg_info_kind(m), EPP_OBJ_HOST);
 	ck_assert_uint_eq(epp_msg_info_nfacts(m), 3);
 	for (size_t i = 0; i < 3; i++)
