@@ -33,9 +33,8 @@ parse_fails(const char *xml, const char *want)
 	ck_assert_ptr_null(m);
 	ck_assert_int_ne(e.code, ERR_NONE);
 	if (want != NULL)
-		ck_assert_msg(strstr(err_msg(&e), want) != NULL, "reason "
-		    "\"%s\", "
-		    "wanted \"%s\"", err_msg(&e), want);
+		ck_assert_msg(strstr(err_msg(&e), want) != NULL,
+		    "reason \"%s\", wanted \"%s\"", err_msg(&e), want);
 }
 
 #define LOGIN(clid) \
@@ -250,6 +249,7 @@ START_TEST(corpus_frames)
 		if (strcmp(f[2], "hostile") == 0) {
 			ck_assert_msg(r == -1 && strstr(err_msg(&e), "DOCTYPE"),
 			    "%s: hostile frame accepted", f[0]);
+			ck_assert_int_eq(e.code, ERR_REFUSED);
 			nhostile++;
 		} else if (strcmp(f[2], "command") == 0 && r == 0) {
 			ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_COMMAND);
