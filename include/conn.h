@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 
 struct conn;
+struct err;
 
 struct conn_cbs {
 	/* The TLS handshake completed. */
@@ -38,13 +39,14 @@ struct conn_cbs {
  * Wrap an accepted socket (server side of TLS) or start a connection to sa
  * (client side).  in_limit bounds the input buffer: past it, reading pauses
  * until the owner consumes.  The conn owns fd and ssl from here on, also on
- * failure.  NULL on failure.
+ * failure.  NULL on failure; conn_connect() then fills e ("cannot create
+ * socket", or connect(2)'s strerror, ERR_SYSTEM).
  */
 struct conn *conn_accept(struct event_base *base, evutil_socket_t fd,
     SSL *ssl, const struct conn_cbs *cbs, void *arg, size_t in_limit);
 struct conn *conn_connect(struct event_base *base, const struct sockaddr *sa,
     socklen_t salen, SSL *ssl, const struct conn_cbs *cbs, void *arg,
-    size_t in_limit, const char **why);
+    size_t in_limit, struct err *e);
 
 /* Close (with a best-effort TLS close_notify) and free.  NULL is fine. */
 void conn_free(struct conn *c);

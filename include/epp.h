@@ -47,6 +47,7 @@ enum epp_obj_type {
 };
 
 struct epp_msg;
+struct err;
 struct xsd;
 
 /*
@@ -71,22 +72,26 @@ extern const struct epp_limits epp_reply_limits;	/* registry frames */
  * removed (only as a direct child of <command><extension>), validated
  * against the schemas x, values rewritten as their schema types read them,
  * then modelled (see epp.c for the steps).  Returns 0 and a message the
- * caller frees with epp_msg_free, or -1 with a short static reason in *why
- * (never a copy of the input: the input may hold secrets).  A greeting or
- * response parses (kind says so) but has no model.
+ * caller frees with epp_msg_free, or -1 with e filled (err.h): the first
+ * reason found, a short fixed text (never a copy of the input: the input
+ * may hold secrets), and a code: ERR_PARSE (not EPP), ERR_REFUSED (DOCTYPE,
+ * entities, processing instructions, the schemas say no), ERR_LIMIT (a
+ * bound), ERR_NOMEM or ERR_INVALID (no schemas).  A greeting or response
+ * parses (kind says so) but has no model.
  *
  * cltrid (cltrid_len bytes, may be NULL): on failure, the clTRID of a
  * well-formed <command> when it is a valid one (3-64 characters), so the
  * 2001 reply can echo it (RFC 5730); "" when there is none.
  */
 int epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
-    struct epp_msg **out, const char **why, char *cltrid, size_t cltrid_len);
+    struct epp_msg **out, char *cltrid, size_t cltrid_len, struct err *e);
 /*
  * Parse one registry greeting or response: bounded parse only (the
- * registrar gets the registry's own bytes, so nothing is rewritten).
+ * registrar gets the registry's own bytes, so nothing is rewritten).  -1
+ * with e filled as for epp_parse_command.
  */
 int epp_parse_reply(const uint8_t *xml, size_t len, struct epp_msg **out,
-    const char **why);
+    struct err *e);
 void epp_msg_free(struct epp_msg *m);
 
 enum epp_kind epp_msg_kind(const struct epp_msg *m);

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct err;
+
 /* 0, or -1 with errno set (the old file, if any, is untouched). */
 int file_replace(const char *path, const void *data, size_t len, mode_t mode);
 /* The same for name in the directory dirfd; sync_fn (NULL: fsync) makes
@@ -24,10 +26,10 @@ int file_replace_at(int dirfd, const char *name, const void *data,
 /*
  * Read all of path (at most max bytes) into a NUL-terminated *out (caller
  * frees).  With private_only, a file readable or writable by group or
- * others is refused.  0, or -1 with a message in err; ENOENT is reported
- * in *missing (when not NULL) instead of as an error.
+ * others is refused.  0, or -1 with e filled ("PATH: what", err.h);
+ * ENOENT is reported in *missing (when not NULL) instead of as an error.
  */
 int file_read(const char *path, size_t max, int private_only, char **out,
-    size_t *len, int *missing, char *err, size_t errlen);
+    size_t *len, int *missing, struct err *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/buffer.h>
 
+struct err;
 struct metrics;
 struct sockaddr_cfg;
 
@@ -21,9 +22,9 @@ struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
 
 /* Serve GET /metrics on fd, a bound listening socket (taken, also on
- * failure).  -1 with a reason in err. */
+ * failure).  -1 with e filled (err.h). */
 int metrics_listen(struct metrics *m, struct event_base *base, int fd,
-    char *err, size_t errlen);
+    struct err *e);
 
 /*
  * This process's figures as Prometheus text.  The daemon's page is the

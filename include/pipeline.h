@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "epp.h"
+#include "err.h"
 #include "policy.h"
 
 struct regstate;
@@ -38,6 +39,9 @@ struct pipe_out {
 	uint8_t		*fwd;		/* PIPE_FORWARD, PIPE_APPROVAL */
 	size_t		 fwd_len;
 	char		 cltrid[65];	/* to echo; "" when there is none */
+	/* Why the parse failed (why then points at its message).  Last,
+	 * and left out of the clearing: it is read only once filled. */
+	struct err	 err;
 };
 
 /*

@@ -37,6 +37,7 @@
 #define PROC_MAX_PEERS		(2 * PROC_MAX_WORKERS + 8)
 
 struct config;
+struct err;
 struct sockaddr_cfg;
 
 enum proc_kind {
@@ -89,12 +90,13 @@ int proc_apply_lock(struct policy *pol, const json_t *msg);
 int proc_ready(int ctl_fd);
 
 /*
- * A bound, listening, non-blocking socket on addr, or -1 with err.
+ * A bound, listening, non-blocking socket on addr, or -1 with e filled
+ * (ERR_SYSTEM, "cannot listen on ADDR: why").
  * reuseport: one of a group on the same address (SO_REUSEPORT), among
  * which the kernel spreads new connections evenly.
  */
 int proc_bind(const struct sockaddr_cfg *addr, int backlog, int reuseport,
-    char *err, size_t errlen);
+    struct err *e);
 
 /*
  * Enter the sandbox for good (a worker, the watch process): settle what

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+struct err;
 struct proxy;
 struct session;
 struct session_env;
@@ -22,20 +23,20 @@ struct session_env;
  * env (not copied: it must outlive the proxy) is what every session gets.
  * Sessions are numbered from first_id + 1 (unique in the daemon's log).
  * Admission (below): send(arg, type, id, msg) hands a message to the
- * parent (msg stolen; 0 once queued).  NULL with a reason in err on
- * failure.
+ * parent (msg stolen; 0 once queued).  NULL on failure, with e filled
+ * (err.h).
  */
 struct proxy *proxy_new(const struct session_env *env, uint64_t first_id,
     int (*send)(void *arg, uint16_t type, uint32_t id, json_t *msg),
-    void *arg, char *err, size_t errlen);
+    void *arg, struct err *e);
 void proxy_free(struct proxy *p);
 
 /*
  * Take sessions from fd, a socket bound and listening on cfg->listen (the
  * parent's, shared by every worker); taken, also on failure.  Accepting
- * starts with proxy_start_accepting.  -1 with a reason in err.
+ * starts with proxy_start_accepting.  -1 with e filled (ERR_SYSTEM).
  */
-int proxy_listen(struct proxy *p, int fd, char *err, size_t errlen);
+int proxy_listen(struct proxy *p, int fd, struct err *e);
 void proxy_start_accepting(struct proxy *p);
 
 /* Stop accepting new sessions. */

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct err;
 struct regstate;
 struct rs_obj;
 
@@ -130,10 +131,11 @@ const struct rs_obj *regstate_next(const struct regstate *rs, size_t *cursor);
  * JSON: {"v":1,"objects":[{"kind":"domain","name":..,"refreshed":..,
  * "changed":..,"pinned":..,"facts":[..]},..]} ("changed" may be absent).
  * Dump returns a malloc'd string.  Load adds to rs (meant for an empty
- * store at start); on an error, with a message in err, nothing was added.
+ * store at start); on an error (-1, e filled: ERR_PARSE, ERR_INVALID,
+ * ERR_LIMIT or ERR_NOMEM) nothing was added.
  */
 char *regstate_dump(const struct regstate *rs, size_t *len);
 int regstate_load(struct regstate *rs, const char *json, size_t len,
-    char *err, size_t errlen);
+    struct err *e);
 
 #endif

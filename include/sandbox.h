@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct err;
+
 struct sandbox_opts {
 	const char	*chroot_dir;	/* empty, root-owned directory (see
 					   sandbox_check_dir); used only when
@@ -35,35 +37,37 @@ struct sandbox_opts {
  * PR_SET_NO_NEW_PRIVS and the seccomp allow-list, for every thread.  The
  * process stays dumpable as far as this module goes (but the kernel makes
  * a process that leaves uid 0 non-dumpable, fs.suid_dumpable).  When not
- * running as root, chroot_dir, uid and gid are ignored.  0, or -1 with a
- * one-line reason in err; after -1 the process is in an unknown state and
- * must exit.
+ * running as root, chroot_dir, uid and gid are ignored.  0, or -1 with
+ * e filled (err.h); after -1 the process is in an unknown state and must
+ * exit.
  */
-int sandbox_enter(const struct sandbox_opts *o, char *err, size_t errlen);
+int sandbox_enter(const struct sandbox_opts *o, struct err *e);
 
 /*
  * The fail-closed self check, run right after sandbox_enter(): path (a
  * file the process could read before, e.g. its configuration) must now be
  * refused with the sandbox's EACCES, and so must an AF_UNIX socket (which
- * no chroot or uid refuses).  0 if so; -1 with a reason if either
- * succeeded or failed otherwise (e.g. ENOENT: a chroot but no filter).
+ * no chroot or uid refuses).  0 if so; -1 with e filled if either
+ * succeeded (ERR_REFUSED) or failed otherwise (ERR_SYSTEM, e.g. ENOENT: a
+ * chroot but no filter).
  */
-int sandbox_verify(const char *path, char *err, size_t errlen);
+int sandbox_verify(const char *path, struct err *e);
 
 /*
  * For the secret-holding processes: PR_SET_DUMPABLE 0 (no ptrace and no
  * /proc/PID/mem by another process of the same uid, no core dump) and
- * PR_SET_NO_NEW_PRIVS.  0, or -1 with a reason in err.
+ * PR_SET_NO_NEW_PRIVS.  0, or -1 with e filled.
  */
-int sandbox_protect_memory(char *err, size_t errlen);
+int sandbox_protect_memory(struct err *e);
 
 /*
  * Make sure path can be a worker's root: when running as root, create it
  * (mode 0755) if missing; refuse it unless it is a directory (not a
  * symbolic link) owned by root, not writable by group or others, and
  * empty.  When not running as root it is never used: 0 without looking.
- * sandbox_enter() checks again, on the directory it then enters.
+ * sandbox_enter() checks again, on the directory it then enters.  0, or
+ * -1 with e filled ("PATH: what").
  */
-int sandbox_check_dir(const char *path, char *err, size_t errlen);
+int sandbox_check_dir(const char *path, struct err *e);
 
 #endif

@@ -15,10 +15,12 @@
 #include <openssl/ssl.h>
 
 struct config;
+struct err;
 
-/* NULL on failure, with the reason in err. */
-SSL_CTX *tls_server_ctx(const struct config *cfg, char *err, size_t errlen);
-SSL_CTX *tls_client_ctx(const struct config *cfg, char *err, size_t errlen);
+/* NULL on failure, with e filled (ERR_CRYPTO, "what file: OpenSSL's
+ * reason"). */
+SSL_CTX *tls_server_ctx(const struct config *cfg, struct err *e);
+SSL_CTX *tls_client_ctx(const struct config *cfg, struct err *e);
 
 /* A client SSL for one upstream connection: SNI and host name check set. */
 SSL *tls_client_new(SSL_CTX *ctx, const char *server_name);

@@ -31,6 +31,7 @@
 
 #include <libxml/tree.h>
 
+struct err;
 struct xsd;
 
 /* An operator's extension schema, already read into memory. */
@@ -42,10 +43,11 @@ struct xsd_file {
 
 /*
  * Compile the built-in schemas plus the extra ones.  NULL on failure, with
- * a message in err (names the file that failed, never its content).
+ * e filled, "schemas: ..." (names the file that failed, never its
+ * content).
  */
-struct xsd *xsd_new(const struct xsd_file *extra, size_t nextra, char *err,
-    size_t errlen);
+struct xsd *xsd_new(const struct xsd_file *extra, size_t nextra,
+    struct err *e);
 void xsd_free(struct xsd *x);
 
 /* Whether some schema of the set has this target namespace. */
@@ -53,10 +55,12 @@ int xsd_knows(const struct xsd *x, const char *ns_uri);
 
 /*
  * Validate doc: with the strict set when every element's namespace is
- * known (xsd_knows), else with the lax set.  0 valid; -1 invalid with a
- * short static reason in *why (never text from the document).
+ * known (xsd_knows), else with the lax set.  0 valid; -1 with e filled
+ * with a short fixed reason (never text from the document): ERR_REFUSED
+ * when the document is not valid, ERR_NOMEM or ERR_PARSE when it could
+ * not be checked.
  */
-int xsd_validate(const struct xsd *x, xmlDocPtr doc, const char **why);
+int xsd_validate(const struct xsd *x, xmlDocPtr doc, struct err *e);
 
 /* The target namespaces of the set, for -T and logs. */
 size_t xsd_count(const struct xsd *x);

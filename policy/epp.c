@@ -44,6 +44,7 @@
 #include "change.h"
 #include "epp.h"
 #include "epp_int.h"
+#include "err.h"
 #include "regstate.h"
 #include "xsd.h"
 
@@ -102,21 +103,27 @@ epp_cmd_name(enum epp_cmd c)
 	return "none";
 }
 
-/* What the SAX hooks count and why they stopped the parser. */
+/*
+ * What the SAX hooks count and why they stopped the parser: a static
+ * reason, made the caller's struct err once the parse is over (read_doc).
+ */
 struct bounds {
 	const struct epp_limits	*lim;
 	const char		*why;
+	enum err_code		 code;
 	size_t			 elements, depth, ns;
 };
 
 /* Stop the parser, keeping the first reason why. */
 static void
-stop_parser(xmlParserCtxtPtr ctxt, const char *why)
+stop_parser(xmlParserCtxtPtr ctxt, enum err_code code, const char *why)
 {
 	struct bounds *b = ctxt->_private;
 
-	if (b->why == NULL)
+	if (b->why == NULL) {
 		b->why = why;
+		b->code = code;
+	}
 	xmlStopParser(ctxt);
 }
 
@@ -128,7 +135,7 @@ sax_subset(void *ctx, const xmlChar *name, const xmlChar *ext,
 	(void)name;
 	(void)ext;
 	(void)sys;
-	stop_parser(ctx, "DOCTYPE not allowed");
+	stop_parser(ctx, ERR_REFUSED, "DOCTYPE not allowed");
 }
 
 static void
@@ -136,7 +143,7 @@ sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
 {
 	(void)target;
 	(void)data;
-	stop_parser(ctx, "processing instruction not allowed");
+	stop_parser(ctx, ERR_REFUSED, "processing instruction not allowed");
 }
 
 static void
@@ -148,16 +155,16 @@ sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 	struct bounds *b = ctxt->_private;
 
 	if (++b->elements > b->lim->max_elements) {
-		stop_parser(ctxt, "too many elements");
+		stop_parser(ctxt, ERR_LIMIT, "too many elements");
 		return;
 	}
 	if (++b->depth > b->lim->max_depth) {
-		stop_parser(ctxt, "elements nested too deep");
+		stop_parser(ctxt, ERR_LIMIT, "elements nested too deep");
 		return;
 	}
 	b->ns += (size_t)nb_namespaces;
 	if (b->ns > b->lim->max_ns) {
-		stop_parser(ctxt, "too many namespace declarations");
+		stop_parser(ctxt, ERR_LIMIT, "too many namespace declarations");
 		return;
 	}
 	/*
@@ -169,12 +176,12 @@ sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 		if (namespaces[2 * i + 1] != NULL &&
 		    (size_t)xmlStrlen(namespaces[2 * i + 1]) >
 		    b->lim->max_ns_uri) {
-			stop_parser(ctxt, "namespace name too long");
+			stop_parser(ctxt, ERR_LIMIT, "namespace name too long");
 			return;
 		}
 	if ((size_t)nb_attributes + (size_t)nb_namespaces >
 	    b->lim->max_attrs) {
-		stop_parser(ctxt, "too many attributes");
+		stop_parser(ctxt, ERR_LIMIT, "too many attributes");
 		return;
 	}
 	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces,
@@ -250,20 +257,17 @@ is_epp(const xmlNode *n, const char *name)
 
 /* Element children only; any non-blank text between them is an error. */
 static int
-elements_only(const xmlNode *parent, const char **why)
+elements_only(const xmlNode *parent, struct err *e)
 {
 	for (const xmlNode *c = parent->children; c != NULL; c = c->next) {
 		if (c->type == XML_TEXT_NODE) {
 			for (const xmlChar *p = c->content; p && *p; p++)
-				if (!isspace(*p)) {
-					*why = "unexpected text";
-					return -1;
-				}
+				if (!isspace(*p))
+					return err_set(e, ERR_PARSE,
+					    "unexpected text");
 		} else if (c->type != XML_ELEMENT_NODE &&
-		    c->type != XML_COMMENT_NODE) {
-			*why = "unexpected node";
-			return -1;
-		}
+		    c->type != XML_COMMENT_NODE)
+			return err_set(e, ERR_PARSE, "unexpected node");
 	}
 	return 0;
 }
@@ -338,7 +342,7 @@ too_long(const xmlNode *t, size_t max_text)
  * split it, and it is its whole length that is bounded.
  */
 static int
-scan_tree(xmlNode *n, size_t max_text, int strip_comments, const char **why)
+scan_tree(xmlNode *n, size_t max_text, int strip_comments, struct err *e)
 {
 	xmlNode *next;
 
@@ -346,34 +350,28 @@ scan_tree(xmlNode *n, size_t max_text, int strip_comments, const char **why)
 		next = n->next;
 		switch (n->type) {
 		case XML_ELEMENT_NODE:
-			if (n->ns == NULL) {
-				*why = "element without namespace";
-				return -1;
-			}
+			if (n->ns == NULL)
+				return err_set(e, ERR_PARSE,
+				    "element without namespace");
 			/* An attribute value is a field too. */
 			for (const xmlAttr *a = n->properties; a != NULL;
 			    a = a->next)
 				for (const xmlNode *t = a->children; t != NULL;
 				    t = t->next)
-					if (too_long(t, max_text)) {
-						*why = "attribute value too "
-						    "long";
-						return -1;
-					}
+					if (too_long(t, max_text))
+						return err_set(e, ERR_LIMIT,
+						    "attribute value too long");
 			if (scan_tree(n->children, max_text, strip_comments,
-			    why) != 0)
+			    e) != 0)
 				return -1;
-			if (strip_comments && merge_text(n) != 0) {
-				*why = "out of memory";
-				return -1;
-			}
+			if (strip_comments && merge_text(n) != 0)
+				return err_set(e, ERR_NOMEM, "out of memory");
 			for (const xmlNode *t = n->children; t != NULL;
 			    t = t->next)
 				if (t->type == XML_TEXT_NODE &&
-				    too_long(t, max_text)) {
-					*why = "text too long";
-					return -1;
-				}
+				    too_long(t, max_text))
+					return err_set(e, ERR_LIMIT,
+					    "text too long");
 			break;
 		case XML_TEXT_NODE:
 		case XML_CDATA_SECTION_NODE:
@@ -388,98 +386,79 @@ scan_tree(xmlNode *n, size_t max_text, int strip_comments, const char **why)
 		case XML_ENTITY_REF_NODE:
 		case XML_ENTITY_NODE:
 		case XML_ENTITY_DECL:
-			*why = "entity not allowed";
-			return -1;
+			return err_set(e, ERR_REFUSED, "entity not allowed");
 		case XML_PI_NODE:
-			*why = "processing instruction not allowed";
-			return -1;
+			return err_set(e, ERR_REFUSED,
+			    "processing instruction not allowed");
 		default:
-			*why = "unexpected node";
-			return -1;
+			return err_set(e, ERR_PARSE, "unexpected node");
 		}
 	}
 	return 0;
 }
 
 static int
-parse_login(struct epp_msg *m, xmlNode *verb, const char **why)
+parse_login(struct epp_msg *m, xmlNode *verb, struct err *e)
 {
 	int nclid = 0;
 
 	for (xmlNode *c = verb->children; c != NULL; c = c->next) {
 		if (!is_epp(c, "clID"))
 			continue;
-		if (nclid++ > 0) {
-			*why = "duplicate clID";
-			return -1;
-		}
-		if ((m->login_clid = m_token(c)) == NULL) {
-			*why = "out of memory";
-			return -1;
-		}
+		if (nclid++ > 0)
+			return err_set(e, ERR_PARSE, "duplicate clID");
+		if ((m->login_clid = m_token(c)) == NULL)
+			return err_set(e, ERR_NOMEM, "out of memory");
 	}
-	if (m->login_clid == NULL) {
-		*why = "login without clID";
-		return -1;
-	}
+	if (m->login_clid == NULL)
+		return err_set(e, ERR_PARSE, "login without clID");
 	return 0;
 }
 
 static int
-parse_command(struct epp_msg *m, xmlNode *cmd, const char **why)
+parse_command(struct epp_msg *m, xmlNode *cmd, struct err *e)
 {
 	xmlNode *verb = NULL, *ext = NULL, *c;
 	int ntrid = 0;
 
-	if (elements_only(cmd, why) != 0)
+	if (elements_only(cmd, e) != 0)
 		return -1;
 	for (c = cmd->children; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		if (is_epp(c, "clTRID")) {
-			if (ntrid++ > 0) {
-				*why = "duplicate clTRID";
-				return -1;
-			}
-			if ((m->cltrid = m_token(c)) == NULL) {
-				*why = "out of memory";
-				return -1;
-			}
+			if (ntrid++ > 0)
+				return err_set(e, ERR_PARSE,
+				    "duplicate clTRID");
+			if ((m->cltrid = m_token(c)) == NULL)
+				return err_set(e, ERR_NOMEM, "out of memory");
 			continue;
 		}
 		if (is_epp(c, "extension")) {
-			if (ext != NULL) {
-				*why = "duplicate extension element";
-				return -1;
-			}
+			if (ext != NULL)
+				return err_set(e, ERR_PARSE,
+				    "duplicate extension element");
 			ext = c;
 			continue;
 		}
-		if (verb != NULL) {
-			*why = "more than one command";
-			return -1;
-		}
+		if (verb != NULL)
+			return err_set(e, ERR_PARSE, "more than one command");
 		verb = c;
 	}
-	if (verb == NULL || !is_epp(verb, NULL)) {
-		*why = "no command";
-		return -1;
-	}
+	if (verb == NULL || !is_epp(verb, NULL))
+		return err_set(e, ERR_PARSE, "no command");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (xmlStrEqual(verb->name, BAD_CAST commands[i].name))
 			m->cmd = commands[i].cmd;
-	if (m->cmd == EPP_CMD_NONE) {
-		*why = "unknown command";
-		return -1;
-	}
+	if (m->cmd == EPP_CMD_NONE)
+		return err_set(e, ERR_PARSE, "unknown command");
 	snprintf(m->cmdname, sizeof(m->cmdname), "%s", epp_cmd_name(m->cmd));
-	if (m->cmd == EPP_CMD_LOGIN && parse_login(m, verb, why) != 0)
+	if (m->cmd == EPP_CMD_LOGIN && parse_login(m, verb, e) != 0)
 		return -1;
 	if (model_build(m, verb) != 0 ||
-	    (ext != NULL && model_extension(m, ext) != 0)) {
-		*why = m->why ? m->why : "invalid command";
-		return -1;
-	}
+	    (ext != NULL && model_extension(m, ext) != 0))
+		return err_set(e, ERR_PARSE, "%s",
+		    m->why ? m->why : "invalid command");
 	return 0;
 }
 
@@ -739,24 +718,23 @@ parse_response(struct epp_msg *m, const xmlNode *rsp)
  */
 static xmlDocPtr
 read_doc(const uint8_t *xml, size_t len, const struct epp_limits *lim,
-    int strip_comments, const char **why)
+    int strip_comments, struct err *e)
 {
-	struct bounds b = { lim, NULL, 0, 0, 0 };
+	struct bounds b = { lim, NULL, ERR_NONE, 0, 0, 0 };
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc = NULL;
 	xmlNode *root;
 
-	*why = "syntax error";
 	if (len > INT32_MAX) {
-		*why = "too large";
+		err_set(e, ERR_LIMIT, "too large");
 		return NULL;
 	}
 	if (prescan(xml, len, lim->max_attrs) != 0) {
-		*why = "too many attributes";
+		err_set(e, ERR_LIMIT, "too many attributes");
 		return NULL;
 	}
 	if ((ctxt = xmlNewParserCtxt()) == NULL) {
-		*why = "out of memory";
+		err_set(e, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	ctxt->_private = &b;
@@ -769,42 +747,43 @@ read_doc(const uint8_t *xml, size_t len, const struct epp_limits *lim,
 	    NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 	    XML_PARSE_NOCDATA | XML_PARSE_COMPACT);
 	if (b.why != NULL) {
-		*why = b.why;
+		err_set(e, b.code, "%s", b.why);
 		goto fail;
 	}
 	if (doc == NULL || !ctxt->wellFormed) {
-		*why = "not well-formed XML";
+		err_set(e, ERR_PARSE, "not well-formed XML");
 		goto fail;
 	}
 	/* XML 1.1 reads some characters and line ends differently. */
 	if (doc->version == NULL || !xmlStrEqual(doc->version,
 	    BAD_CAST "1.0")) {
-		*why = "XML version other than 1.0";
+		err_set(e, ERR_PARSE, "XML version other than 1.0");
 		goto fail;
 	}
 	/* RFC 5730 section 2.4: EPP is UTF-8; another charset could make
 	 * the registry read other names than the ones judged here. */
 	if (doc->encoding != NULL &&
 	    xmlStrcasecmp(doc->encoding, BAD_CAST "UTF-8") != 0) {
-		*why = "encoding other than UTF-8";
+		err_set(e, ERR_PARSE, "encoding other than UTF-8");
 		goto fail;
 	}
 	if (doc->intSubset != NULL || doc->extSubset != NULL) {
-		*why = "DOCTYPE not allowed";
+		err_set(e, ERR_REFUSED, "DOCTYPE not allowed");
 		goto fail;
 	}
 	for (xmlNode *n = doc->children; n != NULL; n = n->next)
 		if (n->type == XML_PI_NODE) {
-			*why = "processing instruction not allowed";
+			err_set(e, ERR_REFUSED,
+			    "processing instruction not allowed");
 			goto fail;
 		}
 	root = xmlDocGetRootElement(doc);
 	if (!is_epp(root, "epp")) {
-		*why = "root is not <epp> in the EPP namespace";
+		err_set(e, ERR_PARSE, "root is not <epp> in the EPP namespace");
 		goto fail;
 	}
-	if (scan_tree(root, lim->max_text, strip_comments, why) != 0 ||
-	    elements_only(root, why) != 0)
+	if (scan_tree(root, lim->max_text, strip_comments, e) != 0 ||
+	    elements_only(root, e) != 0)
 		goto fail;
 	xmlFreeParserCtxt(ctxt);
 	return doc;
@@ -817,7 +796,7 @@ fail:
 
 /* The one element under <epp>. */
 static xmlNode *
-top_element(xmlDocPtr doc, const char **why)
+top_element(xmlDocPtr doc, struct err *e)
 {
 	xmlNode *top = NULL;
 
@@ -826,13 +805,14 @@ top_element(xmlDocPtr doc, const char **why)
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		if (top != NULL) {
-			*why = "more than one element under <epp>";
+			err_set(e, ERR_PARSE,
+			    "more than one element under <epp>");
 			return NULL;
 		}
 		top = c;
 	}
 	if (top == NULL)
-		*why = "nothing under <epp>";
+		err_set(e, ERR_PARSE, "nothing under <epp>");
 	return top;
 }
 
@@ -950,7 +930,7 @@ peek_cltrid(const xmlNode *top, char *out, size_t outlen)
 
 int
 epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
-    struct epp_msg **out, const char **why, char *cltrid, size_t cltrid_len)
+    struct epp_msg **out, char *cltrid, size_t cltrid_len, struct err *e)
 {
 	struct epp_msg *m = NULL;
 	const xmlNs *last_ns = NULL;
@@ -960,30 +940,26 @@ epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
 	*out = NULL;
 	if (cltrid != NULL && cltrid_len > 0)
 		cltrid[0] = '\0';
-	if (x == NULL) {
-		*why = "no schemas: cannot judge";
-		return -1;
-	}
-	if ((m = calloc(1, sizeof(*m))) == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
+	if (x == NULL)
+		return err_set(e, ERR_INVALID, "no schemas: cannot judge");
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
 	m->result_code = -1;
-	if ((m->doc = read_doc(xml, len, &epp_command_limits, 1, why)) ==
-	    NULL || (top = top_element(m->doc, why)) == NULL)
+	if ((m->doc = read_doc(xml, len, &epp_command_limits, 1, e)) ==
+	    NULL || (top = top_element(m->doc, e)) == NULL)
 		goto out;
 	if (cltrid != NULL)
 		peek_cltrid(top, cltrid, cltrid_len);
 	m->frame_len = len;
 	if (strip_own(m, top) != 0) {
-		*why = "out of memory";
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (xsd_validate(x, m->doc, why) != 0)
+	if (xsd_validate(x, m->doc, e) != 0)
 		goto out;
 	if (normalise_attrs(xmlDocGetRootElement(m->doc), &last_ns,
 	    &known_ns) != 0) {
-		*why = "out of memory";
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	if (is_epp(top, "hello")) {
@@ -991,7 +967,7 @@ epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
 		snprintf(m->cmdname, sizeof(m->cmdname), "hello");
 	} else if (is_epp(top, "command")) {
 		m->kind = EPP_KIND_COMMAND;
-		if (parse_command(m, top, why) != 0)
+		if (parse_command(m, top, e) != 0)
 			goto out;
 	} else if (is_epp(top, "extension")) {
 		/* A protocol extension command: nothing the gateway can
@@ -1000,7 +976,8 @@ epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
 		m->otype = EPP_OBJ_UNKNOWN;
 		snprintf(m->cmdname, sizeof(m->cmdname), "extension");
 		if (model_extension(m, top) != 0) {
-			*why = m->why ? m->why : "invalid extension";
+			err_set(e, ERR_PARSE, "%s",
+			    m->why ? m->why : "invalid extension");
 			goto out;
 		}
 	} else if (is_epp(top, "greeting")) {
@@ -1008,12 +985,11 @@ epp_parse_command(const struct xsd *x, const uint8_t *xml, size_t len,
 	} else if (is_epp(top, "response")) {
 		m->kind = EPP_KIND_RESPONSE;
 	} else {
-		*why = "unknown element under <epp>";
+		err_set(e, ERR_PARSE, "unknown element under <epp>");
 		goto out;
 	}
 	*out = m;
 	m = NULL;
-	*why = NULL;
 	r = 0;
 out:
 	epp_msg_free(m);
@@ -1022,20 +998,18 @@ out:
 
 int
 epp_parse_reply(const uint8_t *xml, size_t len, struct epp_msg **out,
-    const char **why)
+    struct err *e)
 {
 	struct epp_msg *m = NULL;
 	xmlNode *top;
 	int r = -1;
 
 	*out = NULL;
-	if ((m = calloc(1, sizeof(*m))) == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
 	m->result_code = -1;
-	if ((m->doc = read_doc(xml, len, &epp_reply_limits, 0, why)) ==
-	    NULL || (top = top_element(m->doc, why)) == NULL)
+	if ((m->doc = read_doc(xml, len, &epp_reply_limits, 0, e)) ==
+	    NULL || (top = top_element(m->doc, e)) == NULL)
 		goto out;
 	if (is_epp(top, "greeting")) {
 		m->kind = EPP_KIND_GREETING;
@@ -1043,12 +1017,11 @@ epp_parse_reply(const uint8_t *xml, size_t len, struct epp_msg **out,
 		m->kind = EPP_KIND_RESPONSE;
 		parse_response(m, top);
 	} else {
-		*why = "not a greeting or response";
+		err_set(e, ERR_PARSE, "not a greeting or response");
 		goto out;
 	}
 	*out = m;
 	m = NULL;
-	*why = NULL;
 	r = 0;
 out:
 	epp_msg_free(m);

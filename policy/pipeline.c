@@ -1,6 +1,7 @@
 /*
  * pipeline.c: parse -> validate -> judge -> serialise (see pipeline.h).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +25,14 @@ pipeline_judge(const struct xsd *x, const struct policy *p,
     size_t len, struct pipe_out *out)
 {
 	struct epp_msg *m = NULL;
-	const char *why;
 
-	memset(out, 0, sizeof(*out));
+	/* out->err is filled before it is read: clearing it would cost
+	 * every command its 256 bytes. */
+	memset(out, 0, offsetof(struct pipe_out, err));
 	/* Even a refused command gets its clTRID back (RFC 5730). */
-	if (epp_parse_command(x, xml, len, &m, &why, out->cltrid,
-	    sizeof(out->cltrid)) != 0) {
-		refuse(out, why);
+	if (epp_parse_command(x, xml, len, &m, out->cltrid,
+	    sizeof(out->cltrid), &out->err) != 0) {
+		refuse(out, err_msg(&out->err));
 		return 0;
 	}
 	out->msg = m;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "err.h"
 #include "regstate.h"
 #include "strmap.h"
 
@@ -633,8 +634,7 @@ regstate_mirror(struct regstate *rs, enum rs_kind k, const char *name,
 }
 
 int
-regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
-    size_t errlen)
+regstate_load(struct regstate *rs, const char *text, size_t len, struct err *e)
 {
 	struct regstate *tmp = NULL;
 	json_error_t je;
@@ -643,18 +643,16 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 	int r = -1;
 
 	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) ==
-	    NULL) {
-		snprintf(err, errlen, "line %d: %s", je.line, je.text);
-		return -1;
-	}
+	    NULL)
+		return err_set(e, ERR_PARSE, "line %d: %s", je.line, je.text);
 	if (json_integer_value(json_object_get(root, "v")) != 1 ||
 	    !json_is_array(objs = json_object_get(root, "objects"))) {
-		snprintf(err, errlen, "not a version 1 state file");
+		err_set(e, ERR_INVALID, "not a version 1 state file");
 		goto out;
 	}
 	/* Into a scratch store first: all or nothing. */
 	if ((tmp = regstate_new(0)) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	json_array_foreach(objs, i, j) {
@@ -669,13 +667,14 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 		    &kind, "name", &name, "refreshed", &refreshed, "changed",
 		    &changed, "pinned", &pinned, "facts", &f) != 0 ||
 		    !json_is_array(f) ||
-		    (strcmp(kind, "domain") != 0 && strcmp(kind, "host") != 0)) {
-			snprintf(err, errlen, "object %zu: malformed", i);
+		    (strcmp(kind, "domain") != 0 && strcmp(kind,
+		    "host") != 0)) {
+			err_set(e, ERR_INVALID, "object %zu: malformed", i);
 			goto out;
 		}
 		nf = json_array_size(f);
 		if (nf > 0 && (facts = calloc(nf, sizeof(*facts))) == NULL) {
-			snprintf(err, errlen, "out of memory");
+			err_set(e, ERR_NOMEM, "out of memory");
 			goto out;
 		}
 		ok = 1;
@@ -688,7 +687,8 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 		    RS_DOMAIN : RS_HOST, name, facts, nf, refreshed, NULL) == 0;
 		free(facts);
 		if (!ok) {
-			snprintf(err, errlen, "object %zu (%.100s): invalid", i,
+			err_set(e, ERR_INVALID, "object %zu (%.100s): invalid",
+			    i,
 			    name);
 			goto out;
 		}
@@ -699,7 +699,7 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 	}
 	/* Move the objects over (the store's bound applies). */
 	if (rs->max > 0 && regstate_count(rs) + regstate_count(tmp) > rs->max) {
-		snprintf(err, errlen, "%zu objects: more than the store holds "
+		err_set(e, ERR_LIMIT, "%zu objects: more than the store holds "
 		    "(%zu)", regstate_count(tmp), rs->max);
 		goto out;
 	}
@@ -711,7 +711,7 @@ regstate_load(struct regstate *rs, const char *text, size_t len, char *err,
 			if (regstate_put(rs, o->kind, o->name,
 			    (const char *const *)o->facts, o->nfacts,
 			    o->refreshed, NULL) != 0) {
-				snprintf(err, errlen, "%.100s: the store is "
+				err_set(e, ERR_LIMIT, "%.100s: the store is "
 				    "full", o->name);
 				goto out;
 			}

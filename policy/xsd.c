@@ -16,6 +16,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/xmlschemas.h>
 
+#include "err.h"
 #include "xsd.h"
 
 #define XS_NS		"http://www.w3.org/2001/XMLSchema"
@@ -220,7 +221,7 @@ out:
 }
 
 static xmlSchemaPtr
-compile(struct xsd *x, int lax, char *err, size_t errlen)
+compile(struct xsd *x, int lax, struct err *e)
 {
 	xmlExternalEntityLoader saved;
 	xmlSchemaParserCtxtPtr pc = NULL;
@@ -230,7 +231,7 @@ compile(struct xsd *x, int lax, char *err, size_t errlen)
 	int idxlen = 0;
 
 	if (serve(x, lax) != 0 || (idx = index_doc(x, &idxlen)) == NULL) {
-		snprintf(err, errlen, "schemas: cannot prepare the schema set");
+		err_set(e, ERR_NOMEM, "schemas: cannot prepare the schema set");
 		return NULL;
 	}
 	saved = xmlGetExternalEntityLoader();
@@ -250,48 +251,44 @@ compile(struct xsd *x, int lax, char *err, size_t errlen)
 		x->src[i].served = NULL;
 	}
 	if (schema == NULL)
-		snprintf(err, errlen, "schemas: %s",
+		err_set(e, ERR_INVALID, "schemas: %s",
 		    fe.set ? fe.msg : "cannot compile");
 	return schema;
 }
 
 static int
 add_source(struct xsd *x, const char *name, const char *data, size_t len,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	struct source *s;
 	xmlDocPtr doc;
 	xmlNode *root;
 	xmlChar *tns;
 
-	if (x->nsrc == MAX_SOURCES) {
-		snprintf(err, errlen, "schemas: more than %d files",
+	if (x->nsrc == MAX_SOURCES)
+		return err_set(e, ERR_LIMIT, "schemas: more than %d files",
 		    MAX_SOURCES);
-		return -1;
-	}
 	for (size_t i = 0; i < x->nsrc; i++)
-		if (strcmp(x->src[i].name, name) == 0) {
-			snprintf(err, errlen, "schemas: %s: a schema of that "
+		if (strcmp(x->src[i].name, name) == 0)
+			return err_set(e, ERR_INVALID,
+			    "schemas: %s: a schema of that "
 			    "file name is already loaded", name);
-			return -1;
-		}
-	if ((doc = read_schema(data, len)) == NULL) {
-		snprintf(err, errlen, "schemas: %s: not well-formed XML", name);
-		return -1;
-	}
+	if ((doc = read_schema(data, len)) == NULL)
+		return err_set(e, ERR_PARSE, "schemas: %s: not well-formed XML",
+		    name);
 	root = xmlDocGetRootElement(doc);
 	tns = root != NULL && is_xs(root, "schema") ?
 	    xmlGetNoNsProp(root, BAD_CAST "targetNamespace") : NULL;
 	xmlFreeDoc(doc);
 	if (tns == NULL || *tns == '\0') {
 		xmlFree(tns);
-		snprintf(err, errlen, "schemas: %s: not an XML schema with a "
+		return err_set(e, ERR_INVALID,
+		    "schemas: %s: not an XML schema with a "
 		    "targetNamespace", name);
-		return -1;
 	}
 	for (size_t i = 0; i < x->nsrc; i++)
 		if (strcmp(x->src[i].ns, (const char *)tns) == 0) {
-			snprintf(err, errlen, "schemas: %s: namespace %.100s "
+			err_set(e, ERR_INVALID, "schemas: %s: namespace %.100s "
 			    "already has a schema (%s)", name,
 			    (const char *)tns, x->src[i].name);
 			xmlFree(tns);
@@ -306,21 +303,19 @@ add_source(struct xsd *x, const char *name, const char *data, size_t len,
 	if (s->name == NULL || s->ns == NULL) {
 		free(s->name);
 		free(s->ns);
-		snprintf(err, errlen, "schemas: out of memory");
-		return -1;
+		return err_set(e, ERR_NOMEM, "schemas: out of memory");
 	}
 	x->nsrc++;
 	return 0;
 }
 
 struct xsd *
-xsd_new(const struct xsd_file *extra, size_t nextra, char *err,
-    size_t errlen)
+xsd_new(const struct xsd_file *extra, size_t nextra, struct err *e)
 {
 	struct xsd *x;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		snprintf(err, errlen, "schemas: out of memory");
+		err_set(e, ERR_NOMEM, "schemas: out of memory");
 		return NULL;
 	}
 	for (size_t i = 0; i < sizeof(builtin_order) / sizeof(*builtin_order);
@@ -331,22 +326,21 @@ xsd_new(const struct xsd_file *extra, size_t nextra, char *err,
 			if (strcmp(b->name, builtin_order[i]) == 0)
 				break;
 		if (b->name == NULL) {
-			snprintf(err, errlen, "schemas: built-in %s missing",
+			err_set(e, ERR_INVALID, "schemas: built-in %s missing",
 			    builtin_order[i]);
 			goto fail;
 		}
-		if (add_source(x, b->name, b->data, b->len, err, errlen) != 0)
+		if (add_source(x, b->name, b->data, b->len, e) != 0)
 			goto fail;
 	}
 	for (size_t i = 0; i < nextra; i++) {
 		const char *name = base_name(extra[i].name);
 
-		if (add_source(x, name, extra[i].data, extra[i].len, err,
-		    errlen) != 0)
+		if (add_source(x, name, extra[i].data, extra[i].len, e) != 0)
 			goto fail;
 	}
-	if ((x->strict = compile(x, 0, err, errlen)) == NULL ||
-	    (x->lax = compile(x, 1, err, errlen)) == NULL)
+	if ((x->strict = compile(x, 0, e)) == NULL ||
+	    (x->lax = compile(x, 1, e)) == NULL)
 		goto fail;
 	/* The sources were only needed to compile. */
 	for (size_t i = 0; i < x->nsrc; i++) {
@@ -421,7 +415,7 @@ all_known(const struct xsd *x, const xmlNode *n, const xmlNs **last)
 }
 
 int
-xsd_validate(const struct xsd *x, xmlDocPtr doc, const char **why)
+xsd_validate(const struct xsd *x, xmlDocPtr doc, struct err *e)
 {
 	xmlSchemaValidCtxtPtr vc;
 	const xmlNs *last = NULL;
@@ -429,18 +423,16 @@ xsd_validate(const struct xsd *x, xmlDocPtr doc, const char **why)
 
 	vc = xmlSchemaNewValidCtxt(all_known(x, xmlDocGetRootElement(doc),
 	    &last) ? x->strict : x->lax);
-	if (vc == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
+	if (vc == NULL)
+		return err_set(e, ERR_NOMEM, "out of memory");
 	/* Messages would quote the document: a password, say.  None kept. */
 	xmlSchemaSetValidStructuredErrors(vc, quiet_structured, NULL);
 	r = xmlSchemaValidateDoc(vc, doc);
 	xmlSchemaFreeValidCtxt(vc);
-	if (r != 0) {
-		*why = r > 0 ? "not valid against the EPP schemas" :
-		    "schema validation failed";
-		return -1;
-	}
+	if (r > 0)
+		return err_set(e, ERR_REFUSED,
+		    "not valid against the EPP schemas");
+	if (r < 0)
+		return err_set(e, ERR_PARSE, "schema validation failed");
 	return 0;
 }

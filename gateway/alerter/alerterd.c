@@ -117,13 +117,12 @@ alerter_proc(struct config *cfg, const char *conf_path, int ctl)
 	struct alerterd d;
 	struct alert_opts o;
 	struct err e = ERR_INIT;
-	char err[512];
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.conf_path = conf_path;
-	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
-		log_err("alerter: %s", err);
+	if (sandbox_protect_memory(&e) != 0) {
+		log_err("alerter: %s", err_msg(&e));
 		return 1;
 	}
 	if ((d.base = event_base_new()) == NULL ||

@@ -329,14 +329,13 @@ audit_proc(struct config *cfg, int ctl)
 {
 	struct auditd d;
 	struct audit_opts o;
-	char err[512];
 	struct err e = ERR_INIT;
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.cfg = cfg;
-	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
-		log_err("audit: %s", err);
+	if (sandbox_protect_memory(&e) != 0) {
+		log_err("audit: %s", err_msg(&e));
 		return 1;
 	}
 	if ((d.base = event_base_new()) == NULL ||

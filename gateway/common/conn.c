@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "conn.h"
+#include "err.h"
 #include "frame.h"
 
 #define READ_CHUNK	16384	/* one TLS record */
@@ -373,27 +374,28 @@ conn_accept(struct event_base *base, evutil_socket_t fd, SSL *ssl,
 struct conn *
 conn_connect(struct event_base *base, const struct sockaddr *sa,
     socklen_t salen, SSL *ssl, const struct conn_cbs *cbs, void *arg,
-    size_t in_limit, const char **why)
+    size_t in_limit, struct err *e)
 {
 	struct conn *c;
 	evutil_socket_t fd;
 
-	*why = "cannot create socket";
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd < 0) {
+		err_set(e, ERR_SYSTEM, "cannot create socket");
 		SSL_free(ssl);
 		return NULL;
 	}
 	if (SSL_set_fd(ssl, fd) != 1 ||
 	    (c = conn_new(base, fd, ssl, cbs, arg, in_limit)) == NULL) {
+		err_set(e, ERR_NOMEM, "cannot create socket");
 		SSL_free(ssl);
 		evutil_closesocket(fd);
 		return NULL;
 	}
 	SSL_set_connect_state(ssl);
 	if (connect(fd, sa, salen) != 0 && errno != EINPROGRESS) {
-		*why = strerror(errno);
+		err_set(e, ERR_SYSTEM, "%s", strerror(errno));
 		conn_free(c);
 		return NULL;
 	}

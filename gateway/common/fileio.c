@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "err.h"
 #include "fileio.h"
 
 static int
@@ -94,7 +95,7 @@ out:
 
 int
 file_read(const char *path, size_t max, int private_only, char **out,
-    size_t *len, int *missing, char *err, size_t errlen)
+    size_t *len, int *missing, struct err *e)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -110,24 +111,24 @@ file_read(const char *path, size_t max, int private_only, char **out,
 			*missing = 1;
 			return 0;
 		}
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		return err_set(e, ERR_SYSTEM, "%s: %s", path,
+		    strerror(errno));
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+		err_set(e, ERR_INVALID, "%s: not a regular file", path);
 		goto fail;
 	}
 	if (private_only && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		snprintf(err, errlen, "%s: readable by group or others "
+		err_set(e, ERR_INVALID, "%s: readable by group or others "
 		    "(chmod 600)", path);
 		goto fail;
 	}
 	if ((size_t)st.st_size > max) {
-		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+		err_set(e, ERR_LIMIT, "%s: larger than %zu bytes", path, max);
 		goto fail;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		err_set(e, ERR_NOMEM, "%s: out of memory", path);
 		goto fail;
 	}
 	while (got < (size_t)st.st_size &&
@@ -135,7 +136,8 @@ file_read(const char *path, size_t max, int private_only, char **out,
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			err_set(e, ERR_SYSTEM, "%s: %s", path,
+			    strerror(errno));
 			goto fail;
 		}
 		got += (size_t)n;

@@ -13,6 +13,7 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "err.h"
 #include "metrics.h"
 
 #define MAX_SERIES	256
@@ -191,7 +192,8 @@ render_family(struct evbuffer *out, const struct family *f, const char *name,
 		const struct series *se = &f->series[i];
 
 		if (lb != NULL)
-			evbuffer_add_printf(out, "%s{%s=\"%s\",%s=\"%s\"} %llu\n",
+			evbuffer_add_printf(out,
+			    "%s{%s=\"%s\",%s=\"%s\"} %llu\n",
 			    name, la, se->label1, lb, se->label2,
 			    (unsigned long long)se->count);
 		else
@@ -280,12 +282,12 @@ serve_request(struct evhttp_request *req, void *arg)
 
 int
 metrics_listen(struct metrics *m, struct event_base *base, int fd,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	struct evconnlistener *l;
 
 	if ((m->http = evhttp_new(base)) == NULL) {
-		snprintf(err, errlen, "metrics: cannot create the HTTP server");
+		err_set(e, ERR_NOMEM, "metrics: cannot create the HTTP server");
 		close(fd);
 		return -1;
 	}
@@ -295,7 +297,7 @@ metrics_listen(struct metrics *m, struct event_base *base, int fd,
 	l = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE |
 	    LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l == NULL || evhttp_bind_listener(m->http, l) == NULL) {
-		snprintf(err, errlen, "metrics: cannot serve: %s",
+		err_set(e, ERR_SYSTEM, "metrics: cannot serve: %s",
 		    strerror(errno));
 		if (l != NULL)
 			evconnlistener_free(l);

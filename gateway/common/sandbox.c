@@ -25,6 +25,7 @@
 
 #include <seccomp.h>
 
+#include "err.h"
 #include "sandbox.h"
 
 /*
@@ -156,7 +157,7 @@ argcmp(unsigned int n, enum scmp_compare op, uint64_t a, uint64_t b)
 
 static int
 add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned int ncmp,
-    const struct scmp_arg_cmp *cmp, char *err, size_t errlen)
+    const struct scmp_arg_cmp *cmp, struct err *e)
 {
 	int r;
 
@@ -166,7 +167,9 @@ add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned int ncmp,
 		char *name = seccomp_syscall_resolve_num_arch(
 		    SCMP_ARCH_NATIVE, nr);
 
-		snprintf(err, errlen, "seccomp rule for %s: %s",
+		/* libseccomp returns -errno: keep it as the cause. */
+		errno = -r;
+		err_set(e, ERR_SYSTEM, "seccomp rule for %s: %s",
 		    name != NULL ? name : "?", strerror(-r));
 		free(name);
 		return -1;
@@ -176,10 +179,10 @@ add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned int ncmp,
 
 static int
 add_list(scmp_filter_ctx ctx, uint32_t action, const int *nrs, size_t n,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	for (size_t i = 0; i < n; i++)
-		if (add_rule(ctx, action, nrs[i], 0, NULL, err, errlen) == -1)
+		if (add_rule(ctx, action, nrs[i], 0, NULL, e) == -1)
 			return -1;
 	return 0;
 }
@@ -190,7 +193,7 @@ add_list(scmp_filter_ctx ctx, uint32_t action, const int *nrs, size_t n,
  * override its conditional ones: "everything else" is spelled as ranges.
  */
 static int
-add_filtered(scmp_filter_ctx ctx, char *err, size_t errlen)
+add_filtered(scmp_filter_ctx ctx, struct err *e)
 {
 	struct scmp_arg_cmp c[2];
 	const uint64_t pid = (uint64_t)getpid();
@@ -203,23 +206,20 @@ add_filtered(scmp_filter_ctx ctx, char *err, size_t errlen)
 	 * the other kernel interfaces behind socket(2) stay closed.
 	 */
 	c[0] = argcmp(0, SCMP_CMP_EQ, AF_INET, 0);
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, c, e) == -1)
 		return -1;
 	c[0] = argcmp(0, SCMP_CMP_EQ, AF_INET6, 0);
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, c, e) == -1)
 		return -1;
 	for (int f = 0; f < AF_INET6; f++) {
 		if (f == AF_INET)
 			continue;
 		c[0] = argcmp(0, SCMP_CMP_EQ, (uint64_t)f, 0);
-		if (add_rule(ctx, REFUSED, SCMP_SYS(socket), 1, c, err,
-		    errlen) == -1)
+		if (add_rule(ctx, REFUSED, SCMP_SYS(socket), 1, c, e) == -1)
 			return -1;
 	}
 	c[0] = argcmp(0, SCMP_CMP_GT, AF_INET6, 0);
-	if (add_rule(ctx, REFUSED, SCMP_SYS(socket), 1, c, err, errlen) == -1)
+	if (add_rule(ctx, REFUSED, SCMP_SYS(socket), 1, c, e) == -1)
 		return -1;
 
 	/*
@@ -231,8 +231,8 @@ add_filtered(scmp_filter_ctx ctx, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
 		c[0] = argcmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu,
 		    (uint64_t)ioctls[i]);
-		if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, c, err,
-		    errlen) == -1)
+		if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, c,
+		    e) == -1)
 			return -1;
 	}
 
@@ -244,17 +244,17 @@ add_filtered(scmp_filter_ctx ctx, char *err, size_t errlen)
 	 */
 	for (int cmd = F_GETFD; cmd <= F_SETFL; cmd++) {
 		c[0] = argcmp(1, SCMP_CMP_EQ, (uint64_t)cmd, 0);
-		if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, c, err,
-		    errlen) == -1)
+		if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, c,
+		    e) == -1)
 			return -1;
 	}
 	c[0] = argcmp(1, SCMP_CMP_EQ, F_DUPFD, 0);
-	if (add_rule(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(fcntl), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(fcntl), 1, c,
+	    e) == -1)
 		return -1;
 	c[0] = argcmp(1, SCMP_CMP_GT, F_SETFL, 0);
-	if (add_rule(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(fcntl), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(fcntl), 1, c,
+	    e) == -1)
 		return -1;
 
 	/*
@@ -264,15 +264,12 @@ add_filtered(scmp_filter_ctx ctx, char *err, size_t errlen)
 	 * a noexec mount.
 	 */
 	c[0] = argcmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, c, err,
-	    errlen) == -1 ||
-	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, c, e) == -1 ||
+	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1, c, e) == -1)
 		return -1;
 	c[0] = argcmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC);
-	if (add_rule(ctx, REFUSED, SCMP_SYS(mmap), 1, c, err, errlen) == -1 ||
-	    add_rule(ctx, REFUSED, SCMP_SYS(mprotect), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, REFUSED, SCMP_SYS(mmap), 1, c, e) == -1 ||
+	    add_rule(ctx, REFUSED, SCMP_SYS(mprotect), 1, c, e) == -1)
 		return -1;
 
 	/*
@@ -282,28 +279,24 @@ add_filtered(scmp_filter_ctx ctx, char *err, size_t errlen)
 	 * Without the flag it is stat(2) on a path: refused, as above.
 	 */
 	c[0] = argcmp(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH);
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1, c, e) == -1)
 		return -1;
 	c[0] = argcmp(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0);
-	if (add_rule(ctx, REFUSED, SCMP_SYS(newfstatat), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, REFUSED, SCMP_SYS(newfstatat), 1, c, e) == -1)
 		return -1;
 	c[0] = argcmp(2, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH);
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(statx), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(statx), 1, c, e) == -1)
 		return -1;
 	c[0] = argcmp(2, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0);
-	if (add_rule(ctx, REFUSED, SCMP_SYS(statx), 1, c, err, errlen) == -1)
+	if (add_rule(ctx, REFUSED, SCMP_SYS(statx), 1, c, e) == -1)
 		return -1;
 
 	/* Limits: read our own (getrlimit is prlimit64 in glibc). */
 	c[0] = argcmp(0, SCMP_CMP_EQ, 0, 0);
 	c[1] = argcmp(2, SCMP_CMP_EQ, 0, 0);
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, c, err,
-	    errlen) == -1 ||
-	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getrlimit), 0, NULL, err,
-	    errlen) == -1)
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, c, e) == -1 ||
+	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getrlimit), 0, NULL,
+	    e) == -1)
 		return -1;
 
 	/*
@@ -312,10 +305,8 @@ add_filtered(scmp_filter_ctx ctx, char *err, size_t errlen)
 	 * taken now stays right.
 	 */
 	c[0] = argcmp(0, SCMP_CMP_EQ, pid, 0);
-	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, c, err,
-	    errlen) == -1 ||
-	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, c, err,
-	    errlen) == -1)
+	if (add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, c, e) == -1 ||
+	    add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, c, e) == -1)
 		return -1;
 	return 0;
 }
@@ -339,15 +330,13 @@ sanitizer_prepare(void)
 #endif
 
 static int
-load_filter(char *err, size_t errlen)
+load_filter(struct err *e)
 {
 	scmp_filter_ctx ctx;
 	int r, rc = -1;
 
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
-		snprintf(err, errlen, "seccomp_init failed");
-		return -1;
-	}
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		return err_set(e, ERR_SYSTEM, "seccomp_init failed");
 	/*
 	 * A system call of another ABI (int 0x80, x32) is not the one the
 	 * list names: kill.  TSYNC: every thread, or none.
@@ -356,17 +345,19 @@ load_filter(char *err, size_t errlen)
 	    SCMP_ACT_KILL_PROCESS)) < 0 ||
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1)) < 0 ||
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0) {
-		snprintf(err, errlen, "seccomp attributes: %s", strerror(-r));
+		errno = -r;
+		err_set(e, ERR_SYSTEM, "seccomp attributes: %s", strerror(-r));
 		goto out;
 	}
 	if (add_list(ctx, REFUSED, refused,
-	    sizeof(refused) / sizeof(refused[0]), err, errlen) == -1 ||
+	    sizeof(refused) / sizeof(refused[0]), e) == -1 ||
 	    add_list(ctx, SCMP_ACT_ALLOW, allowed,
-	    sizeof(allowed) / sizeof(allowed[0]), err, errlen) == -1 ||
-	    add_filtered(ctx, err, errlen) == -1)
+	    sizeof(allowed) / sizeof(allowed[0]), e) == -1 ||
+	    add_filtered(ctx, e) == -1)
 		goto out;
 	if ((r = seccomp_load(ctx)) < 0) {
-		snprintf(err, errlen, "seccomp_load: %s", strerror(-r));
+		errno = -r;
+		err_set(e, ERR_SYSTEM, "seccomp_load: %s", strerror(-r));
 		goto out;
 	}
 	rc = 0;
@@ -377,28 +368,30 @@ out:
 
 /* path opened as a directory, never through a symbolic link. */
 static int
-open_dir(const char *path, char *err, size_t errlen)
+open_dir(const char *path, struct err *e)
 {
 	struct stat st;
-	int fd, e;
+	int fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) != -1)
 		return fd;
-	e = errno;
+	saved = errno;
 	/* Linux says ENOTDIR or ELOOP for a symbolic link: be clear. */
-	if ((e == ENOTDIR || e == ELOOP) && lstat(path, &st) == 0 &&
+	if ((saved == ENOTDIR || saved == ELOOP) && lstat(path, &st) == 0 &&
 	    S_ISLNK(st.st_mode))
-		snprintf(err, errlen, "%s: a symbolic link, not a directory",
+		err_set(e, ERR_INVALID, "%s: a symbolic link, not a directory",
 		    path);
-	else
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
+	else {
+		errno = saved;
+		err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(saved));
+	}
 	return -1;
 }
 
 /* The directory behind fd: root's, closed to group and others, empty. */
 static int
-check_dirfd(int fd, const char *path, char *err, size_t errlen)
+check_dirfd(int fd, const char *path, struct err *e)
 {
 	struct stat st;
 	struct dirent *de;
@@ -406,28 +399,26 @@ check_dirfd(int fd, const char *path, char *err, size_t errlen)
 	int dfd, rc = -1;
 
 	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		return err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a directory", path);
-		return -1;
+		return err_set(e, ERR_INVALID, "%s: not a directory", path);
 	}
 	if (st.st_uid != 0) {
-		snprintf(err, errlen, "%s: owned by uid %u, not root", path,
+		return err_set(e, ERR_INVALID, "%s: owned by uid %u, not root",
+		    path,
 		    (unsigned)st.st_uid);
-		return -1;
 	}
 	/* Anyone who could write here could plant files in the root. */
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		snprintf(err, errlen, "%s: writable by group or others (mode "
+		return err_set(e, ERR_INVALID,
+		    "%s: writable by group or others (mode "
 		    "%03o)", path, (unsigned)(st.st_mode & 07777));
-		return -1;
 	}
 	/* Its own open file description: readdir moves the offset. */
 	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    (d = fdopendir(dfd)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(errno));
 		if (dfd != -1)
 			close(dfd);
 		return -1;
@@ -437,11 +428,11 @@ check_dirfd(int fd, const char *path, char *err, size_t errlen)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		snprintf(err, errlen, "%s: not empty (%s)", path, de->d_name);
+		err_set(e, ERR_INVALID, "%s: not empty (%s)", path, de->d_name);
 		goto out;
 	}
 	if (errno != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(e, ERR_SYSTEM, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -451,20 +442,19 @@ out:
 }
 
 int
-sandbox_check_dir(const char *path, char *err, size_t errlen)
+sandbox_check_dir(const char *path, struct err *e)
 {
 	int fd, rc;
 
 	if (geteuid() != 0)
 		return 0;
 	if (mkdir(path, 0755) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", path,
+		return err_set(e, ERR_SYSTEM, "cannot create %s: %s", path,
 		    strerror(errno));
-		return -1;
 	}
-	if ((fd = open_dir(path, err, errlen)) == -1)
+	if ((fd = open_dir(path, e)) == -1)
 		return -1;
-	rc = check_dirfd(fd, path, err, errlen);
+	rc = check_dirfd(fd, path, e);
 	close(fd);
 	return rc;
 }
@@ -474,16 +464,16 @@ sandbox_check_dir(const char *path, char *err, size_t errlen)
  * that a rename between check and chroot changes nothing.
  */
 static int
-enter_root(const char *path, char *err, size_t errlen)
+enter_root(const char *path, struct err *e)
 {
 	int fd, rc = -1;
 
-	if ((fd = open_dir(path, err, errlen)) == -1)
+	if ((fd = open_dir(path, e)) == -1)
 		return -1;
-	if (check_dirfd(fd, path, err, errlen) == -1)
+	if (check_dirfd(fd, path, e) == -1)
 		goto out;
 	if (fchdir(fd) == -1 || chroot(".") == -1 || chdir("/") == -1) {
-		snprintf(err, errlen, "chroot %s: %s", path, strerror(errno));
+		err_set(e, ERR_SYSTEM, "chroot %s: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -493,40 +483,39 @@ out:
 }
 
 static int
-drop_ids(uid_t uid, gid_t gid, char *err, size_t errlen)
+drop_ids(uid_t uid, gid_t gid, struct err *e)
 {
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 
 	/* A "drop" to root would keep every capability: a mistake. */
 	if (uid == 0 || gid == 0) {
-		snprintf(err, errlen, "refusing to run the worker with uid "
+		return err_set(e, ERR_INVALID,
+		    "refusing to run the worker with uid "
 		    "%u, gid %u", (unsigned)uid, (unsigned)gid);
-		return -1;
 	}
 	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
 	    setresuid(uid, uid, uid) == -1) {
-		snprintf(err, errlen, "cannot switch to uid %u, gid %u: %s",
+		return err_set(e, ERR_SYSTEM,
+		    "cannot switch to uid %u, gid %u: %s",
 		    (unsigned)uid, (unsigned)gid, strerror(errno));
-		return -1;
 	}
 	/* Trust, but verify: all three ids, and no way back. */
 	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1 ||
 	    ru != uid || eu != uid || su != uid ||
 	    rg != gid || eg != gid || sg != gid) {
-		snprintf(err, errlen, "uid/gid switch did not take");
-		return -1;
+		return err_set(e, ERR_REFUSED, "uid/gid switch did not take");
 	}
 	if (setuid(0) != -1) {
-		snprintf(err, errlen, "privileges could be regained after "
+		return err_set(e, ERR_REFUSED,
+		    "privileges could be regained after "
 		    "dropping them");
-		return -1;
 	}
 	return 0;
 }
 
 int
-sandbox_enter(const struct sandbox_opts *o, char *err, size_t errlen)
+sandbox_enter(const struct sandbox_opts *o, struct err *e)
 {
 	const int root = geteuid() == 0;
 
@@ -534,21 +523,20 @@ sandbox_enter(const struct sandbox_opts *o, char *err, size_t errlen)
 	sanitizer_prepare();
 #endif
 	if (root && o->chroot_dir != NULL &&
-	    enter_root(o->chroot_dir, err, errlen) == -1)
+	    enter_root(o->chroot_dir, e) == -1)
 		return -1;
-	if (root && o->drop && drop_ids(o->uid, o->gid, err, errlen) == -1)
+	if (root && o->drop && drop_ids(o->uid, o->gid, e) == -1)
 		return -1;
 	/* Set by seccomp_load too (SCMP_FLTATR_CTL_NNP); say it here. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
-		snprintf(err, errlen, "PR_SET_NO_NEW_PRIVS: %s",
+		return err_set(e, ERR_SYSTEM, "PR_SET_NO_NEW_PRIVS: %s",
 		    strerror(errno));
-		return -1;
 	}
-	return load_filter(err, errlen);
+	return load_filter(e);
 }
 
 int
-sandbox_verify(const char *path, char *err, size_t errlen)
+sandbox_verify(const char *path, struct err *e)
 {
 	int fd;
 
@@ -558,13 +546,13 @@ sandbox_verify(const char *path, char *err, size_t errlen)
 	 */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
 		close(fd);
-		snprintf(err, errlen, "sandbox check: %s can be opened", path);
-		return -1;
+		return err_set(e, ERR_REFUSED,
+		    "sandbox check: %s can be opened", path);
 	}
 	if (errno != EACCES) {
-		snprintf(err, errlen, "sandbox check: %s: %s, not refused",
+		return err_set(e, ERR_SYSTEM,
+		    "sandbox check: %s: %s, not refused",
 		    path, strerror(errno));
-		return -1;
 	}
 	/*
 	 * EACCES may also be the permissions of a 0700 root directory seen
@@ -572,31 +560,30 @@ sandbox_verify(const char *path, char *err, size_t errlen)
 	 */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
 		close(fd);
-		snprintf(err, errlen, "sandbox check: a Unix socket can be "
+		return err_set(e, ERR_REFUSED,
+		    "sandbox check: a Unix socket can be "
 		    "made");
-		return -1;
 	}
 	if (errno != EACCES) {
-		snprintf(err, errlen, "sandbox check: Unix socket: %s, not "
+		return err_set(e, ERR_REFUSED,
+		    "sandbox check: Unix socket: %s, not "
 		    "refused", strerror(errno));
-		return -1;
 	}
 	return 0;
 }
 
 int
-sandbox_protect_memory(char *err, size_t errlen)
+sandbox_protect_memory(struct err *e)
 {
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
-		snprintf(err, errlen, "prctl: %s", strerror(errno));
-		return -1;
+		return err_set(e, ERR_SYSTEM, "prctl: %s", strerror(errno));
 	}
 	/* prctl reports success for values it ignores; read it back. */
 	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0 ||
 	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
-		snprintf(err, errlen, "prctl: protection did not take");
-		return -1;
+		return err_set(e, ERR_REFUSED,
+		    "prctl: protection did not take");
 	}
 	return 0;
 }

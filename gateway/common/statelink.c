@@ -146,14 +146,12 @@ on_sync(struct statelink *l, const struct ipc_msg *m)
 	const uint8_t *raw;
 	size_t rawlen;
 	json_t *j;
-	char err[256];
 	int r = -1;
 
 	if ((j = ipc_msg_json(m, &raw, &rawlen)) == NULL)
 		return -1;
 	if (regstate_clear(l->copy) == 0 && (rawlen == 0 ||
-	    regstate_load(l->copy, (const char *)raw, rawlen, err,
-	    sizeof(err)) == 0))
+	    regstate_load(l->copy, (const char *)raw, rawlen, NULL) == 0))
 		r = 0;
 	else
 		log_err("state: cannot take the watch process's store");

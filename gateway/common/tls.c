@@ -10,37 +10,39 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "err.h"
 #include "tls.h"
 
-static void
-ssl_err(char *err, size_t errlen, const char *what, const char *path)
+/*
+ * ERR_CRYPTO, "what path: OpenSSL's last reason", and OpenSSL's error
+ * queue emptied (it would otherwise be blamed on the next TLS call).  A
+ * macro passes the caller's name on, for log_error().
+ */
+#define ssl_fail(e, what, path)	ssl_fail_at((e), __func__, (what), (path))
+
+static int
+ssl_fail_at(struct err *e, const char *func, const char *what,
+    const char *path)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long code = ERR_peek_last_error();
 	char reason[160] = "";
 
-	if (e != 0)
-		ERR_error_string_n(e, reason, sizeof(reason));
+	if (code != 0)
+		ERR_error_string_n(code, reason, sizeof(reason));
 	ERR_clear_error();
-	snprintf(err, errlen, "%s %s%s%s", what, path ? path : "",
-	    reason[0] ? ": " : "", reason);
+	return err_set_at(e, func, ERR_CRYPTO, "%s %s%s%s", what,
+	    path ? path : "", reason[0] ? ": " : "", reason);
 }
 
 static int
-load_pair(SSL_CTX *ctx, const char *cert, const char *key, char *err,
-    size_t errlen)
+load_pair(SSL_CTX *ctx, const char *cert, const char *key, struct err *e)
 {
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		ssl_err(err, errlen, "cannot load certificate", cert);
-		return -1;
-	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		ssl_err(err, errlen, "cannot load private key", key);
-		return -1;
-	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		ssl_err(err, errlen, "private key does not match", cert);
-		return -1;
-	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+		return ssl_fail(e, "cannot load certificate", cert);
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+		return ssl_fail(e, "cannot load private key", key);
+	if (SSL_CTX_check_private_key(ctx) != 1)
+		return ssl_fail(e, "private key does not match", cert);
 	return 0;
 }
 
@@ -67,24 +69,24 @@ base_ctx(const SSL_METHOD *method)
 }
 
 SSL_CTX *
-tls_server_ctx(const struct config *cfg, char *err, size_t errlen)
+tls_server_ctx(const struct config *cfg, struct err *e)
 {
 	static const unsigned char sid_ctx[] = "eppgw";
 	SSL_CTX *ctx;
 	STACK_OF(X509_NAME) *names;
 
 	if ((ctx = base_ctx(TLS_server_method())) == NULL) {
-		ssl_err(err, errlen, "cannot create TLS context", NULL);
+		(void)ssl_fail(e, "cannot create TLS context", NULL);
 		return NULL;
 	}
-	if (load_pair(ctx, cfg->cert, cfg->key, err, errlen) != 0)
+	if (load_pair(ctx, cfg->cert, cfg->key, e) != 0)
 		goto fail;
 	if (SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
-		ssl_err(err, errlen, "cannot load client CA", cfg->client_ca);
+		(void)ssl_fail(e, "cannot load client CA", cfg->client_ca);
 		goto fail;
 	}
 	if ((names = SSL_load_client_CA_file(cfg->client_ca)) == NULL) {
-		ssl_err(err, errlen, "no CA names in", cfg->client_ca);
+		(void)ssl_fail(e, "no CA names in", cfg->client_ca);
 		goto fail;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
@@ -100,18 +102,18 @@ fail:
 }
 
 SSL_CTX *
-tls_client_ctx(const struct config *cfg, char *err, size_t errlen)
+tls_client_ctx(const struct config *cfg, struct err *e)
 {
 	SSL_CTX *ctx;
 
 	if ((ctx = base_ctx(TLS_client_method())) == NULL) {
-		ssl_err(err, errlen, "cannot create TLS context", NULL);
+		(void)ssl_fail(e, "cannot create TLS context", NULL);
 		return NULL;
 	}
-	if (load_pair(ctx, cfg->up_cert, cfg->up_key, err, errlen) != 0)
+	if (load_pair(ctx, cfg->up_cert, cfg->up_key, e) != 0)
 		goto fail;
 	if (SSL_CTX_load_verify_locations(ctx, cfg->up_ca, NULL) != 1) {
-		ssl_err(err, errlen, "cannot load upstream CA", cfg->up_ca);
+		(void)ssl_fail(e, "cannot load upstream CA", cfg->up_ca);
 		goto fail;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

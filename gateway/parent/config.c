@@ -31,6 +31,7 @@
 #include "audit.h"
 #include "buf.h"
 #include "config.h"
+#include "err.h"
 #include "fileio.h"
 #include "lock.h"
 #include "policy.h"
@@ -1124,7 +1125,8 @@ static void
 build_xsd(struct parse *ps)
 {
 	struct xsd_file *files = NULL;
-	char **list = NULL, err[300];
+	char **list = NULL;
+	struct err e = ERR_INIT;
 	size_t n = 0, nread = 0;
 	int line = kw_line(ps, "policy", "schemas");
 
@@ -1165,8 +1167,8 @@ build_xsd(struct parse *ps)
 		files[nread].data = buf_detach(&data, &files[nread].len);
 		nread++;
 	}
-	if ((ps->cfg->xsd = xsd_new(files, nread, err, sizeof(err))) == NULL)
-		adderr(ps->errs, ps->file, line, "%s", err);
+	if ((ps->cfg->xsd = xsd_new(files, nread, &e)) == NULL)
+		adderr(ps->errs, ps->file, line, "%s", err_msg(&e));
 out:
 	for (size_t i = 0; i < nread; i++)
 		free((char *)files[i].data);
@@ -1191,14 +1193,15 @@ key_policy(struct parse *ps)
 	uint8_t key[32];
 	size_t len = 0;
 	unsigned n = 0;
-	char *data = NULL, err[300];
+	char *data = NULL;
+	struct err e = ERR_INIT;
 	int line = kw_line(ps, "policy", "secret_key");
 
 	if (cfg->policy == NULL || cfg->secret_key == NULL)
 		return;
-	if (file_read(cfg->secret_key, 4096, 1, &data, &len, NULL, err,
-	    sizeof(err)) != 0) {
-		adderr(ps->errs, ps->file, line, "secret_key: %s", err);
+	if (file_read(cfg->secret_key, 4096, 1, &data, &len, NULL, &e) != 0) {
+		adderr(ps->errs, ps->file, line, "secret_key: %s",
+		    err_msg(&e));
 		return;
 	}
 	if (len < 16)

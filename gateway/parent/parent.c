@@ -32,6 +32,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "err.h"
 #include "fileio.h"
 #include "ipc.h"
 #include "log.h"
@@ -426,7 +427,8 @@ child_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 		 * one's. */
 		if (c->old || c->P->cfg->regstate_path == NULL)
 			return;
-		if (file_replace(c->P->cfg->regstate_path, (const char *)m->data,
+		if (file_replace(c->P->cfg->regstate_path,
+		    (const char *)m->data,
 		    m->len, 0600) != 0)
 			log_err("cannot write the state file %s: %s",
 			    c->P->cfg->regstate_path, strerror(errno));
@@ -724,7 +726,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	struct parent *P = arg;
 	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg, *old;
-	char err[512];
+	struct err e = ERR_INIT;
 
 	(void)sig;
 	(void)what;
@@ -748,8 +750,9 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			    "configuration", proc_name(k));
 			goto refuse;
 		}
-	if (sandbox_check_dir(cfg->chroot_dir, err, sizeof(err)) != 0) {
-		log_err("reload: %s: keeping the running configuration", err);
+	if (sandbox_check_dir(cfg->chroot_dir, &e) != 0) {
+		log_err("reload: %s: keeping the running configuration",
+		    err_msg(&e));
 		goto refuse;
 	}
 	if (cfg->listen.len != P->cfg->listen.len || memcmp(&cfg->listen.ss,
@@ -808,20 +811,20 @@ refuse:
 }
 
 static int
-bind_all(struct parent *P, char *err, size_t errlen)
+bind_all(struct parent *P, struct err *e)
 {
 	const struct config *cfg = P->cfg;
 
 	P->nslots = proc_workers(cfg);
 	for (unsigned i = 0; i < P->nslots && i < MAX_SLOTS; i++)
-		if ((P->listen_fds[i] = proc_bind(&cfg->listen, 511, 1, err,
-		    errlen)) == -1)
+		if ((P->listen_fds[i] = proc_bind(&cfg->listen, 511, 1,
+		    e)) == -1)
 			return -1;
 	if (cfg->admin_enabled && (P->admin_fd = proc_bind(&cfg->admin_listen,
-	    64, 0, err, errlen)) == -1)
+	    64, 0, e)) == -1)
 		return -1;
 	if (cfg->metrics_listen.text[0] != '\0' && (P->metrics_fd =
-	    proc_bind(&cfg->metrics_listen, 16, 0, err, errlen)) == -1)
+	    proc_bind(&cfg->metrics_listen, 16, 0, e)) == -1)
 		return -1;
 	return 0;
 }
@@ -832,7 +835,7 @@ parent_run(struct config *cfg, const char *conf_path)
 	static const enum proc_kind order[] = { PROC_AUDIT, PROC_ALERTER,
 	    PROC_WATCH, PROC_VAULT };
 	struct parent P;
-	char err[512];
+	struct err e = ERR_INIT;
 
 	memset(&P, 0, sizeof(P));
 	P.cfg = config_ref(cfg);
@@ -856,9 +859,9 @@ parent_run(struct config *cfg, const char *conf_path)
 		log_warn("running as root (run_as_root = yes); workers run "
 		    "as nobody in their sandbox");
 	}
-	if (sandbox_check_dir(cfg->chroot_dir, err, sizeof(err)) != 0 ||
-	    bind_all(&P, err, sizeof(err)) != 0) {
-		log_err("%s", err);
+	if (sandbox_check_dir(cfg->chroot_dir, &e) != 0 ||
+	    bind_all(&P, &e) != 0) {
+		log_err("%s", err_msg(&e));
 		goto out;
 	}
 	P.ev_term = evsignal_new(P.base, SIGTERM, on_stop, &P);

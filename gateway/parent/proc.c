@@ -17,6 +17,7 @@
 #include <libxml/catalog.h>
 
 #include "config.h"
+#include "err.h"
 #include "ipc.h"
 #include "lock.h"
 #include "log.h"
@@ -220,7 +221,7 @@ proc_drop_privileges(const struct config *cfg)
 
 int
 proc_bind(const struct sockaddr_cfg *addr, int backlog, int reuseport,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	int fd, on = 1;
 
@@ -231,7 +232,7 @@ proc_bind(const struct sockaddr_cfg *addr, int backlog, int reuseport,
 	    sizeof(on)) != 0) ||
 	    bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0 ||
 	    listen(fd, backlog) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", addr->text,
+		err_set(e, ERR_SYSTEM, "cannot listen on %s: %s", addr->text,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -270,7 +271,7 @@ int
 proc_sandbox(const struct config *cfg, const char *conf_path, const char *who)
 {
 	struct sandbox_opts so;
-	char err[512];
+	struct err e = ERR_INIT;
 
 	/*
 	 * Everything from disk is in: from here on, nothing more.  What
@@ -286,9 +287,9 @@ proc_sandbox(const struct config *cfg, const char *conf_path, const char *who)
 	so.chroot_dir = geteuid() == 0 ? cfg->chroot_dir : NULL;
 	if (sandbox_user(cfg, who, &so) != 0)
 		return -1;
-	if (sandbox_enter(&so, err, sizeof(err)) != 0 ||
-	    sandbox_verify(conf_path, err, sizeof(err)) != 0) {
-		log_err("%s: sandbox: %s", who, err);
+	if (sandbox_enter(&so, &e) != 0 ||
+	    sandbox_verify(conf_path, &e) != 0) {
+		log_err("%s: sandbox: %s", who, err_msg(&e));
 		return -1;
 	}
 	return 0;

@@ -349,13 +349,14 @@ vault_proc(struct config *cfg, const char *conf_path, int ctl, int admin_fd)
 	struct vault v;
 	struct admin_env env;
 	char err[512];
+	struct err e = ERR_INIT;
 	int rc = 1;
 
 	memset(&v, 0, sizeof(v));
 	v.cfg = config_ref(cfg);
 	v.conf_path = conf_path;
-	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
-		log_err("vault: %s", err);
+	if (sandbox_protect_memory(&e) != 0) {
+		log_err("vault: %s", err_msg(&e));
 		goto out;
 	}
 	if ((v.base = event_base_new()) == NULL ||

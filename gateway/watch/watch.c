@@ -695,11 +695,11 @@ static void
 handle_frame(struct watch *w, const uint8_t *xml, size_t len)
 {
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 	int code;
 
-	if (epp_parse_reply(xml, len, &m, &why) != 0) {
-		w_down(w, why, w->backoff);
+	if (epp_parse_reply(xml, len, &m, &e) != 0) {
+		w_down(w, err_msg(&e), w->backoff);
 		return;
 	}
 	code = epp_msg_result_code(m);
@@ -798,17 +798,20 @@ static const struct conn_cbs up_cbs = {
 static void
 w_connect(struct watch *w)
 {
-	const char *why = "cannot set up TLS";
+	struct err e = ERR_INIT;
 	SSL *ssl;
 
 	w->state = W_CONNECTING;
 	arm(w->timer, w->cfg->up_connect_timeout);
-	if ((ssl = tls_client_new(w->ctx, w->cfg->up_server_name)) == NULL ||
-	    (w->up = conn_connect(w->base,
+	if ((ssl = tls_client_new(w->ctx, w->cfg->up_server_name)) == NULL) {
+		w_down(w, "cannot set up TLS", w->backoff);
+		return;
+	}
+	if ((w->up = conn_connect(w->base,
 	    (const struct sockaddr *)&w->cfg->up_address.ss,
 	    w->cfg->up_address.len, ssl, &up_cbs, w,
-	    w->cfg->up_max_frame + 16384, &why)) == NULL)
-		w_down(w, why, w->backoff);
+	    w->cfg->up_max_frame + 16384, &e)) == NULL)
+		w_down(w, err_msg(&e), w->backoff);
 }
 
 static void
@@ -909,12 +912,10 @@ static int
 read_password(struct watch *w, const char *path, struct err *e)
 {
 	size_t len = 0;
-	char *pw = NULL, ferr[ERR_MSG_MAX];
+	char *pw = NULL;
 
-	/* file_read() still reports in a buffer; its text is kept as is. */
-	if (file_read(path, 4096, 1, &pw, &len, NULL, ferr,
-	    sizeof(ferr)) != 0)
-		return err_set(e, ERR_INVALID, "%s", ferr);
+	if (file_read(path, 4096, 1, &pw, &len, NULL, e) != 0)
+		return -1;
 	while (len > 0 && (pw[len - 1] == '\n' || pw[len - 1] == '\r'))
 		pw[--len] = '\0';
 	for (size_t i = 0; i < len; i++)
@@ -937,7 +938,7 @@ watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
     struct regstate *rs, struct err *e)
 {
 	struct watch *w;
-	char *json = NULL, lerr[ERR_MSG_MAX];
+	char *json = NULL;
 	size_t len = 0;
 	int missing = 0;
 
@@ -962,14 +963,15 @@ watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
 	if (read_password(w, cfg->watch_password_file, e) != 0)
 		goto fail;
 	if (file_read(cfg->regstate_path, STATE_MAX_BYTES, 1, &json, &len,
-	    &missing, lerr, sizeof(lerr)) != 0) {
-		err_set(e, ERR_INVALID, "%s", lerr);
+	    &missing, e) != 0)
 		goto fail;
-	}
 	if (!missing) {
-		if (regstate_load(rs, json, len, lerr, sizeof(lerr)) != 0) {
+		struct err cause = ERR_INIT;
+
+		if (regstate_load(rs, json, len, &cause) != 0) {
 			err_set(e, ERR_CORRUPT, "state file %s: %s (move it "
-			    "aside to start afresh)", cfg->regstate_path, lerr);
+			    "aside to start afresh)", cfg->regstate_path,
+			    err_msg(&cause));
 			goto fail;
 		}
 		log_notice("watch: %zu objects from %s", regstate_count(rs),

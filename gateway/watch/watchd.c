@@ -338,15 +338,14 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 {
 	struct watchd d;
 	struct err e = ERR_INIT;
-	char err[512];
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.cfg = cfg;
 	/* The watch login's password is a secret: out of the workers'
 	 * reach even when they run as the same user. */
-	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
-		log_err("watch: %s", err);
+	if (sandbox_protect_memory(&e) != 0) {
+		log_err("watch: %s", err_msg(&e));
 		goto out;
 	}
 	if ((d.base = event_base_new()) == NULL ||
@@ -359,9 +358,8 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 	if ((d.peers = peers_new(d.base, PROC_WATCH, ctl, &ops, &d)) == NULL)
 		goto out;
 	if (cfg->watch_clid != NULL) {
-		if ((d.client_ctx = tls_client_ctx(cfg, err, sizeof(err))) ==
-		    NULL) {
-			log_err("watch: %s", err);
+		if ((d.client_ctx = tls_client_ctx(cfg, &e)) == NULL) {
+			log_err("watch: %s", err_msg(&e));
 			goto out;
 		}
 		if ((d.watch = watch_new(d.base, cfg, d.client_ctx, d.rs,

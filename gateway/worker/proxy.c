@@ -12,6 +12,7 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "err.h"
 #include "ipc.h"
 #include "lock.h"
 #include "log.h"
@@ -31,7 +32,8 @@ struct proxy {
 	const struct session_env *env;	/* the worker's (session.h) */
 	struct evconnlistener	*listener;
 	struct session_list	 sessions;
-	struct strmap		*per[2];	/* sessions per address, principal */
+	struct strmap		*per[2];	/* sessions per address,
+	    principal */
 	uint64_t		 next_id;
 	unsigned		 max_sessions;	/* in this worker */
 	int			(*admit_send)(void *, uint16_t, uint32_t,
@@ -76,7 +78,7 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 struct proxy *
 proxy_new(const struct session_env *env, uint64_t first_id,
     int (*send)(void *, uint16_t, uint32_t, json_t *), void *arg,
-    char *err, size_t errlen)
+    struct err *e)
 {
 	struct proxy *p;
 
@@ -86,7 +88,7 @@ proxy_new(const struct session_env *env, uint64_t first_id,
 		if (p != NULL)
 			strmap_free(p->per[0], NULL);
 		free(p);
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
 	p->env = env;
@@ -98,7 +100,7 @@ proxy_new(const struct session_env *env, uint64_t first_id,
 }
 
 int
-proxy_listen(struct proxy *p, int fd, char *err, size_t errlen)
+proxy_listen(struct proxy *p, int fd, struct err *e)
 {
 	/* Disabled until proxy_start_accepting: a worker takes sessions
 	 * only once its channels to the others are up. */
@@ -106,7 +108,7 @@ proxy_listen(struct proxy *p, int fd, char *err, size_t errlen)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED,
 	    -1, fd);
 	if (p->listener == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s",
+		err_set(e, ERR_SYSTEM, "cannot listen on %s: %s",
 		    p->env->cfg->listen.text, strerror(errno));
 		close(fd);
 		return -1;

@@ -44,6 +44,7 @@
 #include "config.h"
 #include "conn.h"
 #include "epp.h"
+#include "err.h"
 #include "frame.h"
 #include "hex.h"
 #include "log.h"
@@ -1374,7 +1375,6 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 {
 	struct epp_msg *m = NULL;
 	struct rec_session rs;
-	const char *why;
 	size_t n = FRAME_HEADER_LEN + plen;
 	int code = -1;
 	json_t *rec;
@@ -1384,7 +1384,7 @@ got_reply(struct session *s, const uint8_t *xml, size_t plen)
 	if (s->env->audit != NULL || s->cmd == EPP_CMD_LOGIN ||
 	    s->cmd == EPP_CMD_LOGOUT || s->cmd == EPP_CMD_INFO ||
 	    s->fwd_object[0] != '\0') {
-		if (epp_parse_reply(xml, plen, &m, &why) == 0)
+		if (epp_parse_reply(xml, plen, &m, NULL) == 0)
 			code = epp_msg_result_code(m);
 	}
 	/* An info reply is the registry's word too (watch.h). */
@@ -1487,15 +1487,19 @@ connect_upstream(struct session *s)
 {
 	SSL *ssl;
 	const struct config *cfg = s->cfg;
-	const char *why = "cannot set up TLS";
+	struct err e = ERR_INIT;
 
 	s->state = ST_CONNECTING;
 	arm_up_deadline(s, cfg->up_connect_timeout);
 	if ((ssl = tls_client_new(s->client_ctx, cfg->up_server_name)) ==
-	    NULL || (s->up = conn_connect(s->env->base,
+	    NULL) {
+		upstream_failed(s, "cannot set up TLS");
+		return;
+	}
+	if ((s->up = conn_connect(s->env->base,
 	    (const struct sockaddr *)&cfg->up_address.ss, cfg->up_address.len,
-	    ssl, &up_cbs, s, cfg->up_max_frame + 16384, &why)) == NULL)
-		upstream_failed(s, why);
+	    ssl, &up_cbs, s, cfg->up_max_frame + 16384, &e)) == NULL)
+		upstream_failed(s, err_msg(&e));
 }
 
 static void

@@ -29,6 +29,7 @@
 #include "alertlink.h"
 #include "auditlink.h"
 #include "config.h"
+#include "err.h"
 #include "ipc.h"
 #include "log.h"
 #include "metrics.h"
@@ -355,7 +356,7 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
     unsigned number, int listen_fd, int metrics_fd)
 {
 	struct worker w;
-	char err[512];
+	struct err e = ERR_INIT;
 	int rc = 1;
 
 	memset(&w, 0, sizeof(w));
@@ -392,27 +393,25 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 	w.env.alerter = w.alert;
 	w.env.metrics = w.metrics;
 	w.env.run_id = w.run_id;
-	if ((w.env.server_ctx = tls_server_ctx(cfg, err, sizeof(err))) ==
-	    NULL || (w.env.client_ctx = tls_client_ctx(cfg, err,
-	    sizeof(err))) == NULL ||
+	if ((w.env.server_ctx = tls_server_ctx(cfg, &e)) == NULL ||
+	    (w.env.client_ctx = tls_client_ctx(cfg, &e)) == NULL ||
 	    (w.proxy = proxy_new(&w.env, (uint64_t)number * 1000000000u,
-	    to_parent, &w, err, sizeof(err))) == NULL) {
-		log_err("%s", err);
+	    to_parent, &w, &e)) == NULL) {
+		log_err("%s", err_msg(&e));
 		goto out;
 	}
-	if (proxy_listen(w.proxy, listen_fd, err, sizeof(err)) != 0) {
+	if (proxy_listen(w.proxy, listen_fd, &e) != 0) {
 		listen_fd = -1;
-		log_err("%s", err);
+		log_err("%s", err_msg(&e));
 		goto out;
 	}
 	listen_fd = -1;
 	metrics_set_extra(w.metrics, worker_metrics, &w);
 	metrics_set_source(w.metrics, ask_figures, &w);
 	if (metrics_fd != -1) {
-		if (metrics_listen(w.metrics, w.base, metrics_fd, err,
-		    sizeof(err)) != 0) {
+		if (metrics_listen(w.metrics, w.base, metrics_fd, &e) != 0) {
 			metrics_fd = -1;
-			log_err("%s", err);
+			log_err("%s", err_msg(&e));
 			goto out;
 		}
 		metrics_fd = -1;

@@ -45,6 +45,7 @@
 
 #include "change.h"
 #include "epp.h"
+#include "err.h"
 #include "frame.h"
 #include "lock.h"
 #include "pipeline.h"
@@ -770,9 +771,8 @@ static void
 run_secure(const struct kase *k)
 {
 	struct epp_msg *m;
-	const char *why;
 
-	if (epp_parse_reply((const uint8_t *)k->xml, k->len, &m, &why) == 0)
+	if (epp_parse_reply((const uint8_t *)k->xml, k->len, &m, NULL) == 0)
 		epp_msg_free(m);
 }
 
@@ -781,11 +781,11 @@ static xmlDocPtr valid_doc;
 static void
 run_validate(const struct kase *k)
 {
-	const char *why;
+	struct err e = ERR_INIT;
 
 	(void)k;
-	if (xsd_validate(schemas, valid_doc, &why) != 0) {
-		fprintf(stderr, "judge-bench: %s: %s\n", k->name, why);
+	if (xsd_validate(schemas, valid_doc, &e) != 0) {
+		fprintf(stderr, "judge-bench: %s: %s\n", k->name, err_msg(&e));
 		exit(2);
 	}
 }
@@ -862,7 +862,6 @@ static void
 breakdown(double secs)
 {
 	double t[3][REPS], m[3];
-	const char *why;
 	int header = 0;
 
 	for (size_t i = 0; i < ncases; i++) {
@@ -879,7 +878,7 @@ breakdown(double secs)
 		if (valid_doc == NULL)
 			continue;
 		strip_comments(xmlDocGetRootElement(valid_doc));
-		if (xsd_validate(schemas, valid_doc, &why) != 0) {
+		if (xsd_validate(schemas, valid_doc, NULL) != 0) {
 			/* Refused by the schema: the rest never runs. */
 			xmlFreeDoc(valid_doc);
 			continue;
@@ -913,7 +912,8 @@ main(int argc, char *argv[])
 	struct locklist *l = locklist_new();
 	struct kase *k;
 	double secs = 2.0, worst = 0;
-	char err[300], *x, *at;
+	char *x, *at;
+	struct err e = ERR_INIT;
 	size_t len;
 	int ch, fails = 0;
 
@@ -942,8 +942,8 @@ main(int argc, char *argv[])
 		usage();
 
 	epp_init();
-	if ((schemas = xsd_new(NULL, 0, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "judge-bench: %s\n", err);
+	if ((schemas = xsd_new(NULL, 0, &e)) == NULL) {
+		fprintf(stderr, "judge-bench: %s\n", err_msg(&e));
 		return 2;
 	}
 	/* A realistic lock list: 10,000 names and a pattern. */

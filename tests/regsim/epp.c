@@ -13,6 +13,7 @@
 
 #include <libxml/parser.h>
 
+#include "err.h"
 #include "regsim.h"
 #include "xsd.h"
 
@@ -646,7 +647,7 @@ regsim_epp_frame(struct regsim_epp *e, struct regsim_sess *s, const char *xml,
 	xmlNodePtr root = NULL, top, rroot;
 	char *cltrid = NULL, *op = NULL, *jclid = NULL;
 	char cmdname[40] = "-", svtrid[32];
-	const char *why;
+	struct err verr = ERR_INIT;
 
 	memset(&c, 0, sizeof(c));
 	*out = NULL;
@@ -669,8 +670,8 @@ regsim_epp_frame(struct regsim_epp *e, struct regsim_sess *s, const char *xml,
 	/* As a registry that validates: schema errors are syntax errors.
 	 * An element of a namespace with no schema is left to run_command,
 	 * which answers 2103 for an extension it does not implement. */
-	if (xsd_validate(e->xsd, req, &why) != 0) {
-		regsim_fail(&c, 2001, "%s", why);
+	if (xsd_validate(e->xsd, req, &verr) != 0) {
+		regsim_fail(&c, 2001, "%s", err_msg(&verr));
 		goto reply;
 	}
 	if (regsim_xml_is(top, REGSIM_NS_EPP, "hello")) {

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <libxml/parser.h>
 
+#include "err.h"
 #include "regsim.h"
 #include "xsd.h"
 #include "server.h"
@@ -103,7 +104,8 @@ main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct event *sigterm = NULL, *sigint = NULL;
 	struct regsim_server *srv = NULL;
-	char addr[80], err[300];
+	char addr[80];
+	struct err e = ERR_INIT;
 	int rc = 1;
 
 	if (parse_options(argc, argv, &opt) == -1)
@@ -114,8 +116,8 @@ main(int argc, char **argv)
 	memset(&epp, 0, sizeof(epp));
 	epp.debug = opt.srv.debug;
 	/* Requests are validated as a registry does: the RFC schemas. */
-	if ((epp.xsd = xsd_new(NULL, 0, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "eppgw-regsim: %s\n", err);
+	if ((epp.xsd = xsd_new(NULL, 0, &e)) == NULL) {
+		fprintf(stderr, "eppgw-regsim: %s\n", err_msg(&e));
 		goto done;
 	}
 	if ((epp.st = regsim_store_new()) == NULL ||

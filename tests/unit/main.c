@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "epp.h"
+#include "err.h"
 #include "suites.h"
 #include "xsd.h"
 
@@ -92,10 +93,10 @@ main(int argc, char *argv[])
 
 	epp_init();
 	{
-		char err[300];
+		struct err e = ERR_INIT;
 
-		if ((schemas = xsd_new(NULL, 0, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "unit-tests: %s\n", err);
+		if ((schemas = xsd_new(NULL, 0, &e)) == NULL) {
+			fprintf(stderr, "unit-tests: %s\n", err_msg(&e));
 			return EXIT_FAILURE;
 		}
 	}

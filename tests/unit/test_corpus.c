@@ -12,6 +12,7 @@
 
 #include "change.h"
 #include "epp.h"
+#include "err.h"
 #include "lock.h"
 #include "policy.h"
 #include "suites.h"
@@ -43,6 +44,7 @@ START_TEST(corpus_model_matches_table)
 		struct epp_msg *m = NULL;
 		struct verdict v;
 		const char *why;
+		struct err e = ERR_INIT;
 
 		if (line[0] == '#')
 			continue;
@@ -54,10 +56,11 @@ START_TEST(corpus_model_matches_table)
 		xml = unit_slurp(path, &len);
 		rows++;
 		if (epp_parse_command(unit_xsd(), (uint8_t *)xml, len, &m,
-		    &why, NULL, 0) != 0) {
+		    NULL, 0, &e) != 0) {
 			ck_assert_msg(strcmp(f[1], "-") == 0 &&
 			    strcmp(f[4], "reject") == 0,
-			    "%s: refused (%s), table says %s", f[0], why, f[1]);
+			    "%s: refused (%s), table says %s", f[0], err_msg(&e),
+			    f[1]);
 			free(xml);
 			continue;
 		}

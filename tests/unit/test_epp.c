@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "epp.h"
+#include "err.h"
 #include "suites.h"
 
 
@@ -14,10 +15,10 @@ static struct epp_msg *
 parse_ok(const char *xml)
 {
 	struct epp_msg *m = NULL;
-	const char *why = NULL;
+	struct err e = ERR_INIT;
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml,
-	    strlen(xml), &m, &why, NULL, 0) == 0, "refused: %s", why ? why : "?");
+	    strlen(xml), &m, NULL, 0, &e) == 0, "refused: %s", err_msg(&e));
 	return m;
 }
 
@@ -25,15 +26,15 @@ static void
 parse_fails(const char *xml, const char *want)
 {
 	struct epp_msg *m = NULL;
-	const char *why = NULL;
+	struct err e = ERR_INIT;
 
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml,
-	    strlen(xml), &m, &why, NULL, 0), -1);
+	    strlen(xml), &m, NULL, 0, &e), -1);
 	ck_assert_ptr_null(m);
-	ck_assert_ptr_nonnull(why);
+	ck_assert_int_ne(e.code, ERR_NONE);
 	if (want != NULL)
-		ck_assert_msg(strstr(why, want) != NULL, "reason \"%s\", "
-		    "wanted \"%s\"", why, want);
+		ck_assert_msg(strstr(err_msg(&e), want) != NULL,
+		    "reason \"%s\", wanted \"%s\"", err_msg(&e), want);
 }
 
 #define LOGIN(clid) \
@@ -106,10 +107,10 @@ START_TEST(hello_and_kinds)
 		    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\">"
 		    "<response><result code=\"2303\"><msg>no</msg></result>"
 		    "</response></epp>";
-		const char *why;
+		struct err e = ERR_INIT;
 
 		ck_assert_int_eq(epp_parse_reply((const uint8_t *)rsp,
-		    strlen(rsp), &m, &why), 0);
+		    strlen(rsp), &m, &e), 0);
 		ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_RESPONSE);
 		ck_assert_int_eq(epp_msg_result_code(m), 2303);
 		epp_msg_free(m);
@@ -118,7 +119,7 @@ START_TEST(hello_and_kinds)
 		m = NULL;
 		ck_assert_int_eq(epp_parse_reply((const uint8_t *)
 		    "<epp xmlns=\"urn:ietf:params:xml:ns:epp-1.0\"><hello/>"
-		    "</epp>", 52, &m, &why), -1);
+		    "</epp>", 52, &m, &e), -1);
 	}
 }
 END_TEST
@@ -168,9 +169,9 @@ START_TEST(deep_nesting_refused)
 	for (size_t i = 0; i < depth; i++)
 		len += (size_t)snprintf(buf + len, cap - len, "<a>");
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (uint8_t *)buf, len,
-	    &m, &why, NULL, 0), -1);
+	    &m, NULL, 0, &e), -1);
 	free(buf);
 }
 END_TEST
@@ -230,7 +231,7 @@ START_TEST(corpus_frames)
 		char *f[9] = { 0 }, *p = line, *xml;
 		size_t n = 0, len;
 		struct epp_msg *m = NULL;
-		const char *why = NULL;
+		struct err e = ERR_INIT;
 		int r;
 
 		line[strcspn(line, "\n")] = '\0';
@@ -240,14 +241,15 @@ START_TEST(corpus_frames)
 		xml = unit_slurp(path, &len);
 		if (strcmp(f[2], "response") == 0 ||
 		    strcmp(f[2], "greeting") == 0)
-			r = epp_parse_reply((uint8_t *)xml, len, &m, &why);
+			r = epp_parse_reply((uint8_t *)xml, len, &m, &e);
 		else
 			r = epp_parse_command(unit_xsd(), (uint8_t *)xml, len,
-			    &m, &why, NULL, 0);
+			    &m, NULL, 0, &e);
 		nfiles++;
 		if (strcmp(f[2], "hostile") == 0) {
-			ck_assert_msg(r == -1 && strstr(why, "DOCTYPE"),
+			ck_assert_msg(r == -1 && strstr(err_msg(&e), "DOCTYPE"),
 			    "%s: hostile frame accepted", f[0]);
+			ck_assert_int_eq(e.code, ERR_REFUSED);
 			nhostile++;
 		} else if (strcmp(f[2], "command") == 0 && r == 0) {
 			ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_COMMAND);
@@ -260,10 +262,11 @@ START_TEST(corpus_frames)
 			 * the corpus SOURCES.md) may fail. */
 			ck_assert_msg(strcmp(f[7], "valid") != 0 ||
 			    invalid_on_purpose(f[0]),
-			    "%s: valid command refused: %s", f[0], why);
+			    "%s: valid command refused: %s", f[0],
+			    err_msg(&e));
 		} else if (strcmp(f[2], "response") == 0) {
 			ck_assert_msg(r == 0, "%s: response refused: %s",
-			    f[0], why);
+			    f[0], err_msg(&e));
 			ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_RESPONSE);
 			/* Placeholders such as %CODE% have no code. */
 			if (f[5] != NULL && f[5][0] >= '1' && f[5][0] <= '2')
@@ -271,10 +274,10 @@ START_TEST(corpus_frames)
 				    (int)strtol(f[5], NULL, 10));
 			nrsp++;
 		} else if (strcmp(f[2], "greeting") == 0) {
-			ck_assert_msg(r == 0, "%s: %s", f[0], why);
+			ck_assert_msg(r == 0, "%s: %s", f[0], err_msg(&e));
 			ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_GREETING);
 		} else if (strcmp(f[2], "hello") == 0) {
-			ck_assert_msg(r == 0, "%s: %s", f[0], why);
+			ck_assert_msg(r == 0, "%s: %s", f[0], err_msg(&e));
 			ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_HELLO);
 		}
 		epp_msg_free(m);
@@ -315,12 +318,12 @@ corpus_msg(const char *rel)
 	char path[1024], *xml;
 	size_t len;
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 
 	snprintf(path, sizeof(path), "%s/%s", unit_corpus_dir(), rel);
 	xml = unit_slurp(path, &len);
-	ck_assert_msg(epp_parse_reply((uint8_t *)xml, len, &m, &why) == 0,
-	    "%s: %s", rel, why);
+	ck_assert_msg(epp_parse_reply((uint8_t *)xml, len, &m, &e) == 0,
+	    "%s: %s", rel, err_msg(&e));
 	free(xml);
 	return m;
 }

@@ -42,6 +42,7 @@
 
 #include "change.h"
 #include "epp.h"
+#include "err.h"
 #include "lock.h"
 #include "pipeline.h"
 #include "policy.h"
@@ -2194,11 +2195,12 @@ base_policy(struct base *b)
 	struct locklist *l = locklist_new();
 	struct epp_msg *m = NULL;
 	const char *why;
+	struct err e = ERR_INIT;
 
 	b->lock[0] = '\0';
 	b->rs[0] = b->rs[1] = NULL;
 	if (epp_parse_command(unit_xsd(), (const uint8_t *)b->s, b->len, &m,
-	    &why, NULL, 0) == 0 && epp_msg_nobjects(m) > 0) {
+	    NULL, 0, &e) == 0 && epp_msg_nobjects(m) > 0) {
 		enum epp_obj_type t;
 		int valid;
 		const char *name = epp_msg_object(m, 0, &t, &valid);

@@ -17,6 +17,7 @@
 
 #include "change.h"
 #include "epp.h"
+#include "err.h"
 #include "frame.h"
 #include "lock.h"
 #include "pipeline.h"
@@ -293,13 +294,14 @@ static void
 check_forwarded(const struct pcase *c, const struct bytes *out)
 {
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 	size_t len;
 	char *xml = take_frame(out, &len);
 
 	/* The registry gets a command the gateway reads the same way. */
 	ck_assert_msg(epp_parse_command(unit_xsd(), (uint8_t *)xml, len, &m,
-	    &why, NULL, 0) == 0, "%s: forwarded bytes refused: %s", c->what, why);
+	    NULL, 0, &e) == 0, "%s: forwarded bytes refused: %s", c->what,
+	    err_msg(&e));
 	ck_assert_str_eq(epp_msg_name(m), c->command);
 	if (c->cltrid != NULL)
 		ck_assert_str_eq(epp_msg_cltrid(m), c->cltrid);
@@ -314,14 +316,14 @@ check_reply(const struct pcase *c, const struct pipe_out *po,
     const struct bytes *out)
 {
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 	char want[64];
 	size_t len;
 	char *xml = take_frame(out, &len);
 	int code = c->action == PIPE_APPROVAL ? 2304 : 2001;
 
-	ck_assert_msg(epp_parse_reply((uint8_t *)xml, len, &m, &why) == 0,
-	    "%s: reply does not parse: %s", c->what, why);
+	ck_assert_msg(epp_parse_reply((uint8_t *)xml, len, &m, &e) == 0,
+	    "%s: reply does not parse: %s", c->what, err_msg(&e));
 	ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_RESPONSE);
 	ck_assert_int_eq(epp_msg_result_code(m), code);
 	ck_assert_str_eq(epp_msg_result_msg(m), reply_code_msg(code));

@@ -10,6 +10,7 @@
 
 #include "change.h"
 #include "epp.h"
+#include "err.h"
 #include "lock.h"
 #include "names.h"
 #include "policy.h"
@@ -160,10 +161,10 @@ judge(const struct policy *p, const char *xml, struct verdict *v,
     struct epp_msg **mp)
 {
 	struct epp_msg *m = NULL;
-	const char *why = NULL;
+	struct err e = ERR_INIT;
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
-	    &why, NULL, 0) == 0, "parse failed: %s\n%s", why, xml);
+	    NULL, 0, &e) == 0, "parse failed: %s\n%s", err_msg(&e), xml);
 	ck_assert_int_eq(policy_judge(p, truth, m, "registrar1", v), 0);
 	if (mp != NULL)
 		*mp = m;
@@ -608,11 +609,11 @@ static void
 refused(const char *body)
 {
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 	const char *xml = envelope(body, "T-1");
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
-	    &why, NULL, 0) == -1, "accepted: %s", body);
+	    NULL, 0, &e) == -1, "accepted: %s", body);
 }
 
 START_TEST(structure_is_checked)
@@ -654,10 +655,10 @@ change_id_of(const char *xml, const char *clid, char out[13])
 	struct policy *p = demo_policy();
 	struct epp_msg *m = NULL;
 	struct verdict v;
-	const char *why;
+	struct err e = ERR_INIT;
 
 	ck_assert_msg(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
-	    &why, NULL, 0) == 0, "%s", why);
+	    NULL, 0, &e) == 0, "%s", err_msg(&e));
 	ck_assert_int_eq(policy_judge(p, NULL, m, clid, &v), 0);
 	memcpy(out, v.change_id, 13);
 	verdict_clear(&v);
@@ -777,7 +778,7 @@ START_TEST(secret_hashes_are_keyed)
 	uint8_t k1[32], k2[32];
 	struct epp_msg *m = NULL;
 	struct verdict a, b, c, d;
-	const char *why;
+	struct err e = ERR_INIT;
 	char unkeyed[200] = "";
 
 	memset(k1, 1, sizeof(k1));
@@ -786,7 +787,7 @@ START_TEST(secret_hashes_are_keyed)
 	policy_set_secret_key(q, k2);
 	ck_assert(policy_keyed(p) && !policy_keyed(plain));
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml,
-	    strlen(xml), &m, &why, NULL, 0), 0);
+	    strlen(xml), &m, NULL, 0, &e), 0);
 	for (size_t i = 0; i < epp_msg_nchanges(m); i++)
 		if (epp_msg_change_secret(m, i))
 			snprintf(unkeyed, sizeof(unkeyed), "%s",
@@ -835,12 +836,12 @@ START_TEST(redaction_hides_every_secret)
 
 	for (size_t i = 0; i < 2; i++) {
 		struct epp_msg *m = NULL;
-		const char *why;
+		struct err e = ERR_INIT;
 		char *red = NULL;
 		size_t len;
 
 		ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)docs[i],
-		    strlen(docs[i]), &m, &why, NULL, 0), 0);
+		    strlen(docs[i]), &m, NULL, 0, &e), 0);
 		ck_assert_int_eq(epp_msg_redacted(m, &red, &len), 0);
 		ck_assert_ptr_null(strstr(red, "SECRET"));
 		ck_assert_ptr_nonnull(strstr(red, "REDACTED"));
@@ -869,14 +870,14 @@ START_TEST(redaction_without_secret_is_the_forwarded_form)
 
 	for (size_t i = 0; i < 2; i++) {
 		struct epp_msg *m = NULL;
-		const char *why;
+		struct err e = ERR_INIT;
 		char *red = NULL;
 		uint8_t *fwd = NULL;
 		size_t rlen, flen;
 
 		ck_assert_int_eq(epp_parse_command(unit_xsd(),
-		    (const uint8_t *)docs[i], strlen(docs[i]), &m, &why, NULL,
-		    0), 0);
+		    (const uint8_t *)docs[i], strlen(docs[i]), &m, NULL, 0, &e),
+		    0);
 		ck_assert_int_eq(epp_msg_redacted(m, &red, &rlen), 0);
 		ck_assert_int_eq(epp_msg_serialise(m, &fwd, &flen), 0);
 		if (i == 0) {
@@ -907,13 +908,13 @@ START_TEST(forwarded_is_what_was_judged)
 	    "</update><extension><g:approval xmlns:g=\"" EPPGW_EXT_NS "\">"
 	    "x</g:approval></extension>", "F-1");
 	struct epp_msg *m = NULL, *again = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 	uint8_t *out = NULL;
 	size_t len;
 	char *s;
 
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
-	    &why, NULL, 0), 0);
+	    NULL, 0, &e), 0);
 	ck_assert_int_eq(epp_msg_serialise(m, &out, &len), 0);
 	s = strndup((char *)out, len);
 	/* No comment, no CDATA split, no eppgw extension: one text node. */
@@ -922,7 +923,8 @@ START_TEST(forwarded_is_what_was_judged)
 	ck_assert_ptr_null(strstr(s, "<extension"));
 	ck_assert_ptr_nonnull(strstr(s, ">open.example<"));
 	/* And it parses back to the same model. */
-	ck_assert_int_eq(epp_parse_command(unit_xsd(), out, len, &again, &why, NULL, 0), 0);
+	ck_assert_int_eq(epp_parse_command(unit_xsd(), out, len, &again, NULL,
+	    0, &e), 0);
 	ck_assert_str_eq(epp_msg_object(again, 0, NULL, NULL), "open.example");
 	ck_assert_str_eq(epp_msg_cltrid(again), "F-1");
 	free(s);

@@ -9,6 +9,7 @@
 
 #include "change.h"
 #include "epp.h"
+#include "err.h"
 #include "lock.h"
 #include "policy.h"
 #include "records.h"
@@ -42,12 +43,13 @@ START_TEST(cmd_record_fields_and_no_secret)
 	struct epp_msg *m = NULL;
 	struct verdict v;
 	const char *why;
+	struct err e = ERR_INIT;
 	char *s;
 
 	locklist_add(l, "locked.example", &why);
 	p = policy_new(CLASS_ALL, l);
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
-	    &why, NULL, 0), 0);
+	    NULL, 0, &e), 0);
 	ck_assert_int_eq(policy_judge(p, NULL, m, "registrar1", &v), 0);
 	s = dump(rec_cmd(&who, m, &v, decision_name(v.decision), v.reason,
 	    NULL, "0123abcd"));

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "epp.h"
+#include "err.h"
 #include "regstate.h"
 #include "strmap.h"
 #include "suites.h"
@@ -163,7 +164,8 @@ START_TEST(dump_and_load)
 	struct regstate *rs = regstate_new(0), *back = regstate_new(0);
 	const char *const h[] = { "addr=v4:192.0.2.1", "status=linked" };
 	const struct rs_obj *o;
-	char *json, err[200];
+	char *json;
+	struct err e = ERR_INIT;
 	size_t len;
 
 	ck_assert_int_eq(regstate_put(rs, RS_DOMAIN, "locked.example",
@@ -173,7 +175,7 @@ START_TEST(dump_and_load)
 	regstate_pin(rs, RS_HOST, "ns1.locked.example", 1);
 	json = regstate_dump(rs, &len);
 	ck_assert_ptr_nonnull(json);
-	ck_assert_int_eq(regstate_load(back, json, len, err, sizeof(err)), 0);
+	ck_assert_int_eq(regstate_load(back, json, len, &e), 0);
 	o = regstate_get(back, RS_HOST, "ns1.locked.example");
 	ck_assert_ptr_nonnull(o);
 	ck_assert(rs_obj_pinned(o));
@@ -196,15 +198,16 @@ START_TEST(dump_and_load)
 		    "\"refreshed\":1,\"pinned\":false,\"facts\":[]}]}";
 
 		ck_assert_int_eq(regstate_load(back, good_then_bad,
-		    strlen(good_then_bad), err, sizeof(err)), -1);
-		ck_assert_ptr_nonnull(strstr(err, "object 1"));
+		    strlen(good_then_bad), &e), -1);
+		ck_assert_ptr_nonnull(strstr(err_msg(&e), "object 1"));
+		ck_assert_int_eq(e.code, ERR_INVALID);
 		ck_assert_uint_eq(regstate_count(back), 0);
-		ck_assert_int_eq(regstate_load(back, "{\"v\":2}", 7, err,
-		    sizeof(err)), -1);
-		ck_assert_int_eq(regstate_load(back, "{\"v\":1,", 7, err,
-		    sizeof(err)), -1);
-		ck_assert_int_eq(regstate_load(back, good, strlen(good), err,
-		    sizeof(err)), 0);
+		ck_assert_int_eq(regstate_load(back, "{\"v\":2}", 7, &e), -1);
+		ck_assert_str_eq(err_msg(&e), "not a version 1 state file");
+		ck_assert_int_eq(regstate_load(back, "{\"v\":1,", 7, &e), -1);
+		ck_assert_int_eq(e.code, ERR_PARSE);
+		ck_assert_int_eq(regstate_load(back, good, strlen(good), &e),
+		    0);
 		ck_assert_uint_eq(regstate_count(back), 1);
 	}
 	regstate_free(back);
@@ -225,7 +228,8 @@ START_TEST(last_changed)
 	    "ns=a.example" };
 	const char *const other[] = { "ns=a.example", "ns=c.example" };
 	const struct rs_obj *o;
-	char *json, err[200];
+	char *json;
+	struct err e = ERR_INIT;
 	size_t len;
 
 	ck_assert_int_eq(regstate_put(rs, RS_DOMAIN, "x.example", one, 2, 100,
@@ -248,7 +252,7 @@ START_TEST(last_changed)
 	ck_assert_int_eq(rs_obj_refreshed(o), 400);
 	json = regstate_dump(rs, &len);
 	ck_assert_ptr_nonnull(json);
-	ck_assert_int_eq(regstate_load(back, json, len, err, sizeof(err)), 0);
+	ck_assert_int_eq(regstate_load(back, json, len, &e), 0);
 	o = regstate_get(back, RS_DOMAIN, "x.example");
 	ck_assert_ptr_nonnull(o);
 	ck_assert_int_eq(rs_obj_changed(o), 300);
@@ -297,10 +301,10 @@ START_TEST(facts_of_replies)
 		"status=linked", "addr=v6:2001:db8::1", "addr=v4:192.0.2.1",
 	};
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 
 	ck_assert_int_eq(epp_parse_reply((const uint8_t *)dom, strlen(dom), &m,
-	    &why), 0);
+	    &e), 0);
 	ck_assert_int_eq(epp_msg_info_kind(m), EPP_OBJ_DOMAIN);
 	ck_assert_str_eq(epp_msg_info_object(m), "locked.example");
 	ck_assert_uint_eq(epp_msg_info_nfacts(m), 6);
@@ -311,7 +315,7 @@ START_TEST(facts_of_replies)
 		ck_assert_ptr_null(strstr(epp_msg_info_fact(m, i), "SECRET"));
 	epp_msg_free(m);
 	ck_assert_int_eq(epp_parse_reply((const uint8_t *)host, strlen(host),
-	    &m, &why), 0);
+	    &m, &e), 0);
 	ck_assert_int_eq(epp_msg_info_kind(m), EPP_OBJ_HOST);
 	ck_assert_uint_eq(epp_msg_info_nfacts(m), 3);
 	for (size_t i = 0; i < 3; i++)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "epp.h"
+#include "err.h"
 #include "reply.h"
 #include "suites.h"
 
@@ -15,11 +16,11 @@ START_TEST(reply_is_epp)
 	char *xml = reply_build(2500, "upstream_unavailable", NULL, "ABC-1",
 	    "eppgw-1-1", &len);
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 
 	ck_assert_ptr_nonnull(xml);
 	ck_assert_uint_eq(len, strlen(xml));
-	ck_assert_int_eq(epp_parse_reply((uint8_t *)xml, len, &m, &why), 0);
+	ck_assert_int_eq(epp_parse_reply((uint8_t *)xml, len, &m, &e), 0);
 	ck_assert_int_eq(epp_msg_kind(m), EPP_KIND_RESPONSE);
 	ck_assert_int_eq(epp_msg_result_code(m), 2500);
 	ck_assert_ptr_nonnull(strstr(xml,
@@ -39,9 +40,9 @@ START_TEST(cltrid_is_escaped)
 	char *xml = reply_build(2001, "syntax", NULL,
 	    "</clTRID><evil/>&\"'\x01", "eppgw-1-2", &len);
 	struct epp_msg *m = NULL;
-	const char *why;
+	struct err e = ERR_INIT;
 
-	ck_assert_int_eq(epp_parse_reply((uint8_t *)xml, len, &m, &why), 0);
+	ck_assert_int_eq(epp_parse_reply((uint8_t *)xml, len, &m, &e), 0);
 	ck_assert_ptr_null(strstr(xml, "<evil/>"));
 	ck_assert_ptr_nonnull(strstr(xml,
 	    "&lt;/clTRID&gt;&lt;evil/&gt;&amp;&quot;&apos;"));

@@ -41,6 +41,7 @@
 #include <libxml/parser.h>
 #include <openssl/ssl.h>
 
+#include "err.h"
 #include "sandbox.h"
 #include "suites.h"
 
@@ -158,12 +159,13 @@ static void
 kid_main(const struct sandbox_opts *o, int out, int go, kid_body pre,
     kid_body body, void *arg)
 {
-	char err[256], c;
+	char c;
+	struct err e = ERR_INIT;
 
 	if (pre != NULL)
 		pre(out, arg);
-	if (sandbox_enter(o, err, sizeof(err)) == -1) {
-		say(out, "FAIL sandbox_enter: %s\n", err);
+	if (sandbox_enter(o, &e) == -1) {
+		say(out, "FAIL sandbox_enter: %s\n", err_msg(&e));
 		_exit(1);
 	}
 	say(out, "ready\n");
@@ -279,9 +281,9 @@ body_relay(int out, void *arg)
 
 	/* The self check, and what it stands for. */
 	{
-		char err[256];
+		struct err e = ERR_INIT;
 
-		EXPECT(out, sandbox_verify(READABLE, err, sizeof(err)) == 0);
+		EXPECT(out, sandbox_verify(READABLE, &e) == 0);
 	}
 	errno = 0;
 	EXPECT(out, open(READABLE, O_RDONLY) == -1 && errno == EACCES);
@@ -630,25 +632,26 @@ END_TEST
 
 START_TEST(verify_fails_closed)
 {
-	char err[256];
+	struct err e = ERR_INIT;
 
 	/* Not sandboxed: the file opens, and a missing one is no proof. */
-	ck_assert_int_eq(sandbox_verify(READABLE, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "can be opened"));
-	ck_assert_int_eq(sandbox_verify("/nonexistent/eppgw", err,
-	    sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "not refused"));
+	ck_assert_int_eq(sandbox_verify(READABLE, &e), -1);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "can be opened"));
+	ck_assert_int_eq(e.code, ERR_REFUSED);
+	ck_assert_int_eq(sandbox_verify("/nonexistent/eppgw", &e), -1);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "not refused"));
+	ck_assert_int_eq(e.code, ERR_SYSTEM);
 }
 END_TEST
 
 static void
 body_protect(int out, void *arg)
 {
-	char err[256];
+	struct err e = ERR_INIT;
 
 	(void)arg;
 	EXPECT(out, prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1);
-	EXPECT(out, sandbox_protect_memory(err, sizeof(err)) == 0);
+	EXPECT(out, sandbox_protect_memory(&e) == 0);
 	EXPECT(out, prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0);
 	EXPECT(out, prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1);
 }
@@ -690,14 +693,14 @@ expect_enter_fails(const struct sandbox_opts *o, const char *why)
 	ck_assert_int_eq(pipe(rep), 0);
 	ck_assert_int_ne(pid = fork(), -1);
 	if (pid == 0) {
-		char err[256];
+		struct err e = ERR_INIT;
 
 		close(rep[0]);
-		if (sandbox_enter(o, err, sizeof(err)) == 0) {
+		if (sandbox_enter(o, &e) == 0) {
 			say(rep[1], "entered");
 			_exit(1);
 		}
-		say(rep[1], "%s", err);
+		say(rep[1], "%s", err_msg(&e));
 		_exit(0);
 	}
 	close(rep[1]);
@@ -711,7 +714,8 @@ expect_enter_fails(const struct sandbox_opts *o, const char *why)
 
 START_TEST(check_dir_rules)
 {
-	char dir[PATH_MAX], sub[PATH_MAX + 8], err[256];
+	char dir[PATH_MAX], sub[PATH_MAX + 8];
+	struct err e = ERR_INIT;
 	struct sandbox_opts o;
 	struct stat st;
 	mode_t mask;
@@ -719,26 +723,27 @@ START_TEST(check_dir_rules)
 
 	if (geteuid() != 0) {
 		/* Never used when not root, so never looked at. */
-		ck_assert_int_eq(sandbox_check_dir("/nonexistent/eppgw", err,
-		    sizeof(err)), 0);
+		ck_assert_int_eq(sandbox_check_dir("/nonexistent/eppgw", &e),
+		    0);
 		return;
 	}
 	mask = umask(022);
 	snprintf(dir, sizeof(dir), "%s/new", basedir);
 	/* Missing: made, 0755, and fine. */
-	ck_assert_msg(sandbox_check_dir(dir, err, sizeof(err)) == 0, "%s",
-	    err);
+	ck_assert_msg(sandbox_check_dir(dir, &e) == 0, "%s",
+	    err_msg(&e));
 	ck_assert_int_eq(lstat(dir, &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert_uint_eq(st.st_mode & 07777, 0755);
-	ck_assert_int_eq(sandbox_check_dir(dir, err, sizeof(err)), 0);
+	ck_assert_int_eq(sandbox_check_dir(dir, &e), 0);
 
 	/* Not empty. */
 	snprintf(sub, sizeof(sub), "%s/f", dir);
 	ck_assert_int_ne(fd = open(sub, O_WRONLY | O_CREAT, 0600), -1);
 	close(fd);
-	ck_assert_int_eq(sandbox_check_dir(dir, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "not empty"));
+	ck_assert_int_eq(sandbox_check_dir(dir, &e), -1);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "not empty"));
+	ck_assert_int_eq(e.code, ERR_INVALID);
 	/* sandbox_enter checks again, on what it enters. */
 	memset(&o, 0, sizeof(o));
 	o.chroot_dir = dir;
@@ -747,36 +752,37 @@ START_TEST(check_dir_rules)
 
 	/* Writable by group, by others. */
 	ck_assert_int_eq(chmod(dir, 0775), 0);
-	ck_assert_int_eq(sandbox_check_dir(dir, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "writable"));
+	ck_assert_int_eq(sandbox_check_dir(dir, &e), -1);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "writable"));
 	ck_assert_int_eq(chmod(dir, 0757), 0);
-	ck_assert_int_eq(sandbox_check_dir(dir, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "writable"));
+	ck_assert_int_eq(sandbox_check_dir(dir, &e), -1);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "writable"));
 	ck_assert_int_eq(chmod(dir, 0755), 0);
 
 	/* Not root's. */
 	ck_assert_int_eq(chown(dir, opts.uid, opts.gid), 0);
-	ck_assert_int_eq(sandbox_check_dir(dir, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "not root"));
+	ck_assert_int_eq(sandbox_check_dir(dir, &e), -1);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "not root"));
 	ck_assert_int_eq(chown(dir, 0, 0), 0);
 
 	/* A symbolic link to a good directory, and a file. */
 	snprintf(sub, sizeof(sub), "%s/link", basedir);
 	ck_assert_int_eq(symlink(dir, sub), 0);
-	ck_assert_int_eq(sandbox_check_dir(sub, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "symbolic link"));
+	ck_assert_int_eq(sandbox_check_dir(sub, &e), -1);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "symbolic link"));
 	ck_assert_int_eq(unlink(sub), 0);
 	snprintf(sub, sizeof(sub), "%s/file", basedir);
 	ck_assert_int_ne(fd = open(sub, O_WRONLY | O_CREAT, 0600), -1);
 	close(fd);
-	ck_assert_int_eq(sandbox_check_dir(sub, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "Not a directory"));
+	ck_assert_int_eq(sandbox_check_dir(sub, &e), -1);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "Not a directory"));
 	ck_assert_int_eq(unlink(sub), 0);
 
 	/* No parent to make it in. */
 	snprintf(sub, sizeof(sub), "%s/no/such", basedir);
-	ck_assert_int_eq(sandbox_check_dir(sub, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "cannot create"));
+	ck_assert_int_eq(sandbox_check_dir(sub, &e), -1);
+	ck_assert_ptr_nonnull(strstr(err_msg(&e), "cannot create"));
+	ck_assert_int_eq(e.code, ERR_SYSTEM);
 
 	ck_assert_int_eq(rmdir(dir), 0);
 	umask(mask);

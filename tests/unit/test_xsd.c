@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "epp.h"
+#include "err.h"
 #include "suites.h"
 #include "xsd.h"
 
@@ -65,11 +66,11 @@ static int
 valid(const struct xsd *x, const char *xml)
 {
 	xmlDocPtr d = doc(xml);
-	const char *why = NULL;
-	int r = xsd_validate(x, d, &why);
+	struct err e = ERR_INIT;
+	int r = xsd_validate(x, d, &e);
 
 	if (r != 0)
-		ck_assert_ptr_nonnull(why);
+		ck_assert_int_ne(e.code, ERR_NONE);
 	xmlFreeDoc(d);
 	return r == 0;
 }
@@ -138,10 +139,10 @@ START_TEST(operator_schema)
 {
 	struct xsd_file f = { "/etc/eppgw/frob-1.0.xsd", ext_xsd,
 	    sizeof(ext_xsd) - 1 };
-	char err[300];
-	struct xsd *x = xsd_new(&f, 1, err, sizeof(err));
+	struct err e = ERR_INIT;
+	struct xsd *x = xsd_new(&f, 1, &e);
 
-	ck_assert_msg(x != NULL, "%s", err);
+	ck_assert_msg(x != NULL, "%s", err_msg(&e));
 	ck_assert(xsd_knows(x, EXT_NS));
 	ck_assert_uint_eq(xsd_count(x), 9);
 	ck_assert(valid(x, update("a.example", "<f:frob xmlns:f=\"" EXT_NS
@@ -175,17 +176,19 @@ START_TEST(operator_schema_errors)
 		{ other_ns, "already has a schema" },
 		{ outside, "Failed to parse" },
 	};
-	char err[300];
+	struct err e = ERR_INIT;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct xsd_file f = { "bad.xsd", bad[i].data,
 		    strlen(bad[i].data) };
-		struct xsd *x = xsd_new(&f, 1, err, sizeof(err));
+		struct xsd *x = xsd_new(&f, 1, &e);
 
 		ck_assert_msg(x == NULL, "case %zu compiled", i);
-		ck_assert_msg(strstr(err, bad[i].want) != NULL,
-		    "case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].want);
-		ck_assert_ptr_null(strstr(err, "root:"));
+		ck_assert_msg(strstr(err_msg(&e), bad[i].want) != NULL,
+		    "case %zu: \"%s\" lacks \"%s\"", i, err_msg(&e),
+		    bad[i].want);
+		ck_assert_ptr_null(strstr(err_msg(&e), "root:"));
+		ck_assert_int_ne(e.code, ERR_NONE);
 	}
 }
 END_TEST

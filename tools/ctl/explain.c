@@ -20,6 +20,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "epp.h"
+#include "err.h"
 #include "frame.h"
 #include "lock.h"
 #include "pipeline.h"
@@ -115,7 +116,7 @@ ctl_explain(const struct ctl_opts *o, int argc, char *argv[])
 	struct xsd *own_xsd = NULL;
 	const struct policy *pol;
 	const struct xsd *x;
-	char err[300];
+	struct err e = ERR_INIT;
 	const char *conf = o->conf, *clid = "";
 	int i, rc = 0;
 
@@ -152,8 +153,8 @@ ctl_explain(const struct ctl_opts *o, int argc, char *argv[])
 		if ((empty = policy_new(CLASS_ALL, locklist_new())) == NULL)
 			return 1;
 		pol = empty;
-		if ((own_xsd = xsd_new(NULL, 0, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "eppgwctl: %s\n", err);
+		if ((own_xsd = xsd_new(NULL, 0, &e)) == NULL) {
+			fprintf(stderr, "eppgwctl: %s\n", err_msg(&e));
 			policy_free(empty);
 			return 1;
 		}
