@@ -41,16 +41,20 @@ struct alertlink;
 struct auditlink;
 struct config;
 struct epp_msg;
+struct policy;
 struct watch;
 
 /*
  * Start watching with cfg's [upstream] settings, keeping what is read in
- * rs (not owned; it must outlive the watch).  Loads the state file into rs
- * first.  NULL with a message in err on failure (a state file that does
- * not load refuses the start: truth must not be silently forgotten).
+ * rs; pol says which domains are locked (the watch process's, with its
+ * live lock list).  Neither is owned: both must outlive the watch.  Loads
+ * the state file into rs first.  NULL with a message in err on failure (a
+ * state file that does not load refuses the start: truth must not be
+ * silently forgotten).
  */
 struct watch *watch_new(struct event_base *base, struct config *cfg,
-    SSL_CTX *client_ctx, struct regstate *rs, char *err, size_t errlen);
+    const struct policy *pol, SSL_CTX *client_ctx, struct regstate *rs,
+    char *err, size_t errlen);
 void watch_free(struct watch *w);
 void watch_set_audit(struct watch *w, struct auditlink *a);
 void watch_set_alerter(struct watch *w, struct alertlink *a);

@@ -28,10 +28,13 @@
 #include "alertlink.h"
 #include "auditlink.h"
 #include "config.h"
+#include "err.h"
 #include "ipc.h"
+#include "lock.h"
 #include "log.h"
 #include "names.h"
 #include "peers.h"
+#include "policy.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "statelink.h"
@@ -52,6 +55,11 @@ struct pending {
 struct watchd {
 	struct event_base *base;
 	struct config	*cfg;
+	/* The lock list as the parent handed it, with the vault's edits
+	 * since (IPC_LOCK), and the policy that reads it: ours, never
+	 * written into cfg. */
+	struct locklist	*locks;
+	struct policy	*policy;
 	struct regstate	*rs;
 	struct watch	*watch;		/* NULL: no [upstream] clid */
 	SSL_CTX		*client_ctx;
@@ -257,9 +265,9 @@ vault_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 	}
 	if (m->type == IPC_STATE_QUERY)
 		(void)ipc_send_json(ch, IPC_STATE_ANSWER, m->id,
-		    stateq_answer(d->cfg->policy, d->rs, d->watch, j), NULL, 0);
+		    stateq_answer(d->policy, d->rs, d->watch, j), NULL, 0);
 	else
-		(void)proc_apply_lock(d->cfg->policy, j);
+		(void)proc_apply_lock(d->locks, j);
 	json_decref(j);
 }
 
@@ -333,14 +341,24 @@ static const struct peers_ops ops = {
 };
 
 int
-watch_proc(struct config *cfg, const char *conf_path, int ctl)
+watch_proc(struct config *cfg, const struct locklist *locks,
+    const char *conf_path, int ctl)
 {
 	struct watchd d;
+	struct err e = ERR_INIT;
 	char err[512];
 	int rc = 1;
 
 	memset(&d, 0, sizeof(d));
 	d.cfg = cfg;
+	if ((d.locks = locklist_copy(locks, &e)) == NULL) {
+		log_err("watch: %s", err_msg(&e));
+		goto out;
+	}
+	if ((d.policy = policy_derive(cfg->policy, d.locks)) == NULL) {
+		log_err("watch: out of memory");
+		goto out;
+	}
 	/* The watch login's password is a secret: out of the workers'
 	 * reach even when they run as the same user. */
 	if (sandbox_protect_memory(err, sizeof(err)) != 0) {
@@ -358,8 +376,8 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 		goto out;
 	if (cfg->watch_clid != NULL) {
 		if ((d.client_ctx = tls_client_ctx(cfg, err, sizeof(err))) ==
-		    NULL || (d.watch = watch_new(d.base, cfg, d.client_ctx,
-		    d.rs, err, sizeof(err))) == NULL) {
+		    NULL || (d.watch = watch_new(d.base, cfg, d.policy,
+		    d.client_ctx, d.rs, err, sizeof(err))) == NULL) {
 			log_err("watch: %s", err);
 			goto out;
 		}
@@ -391,6 +409,8 @@ out:
 	alertlink_free(d.alert);
 	SSL_CTX_free(d.client_ctx);
 	regstate_free(d.rs);
+	policy_free(d.policy);
+	locklist_free(d.locks);
 	if (d.base)
 		event_base_free(d.base);
 	return rc;

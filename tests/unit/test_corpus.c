@@ -83,7 +83,7 @@ START_TEST(corpus_model_matches_table)
 			struct policy *lp;
 
 			ck_assert_int_eq(locklist_add(l, epp_msg_object(m, 0,
-			    NULL, NULL), &why), 0);
+			    NULL, NULL), NULL), 0);
 			lp = policy_new(CLASS_ALL, l);
 			ck_assert_int_eq(policy_judge(lp, NULL, m, "registrar1", &v),
 			    0);

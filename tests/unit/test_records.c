@@ -44,7 +44,7 @@ START_TEST(cmd_record_fields_and_no_secret)
 	const char *why;
 	char *s;
 
-	locklist_add(l, "locked.example", &why);
+	locklist_add(l, "locked.example", NULL);
 	p = policy_new(CLASS_ALL, l);
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
 	    &why, NULL, 0), 0);
