@@ -48,11 +48,13 @@ struct metrics;
  * "state", "name"} or {"what": "drift"}; stolen) and calls done(darg,
  * answer) once, later (answer NULL: no worker answered); -1 when it cannot
  * ask at all (done not called).  The lock list the API shows and edits is
- * locks, the vault's (lockstore.h), never the configuration's; once an
- * edit is made and saved, locks_changed tells the other processes of it.
+ * locks, the vault's (lockstore.h), never the configuration's; after each
+ * edit (saved to the file or not), locks_changed tells the other
+ * processes of it.
  */
 struct admin_env {
-	struct config	*(*config)(void *arg);	/* the current one */
+	/* The current configuration, read only. */
+	const struct config *(*config)(void *arg);
 	struct lockstore *locks;		/* the live lock list */
 	struct approvals *approvals;		/* NULL: not configured */
 	struct auditlink *audit;		/* NULL: no audit log */

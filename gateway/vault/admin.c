@@ -699,7 +699,7 @@ struct admin *
 admin_start(struct event_base *base, int fd, const struct admin_env *env,
     struct err *e)
 {
-	struct config *cfg = env->config(env->arg);
+	const struct config *cfg = env->config(env->arg);
 	struct admin *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {

@@ -55,7 +55,7 @@ struct vault {
 	uint32_t	 next_id;
 };
 
-static struct config *
+static const struct config *
 current_config(void *arg)
 {
 	return ((struct vault *)arg)->cfg;
