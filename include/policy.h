@@ -9,7 +9,9 @@
  *
  * Every command also gets its change digest: SHA-256 over a versioned
  * canonical text (clID, command, objects, then the sorted, de-duplicated
- * change lines).  The change id is its first 12 hex digits.
+ * change lines).  The change id is its first 12 hex digits.  Removing a
+ * lock list entry through the admin API is a change too, with a text of
+ * the same form (policy_canonical_lock_remove).
  */
 #ifndef EPPGW_POLICY_H
 #define EPPGW_POLICY_H
@@ -111,8 +113,8 @@ char *policy_canonical(const struct policy *p, const struct epp_msg *m,
  * The canonical text and digest of removing a lock list entry through the
  * admin API (admin.h): an unlock, approved like any other change, so its
  * text is built here beside the EPP commands' and its id is computed the
- * same way.  entry is as normalised for the lock list.  Returns the text
- * (caller frees) or NULL.
+ * same way.  entry goes in as given (the admin API passes the name as the
+ * request spelled it).  Returns the text (caller frees) or NULL.
  */
 char *policy_canonical_lock_remove(const char *entry, uint8_t digest[32]);
 

@@ -734,6 +734,12 @@ START_TEST(lock_remove_text_is_pinned)
 		    "object=*.bank.example\n",
 		    "e4f6eb4afa02ec28f71e0ec278752a1e"
 		    "9d9ed8e9f132f6bae0d5447a9d275d1f" },
+		/* As given: the admin API does not normalise first. */
+		{ "LOCKED.Example.",
+		    "eppgw-change/2\nclid=-\ncommand=lock:remove\n"
+		    "object=LOCKED.Example.\n",
+		    "d8f57040a622620f98e8be13db8a8211"
+		    "ae23b0f81a002754aa6487563e460a40" },
 	};
 	uint8_t digest[32];
 	char hex[65], *text;
