@@ -38,6 +38,8 @@ struct alertlink;
 struct approvals;
 struct auditlink;
 struct config;
+struct err;
+struct lockstore;
 struct metrics;
 
 /*
@@ -45,11 +47,15 @@ struct metrics;
  * Registry truth is the worker's: ask() sends it a question ({"what":
  * "state", "name"} or {"what": "drift"}; stolen) and calls done(darg,
  * answer) once, later (answer NULL: no worker answered); -1 when it cannot
- * ask at all (done not called).  locks_changed tells the workers of a
- * lock-list edit.
+ * ask at all (done not called).  The lock list the API shows and edits is
+ * locks, the vault's (lockstore.h), never the configuration's; after each
+ * edit (saved to the file or not), locks_changed tells the other
+ * processes of it.
  */
 struct admin_env {
-	struct config	*(*config)(void *arg);	/* the current one */
+	/* The current configuration, read only. */
+	const struct config *(*config)(void *arg);
+	struct lockstore *locks;		/* the live lock list */
 	struct approvals *approvals;		/* NULL: not configured */
 	struct auditlink *audit;		/* NULL: no audit log */
 	struct alertlink *alert;		/* NULL: no alerts */
@@ -61,14 +67,15 @@ struct admin_env {
 	void		*arg;
 };
 
-/* Serve on the bound socket fd (taken, also on failure).  NULL with a
- * reason in err when the listener cannot be set up. */
+/* Serve on the bound socket fd (taken, also on failure).  NULL with e
+ * when the listener cannot be set up. */
 struct admin *admin_start(struct event_base *base, int fd,
-    const struct admin_env *env, char *err, size_t errlen);
+    const struct admin_env *env, struct err *e);
 void admin_free(struct admin *a);
 
-/* Reload: new TLS settings for new admin connections.  -1 keeps the old. */
-int admin_reload(struct admin *a, char *err, size_t errlen);
+/* Reload: new TLS settings for new admin connections.  -1 with e keeps
+ * the old. */
+int admin_reload(struct admin *a, struct err *e);
 /* The approvals counters (eppgw_approvals_total). */
 struct metrics *admin_metrics(struct admin *a);
 

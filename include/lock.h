@@ -12,13 +12,17 @@
 
 #include <stddef.h>
 
+struct err;
 struct locklist;
 
 struct locklist *locklist_new(void);
+/* A copy of l, the same entries in the same order; NULL with e. */
+struct locklist *locklist_copy(const struct locklist *l, struct err *e);
 void locklist_free(struct locklist *l);
 
-/* Add an entry (normalised first).  -1 with a reason if it is invalid. */
-int locklist_add(struct locklist *l, const char *entry, const char **why);
+/* Add an entry (normalised first).  -1 with e (the reason, for people) if
+ * it is invalid or the list cannot take it. */
+int locklist_add(struct locklist *l, const char *entry, struct err *e);
 /* Remove an entry as written when added (normalised).  0 if it was there. */
 int locklist_remove(struct locklist *l, const char *entry);
 size_t locklist_count(const struct locklist *l);

@@ -9,7 +9,9 @@
  *
  * Every command also gets its change digest: SHA-256 over a versioned
  * canonical text (clID, command, objects, then the sorted, de-duplicated
- * change lines).  The change id is its first 12 hex digits.
+ * change lines).  The change id is its first 12 hex digits.  Removing a
+ * lock list entry through the admin API is a change too, with a text of
+ * the same form (policy_canonical_lock_remove).
  */
 #ifndef EPPGW_POLICY_H
 #define EPPGW_POLICY_H
@@ -46,17 +48,18 @@ struct verdict {
 
 /* protected: enum change_class bits.  The policy takes ownership of locks. */
 struct policy *policy_new(unsigned protected_classes, struct locklist *locks);
+/*
+ * A policy like base (its protected classes and its key, as set now) that
+ * judges against locks, which it reads and does not own: locks must
+ * outlive it.  A configuration's policy keeps the lock list as it was
+ * loaded; a process that applies the admin API's lock edits (IPC_LOCK,
+ * proc_apply_lock) owns its live copy of the list and judges through a
+ * policy derived from it, so the configuration is never written to.
+ */
+struct policy *policy_derive(const struct policy *base,
+    const struct locklist *locks);
 void policy_free(struct policy *p);
 const struct locklist *policy_locks(const struct policy *p);
-/*
- * The lock list, writable, for the admin API's edits (and their copies in
- * other processes, proc_apply_lock): the only mutable part of a loaded
- * configuration.  An edit applies at once to every session started
- * under the current configuration, and is written to the lock file so the
- * next reload and restart keep it; sessions still running on an older
- * configuration keep the lock list they started with.
- */
-struct locklist *policy_writable_locks(struct policy *p);
 unsigned policy_protected(const struct policy *p);
 
 /*
@@ -106,6 +109,14 @@ const char *decision_name(enum decision d);
  */
 char *policy_canonical(const struct policy *p, const struct epp_msg *m,
     const char *clid, uint8_t digest[32]);
+/*
+ * The canonical text and digest of removing a lock list entry through the
+ * admin API (admin.h): an unlock, approved like any other change, so its
+ * text is built here beside the EPP commands' and its id is computed the
+ * same way.  entry goes in as given (the admin API passes the name as the
+ * request spelled it).  Returns the text (caller frees) or NULL.
+ */
+char *policy_canonical_lock_remove(const char *entry, uint8_t digest[32]);
 
 /*
  * The key for the hashes of secrets in change lines (an authInfo, an

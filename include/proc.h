@@ -79,12 +79,13 @@ int proc_peer_plain(struct ipc *ch, const struct ipc_msg *m);
 
 /*
  * An IPC_LOCK message's lock-list edit ({"op": "add" | "remove", "name"}),
- * made through the admin API, applied to pol's lock list (in a worker, and
- * in the parent for the children it starts later).  -1 if malformed or
- * refused (logged).
+ * made through the admin API, applied to l: the live lock list a process
+ * owns (a worker's and the watch process's, which they judge against, and
+ * the parent's, which it hands to the children it starts later), never
+ * the configuration's.  -1 if malformed or refused (logged).
  */
-struct policy;
-int proc_apply_lock(struct policy *pol, const json_t *msg);
+struct locklist;
+int proc_apply_lock(struct locklist *l, const json_t *msg);
 
 /* Tell the parent a child is ready, on its channel (blocking). */
 int proc_ready(int ctl_fd);
@@ -112,17 +113,23 @@ unsigned proc_workers(const struct config *cfg);
 /* Drop to the configured user (a no-op when not root). -1 logged. */
 int proc_drop_privileges(const struct config *cfg);
 
-/* Child entry points: each returns the process's exit status. */
+/*
+ * Child entry points: each returns the process's exit status.  locks: the
+ * parent's live lock list (the configuration's with the admin API's edits
+ * since it was loaded), which the child copies to start its own from.
+ */
 int audit_proc(struct config *cfg, int ctl);
 int alerter_proc(struct config *cfg, const char *conf_path, int ctl);
-int vault_proc(struct config *cfg, const char *conf_path, int ctl,
-    int admin_fd);
-int watch_proc(struct config *cfg, const char *conf_path, int ctl);
+int vault_proc(struct config *cfg, const struct locklist *locks,
+    const char *conf_path, int ctl, int admin_fd);
+int watch_proc(struct config *cfg, const struct locklist *locks,
+    const char *conf_path, int ctl);
 /* number: this worker's, unique in the daemon's life (from 1); its
  * sessions are numbered from number * 10^9 + 1, so that no two sessions
  * of the daemon share a number in the log. */
-int worker_proc(struct config *cfg, const char *conf_path, int ctl,
-    unsigned number, int listen_fd, int metrics_fd);
+int worker_proc(struct config *cfg, const struct locklist *locks,
+    const char *conf_path, int ctl, unsigned number, int listen_fd,
+    int metrics_fd);
 
 /* The parent: run everything until stopped; the exit status. */
 int parent_run(struct config *cfg, const char *conf_path);

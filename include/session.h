@@ -20,6 +20,7 @@ struct auditlink;
 struct config;
 struct event_base;
 struct metrics;
+struct policy;
 struct proxy;
 struct regstate;
 struct session;
@@ -40,6 +41,9 @@ struct vaultlink;
 struct session_env {
 	struct event_base	*base;
 	struct config		*cfg;
+	/* What every command is judged against: the configuration's policy
+	 * with this worker's live lock list and key (worker.c). */
+	const struct policy	*policy;
 	SSL_CTX			*server_ctx;	/* registrar leg (mTLS) */
 	SSL_CTX			*client_ctx;	/* registry leg */
 	/* Registry truth: this worker's copy of the watch process's store,

@@ -42,18 +42,22 @@ struct auditlink;
 struct config;
 struct epp_msg;
 struct err;
+struct policy;
 struct watch;
 
 /*
  * Start watching with cfg's [upstream] settings, keeping what is read in
- * rs (not owned; it must outlive the watch).  Loads the state file into rs
- * first.  NULL with e filled (err.h) on failure: ERR_INVALID for a
- * password or state file that cannot be read, ERR_CORRUPT for a state file
- * that does not load (that refuses the start: truth must not be silently
- * forgotten).  The message never holds the password.
+ * rs; pol says which domains are locked (the watch process's, with its
+ * live lock list).  Neither is owned: both must outlive the watch.  Loads
+ * the state file into rs first.  NULL with e filled (err.h) on failure:
+ * ERR_INVALID for a password or state file that cannot be read,
+ * ERR_CORRUPT for a state file that does not load (that refuses the start:
+ * truth must not be silently forgotten).  The message never holds the
+ * password.
  */
 struct watch *watch_new(struct event_base *base, struct config *cfg,
-    SSL_CTX *client_ctx, struct regstate *rs, struct err *e);
+    const struct policy *pol, SSL_CTX *client_ctx, struct regstate *rs,
+    struct err *e);
 void watch_free(struct watch *w);
 void watch_set_audit(struct watch *w, struct auditlink *a);
 void watch_set_alerter(struct watch *w, struct alertlink *a);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "err.h"
 #include "lock.h"
 #include "names.h"
 #include "strmap.h"
@@ -59,6 +60,25 @@ locklist_new(void)
 	return l;
 }
 
+struct locklist *
+locklist_copy(const struct locklist *l, struct err *e)
+{
+	struct locklist *c;
+
+	if ((c = locklist_new()) == NULL) {
+		err_set(e, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	/* The entries are normalised already: added again, they make the
+	 * same sets in the same order. */
+	for (size_t i = 0; i < l->norder; i++)
+		if (locklist_add(c, l->order[i], e) != 0) {
+			locklist_free(c);
+			return NULL;
+		}
+	return c;
+}
+
 void
 locklist_free(struct locklist *l)
 {
@@ -75,47 +95,44 @@ locklist_free(struct locklist *l)
 /* "*.x.example" -> suffix "x.example"; else the exact name.  Normalised. */
 static int
 parse_entry(const char *entry, char *out, size_t len, int *pattern,
-    const char **why)
+    struct err *e)
 {
 	enum name_status st;
 
 	*pattern = strncmp(entry, "*.", 2) == 0;
 	st = name_normalise(entry + (*pattern ? 2 : 0), out, len);
-	if (st != NAME_OK) {
-		*why = name_status_str(st);
-		return -1;
-	}
-	if (strchr(out, '.') == NULL && !*pattern) {
+	if (st != NAME_OK)
+		return err_set(e, ERR_INVALID, "%s", name_status_str(st));
+	if (strchr(out, '.') == NULL && !*pattern)
 		/* A bare TLD would lock a whole registry: say so. */
-		*why = "a lock entry needs at least two labels (use *.tld)";
-		return -1;
-	}
+		return err_set(e, ERR_INVALID, "a lock entry needs at least "
+		    "two labels (use *.tld)");
 	return 0;
 }
 
 int
-locklist_add(struct locklist *l, const char *entry, const char **why)
+locklist_add(struct locklist *l, const char *entry, struct err *e)
 {
 	char name[NAME_MAX_LEN + 1], shown[NAME_MAX_LEN + 3], **n;
 	int pattern;
 
-	if (parse_entry(entry, name, sizeof(name), &pattern, why) != 0)
+	if (parse_entry(entry, name, sizeof(name), &pattern, e) != 0)
 		return -1;
 	snprintf(shown, sizeof(shown), "%s%s", pattern ? "*." : "", name);
 	if (set_has(pattern ? l->suffix : l->exact, name))
 		return 0;
 	if ((n = grow_array(l->order, &l->cap, l->norder + 1, sizeof(*n),
 	    LOCKLIST_MAX)) == NULL) {
-		*why = errno == ERANGE ? "the lock list is full (1048576 "
-		    "entries)" : "out of memory";
-		return -1;
+		if (errno == ERANGE)
+			return err_set(e, ERR_LIMIT, "the lock list is full "
+			    "(1048576 entries)");
+		return err_set(e, ERR_NOMEM, "out of memory");
 	}
 	l->order = n;
 	if ((n[l->norder] = strdup(shown)) == NULL ||
 	    set_add(pattern ? l->suffix : l->exact, name) != 0) {
 		free(n[l->norder]);
-		*why = "out of memory";
-		return -1;
+		return err_set(e, ERR_NOMEM, "out of memory");
 	}
 	l->norder++;
 	return 0;
@@ -125,10 +142,9 @@ int
 locklist_remove(struct locklist *l, const char *entry)
 {
 	char name[NAME_MAX_LEN + 1], shown[NAME_MAX_LEN + 3];
-	const char *why;
 	int pattern;
 
-	if (parse_entry(entry, name, sizeof(name), &pattern, &why) != 0)
+	if (parse_entry(entry, name, sizeof(name), &pattern, NULL) != 0)
 		return -1;
 	if (set_del(pattern ? l->suffix : l->exact, name) != 0)
 		return -1;

@@ -20,7 +20,8 @@
 
 struct policy {
 	unsigned		 protected_classes;
-	struct locklist		*locks;
+	struct locklist		*own;		/* policy_new's list, or NULL */
+	const struct locklist	*locks;		/* the list judged against */
 	uint8_t			 secret_key[32];	/* see policy_set_secret_key */
 	int			 keyed;
 };
@@ -33,7 +34,22 @@ policy_new(unsigned protected_classes, struct locklist *locks)
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->protected_classes = protected_classes & CLASS_ALL;
+	p->own = locks;
 	p->locks = locks;
+	return p;
+}
+
+struct policy *
+policy_derive(const struct policy *base, const struct locklist *locks)
+{
+	struct policy *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->protected_classes = base->protected_classes;
+	p->locks = locks;
+	memcpy(p->secret_key, base->secret_key, sizeof(p->secret_key));
+	p->keyed = base->keyed;
 	return p;
 }
 
@@ -56,7 +72,7 @@ policy_free(struct policy *p)
 	if (p == NULL)
 		return;
 	OPENSSL_cleanse(p->secret_key, sizeof(p->secret_key));
-	locklist_free(p->locks);
+	locklist_free(p->own);
 	free(p);
 }
 
@@ -96,12 +112,6 @@ policy_status_locks(const char *const *statuses, size_t n)
 		    strcmp(statuses[i], "serverUpdateProhibited") == 0)
 			return 1;
 	return 0;
-}
-
-struct locklist *
-policy_writable_locks(struct policy *p)
-{
-	return p->locks;
 }
 
 unsigned
@@ -218,6 +228,31 @@ policy_canonical(const struct policy *p, const struct epp_msg *m,
 		return NULL;
 	}
 	/* addf left room for its NUL: no copy. */
+	return buf_detach(&b, NULL);
+}
+
+/*
+ * The lock-list edit that needs an approval, removing entry, is a change
+ * like an EPP command's: the same version line, no clID ("-"), a command
+ * name no EPP command has, the entry as its one object, no change lines.
+ */
+char *
+policy_canonical_lock_remove(const char *entry, uint8_t digest[32])
+{
+	struct buf b;
+	int failed = 0;
+	unsigned mdlen = 0;
+
+	buf_init(&b, CANON_TEXT_MAX);
+	sb_add(&b, &failed, CANON_VERSION, NULL);
+	sb_add(&b, &failed, "clid=", "-");
+	sb_add(&b, &failed, "command=", "lock:remove");
+	sb_add(&b, &failed, "object=", entry);
+	if (failed || EVP_Digest(buf_data(&b), b.len, digest, &mdlen,
+	    EVP_sha256(), NULL) != 1 || mdlen != 32) {
+		buf_free(&b);
+		return NULL;
+	}
 	return buf_detach(&b, NULL);
 }
 

@@ -690,12 +690,13 @@ principal_key(struct parse *ps, const char *name, const char *v)
 		struct locklist *chk = locklist_new();
 
 		for (size_t i = 0; chk != NULL && i < nlist; i++) {
-			const char *bad;
+			struct err bad = ERR_INIT;
 
 			if (strcmp(list[i], "*") != 0 &&
 			    locklist_add(chk, list[i], &bad) != 0)
 				adderr(ps->errs, ps->file, ps->line,
-				    "approve: \"%s\": %s", list[i], bad);
+				    "approve: \"%s\": %s", list[i],
+				    err_msg(&bad));
 		}
 		locklist_free(chk);
 		if (append_list(&p->approve, &p->napprove, list, nlist) != 0)
@@ -1065,7 +1066,7 @@ load_locks(struct parse *ps, int line)
 	}
 	while (fgets(buf, sizeof(buf), f) != NULL) {
 		char *p = buf, *e;
-		const char *why;
+		struct err why = ERR_INIT;
 
 		ln++;
 		if (strchr(buf, '\n') == NULL && !feof(f)) {
@@ -1087,7 +1088,7 @@ load_locks(struct parse *ps, int line)
 			continue;
 		if (locklist_add(l, p, &why) != 0)
 			adderr(ps->errs, ps->cfg->locks_path, ln,
-			    "\"%s\": %s", p, why);
+			    "\"%s\": %s", p, err_msg(&why));
 	}
 	fclose(f);
 	return l;
@@ -1554,7 +1555,6 @@ int
 principal_may_approve(const struct principal *p, const char *object)
 {
 	struct locklist *l;
-	const char *why;
 	int ok = 0;
 
 	if (!(p->roles & ROLE_APPROVER))
@@ -1568,7 +1568,7 @@ principal_may_approve(const struct principal *p, const char *object)
 		if (strcmp(p->approve[i], "*") == 0)
 			ok = 1;
 		else
-			(void)locklist_add(l, p->approve[i], &why);
+			(void)locklist_add(l, p->approve[i], NULL);
 	}
 	if (!ok)
 		ok = locklist_domain(l, object, NULL) ||

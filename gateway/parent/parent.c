@@ -35,7 +35,9 @@
 #include "err.h"
 #include "fileio.h"
 #include "ipc.h"
+#include "lock.h"
 #include "log.h"
+#include "policy.h"
 #include "proc.h"
 #include "promsum.h"
 #include "sandbox.h"
@@ -74,6 +76,9 @@ struct asker {
 struct parent {
 	struct event_base *base;
 	struct config	*cfg;
+	/* The lock list as cfg loaded it, with the admin API's edits since
+	 * (IPC_LOCK from the vault): what a child started now begins with. */
+	struct locklist	*locks;
 	const char	*conf_path;
 	/* One EPP listener per worker slot, a SO_REUSEPORT group: the
 	 * kernel spreads connections over them evenly (one shared socket
@@ -181,7 +186,7 @@ keep_lock(struct parent *P, const struct ipc_msg *m)
 {
 	json_t *j = ipc_msg_json(m, NULL, NULL);
 
-	(void)proc_apply_lock(P->cfg->policy, j);
+	(void)proc_apply_lock(P->locks, j);
 	json_decref(j);
 }
 
@@ -556,15 +561,16 @@ spawn(struct parent *P, enum proc_kind kind, unsigned slot)
 			rc = alerter_proc(P->cfg, P->conf_path, fds[1]);
 			break;
 		case PROC_VAULT:
-			rc = vault_proc(P->cfg, P->conf_path, fds[1],
-			    P->admin_fd);
+			rc = vault_proc(P->cfg, P->locks, P->conf_path,
+			    fds[1], P->admin_fd);
 			break;
 		case PROC_WATCH:
-			rc = watch_proc(P->cfg, P->conf_path, fds[1]);
+			rc = watch_proc(P->cfg, P->locks, P->conf_path,
+			    fds[1]);
 			break;
 		default:
-			rc = worker_proc(P->cfg, P->conf_path, fds[1],
-			    P->nworkers_started + 1,
+			rc = worker_proc(P->cfg, P->locks, P->conf_path,
+			    fds[1], P->nworkers_started + 1,
 			    P->listen_fds[slot], P->metrics_fd);
 			break;
 		}
@@ -726,6 +732,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	struct parent *P = arg;
 	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg, *old;
+	struct locklist *locks, *oldlocks;
 	struct err e = ERR_INIT;
 
 	(void)sig;
@@ -761,8 +768,17 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if (proc_workers(cfg) != P->nslots)
 		log_warn("reload: a new number of workers needs a restart: "
 		    "keeping %u", P->nslots);
+	/* The new configuration's list, from the file the vault rewrites
+	 * after each edit. */
+	if ((locks = locklist_copy(policy_locks(cfg->policy), &e)) == NULL) {
+		log_err("reload: %s: keeping the running configuration",
+		    err_msg(&e));
+		goto refuse;
+	}
 	old = P->cfg;
+	oldlocks = P->locks;
 	P->cfg = cfg;
+	P->locks = locks;
 	/*
 	 * Workers and a watch process with the new configuration first;
 	 * only once they are ready do the old workers retire (they finish
@@ -786,11 +802,14 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			}
 		}
 		P->cfg = old;
+		P->locks = oldlocks;
 		config_unref(cfg);
+		locklist_free(locks);
 		sd_notify_state("READY=1");
 		return;
 	}
 	config_unref(old);
+	locklist_free(oldlocks);
 	for (struct child *c = P->children; c != NULL; c = c->next) {
 		if (c->old == 2) {
 			c->old = 1;
@@ -845,6 +864,11 @@ parent_run(struct config *cfg, const char *conf_path)
 	P.admin_fd = P.metrics_fd = -1;
 	P.status = 1;
 	signal(SIGPIPE, SIG_IGN);
+	if ((P.locks = locklist_copy(policy_locks(cfg->policy), &e)) ==
+	    NULL) {
+		log_err("%s", err_msg(&e));
+		goto out;
+	}
 	if ((P.base = event_base_new()) == NULL) {
 		log_err("cannot create the event loop");
 		goto out;
@@ -942,6 +966,7 @@ out:
 	if (P.base)
 		event_base_free(P.base);
 	config_unref(P.cfg);
+	locklist_free(P.locks);
 	log_notice("stopped");
 	return P.status;
 }

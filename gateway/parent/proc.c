@@ -147,19 +147,18 @@ proc_peer_plain(struct ipc *ch, const struct ipc_msg *m)
 }
 
 int
-proc_apply_lock(struct policy *pol, const json_t *msg)
+proc_apply_lock(struct locklist *l, const json_t *msg)
 {
 	const char *op = json_string_value(json_object_get(msg, "op"));
 	const char *name = json_string_value(json_object_get(msg, "name"));
-	const char *why = NULL;
-	struct locklist *l;
+	struct err e = ERR_INIT;
 
-	if (pol == NULL || op == NULL || name == NULL)
+	if (l == NULL || op == NULL || name == NULL)
 		return -1;
-	l = policy_writable_locks(pol);
 	if (strcmp(op, "add") == 0) {
-		if (locklist_add(l, name, &why) != 0) {
-			log_warn("lock %s from the vault: %s", name, why);
+		if (locklist_add(l, name, &e) != 0) {
+			log_warn("lock %s from the vault: %s", name,
+			    err_msg(&e));
 			return -1;
 		}
 		return 0;

@@ -26,7 +26,6 @@
 #include <event2/listener.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include "admin.h"
@@ -34,8 +33,9 @@
 #include "approval.h"
 #include "auditlink.h"
 #include "config.h"
-#include "fileio.h"
+#include "err.h"
 #include "lock.h"
+#include "lockstore.h"
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
@@ -55,12 +55,12 @@ struct admin {
 };
 
 static SSL_CTX *
-admin_ctx(const struct config *cfg, char *err, size_t errlen)
+admin_ctx(const struct config *cfg, struct err *e)
 {
 	SSL_CTX *ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		snprintf(err, errlen, "cannot create the admin TLS context");
+		err_set(e, ERR_CRYPTO, "cannot create the admin TLS context");
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -69,7 +69,7 @@ admin_ctx(const struct config *cfg, char *err, size_t errlen)
 	    SSL_CTX_use_PrivateKey_file(ctx, cfg->admin_key,
 	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1 ||
 	    SSL_CTX_load_verify_locations(ctx, cfg->admin_ca, NULL) != 1) {
-		snprintf(err, errlen, "admin: cannot load %s, %s or %s",
+		err_set(e, ERR_CRYPTO, "admin: cannot load %s, %s or %s",
 		    cfg->admin_cert, cfg->admin_key, cfg->admin_ca);
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -318,52 +318,22 @@ locks_json(const struct locklist *l)
 	return json_pack("{s:o}", "locks", arr);
 }
 
-/* Rewrite the lock list file (file_replace: temp, fsync, rename). */
-static int
-save_locks(const char *path, const struct locklist *l)
-{
-	static const char head[] = "# eppgw lock list, rewritten by the "
-	    "admin API.\n";
-	char *text;
-	size_t len = sizeof(head) - 1, off;
-	int r;
-
-	if (path == NULL)
-		return 0;	/* no file configured: memory only */
-	for (size_t i = 0; i < locklist_count(l); i++)
-		len += strlen(locklist_entry(l, i)) + 1;
-	if ((text = malloc(len + 1)) == NULL)
-		return -1;
-	memcpy(text, head, sizeof(head) - 1);
-	off = sizeof(head) - 1;
-	for (size_t i = 0; i < locklist_count(l); i++) {
-		size_t n = strlen(locklist_entry(l, i));
-
-		memcpy(text + off, locklist_entry(l, i), n);
-		text[off + n] = '\n';
-		off += n + 1;
-	}
-	r = file_replace(path, text, off, 0644);
-	free(text);
-	return r;
-}
-
 static void
 do_locks(struct admin *a, struct evhttp_request *req,
     const struct principal *who, const char *op)
 {
-	struct config *cfg = a->env.config(a->env.arg);
-	struct locklist *l = policy_writable_locks(cfg->policy);
-	char norm[NAME_MAX_LEN + 3], canon[512], id[13];
+	struct lockstore *ls = a->env.locks;
+	struct err e = ERR_INIT;
+	char norm[NAME_MAX_LEN + 3], *canon, id[13];
 	char approver[APPROVAL_NAME_MAX];
-	const char *name, *why, *reason;
+	const char *name, *reason;
 	uint8_t digest[32];
-	unsigned mdlen;
 	enum approval_need need;
 	json_t *body;
+	int rc;
 
 	if (op == NULL) {
-		reply_json(req, 200, locks_json(l));
+		reply_json(req, 200, locks_json(lockstore_list(ls)));
 		return;
 	}
 	if (!(who->roles & ROLE_APPROVER)) {
@@ -382,28 +352,28 @@ do_locks(struct admin *a, struct evhttp_request *req,
 	snprintf(norm, sizeof(norm), "%s", name);
 	json_decref(body);
 	if (strcmp(op, "add") == 0) {
-		if (locklist_add(l, norm, &why) != 0) {
-			reply_error(req, 400, "bad_name", why);
+		if (lockstore_add(ls, norm, &e) != 0) {
+			reply_error(req, 400, "bad_name", err_msg(&e));
 			return;
 		}
-		if (save_locks(cfg->locks_path, l) != 0)
-			log_err("admin: cannot write %s: %s: the lock is "
-			    "active until restart only", cfg->locks_path,
-			    strerror(errno));
+		if (lockstore_save(ls, &e) != 0)
+			log_err("admin: %s: the lock is active until restart "
+			    "only", err_msg(&e));
 		if (a->env.locks_changed != NULL)
 			a->env.locks_changed(a->env.arg, "add", norm);
 		log_notice("admin: lock %s added by %s", norm, who->name);
 		audit_event(a, "lock_added", who->name, NULL, norm, NULL);
-		reply_json(req, 200, locks_json(l));
+		reply_json(req, 200, locks_json(lockstore_list(ls)));
 		return;
 	}
-	/* Removing a lock is an unlock: it needs a second operator. */
-	snprintf(canon, sizeof(canon), "%s\nclid=-\ncommand=lock:remove\n"
-	    "object=%s\n", CANON_VERSION, norm);
-	if (EVP_Digest(canon, strlen(canon), digest, &mdlen, EVP_sha256(),
-	    NULL) != 1 || approvals_require(a->env.approvals,
+	/* Removing a lock is an unlock: it needs a second operator, who
+	 * approves the change id of its canonical text (policy.h). */
+	canon = policy_canonical_lock_remove(norm, digest);
+	rc = canon == NULL ? -1 : approvals_require(a->env.approvals,
 	    digest, canon, norm, "-", who->name, &need, id, &reason,
-	    approver) != 0) {
+	    approver);
+	free(canon);
+	if (rc != 0) {
 		reply_error(req, 500, APPROVAL_STORAGE,
 		    "cannot record the request");
 		return;
@@ -417,19 +387,18 @@ do_locks(struct admin *a, struct evhttp_request *req,
 		    APPROVAL_REQUIRED, "id", id, "reason", reason));
 		return;
 	}
-	if (locklist_remove(l, norm) != 0) {
+	if (lockstore_remove(ls, norm) != 0) {
 		reply_error(req, 404, "not_locked", "no such lock entry");
 		return;
 	}
-	if (save_locks(cfg->locks_path, l) != 0)
-		log_err("admin: cannot write %s: %s", cfg->locks_path,
-		    strerror(errno));
+	if (lockstore_save(ls, &e) != 0)
+		log_err("admin: %s", err_msg(&e));
 	if (a->env.locks_changed != NULL)
 		a->env.locks_changed(a->env.arg, "remove", norm);
 	log_notice("admin: lock %s removed by %s, approved by %s", norm,
 	    who->name, approver);
 	audit_event(a, "lock_removed", who->name, id, norm, approver);
-	reply_json(req, 200, locks_json(l));
+	reply_json(req, 200, locks_json(lockstore_list(ls)));
 }
 
 /*
@@ -728,26 +697,26 @@ notfound:
 
 struct admin *
 admin_start(struct event_base *base, int fd, const struct admin_env *env,
-    char *err, size_t errlen)
+    struct err *e)
 {
-	struct config *cfg = env->config(env->arg);
+	const struct config *cfg = env->config(env->arg);
 	struct admin *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		close(fd);
 		return NULL;
 	}
 	a->base = base;
 	a->env = *env;
 	if ((a->metrics = metrics_new()) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(e, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if ((a->ctx = admin_ctx(cfg, err, errlen)) == NULL)
+	if ((a->ctx = admin_ctx(cfg, e)) == NULL)
 		goto fail;
 	if ((a->http = evhttp_new(base)) == NULL) {
-		snprintf(err, errlen, "admin: cannot create the HTTP server");
+		err_set(e, ERR_NOMEM, "admin: cannot create the HTTP server");
 		goto fail;
 	}
 	evhttp_set_bevcb(a->http, bev_cb, a);
@@ -761,7 +730,7 @@ admin_start(struct event_base *base, int fd, const struct admin_env *env,
 	fd = -1;
 	if (a->listener == NULL ||
 	    evhttp_bind_listener(a->http, a->listener) == NULL) {
-		snprintf(err, errlen, "admin: cannot listen on %s: %s",
+		err_set(e, ERR_SYSTEM, "admin: cannot listen on %s: %s",
 		    cfg->admin_listen.text, strerror(errno));
 		if (a->listener != NULL)
 			evconnlistener_free(a->listener);
@@ -777,9 +746,9 @@ fail:
 }
 
 int
-admin_reload(struct admin *a, char *err, size_t errlen)
+admin_reload(struct admin *a, struct err *e)
 {
-	SSL_CTX *ctx = admin_ctx(a->env.config(a->env.arg), err, errlen);
+	SSL_CTX *ctx = admin_ctx(a->env.config(a->env.arg), e);
 
 	if (ctx == NULL)
 		return -1;

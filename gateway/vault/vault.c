@@ -6,6 +6,8 @@
  * protected change needs an approval or may consume a ticket
  * (vaultlink.h); it asks the watch process about registry truth for the
  * admin API (stateq.h) and tells it and the workers of lock-list edits.
+ * The live lock list is the vault's (lockstore.h): it hands it to the
+ * admin API, which edits it; the configuration keeps the list it loaded.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include "hex.h"
 #include "ipc.h"
 #include "lock.h"
+#include "lockstore.h"
 #include "log.h"
 #include "metrics.h"
 #include "peers.h"
@@ -42,6 +45,7 @@ struct vault {
 	struct config	*cfg;
 	const char	*conf_path;
 	struct approvals *approvals;
+	struct lockstore *locks;	/* the admin API's; NULL: no API */
 	struct admin	*admin;
 	struct auditlink *audit;
 	struct alertlink *alert;
@@ -51,7 +55,7 @@ struct vault {
 	uint32_t	 next_id;
 };
 
-static struct config *
+static const struct config *
 current_config(void *arg)
 {
 	return ((struct vault *)arg)->cfg;
@@ -240,7 +244,7 @@ reload(void *arg)
 	struct vault *v = arg;
 	struct config_errors errs = { NULL, 0, 0 };
 	struct config *cfg;
-	char err[512];
+	struct err e = ERR_INIT;
 
 	/* Loaded again here, as this process's user: it may fail where
 	 * the parent's load did not (a file the user cannot read). */
@@ -258,9 +262,16 @@ reload(void *arg)
 	if (v->approvals != NULL && approvals_revalidate(v->approvals,
 	    ticket_still_valid, cfg) != 0)
 		log_err("reload: could not revalidate approval tickets");
-	if (v->admin != NULL && admin_reload(v->admin, err, sizeof(err)) != 0)
+	/* The list the new configuration loaded from the file, which each
+	 * edit was saved to (one that could not be is lost here, as it
+	 * would be on a restart, which the log said). */
+	if (v->locks != NULL && lockstore_reload(v->locks,
+	    policy_locks(cfg->policy), cfg->locks_path, &e) != 0)
+		log_err("reload: the lock list stays as it was: %s",
+		    err_msg(&e));
+	if (v->admin != NULL && admin_reload(v->admin, &e) != 0)
 		log_err("reload: admin listener keeps its old TLS settings: %s",
-		    err);
+		    err_msg(&e));
 }
 
 static void
@@ -344,11 +355,11 @@ open_approvals(struct vault *v)
 }
 
 int
-vault_proc(struct config *cfg, const char *conf_path, int ctl, int admin_fd)
+vault_proc(struct config *cfg, const struct locklist *locks,
+    const char *conf_path, int ctl, int admin_fd)
 {
 	struct vault v;
 	struct admin_env env;
-	char err[512];
 	struct err e = ERR_INIT;
 	int rc = 1;
 
@@ -365,18 +376,24 @@ vault_proc(struct config *cfg, const char *conf_path, int ctl, int admin_fd)
 	    proc_drop_privileges(cfg) != 0 || open_approvals(&v) != 0)
 		goto out;
 	if (admin_fd != -1) {
+		if ((v.locks = lockstore_new(locks, cfg->locks_path, &e)) ==
+		    NULL) {
+			log_err("vault: %s", err_msg(&e));
+			goto out;
+		}
 		memset(&env, 0, sizeof(env));
 		env.config = current_config;
+		env.locks = v.locks;
 		env.approvals = v.approvals;
 		env.audit = cfg->audit_dir != NULL ? v.audit : NULL;
 		env.alert = cfg->alert_url != NULL ? v.alert : NULL;
 		env.ask = ask;
 		env.locks_changed = locks_changed;
 		env.arg = &v;
-		if ((v.admin = admin_start(v.base, admin_fd, &env, err,
-		    sizeof(err))) == NULL) {
+		if ((v.admin = admin_start(v.base, admin_fd, &env, &e)) ==
+		    NULL) {
 			admin_fd = -1;
-			log_err("%s", err);
+			log_err("%s", err_msg(&e));
 			goto out;
 		}
 		admin_fd = -1;
@@ -396,6 +413,7 @@ out:
 	v.watch = NULL;
 	drop_questions(&v, NULL);
 	admin_free(v.admin);
+	lockstore_free(v.locks);
 	approvals_free(v.approvals);
 	auditlink_free(v.audit);
 	alertlink_free(v.alert);

@@ -82,6 +82,7 @@ struct expl {
 struct watch {
 	struct event_base	*base;
 	struct config		*cfg;		/* our reference */
+	const struct policy	*policy;	/* not owned */
 	SSL_CTX			*ctx;		/* our reference */
 	struct regstate		*rs;		/* not owned */
 	struct auditlink	*audit;		/* not owned */
@@ -585,7 +586,7 @@ log_status_lock(const char *name, int before, const struct rs_obj *after)
 static int
 watched_domain(const struct watch *w, const char *name)
 {
-	return policy_domain_locked(w->cfg->policy, w->rs, name, NULL);
+	return policy_domain_locked(w->policy, w->rs, name, NULL);
 }
 
 /* A host is watched while a watched domain uses it. */
@@ -879,7 +880,7 @@ forget_stale(struct watch *w)
 static void
 refresh_all(struct watch *w)
 {
-	const struct locklist *l = policy_locks(w->cfg->policy);
+	const struct locklist *l = policy_locks(w->policy);
 	const struct rs_obj *o;
 	size_t cur = 0;
 
@@ -934,8 +935,9 @@ read_password(struct watch *w, const char *path, struct err *e)
 }
 
 struct watch *
-watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
-    struct regstate *rs, struct err *e)
+watch_new(struct event_base *base, struct config *cfg,
+    const struct policy *pol, SSL_CTX *client_ctx, struct regstate *rs,
+    struct err *e)
 {
 	struct watch *w;
 	char *json = NULL;
@@ -948,6 +950,7 @@ watch_new(struct event_base *base, struct config *cfg, SSL_CTX *client_ctx,
 	}
 	w->base = base;
 	w->cfg = config_ref(cfg);
+	w->policy = pol;
 	SSL_CTX_up_ref(client_ctx);
 	w->ctx = client_ctx;
 	w->rs = rs;

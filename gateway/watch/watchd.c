@@ -30,9 +30,11 @@
 #include "config.h"
 #include "err.h"
 #include "ipc.h"
+#include "lock.h"
 #include "log.h"
 #include "names.h"
 #include "peers.h"
+#include "policy.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "statelink.h"
@@ -53,6 +55,11 @@ struct pending {
 struct watchd {
 	struct event_base *base;
 	struct config	*cfg;
+	/* The lock list as the parent handed it, with the vault's edits
+	 * since (IPC_LOCK), and the policy that reads it: ours, never
+	 * written into cfg. */
+	struct locklist	*locks;
+	struct policy	*policy;
 	struct regstate	*rs;
 	struct watch	*watch;		/* NULL: no [upstream] clid */
 	SSL_CTX		*client_ctx;
@@ -258,9 +265,9 @@ vault_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 	}
 	if (m->type == IPC_STATE_QUERY)
 		(void)ipc_send_json(ch, IPC_STATE_ANSWER, m->id,
-		    stateq_answer(d->cfg->policy, d->rs, d->watch, j), NULL, 0);
+		    stateq_answer(d->policy, d->rs, d->watch, j), NULL, 0);
 	else
-		(void)proc_apply_lock(d->cfg->policy, j);
+		(void)proc_apply_lock(d->locks, j);
 	json_decref(j);
 }
 
@@ -334,7 +341,8 @@ static const struct peers_ops ops = {
 };
 
 int
-watch_proc(struct config *cfg, const char *conf_path, int ctl)
+watch_proc(struct config *cfg, const struct locklist *locks,
+    const char *conf_path, int ctl)
 {
 	struct watchd d;
 	struct err e = ERR_INIT;
@@ -342,6 +350,14 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 
 	memset(&d, 0, sizeof(d));
 	d.cfg = cfg;
+	if ((d.locks = locklist_copy(locks, &e)) == NULL) {
+		log_err("watch: %s", err_msg(&e));
+		goto out;
+	}
+	if ((d.policy = policy_derive(cfg->policy, d.locks)) == NULL) {
+		log_err("watch: out of memory");
+		goto out;
+	}
 	/* The watch login's password is a secret: out of the workers'
 	 * reach even when they run as the same user. */
 	if (sandbox_protect_memory(&e) != 0) {
@@ -362,8 +378,8 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 			log_err("watch: %s", err_msg(&e));
 			goto out;
 		}
-		if ((d.watch = watch_new(d.base, cfg, d.client_ctx, d.rs,
-		    &e)) == NULL) {
+		if ((d.watch = watch_new(d.base, cfg, d.policy, d.client_ctx,
+		    d.rs, &e)) == NULL) {
 			log_err("watch: %s", err_msg(&e));
 			goto out;
 		}
@@ -395,6 +411,8 @@ out:
 	alertlink_free(d.alert);
 	SSL_CTX_free(d.client_ctx);
 	regstate_free(d.rs);
+	policy_free(d.policy);
+	locklist_free(d.locks);
 	if (d.base)
 		event_base_free(d.base);
 	return rc;

@@ -1008,7 +1008,7 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 	if (s->env->audit != NULL && auditlink_frame_mac(s->env->audit, xml,
 	    len, s->frame_mac) != 0)
 		s->frame_mac[0] = '\0';
-	if (pipeline_judge(s->cfg->xsd, s->cfg->policy,
+	if (pipeline_judge(s->cfg->xsd, s->env->policy,
 	    s->env->regstate, s->clid, xml, len, &po) != 0)
 		goto nomem;	/* cannot judge: fail closed */
 	m = po.msg;

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "err.h"
 #include "ipc.h"
+#include "lock.h"
 #include "log.h"
 #include "metrics.h"
 #include "peers.h"
@@ -56,6 +57,11 @@ struct scrape {
 struct worker {
 	struct event_base *base;
 	struct config	*cfg;
+	/* The lock list as the parent handed it, with the vault's edits
+	 * since (IPC_LOCK), and the policy that judges against it and holds
+	 * the key: this worker's, never written into cfg. */
+	struct locklist	*locks;
+	struct policy	*policy;
 	const char	*conf_path;
 	struct proxy	*proxy;
 	/*
@@ -172,12 +178,12 @@ maybe_serve(struct worker *w)
 	    (w->vault != NULL && !vaultlink_ready(w->vault)) ||
 	    !statelink_ready(w->state))
 		return;
-	if (w->cfg->policy != NULL && w->cfg->secret_key == NULL &&
+	if (w->cfg->secret_key == NULL &&
 	    auditlink_policy_key(w->audit, key) == 0) {
-		policy_set_secret_key(w->cfg->policy, key);
+		policy_set_secret_key(w->policy, key);
 		OPENSSL_cleanse(key, sizeof(key));
 	}
-	if (w->cfg->policy != NULL && !policy_keyed(w->cfg->policy))
+	if (!policy_keyed(w->policy))
 		log_warn("no [policy] secret_key and no [audit] signing_key: "
 		    "hashes of authInfo values in pending changes and change "
 		    "ids are not keyed (anyone who reads them can test "
@@ -235,7 +241,7 @@ vault_request(void *arg, uint16_t type, uint32_t id, json_t *msg)
 
 	(void)id;
 	if (type == IPC_LOCK)
-		(void)proc_apply_lock(w->cfg->policy, msg);
+		(void)proc_apply_lock(w->locks, msg);
 }
 
 /* Admission (proxy.h): the parent counts every worker's sessions. */
@@ -352,8 +358,9 @@ static const struct peers_ops ops = {
 };
 
 int
-worker_proc(struct config *cfg, const char *conf_path, int ctl,
-    unsigned number, int listen_fd, int metrics_fd)
+worker_proc(struct config *cfg, const struct locklist *locks,
+    const char *conf_path, int ctl, unsigned number, int listen_fd,
+    int metrics_fd)
 {
 	struct worker w;
 	struct err e = ERR_INIT;
@@ -362,6 +369,14 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 	memset(&w, 0, sizeof(w));
 	w.cfg = cfg;
 	w.conf_path = conf_path;
+	if ((w.locks = locklist_copy(locks, &e)) == NULL) {
+		log_err("worker: %s", err_msg(&e));
+		goto out;
+	}
+	if ((w.policy = policy_derive(cfg->policy, w.locks)) == NULL) {
+		log_err("worker: out of memory");
+		goto out;
+	}
 	if ((w.base = event_base_new()) == NULL ||
 	    (w.metrics = metrics_new()) == NULL)
 		goto out;
@@ -386,6 +401,7 @@ worker_proc(struct config *cfg, const char *conf_path, int ctl,
 	    (unsigned long long)time(NULL), (unsigned)getpid() & 0xffff);
 	w.env.base = w.base;
 	w.env.cfg = cfg;
+	w.env.policy = w.policy;
 	w.env.regstate = w.rs;
 	w.env.state = w.state;
 	w.env.vault = w.vault;
@@ -456,5 +472,7 @@ out:
 	metrics_free(w.metrics);
 	if (w.base)
 		event_base_free(w.base);
+	policy_free(w.policy);
+	locklist_free(w.locks);
 	return rc;
 }

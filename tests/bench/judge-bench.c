@@ -908,7 +908,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *path = "tests/bench/cmd-1500.xml", *only = NULL;
-	const char *dir = NULL, *profile = NULL, *corpus, *why;
+	const char *dir = NULL, *profile = NULL, *corpus;
 	struct locklist *l = locklist_new();
 	struct kase *k;
 	double secs = 2.0, worst = 0;
@@ -951,9 +951,9 @@ main(int argc, char *argv[])
 		char name[64];
 
 		snprintf(name, sizeof(name), "locked%d.example", i);
-		locklist_add(l, name, &why);
+		locklist_add(l, name, NULL);
 	}
-	locklist_add(l, "*.bank.example", &why);
+	locklist_add(l, "*.bank.example", NULL);
 	pol = policy_new(CLASS_ALL, l);
 
 	if ((x = slurp(path, &len)) == NULL) {

@@ -2181,10 +2181,9 @@ static struct policy *
 demo_policy(void)
 {
 	struct locklist *l = locklist_new();
-	const char *why;
 
-	NEED(locklist_add(l, "locked.example", &why) == 0);
-	NEED(locklist_add(l, "*.bank.example", &why) == 0);
+	NEED(locklist_add(l, "locked.example", NULL) == 0);
+	NEED(locklist_add(l, "*.bank.example", NULL) == 0);
 	return policy_new(CLASS_ALL, l);
 }
 
@@ -2194,7 +2193,6 @@ base_policy(struct base *b)
 {
 	struct locklist *l = locklist_new();
 	struct epp_msg *m = NULL;
-	const char *why;
 	struct err e = ERR_INIT;
 
 	b->lock[0] = '\0';
@@ -2206,7 +2204,7 @@ base_policy(struct base *b)
 		const char *name = epp_msg_object(m, 0, &t, &valid);
 
 		if (valid && (t == EPP_OBJ_DOMAIN || t == EPP_OBJ_HOST) &&
-		    locklist_add(l, name, &why) == 0) {
+		    locklist_add(l, name, NULL) == 0) {
 			snprintf(b->lock, sizeof(b->lock), "%s", name);
 			b->lock_host = t == EPP_OBJ_HOST;
 		} else if (valid && t == EPP_OBJ_CONTACT) {
@@ -2216,7 +2214,7 @@ base_policy(struct base *b)
 			const char *f = fact;
 
 			snprintf(fact, sizeof(fact), "contact=admin:%s", name);
-			NEED(locklist_add(l, "owner.example", &why) == 0);
+			NEED(locklist_add(l, "owner.example", NULL) == 0);
 			b->rs[0] = regstate_new(0);
 			NEED(b->rs[0] != NULL && regstate_put(b->rs[0],
 			    RS_DOMAIN, "owner.example", &f, 1, 0, NULL) == 0);

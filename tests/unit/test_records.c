@@ -42,11 +42,10 @@ START_TEST(cmd_record_fields_and_no_secret)
 	struct policy *p;
 	struct epp_msg *m = NULL;
 	struct verdict v;
-	const char *why;
 	struct err e = ERR_INIT;
 	char *s;
 
-	locklist_add(l, "locked.example", &why);
+	locklist_add(l, "locked.example", NULL);
 	p = policy_new(CLASS_ALL, l);
 	ck_assert_int_eq(epp_parse_command(unit_xsd(), (const uint8_t *)xml, strlen(xml), &m,
 	    NULL, 0, &e), 0);
