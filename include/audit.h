@@ -33,32 +33,46 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "conf.h"
+
 #define AUDIT_DEFAULT_SEGMENT_MAX	(64UL * 1024 * 1024)
 #define AUDIT_DEFAULT_CHECKPOINT_MS	2000
 #define AUDIT_DEFAULT_HEARTBEAT_S	300
 
 struct audit;
 
-struct audit_opts {
-	const char	*dir;		/* audit_dir */
-	const char	*signing_key;	/* Ed25519 PKCS#8 PEM */
-	const char	*origin;	/* checkpoint origin line, "eppgw/demo" */
-	const char	*publish_dir;	/* a copy of each checkpoint; NULL: none */
+/*
+ * [audit] (config.h): the log's settings, owned here, filled by
+ * config_load() through audit_keywords (0 or NULL: the defaults above).
+ * No audit log when dir is unset.
+ */
+struct audit_conf {
+	char		*dir;
+	char		*signing_key;	/* Ed25519 PKCS#8 PEM */
+	char		*origin;	/* checkpoint origin line */
+	char		*publish_dir;	/* a checkpoint copy each; NULL: none */
 	size_t		 segment_max;	/* rotate at this size (0: default) */
 	unsigned	 checkpoint_ms;	/* under load, at most this often */
-	unsigned	 heartbeat_s;	/* idle checkpoint */
-	/* Test hooks for fault injection; NULL means write(2), fdatasync(2). */
+	unsigned	 heartbeat_s;	/* idle checkpoint (key heartbeat) */
+};
+
+extern const struct conf_keyword audit_keywords[];
+
+/* Test hooks for fault injection; NULL means write(2), fdatasync(2). */
+struct audit_env {
 	ssize_t		(*write_fn)(int fd, const void *buf, size_t len);
 	int		(*fsync_fn)(int fd);
 };
 
 /*
  * Opens or creates the log, verifies it, seals a torn or unclosed tail
- * with a recovery record in a new segment, starts the writer.  -1 with err
- * on failure: the gateway must refuse to start.
+ * with a recovery record in a new segment, starts the writer.  conf is
+ * copied (its strings are not: they must outlive the log); env may be
+ * NULL.  -1 with err on failure: the gateway must refuse to start.
  */
-int audit_open(struct event_base *base, const struct audit_opts *o,
-    struct audit **out, char *err, size_t errlen);
+int audit_open(struct event_base *base, const struct audit_conf *conf,
+    const struct audit_env *env, struct audit **out, char *err,
+    size_t errlen);
 
 /*
  * Durability callback, run on the event-loop thread: status 0 = durable

@@ -77,14 +77,17 @@ tls_server_ctx(const struct config *cfg, char *err, size_t errlen)
 		ssl_err(err, errlen, "cannot create TLS context", NULL);
 		return NULL;
 	}
-	if (load_pair(ctx, cfg->cert, cfg->key, err, errlen) != 0)
+	if (load_pair(ctx, cfg->gateway.cert, cfg->gateway.key, err,
+	    errlen) != 0)
 		goto fail;
-	if (SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
-		ssl_err(err, errlen, "cannot load client CA", cfg->client_ca);
+	if (SSL_CTX_load_verify_locations(ctx, cfg->gateway.client_ca,
+	    NULL) != 1) {
+		ssl_err(err, errlen, "cannot load client CA",
+		    cfg->gateway.client_ca);
 		goto fail;
 	}
-	if ((names = SSL_load_client_CA_file(cfg->client_ca)) == NULL) {
-		ssl_err(err, errlen, "no CA names in", cfg->client_ca);
+	if ((names = SSL_load_client_CA_file(cfg->gateway.client_ca)) == NULL) {
+		ssl_err(err, errlen, "no CA names in", cfg->gateway.client_ca);
 		goto fail;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
@@ -108,10 +111,12 @@ tls_client_ctx(const struct config *cfg, char *err, size_t errlen)
 		ssl_err(err, errlen, "cannot create TLS context", NULL);
 		return NULL;
 	}
-	if (load_pair(ctx, cfg->up_cert, cfg->up_key, err, errlen) != 0)
+	if (load_pair(ctx, cfg->upstream.cert, cfg->upstream.key, err,
+	    errlen) != 0)
 		goto fail;
-	if (SSL_CTX_load_verify_locations(ctx, cfg->up_ca, NULL) != 1) {
-		ssl_err(err, errlen, "cannot load upstream CA", cfg->up_ca);
+	if (SSL_CTX_load_verify_locations(ctx, cfg->upstream.ca, NULL) != 1) {
+		ssl_err(err, errlen, "cannot load upstream CA",
+		    cfg->upstream.ca);
 		goto fail;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

@@ -65,12 +65,13 @@ admin_ctx(const struct config *cfg, char *err, size_t errlen)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->admin_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, cfg->admin_key,
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->admin.cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, cfg->admin.key,
 	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1 ||
-	    SSL_CTX_load_verify_locations(ctx, cfg->admin_ca, NULL) != 1) {
+	    SSL_CTX_load_verify_locations(ctx, cfg->admin.client_ca,
+	    NULL) != 1) {
 		snprintf(err, errlen, "admin: cannot load %s, %s or %s",
-		    cfg->admin_cert, cfg->admin_key, cfg->admin_ca);
+		    cfg->admin.cert, cfg->admin.key, cfg->admin.client_ca);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -386,10 +387,10 @@ do_locks(struct admin *a, struct evhttp_request *req,
 			reply_error(req, 400, "bad_name", why);
 			return;
 		}
-		if (save_locks(cfg->locks_path, l) != 0)
+		if (save_locks(cfg->policy_conf.locks_path, l) != 0)
 			log_err("admin: cannot write %s: %s: the lock is "
-			    "active until restart only", cfg->locks_path,
-			    strerror(errno));
+			    "active until restart only",
+			    cfg->policy_conf.locks_path, strerror(errno));
 		if (a->env.locks_changed != NULL)
 			a->env.locks_changed(a->env.arg, "add", norm);
 		log_notice("admin: lock %s added by %s", norm, who->name);
@@ -421,9 +422,9 @@ do_locks(struct admin *a, struct evhttp_request *req,
 		reply_error(req, 404, "not_locked", "no such lock entry");
 		return;
 	}
-	if (save_locks(cfg->locks_path, l) != 0)
-		log_err("admin: cannot write %s: %s", cfg->locks_path,
-		    strerror(errno));
+	if (save_locks(cfg->policy_conf.locks_path, l) != 0)
+		log_err("admin: cannot write %s: %s",
+		    cfg->policy_conf.locks_path, strerror(errno));
 	if (a->env.locks_changed != NULL)
 		a->env.locks_changed(a->env.arg, "remove", norm);
 	log_notice("admin: lock %s removed by %s, approved by %s", norm,
@@ -762,7 +763,7 @@ admin_start(struct event_base *base, int fd, const struct admin_env *env,
 	if (a->listener == NULL ||
 	    evhttp_bind_listener(a->http, a->listener) == NULL) {
 		snprintf(err, errlen, "admin: cannot listen on %s: %s",
-		    cfg->admin_listen.text, strerror(errno));
+		    cfg->admin.listen.text, strerror(errno));
 		if (a->listener != NULL)
 			evconnlistener_free(a->listener);
 		a->listener = NULL;
@@ -805,3 +806,14 @@ admin_metrics(struct admin *a)
 {
 	return a->metrics;
 }
+
+/* [admin]: its keys (conf.h), in the order `eppgw -T` prints them. */
+#define F(m) offsetof(struct admin_conf, m)
+const struct conf_keyword admin_keywords[] = {
+	{ "listen", KW_ADDR, F(listen), 0, NULL, 0, 0 },
+	{ "cert", KW_PATH, F(cert), 0, NULL, 0, 0 },
+	{ "key", KW_PATH, F(key), 0, NULL, 0, 0 },
+	{ "client_ca", KW_PATH, F(client_ca), 0, NULL, 0, 0 },
+	{ NULL, 0, 0, 0, NULL, 0, 0 }
+};
+#undef F

@@ -313,29 +313,18 @@ static int
 open_approvals(struct vault *v)
 {
 	const struct config *cfg = v->cfg;
-	struct approval_opts o;
 	struct seeds *seeds = NULL;
 	char err[512];
 
-	if (cfg->seeds_path == NULL)
+	if (cfg->approvals.seeds_path == NULL)
 		return 0;
-	if (seeds_load(cfg->seeds_path, &seeds, err, sizeof(err)) != 0) {
+	if (seeds_load(cfg->approvals.seeds_path, &seeds, err,
+	    sizeof(err)) != 0) {
 		log_err("%s", err);
 		return -1;
 	}
-	memset(&o, 0, sizeof(o));
-	o.state_path = cfg->state_path;
-	o.ticket_ttl = cfg->ticket_ttl;
-	o.pending_ttl = cfg->pending_ttl;
-	o.max_pending = cfg->max_pending;
-	o.max_pending_requester = cfg->max_pending_principal;
-	o.window = cfg->totp_window;
-	o.rate_attempts = cfg->rate_attempts;
-	o.rate_period = cfg->rate_period;
-	o.lockout_after = cfg->lockout_after;
-	o.global_cap = cfg->global_cap;
-	o.global_period = cfg->global_period;
-	if (approvals_open(&o, seeds, &v->approvals, err, sizeof(err)) != 0) {
+	if (approvals_open(&cfg->approvals, NULL, seeds, &v->approvals, err,
+	    sizeof(err)) != 0) {
 		log_err("approvals: %s", err);
 		return -1;
 	}
@@ -366,8 +355,8 @@ vault_proc(struct config *cfg, const char *conf_path, int ctl, int admin_fd)
 		memset(&env, 0, sizeof(env));
 		env.config = current_config;
 		env.approvals = v.approvals;
-		env.audit = cfg->audit_dir != NULL ? v.audit : NULL;
-		env.alert = cfg->alert_url != NULL ? v.alert : NULL;
+		env.audit = cfg->audit.dir != NULL ? v.audit : NULL;
+		env.alert = cfg->alerts.url != NULL ? v.alert : NULL;
 		env.ask = ask;
 		env.locks_changed = locks_changed;
 		env.arg = &v;
@@ -378,7 +367,7 @@ vault_proc(struct config *cfg, const char *conf_path, int ctl, int admin_fd)
 			goto out;
 		}
 		admin_fd = -1;
-		log_notice("admin listener on %s", cfg->admin_listen.text);
+		log_notice("admin listener on %s", cfg->admin.listen.text);
 	}
 	if ((v.peers = peers_new(v.base, PROC_VAULT, ctl, &ops, &v)) ==
 	    NULL || proc_ready(ctl) != 0)

@@ -348,15 +348,15 @@ watch_proc(struct config *cfg, const char *conf_path, int ctl)
 		goto out;
 	}
 	if ((d.base = event_base_new()) == NULL ||
-	    (d.rs = regstate_new(cfg->state_max)) == NULL)
+	    (d.rs = regstate_new(cfg->upstream.state_max)) == NULL)
 		goto out;
-	if ((cfg->audit_dir != NULL && (d.audit = auditlink_new(d.base)) ==
-	    NULL) || (cfg->alert_url != NULL && (d.alert =
+	if ((cfg->audit.dir != NULL && (d.audit = auditlink_new(d.base)) ==
+	    NULL) || (cfg->alerts.url != NULL && (d.alert =
 	    alertlink_new(d.base)) == NULL))
 		goto out;
 	if ((d.peers = peers_new(d.base, PROC_WATCH, ctl, &ops, &d)) == NULL)
 		goto out;
-	if (cfg->watch_clid != NULL) {
+	if (cfg->upstream.clid != NULL) {
 		if ((d.client_ctx = tls_client_ctx(cfg, err, sizeof(err))) ==
 		    NULL || (d.watch = watch_new(d.base, cfg, d.client_ctx,
 		    d.rs, err, sizeof(err))) == NULL) {

@@ -90,7 +90,7 @@ proxy_new(const struct session_env *env, uint64_t first_id,
 		return NULL;
 	}
 	p->env = env;
-	p->max_sessions = env->cfg->max_sessions;
+	p->max_sessions = env->cfg->gateway.max_sessions;
 	p->next_id = first_id;
 	p->admit_send = send;
 	p->admit_arg = arg;
@@ -107,7 +107,7 @@ proxy_listen(struct proxy *p, int fd, char *err, size_t errlen)
 	    -1, fd);
 	if (p->listener == NULL) {
 		snprintf(err, errlen, "cannot listen on %s: %s",
-		    p->env->cfg->listen.text, strerror(errno));
+		    p->env->cfg->gateway.listen.text, strerror(errno));
 		close(fd);
 		return -1;
 	}

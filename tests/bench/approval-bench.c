@@ -123,7 +123,8 @@ file_size(const char *path)
 static int
 run(const char *dir, unsigned n, unsigned reps)
 {
-	struct approval_opts o;
+	struct approval_conf o;
+	struct approval_env env;
 	struct approvals *a = NULL;
 	char path[512], jpath[600], err[256], canonical[256], object[64];
 	char id[13], approver[APPROVAL_NAME_MAX], req[32];
@@ -148,10 +149,11 @@ run(const char *dir, unsigned n, unsigned reps)
 	o.state_path = path;
 	o.max_pending = n + reps + 1;
 	o.max_pending_requester = n + reps + 1;
-	o.clock = bench_clock;
-	o.clock_arg = &now;
+	memset(&env, 0, sizeof(env));
+	env.clock = bench_clock;
+	env.clock_arg = &now;
 	t = now_ms();
-	if (approvals_open(&o, NULL, &a, err, sizeof(err)) == -1) {
+	if (approvals_open(&o, &env, NULL, &a, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
 		goto out;
 	}

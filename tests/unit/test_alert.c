@@ -298,17 +298,18 @@ static struct alerter *
 open_alerter(struct event_base *base, const char *url, const char *secret,
     unsigned qmax, unsigned retries, unsigned timeout_ms, unsigned backoff)
 {
-	struct alert_opts o = { 0 };
+	struct alert_conf o = { 0 };
+	struct alert_env env = { 0 };
 	struct alerter *a;
 	char err[256];
 
-	o.url = url;
-	o.secret_path = secret;
+	o.url = (char *)url;
+	o.secret_path = (char *)secret;
 	o.queue_max = qmax;
 	o.retries = retries;
 	o.timeout_ms = timeout_ms;
-	o.backoff_ms = backoff;
-	if (alerter_open(base, &o, &a, err, sizeof(err)) != 0)
+	env.backoff_ms = backoff;
+	if (alerter_open(base, &o, &env, &a, err, sizeof(err)) != 0)
 		ck_abort_msg("alerter_open: %s", err);
 	return a;
 }
@@ -588,30 +589,35 @@ END_TEST
 START_TEST(test_open_refusals)
 {
 	struct event_base *base = event_base_new();
-	struct alert_opts o = { 0 };
+	struct alert_conf o = { 0 };
 	struct alerter *a = (struct alerter *)1;
 	char secret[256], err[256];
 
 	write_secret(secret, sizeof(secret), 0644);
 	o.url = "http://127.0.0.1:7003/";
 	o.secret_path = secret;
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, err, sizeof(err)),
+	    -1);
 	ck_assert_ptr_null(a);
 	ck_assert_ptr_nonnull(strstr(err, "permissions"));
 	ck_assert_ptr_null(strstr(err, SECRET));
 
 	ck_assert_int_eq(chmod(secret, 0640), 0);
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, err, sizeof(err)),
+	    -1);
 
 	ck_assert_int_eq(chmod(secret, 0600), 0);
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, err, sizeof(err)),
+	    0);
 	alerter_free(a);
 
 	o.url = "ftp://127.0.0.1/";
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, err, sizeof(err)),
+	    -1);
 	o.url = "http://127.0.0.1:7003/";
 	o.secret_path = "/nonexistent/alert.secret";
-	ck_assert_int_eq(alerter_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, err, sizeof(err)),
+	    -1);
 
 	remove_secret(secret);
 	event_base_free(base);

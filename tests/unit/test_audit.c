@@ -93,18 +93,20 @@ static struct audit *
 open_log_cp(struct fixture *fx, struct event_base *base, size_t segmax,
     int (*fsync_fn)(int), unsigned checkpoint_ms)
 {
-	struct audit_opts o;
+	struct audit_conf o;
+	struct audit_env env;
 	struct audit *a = NULL;
 	char err[512];
 
 	memset(&o, 0, sizeof(o));
+	memset(&env, 0, sizeof(env));
 	o.dir = fx->dir;
 	o.signing_key = fx->key;
 	o.origin = ORIGIN;
 	o.segment_max = segmax;
-	o.fsync_fn = fsync_fn;
+	env.fsync_fn = fsync_fn;
 	o.checkpoint_ms = checkpoint_ms;	/* 0: the default */
-	if (audit_open(base, &o, &a, err, sizeof(err)) == -1)
+	if (audit_open(base, &o, &env, &a, err, sizeof(err)) == -1)
 		ck_abort_msg("audit_open: %s", err);
 	return a;
 }
@@ -1062,7 +1064,7 @@ END_TEST
 START_TEST(refuse_to_start)
 {
 	struct fixture fx;
-	struct audit_opts o;
+	struct audit_conf o;
 	struct audit *a = NULL;
 	struct event_base *base;
 	char seg[512], err[512], *b;
@@ -1080,7 +1082,7 @@ START_TEST(refuse_to_start)
 	o.dir = fx.dir;
 	o.signing_key = fx.key;
 	o.origin = ORIGIN;
-	ck_assert_int_eq(audit_open(base, &o, &a, err, sizeof(err)), -1);
+	ck_assert_int_eq(audit_open(base, &o, NULL, &a, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "refusing to start") != NULL, "%s", err);
 	/* Another origin is refused too. */
 	event_base_free(base);

@@ -88,14 +88,14 @@ static int
 open_log(struct bfx *fx, struct event_base *base, size_t segmax,
     struct audit **a, char *err, size_t errlen)
 {
-	struct audit_opts o;
+	struct audit_conf o;
 
 	memset(&o, 0, sizeof(o));
 	o.dir = fx->dir;
 	o.signing_key = fx->key;
 	o.origin = ORIGIN;
 	o.segment_max = segmax;
-	return audit_open(base, &o, a, err, errlen);
+	return audit_open(base, &o, NULL, a, err, errlen);
 }
 
 static void
