@@ -61,6 +61,8 @@ struct principal {
  *   [policy]     struct policy_conf     policy.h    policy_keywords
  *
  * A module is handed its section (&cfg->audit) rather than a copy of it.
+ * [policy] is policy_conf because policy names what config_load() builds
+ * from it.  [principal NAME] sections are config.c's own (principals).
  * config.c lists the sections, in the order `eppgw -T` prints them.
  */
 struct config {

@@ -28,7 +28,7 @@
 
 #include "conf.h"
 
-/* [gateway] workers at most (config.c). */
+/* [gateway] workers at most (gateway_keywords, proc.c). */
 #define PROC_MAX_WORKERS	64
 /*
  * Channels a child that serves the workers (vault, watch, alerter) may

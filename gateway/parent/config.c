@@ -67,9 +67,10 @@ static const struct conf_section sections[] = {
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 /*
- * Keys are numbered across the sections, in order: the number of
- * sect's key name (its section and keyword in *sp, *kwp when not NULL),
- * or -1.  With sect NULL, the number of keys.
+ * Keys are numbered in order across all the sections (ps->seen_line).
+ * The number of key name of section sect, with its section and keyword in
+ * *sp and *kwp when they are not NULL; -1 if there is none.  With sect
+ * NULL: how many keys there are.
  */
 static int
 find_key(const char *sect, const char *name, const struct conf_section **sp,

@@ -309,7 +309,8 @@ proc_workers(const struct config *cfg)
 
 /*
  * [gateway]: its keys (conf.h), in the order `eppgw -T` prints them.
- * config_load() checks across sections (config.c).
+ * That run_as_root is yes or no and that user exists, config.c checks
+ * with the other sections' rules.
  */
 #define F(m) offsetof(struct gateway_conf, m)
 const struct conf_keyword gateway_keywords[] = {
@@ -322,7 +323,7 @@ const struct conf_keyword gateway_keywords[] = {
 	    300 },
 	{ "idle_timeout", KW_UINT, F(idle_timeout), 0, "600", 1, 86400 },
 	{ "frame_timeout", KW_UINT, F(frame_timeout), 0, "30", 1, 3600 },
-	{ "workers", KW_UINT, F(workers), 0, "0", 0, 64 },
+	{ "workers", KW_UINT, F(workers), 0, "0", 0, PROC_MAX_WORKERS },
 	{ "max_sessions", KW_UINT, F(max_sessions), 0, "1024", 1, 1000000 },
 	{ "max_sessions_per_principal", KW_UINT, F(max_sessions_principal), 0,
 	    "256", 1, 1000000 },

@@ -77,7 +77,7 @@
 #define WINDOW_MAX	10
 #define RATE_MAX	100	/* attempts per period we can remember */
 #define GLOBAL_CAP_MAX	100000
-/* Pending changes held: max_pending is at most 1000000 (config.c); a
+/* Pending changes held: max_pending is at most 1000000 (below); a
  * state written under an older, larger setting still loads. */
 #define CHANGES_MAX	((size_t)1 << 22)
 #define OPS_MAX		65536	/* approvers with state */
