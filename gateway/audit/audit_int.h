@@ -85,7 +85,7 @@ struct audit {
 
 	/* Owned by the writer thread once it runs. */
 	struct audit_conf	 o;	/* audit_open's, defaults applied */
-	struct audit_env	 env;		/* likewise */
+	struct audit_env	 env;	/* likewise */
 	char			*dir;
 	int			 dirfd, cpdirfd, fd;
 	int			 pubfd;		/* publish_dir, or -1 */
