@@ -33,6 +33,8 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "conf.h"
+
 struct admin;
 struct alertlink;
 struct approvals;
@@ -41,6 +43,21 @@ struct config;
 struct err;
 struct lockstore;
 struct metrics;
+
+/*
+ * [admin] (config.h): the listener's settings, owned here, filled by
+ * config_load() through admin_keywords.  All four keys or none:
+ * config_load() sets enabled when all are given.
+ */
+struct admin_conf {
+	struct sockaddr_cfg listen;
+	char		*cert;
+	char		*key;
+	char		*client_ca;
+	int		 enabled;	/* not a key: set by config_load() */
+};
+
+extern const struct conf_keyword admin_keywords[];
 
 /*
  * What the admin API runs against, in the vault process (proc.h).

@@ -24,20 +24,33 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "conf.h"
+
 struct alerter;
 struct err;
 
-struct alert_opts {
-	const char	*url;		/* http:// or https:// webhook */
-	const char	*secret_path;	/* HMAC key file (raw bytes, trailing
-					 * newline ignored, mode 0600 or
-					 * stricter); NULL: unsigned alerts
-					 * (a warning is logged) */
+/*
+ * [alerts] (config.h): owned here, filled by config_load() through
+ * alert_keywords.  No alerts when url is unset.
+ */
+struct alert_conf {
+	char		*url;		/* http:// or https:// webhook */
+	char		*secret_path;	/* [alerts] secret: HMAC key file (raw
+					 * bytes, trailing newline ignored,
+					 * mode 0600 or stricter); NULL:
+					 * unsigned alerts (a warning is
+					 * logged) */
+	char		*ca;		/* CA file for https; NULL: system */
 	unsigned	 queue_max;	/* 0: 1000 */
 	unsigned	 retries;	/* retries after the first attempt;
 					 * 0: 5 (use ALERT_NO_RETRY for none) */
 	unsigned	 timeout_ms;	/* per attempt; 0: 5000 */
-	const char	*ca;		/* CA file for https; NULL: system */
+};
+
+extern const struct conf_keyword alert_keywords[];
+
+/* What is not configuration: for tests. */
+struct alert_env {
 	unsigned	 backoff_ms;	/* first retry delay, doubled each
 					 * time, capped at 60 s; 0: 1000 */
 };
@@ -48,10 +61,11 @@ struct alert_opts {
 /*
  * 0 ok; -1 with e filled (err.h): ERR_INVALID for a bad URL or an unsafe
  * or empty secret file ("path: why"), ERR_SYSTEM when it cannot be read.
- * The message never holds the secret.
+ * The message never holds the secret.  conf's strings are copied; env may
+ * be NULL.
  */
-int alerter_open(struct event_base *base, const struct alert_opts *o,
-    struct alerter **out, struct err *e);
+int alerter_open(struct event_base *base, const struct alert_conf *conf,
+    const struct alert_env *env, struct alerter **out, struct err *e);
 
 /* Cancels transfers in flight and frees everything still queued. */
 void alerter_free(struct alerter *a);

@@ -26,6 +26,8 @@
 
 #include <jansson.h>
 
+#include "conf.h"
+
 #define APPROVAL_NAME_MAX	64
 
 struct approvals;
@@ -35,20 +37,36 @@ struct seeds;
 /* Seconds since the epoch. */
 typedef int64_t (*approval_clock_fn)(void *arg);
 
-struct approval_opts {
-	const char	*state_path;	/* JSON state file, and its journal
+/*
+ * [approvals] (config.h): owned here, filled by config_load() through
+ * approval_keywords; 0 takes the default named (but window is taken as
+ * given).
+ */
+struct approval_conf {
+	char		*seeds_path;	/* [approvals] seeds: the vault's TOTP
+					   seeds (seeds.h); NULL: none */
+	char		*state_path;	/* [approvals] state: JSON state file,
+					   and its journal
 					   state_path.journal; NULL: memory
 					   only */
 	unsigned	 ticket_ttl;	/* default 600, at most 3600 */
 	unsigned	 pending_ttl;	/* default 86400 */
 	unsigned	 max_pending;	/* open pending changes: 1000 */
-	unsigned	 max_pending_requester;	/* ...of one requester: 100 */
-	unsigned	 window;	/* TOTP steps either side (config: 1); 0 is 0 */
+	unsigned	 max_pending_requester;	/* ...of one requester: 100
+					   (max_pending_per_principal) */
+	unsigned	 window;	/* TOTP steps either side (totp_window,
+					   config: 1); 0 is 0 */
 	unsigned	 rate_attempts;	/* per operator per rate_period: 3 */
 	unsigned	 rate_period;	/* seconds: 30 */
 	unsigned	 lockout_after;	/* consecutive failures: 5 */
 	unsigned	 global_cap;	/* failures of all operators: 20 */
 	unsigned	 global_period;	/* ...per this many seconds: 600 */
+};
+
+extern const struct conf_keyword approval_keywords[];
+
+/* What is not configuration: the clock (tests move it). */
+struct approval_env {
 	approval_clock_fn clock;	/* NULL: the real clock */
 	void		*clock_arg;
 };
@@ -79,12 +97,14 @@ enum approval_need {
  * Open (or create) the state: the state file, then the journal replayed
  * over it, folded into a new state file.  Takes ownership of seeds, even
  * on failure (may be NULL: then every approval is refused with no_seed).
- * -1 with e filled (err.h), e.g. ERR_CORRUPT for a corrupt state file or
- * journal line ("path:line: corrupt approval journal: ..."), ERR_SYSTEM
- * for a file that cannot be read or created, ERR_INVALID for options out
- * of range: the gateway must then refuse to start.
+ * conf is copied (seeds_path is not read: the caller loads the seeds); env
+ * may be NULL.  -1 with e filled (err.h), e.g. ERR_CORRUPT for a corrupt
+ * state file or journal line ("path:line: corrupt approval journal: ..."),
+ * ERR_SYSTEM for a file that cannot be read or created, ERR_INVALID for
+ * options out of range: the gateway must then refuse to start.
  */
-int approvals_open(const struct approval_opts *o, struct seeds *seeds,
+int approvals_open(const struct approval_conf *conf,
+    const struct approval_env *env, struct seeds *seeds,
     struct approvals **out, struct err *e);
 /*
  * A clean stop: in the process that opened it, the journal is folded into

@@ -34,6 +34,7 @@
 #include <openssl/evp.h>
 
 struct err;
+#include "conf.h"
 
 #define AUDIT_DEFAULT_SEGMENT_MAX	(64UL * 1024 * 1024)
 #define AUDIT_DEFAULT_CHECKPOINT_MS	2000
@@ -41,29 +42,40 @@ struct err;
 
 struct audit;
 
-struct audit_opts {
-	const char	*dir;		/* audit_dir */
-	const char	*signing_key;	/* Ed25519 PKCS#8 PEM */
-	const char	*origin;	/* checkpoint origin line, "eppgw/demo" */
-	const char	*publish_dir;	/* a copy of each checkpoint; NULL: none */
+/*
+ * [audit] (config.h): the log's settings, owned here, filled by
+ * config_load() through audit_keywords (0 or NULL: the defaults above).
+ * No audit log when dir is unset.
+ */
+struct audit_conf {
+	char		*dir;
+	char		*signing_key;	/* Ed25519 PKCS#8 PEM */
+	char		*origin;	/* checkpoint origin line */
+	char		*publish_dir;	/* a checkpoint copy each; NULL: none */
 	size_t		 segment_max;	/* rotate at this size (0: default) */
 	unsigned	 checkpoint_ms;	/* under load, at most this often */
-	unsigned	 heartbeat_s;	/* idle checkpoint */
-	/* Test hooks for fault injection; NULL means write(2), fdatasync(2). */
+	unsigned	 heartbeat_s;	/* idle checkpoint (key heartbeat) */
+};
+
+extern const struct conf_keyword audit_keywords[];
+
+/* Test hooks for fault injection; NULL means write(2), fdatasync(2). */
+struct audit_env {
 	ssize_t		(*write_fn)(int fd, const void *buf, size_t len);
 	int		(*fsync_fn)(int fd);
 };
 
 /*
  * Opens or creates the log, verifies it, seals a torn or unclosed tail
- * with a recovery record in a new segment, starts the writer.  -1 with e
- * (err.h) on failure: the gateway must refuse to start.  ERR_CORRUPT when
- * the log fails verification, ERR_INVALID for bad options, key or origin
- * (or a log that cannot be verified), ERR_SYSTEM, ERR_NOMEM or ERR_CRYPTO
- * otherwise.
+ * with a recovery record in a new segment, starts the writer.  conf is
+ * copied (its strings are not: they must outlive the log); env may be
+ * NULL.  -1 with e (err.h) on failure: the gateway must refuse to start.
+ * ERR_CORRUPT when the log fails verification, ERR_INVALID for bad
+ * options, key or origin (or a log that cannot be verified), ERR_SYSTEM,
+ * ERR_NOMEM or ERR_CRYPTO otherwise.
  */
-int audit_open(struct event_base *base, const struct audit_opts *o,
-    struct audit **out, struct err *e);
+int audit_open(struct event_base *base, const struct audit_conf *conf,
+    const struct audit_env *env, struct audit **out, struct err *e);
 
 /*
  * Durability callback, run on the event-loop thread: status 0 = durable

@@ -8,7 +8,8 @@
  * keep the one they started with.
  *
  * The struct is a plain record, not an opaque handle: every module reads
- * settings from it and nothing writes to it after config_load() returns.
+ * its settings from it and nothing writes to it after config_load()
+ * returns.
  */
 #ifndef EPPGW_CONFIG_H
 #define EPPGW_CONFIG_H
@@ -16,7 +17,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/socket.h>
+
+#include "admin.h"
+#include "alert.h"
+#include "approval.h"
+#include "audit.h"
+#include "conf.h"
+#include "policy.h"
+#include "proc.h"
+#include "upstream.h"
+
+struct xsd;
 
 #define CONFIG_FP_LEN		32	/* SHA-256 certificate fingerprint */
 #define CONFIG_CLID_MAX		16	/* EPP clIDType maxLength */
@@ -37,107 +48,43 @@ struct principal {
 	size_t		  napprove;		/* 0: everything ("*") */
 };
 
-struct sockaddr_cfg {
-	char			 text[256];	/* as written, for logs */
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-};
-
+/*
+ * Each section's settings are a struct owned by the module that uses them,
+ * declared in its header with the table of its keys (conf.h):
+ *
+ *   [gateway]    struct gateway_conf    proc.h      gateway_keywords
+ *   [upstream]   struct upstream_conf   upstream.h  upstream_keywords
+ *   [audit]      struct audit_conf      audit.h     audit_keywords
+ *   [alerts]     struct alert_conf      alert.h     alert_keywords
+ *   [admin]      struct admin_conf      admin.h     admin_keywords
+ *   [approvals]  struct approval_conf   approval.h  approval_keywords
+ *   [policy]     struct policy_conf     policy.h    policy_keywords
+ *
+ * A module is handed its section (&cfg->audit) rather than a copy of it.
+ * [policy] is policy_conf because policy names what config_load() builds
+ * from it.  [principal NAME] sections are config.c's own (principals).
+ * config.c lists the sections, in the order `eppgw -T` prints them.
+ */
 struct config {
-	char		*path;
+	char			*path;
 
-	/* [gateway] */
-	struct sockaddr_cfg listen;
-	char		*cert;
-	char		*key;
-	char		*client_ca;
-	size_t		 max_frame;	/* largest registrar command */
-	unsigned	 handshake_timeout;
-	unsigned	 idle_timeout;
-	unsigned	 frame_timeout;
-	unsigned	 workers;	/* worker processes; 0: one per core */
-	unsigned	 max_sessions;
-	unsigned	 max_sessions_principal;	/* each principal */
-	unsigned	 max_sessions_address;	/* each source address */
-	unsigned	 login_timeout;	/* from connect to a successful login */
-	struct sockaddr_cfg metrics_listen;	/* text[0] == 0: none */
-	char		*user;		/* drop to this user after binding */
-	char		*run_as_root;	/* "yes": root without user is allowed */
-	char		*chroot_dir;	/* workers' empty root (when root) */
+	struct gateway_conf	 gateway;
+	struct upstream_conf	 upstream;
+	struct audit_conf	 audit;		/* no log when dir is unset */
+	struct alert_conf	 alerts;	/* none when url is unset */
+	struct admin_conf	 admin;		/* the approvers' listener */
+	struct approval_conf	 approvals;
+	struct policy_conf	 policy_conf;	/* [policy], which builds: */
+	struct policy		*policy;	/* from locks and protect */
+	struct xsd		*xsd;		/* built-in + schemas */
 
-	/* [upstream] */
-	struct sockaddr_cfg up_address;
-	char		*up_server_name;
-	char		*up_ca;
-	char		*up_cert;
-	char		*up_key;
-	size_t		 up_max_frame;	/* largest registry reply */
-	/* the watch session (none when clid is unset) */
-	char		*watch_clid;
-	char		*watch_password_file;
-	unsigned	 watch_refresh;
-	unsigned	 watch_keepalive;
-	char		*regstate_path;	/* the registry state store */
-	unsigned	 state_max;
-	unsigned	 up_connect_timeout;
-	unsigned	 up_reply_timeout;
+	struct principal	*principals;
+	size_t			 nprincipals;
 
-	/* [audit] (no audit log when dir is unset) */
-	char		*audit_dir;
-	char		*audit_key;
-	char		*audit_origin;
-	char		*audit_publish_dir;	/* checkpoint copies, or NULL */
-	size_t		 audit_segment_max;
-	unsigned	 audit_checkpoint_ms;
-	unsigned	 audit_heartbeat;
-
-	/* [alerts] (none when url is unset) */
-	char		*alert_url;
-	char		*alert_secret;
-	char		*alert_ca;
-	unsigned	 alert_queue_max;
-	unsigned	 alert_retries;
-	unsigned	 alert_timeout_ms;
-
-	/* [admin]: the approvers' mTLS listener (disabled when unset) */
-	struct sockaddr_cfg admin_listen;
-	int		 admin_enabled;
-	char		*admin_cert;
-	char		*admin_key;
-	char		*admin_ca;
-
-	/* [approvals] */
-	char		*seeds_path;
-	char		*state_path;
-	unsigned	 ticket_ttl;
-	unsigned	 pending_ttl;
-	unsigned	 max_pending;
-	unsigned	 max_pending_principal;
-	unsigned	 totp_window;
-	unsigned	 rate_attempts;
-	unsigned	 rate_period;
-	unsigned	 lockout_after;
-	unsigned	 global_cap;
-	unsigned	 global_period;
-
-	/* [policy] */
-	char		*locks_path;	/* lock list file, NULL for none */
-	char		*protect_text;	/* as written, lines joined */
-	unsigned	 protect;	/* enum change_class bits */
-	struct policy	*policy;	/* built from the two above */
-	char		*schemas;	/* extension XSDs, resolved, spaced */
-	char		*secret_key;	/* keys secrets' hashes (policy.h) */
-	struct xsd	*xsd;		/* built-in + those, compiled */
-
-	struct principal *principals;
-	size_t		  nprincipals;
-
-	int		  refs;
+	int			 refs;
 };
 
 /* Errors found while loading: each a complete "file:line: message". */
-struct policy;
-
 struct config_errors {
 	char	**msgs;
 	size_t	  n;

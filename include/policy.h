@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf.h"
 #include "epp.h"
 
 #define CHANGE_ID_LEN	12
@@ -27,6 +28,21 @@
 
 struct locklist;
 struct policy;
+
+/*
+ * [policy] (config.h): owned here, filled by config_load() through
+ * policy_keywords.  config_load() builds the policy (struct config's
+ * policy) from locks and protect, and the schemas (its xsd) from schemas.
+ */
+struct policy_conf {
+	char		*locks_path;	/* lock list file, NULL for none */
+	char		*schemas;	/* extension XSDs, resolved, spaced */
+	char		*secret_key;	/* keys secrets' hashes (below) */
+	char		*protect_text;	/* as written, lines joined */
+	unsigned	 protect;	/* enum change_class bits, from that */
+};
+
+extern const struct conf_keyword policy_keywords[];
 
 enum decision {
 	DECISION_ALLOW = 0,

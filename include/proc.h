@@ -26,7 +26,9 @@
 
 #include <jansson.h>
 
-/* [gateway] workers at most (config.c). */
+#include "conf.h"
+
+/* [gateway] workers at most (gateway_keywords, proc.c). */
 #define PROC_MAX_WORKERS	64
 /*
  * Channels a child that serves the workers (vault, watch, alerter) may
@@ -38,7 +40,33 @@
 
 struct config;
 struct err;
-struct sockaddr_cfg;
+
+/*
+ * [gateway] (config.h): the registrar-facing listener and the processes
+ * that serve it, owned here, filled by config_load() through
+ * gateway_keywords.
+ */
+struct gateway_conf {
+	struct sockaddr_cfg listen;
+	char		*cert;
+	char		*key;
+	char		*client_ca;
+	size_t		 max_frame;	/* largest registrar command */
+	unsigned	 handshake_timeout;
+	unsigned	 idle_timeout;
+	unsigned	 frame_timeout;
+	unsigned	 workers;	/* worker processes; 0: one per core */
+	unsigned	 max_sessions;
+	unsigned	 max_sessions_principal;	/* each principal */
+	unsigned	 max_sessions_address;	/* each source address */
+	unsigned	 login_timeout;	/* from connect to a successful login */
+	struct sockaddr_cfg metrics_listen;	/* text[0] == 0: none */
+	char		*user;		/* drop to this user after binding */
+	char		*run_as_root;	/* "yes": root without user allowed */
+	char		*chroot_dir;	/* workers' empty root (when root) */
+};
+
+extern const struct conf_keyword gateway_keywords[];
 
 enum proc_kind {
 	PROC_AUDIT = 0,

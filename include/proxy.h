@@ -32,9 +32,10 @@ struct proxy *proxy_new(const struct session_env *env, uint64_t first_id,
 void proxy_free(struct proxy *p);
 
 /*
- * Take sessions from fd, a socket bound and listening on cfg->listen (the
- * parent's, shared by every worker); taken, also on failure.  Accepting
- * starts with proxy_start_accepting.  -1 with e filled (ERR_SYSTEM).
+ * Take sessions from fd, a socket bound and listening on
+ * cfg->gateway.listen (the parent's, shared by every worker); taken, also
+ * on failure.  Accepting starts with proxy_start_accepting.  -1 with e
+ * filled (ERR_SYSTEM).
  */
 int proxy_listen(struct proxy *p, int fd, struct err *e);
 void proxy_start_accepting(struct proxy *p);

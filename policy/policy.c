@@ -461,3 +461,16 @@ verdict_clear(struct verdict *v)
 	free(v->canonical);
 	v->canonical = NULL;
 }
+
+/* [policy]: its keys (conf.h), in the order `eppgw -T` prints them. */
+#define F(m) offsetof(struct policy_conf, m)
+const struct conf_keyword policy_keywords[] = {
+	{ "locks", KW_PATH, F(locks_path), 0, NULL, 0, 0 },
+	{ "schemas", KW_PATHS, F(schemas), 0, NULL, 0, 0 },
+	{ "secret_key", KW_PATH, F(secret_key), 0, NULL, 0, 0 },
+	{ "protect", KW_WORDS, F(protect_text), 0,
+	    "ns ds host status registrant contact authinfo transfer delete "
+	    "unknown", 1, 200 },
+	{ NULL, 0, 0, 0, NULL, 0, 0 }
+};
+#undef F

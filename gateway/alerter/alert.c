@@ -590,8 +590,8 @@ url_ok(const char *url)
  * is single-threaded, which is what libcurl asks of these two calls.
  */
 int
-alerter_open(struct event_base *base, const struct alert_opts *o,
-    struct alerter **out, struct err *e)
+alerter_open(struct event_base *base, const struct alert_conf *o,
+    const struct alert_env *env, struct alerter **out, struct err *e)
 {
 	struct alerter *a = NULL;
 	int curl_inited = 0;
@@ -616,7 +616,8 @@ alerter_open(struct event_base *base, const struct alert_opts *o,
 	a->retries = o->retries == ALERT_NO_RETRY ? 0 :
 	    o->retries ? o->retries : ALERT_RETRIES_DEFAULT;
 	a->timeout_ms = o->timeout_ms ? o->timeout_ms : ALERT_TIMEOUT_DEFAULT;
-	a->backoff_ms = o->backoff_ms ? o->backoff_ms : ALERT_BACKOFF_DEFAULT;
+	a->backoff_ms = env != NULL && env->backoff_ms ? env->backoff_ms :
+	    ALERT_BACKOFF_DEFAULT;
 	if (a->backoff_ms > ALERT_BACKOFF_MAX)
 		a->backoff_ms = ALERT_BACKOFF_MAX;
 	if ((a->url = strdup(o->url)) == NULL ||
@@ -711,3 +712,16 @@ alerter_set_drop_cb(struct alerter *a,
 	a->drop_cb = cb;
 	a->drop_arg = arg;
 }
+
+/* [alerts]: its keys (conf.h), in the order `eppgw -T` prints them. */
+#define F(m) offsetof(struct alert_conf, m)
+const struct conf_keyword alert_keywords[] = {
+	{ "url", KW_SECRET, F(url), 0, NULL, 8, 1000 },
+	{ "secret", KW_PATH, F(secret_path), 0, NULL, 0, 0 },
+	{ "ca", KW_PATH, F(ca), 0, NULL, 0, 0 },
+	{ "queue_max", KW_UINT, F(queue_max), 0, "1000", 1, 1000000 },
+	{ "retries", KW_UINT, F(retries), 0, "5", 1, 20 },
+	{ "timeout_ms", KW_UINT, F(timeout_ms), 0, "5000", 100, 60000 },
+	{ NULL, 0, 0, 0, NULL, 0, 0 }
+};
+#undef F

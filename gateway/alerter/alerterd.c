@@ -115,7 +115,6 @@ int
 alerter_proc(struct config *cfg, const char *conf_path, int ctl)
 {
 	struct alerterd d;
-	struct alert_opts o;
 	struct err e = ERR_INIT;
 	int rc = 1;
 
@@ -129,14 +128,7 @@ alerter_proc(struct config *cfg, const char *conf_path, int ctl)
 	    (d.audit = auditlink_new(d.base)) == NULL ||
 	    proc_drop_privileges(cfg) != 0)
 		goto out;
-	memset(&o, 0, sizeof(o));
-	o.url = cfg->alert_url;
-	o.secret_path = cfg->alert_secret;
-	o.ca = cfg->alert_ca;
-	o.queue_max = cfg->alert_queue_max;
-	o.retries = cfg->alert_retries;
-	o.timeout_ms = cfg->alert_timeout_ms;
-	if (alerter_open(d.base, &o, &d.alerter, &e) != 0) {
+	if (alerter_open(d.base, &cfg->alerts, NULL, &d.alerter, &e) != 0) {
 		log_err("alerts: %s", err_msg(&e));
 		goto out;
 	}

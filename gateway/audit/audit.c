@@ -308,7 +308,7 @@ audit_write_all(struct audit *a, int fd, const char *p, size_t len)
 	ssize_t n;
 
 	while (len > 0) {
-		n = a->o.write_fn(fd, p, len);
+		n = a->env.write_fn(fd, p, len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -378,7 +378,7 @@ trim_segment(struct audit *a)
 	if (a->seg_alloc <= a->seg_bytes)
 		return;
 	if (ftruncate(a->fd, (off_t)a->seg_bytes) == -1 ||
-	    a->o.fsync_fn(a->fd) == -1)
+	    a->env.fsync_fn(a->fd) == -1)
 		log_warn("audit: cannot cut %s/%s to its data: %s", a->dir,
 		    a->segname, strerror(errno));
 	a->seg_alloc = a->seg_bytes;
@@ -408,7 +408,7 @@ flush_out(struct audit *a)
 {
 	if (write_out(a) == -1)
 		return -1;
-	if (a->o.fsync_fn(a->fd) == -1) {
+	if (a->env.fsync_fn(a->fd) == -1) {
 		log_err("audit: fdatasync of %s/%s failed: %s; the audit log "
 		    "has FAILED and nothing more will be forwarded", a->dir,
 		    a->segname, strerror(errno));
@@ -422,7 +422,7 @@ static int
 atomic_write(struct audit *a, int dirfd, const char *name, const char *data)
 {
 	if (file_replace_at(dirfd, name, data, strlen(data), 0640,
-	    a->o.fsync_fn) == 0)
+	    a->env.fsync_fn) == 0)
 		return 0;
 	log_err("audit: writing %s/%s failed: %s; the audit log has FAILED",
 	    a->dir, name, strerror(errno));
@@ -749,7 +749,7 @@ release(struct audit *a, struct audit_entry *list, char *note, int fail)
 
 	if (!fail && !atomic_load(&a->failed)) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		rc = a->o.fsync_fn(a->fd);
+		rc = a->env.fsync_fn(a->fd);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u +
 		    (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
@@ -1749,8 +1749,8 @@ audit_frame_mac(const struct audit *a, const uint8_t *frame, size_t len,
 }
 
 int
-audit_open(struct event_base *base, const struct audit_opts *o,
-    struct audit **out, struct err *e)
+audit_open(struct event_base *base, const struct audit_conf *o,
+    const struct audit_env *env, struct audit **out, struct err *e)
 {
 	struct audit *a;
 	pthread_condattr_t ca;
@@ -1774,16 +1774,18 @@ audit_open(struct event_base *base, const struct audit_opts *o,
 	a->dtail = &a->dhead;
 	a->base = base;
 	a->o = *o;
+	if (env != NULL)
+		a->env = *env;
 	if (a->o.segment_max == 0)
 		a->o.segment_max = AUDIT_DEFAULT_SEGMENT_MAX;
 	if (a->o.checkpoint_ms == 0)
 		a->o.checkpoint_ms = AUDIT_DEFAULT_CHECKPOINT_MS;
 	if (a->o.heartbeat_s == 0)
 		a->o.heartbeat_s = AUDIT_DEFAULT_HEARTBEAT_S;
-	if (a->o.write_fn == NULL)
-		a->o.write_fn = audit_default_write;
-	if (a->o.fsync_fn == NULL)
-		a->o.fsync_fn = fdatasync;
+	if (a->env.write_fn == NULL)
+		a->env.write_fn = audit_default_write;
+	if (a->env.fsync_fn == NULL)
+		a->env.fsync_fn = fdatasync;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&a->mu, NULL);
@@ -1852,3 +1854,18 @@ audit_close(struct audit *a)
 	run_done(a);
 	audit_free(a);
 }
+
+/* [audit]: its keys (conf.h), in the order `eppgw -T` prints them. */
+#define F(m) offsetof(struct audit_conf, m)
+const struct conf_keyword audit_keywords[] = {
+	{ "dir", KW_PATH, F(dir), 0, NULL, 0, 0 },
+	{ "signing_key", KW_PATH, F(signing_key), 0, NULL, 0, 0 },
+	{ "publish_dir", KW_PATH, F(publish_dir), 0, NULL, 0, 0 },
+	{ "origin", KW_STRING, F(origin), 0, "eppgw/audit", 1, 200 },
+	{ "segment_max", KW_SIZE, F(segment_max), 0, "67108864", 65536,
+	    1UL << 34 },
+	{ "checkpoint_ms", KW_UINT, F(checkpoint_ms), 0, "2000", 100, 600000 },
+	{ "heartbeat", KW_UINT, F(heartbeat_s), 0, "300", 1, 86400 },
+	{ NULL, 0, 0, 0, NULL, 0, 0 }
+};
+#undef F

@@ -287,8 +287,8 @@ audit_break(const struct audit_break_opts *o, char *seg, size_t seglen,
 	buf_init(&a->out, AUDIT_OUT_MAX);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
-	a->o.write_fn = audit_default_write;
-	a->o.fsync_fn = fdatasync;
+	a->env.write_fn = audit_default_write;
+	a->env.fsync_fn = fdatasync;
 	if (o->dir == NULL || o->signing_key == NULL || o->operator == NULL ||
 	    o->reason == NULL || *o->operator == '\0' || *o->reason == '\0') {
 		err_set(e, ERR_INVALID, "audit: a break needs dir, key, "

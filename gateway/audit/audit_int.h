@@ -84,7 +84,8 @@ struct audit {
 	uint64_t		 st_batch_max;
 
 	/* Owned by the writer thread once it runs. */
-	struct audit_opts	 o;
+	struct audit_conf	 o;	/* audit_open's, defaults applied */
+	struct audit_env	 env;	/* likewise */
 	char			*dir;
 	int			 dirfd, cpdirfd, fd;
 	int			 pubfd;		/* publish_dir, or -1 */
@@ -135,7 +136,7 @@ struct audit {
  * finding ("%.*s"), never that text, which says what happens now.
  */
 int audit_finding_room(int rest);
-/* Every byte through the write hook (audit_opts.write_fn); -1 on error. */
+/* Every byte through the write hook (audit_env.write_fn); -1 on error. */
 int audit_write_all(struct audit *a, int fd, const char *p, size_t len);
 /* The common fields of the next record (v, seq, ts, prev). */
 int audit_stamp_record(struct audit *a, json_t *fields);

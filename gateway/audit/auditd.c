@@ -225,8 +225,8 @@ add_client(struct auditd *d, const char *name, int fd)
 	hex_encode(pol, 32, phex);
 	/* The policy key only where [policy] secret_key does not set one. */
 	(void)ipc_send_json(c->ch, IPC_AUDIT_KEYS, 0, json_pack("{s:s, s:s?}",
-	    "mac_key", mhex, "policy_key", haspol && d->cfg->secret_key ==
-	    NULL ? phex : NULL), NULL, 0);
+	    "mac_key", mhex, "policy_key", haspol &&
+	    d->cfg->policy_conf.secret_key == NULL ? phex : NULL), NULL, 0);
 	if (audit_failed(d->audit))
 		(void)ipc_send(c->ch, IPC_AUDIT_FAILED, 0, NULL, 0, -1);
 	OPENSSL_cleanse(mac, sizeof(mac));
@@ -287,7 +287,7 @@ announce(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (d->alert == NULL || !alertlink_ready(d->alert))
 		return;
-	snprintf(path, sizeof(path), "%s/%s", d->cfg->audit_dir,
+	snprintf(path, sizeof(path), "%s/%s", d->cfg->audit.dir,
 	    AUDIT_CHECKPOINT_FILE);
 	if ((nfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
@@ -328,7 +328,6 @@ int
 audit_proc(struct config *cfg, int ctl)
 {
 	struct auditd d;
-	struct audit_opts o;
 	struct err e = ERR_INIT;
 	int rc = 1;
 
@@ -341,25 +340,17 @@ audit_proc(struct config *cfg, int ctl)
 	if ((d.base = event_base_new()) == NULL ||
 	    proc_drop_privileges(cfg) != 0)
 		goto out;
-	if (cfg->alert_url != NULL && ((d.alert = alertlink_new(d.base)) ==
+	if (cfg->alerts.url != NULL && ((d.alert = alertlink_new(d.base)) ==
 	    NULL || (d.ev_announce = event_new(d.base, -1, EV_PERSIST,
 	    announce, &d)) == NULL || event_add(d.ev_announce,
 	    &(struct timeval){ CHECKPOINT_ALERT_SEC, 0 }) != 0))
 		goto out;
-	memset(&o, 0, sizeof(o));
-	o.dir = cfg->audit_dir;
-	o.signing_key = cfg->audit_key;
-	o.origin = cfg->audit_origin;
-	o.publish_dir = cfg->audit_publish_dir;
-	o.segment_max = cfg->audit_segment_max;
-	o.checkpoint_ms = cfg->audit_checkpoint_ms;
-	o.heartbeat_s = cfg->audit_heartbeat;
-	if (audit_open(d.base, &o, &d.audit, &e) != 0) {
+	if (audit_open(d.base, &cfg->audit, NULL, &d.audit, &e) != 0) {
 		log_err("audit: %s", err_msg(&e));
 		goto out;
 	}
 	audit_on_failure(d.audit, log_failed, &d);
-	log_notice("audit log in %s", cfg->audit_dir);
+	log_notice("audit log in %s", cfg->audit.dir);
 	if ((d.peers = peers_new(d.base, PROC_AUDIT, ctl, &ops, &d)) ==
 	    NULL || proc_ready(ctl) != 0)
 		goto out;

@@ -79,14 +79,16 @@ tls_server_ctx(const struct config *cfg, struct err *e)
 		(void)ssl_fail(e, "cannot create TLS context", NULL);
 		return NULL;
 	}
-	if (load_pair(ctx, cfg->cert, cfg->key, e) != 0)
+	if (load_pair(ctx, cfg->gateway.cert, cfg->gateway.key, e) != 0)
 		goto fail;
-	if (SSL_CTX_load_verify_locations(ctx, cfg->client_ca, NULL) != 1) {
-		(void)ssl_fail(e, "cannot load client CA", cfg->client_ca);
+	if (SSL_CTX_load_verify_locations(ctx, cfg->gateway.client_ca,
+	    NULL) != 1) {
+		(void)ssl_fail(e, "cannot load client CA",
+		    cfg->gateway.client_ca);
 		goto fail;
 	}
-	if ((names = SSL_load_client_CA_file(cfg->client_ca)) == NULL) {
-		(void)ssl_fail(e, "no CA names in", cfg->client_ca);
+	if ((names = SSL_load_client_CA_file(cfg->gateway.client_ca)) == NULL) {
+		(void)ssl_fail(e, "no CA names in", cfg->gateway.client_ca);
 		goto fail;
 	}
 	SSL_CTX_set_client_CA_list(ctx, names);
@@ -110,10 +112,10 @@ tls_client_ctx(const struct config *cfg, struct err *e)
 		(void)ssl_fail(e, "cannot create TLS context", NULL);
 		return NULL;
 	}
-	if (load_pair(ctx, cfg->up_cert, cfg->up_key, e) != 0)
+	if (load_pair(ctx, cfg->upstream.cert, cfg->upstream.key, e) != 0)
 		goto fail;
-	if (SSL_CTX_load_verify_locations(ctx, cfg->up_ca, NULL) != 1) {
-		(void)ssl_fail(e, "cannot load upstream CA", cfg->up_ca);
+	if (SSL_CTX_load_verify_locations(ctx, cfg->upstream.ca, NULL) != 1) {
+		(void)ssl_fail(e, "cannot load upstream CA", cfg->upstream.ca);
 		goto fail;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

@@ -113,20 +113,21 @@ main(int argc, char *argv[])
 
 	if ((cfg = load_config(conf_path, check || print || debug)) == NULL)
 		goto out;
-	if (check && cfg->seeds_path != NULL) {
+	if (check && cfg->approvals.seeds_path != NULL) {
 		/*
 		 * The seeds file's permissions and contents, as at start: as
 		 * the user the daemon will run as.
 		 */
 		struct seeds *sd = NULL;
 		struct err e = ERR_INIT;
-		struct passwd *pw = cfg->user ? getpwnam(cfg->user) : NULL;
+		struct passwd *pw = cfg->gateway.user ?
+		    getpwnam(cfg->gateway.user) : NULL;
 		uid_t euid = geteuid();
 		int r;
 
 		if (pw != NULL && euid == 0 && seteuid(pw->pw_uid) != 0)
 			pw = NULL;
-		r = seeds_load(cfg->seeds_path, &sd, &e);
+		r = seeds_load(cfg->approvals.seeds_path, &sd, &e);
 		if (pw != NULL && euid == 0 && seteuid(0) != 0)
 			fatalx("cannot restore the effective user");
 		if (r != 0) {

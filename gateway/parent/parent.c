@@ -117,11 +117,11 @@ wanted(const struct config *cfg, enum proc_kind k)
 {
 	switch (k) {
 	case PROC_AUDIT:
-		return cfg->audit_dir != NULL;
+		return cfg->audit.dir != NULL;
 	case PROC_ALERTER:
-		return cfg->alert_url != NULL;
+		return cfg->alerts.url != NULL;
 	case PROC_VAULT:
-		return cfg->seeds_path != NULL || cfg->admin_enabled;
+		return cfg->approvals.seeds_path != NULL || cfg->admin.enabled;
 	case PROC_WATCH:
 	case PROC_WORKER:
 		return 1;
@@ -342,12 +342,13 @@ admit(struct child *c, const struct ipc_msg *m)
 		why = "internal";
 	else if (strmap_get(c->admitted, key) != NULL)
 		why = "internal";	/* a token used twice */
-	else if (P->nadmitted >= P->cfg->max_sessions)
+	else if (P->nadmitted >= P->cfg->gateway.max_sessions)
 		why = "max_sessions";
 	else if (count_of(P->per_principal, principal) >=
-	    P->cfg->max_sessions_principal)
+	    P->cfg->gateway.max_sessions_principal)
 		why = "max_sessions_per_principal";
-	else if (count_of(P->per_addr, addr) >= P->cfg->max_sessions_address)
+	else if (count_of(P->per_addr, addr) >=
+	    P->cfg->gateway.max_sessions_address)
 		why = "max_sessions_per_address";
 	else if ((who = malloc(strlen(addr) + strlen(principal) + 2)) ==
 	    NULL || snprintf(who, strlen(addr) + strlen(principal) + 2,
@@ -430,13 +431,13 @@ child_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 	if (m->type == IPC_STATE_SAVE && c->kind == PROC_WATCH) {
 		/* A replaced watch process's view is older than the new
 		 * one's. */
-		if (c->old || c->P->cfg->regstate_path == NULL)
+		if (c->old || c->P->cfg->upstream.state_path == NULL)
 			return;
-		if (file_replace(c->P->cfg->regstate_path,
+		if (file_replace(c->P->cfg->upstream.state_path,
 		    (const char *)m->data,
 		    m->len, 0600) != 0)
 			log_err("cannot write the state file %s: %s",
-			    c->P->cfg->regstate_path, strerror(errno));
+			    c->P->cfg->upstream.state_path, strerror(errno));
 		return;
 	}
 	ipc_fail(ch, "unexpected message from a child");
@@ -757,13 +758,14 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			    "configuration", proc_name(k));
 			goto refuse;
 		}
-	if (sandbox_check_dir(cfg->chroot_dir, &e) != 0) {
+	if (sandbox_check_dir(cfg->gateway.chroot_dir, &e) != 0) {
 		log_err("reload: %s: keeping the running configuration",
 		    err_msg(&e));
 		goto refuse;
 	}
-	if (cfg->listen.len != P->cfg->listen.len || memcmp(&cfg->listen.ss,
-	    &P->cfg->listen.ss, cfg->listen.len) != 0)
+	if (cfg->gateway.listen.len != P->cfg->gateway.listen.len ||
+	    memcmp(&cfg->gateway.listen.ss, &P->cfg->gateway.listen.ss,
+	    cfg->gateway.listen.len) != 0)
 		log_warn("reload: a new listen address needs a restart");
 	if (proc_workers(cfg) != P->nslots)
 		log_warn("reload: a new number of workers needs a restart: "
@@ -836,14 +838,14 @@ bind_all(struct parent *P, struct err *e)
 
 	P->nslots = proc_workers(cfg);
 	for (unsigned i = 0; i < P->nslots && i < MAX_SLOTS; i++)
-		if ((P->listen_fds[i] = proc_bind(&cfg->listen, 511, 1,
+		if ((P->listen_fds[i] = proc_bind(&cfg->gateway.listen, 511, 1,
 		    e)) == -1)
 			return -1;
-	if (cfg->admin_enabled && (P->admin_fd = proc_bind(&cfg->admin_listen,
+	if (cfg->admin.enabled && (P->admin_fd = proc_bind(&cfg->admin.listen,
 	    64, 0, e)) == -1)
 		return -1;
-	if (cfg->metrics_listen.text[0] != '\0' && (P->metrics_fd =
-	    proc_bind(&cfg->metrics_listen, 16, 0, e)) == -1)
+	if (cfg->gateway.metrics_listen.text[0] != '\0' && (P->metrics_fd =
+	    proc_bind(&cfg->gateway.metrics_listen, 16, 0, e)) == -1)
 		return -1;
 	return 0;
 }
@@ -874,8 +876,8 @@ parent_run(struct config *cfg, const char *conf_path)
 		goto out;
 	}
 	/* Root stays root only when told to (the children drop). */
-	if (geteuid() == 0 && cfg->user == NULL) {
-		if (strcmp(cfg->run_as_root, "yes") != 0) {
+	if (geteuid() == 0 && cfg->gateway.user == NULL) {
+		if (strcmp(cfg->gateway.run_as_root, "yes") != 0) {
 			log_err("refusing to keep running as root: set "
 			    "[gateway] user (or run_as_root = yes)");
 			goto out;
@@ -883,7 +885,7 @@ parent_run(struct config *cfg, const char *conf_path)
 		log_warn("running as root (run_as_root = yes); workers run "
 		    "as nobody in their sandbox");
 	}
-	if (sandbox_check_dir(cfg->chroot_dir, &e) != 0 ||
+	if (sandbox_check_dir(cfg->gateway.chroot_dir, &e) != 0 ||
 	    bind_all(&P, &e) != 0) {
 		log_err("%s", err_msg(&e));
 		goto out;
@@ -906,17 +908,17 @@ parent_run(struct config *cfg, const char *conf_path)
 		log_err("cannot set up signal handling");
 		goto out;
 	}
-	if (cfg->metrics_listen.text[0] != '\0')
+	if (cfg->gateway.metrics_listen.text[0] != '\0')
 		log_notice("metrics on http://%s/metrics",
-		    cfg->metrics_listen.text);
+		    cfg->gateway.metrics_listen.text);
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		if (wanted(cfg, order[i]) && spawn(&P, order[i], 0) != 0)
 			goto out;
 	if (spawn_workers(&P) != 0)
 		goto out;
 	log_notice("eppgw %s: listening on %s, registry %s (%s)",
-	    EPPGW_VERSION, cfg->listen.text, cfg->up_address.text,
-	    cfg->up_server_name);
+	    EPPGW_VERSION, cfg->gateway.listen.text, cfg->upstream.address.text,
+	    cfg->upstream.server_name);
 	sd_notify_state("READY=1\nSTATUS=serving");
 	P.status = 0;
 	event_base_dispatch(P.base);

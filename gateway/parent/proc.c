@@ -188,18 +188,18 @@ proc_drop_privileges(const struct config *cfg)
 {
 	struct passwd *pw;
 
-	if (cfg->user == NULL) {
+	if (cfg->gateway.user == NULL) {
 		if (geteuid() != 0)
 			return 0;
-		if (strcmp(cfg->run_as_root, "yes") != 0) {
+		if (strcmp(cfg->gateway.run_as_root, "yes") != 0) {
 			log_err("refusing to keep running as root: set "
 			    "[gateway] user (or run_as_root = yes)");
 			return -1;
 		}
 		return 0;
 	}
-	if ((pw = getpwnam(cfg->user)) == NULL) {
-		log_err("user %s: no such user", cfg->user);
+	if ((pw = getpwnam(cfg->gateway.user)) == NULL) {
+		log_err("user %s: no such user", cfg->gateway.user);
 		return -1;
 	}
 	if (geteuid() != 0 && geteuid() == pw->pw_uid)
@@ -207,7 +207,7 @@ proc_drop_privileges(const struct config *cfg)
 	if (setgroups(1, &pw->pw_gid) != 0 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
-		log_err("cannot drop privileges to %s: %s", cfg->user,
+		log_err("cannot drop privileges to %s: %s", cfg->gateway.user,
 		    strerror(errno));
 		return -1;
 	}
@@ -249,7 +249,8 @@ static int
 sandbox_user(const struct config *cfg, const char *who,
     struct sandbox_opts *o)
 {
-	const char *name = cfg->user != NULL ? cfg->user : "nobody";
+	const char *name = cfg->gateway.user != NULL ? cfg->gateway.user :
+	    "nobody";
 	struct passwd *pw;
 
 	o->drop = 0;
@@ -283,7 +284,7 @@ proc_sandbox(const struct config *cfg, const char *conf_path, const char *who)
 	xmlCatalogSetDefaults(XML_CATA_ALLOW_NONE);
 	json_object_seed(0);
 	memset(&so, 0, sizeof(so));
-	so.chroot_dir = geteuid() == 0 ? cfg->chroot_dir : NULL;
+	so.chroot_dir = geteuid() == 0 ? cfg->gateway.chroot_dir : NULL;
 	if (sandbox_user(cfg, who, &so) != 0)
 		return -1;
 	if (sandbox_enter(&so, &e) != 0 ||
@@ -299,9 +300,40 @@ proc_workers(const struct config *cfg)
 {
 	long n;
 
-	if (cfg->workers > 0)
-		return cfg->workers;
+	if (cfg->gateway.workers > 0)
+		return cfg->gateway.workers;
 	/* One per core, within reason: more than 16 rarely pays. */
 	n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : n > 16 ? 16 : (unsigned)n;
 }
+
+/*
+ * [gateway]: its keys (conf.h), in the order `eppgw -T` prints them.
+ * That run_as_root is yes or no and that user exists, config.c checks
+ * with the other sections' rules.
+ */
+#define F(m) offsetof(struct gateway_conf, m)
+const struct conf_keyword gateway_keywords[] = {
+	{ "listen", KW_ADDR, F(listen), 1, NULL, 0, 0 },
+	{ "cert", KW_PATH, F(cert), 1, NULL, 0, 0 },
+	{ "key", KW_PATH, F(key), 1, NULL, 0, 0 },
+	{ "client_ca", KW_PATH, F(client_ca), 1, NULL, 0, 0 },
+	{ "max_frame", KW_SIZE, F(max_frame), 0, "65536", 512, 1024 * 1024 },
+	{ "handshake_timeout", KW_UINT, F(handshake_timeout), 0, "10", 1,
+	    300 },
+	{ "idle_timeout", KW_UINT, F(idle_timeout), 0, "600", 1, 86400 },
+	{ "frame_timeout", KW_UINT, F(frame_timeout), 0, "30", 1, 3600 },
+	{ "workers", KW_UINT, F(workers), 0, "0", 0, PROC_MAX_WORKERS },
+	{ "max_sessions", KW_UINT, F(max_sessions), 0, "1024", 1, 1000000 },
+	{ "max_sessions_per_principal", KW_UINT, F(max_sessions_principal), 0,
+	    "256", 1, 1000000 },
+	{ "max_sessions_per_address", KW_UINT, F(max_sessions_address), 0,
+	    "256", 1, 1000000 },
+	{ "login_timeout", KW_UINT, F(login_timeout), 0, "30", 1, 3600 },
+	{ "metrics_listen", KW_ADDR, F(metrics_listen), 0, NULL, 0, 0 },
+	{ "user", KW_STRING, F(user), 0, NULL, 1, 32 },
+	{ "run_as_root", KW_STRING, F(run_as_root), 0, "no", 2, 3 },
+	{ "chroot", KW_STRING, F(chroot_dir), 0, "/var/empty", 1, 255 },
+	{ NULL, 0, 0, 0, NULL, 0, 0 }
+};
+#undef F

@@ -65,12 +65,12 @@ admin_ctx(const struct config *cfg, struct err *e)
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->admin_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, cfg->admin_key,
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->admin.cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, cfg->admin.key,
 	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1 ||
-	    SSL_CTX_load_verify_locations(ctx, cfg->admin_ca, NULL) != 1) {
+	    SSL_CTX_load_verify_locations(ctx, cfg->admin.client_ca, NULL) != 1) {
 		err_set(e, ERR_CRYPTO, "admin: cannot load %s, %s or %s",
-		    cfg->admin_cert, cfg->admin_key, cfg->admin_ca);
+		    cfg->admin.cert, cfg->admin.key, cfg->admin.client_ca);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -731,7 +731,7 @@ admin_start(struct event_base *base, int fd, const struct admin_env *env,
 	if (a->listener == NULL ||
 	    evhttp_bind_listener(a->http, a->listener) == NULL) {
 		err_set(e, ERR_SYSTEM, "admin: cannot listen on %s: %s",
-		    cfg->admin_listen.text, strerror(errno));
+		    cfg->admin.listen.text, strerror(errno));
 		if (a->listener != NULL)
 			evconnlistener_free(a->listener);
 		a->listener = NULL;
@@ -774,3 +774,14 @@ admin_metrics(struct admin *a)
 {
 	return a->metrics;
 }
+
+/* [admin]: its keys (conf.h), in the order `eppgw -T` prints them. */
+#define F(m) offsetof(struct admin_conf, m)
+const struct conf_keyword admin_keywords[] = {
+	{ "listen", KW_ADDR, F(listen), 0, NULL, 0, 0 },
+	{ "cert", KW_PATH, F(cert), 0, NULL, 0, 0 },
+	{ "key", KW_PATH, F(key), 0, NULL, 0, 0 },
+	{ "client_ca", KW_PATH, F(client_ca), 0, NULL, 0, 0 },
+	{ NULL, 0, 0, 0, NULL, 0, 0 }
+};
+#undef F

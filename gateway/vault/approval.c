@@ -78,7 +78,7 @@
 #define WINDOW_MAX	10
 #define RATE_MAX	100	/* attempts per period we can remember */
 #define GLOBAL_CAP_MAX	100000
-/* Pending changes held: max_pending is at most 1000000 (config.c); a
+/* Pending changes held: max_pending is at most 1000000 (below); a
  * state written under an older, larger setting still loads. */
 #define CHANGES_MAX	((size_t)1 << 22)
 #define OPS_MAX		65536	/* approvers with state */
@@ -123,7 +123,8 @@ struct opstate {
 };
 
 struct approvals {
-	struct approval_opts o;		/* defaults applied */
+	struct approval_conf o;		/* defaults applied */
+	struct approval_env env;	/* likewise */
 	char		*path;		/* snapshot; NULL: memory only */
 	char		*tmp;
 	char		*jpath;		/* the journal */
@@ -158,7 +159,7 @@ real_clock(void *arg)
 static int64_t
 now_of(const struct approvals *a)
 {
-	return a->o.clock(a->o.clock_arg);
+	return a->env.clock(a->env.clock_arg);
 }
 
 /* Copy a name that must fit; -1 if it does not. */
@@ -1194,11 +1195,14 @@ state_open(struct approvals *a, struct err *e)
 /* --- open and close ------------------------------------------------------- */
 
 static int
-opts_apply(struct approvals *a, const struct approval_opts *o,
-    struct err *e)
+opts_apply(struct approvals *a, const struct approval_conf *o,
+    const struct approval_env *env, struct err *e)
 {
 	a->o = *o;
 	a->o.state_path = NULL;
+	a->o.seeds_path = NULL;
+	if (env != NULL)
+		a->env = *env;
 	if (a->o.ticket_ttl == 0)
 		a->o.ticket_ttl = 600;
 	if (a->o.pending_ttl == 0)
@@ -1217,8 +1221,8 @@ opts_apply(struct approvals *a, const struct approval_opts *o,
 		a->o.global_cap = 20;
 	if (a->o.global_period == 0)
 		a->o.global_period = 600;
-	if (a->o.clock == NULL)
-		a->o.clock = real_clock;
+	if (a->env.clock == NULL)
+		a->env.clock = real_clock;
 	/* window is taken as given: 0 means the current step only. */
 	if (a->o.ticket_ttl > TICKET_TTL_MAX || a->o.window > WINDOW_MAX ||
 	    a->o.rate_attempts > RATE_MAX || a->o.global_cap > GLOBAL_CAP_MAX)
@@ -1249,7 +1253,8 @@ paths_set(struct approvals *a, const char *path)
 }
 
 int
-approvals_open(const struct approval_opts *o, struct seeds *seeds,
+approvals_open(const struct approval_conf *o,
+    const struct approval_env *env, struct seeds *seeds,
     struct approvals **out, struct err *e)
 {
 	struct approvals *a;
@@ -1261,7 +1266,7 @@ approvals_open(const struct approval_opts *o, struct seeds *seeds,
 	}
 	a->seeds = seeds;
 	a->owner = getpid();
-	if (opts_apply(a, o, e) == -1)
+	if (opts_apply(a, o, env, e) == -1)
 		goto fail;
 	if (o->state_path != NULL) {
 		if (paths_set(a, o->state_path) == -1) {
@@ -1699,3 +1704,23 @@ approvals_show_json(struct approvals *a, const char *id)
 	}
 	return o;
 }
+
+/* [approvals]: its keys (conf.h), in the order `eppgw -T` prints them. */
+#define F(m) offsetof(struct approval_conf, m)
+const struct conf_keyword approval_keywords[] = {
+	{ "seeds", KW_PATH, F(seeds_path), 0, NULL, 0, 0 },
+	{ "state", KW_PATH, F(state_path), 0, NULL, 0, 0 },
+	{ "ticket_ttl", KW_UINT, F(ticket_ttl), 0, "600", 30, 3600 },
+	{ "pending_ttl", KW_UINT, F(pending_ttl), 0, "86400", 60, 7 * 86400 },
+	{ "max_pending", KW_UINT, F(max_pending), 0, "1000", 1, 1000000 },
+	{ "max_pending_per_principal", KW_UINT, F(max_pending_requester), 0,
+	    "100", 1, 1000000 },
+	{ "totp_window", KW_UINT, F(window), 0, "1", 0, 2 },
+	{ "rate_attempts", KW_UINT, F(rate_attempts), 0, "3", 1, 100 },
+	{ "rate_period", KW_UINT, F(rate_period), 0, "30", 1, 3600 },
+	{ "lockout_after", KW_UINT, F(lockout_after), 0, "5", 1, 100 },
+	{ "global_cap", KW_UINT, F(global_cap), 0, "20", 1, 10000 },
+	{ "global_period", KW_UINT, F(global_period), 0, "600", 1, 86400 },
+	{ NULL, 0, 0, 0, NULL, 0, 0 }
+};
+#undef F

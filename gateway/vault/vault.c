@@ -266,7 +266,7 @@ reload(void *arg)
 	 * edit was saved to (one that could not be is lost here, as it
 	 * would be on a restart, which the log said). */
 	if (v->locks != NULL && lockstore_reload(v->locks,
-	    policy_locks(cfg->policy), cfg->locks_path, &e) != 0)
+	    policy_locks(cfg->policy), cfg->policy_conf.locks_path, &e) != 0)
 		log_err("reload: the lock list stays as it was: %s",
 		    err_msg(&e));
 	if (v->admin != NULL && admin_reload(v->admin, &e) != 0)
@@ -325,29 +325,17 @@ static int
 open_approvals(struct vault *v)
 {
 	const struct config *cfg = v->cfg;
-	struct approval_opts o;
 	struct seeds *seeds = NULL;
 	struct err e = ERR_INIT;
 
-	if (cfg->seeds_path == NULL)
+	if (cfg->approvals.seeds_path == NULL)
 		return 0;
-	if (seeds_load(cfg->seeds_path, &seeds, &e) != 0) {
+	if (seeds_load(cfg->approvals.seeds_path, &seeds, &e) != 0) {
 		log_err("%s", err_msg(&e));
 		return -1;
 	}
-	memset(&o, 0, sizeof(o));
-	o.state_path = cfg->state_path;
-	o.ticket_ttl = cfg->ticket_ttl;
-	o.pending_ttl = cfg->pending_ttl;
-	o.max_pending = cfg->max_pending;
-	o.max_pending_requester = cfg->max_pending_principal;
-	o.window = cfg->totp_window;
-	o.rate_attempts = cfg->rate_attempts;
-	o.rate_period = cfg->rate_period;
-	o.lockout_after = cfg->lockout_after;
-	o.global_cap = cfg->global_cap;
-	o.global_period = cfg->global_period;
-	if (approvals_open(&o, seeds, &v->approvals, &e) != 0) {
+	if (approvals_open(&cfg->approvals, NULL, seeds, &v->approvals,
+	    &e) != 0) {
 		log_err("approvals: %s", err_msg(&e));
 		return -1;
 	}
@@ -376,7 +364,7 @@ vault_proc(struct config *cfg, const struct locklist *locks,
 	    proc_drop_privileges(cfg) != 0 || open_approvals(&v) != 0)
 		goto out;
 	if (admin_fd != -1) {
-		if ((v.locks = lockstore_new(locks, cfg->locks_path, &e)) ==
+		if ((v.locks = lockstore_new(locks, cfg->policy_conf.locks_path, &e)) ==
 		    NULL) {
 			log_err("vault: %s", err_msg(&e));
 			goto out;
@@ -385,8 +373,8 @@ vault_proc(struct config *cfg, const struct locklist *locks,
 		env.config = current_config;
 		env.locks = v.locks;
 		env.approvals = v.approvals;
-		env.audit = cfg->audit_dir != NULL ? v.audit : NULL;
-		env.alert = cfg->alert_url != NULL ? v.alert : NULL;
+		env.audit = cfg->audit.dir != NULL ? v.audit : NULL;
+		env.alert = cfg->alerts.url != NULL ? v.alert : NULL;
 		env.ask = ask;
 		env.locks_changed = locks_changed;
 		env.arg = &v;
@@ -397,7 +385,7 @@ vault_proc(struct config *cfg, const struct locklist *locks,
 			goto out;
 		}
 		admin_fd = -1;
-		log_notice("admin listener on %s", cfg->admin_listen.text);
+		log_notice("admin listener on %s", cfg->admin.listen.text);
 	}
 	if ((v.peers = peers_new(v.base, PROC_VAULT, ctl, &ops, &v)) ==
 	    NULL || proc_ready(ctl) != 0)

@@ -170,7 +170,7 @@ w_down(struct watch *w, const char *why, unsigned backoff)
 
 	if (w->state != W_DOWN)
 		log_warn("watch: session to %s lost: %s; reconnecting in %us",
-		    w->cfg->up_address.text, why, backoff);
+		    w->cfg->upstream.address.text, why, backoff);
 	conn_free(w->up);
 	w->up = NULL;
 	w->state = W_DOWN;
@@ -256,7 +256,7 @@ send_login(struct watch *w)
 	    "<objURI>urn:ietf:params:xml:ns:contact-1.0</objURI>"
 	    "<svcExtension><extURI>urn:ietf:params:xml:ns:secDNS-1.1</extURI>"
 	    "</svcExtension></svcs></login><clTRID>eppgw-watch-%llu</clTRID>"
-	    "</command></epp>", w->cfg->watch_clid, pw,
+	    "</command></epp>", w->cfg->upstream.clid, pw,
 	    (unsigned long long)++w->seq);
 	OPENSSL_cleanse(pw, sizeof(pw));
 	if (n < 0 || (size_t)n >= sizeof(xml)) {
@@ -287,7 +287,7 @@ send_info(struct watch *w, const struct wreq *r)
 	    "<clTRID>eppgw-watch-%llu</clTRID></command></epp>", obj, obj, obj,
 	    obj, r->name, obj, obj, (unsigned long long)++w->seq);
 	if (send_xml(w, xml) == 0)
-		arm(w->timer, w->cfg->up_reply_timeout);
+		arm(w->timer, w->cfg->upstream.reply_timeout);
 }
 
 static void
@@ -302,7 +302,7 @@ send_poll(struct watch *w)
 	    "</epp>", (unsigned long long)++w->seq);
 	w->polling = 1;
 	if (send_xml(w, xml) == 0)
-		arm(w->timer, w->cfg->up_reply_timeout);
+		arm(w->timer, w->cfg->upstream.reply_timeout);
 }
 
 static int
@@ -357,7 +357,7 @@ enqueue(struct watch *w, enum rs_kind k, const char *name, const char *how,
 		}
 	if (r == NULL) {
 		/* Bounded: at most the store's size waits to be read. */
-		if (w->nqueued > (size_t)w->cfg->state_max ||
+		if (w->nqueued > (size_t)w->cfg->upstream.state_max ||
 		    (r = calloc(1, sizeof(*r))) == NULL) {
 			free(wt);
 			return -1;
@@ -397,7 +397,7 @@ pump(struct watch *w)
 		return;
 	if ((r = w->head) == NULL) {
 		event_del(w->timer);
-		arm(w->timer, w->cfg->watch_keepalive);
+		arm(w->timer, w->cfg->upstream.keepalive);
 		return;
 	}
 	w->head = r->next;
@@ -437,14 +437,14 @@ save(struct watch *w)
 	/* In the watch process the parent writes the file (saver). */
 	if (w->saver != NULL && w->saver(w->saver_arg, json, len) != 0) {
 		log_err("watch: cannot hand the registry state to the parent "
-		    "to write %s", w->cfg->regstate_path);
+		    "to write %s", w->cfg->upstream.state_path);
 		free(json);
 		return;
 	}
-	if (w->saver == NULL && file_replace(w->cfg->regstate_path, json, len,
-	    0600) != 0) {
+	if (w->saver == NULL && file_replace(w->cfg->upstream.state_path, json,
+	    len, 0600) != 0) {
 		log_err("watch: cannot write the state file %s: %s",
-		    w->cfg->regstate_path, strerror(errno));
+		    w->cfg->upstream.state_path, strerror(errno));
 		free(json);
 		return;
 	}
@@ -617,7 +617,7 @@ reading(struct watch *w, enum rs_kind k, const char *name,
 	if (regstate_put(w->rs, k, name, facts, n, now_s(), &d) != 0) {
 		log_err("watch: cannot keep the state of %s: the store is "
 		    "full (state_max %u) or out of memory", name,
-		    w->cfg->state_max);
+		    w->cfg->upstream.state_max);
 		return -1;
 	}
 	w->nreadings++;
@@ -711,13 +711,13 @@ handle_frame(struct watch *w, const uint8_t *xml, size_t len)
 			break;
 		}
 		event_del(w->timer);
-		arm(w->timer, w->cfg->up_reply_timeout);
+		arm(w->timer, w->cfg->upstream.reply_timeout);
 		send_login(w);
 		break;
 	case W_LOGIN:
 		if (code < 1000 || code >= 2000) {
 			log_err("watch: login as %s refused: %d %.100s",
-			    w->cfg->watch_clid, code, epp_msg_result_msg(m) ?
+			    w->cfg->upstream.clid, code, epp_msg_result_msg(m) ?
 			    epp_msg_result_msg(m) : "");
 			w_down(w, "login refused", BACKOFF_MAX);
 			break;
@@ -726,7 +726,7 @@ handle_frame(struct watch *w, const uint8_t *xml, size_t len)
 		w->backoff = 1;
 		w->nlogins++;
 		log_notice("watch: logged in to %s as %s",
-		    w->cfg->up_address.text, w->cfg->watch_clid);
+		    w->cfg->upstream.address.text, w->cfg->upstream.clid);
 		event_del(w->timer);
 		pump(w);
 		break;
@@ -759,8 +759,8 @@ up_input(struct conn *c, void *arg)
 
 	while (w->up == c) {
 		in = conn_in(c, &avail);
-		fs = frame_header_parse(in, avail, w->cfg->up_max_frame, &plen,
-		    &total);
+		fs = frame_header_parse(in, avail, w->cfg->upstream.max_frame,
+		    &plen, &total);
 		if (fs == FRAME_TOO_SHORT || fs == FRAME_TOO_LONG) {
 			w_down(w, frame_status_str(fs), w->backoff);
 			return;
@@ -803,15 +803,16 @@ w_connect(struct watch *w)
 	SSL *ssl;
 
 	w->state = W_CONNECTING;
-	arm(w->timer, w->cfg->up_connect_timeout);
-	if ((ssl = tls_client_new(w->ctx, w->cfg->up_server_name)) == NULL) {
+	arm(w->timer, w->cfg->upstream.connect_timeout);
+	if ((ssl = tls_client_new(w->ctx, w->cfg->upstream.server_name)) ==
+	    NULL) {
 		w_down(w, "cannot set up TLS", w->backoff);
 		return;
 	}
 	if ((w->up = conn_connect(w->base,
-	    (const struct sockaddr *)&w->cfg->up_address.ss,
-	    w->cfg->up_address.len, ssl, &up_cbs, w,
-	    w->cfg->up_max_frame + 16384, &e)) == NULL)
+	    (const struct sockaddr *)&w->cfg->upstream.address.ss,
+	    w->cfg->upstream.address.len, ssl, &up_cbs, w,
+	    w->cfg->upstream.max_frame + 16384, &e)) == NULL)
 		w_down(w, err_msg(&e), w->backoff);
 }
 
@@ -850,7 +851,7 @@ static void
 forget_stale(struct watch *w)
 {
 	const struct rs_obj *o;
-	int64_t cutoff = now_s() - (int64_t)w->cfg->watch_refresh;
+	int64_t cutoff = now_s() - (int64_t)w->cfg->upstream.refresh;
 	size_t cur = 0, n = 0, cap = 0;
 	struct { enum rs_kind k; char *name; } *old = NULL, *t;
 
@@ -906,7 +907,7 @@ refresh_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	refresh_all(w);
-	arm(w->refresh_ev, w->cfg->watch_refresh);
+	arm(w->refresh_ev, w->cfg->upstream.refresh);
 }
 
 static int
@@ -963,28 +964,28 @@ watch_new(struct event_base *base, struct config *cfg,
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	if (read_password(w, cfg->watch_password_file, e) != 0)
+	if (read_password(w, cfg->upstream.password_file, e) != 0)
 		goto fail;
-	if (file_read(cfg->regstate_path, STATE_MAX_BYTES, 1, &json, &len,
-	    &missing, e) != 0)
+	if (file_read(cfg->upstream.state_path, STATE_MAX_BYTES, 1, &json,
+	    &len, &missing, e) != 0)
 		goto fail;
 	if (!missing) {
 		struct err cause = ERR_INIT;
 
 		if (regstate_load(rs, json, len, &cause) != 0) {
 			err_set(e, ERR_CORRUPT, "state file %s: %s (move it "
-			    "aside to start afresh)", cfg->regstate_path,
+			    "aside to start afresh)", cfg->upstream.state_path,
 			    err_msg(&cause));
 			goto fail;
 		}
 		log_notice("watch: %zu objects from %s", regstate_count(rs),
-		    cfg->regstate_path);
+		    cfg->upstream.state_path);
 	}
 	free(json);
 	json = NULL;
 	regstate_set_askable(rs, 1);
 	refresh_all(w);
-	arm(w->refresh_ev, cfg->watch_refresh);
+	arm(w->refresh_ev, cfg->upstream.refresh);
 	w_connect(w);
 	return w;
 fail:
@@ -1093,7 +1094,7 @@ watch_changed(struct watch *w, enum rs_kind k, const char *name,
 		return;
 	/* Long enough for the reading that follows at once, even behind a
 	 * reconnect; not so long that it would hide a later change. */
-	e->until = now_s() + 2 * (int64_t)w->cfg->up_reply_timeout +
+	e->until = now_s() + 2 * (int64_t)w->cfg->upstream.reply_timeout +
 	    BACKOFF_MAX;
 	e->classes = classes;
 	e->at = mono_us();

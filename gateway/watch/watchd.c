@@ -365,15 +365,15 @@ watch_proc(struct config *cfg, const struct locklist *locks,
 		goto out;
 	}
 	if ((d.base = event_base_new()) == NULL ||
-	    (d.rs = regstate_new(cfg->state_max)) == NULL)
+	    (d.rs = regstate_new(cfg->upstream.state_max)) == NULL)
 		goto out;
-	if ((cfg->audit_dir != NULL && (d.audit = auditlink_new(d.base)) ==
-	    NULL) || (cfg->alert_url != NULL && (d.alert =
+	if ((cfg->audit.dir != NULL && (d.audit = auditlink_new(d.base)) ==
+	    NULL) || (cfg->alerts.url != NULL && (d.alert =
 	    alertlink_new(d.base)) == NULL))
 		goto out;
 	if ((d.peers = peers_new(d.base, PROC_WATCH, ctl, &ops, &d)) == NULL)
 		goto out;
-	if (cfg->watch_clid != NULL) {
+	if (cfg->upstream.clid != NULL) {
 		if ((d.client_ctx = tls_client_ctx(cfg, &e)) == NULL) {
 			log_err("watch: %s", err_msg(&e));
 			goto out;

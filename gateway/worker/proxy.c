@@ -92,7 +92,7 @@ proxy_new(const struct session_env *env, uint64_t first_id,
 		return NULL;
 	}
 	p->env = env;
-	p->max_sessions = env->cfg->max_sessions;
+	p->max_sessions = env->cfg->gateway.max_sessions;
 	p->next_id = first_id;
 	p->admit_send = send;
 	p->admit_arg = arg;
@@ -109,7 +109,7 @@ proxy_listen(struct proxy *p, int fd, struct err *e)
 	    -1, fd);
 	if (p->listener == NULL) {
 		err_set(e, ERR_SYSTEM, "cannot listen on %s: %s",
-		    p->env->cfg->listen.text, strerror(errno));
+		    p->env->cfg->gateway.listen.text, strerror(errno));
 		close(fd);
 		return -1;
 	}

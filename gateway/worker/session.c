@@ -435,7 +435,7 @@ upstream_failed(struct session *s, const char *why)
 		return;
 	metrics_upstream_error(s->env->metrics);
 	log_warn("session %llu: upstream %s: %s", (unsigned long long)s->id,
-	    s->cfg->up_address.text, why);
+	    s->cfg->upstream.address.text, why);
 	reply_self(s, 2500, "upstream_unavailable", s->cltrid, 1);
 }
 
@@ -451,11 +451,11 @@ arm_idle(struct session *s)
 	long left;
 
 	if (s->clid[0] != '\0') {
-		arm(s, DL_IDLE, s->cfg->idle_timeout);
+		arm(s, DL_IDLE, s->cfg->gateway.idle_timeout);
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	left = (long)s->cfg->login_timeout - (long)(now.tv_sec -
+	left = (long)s->cfg->gateway.login_timeout - (long)(now.tv_sec -
 	    s->started.tv_sec);
 	arm(s, DL_LOGIN, left > 0 ? (unsigned)left : 0);
 }
@@ -481,7 +481,7 @@ forward(struct session *s, const uint8_t *xml, size_t len)
 	clock_gettime(CLOCK_MONOTONIC, &s->sent);
 	event_del(s->deadline);
 	s->deadline_kind = DL_NONE;
-	arm_up_deadline(s, s->cfg->up_reply_timeout);
+	arm_up_deadline(s, s->cfg->upstream.reply_timeout);
 }
 
 /* One line per decision in the operational log; never a secret in it. */
@@ -1137,7 +1137,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 		if (s->state == ST_ADMIT)
 			log_err("session %llu: %s: no admission from the parent "
 			    "within %us", (unsigned long long)s->id, s->peer,
-			    s->cfg->handshake_timeout);
+			    s->cfg->gateway.handshake_timeout);
 		else
 			log_notice("session %llu: %s: TLS handshake timed out",
 			    (unsigned long long)s->id, s->peer);
@@ -1146,19 +1146,19 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	case DL_LOGIN:
 		log_notice("session %llu: %s: no successful login within %us",
 		    (unsigned long long)s->id, client_name(s),
-		    s->cfg->login_timeout);
+		    s->cfg->gateway.login_timeout);
 		session_close(s, "login timeout");
 		break;
 	case DL_IDLE:
 		log_notice("session %llu: %s: idle for %us",
 		    (unsigned long long)s->id, client_name(s),
-		    s->cfg->idle_timeout);
+		    s->cfg->gateway.idle_timeout);
 		session_close(s, "idle timeout");
 		break;
 	case DL_FRAME:
 		log_notice("session %llu: %s: frame not complete after %us",
 		    (unsigned long long)s->id, client_name(s),
-		    s->cfg->frame_timeout);
+		    s->cfg->gateway.frame_timeout);
 		session_close(s, "frame timeout");
 		break;
 	case DL_VAULT:
@@ -1203,13 +1203,13 @@ client_input(struct session *s)
 		in = conn_in(s->client, &avail);
 		if (avail == 0)
 			return;
-		fs = frame_header_parse(in, avail, s->cfg->max_frame, &plen,
-		    &total);
+		fs = frame_header_parse(in, avail, s->cfg->gateway.max_frame,
+		    &plen, &total);
 		if (fs == FRAME_TOO_SHORT || fs == FRAME_TOO_LONG) {
 			log_warn("session %llu: %s: %s (%lu bytes announced, "
 			    "maximum %zu): closing", (unsigned long long)s->id,
 			    client_name(s), frame_status_str(fs),
-			    (unsigned long)total, s->cfg->max_frame);
+			    (unsigned long)total, s->cfg->gateway.max_frame);
 			session_close(s, "bad frame length");
 			return;
 		}
@@ -1217,7 +1217,7 @@ client_input(struct session *s)
 			/* A started frame must finish within frame_timeout;
 			 * trickling bytes does not extend it. */
 			if (s->deadline_kind != DL_FRAME)
-				arm(s, DL_FRAME, s->cfg->frame_timeout);
+				arm(s, DL_FRAME, s->cfg->gateway.frame_timeout);
 			return;
 		}
 		s->asked = 0;
@@ -1422,8 +1422,8 @@ up_input_cb(struct conn *c, void *arg)
 
 	while (s->state == ST_GREETING || s->state == ST_WAIT_REPLY) {
 		in = conn_in(c, &avail);
-		fs = frame_header_parse(in, avail, s->cfg->up_max_frame, &plen,
-		    &total);
+		fs = frame_header_parse(in, avail, s->cfg->upstream.max_frame,
+		    &plen, &total);
 		if (fs == FRAME_TOO_SHORT || fs == FRAME_TOO_LONG) {
 			upstream_failed(s, frame_status_str(fs));
 			return;
@@ -1490,15 +1490,16 @@ connect_upstream(struct session *s)
 	struct err e = ERR_INIT;
 
 	s->state = ST_CONNECTING;
-	arm_up_deadline(s, cfg->up_connect_timeout);
-	if ((ssl = tls_client_new(s->client_ctx, cfg->up_server_name)) ==
+	arm_up_deadline(s, cfg->upstream.connect_timeout);
+	if ((ssl = tls_client_new(s->client_ctx, cfg->upstream.server_name)) ==
 	    NULL) {
 		upstream_failed(s, "cannot set up TLS");
 		return;
 	}
 	if ((s->up = conn_connect(s->env->base,
-	    (const struct sockaddr *)&cfg->up_address.ss, cfg->up_address.len,
-	    ssl, &up_cbs, s, cfg->up_max_frame + 16384, &e)) == NULL)
+	    (const struct sockaddr *)&cfg->upstream.address.ss,
+	    cfg->upstream.address.len, ssl, &up_cbs, s,
+	    cfg->upstream.max_frame + 16384, &e)) == NULL)
 		upstream_failed(s, err_msg(&e));
 }
 
@@ -1517,7 +1518,7 @@ client_connected_cb(struct conn *c, void *arg)
 	/* The caps per principal and per address hold across workers: the
 	 * parent counts.  Its answer is due within the handshake timeout. */
 	s->state = ST_ADMIT;
-	arm(s, DL_HANDSHAKE, s->cfg->handshake_timeout);
+	arm(s, DL_HANDSHAKE, s->cfg->gateway.handshake_timeout);
 	if (proxy_admit(s->proxy, s, s->addr, s->principal->name,
 	    &s->admitting) != 0) {
 		log_err("session %llu: %s: cannot ask the parent to admit it",
@@ -1539,17 +1540,18 @@ session_admitted(struct session *s, int ok, const char *why)
 			log_warn("session %llu: %s: principal %s already has %u "
 			    "sessions (max_sessions_per_principal): refused",
 			    (unsigned long long)s->id, s->peer,
-			    s->principal->name, s->cfg->max_sessions_principal);
+			    s->principal->name,
+			    s->cfg->gateway.max_sessions_principal);
 		else if (why != NULL &&
 		    strcmp(why, "max_sessions_per_address") == 0)
 			log_warn("session %llu: %s already has %u sessions "
 			    "(max_sessions_per_address): refused",
 			    (unsigned long long)s->id, s->addr,
-			    s->cfg->max_sessions_address);
+			    s->cfg->gateway.max_sessions_address);
 		else if (why != NULL && strcmp(why, "max_sessions") == 0)
 			log_warn("session %llu: %s: the daemon has %u sessions "
 			    "(max_sessions): refused", (unsigned long long)s->id,
-			    s->peer, s->cfg->max_sessions);
+			    s->peer, s->cfg->gateway.max_sessions);
 		else
 			log_warn("session %llu: %s: not admitted (%s)",
 			    (unsigned long long)s->id, s->peer,
@@ -1618,11 +1620,11 @@ session_start(struct proxy *p, const struct session_env *env,
 	snprintf(s->peer, sizeof(s->peer), "%s:%d", host, port);
 	snprintf(s->addr, sizeof(s->addr), "%s", host);
 	if (proxy_count_take(p, PROXY_PER_ADDRESS, s->addr,
-	    s->cfg->max_sessions_address) != 0) {
+	    s->cfg->gateway.max_sessions_address) != 0) {
 		log_warn("session %llu: %s already has %u sessions "
 		    "(max_sessions_per_address): refused",
 		    (unsigned long long)id, s->addr,
-		    s->cfg->max_sessions_address);
+		    s->cfg->gateway.max_sessions_address);
 		evutil_closesocket(fd);
 		config_unref(s->cfg);
 		SSL_CTX_free(s->client_ctx);
@@ -1640,9 +1642,9 @@ session_start(struct proxy *p, const struct session_env *env,
 	}
 	/* Never hold more than one frame (plus a TLS record) per session. */
 	if ((s->client = conn_accept(s->env->base, fd, ssl, &client_cbs, s,
-	    s->cfg->max_frame + 16384)) == NULL)
+	    s->cfg->gateway.max_frame + 16384)) == NULL)
 		goto fail;
-	arm(s, DL_HANDSHAKE, s->cfg->handshake_timeout);
+	arm(s, DL_HANDSHAKE, s->cfg->gateway.handshake_timeout);
 	log_debug("session %llu: connection from %s", (unsigned long long)id,
 	    s->peer);
 	s->list = list;

@@ -178,7 +178,7 @@ maybe_serve(struct worker *w)
 	    (w->vault != NULL && !vaultlink_ready(w->vault)) ||
 	    !statelink_ready(w->state))
 		return;
-	if (w->cfg->secret_key == NULL &&
+	if (w->cfg->policy_conf.secret_key == NULL &&
 	    auditlink_policy_key(w->audit, key) == 0) {
 		policy_set_secret_key(w->policy, key);
 		OPENSSL_cleanse(key, sizeof(key));
@@ -380,17 +380,18 @@ worker_proc(struct config *cfg, const struct locklist *locks,
 	if ((w.base = event_base_new()) == NULL ||
 	    (w.metrics = metrics_new()) == NULL)
 		goto out;
-	if ((cfg->audit_dir != NULL && (w.audit = auditlink_new(w.base)) ==
-	    NULL) || (cfg->alert_url != NULL && (w.alert =
-	    alertlink_new(w.base)) == NULL) || ((cfg->seeds_path != NULL ||
-	    cfg->admin_enabled) && (w.vault = vaultlink_new(w.base)) == NULL))
+	if ((cfg->audit.dir != NULL && (w.audit = auditlink_new(w.base)) ==
+	    NULL) || (cfg->alerts.url != NULL && (w.alert =
+	    alertlink_new(w.base)) == NULL) ||
+	    ((cfg->approvals.seeds_path != NULL || cfg->admin.enabled) &&
+	    (w.vault = vaultlink_new(w.base)) == NULL))
 		goto out;
 	/* The bound applies with or without a watch session. */
-	if ((w.rs = regstate_new(cfg->state_max)) == NULL)
+	if ((w.rs = regstate_new(cfg->upstream.state_max)) == NULL)
 		goto out;
 	/* Long enough for the watch session's own reply timeout. */
-	if ((w.state = statelink_new(w.base, w.rs, cfg->watch_clid != NULL,
-	    2 * cfg->up_reply_timeout + 5)) == NULL)
+	if ((w.state = statelink_new(w.base, w.rs, cfg->upstream.clid != NULL,
+	    2 * cfg->upstream.reply_timeout + 5)) == NULL)
 		goto out;
 	statelink_on_ready(w.state, channel_ready, &w);
 	statelink_on_lost(w.state, state_lost, &w);

@@ -124,7 +124,8 @@ file_size(const char *path)
 static int
 run(const char *dir, unsigned n, unsigned reps)
 {
-	struct approval_opts o;
+	struct approval_conf o;
+	struct approval_env env;
 	struct approvals *a = NULL;
 	struct err e = ERR_INIT;
 	char path[512], jpath[600], canonical[256], object[64];
@@ -150,10 +151,11 @@ run(const char *dir, unsigned n, unsigned reps)
 	o.state_path = path;
 	o.max_pending = n + reps + 1;
 	o.max_pending_requester = n + reps + 1;
-	o.clock = bench_clock;
-	o.clock_arg = &now;
+	memset(&env, 0, sizeof(env));
+	env.clock = bench_clock;
+	env.clock_arg = &now;
 	t = now_ms();
-	if (approvals_open(&o, NULL, &a, &e) == -1) {
+	if (approvals_open(&o, &env, NULL, &a, &e) == -1) {
 		fprintf(stderr, "%s\n", err_msg(&e));
 		goto out;
 	}

@@ -296,7 +296,7 @@ main(int argc, char *argv[])
 	struct audit_verify_opts vo;
 	struct audit_verify_result vr;
 	struct note_verifier v;
-	struct audit_opts o;
+	struct audit_conf o;
 	struct event_base *base;
 	struct bench b;
 	EVP_PKEY *pk = NULL;
@@ -363,7 +363,7 @@ main(int argc, char *argv[])
 	o.origin = "eppgw/bench";
 	o.segment_max = segmax;
 	base = event_base_new();
-	if (audit_open(base, &o, &b.a, &e) == -1) {
+	if (audit_open(base, &o, NULL, &b.a, &e) == -1) {
 		fprintf(stderr, "audit-bench: %s\n", err_msg(&e));
 		return 1;
 	}

@@ -299,17 +299,18 @@ static struct alerter *
 open_alerter(struct event_base *base, const char *url, const char *secret,
     unsigned qmax, unsigned retries, unsigned timeout_ms, unsigned backoff)
 {
-	struct alert_opts o = { 0 };
+	struct alert_conf o = { 0 };
+	struct alert_env env = { 0 };
 	struct alerter *a;
 	struct err e = ERR_INIT;
 
-	o.url = url;
-	o.secret_path = secret;
+	o.url = (char *)url;
+	o.secret_path = (char *)secret;
 	o.queue_max = qmax;
 	o.retries = retries;
 	o.timeout_ms = timeout_ms;
-	o.backoff_ms = backoff;
-	if (alerter_open(base, &o, &a, &e) != 0)
+	env.backoff_ms = backoff;
+	if (alerter_open(base, &o, &env, &a, &e) != 0)
 		ck_abort_msg("alerter_open: %s", err_msg(&e));
 	return a;
 }
@@ -589,7 +590,7 @@ END_TEST
 START_TEST(test_open_refusals)
 {
 	struct event_base *base = event_base_new();
-	struct alert_opts o = { 0 };
+	struct alert_conf o = { 0 };
 	struct alerter *a = (struct alerter *)1;
 	struct err e = ERR_INIT;
 	char secret[256];
@@ -597,25 +598,25 @@ START_TEST(test_open_refusals)
 	write_secret(secret, sizeof(secret), 0644);
 	o.url = "http://127.0.0.1:7003/";
 	o.secret_path = secret;
-	ck_assert_int_eq(alerter_open(base, &o, &a, &e), -1);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, &e), -1);
 	ck_assert_ptr_null(a);
 	ck_assert_ptr_nonnull(strstr(err_msg(&e), "permissions"));
 	ck_assert_ptr_null(strstr(err_msg(&e), SECRET));
 	ck_assert_int_eq(e.code, ERR_INVALID);
 
 	ck_assert_int_eq(chmod(secret, 0640), 0);
-	ck_assert_int_eq(alerter_open(base, &o, &a, &e), -1);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, &e), -1);
 
 	ck_assert_int_eq(chmod(secret, 0600), 0);
-	ck_assert_int_eq(alerter_open(base, &o, &a, &e), 0);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, &e), 0);
 	alerter_free(a);
 
 	o.url = "ftp://127.0.0.1/";
-	ck_assert_int_eq(alerter_open(base, &o, &a, &e), -1);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, &e), -1);
 	ck_assert_int_eq(e.code, ERR_INVALID);
 	o.url = "http://127.0.0.1:7003/";
 	o.secret_path = "/nonexistent/alert.secret";
-	ck_assert_int_eq(alerter_open(base, &o, &a, &e), -1);
+	ck_assert_int_eq(alerter_open(base, &o, NULL, &a, &e), -1);
 	ck_assert_int_eq(e.code, ERR_SYSTEM);
 
 	remove_secret(secret);

@@ -34,7 +34,8 @@ static struct {
 	char		 journal[160];	/* state + ".journal" */
 	char		 seeds[128];
 	int64_t		 now;
-	struct approval_opts o;
+	struct approval_conf o;
+	struct approval_env env;
 	struct approvals *a;
 	char		 codes[64][8];	/* every code submitted, for grepping */
 	size_t		 ncodes;
@@ -71,7 +72,7 @@ reopen(void)
 	approvals_free(fx.a);
 	fx.a = NULL;
 	ck_assert_msg(seeds_load(fx.seeds, &s, &e) == 0, "%s", err_msg(&e));
-	ck_assert_msg(approvals_open(&fx.o, s, &fx.a, &e) == 0, "%s",
+	ck_assert_msg(approvals_open(&fx.o, &fx.env, s, &fx.a, &e) == 0, "%s",
 	    err_msg(&e));
 	return fx.a;
 }
@@ -89,8 +90,8 @@ setup(void)
 	fx.now = T0;
 	fx.o.state_path = fx.state;
 	fx.o.window = 1;
-	fx.o.clock = test_clock;
-	fx.o.clock_arg = &fx.now;
+	fx.env.clock = test_clock;
+	fx.env.clock_arg = &fx.now;
 	reopen();
 }
 
@@ -249,7 +250,7 @@ file_size(const char *path)
 static json_t *
 state_file(void)
 {
-	struct approval_opts o = fx.o;
+	struct approval_conf o = fx.o;
 	struct approvals *a = NULL;
 	char dir[96], path[128], jpath[160], *buf;
 	struct err er = ERR_INIT;
@@ -268,7 +269,7 @@ state_file(void)
 	write_file(jpath, buf, len);
 	free(buf);
 	o.state_path = path;
-	ck_assert_msg(approvals_open(&o, NULL, &a, &er) == 0, "%s",
+	ck_assert_msg(approvals_open(&o, &fx.env, NULL, &a, &er) == 0, "%s",
 	    err_msg(&er));
 	approvals_free(a);
 	root = json_load_file(path, 0, &e);
@@ -343,7 +344,7 @@ START_TEST(self_and_unknown)
 
 	/* Without seeds nobody can approve. */
 	approvals_free(fx.a);
-	ck_assert_int_eq(approvals_open(&fx.o, NULL, &fx.a, NULL), 0);
+	ck_assert_int_eq(approvals_open(&fx.o, &fx.env, NULL, &fx.a, NULL), 0);
 	ck_assert_int_eq(req(2, "locked.example", "registrar1", "alice", id,
 	    &r, ap), NEED_APPROVAL);
 	approve_bad(id, "bob", "123456", APPROVAL_NO_SEED);
@@ -517,7 +518,7 @@ START_TEST(ticket_expiry)
 	approvals_free(fx.a);
 	fx.a = NULL;
 	fx.o.ticket_ttl = 3601;
-	ck_assert_int_eq(approvals_open(&fx.o, NULL, &fx.a, &e), -1);
+	ck_assert_int_eq(approvals_open(&fx.o, &fx.env, NULL, &fx.a, &e), -1);
 	ck_assert_ptr_null(fx.a);
 	ck_assert_int_eq(e.code, ERR_INVALID);
 }
@@ -693,7 +694,7 @@ open_fails(const char *text)
 	ck_assert_ptr_nonnull(f = fopen(fx.state, "w"));
 	fputs(text, f);
 	fclose(f);
-	ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, &e), -1);
+	ck_assert_int_eq(approvals_open(&fx.o, &fx.env, NULL, &a, &e), -1);
 	ck_assert_ptr_null(a);
 	ck_assert_msg(strstr(err_msg(&e), "corrupt") != NULL, "%s",
 	    err_msg(&e));
@@ -1277,7 +1278,7 @@ open_refused(const struct image *im, const char *want)
 	size_t slen, jlen;
 
 	image_put(im);
-	ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, &e), -1);
+	ck_assert_int_eq(approvals_open(&fx.o, &fx.env, NULL, &a, &e), -1);
 	ck_assert_ptr_null(a);
 	ck_assert_msg(strstr(err_msg(&e), want) != NULL, "%s", err_msg(&e));
 	/* A refused start changes nothing on disk. */
@@ -1352,7 +1353,7 @@ START_TEST(journal_corrupt)
 		struct approvals *a = NULL;
 		struct err e = ERR_INIT;
 
-		ck_assert_int_eq(approvals_open(&fx.o, NULL, &a, &e), -1);
+		ck_assert_int_eq(approvals_open(&fx.o, &fx.env, NULL, &a, &e), -1);
 		ck_assert_msg(strstr(err_msg(&e), "without its state file") !=
 		    NULL, "%s", err_msg(&e));
 		ck_assert_int_eq(access(fx.state, F_OK), -1);

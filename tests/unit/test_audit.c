@@ -94,18 +94,20 @@ static struct audit *
 open_log_cp(struct fixture *fx, struct event_base *base, size_t segmax,
     int (*fsync_fn)(int), unsigned checkpoint_ms)
 {
-	struct audit_opts o;
+	struct audit_conf o;
+	struct audit_env env;
 	struct audit *a = NULL;
 	struct err e = ERR_INIT;
 
 	memset(&o, 0, sizeof(o));
+	memset(&env, 0, sizeof(env));
 	o.dir = fx->dir;
 	o.signing_key = fx->key;
 	o.origin = ORIGIN;
 	o.segment_max = segmax;
-	o.fsync_fn = fsync_fn;
+	env.fsync_fn = fsync_fn;
 	o.checkpoint_ms = checkpoint_ms;	/* 0: the default */
-	if (audit_open(base, &o, &a, &e) == -1)
+	if (audit_open(base, &o, &env, &a, &e) == -1)
 		ck_abort_msg("audit_open: %s", err_msg(&e));
 	return a;
 }
@@ -1064,7 +1066,7 @@ END_TEST
 START_TEST(refuse_to_start)
 {
 	struct fixture fx;
-	struct audit_opts o;
+	struct audit_conf o;
 	struct audit *a = NULL;
 	struct event_base *base;
 	struct err e = ERR_INIT;
@@ -1083,7 +1085,7 @@ START_TEST(refuse_to_start)
 	o.dir = fx.dir;
 	o.signing_key = fx.key;
 	o.origin = ORIGIN;
-	ck_assert_int_eq(audit_open(base, &o, &a, &e), -1);
+	ck_assert_int_eq(audit_open(base, &o, NULL, &a, &e), -1);
 	ck_assert_msg(strstr(err_msg(&e), "refusing to start") != NULL, "%s",
 	    err_msg(&e));
 	ck_assert_int_eq(e.code, ERR_CORRUPT);

@@ -89,14 +89,14 @@ static int
 open_log(struct bfx *fx, struct event_base *base, size_t segmax,
     struct audit **a, struct err *e)
 {
-	struct audit_opts o;
+	struct audit_conf o;
 
 	memset(&o, 0, sizeof(o));
 	o.dir = fx->dir;
 	o.signing_key = fx->key;
 	o.origin = ORIGIN;
 	o.segment_max = segmax;
-	return audit_open(base, &o, a, e);
+	return audit_open(base, &o, NULL, a, e);
 }
 
 static void

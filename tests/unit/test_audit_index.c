@@ -75,7 +75,7 @@ ifx_free(struct ifx *fx)
 static struct audit *
 open_log(struct ifx *fx, struct event_base *base, size_t segmax)
 {
-	struct audit_opts o;
+	struct audit_conf o;
 	struct audit *a = NULL;
 	struct err e = ERR_INIT;
 
@@ -84,7 +84,7 @@ open_log(struct ifx *fx, struct event_base *base, size_t segmax)
 	o.signing_key = fx->key;
 	o.origin = ORIGIN;
 	o.segment_max = segmax;
-	if (audit_open(base, &o, &a, &e) == -1)
+	if (audit_open(base, &o, NULL, &a, &e) == -1)
 		ck_abort_msg("audit_open: %s", err_msg(&e));
 	return a;
 }

@@ -133,12 +133,12 @@ START_TEST(demo_config_loads)
 	const struct principal *bob = NULL;
 
 	ck_assert_msg(cfg != NULL, "%s", errs.n ? errs.msgs[0] : "?");
-	ck_assert_str_eq(cfg->listen.text, "127.0.0.1:7000");
-	ck_assert_str_eq(cfg->up_address.text, "127.0.0.1:7700");
+	ck_assert_str_eq(cfg->gateway.listen.text, "127.0.0.1:7000");
+	ck_assert_str_eq(cfg->upstream.address.text, "127.0.0.1:7700");
 	/* Relative paths are relative to the file's directory, made
 	 * absolute. */
-	ck_assert_int_eq(cfg->cert[0], '/');
-	ck_assert_ptr_nonnull(strstr(cfg->cert,
+	ck_assert_int_eq(cfg->gateway.cert[0], '/');
+	ck_assert_ptr_nonnull(strstr(cfg->gateway.cert,
 	    "/examples/../certs/dev/gateway.pem"));
 	ck_assert_uint_eq(cfg->nprincipals, 4);
 	for (size_t i = 0; i < cfg->nprincipals; i++)
@@ -159,12 +159,12 @@ START_TEST(defaults)
 	struct config *cfg = expect_ok(unit_min_conf);
 	uint8_t zero[CONFIG_FP_LEN] = { 0 };
 
-	ck_assert_uint_eq(cfg->max_frame, 65536);
-	ck_assert_uint_eq(cfg->up_max_frame, 1048576);
-	ck_assert_uint_eq(cfg->handshake_timeout, 10);
-	ck_assert_uint_eq(cfg->idle_timeout, 600);
-	ck_assert_uint_eq(cfg->frame_timeout, 30);
-	ck_assert_uint_eq(cfg->up_reply_timeout, 60);
+	ck_assert_uint_eq(cfg->gateway.max_frame, 65536);
+	ck_assert_uint_eq(cfg->upstream.max_frame, 1048576);
+	ck_assert_uint_eq(cfg->gateway.handshake_timeout, 10);
+	ck_assert_uint_eq(cfg->gateway.idle_timeout, 600);
+	ck_assert_uint_eq(cfg->gateway.frame_timeout, 30);
+	ck_assert_uint_eq(cfg->upstream.reply_timeout, 60);
 	ck_assert_ptr_null(config_principal_by_fp(cfg, zero));
 	config_unref(cfg);
 }

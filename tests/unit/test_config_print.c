@@ -458,7 +458,7 @@ START_TEST(continuation_lines)
 	snprintf(conf, sizeof(conf), "%s[policy]\nprotect = ns\n  ds,host\n",
 	    unit_min_conf);
 	cfg = load_ok(write_conf("eppgw.conf", conf));
-	ck_assert_uint_eq(cfg->protect, change_class_parse("ns") |
+	ck_assert_uint_eq(cfg->policy_conf.protect, change_class_parse("ns") |
 	    change_class_parse("ds") | change_class_parse("host"));
 	config_unref(cfg);
 
@@ -466,7 +466,7 @@ START_TEST(continuation_lines)
 	snprintf(conf, sizeof(conf), "%s[gateway]\n  idle_timeout = 5\n",
 	    unit_min_conf);
 	cfg = load_ok(write_conf("eppgw.conf", conf));
-	ck_assert_uint_eq(cfg->idle_timeout, 5);
+	ck_assert_uint_eq(cfg->gateway.idle_timeout, 5);
 	config_unref(cfg);
 	remove_dir();
 }

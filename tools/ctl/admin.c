@@ -63,14 +63,14 @@ find_target(const struct ctl_opts *o, struct target *t)
 		config_errors_clear(&errs);
 		return -1;
 	}
-	if (!cfg->admin_enabled) {
+	if (!cfg->admin.enabled) {
 		fprintf(stderr, "eppgwctl: %s has no [admin] listener\n",
 		    o->conf);
 		config_unref(cfg);
 		return -1;
 	}
-	snprintf(t->url, sizeof(t->url), "https://%s", cfg->admin_listen.text);
-	t->ca = strdup(o->ca ? o->ca : cfg->admin_ca);
+	snprintf(t->url, sizeof(t->url), "https://%s", cfg->admin.listen.text);
+	t->ca = strdup(o->ca ? o->ca : cfg->admin.client_ca);
 	config_unref(cfg);
 	return 0;
 }
