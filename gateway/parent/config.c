@@ -180,7 +180,7 @@ parse_uint(const char *v, unsigned long min, unsigned long max,
 
 /* "host:port", "[v6]:port" or "v4:port"; host names are resolved once. */
 static int
-parse_addr(const char *v, struct sockaddr_cfg *out, const char **why)
+parse_addr(const char *v, struct sockaddr_cfg *out, struct err *e)
 {
 	char host[256];
 	const char *colon, *port;
@@ -192,16 +192,14 @@ parse_addr(const char *v, struct sockaddr_cfg *out, const char **why)
 	if (v[0] == '[') {
 		const char *rb = strchr(v, ']');
 		if (rb == NULL || rb[1] != ':') {
-			*why = "expected [address]:port";
-			return -1;
+			return err_set(e, ERR_INVALID, "expected [address]:port");
 		}
 		hlen = (size_t)(rb - v - 1);
 		memcpy(host, v + 1, hlen < sizeof(host) ? hlen : 0);
 		port = rb + 2;
 	} else {
 		if ((colon = strrchr(v, ':')) == NULL) {
-			*why = "expected host:port";
-			return -1;
+			return err_set(e, ERR_INVALID, "expected host:port");
 		}
 		hlen = (size_t)(colon - v);
 		port = colon + 1;
@@ -209,20 +207,18 @@ parse_addr(const char *v, struct sockaddr_cfg *out, const char **why)
 			memcpy(host, v, hlen);
 	}
 	if (hlen == 0 || hlen >= sizeof(host)) {
-		*why = "bad host";
-		return -1;
+		return err_set(e, ERR_INVALID, "bad host");
 	}
 	host[hlen] = '\0';
 	if (parse_uint(port, 1, 65535, &pn) != 0) {
-		*why = "port must be 1-65535";
-		return -1;
+		return err_set(e, ERR_INVALID, "port must be 1-65535");
 	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_family = AF_UNSPEC;
 	if ((r = getaddrinfo(host, port, &hints, &res)) != 0 || res == NULL) {
-		*why = r == 0 ? "no address" : gai_strerror(r);
-		return -1;
+		return err_set(e, ERR_INVALID, "%s",
+		    r == 0 ? "no address" : gai_strerror(r));
 	}
 	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
 	out->len = res->ai_addrlen;
@@ -303,7 +299,7 @@ set_keyword(struct parse *ps, const struct conf_section *sect,
 {
 	char *base = (char *)ps->cfg + sect->off, *old, *p;
 	unsigned long n;
-	const char *why = NULL;
+	struct err e = ERR_INIT;
 
 	switch (kw->type) {
 	case KW_PATH:
@@ -352,9 +348,9 @@ set_keyword(struct parse *ps, const struct conf_section *sect,
 		return 0;
 	case KW_ADDR:
 		if (parse_addr(v, (struct sockaddr_cfg *)(base + kw->off),
-		    &why) != 0) {
+		    &e) != 0) {
 			adderr(ps->errs, ps->file, ps->line, "%s: %s: \"%s\"",
-			    kw->name, why, v);
+			    kw->name, err_msg(&e), v);
 			return -1;
 		}
 		return 0;
@@ -402,7 +398,7 @@ out:
 }
 
 static int
-cert_file_fp(const char *path, uint8_t fp[CONFIG_FP_LEN], const char **why)
+cert_file_fp(const char *path, uint8_t fp[CONFIG_FP_LEN], struct err *e)
 {
 	FILE *f;
 	X509 *x = NULL;
@@ -410,16 +406,15 @@ cert_file_fp(const char *path, uint8_t fp[CONFIG_FP_LEN], const char **why)
 	int r = -1;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		*why = strerror(errno);
-		return -1;
+		return err_set(e, ERR_SYSTEM, "%s", strerror(errno));
 	}
 	if ((x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
-		*why = "not a PEM certificate";
+		err_set(e, ERR_INVALID, "not a PEM certificate");
 		goto out;
 	}
 	if (X509_digest(x, EVP_sha256(), fp, &len) != 1 ||
 	    len != CONFIG_FP_LEN) {
-		*why = "cannot hash certificate";
+		err_set(e, ERR_CRYPTO, "cannot hash certificate");
 		goto out;
 	}
 	r = 0;
@@ -535,7 +530,7 @@ principal_key(struct parse *ps, const char *name, const char *v)
 	struct principal *p = ps->cur;
 	unsigned *seen = &ps->p_seen[ps->cfg->nprincipals - 1];
 	uint8_t fp[CONFIG_FP_LEN];
-	const char *why;
+	struct err e = ERR_INIT;
 	char **list = NULL, *path;
 	size_t nlist = 0, k;
 	unsigned bit;
@@ -569,9 +564,9 @@ principal_key(struct parse *ps, const char *name, const char *v)
 		case P_CERT:
 			if ((path = resolve_path(ps, list[i])) == NULL)
 				break;
-			if (cert_file_fp(path, fp, &why) != 0)
+			if (cert_file_fp(path, fp, &e) != 0)
 				adderr(ps->errs, ps->file, ps->line,
-				    "cert: %s: %s", list[i], why);
+				    "cert: %s: %s", list[i], err_msg(&e));
 			else if (add_fp(ps, p, fp) != 0)
 				adderr(ps->errs, ps->file, ps->line,
 				    "cert: %s", grow_failed());
@@ -989,7 +984,7 @@ load_locks(struct parse *ps, int line)
 	}
 	while (fgets(buf, sizeof(buf), f) != NULL) {
 		char *p = buf, *e;
-		struct err why = ERR_INIT;
+		struct err lerr = ERR_INIT;
 
 		ln++;
 		if (strchr(buf, '\n') == NULL && !feof(f)) {
@@ -1009,9 +1004,9 @@ load_locks(struct parse *ps, int line)
 			*--e = '\0';
 		if (*p == '\0')
 			continue;
-		if (locklist_add(l, p, &why) != 0)
+		if (locklist_add(l, p, &lerr) != 0)
 			adderr(ps->errs, ps->cfg->policy_conf.locks_path, ln,
-			    "\"%s\": %s", p, err_msg(&why));
+			    "\"%s\": %s", p, err_msg(&lerr));
 	}
 	fclose(f);
 	return l;
