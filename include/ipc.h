@@ -70,6 +70,8 @@ enum ipc_type {
 	IPC_ADMIT,		/* worker -> parent: {"addr","principal"} */
 	IPC_ADMITTED,		/* parent -> worker: {"ok","why"} (same id) */
 	IPC_LEAVE,		/* worker -> parent: a session admitted ended */
+	IPC_RETIRED,		/* worker -> parent: it accepts no new session
+				 * (the answer to IPC_RETIRE) */
 	IPC_TYPE_MAX
 };
 

@@ -58,6 +58,7 @@ struct child {
 	struct ipc	*ctl;
 	int		 stopped;	/* sent IPC_STOP */
 	int		 old;		/* a worker of an older configuration */
+	int		 retiring;	/* sent IPC_RETIRE, no IPC_RETIRED yet */
 	unsigned	 slot;		/* a worker's listener */
 	char		*figures;	/* its latest metrics page */
 	size_t		 figures_len;
@@ -90,6 +91,12 @@ struct parent {
 	int		 admin_fd, metrics_fd;
 	struct child	*children;
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_chld;
+	/* A reload is done when every old worker stopped accepting: until
+	 * then a new session could still reach one and its old
+	 * configuration.  nretiring counts those yet to say so; ev_reload
+	 * ends the wait if one never does. */
+	unsigned	 nretiring;
+	struct event	*ev_reload;
 	int		 stopping;
 	int		 status;	/* the exit status */
 	time_t		 deaths[PROC_NKINDS][RESTART_MAX];
@@ -111,6 +118,53 @@ struct parent {
 };
 
 static int spawn(struct parent *P, enum proc_kind kind, unsigned slot);
+
+/* How long a reload waits for the old workers to stop accepting. */
+#define RETIRE_WAIT_SEC	5
+
+/* Every old worker stopped accepting (or the wait ended): new sessions
+ * now get the new configuration, and systemd hears the reload is done. */
+static void
+reload_done(struct parent *P)
+{
+	if (P->ev_reload != NULL)
+		event_del(P->ev_reload);
+	if (P->stopping) {
+		/* Stopping now: no reload to report. */
+		P->nretiring = 0;
+		return;
+	}
+	if (P->nretiring > 0) {
+		log_warn("reload: %u old workers did not confirm they stopped "
+		    "accepting within %d s", P->nretiring, RETIRE_WAIT_SEC);
+		for (struct child *c = P->children; c != NULL; c = c->next)
+			c->retiring = 0;
+		P->nretiring = 0;
+	}
+	log_notice("reload done: new sessions use the new configuration");
+	sd_notify_state("READY=1");
+}
+
+static void
+on_reload_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	reload_done(arg);
+}
+
+/* c will not answer IPC_RETIRE (it said so, or it is gone). */
+static void
+retired(struct child *c)
+{
+	struct parent *P = c->P;
+
+	if (!c->retiring)
+		return;
+	c->retiring = 0;
+	if (P->nretiring > 0 && --P->nretiring == 0)
+		reload_done(P);
+}
 
 static int
 wanted(const struct config *cfg, enum proc_kind k)
@@ -423,6 +477,10 @@ child_msg(struct ipc *ch, const struct ipc_msg *m, void *arg)
 		leave(c, m);
 		return;
 	}
+	if (m->type == IPC_RETIRED && c->kind == PROC_WORKER) {
+		retired(c);
+		return;
+	}
 
 	if (m->type == IPC_LOCK && c->kind == PROC_VAULT) {
 		keep_lock(c->P, m);
@@ -631,6 +689,7 @@ unlink_child(struct parent *P, struct child *c)
 			break;
 		}
 	leave_all(c);
+	retired(c);
 	/* Its counters stay in the sum: they must never go back. */
 	if (c->figures != NULL && P->carried != NULL)
 		(void)promsum_add(P->carried, c->figures, c->figures_len, 1);
@@ -740,6 +799,11 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (P->stopping)
 		return;
+	if (P->nretiring > 0) {
+		log_warn("SIGHUP: the last reload is still retiring workers: "
+		    "ignored");
+		return;
+	}
 	log_notice("SIGHUP: reloading %s", P->conf_path);
 	sd_notify_reloading();
 	if ((cfg = config_load(P->conf_path, &errs)) == NULL) {
@@ -817,14 +881,17 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			c->old = 1;
 			if (c->kind == PROC_WATCH)
 				stop_child(c);
-			else
-				(void)ipc_send(c->ctl, IPC_RETIRE, 0, NULL, 0,
-				    -1);
+			else if (ipc_send(c->ctl, IPC_RETIRE, 0, NULL, 0,
+			    -1) == 0) {
+				c->retiring = 1;
+				P->nretiring++;
+			}
 		} else if (c->kind != PROC_WORKER && c->kind != PROC_WATCH)
 			(void)ipc_send(c->ctl, IPC_RELOAD, 0, NULL, 0, -1);
 	}
-	log_notice("reload done: new sessions use the new configuration");
-	sd_notify_state("READY=1");
+	if (P->nretiring == 0 || event_add(P->ev_reload,
+	    &(struct timeval){ RETIRE_WAIT_SEC, 0 }) != 0)
+		reload_done(P);
 	return;
 refuse:
 	config_unref(cfg);
@@ -895,7 +962,8 @@ parent_run(struct config *cfg, const char *conf_path)
 	P.ev_hup = evsignal_new(P.base, SIGHUP, on_hup, &P);
 	P.ev_chld = evsignal_new(P.base, SIGCHLD, on_chld, &P);
 	P.ev_round = evtimer_new(P.base, on_round_timeout, &P);
-	if (P.ev_round == NULL || (P.carried = promsum_new()) == NULL ||
+	P.ev_reload = evtimer_new(P.base, on_reload_timeout, &P);
+	if (P.ev_round == NULL || P.ev_reload == NULL || (P.carried = promsum_new()) == NULL ||
 	    (P.per_addr = strmap_new()) == NULL ||
 	    (P.per_principal = strmap_new()) == NULL) {
 		log_err("out of memory");
@@ -964,6 +1032,8 @@ out:
 	}
 	if (P.ev_round)
 		event_free(P.ev_round);
+	if (P.ev_reload)
+		event_free(P.ev_reload);
 	promsum_free(P.carried);
 	if (P.base)
 		event_base_free(P.base);

@@ -325,6 +325,10 @@ on_ctl(void *arg, const struct ipc_msg *m)
 	switch (m->type) {
 	case IPC_RETIRE:
 		retire(w);
+		/* Its listener is off: the reload is done once every old
+		 * worker says so (parent.c, on_hup). */
+		(void)ipc_send(peers_parent(w->peers), IPC_RETIRED, 0, NULL, 0,
+		    -1);
 		return 0;
 	case IPC_STATS:
 		got_figures(w, m->id, (const char *)m->data, m->len);

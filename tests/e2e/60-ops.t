@@ -100,6 +100,33 @@ is(code_of($third, $ns_add->('open.example', 'ns2.dns.example')), 2304,
     'after the broken reload new sessions still get the last good lock list');
 epp_close($_) for $new, $third;
 
+# A reload is done only once the old workers stopped accepting: until
+# then a new session could reach one and its old configuration.  Old
+# workers that cannot answer hold READY=1 back.
+notified(qr/^READY=1/m, 1);	# the broken reload's
+{
+	my $c = slurp($gw->{conf});
+	$c =~ s/\n\[gateway\]\nno_such_key = 1\n\z//
+	    or BAIL_OUT('cannot mend the configuration');
+	spew($gw->{conf}, $c);
+}
+my $done = gateway_log_count($gw, qr/reload done/);
+my @workers = gateway_procs($gw, 'worker');
+ok(@workers, 'workers found') or diag(gateway_log($gw));
+kill('STOP', @workers);
+kill('HUP', $gw->{pid});
+ok(notified(qr/RELOADING=1/m), 'reload with stopped workers: RELOADING=1');
+ok(!notified(qr/^READY=1/m, 1.5),
+    'no READY=1 while an old worker may still accept');
+kill('CONT', @workers);
+ok(notified(qr/^READY=1/m, 5), 'READY=1 once the old workers stopped accepting');
+is(gateway_log_count($gw, qr/reload done/), $done + 1,
+    'reload done logged once more');
+my $fourth = epp_client(port => $gw->{port}) or die 'login after reload';
+is(code_of($fourth, $ns_add->('open.example', 'ns2.dns.example')), 2304,
+    'and a new session gets the new configuration');
+epp_close($fourth);
+
 # ---- metrics ----
 my $m = scrape_metrics($mport);
 my @bad = grep { !/^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="[^"]*",?)+\})? \d+(\.\d+)?)$/ } split /\n/, $m;
