@@ -20,6 +20,14 @@ struct locklist *locklist_new(void);
 struct locklist *locklist_copy(const struct locklist *l, struct err *e);
 void locklist_free(struct locklist *l);
 
+/*
+ * An entry as the list keeps it ("*.bank.example", "locked.example":
+ * lower case, no final dot) in out (at least NAME_MAX_LEN + 3 bytes): what
+ * an operator's edit is recorded, approved and logged as, however it was
+ * spelled.  -1 with e if it is not a valid entry.
+ */
+int locklist_normalise(const char *entry, char *out, size_t len,
+    struct err *e);
 /* Add an entry (normalised first).  -1 with e (the reason, for people) if
  * it is invalid or the list cannot take it. */
 int locklist_add(struct locklist *l, const char *entry, struct err *e);

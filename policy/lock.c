@@ -111,6 +111,20 @@ parse_entry(const char *entry, char *out, size_t len, int *pattern,
 }
 
 int
+locklist_normalise(const char *entry, char *out, size_t len, struct err *e)
+{
+	char name[NAME_MAX_LEN + 1];
+	int pattern;
+
+	if (parse_entry(entry, name, sizeof(name), &pattern, e) != 0)
+		return -1;
+	if ((size_t)snprintf(out, len, "%s%s", pattern ? "*." : "", name) >=
+	    len)
+		return err_set(e, ERR_LIMIT, "name too long");
+	return 0;
+}
+
+int
 locklist_add(struct locklist *l, const char *entry, struct err *e)
 {
 	char name[NAME_MAX_LEN + 1], shown[NAME_MAX_LEN + 3], **n;

@@ -1016,16 +1016,8 @@ static void
 build_policy(struct parse *ps)
 {
 	struct locklist *l;
-	const struct conf_keyword *kw;
 
-	/*
-	 * XXX protect is parsed once for each [policy] key but locks, as it
-	 * was when it was the only other one: an unknown class is reported
-	 * once per key.  Kept as it is: the messages are behaviour.
-	 */
-	for (kw = policy_keywords; kw->name != NULL; kw++)
-		if (strcmp(kw->name, "locks") != 0)
-			parse_protect(ps, kw_line(ps, "policy", kw->name));
+	parse_protect(ps, kw_line(ps, "policy", "protect"));
 	if ((l = load_locks(ps, kw_line(ps, "policy", "locks"))) == NULL ||
 	    (ps->cfg->policy = policy_new(ps->cfg->policy_conf.protect,
 	    l)) == NULL) {

@@ -349,7 +349,12 @@ do_locks(struct admin *a, struct evhttp_request *req,
 		    "\"NAME or *.SUFFIX\"}");
 		return;
 	}
-	snprintf(norm, sizeof(norm), "%s", name);
+	/* One spelling for the record, the change id and the approver. */
+	if (locklist_normalise(name, norm, sizeof(norm), &e) != 0) {
+		json_decref(body);
+		reply_error(req, 400, "bad_name", err_msg(&e));
+		return;
+	}
 	json_decref(body);
 	if (strcmp(op, "add") == 0) {
 		if (lockstore_add(ls, norm, &e) != 0) {

@@ -456,6 +456,9 @@ unlike(ns_at_registry('locked.example'), qr/\bns2\.dns\.example\b/,
 	($rc, $out, $err) = ctl($gw2, 'bob', 'unlock', 'open.example');
 	ok($rc == 3 && $out =~ /\Q$U\E/, 'asking again before the approval: '
 	    . 'exit 3, the same change') or diag("exit $rc: $out$err");
+	($rc, $out, $err) = ctl($gw2, 'bob', 'unlock', 'OPEN.Example.');
+	ok($rc == 3 && $out =~ /\Q$U\E/, 'spelled OPEN.Example.: still the '
+	    . 'same change') or diag("exit $rc: $out$err");
 	($rc, $out, $err) = ctl($gw2, 'carol', 'show', $U);
 	ok($rc == 0 && $out =~ /^object\s+open\.example$/m
 	    && $out =~ /^command=lock:remove$/m,

@@ -231,6 +231,22 @@ START_TEST(errors_name_their_line)
 }
 END_TEST
 
+/* A fault is reported once, at its line: an unknown protect class used to
+ * come once per [policy] key, twice without a line. */
+START_TEST(one_error_per_fault)
+{
+	struct config_errors errs = { NULL, 0, 0 };
+
+	ck_assert_ptr_null(config_load(write_conf(with("[policy]\n"
+	    "protect = ns bogus\n")), &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_msg(strstr(errs.msgs[0], ":17: protect: unknown change "
+	    "class \"bogus\"") != NULL, "%s", errs.msgs[0]);
+	config_errors_clear(&errs);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(one_certificate_one_principal)
 {
 	expect_error(with("[principal copy]\ncert = @C/registrar.pem\n"
@@ -333,6 +349,7 @@ config_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, fingerprint_forms);
 	tcase_add_test(tc, errors_name_their_line);
+	tcase_add_test(tc, one_error_per_fault);
 	tcase_add_test(tc, one_certificate_one_principal);
 	tcase_add_test(tc, missing_required);
 	tcase_add_test(tc, files_are_checked);

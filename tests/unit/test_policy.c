@@ -734,7 +734,8 @@ START_TEST(lock_remove_text_is_pinned)
 		    "object=*.bank.example\n",
 		    "e4f6eb4afa02ec28f71e0ec278752a1e"
 		    "9d9ed8e9f132f6bae0d5447a9d275d1f" },
-		/* As given: the admin API does not normalise first. */
+		/* As given: the admin API normalises first
+		 * (locklist_normalise, below), this does not. */
 		{ "LOCKED.Example.",
 		    "eppgw-change/2\nclid=-\ncommand=lock:remove\n"
 		    "object=LOCKED.Example.\n",
@@ -752,6 +753,29 @@ START_TEST(lock_remove_text_is_pinned)
 		ck_assert_str_eq(hex, pin[i].digest);
 		free(text);
 	}
+}
+END_TEST
+
+/* The admin API records, approves and logs a lock edit under one
+ * spelling: "OPEN.Example." and "open.example" are one change. */
+START_TEST(lock_entry_normalised)
+{
+	struct err e = ERR_INIT;
+	char out[NAME_MAX_LEN + 3];
+
+	ck_assert_int_eq(locklist_normalise("LOCKED.Example.", out,
+	    sizeof(out), &e), 0);
+	ck_assert_str_eq(out, "locked.example");
+	ck_assert_int_eq(locklist_normalise("*.BANK.example", out,
+	    sizeof(out), &e), 0);
+	ck_assert_str_eq(out, "*.bank.example");
+	ck_assert_int_eq(locklist_normalise("example", out, sizeof(out), &e),
+	    -1);
+	ck_assert_int_eq(e.code, ERR_INVALID);
+	ck_assert_int_eq(locklist_normalise("bad..example", out, sizeof(out),
+	    NULL), -1);
+	ck_assert_int_eq(locklist_normalise("locked.example", out, 5, &e), -1);
+	ck_assert_int_eq(e.code, ERR_LIMIT);
 }
 END_TEST
 
@@ -1000,6 +1024,7 @@ policy_suite(void)
 	tcase_add_test(tc, digest_is_stable);
 	tcase_add_test(tc, digest_differs_per_change);
 	tcase_add_test(tc, lock_remove_text_is_pinned);
+	tcase_add_test(tc, lock_entry_normalised);
 	tcase_add_test(tc, secret_hashes_are_keyed);
 	tcase_add_test(tc, redaction_hides_every_secret);
 	tcase_add_test(tc, redaction_without_secret_is_the_forwarded_form);
