@@ -42,6 +42,7 @@ struct auditlink;
 struct config;
 struct err;
 struct lockstore;
+struct metric;
 struct metrics;
 
 /*
@@ -98,7 +99,6 @@ struct metrics *admin_metrics(struct admin *a);
 /* Register eppgw_approvals_total (labelled result) in m; NULL when out
  * of memory.  The workers register it too, empty, to keep the page's
  * layout (admin.c). */
-struct metric;
 struct metric *admin_metrics_register(struct metrics *m);
 
 #endif

@@ -19,6 +19,7 @@ struct alertlink;
 struct auditlink;
 struct config;
 struct event_base;
+struct metric;
 struct metrics;
 struct policy;
 struct proxy;
@@ -64,7 +65,6 @@ struct session_env {
  * registry with session_metrics_register() and reached through
  * session_env.  -1 when out of memory.
  */
-struct metric;
 struct session_metrics {
 	struct metric	*open;			/* gauge */
 	struct metric	*total;
