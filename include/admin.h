@@ -42,6 +42,7 @@ struct auditlink;
 struct config;
 struct err;
 struct lockstore;
+struct metric;
 struct metrics;
 
 /*
@@ -93,7 +94,11 @@ void admin_free(struct admin *a);
 /* Reload: new TLS settings for new admin connections.  -1 with e keeps
  * the old. */
 int admin_reload(struct admin *a, struct err *e);
-/* The approvals counters (eppgw_approvals_total). */
+/* The vault's page: the approvals counters (eppgw_approvals_total). */
 struct metrics *admin_metrics(struct admin *a);
+/* Register eppgw_approvals_total (labelled result) in m; NULL when out
+ * of memory.  The workers register it too, empty, to keep the page's
+ * layout (admin.c). */
+struct metric *admin_metrics_register(struct metrics *m);
 
 #endif

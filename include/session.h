@@ -19,6 +19,7 @@ struct alertlink;
 struct auditlink;
 struct config;
 struct event_base;
+struct metric;
 struct metrics;
 struct policy;
 struct proxy;
@@ -54,10 +55,26 @@ struct session_env {
 	struct vaultlink	*vault;		/* approvals; NULL: none */
 	struct auditlink	*audit;		/* NULL: no audit log */
 	struct alertlink	*alerter;	/* NULL: no alerts */
-	struct metrics		*metrics;
+	const struct session_metrics *metrics;	/* the worker's */
 	const char		*run_id;	/* unique to this run of the
 						   daemon, for svTRIDs */
 };
+
+/*
+ * The series sessions count (metrics.h), registered by the worker into its
+ * registry with session_metrics_register() and reached through
+ * session_env.  -1 when out of memory.
+ */
+struct session_metrics {
+	struct metric	*open;			/* gauge */
+	struct metric	*total;
+	struct metric	*handshake_failures;
+	struct metric	*upstream_errors;
+	struct metric	*audit_failures;
+	struct metric	*commands;		/* command, decision */
+	struct metric	*replies;		/* src, code */
+};
+int session_metrics_register(struct metrics *m, struct session_metrics *sm);
 
 /* The live sessions, linked through the sessions themselves. */
 struct session_list {

@@ -1,5 +1,6 @@
 /*
- * metrics.c: counters and the Prometheus text exposition (metrics.h).
+ * metrics.c: the series registry and the Prometheus text exposition
+ * (metrics.h).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,21 +26,26 @@ struct series {
 	uint64_t	 count;
 };
 
-struct family {
-	struct series	 series[MAX_SERIES];
+/*
+ * One registered series: a counter or gauge (label1 NULL), or a family of
+ * labelled counters.  The family's series array is allocated at
+ * registration, so bumping never allocates.
+ */
+struct metric {
+	const char	*name;
+	const char	*help;
+	const char	*type;		/* "counter" or "gauge" */
+	const char	*label1;	/* NULL: no labels */
+	const char	*label2;	/* NULL: at most one */
+	uint64_t	 count;		/* counter or gauge */
+	struct series	*series;	/* family: MAX_SERIES of them */
 	size_t		 nseries;
-	uint64_t	 overflow;	/* series beyond MAX_SERIES */
+	uint64_t	 overflow;	/* bumps beyond MAX_SERIES */
+	struct metric	*next;		/* in registration order */
 };
 
 struct metrics {
-	uint64_t	 sessions_open;
-	uint64_t	 sessions_total;
-	uint64_t	 handshake_failures;
-	uint64_t	 upstream_errors;
-	uint64_t	 audit_failures;
-	struct family	 commands;	/* command, decision */
-	struct family	 replies;	/* src, code */
-	struct family	 approvals;	/* result */
+	struct metric	*head, **tail;
 	struct evhttp	*http;
 	void		(*extra)(void *, struct evbuffer *);
 	void		*extra_arg;
@@ -50,17 +56,86 @@ struct metrics {
 struct metrics *
 metrics_new(void)
 {
-	return calloc(1, sizeof(struct metrics));
+	struct metrics *m;
+
+	if ((m = calloc(1, sizeof(*m))) != NULL)
+		m->tail = &m->head;
+	return m;
 }
 
 void
 metrics_free(struct metrics *m)
 {
+	struct metric *mt;
+
 	if (m == NULL)
 		return;
 	if (m->http != NULL)
 		evhttp_free(m->http);
+	while ((mt = m->head) != NULL) {
+		m->head = mt->next;
+		free(mt->series);
+		free(mt);
+	}
 	free(m);
+}
+
+static struct metric *
+add_metric(struct metrics *m, const char *name, const char *help,
+    const char *type, const char *label1, const char *label2)
+{
+	struct metric *mt;
+
+	if ((mt = calloc(1, sizeof(*mt))) == NULL)
+		return NULL;
+	if (label1 != NULL && (mt->series = calloc(MAX_SERIES,
+	    sizeof(*mt->series))) == NULL) {
+		free(mt);
+		return NULL;
+	}
+	mt->name = name;
+	mt->help = help;
+	mt->type = type;
+	mt->label1 = label1;
+	mt->label2 = label1 != NULL ? label2 : NULL;
+	*m->tail = mt;
+	m->tail = &mt->next;
+	return mt;
+}
+
+struct metric *
+metrics_counter(struct metrics *m, const char *name, const char *help)
+{
+	return add_metric(m, name, help, "counter", NULL, NULL);
+}
+
+struct metric *
+metrics_gauge(struct metrics *m, const char *name, const char *help)
+{
+	return add_metric(m, name, help, "gauge", NULL, NULL);
+}
+
+struct metric *
+metrics_family(struct metrics *m, const char *name, const char *help,
+    const char *label1, const char *label2)
+{
+	if (label1 == NULL)
+		return NULL;
+	return add_metric(m, name, help, "counter", label1, label2);
+}
+
+void
+metric_inc(struct metric *mt)
+{
+	if (mt != NULL)
+		mt->count++;
+}
+
+void
+metric_dec(struct metric *mt)
+{
+	if (mt != NULL && mt->count > 0)
+		mt->count--;
 }
 
 /* Label values are ours, but keep them printable and short anyway. */
@@ -75,16 +150,18 @@ label_copy(char *dst, const char *src)
 	dst[i] = '\0';
 }
 
-/* One more in f's series labelled a (and b, if not NULL). */
-static void
-count_series(struct family *f, const char *a, const char *b)
+void
+metric_inc_labels(struct metric *mt, const char *a, const char *b)
 {
 	char la[LABEL_MAX], lb[LABEL_MAX];
 
+	if (mt == NULL || mt->series == NULL)
+		return;
 	label_copy(la, a);
-	label_copy(lb, b ? b : "");
-	for (size_t i = 0; i < f->nseries; i++) {
-		struct series *se = &f->series[i];
+	/* A one-label family has one series per a, whatever b says. */
+	label_copy(lb, mt->label2 != NULL && b != NULL ? b : "");
+	for (size_t i = 0; i < mt->nseries; i++) {
+		struct series *se = &mt->series[i];
 
 		if (strcmp(se->label1, la) == 0 &&
 		    strcmp(se->label2, lb) == 0) {
@@ -92,78 +169,19 @@ count_series(struct family *f, const char *a, const char *b)
 			return;
 		}
 	}
-	if (f->nseries == MAX_SERIES) {
-		f->overflow++;
+	if (mt->nseries == MAX_SERIES) {
+		mt->overflow++;
 		return;
 	}
-	memcpy(f->series[f->nseries].label1, la, sizeof(la));
-	memcpy(f->series[f->nseries].label2, lb, sizeof(lb));
-	f->series[f->nseries++].count = 1;
+	memcpy(mt->series[mt->nseries].label1, la, sizeof(la));
+	memcpy(mt->series[mt->nseries].label2, lb, sizeof(lb));
+	mt->series[mt->nseries++].count = 1;
 }
 
-void
-metrics_session_opened(struct metrics *m)
+unsigned long long
+metric_overflow(const struct metric *mt)
 {
-	if (m != NULL) {
-		m->sessions_open++;
-		m->sessions_total++;
-	}
-}
-
-void
-metrics_session_closed(struct metrics *m)
-{
-	if (m != NULL && m->sessions_open > 0)
-		m->sessions_open--;
-}
-
-void
-metrics_handshake_failed(struct metrics *m)
-{
-	if (m != NULL)
-		m->handshake_failures++;
-}
-
-void
-metrics_command(struct metrics *m, const char *cmd, const char *decision)
-{
-	if (m != NULL)
-		count_series(&m->commands, cmd, decision);
-}
-
-void
-metrics_reply(struct metrics *m, const char *src, int code)
-{
-	char c[16];
-
-	if (m == NULL)
-		return;
-	if (code < 1000 || code > 2599)
-		snprintf(c, sizeof(c), "none");
-	else
-		snprintf(c, sizeof(c), "%d", code);
-	count_series(&m->replies, src, c);
-}
-
-void
-metrics_upstream_error(struct metrics *m)
-{
-	if (m != NULL)
-		m->upstream_errors++;
-}
-
-void
-metrics_approval(struct metrics *m, const char *result)
-{
-	if (m != NULL)
-		count_series(&m->approvals, result, NULL);
-}
-
-void
-metrics_audit_failure(struct metrics *m)
-{
-	if (m != NULL)
-		m->audit_failures++;
+	return mt != NULL ? (unsigned long long)mt->overflow : 0;
 }
 
 void
@@ -175,55 +193,35 @@ metrics_set_extra(struct metrics *m, void (*fn)(void *, struct evbuffer *),
 }
 
 static void
-render_scalar(struct evbuffer *out, const char *name, const char *type,
-    const char *help, uint64_t v)
+render_metric(struct evbuffer *out, const struct metric *mt)
 {
-	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
-	    name, help, name, type, name, (unsigned long long)v);
-}
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", mt->name,
+	    mt->help, mt->name, mt->type);
+	if (mt->series == NULL) {
+		evbuffer_add_printf(out, "%s %llu\n", mt->name,
+		    (unsigned long long)mt->count);
+		return;
+	}
+	for (size_t i = 0; i < mt->nseries; i++) {
+		const struct series *se = &mt->series[i];
 
-static void
-render_family(struct evbuffer *out, const struct family *f, const char *name,
-    const char *help, const char *la, const char *lb)
-{
-	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s counter\n", name,
-	    help, name);
-	for (size_t i = 0; i < f->nseries; i++) {
-		const struct series *se = &f->series[i];
-
-		if (lb != NULL)
+		if (mt->label2 != NULL)
 			evbuffer_add_printf(out,
 			    "%s{%s=\"%s\",%s=\"%s\"} %llu\n",
-			    name, la, se->label1, lb, se->label2,
-			    (unsigned long long)se->count);
+			    mt->name, mt->label1, se->label1, mt->label2,
+			    se->label2, (unsigned long long)se->count);
 		else
-			evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n", name,
-			    la, se->label1, (unsigned long long)se->count);
+			evbuffer_add_printf(out, "%s{%s=\"%s\"} %llu\n",
+			    mt->name, mt->label1, se->label1,
+			    (unsigned long long)se->count);
 	}
 }
 
 void
 metrics_render(struct metrics *m, struct evbuffer *out)
 {
-	render_scalar(out, "eppgw_sessions_open", "gauge",
-	    "Registrar sessions open now.", m->sessions_open);
-	render_scalar(out, "eppgw_sessions_total", "counter",
-	    "Registrar sessions accepted.", m->sessions_total);
-	render_scalar(out, "eppgw_handshake_failures_total", "counter",
-	    "Registrar TLS handshakes refused or failed.",
-	    m->handshake_failures);
-	render_scalar(out, "eppgw_upstream_errors_total", "counter",
-	    "Registry connections that failed or broke.", m->upstream_errors);
-	render_scalar(out, "eppgw_audit_failures_total", "counter",
-	    "Commands refused because the audit log failed.",
-	    m->audit_failures);
-	render_family(out, &m->commands, "eppgw_commands_total",
-	    "Commands by type and decision.", "command", "decision");
-	render_family(out, &m->replies, "eppgw_replies_total",
-	    "Replies by source (registry or gateway) and result code.", "src",
-	    "code");
-	render_family(out, &m->approvals, "eppgw_approvals_total",
-	    "Approval attempts by result.", "result", NULL);
+	for (const struct metric *mt = m->head; mt != NULL; mt = mt->next)
+		render_metric(out, mt);
 	if (m->extra != NULL)
 		m->extra(m->extra_arg, out);
 }

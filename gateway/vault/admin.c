@@ -41,6 +41,7 @@
 #include "names.h"
 #include "policy.h"
 #include "rfc3339.h"
+#include "session.h"
 #include "tls.h"
 
 #define BODY_MAX	4096
@@ -49,6 +50,7 @@ struct admin {
 	struct event_base	*base;
 	struct admin_env	 env;
 	struct metrics		*metrics;
+	struct metric		*approvals;	/* eppgw_approvals_total */
 	SSL_CTX			*ctx;
 	struct evhttp		*http;
 	struct evconnlistener	*listener;
@@ -230,7 +232,7 @@ do_approve(struct admin *a, struct evhttp_request *req,
 		json_decref(body);
 		log_notice("admin: approval of %.12s by %s refused: %s", id,
 		    who->name, reason);
-		metrics_approval(a->metrics, reason);
+		metric_inc_labels(a->approvals, reason, NULL);
 		audit_event(a, "refused", who->name, id, object, reason);
 		alertlink_emit(a->env.alert, strcmp(reason,
 		    APPROVAL_LOCKED_OUT) == 0 ? "operator_locked_out" :
@@ -244,7 +246,7 @@ do_approve(struct admin *a, struct evhttp_request *req,
 	json_decref(body);
 	log_notice("admin: change %.12s on %s approved by %s", id, object,
 	    who->name);
-	metrics_approval(a->metrics, "granted");
+	metric_inc_labels(a->approvals, "granted", NULL);
 	audit_event(a, "granted", who->name, id, object, NULL);
 	alertlink_emit(a->env.alert, "approval_granted", json_pack(
 	    "{s:s, s:s, s:s}", "change_id", id, "object", object, "approver",
@@ -705,6 +707,7 @@ admin_start(struct event_base *base, int fd, const struct admin_env *env,
     struct err *e)
 {
 	const struct config *cfg = env->config(env->arg);
+	struct session_metrics unused;	/* never bumped here */
 	struct admin *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
@@ -714,7 +717,12 @@ admin_start(struct event_base *base, int fd, const struct admin_env *env,
 	}
 	a->base = base;
 	a->env = *env;
-	if ((a->metrics = metrics_new()) == NULL) {
+	/* The sessions' series too, at zero: every page the parent sums
+	 * starts with the same families in the same order (promsum.c keeps
+	 * the first page's), whichever process it hears from first. */
+	if ((a->metrics = metrics_new()) == NULL ||
+	    session_metrics_register(a->metrics, &unused) != 0 ||
+	    (a->approvals = admin_metrics_register(a->metrics)) == NULL) {
 		err_set(e, ERR_NOMEM, "out of memory");
 		goto fail;
 	}
@@ -772,6 +780,13 @@ admin_free(struct admin *a)
 	SSL_CTX_free(a->ctx);
 	metrics_free(a->metrics);
 	free(a);
+}
+
+struct metric *
+admin_metrics_register(struct metrics *m)
+{
+	return metrics_family(m, "eppgw_approvals_total",
+	    "Approval attempts by result.", "result", NULL);
 }
 
 struct metrics *

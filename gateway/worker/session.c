@@ -299,7 +299,7 @@ session_close(struct session *s, const char *why)
 	    (unsigned long long)s->id, client_name(s), why,
 	    (unsigned long long)s->ncmds);
 	if (s->opened)
-		metrics_session_closed(s->env->metrics);
+		metric_dec(s->env->metrics->open);
 	if (s->env->audit != NULL && s->principal != NULL) {
 		struct rec_session rs;
 
@@ -386,6 +386,20 @@ close_after_flush(struct session *s, const char *why)
 	conn_want_drained(s->client);
 }
 
+/* A reply by source and result code; a code outside EPP's range is
+ * "none", so a broken registry cannot make new series. */
+static void
+count_reply(struct session *s, const char *src, int code)
+{
+	char c[16];
+
+	if (code < 1000 || code > 2599)
+		snprintf(c, sizeof(c), "none");
+	else
+		snprintf(c, sizeof(c), "%d", code);
+	metric_inc_labels(s->env->metrics->replies, src, c);
+}
+
 /*
  * Answer the registrar ourselves.  Used for refusals (the session goes on)
  * and for fatal conditions (close_after is set).
@@ -412,7 +426,7 @@ reply_detail(struct session *s, int code, const char *reason,
 		session_close(s, "registrar connection failed");
 		return;
 	}
-	metrics_reply(s->env->metrics, "gateway", code);
+	count_reply(s, "gateway", code);
 	log_info("session %llu: %s: replied %d %s%s%s (svTRID %s)",
 	    (unsigned long long)s->id, client_name(s), code, reason,
 	    detail ? " " : "", detail ? detail : "", sv);
@@ -433,7 +447,7 @@ upstream_failed(struct session *s, const char *why)
 {
 	if (s->state == ST_DEAD || s->state == ST_CLOSING)
 		return;
-	metrics_upstream_error(s->env->metrics);
+	metric_inc(s->env->metrics->upstream_errors);
 	log_warn("session %llu: upstream %s: %s", (unsigned long long)s->id,
 	    s->cfg->upstream.address.text, why);
 	reply_self(s, 2500, "upstream_unavailable", s->cltrid, 1);
@@ -491,7 +505,7 @@ log_verdict(struct session *s, const struct epp_msg *m,
 {
 	char cls[160];
 
-	metrics_command(s->env->metrics, epp_msg_name(m),
+	metric_inc_labels(s->env->metrics->commands, epp_msg_name(m),
 	    decision_name(v->decision));
 	change_classes_format(v->decision == DECISION_APPROVAL ? v->classes :
 	    v->all_classes, cls, sizeof(cls));
@@ -683,7 +697,7 @@ cmd_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		/* Not on record, so not forwarded: fail closed. */
 		log_err("session %llu: audit log failed: refusing the command",
 		    (unsigned long long)s->id);
-		metrics_audit_failure(s->env->metrics);
+		metric_inc(s->env->metrics->audit_failures);
 		alertlink_emit(s->env->alerter, "audit_failure",
 		    json_pack("{s:s}", "effect", "nothing is forwarded"));
 		free(s->act_xml);
@@ -702,7 +716,7 @@ quick_unrecorded(struct session *s)
 {
 	log_err("session %llu: audit log failed: a read-only command was "
 	    "forwarded unrecorded", (unsigned long long)s->id);
-	metrics_audit_failure(s->env->metrics);
+	metric_inc(s->env->metrics->audit_failures);
 }
 
 /*
@@ -1074,8 +1088,8 @@ handle_command(struct session *s, const uint8_t *xml, size_t len)
 		decision = "reject";
 		reason = po.why;
 		if (m == NULL)
-			metrics_command(s->env->metrics, "unparsable",
-			    "reject");
+			metric_inc_labels(s->env->metrics->commands,
+			    "unparsable", "reject");
 		goto log;
 	case PIPE_APPROVAL:
 		/* Judged (pipeline.h): decision is the verdict's, set above. */
@@ -1275,7 +1289,8 @@ opened(struct session *s)
 	log_info("session %llu: %s: principal %s (%s, %s)",
 	    (unsigned long long)s->id, s->peer, s->principal->name,
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-	metrics_session_opened(s->env->metrics);
+	metric_inc(s->env->metrics->open);
+	metric_inc(s->env->metrics->total);
 	if (s->env->audit != NULL) {
 		struct rec_session rs;
 
@@ -1301,7 +1316,7 @@ relay_reply(struct session *s, size_t n, int code)
 		return;
 	}
 	conn_consume(s->up, n);
-	metrics_reply(s->env->metrics, "registry", code);
+	count_reply(s, "registry", code);
 	/* The registry executed a change: read the object again now, and
 	 * what it shows of these classes is no drift. */
 	if (code >= 1000 && code < 2000 && s->fwd_object[0] != '\0')
@@ -1345,7 +1360,7 @@ rsp_logged_cb(void *arg, int status, uint64_t seq, const uint8_t leaf[32])
 		 * is forwarded (the link has failed). */
 		log_err("session %llu: audit log failed: a reply was relayed "
 		    "unrecorded", (unsigned long long)s->id);
-		metrics_audit_failure(s->env->metrics);
+		metric_inc(s->env->metrics->audit_failures);
 		if (s->state == ST_LOG_RSP && s->action == ACT_FORWARD) {
 			free(s->act_xml);
 			s->act_xml = NULL;
@@ -1573,7 +1588,7 @@ client_error_cb(struct conn *c, void *arg, const char *why, int eof)
 
 	(void)c;
 	if (s->state == ST_HANDSHAKE) {
-		metrics_handshake_failed(s->env->metrics);
+		metric_inc(s->env->metrics->handshake_failures);
 		log_warn("session %llu: %s: %s", (unsigned long long)s->id,
 		    s->peer, why);
 		session_close(s, "handshake failed");
@@ -1585,6 +1600,33 @@ client_error_cb(struct conn *c, void *arg, const char *why, int eof)
 static const struct conn_cbs client_cbs = {
 	client_connected_cb, client_input_cb, drained_cb, client_error_cb
 };
+
+int
+session_metrics_register(struct metrics *m, struct session_metrics *sm)
+{
+	sm->open = metrics_gauge(m, "eppgw_sessions_open",
+	    "Registrar sessions open now.");
+	sm->total = metrics_counter(m, "eppgw_sessions_total",
+	    "Registrar sessions accepted.");
+	sm->handshake_failures = metrics_counter(m,
+	    "eppgw_handshake_failures_total",
+	    "Registrar TLS handshakes refused or failed.");
+	sm->upstream_errors = metrics_counter(m, "eppgw_upstream_errors_total",
+	    "Registry connections that failed or broke.");
+	sm->audit_failures = metrics_counter(m, "eppgw_audit_failures_total",
+	    "Commands refused because the audit log failed.");
+	sm->commands = metrics_family(m, "eppgw_commands_total",
+	    "Commands by type and decision.", "command", "decision");
+	sm->replies = metrics_family(m, "eppgw_replies_total",
+	    "Replies by source (registry or gateway) and result code.", "src",
+	    "code");
+	if (sm->open == NULL || sm->total == NULL ||
+	    sm->handshake_failures == NULL || sm->upstream_errors == NULL ||
+	    sm->audit_failures == NULL || sm->commands == NULL ||
+	    sm->replies == NULL)
+		return -1;
+	return 0;
+}
 
 int
 session_start(struct proxy *p, const struct session_env *env,

@@ -26,6 +26,7 @@
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 
+#include "admin.h"
 #include "alertlink.h"
 #include "auditlink.h"
 #include "config.h"
@@ -72,6 +73,7 @@ struct worker {
 	struct session_env env;
 	char		 run_id[24];	/* env.run_id */
 	struct metrics	*metrics;
+	struct session_metrics sm;	/* env.metrics: the sessions' series */
 	struct regstate	*rs;		/* registry truth (regstate.h) */
 	struct statelink *state;
 	struct event	*state_lost;	/* armed while the store's channel is
@@ -381,8 +383,13 @@ worker_proc(struct config *cfg, const struct locklist *locks,
 		log_err("worker: out of memory");
 		goto out;
 	}
+	/* The approvals family is the vault's; registered here empty so
+	 * that every page the parent sums has the same families in the
+	 * same order (promsum.c keeps the first page's). */
 	if ((w.base = event_base_new()) == NULL ||
-	    (w.metrics = metrics_new()) == NULL)
+	    (w.metrics = metrics_new()) == NULL ||
+	    session_metrics_register(w.metrics, &w.sm) != 0 ||
+	    admin_metrics_register(w.metrics) == NULL)
 		goto out;
 	if ((cfg->audit.dir != NULL && (w.audit = auditlink_new(w.base)) ==
 	    NULL) || (cfg->alerts.url != NULL && (w.alert =
@@ -412,7 +419,7 @@ worker_proc(struct config *cfg, const struct locklist *locks,
 	w.env.vault = w.vault;
 	w.env.audit = w.audit;
 	w.env.alerter = w.alert;
-	w.env.metrics = w.metrics;
+	w.env.metrics = &w.sm;
 	w.env.run_id = w.run_id;
 	if ((w.env.server_ctx = tls_server_ctx(cfg, &e)) == NULL ||
 	    (w.env.client_ctx = tls_client_ctx(cfg, &e)) == NULL ||
