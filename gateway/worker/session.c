@@ -617,12 +617,10 @@ static void
 log_reply(struct session *s, json_t *rec)
 {
 	send_held_rsp(s);
-	if (hold_reply(s, rec) == 0) {
-		s->cmd_submitted = 0;
-		return;
-	}
-	send_quick_rec(s);
 	s->cmd_submitted = 0;
+	if (hold_reply(s, rec) == 0)
+		return;
+	send_quick_rec(s);
 	submit_rsp(s, rec);
 }
 
@@ -634,10 +632,15 @@ run_action(struct session *s)
 	uint8_t *xml = s->act_xml;
 	int action = s->action;
 
-	/* Nothing is forwarded before the last reply is on record. */
+	/*
+	 * Nothing is forwarded before the last reply is on record.  A held
+	 * record goes first: if it cannot be sent, rsp_pending is cleared
+	 * and no callback would come to end the wait.
+	 */
+	if (action == ACT_FORWARD)
+		send_held_rsp(s);
 	if (action == ACT_FORWARD && s->rsp_pending) {
 		s->state = ST_LOG_RSP;
-		send_held_rsp(s);
 		return;
 	}
 	s->action = ACT_NONE;
