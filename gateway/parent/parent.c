@@ -93,9 +93,8 @@ struct parent {
 	struct event	*ev_term, *ev_int, *ev_hup, *ev_chld;
 	/* A reload is done when every old worker stopped accepting: until
 	 * then a new session could still reach one and its old
-	 * configuration.  nretiring counts those yet to say so; ev_reload
-	 * ends the wait if one never does. */
-	unsigned	 nretiring;
+	 * configuration (children marked retiring).  ev_reload ends the
+	 * wait if one never says so. */
 	struct event	*ev_reload;
 	int		 stopping;
 	int		 status;	/* the exit status */
@@ -122,25 +121,33 @@ static int spawn(struct parent *P, enum proc_kind kind, unsigned slot);
 /* How long a reload waits for the old workers to stop accepting. */
 #define RETIRE_WAIT_SEC	5
 
+/* Old workers yet to confirm they stopped accepting. */
+static unsigned
+retiring_workers(const struct parent *P)
+{
+	unsigned n = 0;
+
+	for (const struct child *c = P->children; c != NULL; c = c->next)
+		n += c->retiring != 0;
+	return n;
+}
+
 /* Every old worker stopped accepting (or the wait ended): new sessions
  * now get the new configuration, and systemd hears the reload is done. */
 static void
 reload_done(struct parent *P)
 {
+	unsigned left = retiring_workers(P);
+
 	if (P->ev_reload != NULL)
 		event_del(P->ev_reload);
-	if (P->stopping) {
-		/* Stopping now: no reload to report. */
-		P->nretiring = 0;
-		return;
-	}
-	if (P->nretiring > 0) {
+	for (struct child *c = P->children; c != NULL; c = c->next)
+		c->retiring = 0;
+	if (P->stopping)
+		return;		/* stopping now: no reload to report */
+	if (left > 0)
 		log_warn("reload: %u old workers did not confirm they stopped "
-		    "accepting within %d s", P->nretiring, RETIRE_WAIT_SEC);
-		for (struct child *c = P->children; c != NULL; c = c->next)
-			c->retiring = 0;
-		P->nretiring = 0;
-	}
+		    "accepting within %d s", left, RETIRE_WAIT_SEC);
 	log_notice("reload done: new sessions use the new configuration");
 	sd_notify_state("READY=1");
 }
@@ -162,7 +169,7 @@ retired(struct child *c)
 	if (!c->retiring)
 		return;
 	c->retiring = 0;
-	if (P->nretiring > 0 && --P->nretiring == 0)
+	if (retiring_workers(P) == 0)
 		reload_done(P);
 }
 
@@ -799,7 +806,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (P->stopping)
 		return;
-	if (P->nretiring > 0) {
+	if (retiring_workers(P) > 0) {
 		log_warn("SIGHUP: the last reload is still retiring workers: "
 		    "ignored");
 		return;
@@ -882,14 +889,12 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 			if (c->kind == PROC_WATCH)
 				stop_child(c);
 			else if (ipc_send(c->ctl, IPC_RETIRE, 0, NULL, 0,
-			    -1) == 0) {
+			    -1) == 0)
 				c->retiring = 1;
-				P->nretiring++;
-			}
 		} else if (c->kind != PROC_WORKER && c->kind != PROC_WATCH)
 			(void)ipc_send(c->ctl, IPC_RELOAD, 0, NULL, 0, -1);
 	}
-	if (P->nretiring == 0 || event_add(P->ev_reload,
+	if (retiring_workers(P) == 0 || event_add(P->ev_reload,
 	    &(struct timeval){ RETIRE_WAIT_SEC, 0 }) != 0)
 		reload_done(P);
 	return;
