@@ -12,6 +12,9 @@
 
 #include <stddef.h>
 
+/* Entries at most: far more than anyone locks, well under memory. */
+#define LOCKLIST_MAX	((size_t)1 << 20)
+
 struct err;
 struct locklist;
 

@@ -22,9 +22,6 @@ struct locklist {
 	size_t		  norder, cap;
 };
 
-/* Entries at most: far more than anyone locks, well under memory. */
-#define LOCKLIST_MAX	((size_t)1 << 20)
-
 /* The sets hold keys only: any non-NULL value marks membership. */
 #define PRESENT	((void *)1)
 

@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
 #include "fileio.h"
 #include "lock.h"
 #include "lockstore.h"
+#include "names.h"
 
 struct lockstore {
 	struct locklist	*list;
@@ -92,33 +94,33 @@ lockstore_save(const struct lockstore *s, struct err *e)
 	static const char head[] = "# eppgw lock list, rewritten by the "
 	    "admin API.\n";
 	const struct locklist *l = s->list;
-	char *text;
-	size_t len = sizeof(head) - 1, off;
-	int r, saved;
+	struct buf text;
+	int r = -1;
 
 	if (s->path == NULL)
 		return 0;	/* no file configured: memory only */
-	for (size_t i = 0; i < locklist_count(l); i++)
-		len += strlen(locklist_entry(l, i)) + 1;
-	if ((text = malloc(len + 1)) == NULL)
-		return err_set(e, ERR_NOMEM, "cannot write %s: %s", s->path,
-		    strerror(errno));
-	memcpy(text, head, sizeof(head) - 1);
-	off = sizeof(head) - 1;
+	/* Every entry a line: at most NAME_MAX_LEN + 2 bytes and a newline
+	 * each, and the list holds at most LOCKLIST_MAX of them. */
+	buf_init(&text, sizeof(head) + LOCKLIST_MAX * (NAME_MAX_LEN + 3));
+	if (buf_add(&text, head, sizeof(head) - 1) != 0)
+		goto nomem;
 	for (size_t i = 0; i < locklist_count(l); i++) {
-		size_t n = strlen(locklist_entry(l, i));
+		const char *entry = locklist_entry(l, i);
 
-		memcpy(text + off, locklist_entry(l, i), n);
-		text[off + n] = '\n';
-		off += n + 1;
+		if (buf_add(&text, entry, strlen(entry)) != 0 ||
+		    buf_add(&text, "\n", 1) != 0)
+			goto nomem;
 	}
-	r = file_replace(s->path, text, off, 0644);
-	saved = errno;
-	free(text);
-	if (r != 0) {
-		errno = saved;
-		return err_set(e, ERR_SYSTEM, "cannot write %s: %s", s->path,
+	if (file_replace(s->path, buf_data(&text), text.len, 0644) != 0)
+		err_set(e, ERR_SYSTEM, "cannot write %s: %s", s->path,
 		    strerror(errno));
-	}
-	return 0;
+	else
+		r = 0;
+	buf_free(&text);
+	return r;
+nomem:
+	err_set(e, ERR_NOMEM, "cannot write %s: %s", s->path,
+	    strerror(errno));
+	buf_free(&text);
+	return -1;
 }
